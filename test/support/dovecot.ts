@@ -1,0 +1,144 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './net.js';
+
+/** A throwaway Dovecot instance on loopback: plain/STARTTLS and implicit-TLS listeners, maildir users. */
+export interface DovecotServer {
+  readonly host: '127.0.0.1';
+  readonly plainPort: number;
+  readonly tlsPort: number;
+  /** PEM of the CA that signed the server certificate (CN/SAN localhost, 127.0.0.1). */
+  readonly caFile: string;
+  readonly logFile: string;
+  readonly dir: string;
+  /** How many times Dovecot rejected a login for this user, read from its own log. */
+  loginFailures(user: string): number;
+  /** How many logins for this user reached the server at all (success or failure). */
+  loginAttempts(user: string): number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export interface DovecotUser {
+  readonly name: string;
+  readonly password: string;
+}
+
+const certificateDir = join(tmpdir(), 'idlehook-test-ca');
+
+/** One CA and server certificate per machine, reused by every test run. */
+function ensureCertificates(): { caFile: string; certFile: string; keyFile: string } {
+  const caFile = join(certificateDir, 'ca.crt');
+  const certFile = join(certificateDir, 'server.crt');
+  const keyFile = join(certificateDir, 'server.key');
+  if (existsSync(caFile) && existsSync(certFile) && existsSync(keyFile)) return { caFile, certFile, keyFile };
+  mkdirSync(certificateDir, { recursive: true });
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: certificateDir, stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=idlehook test CA']
+    .concat(['-keyout', 'ca.key', '-out', 'ca.crt']));
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr']);
+  writeFileSync(join(certificateDir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650']
+    .concat(['-extfile', 'san.ext', '-out', 'server.crt']));
+  return { caFile, certFile, keyFile };
+}
+
+function dovecotConfig(dir: string, plainPort: number, tlsPort: number, certFile: string, keyFile: string): string {
+  return `
+instance_name = ${dir.split('/').pop()}
+protocols = imap
+listen = 127.0.0.1
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+auth_verbose = yes
+ssl = yes
+ssl_cert = <${certFile}
+ssl_key = <${keyFile}
+disable_plaintext_auth = no
+mail_location = maildir:${dir}/mail/%u
+mail_uid = nobody
+mail_gid = nogroup
+first_valid_uid = 1
+default_login_user = dovenull
+default_internal_user = dovecot
+mail_max_userip_connections = 1000
+default_process_limit = 1000
+default_client_limit = 5000
+passdb {
+  driver = passwd-file
+  args = ${dir}/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=${dir}/mail/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${plainPort}
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = ${tlsPort}
+    ssl = yes
+  }
+  service_count = 0
+  client_limit = 1000
+  process_min_avail = 1
+}
+service imap {
+  process_limit = 1000
+}
+`;
+}
+
+export async function startDovecot(users: readonly DovecotUser[]): Promise<DovecotServer> {
+  if (spawnSync('dovecot', ['--version']).status !== 0) {
+    throw new Error('dovecot is not installed: run `node scripts/ensure-test-deps.js` (apt-get install dovecot-imapd)');
+  }
+  const { caFile, certFile, keyFile } = ensureCertificates();
+  // Short path: Dovecot's unix sockets live under base_dir and socket paths are limited to ~100 bytes.
+  const dir = mkdtempSync('/tmp/ihdc-');
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'mail'));
+  chmodSync(join(dir, 'mail'), 0o777);
+  writeFileSync(join(dir, 'passwd'), users.map((u) => `${u.name}:{PLAIN}${u.password}\n`).join(''));
+  const plainPort = await freePort();
+  const tlsPort = await freePort();
+  const configFile = join(dir, 'dovecot.conf');
+  writeFileSync(configFile, dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile));
+  const logFile = join(dir, 'dovecot.log');
+
+  const start = async () => {
+    execFileSync('dovecot', ['-c', configFile], { stdio: 'ignore' });
+    await waitForPort(plainPort);
+    await waitForPort(tlsPort);
+  };
+  const stop = async () => {
+    spawnSync('doveadm', ['-c', configFile, 'stop'], { stdio: 'pipe' });
+    const pidFile = join(dir, 'run', 'master.pid');
+    for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  const countLog = (pattern: RegExp) =>
+    existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => pattern.test(l)).length : 0;
+
+  await start();
+  return {
+    host: '127.0.0.1',
+    plainPort,
+    tlsPort,
+    caFile,
+    logFile,
+    dir,
+    loginFailures: (user) => countLog(new RegExp(`passwd-file\\(${user},.*\\): (Password mismatch|unknown user)`)),
+    loginAttempts: (user) => countLog(new RegExp(`imap-login: Info: (Login:|Disconnected.*auth failed).*user=<${user}>`)),
+    start,
+    stop: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
