@@ -36,16 +36,57 @@ function ensureCertificates(): { caFile: string; certFile: string; keyFile: stri
   if (existsSync(caFile) && existsSync(certFile) && existsSync(keyFile)) return { caFile, certFile, keyFile };
   mkdirSync(certificateDir, { recursive: true });
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: certificateDir, stdio: 'pipe' });
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650', '-subj', '/CN=idlehook test CA']
-    .concat(['-keyout', 'ca.key', '-out', 'ca.crt']));
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr']);
+  run(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=idlehook test CA',
+    ].concat(['-keyout', 'ca.key', '-out', 'ca.crt']),
+  );
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+  ]);
   writeFileSync(join(certificateDir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '3650']
-    .concat(['-extfile', 'san.ext', '-out', 'server.crt']));
+  run(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '3650',
+    ].concat(['-extfile', 'san.ext', '-out', 'server.crt']),
+  );
   return { caFile, certFile, keyFile };
 }
 
-function dovecotConfig(dir: string, plainPort: number, tlsPort: number, certFile: string, keyFile: string): string {
+function dovecotConfig(
+  dir: string,
+  plainPort: number,
+  tlsPort: number,
+  certFile: string,
+  keyFile: string,
+): string {
   return `
 instance_name = ${dir.split('/').pop()}
 protocols = imap
@@ -97,7 +138,9 @@ service imap {
 
 export async function startDovecot(users: readonly DovecotUser[]): Promise<DovecotServer> {
   if (spawnSync('dovecot', ['--version']).status !== 0) {
-    throw new Error('dovecot is not installed: run `node scripts/ensure-test-deps.js` (apt-get install dovecot-imapd)');
+    throw new Error(
+      'dovecot is not installed: run `node scripts/ensure-test-deps.js` (apt-get install dovecot-imapd)',
+    );
   }
   const { caFile, certFile, keyFile } = ensureCertificates();
   // Short path: Dovecot's unix sockets live under base_dir and socket paths are limited to ~100 bytes.
@@ -123,7 +166,11 @@ export async function startDovecot(users: readonly DovecotUser[]): Promise<Dovec
     for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
   };
   const countLog = (pattern: RegExp) =>
-    existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter((l) => pattern.test(l)).length : 0;
+    existsSync(logFile)
+      ? readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => pattern.test(l)).length
+      : 0;
 
   await start();
   return {
@@ -133,8 +180,10 @@ export async function startDovecot(users: readonly DovecotUser[]): Promise<Dovec
     caFile,
     logFile,
     dir,
-    loginFailures: (user) => countLog(new RegExp(`passwd-file\\(${user},.*\\): (Password mismatch|unknown user)`)),
-    loginAttempts: (user) => countLog(new RegExp(`imap-login: Info: (Login:|Disconnected.*auth failed).*user=<${user}>`)),
+    loginFailures: (user) =>
+      countLog(new RegExp(`passwd-file\\(${user},.*\\): (Password mismatch|unknown user)`)),
+    loginAttempts: (user) =>
+      countLog(new RegExp(`imap-login: Info: (Login:|Disconnected.*auth failed).*user=<${user}>`)),
     start,
     stop: async () => {
       await stop();

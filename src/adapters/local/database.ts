@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type LocalDatabase = Database.Database;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS cursors (
+  account TEXT NOT NULL,
+  mailbox TEXT NOT NULL,
+  uid_validity TEXT NOT NULL,
+  last_uid INTEGER NOT NULL,
+  highest_modseq TEXT,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (account, mailbox)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS queue_messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  queue TEXT NOT NULL,
+  deduplication_key TEXT NOT NULL,
+  body TEXT NOT NULL,
+  receive_count INTEGER NOT NULL DEFAULT 0,
+  visible_at INTEGER NOT NULL,
+  leased INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (queue, deduplication_key)
+) STRICT;
+CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visible_at, seq);
+
+CREATE TABLE IF NOT EXISTS deliveries (
+  event_id TEXT NOT NULL,
+  subscription_id TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('delivered', 'failed')),
+  event_type TEXT,
+  body TEXT,
+  reason TEXT,
+  attempts INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (event_id, subscription_id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS deliveries_failed ON deliveries (status, updated_at) WHERE status = 'failed';
+
+CREATE TABLE IF NOT EXISTS subscription_status (
+  subscription_id TEXT PRIMARY KEY,
+  disabled_reason TEXT NOT NULL,
+  disabled_at INTEGER NOT NULL
+) STRICT;
+`;
+
+/** Opens (and creates) local mode's single SQLite file: cursors, queues and delivery records in one place. */
+export function openLocalDatabase(dataDir: string): LocalDatabase {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, 'idlehook.db'));
+  // WAL + synchronous=NORMAL: a committed transaction survives a process crash (SIGKILL); only an OS crash
+  // can lose the last moments, which is the trade-off local mode makes for throughput.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return db;
+}

@@ -1,0 +1,59 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { BlobStore } from '../../ports/index.js';
+
+export interface LocalHttpServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Loopback-only HTTP for local mode: `GET /status` and `GET /blobs/<key>` (raw messages and attachments, the
+ * URLs in events). Never bound beyond 127.0.0.1: blobs are mail content.
+ */
+export async function startLocalHttpServer(
+  port: number,
+  routes: { readonly status: () => unknown; readonly blobs: BlobStore },
+): Promise<LocalHttpServer> {
+  const server: Server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+    if (request.method !== 'GET') {
+      response.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/status') {
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(routes.status(), null, 2));
+      return;
+    }
+    if (path.startsWith('/blobs/')) {
+      const key = path.slice('/blobs/'.length);
+      routes.blobs.get(key).then(
+        (content) => {
+          if (!content) response.writeHead(404).end();
+          else {
+            const type = key.startsWith('raw/') ? 'message/rfc822' : 'application/octet-stream';
+            response.writeHead(200, { 'content-type': type, 'content-length': content.length }).end(content);
+          }
+        },
+        () => response.writeHead(500).end(),
+      );
+      return;
+    }
+    response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: boundPort } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${boundPort}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,152 @@
+import type { MailboxCursor } from '../../domain/sync.js';
+import type {
+  Clock,
+  CursorStore,
+  DeadLetter,
+  DeliveryLog,
+  SubscriptionStatusStore,
+} from '../../ports/index.js';
+import type { LocalDatabase } from './database.js';
+
+interface CursorRow {
+  uid_validity: string;
+  last_uid: number;
+  highest_modseq: string | null;
+}
+
+interface DeadLetterRow {
+  event_id: string;
+  subscription_id: string;
+  event_type: string;
+  body: string;
+  reason: string;
+  attempts: number;
+  updated_at: number;
+}
+
+/** Local mode's state: mailbox cursors, delivery outcomes and subscription status in SQLite. */
+export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionStatusStore {
+  private readonly statements;
+
+  constructor(
+    db: LocalDatabase,
+    private readonly clock: Clock,
+  ) {
+    this.statements = {
+      getCursor: db.prepare(
+        'SELECT uid_validity, last_uid, highest_modseq FROM cursors WHERE account = ? AND mailbox = ?',
+      ),
+      // The WHERE clause is the invariant: same UIDVALIDITY, never backwards.
+      advanceCursor: db.prepare(
+        `UPDATE cursors SET last_uid = ?, highest_modseq = COALESCE(?, highest_modseq), updated_at = ?
+         WHERE account = ? AND mailbox = ? AND uid_validity = ? AND last_uid <= ?`,
+      ),
+      resetCursor: db.prepare(
+        `INSERT INTO cursors (account, mailbox, uid_validity, last_uid, highest_modseq, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (account, mailbox) DO UPDATE SET uid_validity = excluded.uid_validity,
+           last_uid = excluded.last_uid, highest_modseq = excluded.highest_modseq, updated_at = excluded.updated_at`,
+      ),
+      isDelivered: db.prepare(
+        `SELECT 1 FROM deliveries WHERE event_id = ? AND subscription_id = ? AND status = 'delivered'`,
+      ),
+      markDelivered: db.prepare(
+        `INSERT INTO deliveries (event_id, subscription_id, status, event_type, body, reason, attempts, updated_at)
+         VALUES (?, ?, 'delivered', NULL, NULL, NULL, ?, ?)
+         ON CONFLICT (event_id, subscription_id) DO UPDATE SET status = 'delivered', body = NULL, reason = NULL,
+           attempts = excluded.attempts, updated_at = excluded.updated_at`,
+      ),
+      // A delivered record is never downgraded to failed.
+      deadLetter: db.prepare(
+        `INSERT INTO deliveries (event_id, subscription_id, status, event_type, body, reason, attempts, updated_at)
+         VALUES (?, ?, 'failed', ?, ?, ?, ?, ?)
+         ON CONFLICT (event_id, subscription_id) DO UPDATE SET reason = excluded.reason,
+           attempts = excluded.attempts, updated_at = excluded.updated_at
+         WHERE deliveries.status = 'failed'`,
+      ),
+      listDeadLetters: db.prepare(
+        `SELECT event_id, subscription_id, event_type, body, reason, attempts, updated_at FROM deliveries
+         WHERE status = 'failed' ORDER BY updated_at`,
+      ),
+      disabledReason: db.prepare('SELECT disabled_reason FROM subscription_status WHERE subscription_id = ?'),
+      disable: db.prepare(
+        `INSERT INTO subscription_status (subscription_id, disabled_reason, disabled_at) VALUES (?, ?, ?)
+         ON CONFLICT (subscription_id) DO NOTHING`,
+      ),
+      enable: db.prepare('DELETE FROM subscription_status WHERE subscription_id = ?'),
+    };
+  }
+
+  async getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined> {
+    const row = this.statements.getCursor.get(account, mailbox) as CursorRow | undefined;
+    return row && { uidValidity: row.uid_validity, lastUid: row.last_uid, highestModseq: row.highest_modseq };
+  }
+
+  async advanceCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
+    this.statements.advanceCursor.run(
+      cursor.lastUid,
+      cursor.highestModseq,
+      this.clock.now(),
+      account,
+      mailbox,
+      cursor.uidValidity,
+      cursor.lastUid,
+    );
+  }
+
+  async resetCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
+    this.statements.resetCursor.run(
+      account,
+      mailbox,
+      cursor.uidValidity,
+      cursor.lastUid,
+      cursor.highestModseq,
+      this.clock.now(),
+    );
+  }
+
+  async isDelivered(eventId: string, subscriptionId: string): Promise<boolean> {
+    return this.statements.isDelivered.get(eventId, subscriptionId) !== undefined;
+  }
+
+  async markDelivered(eventId: string, subscriptionId: string, attempts: number): Promise<void> {
+    this.statements.markDelivered.run(eventId, subscriptionId, attempts, this.clock.now());
+  }
+
+  async deadLetter(letter: DeadLetter): Promise<void> {
+    this.statements.deadLetter.run(
+      letter.eventId,
+      letter.subscriptionId,
+      letter.eventType,
+      letter.body,
+      letter.reason,
+      letter.attempts,
+      letter.failedAt,
+    );
+  }
+
+  async listDeadLetters(): Promise<DeadLetter[]> {
+    return (this.statements.listDeadLetters.all() as DeadLetterRow[]).map((row) => ({
+      eventId: row.event_id,
+      subscriptionId: row.subscription_id,
+      eventType: row.event_type,
+      body: row.body,
+      reason: row.reason,
+      attempts: row.attempts,
+      failedAt: row.updated_at,
+    }));
+  }
+
+  async disabledReason(subscriptionId: string): Promise<string | undefined> {
+    const row = this.statements.disabledReason.get(subscriptionId) as { disabled_reason: string } | undefined;
+    return row?.disabled_reason;
+  }
+
+  async disable(subscriptionId: string, reason: string): Promise<void> {
+    this.statements.disable.run(subscriptionId, reason, this.clock.now());
+  }
+
+  async enable(subscriptionId: string): Promise<void> {
+    this.statements.enable.run(subscriptionId);
+  }
+}

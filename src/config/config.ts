@@ -1,0 +1,46 @@
+import type { EventType } from '../domain/event-types.js';
+
+/** The validated, fully resolved configuration: paths absolute, secrets read, defaults filled in. */
+export interface Config {
+  readonly dataDir: string;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly http: { readonly port: number };
+  readonly delivery: {
+    readonly timeoutSeconds: number;
+    readonly retryScheduleSeconds: readonly number[];
+    readonly concurrency: number;
+  };
+  readonly reconnect: ReconnectPolicy;
+  readonly accounts: readonly AccountConfig[];
+  readonly subscriptions: readonly SubscriptionConfig[];
+}
+
+export interface ReconnectPolicy {
+  readonly minDelaySeconds: number;
+  readonly maxDelaySeconds: number;
+  readonly authFailureDelaySeconds: number;
+  readonly maxAuthFailureDelaySeconds: number;
+}
+
+export interface AccountConfig {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly security: 'tls' | 'starttls' | 'none';
+  readonly user: string;
+  readonly password: string;
+  readonly tls: { readonly ca: string | undefined; readonly servername: string | undefined };
+  readonly mailboxes: readonly string[];
+  readonly initialSync: 'new' | 'all';
+}
+
+export interface SubscriptionConfig {
+  readonly id: string;
+  readonly url: string;
+  /** The decoded signing key (the bytes after `whsec_`). */
+  readonly secret: Buffer;
+  /** Undefined means every event type. */
+  readonly events: ReadonlySet<EventType> | undefined;
+  /** Undefined means every account. */
+  readonly accounts: ReadonlySet<string> | undefined;
+}

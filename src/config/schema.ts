@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { EVENT_TYPES } from '../domain/event-types.js';
+
+/** A secret is written inline, or taken from an environment variable or a file (never echoed back in errors). */
+const secretReference = z.union([
+  z.string().min(1),
+  z.object({ env: z.string().min(1) }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+]);
+export type SecretReference = z.infer<typeof secretReference>;
+
+const identifier = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+const account = z
+  .object({
+    id: identifier,
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).optional(),
+    security: z.enum(['tls', 'starttls', 'none']).default('tls'),
+    allowInsecure: z.boolean().default(false),
+    user: z.string().min(1),
+    password: secretReference,
+    tls: z
+      .object({
+        ca: z.string().min(1).optional(),
+        servername: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    mailboxes: z.array(z.string().min(1)).min(1).default(['INBOX']),
+    initialSync: z.enum(['new', 'all']).default('new'),
+  })
+  .strict();
+
+const subscription = z
+  .object({
+    id: identifier,
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    secret: secretReference,
+    events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
+    accounts: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
+const seconds = z.number().positive();
+
+export const configFileSchema = z
+  .object({
+    dataDir: z.string().min(1).default('.idlehook'),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    http: z
+      .object({ port: z.number().int().min(0).max(65535).default(7465) })
+      .strict()
+      .default({ port: 7465 }),
+    delivery: z
+      .object({
+        timeoutSeconds: seconds.max(60).default(15),
+        retryScheduleSeconds: z.array(seconds).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+        concurrency: z.number().int().min(1).max(256).default(32),
+      })
+      .strict()
+      .default({
+        timeoutSeconds: 15,
+        retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
+        concurrency: 32,
+      }),
+    reconnect: z
+      .object({
+        minDelaySeconds: seconds.default(1),
+        maxDelaySeconds: seconds.default(300),
+        authFailureDelaySeconds: seconds.default(300),
+        maxAuthFailureDelaySeconds: seconds.default(3600),
+      })
+      .strict()
+      .default({
+        minDelaySeconds: 1,
+        maxDelaySeconds: 300,
+        authFailureDelaySeconds: 300,
+        maxAuthFailureDelaySeconds: 3600,
+      }),
+    accounts: z.array(account).min(1, 'add at least one account'),
+    subscriptions: z.array(subscription).default([]),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+export type AccountConfigFile = z.infer<typeof account>;

@@ -1,0 +1,3 @@
+/** Every event type idlehook emits; subscriptions filter on these names. */
+export const EVENT_TYPES = ['message.received', 'mailbox.reset', 'account.error'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { EventType } from './event-types.js';
+
+/** What every subscriber receives: the Standard Webhooks envelope. */
+export interface WebhookEvent<Data = Record<string, unknown>> {
+  /** The `webhook-id`: stable across retries and re-emission, so receivers can deduplicate. */
+  readonly id: string;
+  readonly type: EventType;
+  readonly timestamp: string;
+  readonly data: Data & { readonly account: string };
+}
+
+/** Identifies one message forever: RFC 9051 guarantees a (UIDVALIDITY, UID) pair never names another message. */
+export interface MessageCoordinates {
+  readonly account: string;
+  readonly mailbox: string;
+  readonly uidValidity: string;
+  readonly uid: number;
+}
+
+function digest(parts: readonly (string | number)[]): string {
+  // NUL cannot occur in account ids or IMAP mailbox names, so joined parts cannot collide.
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/** Derived, not random: a crash that re-emits the same message yields the same webhook-id. */
+export function messageEventId(type: EventType, message: MessageCoordinates): string {
+  return `evt_${digest([type, message.account, message.mailbox, message.uidValidity, message.uid])}`;
+}
+
+export function mailboxResetEventId(account: string, mailbox: string, uidValidity: string): string {
+  return `evt_${digest(['mailbox.reset', account, mailbox, uidValidity])}`;
+}
+
+/** One id per failure episode: the same failure repeated is one event; a new episode after recovery is another. */
+export function accountErrorEventId(account: string, episodeStartedAt: string, code: string): string {
+  return `evt_${digest(['account.error', account, episodeStartedAt, code])}`;
+}
+
+export function serializeEvent(event: WebhookEvent): string {
+  return JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
+}

@@ -1,0 +1,81 @@
+import type { ReconnectPolicy } from '../config/config.js';
+
+/** What one HTTP attempt came back with. `status` is absent when no response arrived at all. */
+export interface AttemptResult {
+  readonly status?: number;
+  readonly retryAfterSeconds?: number;
+  readonly error?: string;
+}
+
+export type DeliveryDecision =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'retry'; readonly delayMs: number; readonly reason: string }
+  | { readonly kind: 'dead-letter'; readonly reason: string }
+  | { readonly kind: 'gone'; readonly reason: string };
+
+export function describeAttempt(result: AttemptResult): string {
+  return result.status === undefined ? (result.error ?? 'no response') : `HTTP ${result.status}`;
+}
+
+function isRetryable(result: AttemptResult): boolean {
+  if (result.status === undefined) return true; // timeout, refused, reset, DNS failure
+  return result.status === 408 || result.status === 429 || result.status >= 500;
+}
+
+/**
+ * The retry policy as a pure function. `attempt` counts from 1. The schedule lists the waits between attempts
+ * (so attempts = schedule.length + 1). Jitter of +-20% keeps a recovering endpoint from a thundering herd;
+ * Retry-After is honoured but clamped to [scheduled, 2x scheduled] so a receiver can slow us but not stall us.
+ */
+export function decideDelivery(
+  result: AttemptResult,
+  attempt: number,
+  scheduleSeconds: readonly number[],
+  random: () => number = Math.random,
+): DeliveryDecision {
+  const status = result.status;
+  if (status !== undefined && status >= 200 && status < 300) return { kind: 'delivered' };
+  const reason = describeAttempt(result);
+  if (status === 410) return { kind: 'gone', reason: `${reason}: the endpoint asked to be unsubscribed` };
+  if (!isRetryable(result)) return { kind: 'dead-letter', reason: `${reason} is not retryable` };
+  const scheduled = scheduleSeconds[attempt - 1];
+  if (scheduled === undefined) return { kind: 'dead-letter', reason: `${reason} after ${attempt} attempts` };
+  let seconds = scheduled * (0.8 + 0.4 * random());
+  if (result.retryAfterSeconds !== undefined) {
+    seconds = Math.min(Math.max(result.retryAfterSeconds, scheduled), 2 * scheduled);
+  }
+  return { kind: 'retry', delayMs: Math.round(seconds * 1000), reason };
+}
+
+/** Parses Retry-After as delta-seconds or an HTTP date (RFC 9110 10.2.3). */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - nowMs) / 1000);
+}
+
+export type ConnectionFailureKind = 'network' | 'authentication';
+
+/**
+ * Wait before the next connection attempt. Authentication failures wait far longer and grow to an hour:
+ * servers lock accounts after repeated bad logins, and a bridge that retries every few seconds causes that.
+ */
+export function reconnectDelayMs(
+  kind: ConnectionFailureKind,
+  consecutiveFailures: number,
+  policy: ReconnectPolicy,
+  random: () => number = Math.random,
+): number {
+  const exponent = Math.max(0, consecutiveFailures - 1);
+  if (kind === 'authentication') {
+    const seconds = Math.min(
+      policy.maxAuthFailureDelaySeconds,
+      policy.authFailureDelaySeconds * 2 ** exponent,
+    );
+    return Math.round(seconds * 1000 * (0.9 + 0.2 * random()));
+  }
+  const ceiling = Math.min(policy.maxDelaySeconds, policy.minDelaySeconds * 2 ** exponent);
+  // "Equal jitter": at least half the ceiling, so reconnects never hammer, yet spread out.
+  return Math.round(ceiling * 1000 * (0.5 + 0.5 * random()));
+}

@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import { accountErrorEventId, type WebhookEvent } from '../domain/events.js';
+import { reconnectDelayMs } from '../domain/retry.js';
+import type { Clock, Logger } from '../ports/index.js';
+import type { ImapConnectionError } from './connection-failure.js';
+import type { StatusBoard } from './status-board.js';
+
+export interface AccountConnectorDependencies {
+  readonly policy: ReconnectPolicy;
+  readonly status: StatusBoard;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Queues an `account.error` event; resolves once it is durable. */
+  readonly emit: (event: WebhookEvent) => Promise<void>;
+  readonly random?: () => number;
+}
+
+/**
+ * One per account, shared by its mailbox sessions. Logins go through here one at a time, so a wrong password
+ * costs one failed login per back-off period for the whole account, not one per mailbox per retry.
+ */
+export class AccountConnector {
+  private loginChain: Promise<void> = Promise.resolve();
+  private authenticationFailures = 0;
+  private blockedUntil = 0;
+  private episode: { code: string; startedAt: string } | undefined;
+
+  constructor(
+    private readonly account: AccountConfig,
+    private readonly deps: AccountConnectorDependencies,
+  ) {}
+
+  async login<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    const previous = this.loginChain;
+    let release = () => {};
+    this.loginChain = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      await previous;
+      const wait = this.blockedUntil - this.deps.clock.now();
+      if (wait > 0) await sleep(wait, undefined, { signal });
+      return await attempt();
+    } finally {
+      release();
+    }
+  }
+
+  connected(): void {
+    this.authenticationFailures = 0;
+    this.blockedUntil = 0;
+    const status = this.deps.status.account(this.account.id);
+    if (this.episode)
+      this.deps.logger.info('account recovered', { account: this.account.id, code: this.episode.code });
+    this.episode = undefined;
+    Object.assign(status, { state: 'ok', lastError: null, errorCode: null, nextLoginAttemptAt: null });
+  }
+
+  /** Records a failed connection; reports each distinct failure once as an `account.error` event. */
+  async failed(error: ImapConnectionError): Promise<void> {
+    const now = this.deps.clock.now();
+    const status = this.deps.status.account(this.account.id);
+    if (error.kind === 'authentication') {
+      this.authenticationFailures += 1;
+      this.blockedUntil =
+        now +
+        reconnectDelayMs('authentication', this.authenticationFailures, this.deps.policy, this.deps.random);
+      status.nextLoginAttemptAt = new Date(this.blockedUntil).toISOString();
+    }
+    Object.assign(status, { state: 'error', lastError: error.message, errorCode: error.code });
+    if (this.episode?.code === error.code) return;
+    this.episode = { code: error.code, startedAt: new Date(now).toISOString() };
+    this.deps.logger.error('account connection failed', {
+      account: this.account.id,
+      code: error.code,
+      error: error.message,
+    });
+    await this.deps.emit({
+      id: accountErrorEventId(this.account.id, this.episode.startedAt, error.code),
+      type: 'account.error',
+      timestamp: this.episode.startedAt,
+      data: {
+        account: this.account.id,
+        code: error.code,
+        kind: error.kind,
+        message: error.message,
+        host: this.account.host,
+        port: this.account.port,
+        nextLoginAttemptAt: status.nextLoginAttemptAt,
+      },
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import { rootCertificates } from 'node:tls';
+import type { ImapFlowOptions } from 'imapflow';
+import type { AccountConfig } from '../config/config.js';
+
+/** RFC 2177 allows 29 minutes, but NATs and real servers drop quiet connections sooner: re-issue IDLE often. */
+const MAX_IDLE_MS = 4 * 60 * 1000;
+
+export function imapClientOptions(account: AccountConfig): ImapFlowOptions {
+  return {
+    host: account.host,
+    port: account.port,
+    secure: account.security === 'tls',
+    // true: STARTTLS is required and a server without it fails the connection (no silent plain text);
+    // false: plain text, which the config allows only for loopback hosts or with allowInsecure.
+    doSTARTTLS: account.security === 'starttls' ? true : account.security === 'none' ? false : undefined,
+    servername: account.tls.servername,
+    auth: { user: account.user, pass: account.password },
+    tls: {
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      // A configured CA is added to the public roots, not substituted for them.
+      ...(account.tls.ca ? { ca: [...rootCertificates, account.tls.ca] } : {}),
+    },
+    logger: false,
+    clientInfo: { name: 'idlehook' },
+    maxIdleTime: MAX_IDLE_MS,
+    // imapflow waits 15 s after a command before it re-enters IDLE; mail arriving in that window would wait
+    // for the next command. The watcher holds a mailbox lock across its own command sequences, so IDLE can
+    // start the moment the connection is free.
+    autoIdleDelay: 0,
+    connectionTimeout: 30_000,
+    greetingTimeout: 16_000,
+  };
+}

@@ -1,0 +1,225 @@
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import type { AccountConfig } from '../config/config.js';
+import { mailboxResetEventId, messageEventId } from '../domain/events.js';
+import { batchBySize, type MailboxCursor, planSync } from '../domain/sync.js';
+import { type IngestRecord, type MessageArrival, rawBlobKey } from '../pipeline/records.js';
+import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
+import type { MailboxStatus } from './status-board.js';
+
+/** Bounds one FETCH of message sources, so catching up on a large backlog never holds too much mail. */
+const FETCH_BATCH_MESSAGES = 250;
+const FETCH_BATCH_BYTES = 32 * 1024 * 1024;
+
+export interface MailboxSyncDependencies {
+  readonly cursors: CursorStore;
+  readonly ingest: EventQueue<IngestRecord>;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+interface MessageMeta {
+  readonly uid: number;
+  readonly size: number;
+  readonly flags: readonly string[];
+  readonly internalDate: string | null;
+  readonly modseq: string | null;
+}
+
+function toIso(date: Date | string | undefined): string | null {
+  if (date === undefined) return null;
+  const d = typeof date === 'string' ? new Date(date) : date;
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function maxModseq(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return BigInt(a) >= BigInt(b) ? a : b;
+}
+
+/**
+ * Brings one selected mailbox's cursor up to date: every UID above it is fetched, its source stored and an
+ * arrival queued, and only then is the cursor advanced (at-least-once: a crash re-announces, never skips).
+ */
+export class MailboxSync {
+  private cursor: MailboxCursor | undefined;
+  private requested = false;
+  private running: Promise<void> | undefined;
+  private failure: ((error: unknown) => void) | undefined;
+
+  constructor(
+    private readonly client: ImapFlow,
+    private readonly account: AccountConfig,
+    private readonly mailbox: string,
+    private readonly status: MailboxStatus,
+    private readonly deps: MailboxSyncDependencies,
+  ) {}
+
+  /** Called on open and on every EXISTS; runs coalesced, one sync at a time. */
+  request(): void {
+    this.requested = true;
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  onFailure(listener: (error: unknown) => void): void {
+    this.failure = listener;
+  }
+
+  /** Resolves when no sync is running (for a graceful shutdown). */
+  async settled(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.requested) {
+        this.requested = false;
+        await this.syncOnce();
+      }
+    } catch (error) {
+      this.failure?.(error);
+    }
+  }
+
+  private async syncOnce(): Promise<void> {
+    const lock = await this.client.getMailboxLock(this.mailbox, { readOnly: true });
+    try {
+      this.status.state = 'syncing';
+      this.cursor ??= await this.startingCursor();
+      await this.catchUp(this.cursor);
+      this.status.state = 'idle';
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async startingCursor(): Promise<MailboxCursor> {
+    const selected = this.client.mailbox;
+    if (!selected) throw new Error(`mailbox ${this.mailbox} is not selected`);
+    const stored = await this.deps.cursors.getCursor(this.account.id, this.mailbox);
+    const plan = planSync(
+      stored,
+      {
+        uidValidity: selected.uidValidity.toString(),
+        uidNext: selected.uidNext,
+        highestModseq: selected.highestModseq?.toString() ?? null,
+      },
+      this.account.initialSync,
+    );
+    if (plan.kind === 'reset') {
+      this.deps.logger.warn('UIDVALIDITY changed; re-baselining', {
+        account: this.account.id,
+        mailbox: this.mailbox,
+        previousUidValidity: plan.previousUidValidity,
+        uidValidity: plan.cursor.uidValidity,
+      });
+      const now = new Date(this.deps.clock.now()).toISOString();
+      const id = mailboxResetEventId(this.account.id, this.mailbox, plan.cursor.uidValidity);
+      await this.deps.ingest.send([
+        {
+          deduplicationKey: id,
+          body: {
+            kind: 'event',
+            event: {
+              id,
+              type: 'mailbox.reset',
+              timestamp: now,
+              data: {
+                account: this.account.id,
+                mailbox: this.mailbox,
+                previousUidValidity: plan.previousUidValidity,
+                uidValidity: plan.cursor.uidValidity,
+                uidNext: plan.cursor.lastUid + 1,
+              },
+            },
+          },
+        },
+      ]);
+    }
+    if (plan.kind !== 'catch-up')
+      await this.deps.cursors.resetCursor(this.account.id, this.mailbox, plan.cursor);
+    this.status.uidValidity = plan.cursor.uidValidity;
+    this.status.lastUid = plan.cursor.lastUid;
+    return plan.cursor;
+  }
+
+  private async catchUp(from: MailboxCursor): Promise<void> {
+    const condstore = this.client.enabled.has('CONDSTORE') || this.client.capabilities.has('CONDSTORE');
+    // "n:*" always matches at least the highest UID, even when it is below n (RFC 9051 6.4.8): filter.
+    const pending: MessageMeta[] = [];
+    for await (const message of this.client.fetch(
+      `${from.lastUid + 1}:*`,
+      { uid: true, size: true, flags: true, internalDate: true, ...(condstore ? { modseq: true } : {}) },
+      { uid: true },
+    )) {
+      if (message.uid <= from.lastUid) continue;
+      pending.push({
+        uid: message.uid,
+        size: message.size ?? 0,
+        flags: [...(message.flags ?? [])],
+        internalDate: toIso(message.internalDate),
+        modseq: message.modseq?.toString() ?? null,
+      });
+    }
+    pending.sort((a, b) => a.uid - b.uid);
+    let cursor = from;
+    for (const batch of batchBySize(pending, FETCH_BATCH_MESSAGES, FETCH_BATCH_BYTES)) {
+      cursor = await this.announce(batch, cursor);
+    }
+  }
+
+  private async announce(batch: readonly MessageMeta[], cursor: MailboxCursor): Promise<MailboxCursor> {
+    const sources = new Map<number, Buffer>();
+    const fetched: AsyncIterable<FetchMessageObject> = this.client.fetch(
+      batch.map((m) => m.uid).join(','),
+      { uid: true, source: true },
+      { uid: true },
+    );
+    // Collect first: no other IMAP command may be issued inside a fetch() loop.
+    for await (const message of fetched) if (message.source) sources.set(message.uid, message.source);
+
+    const detectedAt = new Date(this.deps.clock.now()).toISOString();
+    const records: OutgoingMessage<IngestRecord>[] = [];
+    await Promise.all(
+      batch.map(async (meta) => {
+        const source = sources.get(meta.uid);
+        if (!source) return; // expunged between the two fetches: nothing left to announce
+        const coordinates = {
+          account: this.account.id,
+          mailbox: this.mailbox,
+          uidValidity: cursor.uidValidity,
+          uid: meta.uid,
+        };
+        const eventId = messageEventId('message.received', coordinates);
+        const rawKey = rawBlobKey(eventId);
+        await this.deps.blobs.put(rawKey, source);
+        const arrival: MessageArrival = {
+          kind: 'message',
+          eventId,
+          ...coordinates,
+          ...meta,
+          rawKey,
+          detectedAt,
+        };
+        records.push({ deduplicationKey: eventId, body: arrival });
+      }),
+    );
+    records.sort((a, b) => (a.body as MessageArrival).uid - (b.body as MessageArrival).uid);
+    await this.deps.ingest.send(records);
+
+    const last = batch[batch.length - 1];
+    const next: MailboxCursor = {
+      uidValidity: cursor.uidValidity,
+      lastUid: last ? last.uid : cursor.lastUid,
+      highestModseq: batch.reduce((max, m) => maxModseq(max, m.modseq), cursor.highestModseq),
+    };
+    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
+    this.cursor = next;
+    this.status.lastUid = next.lastUid;
+    this.status.lastEventAt = detectedAt;
+    return next;
+  }
+}

@@ -1,0 +1,43 @@
+import type { SubscriptionConfig } from '../config/config.js';
+import { serializeEvent, type WebhookEvent } from '../domain/events.js';
+import { subscriptionsFor } from '../domain/subscriptions.js';
+import type { BlobStore, EventQueue } from '../ports/index.js';
+import { parseMessage } from './parse-message.js';
+import type { DeliveryRecord, IngestRecord, MessageArrival } from './records.js';
+
+/** The raw message the watcher stored is not there (yet): the record should be retried, not dropped. */
+export class RawMessageMissingError extends Error {
+  readonly retryable = true;
+  constructor(key: string) {
+    super(`raw message ${key} is not in the blob store`);
+    this.name = 'RawMessageMissingError';
+  }
+}
+
+export interface IngestDependencies {
+  readonly blobs: BlobStore;
+  readonly deliveries: EventQueue<DeliveryRecord>;
+  readonly subscriptions: readonly SubscriptionConfig[];
+}
+
+async function messageEvent(arrival: MessageArrival, blobs: BlobStore): Promise<WebhookEvent> {
+  const raw = await blobs.get(arrival.rawKey);
+  if (!raw) throw new RawMessageMissingError(arrival.rawKey);
+  const data = await parseMessage(arrival, raw, blobs);
+  // The timestamp is when the watcher saw the message, so a re-parse yields a byte-identical body.
+  return { id: arrival.eventId, type: 'message.received', timestamp: arrival.detectedAt, data: { ...data } };
+}
+
+/** The parse stage for one record: build the event, then queue one delivery per matching subscription. */
+export async function handleIngestRecord(record: IngestRecord, deps: IngestDependencies): Promise<void> {
+  const event = record.kind === 'event' ? record.event : await messageEvent(record, deps.blobs);
+  const targets = subscriptionsFor(event, deps.subscriptions);
+  if (targets.length === 0) return;
+  const body = serializeEvent(event);
+  await deps.deliveries.send(
+    targets.map((subscription) => ({
+      deduplicationKey: `${event.id}:${subscription.id}`,
+      body: { eventId: event.id, eventType: event.type, subscriptionId: subscription.id, body },
+    })),
+  );
+}

@@ -1,0 +1,184 @@
+import libmime from 'libmime';
+import { type AddressObject, type EmailAddress, type HeaderLines, simpleParser } from 'mailparser';
+import type { BlobStore } from '../ports/index.js';
+import { attachmentBlobKey, type MessageArrival } from './records.js';
+
+export interface Mailbox {
+  readonly name: string;
+  readonly address: string;
+}
+
+export interface AttachmentSummary {
+  readonly filename: string | null;
+  readonly contentType: string;
+  readonly size: number;
+  readonly contentId: string | null;
+  readonly disposition: string | null;
+  /** sha256 of the decoded content, hex. */
+  readonly checksum: string;
+  readonly url: string;
+}
+
+/** The `data` of a `message.received` event (the public webhook contract, see README). */
+export interface MessageReceivedData {
+  readonly account: string;
+  readonly mailbox: string;
+  readonly uidValidity: string;
+  readonly uid: number;
+  readonly modseq: string | null;
+  readonly flags: readonly string[];
+  readonly internalDate: string | null;
+  readonly size: number;
+  readonly messageId: string | null;
+  readonly inReplyTo: string | null;
+  readonly references: readonly string[];
+  readonly subject: string | null;
+  readonly date: string | null;
+  readonly from: Mailbox | null;
+  readonly sender: Mailbox | null;
+  readonly replyTo: readonly Mailbox[];
+  readonly to: readonly Mailbox[];
+  readonly cc: readonly Mailbox[];
+  readonly bcc: readonly Mailbox[];
+  readonly text: string | null;
+  readonly html: string | null;
+  readonly attachments: readonly AttachmentSummary[];
+  /** Raw header values (unfolded, not decoded) by lower-case name, in message order. */
+  readonly headers: Readonly<Record<string, string[]>>;
+  readonly raw: { readonly url: string; readonly size: number };
+  /** Set when the MIME structure could not be fully parsed; the event is delivered anyway. */
+  readonly parseError: string | null;
+}
+
+function flattenAddresses(field: AddressObject | AddressObject[] | undefined): Mailbox[] {
+  const objects = field === undefined ? [] : Array.isArray(field) ? field : [field];
+  const flatten = (address: EmailAddress): Mailbox[] =>
+    address.group
+      ? address.group.flatMap(flatten)
+      : [{ name: address.name ?? '', address: address.address ?? '' }];
+  return objects.flatMap((o) => o.value.flatMap(flatten)).filter((m) => m.address !== '' || m.name !== '');
+}
+
+function headerMap(lines: HeaderLines): Record<string, string[]> {
+  const headers: Record<string, string[]> = {};
+  for (const { key, line } of lines) {
+    const colon = line.indexOf(':');
+    const value = (colon >= 0 ? line.slice(colon + 1) : '').replace(/\r?\n[ \t]+/g, ' ').trim();
+    const list = headers[key];
+    if (list) list.push(value);
+    else headers[key] = [value];
+  }
+  return headers;
+}
+
+/** When the MIME parser gives up, the header block is still worth delivering: read it leniently. */
+function readHeaderBlock(raw: Buffer): HeaderLines {
+  const text = raw.subarray(0, 256 * 1024).toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  const block = end >= 0 ? text.slice(0, end) : text;
+  const lines: { key: string; line: string }[] = [];
+  for (const line of block.split(/\r?\n(?![ \t])/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) lines.push({ key: line.slice(0, colon).trim().toLowerCase(), line });
+  }
+  return lines;
+}
+
+function splitIds(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : value.split(/\s+/)).map((v) => v.trim()).filter(Boolean);
+}
+
+function isoDate(date: Date | undefined): string | null {
+  return date && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
+}
+
+/**
+ * Turns a raw message into event data. Attachments go to the blob store and are referenced by URL.
+ * Never throws for bad MIME: the event carries `parseError` and whatever could be read.
+ */
+export async function parseMessage(
+  arrival: MessageArrival,
+  raw: Buffer,
+  blobs: BlobStore,
+): Promise<MessageReceivedData> {
+  const base = {
+    account: arrival.account,
+    mailbox: arrival.mailbox,
+    uidValidity: arrival.uidValidity,
+    uid: arrival.uid,
+    modseq: arrival.modseq,
+    flags: arrival.flags,
+    internalDate: arrival.internalDate,
+    size: arrival.size,
+    raw: { url: blobs.url(arrival.rawKey), size: raw.length },
+  };
+  let parsed: Awaited<ReturnType<typeof simpleParser>>;
+  try {
+    parsed = await simpleParser(raw, {
+      checksumAlgo: 'sha256',
+      skipImageLinks: true,
+      skipTextToHtml: true,
+      skipTextLinks: true,
+    });
+  } catch (error) {
+    const headers = headerMap(readHeaderBlock(raw));
+    const first = (name: string) => headers[name]?.[0] ?? null;
+    const subject = first('subject');
+    return {
+      ...base,
+      messageId: first('message-id'),
+      inReplyTo: first('in-reply-to'),
+      references: splitIds(first('references') ?? undefined),
+      subject: subject === null ? null : libmime.decodeWords(subject),
+      date: isoDate(first('date') ? new Date(first('date') as string) : undefined),
+      from: null,
+      sender: null,
+      replyTo: [],
+      to: [],
+      cc: [],
+      bcc: [],
+      text: null,
+      html: null,
+      attachments: [],
+      headers,
+      parseError: (error as Error).message || 'the message could not be parsed',
+    };
+  }
+
+  const attachments = await Promise.all(
+    parsed.attachments.map(async (attachment, index): Promise<AttachmentSummary> => {
+      const key = attachmentBlobKey(arrival.eventId, index);
+      await blobs.put(key, attachment.content);
+      return {
+        filename: attachment.filename ?? null,
+        contentType: attachment.contentType,
+        size: attachment.size,
+        contentId: attachment.contentId ?? null,
+        disposition: attachment.contentDisposition ?? null,
+        checksum: attachment.checksum,
+        url: blobs.url(key),
+      };
+    }),
+  );
+  const senderField = parsed.headers.get('sender') as AddressObject | undefined;
+  return {
+    ...base,
+    messageId: parsed.messageId ?? null,
+    inReplyTo: parsed.inReplyTo ?? null,
+    references: splitIds(parsed.references),
+    subject: parsed.subject ?? null,
+    date: isoDate(parsed.date),
+    from: flattenAddresses(parsed.from)[0] ?? null,
+    sender: flattenAddresses(senderField)[0] ?? null,
+    replyTo: flattenAddresses(parsed.replyTo),
+    to: flattenAddresses(parsed.to),
+    cc: flattenAddresses(parsed.cc),
+    bcc: flattenAddresses(parsed.bcc),
+    text: parsed.text ?? null,
+    html: typeof parsed.html === 'string' ? parsed.html : null,
+    attachments,
+    headers: headerMap(parsed.headerLines),
+    parseError: null,
+  };
+}

@@ -1,0 +1,37 @@
+import type { WebhookEvent } from '../domain/events.js';
+
+/** What the watcher hands to the parse stage: a message to parse, or an event that needs no parsing. */
+export type IngestRecord = MessageArrival | { readonly kind: 'event'; readonly event: WebhookEvent };
+
+export interface MessageArrival {
+  readonly kind: 'message';
+  readonly eventId: string;
+  readonly account: string;
+  readonly mailbox: string;
+  readonly uidValidity: string;
+  readonly uid: number;
+  readonly modseq: string | null;
+  readonly flags: readonly string[];
+  readonly internalDate: string | null;
+  readonly size: number;
+  /** Blob key of the raw RFC 822 source, stored by the watcher before this record was queued. */
+  readonly rawKey: string;
+  readonly detectedAt: string;
+}
+
+/** One event on its way to one subscription. */
+export interface DeliveryRecord {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly subscriptionId: string;
+  /** The serialized envelope; signed and sent as is on every attempt. */
+  readonly body: string;
+}
+
+export function rawBlobKey(eventId: string): string {
+  return `raw/${eventId}.eml`;
+}
+
+export function attachmentBlobKey(eventId: string, index: number): string {
+  return `attachments/${eventId}/${index}`;
+}

@@ -1,0 +1,67 @@
+import type { SubscriptionConfig } from '../config/config.js';
+import { describeAttempt } from '../domain/retry.js';
+import type { Clock, DeadLetter, DeliveryLog, HttpSender, SubscriptionStatusStore } from '../ports/index.js';
+import { sendWebhook } from './send-webhook.js';
+
+export interface ReplayResult {
+  readonly letter: DeadLetter;
+  readonly delivered: boolean;
+  readonly detail: string;
+}
+
+export interface ReplayDependencies {
+  readonly log: DeliveryLog;
+  readonly subscriptionStatus: SubscriptionStatusStore;
+  readonly subscriptions: ReadonlyMap<string, SubscriptionConfig>;
+  readonly http: HttpSender;
+  readonly clock: Clock;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Sends dead letters again, once each, with their original webhook-id and body. Delivered ones leave the
+ * dead-letter store; the rest stay with the new reason.
+ */
+export async function replayDeadLetters(
+  filter: { readonly eventId?: string; readonly subscriptionId?: string },
+  deps: ReplayDependencies,
+): Promise<ReplayResult[]> {
+  const letters = (await deps.log.listDeadLetters()).filter(
+    (l) =>
+      (!filter.eventId || l.eventId === filter.eventId) &&
+      (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId),
+  );
+  const results: ReplayResult[] = [];
+  for (const letter of letters) {
+    const subscription = deps.subscriptions.get(letter.subscriptionId);
+    if (!subscription) {
+      results.push({ letter, delivered: false, detail: 'the subscription is no longer configured' });
+      continue;
+    }
+    const disabled = await deps.subscriptionStatus.disabledReason(letter.subscriptionId);
+    if (disabled) {
+      results.push({
+        letter,
+        delivered: false,
+        detail: `the subscription is disabled (${disabled}); enable it first: idlehook subscriptions enable ${letter.subscriptionId}`,
+      });
+      continue;
+    }
+    const response = await sendWebhook(letter, subscription, deps);
+    const attempts = letter.attempts + 1;
+    const detail = describeAttempt(response);
+    if (response.status !== undefined && response.status >= 200 && response.status < 300) {
+      await deps.log.markDelivered(letter.eventId, letter.subscriptionId, attempts);
+      results.push({ letter, delivered: true, detail });
+    } else {
+      await deps.log.deadLetter({
+        ...letter,
+        attempts,
+        reason: `replay failed: ${detail}`,
+        failedAt: deps.clock.now(),
+      });
+      results.push({ letter, delivered: false, detail });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,95 @@
+import type { MailboxCursor } from '../domain/sync.js';
+
+export interface Clock {
+  now(): number;
+}
+
+/** Narrow structured logger; fields never carry passwords, tokens or message bodies. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface CursorStore {
+  getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined>;
+  /** Moves the cursor forward within the same UIDVALIDITY; never backwards, never across a UIDVALIDITY change. */
+  advanceCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void>;
+  /** Replaces the cursor outright: first sight of a mailbox, or after a UIDVALIDITY change. */
+  resetCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void>;
+}
+
+export interface DeadLetter {
+  readonly eventId: string;
+  readonly subscriptionId: string;
+  readonly eventType: string;
+  /** The exact body that was signed, so a replay is byte-identical. */
+  readonly body: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly failedAt: number;
+}
+
+/** Terminal outcomes of deliveries: what was delivered (for deduplication) and what was dead-lettered. */
+export interface DeliveryLog {
+  isDelivered(eventId: string, subscriptionId: string): Promise<boolean>;
+  markDelivered(eventId: string, subscriptionId: string, attempts: number): Promise<void>;
+  deadLetter(letter: DeadLetter): Promise<void>;
+  listDeadLetters(): Promise<DeadLetter[]>;
+}
+
+export interface SubscriptionStatusStore {
+  /** Undefined while enabled; otherwise why it was disabled (e.g. the endpoint answered 410 Gone). */
+  disabledReason(subscriptionId: string): Promise<string | undefined>;
+  disable(subscriptionId: string, reason: string): Promise<void>;
+  enable(subscriptionId: string): Promise<void>;
+}
+
+export interface QueueMessage<Body> {
+  readonly id: string;
+  readonly body: Body;
+  /** 1 on first delivery of this message to a consumer, then 2, 3, ... */
+  readonly receiveCount: number;
+}
+
+export interface OutgoingMessage<Body> {
+  /** Messages with a key already waiting in the queue are dropped (idempotent producers). */
+  readonly deduplicationKey: string;
+  readonly body: Body;
+}
+
+/** A durable queue: once send() resolves the messages survive a crash. */
+export interface EventQueue<Body> {
+  send(messages: readonly OutgoingMessage<Body>[]): Promise<void>;
+  receive(maxMessages: number): Promise<QueueMessage<Body>[]>;
+  acknowledge(messageId: string): Promise<void>;
+  /** Hands the message back to be received again after the delay. */
+  retryLater(messageId: string, delayMs: number): Promise<void>;
+}
+
+export interface BlobStore {
+  put(key: string, content: Buffer): Promise<void>;
+  get(key: string): Promise<Buffer | undefined>;
+  /** Where a receiver can fetch the blob. */
+  url(key: string): string;
+}
+
+export interface WebhookRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly timeoutMs: number;
+}
+
+export interface WebhookResponse {
+  /** Absent when no HTTP response arrived (timeout, refused, reset, DNS). */
+  readonly status?: number;
+  readonly retryAfter?: string | null;
+  readonly error?: string;
+  readonly durationMs: number;
+}
+
+export interface HttpSender {
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+}

@@ -1,0 +1,116 @@
+import { FetchHttpSender } from '../adapters/http/fetch-http-sender.js';
+import { openLocalDatabase } from '../adapters/local/database.js';
+import { FileBlobStore } from '../adapters/local/file-blob-store.js';
+import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
+import { SqliteQueue } from '../adapters/local/sqlite-queue.js';
+import { SqliteStateStore } from '../adapters/local/sqlite-state-store.js';
+import { systemClock } from '../adapters/system-clock.js';
+import type { Config } from '../config/config.js';
+import { AccountConnector } from '../imap/account-connector.js';
+import { MailboxSession } from '../imap/mailbox-session.js';
+import { StatusBoard } from '../imap/status-board.js';
+import { handleDeliveryRecord } from '../pipeline/handle-delivery.js';
+import { handleIngestRecord } from '../pipeline/handle-ingest.js';
+import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
+import type { Logger } from '../ports/index.js';
+import { QueueWorker } from './queue-worker.js';
+
+export interface LocalBridge {
+  /** Base URL of the loopback HTTP server (status and blobs). */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Parsing is CPU-bound on this thread; a little concurrency overlaps its blob I/O. */
+const PARSE_CONCURRENCY = 4;
+
+/** Local mode: watcher, parse stage and deliver stage in one process, on SQLite and local files. */
+export async function startLocalBridge(config: Config, logger: Logger): Promise<LocalBridge> {
+  const clock = systemClock;
+  const db = openLocalDatabase(config.dataDir);
+  const state = new SqliteStateStore(db, clock);
+  const ingest = new SqliteQueue<IngestRecord>(db, 'ingest', clock);
+  const deliveries = new SqliteQueue<DeliveryRecord>(db, 'delivery', clock);
+  ingest.releaseStaleLeases();
+  deliveries.releaseStaleLeases();
+  const blobs = new FileBlobStore(config.dataDir);
+  const status = new StatusBoard();
+
+  const server = await startLocalHttpServer(config.http.port, {
+    blobs,
+    status: () => ({
+      accounts: status.snapshot(),
+      queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
+    }),
+  });
+  blobs.setBaseUrl(server.url);
+
+  const subscriptions = new Map(config.subscriptions.map((s) => [s.id, s]));
+  const parseWorker = new QueueWorker(
+    ingest,
+    async (message) => {
+      await handleIngestRecord(message.body, { blobs, deliveries, subscriptions: config.subscriptions });
+      return { kind: 'done' };
+    },
+    { name: 'ingest', concurrency: PARSE_CONCURRENCY, logger },
+  );
+  const deliveryDependencies = {
+    log: state,
+    subscriptionStatus: state,
+    subscriptions,
+    http: new FetchHttpSender(),
+    clock,
+    logger,
+    retryScheduleSeconds: config.delivery.retryScheduleSeconds,
+    timeoutMs: config.delivery.timeoutSeconds * 1000,
+  };
+  const deliverWorker = new QueueWorker(
+    deliveries,
+    (message) => handleDeliveryRecord(message.body, message.receiveCount, deliveryDependencies),
+    { name: 'delivery', concurrency: config.delivery.concurrency, logger },
+  );
+  parseWorker.start();
+  deliverWorker.start();
+
+  const watching = new AbortController();
+  const sessions = config.accounts.flatMap((account) => {
+    const connector = new AccountConnector(account, {
+      policy: config.reconnect,
+      status,
+      clock,
+      logger,
+      emit: (event) => ingest.send([{ deduplicationKey: event.id, body: { kind: 'event', event } }]),
+    });
+    return account.mailboxes.map((mailbox) =>
+      new MailboxSession(account, mailbox, {
+        connector,
+        status,
+        policy: config.reconnect,
+        cursors: state,
+        ingest,
+        blobs,
+        clock,
+        logger,
+      }).run(watching.signal),
+    );
+  });
+  logger.info('idlehook local mode started', {
+    url: server.url,
+    accounts: config.accounts.length,
+    mailboxes: sessions.length,
+    subscriptions: config.subscriptions.length,
+  });
+
+  return {
+    url: server.url,
+    stop: async () => {
+      watching.abort();
+      await Promise.all(sessions);
+      await parseWorker.stop();
+      await deliverWorker.stop();
+      await server.close();
+      db.close();
+      logger.info('idlehook stopped');
+    },
+  };
+}
