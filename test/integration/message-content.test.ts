@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { ImapFlow } from 'imapflow';
+import { BridgeProcess } from '../support/bridge.js';
+import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { connectAppender, simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+
+const USER = 'support';
+const PASSWORD = 'correct horse';
+
+const PDF_BYTES = Buffer.concat([
+  Buffer.from('%PDF-1.4\n'),
+  Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256)),
+]);
+const PNG_BYTES = Buffer.from(
+  'iVBORw0KGgoAAAANSUHEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+function wrap76(base64: string): string {
+  return base64.replace(/.{1,76}/g, '$&\r\n');
+}
+
+const MESSAGES = {
+  plain: simpleMessage('Plain hello', 'Just text.\r\nSecond line.'),
+  alternative: [
+    'From: "Bob B." <bob@example.org>',
+    'To: support@example.com, "Carol" <carol@example.com>',
+    'Cc: dave@example.com',
+    'Reply-To: replies@example.org',
+    'Subject: Alternative',
+    'Message-ID: <alt-1@example.org>',
+    'In-Reply-To: <parent@example.org>',
+    'References: <root@example.org> <parent@example.org>',
+    'Date: Thu, 26 Nov 2026 09:30:00 +0100',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/alternative; boundary="ALT"',
+    '',
+    '--ALT',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Plain part',
+    '--ALT',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<p>HTML <b>part</b></p>',
+    '--ALT--',
+    '',
+  ].join('\r\n'),
+  attachment: [
+    'From: files@example.com',
+    'To: support@example.com',
+    'Subject: With attachment',
+    'Message-ID: <att-1@example.com>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="MIX"',
+    '',
+    '--MIX',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'See attached.',
+    '--MIX',
+    'Content-Type: application/pdf; name="report.pdf"',
+    'Content-Disposition: attachment; filename="report.pdf"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    wrap76(PDF_BYTES.toString('base64')),
+    '--MIX--',
+    '',
+  ].join('\r\n'),
+  inlineImage: [
+    'From: newsletter@example.com',
+    'To: support@example.com',
+    'Subject: Inline image',
+    'Message-ID: <inline-1@example.com>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/related; boundary="REL"',
+    '',
+    '--REL',
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    '<p>Logo: <img src="cid:logo@example.com"></p>',
+    '--REL',
+    'Content-Type: image/png',
+    'Content-ID: <logo@example.com>',
+    'Content-Disposition: inline; filename="logo.png"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    wrap76(PNG_BYTES.toString('base64')),
+    '--REL--',
+    '',
+  ].join('\r\n'),
+  latin1: Buffer.concat([
+    Buffer.from(
+      'From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.fr>\r\nTo: support@example.com\r\nSubject: Latin-1 body\r\n' +
+        'Message-ID: <latin1@example.fr>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-8859-1\r\n' +
+        'Content-Transfer-Encoding: 8bit\r\n\r\n',
+    ),
+    Buffer.from('Caf\xe9 cr\xe8me br\xfbl\xe9e\r\n', 'latin1'),
+  ]),
+  encodedSubject: simpleMessage('=?UTF-8?B?w5xiZXIgZGllIEJyw7xja2Ug8J+MiQ==?= =?ISO-8859-1?Q?_und_=C4rger?='),
+  // 2,000 nested multiparts: mailparser gives up ("Max allowed child nodes exceeded"), the event must still come.
+  malformed:
+    'From: broken@example.com\r\nTo: support@example.com\r\nSubject: Broken MIME\r\nMessage-ID: <broken@example.com>\r\n' +
+    'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n' +
+    '--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n'.repeat(2000) +
+    'x\r\n',
+} as const;
+
+describe('message.received in local mode, against Dovecot', () => {
+  let dovecot: DovecotServer;
+  let receiver: WebhookReceiver;
+  let bridge: BridgeProcess;
+  let appender: ImapFlow;
+  const bySubject = (subject: string) =>
+    receiver.ofType('message.received').find((w) => w.body.data.subject === subject);
+
+  before(async () => {
+    dovecot = await startDovecot([{ name: USER, password: PASSWORD }]);
+    receiver = new WebhookReceiver(newWebhookSecret());
+    const url = await receiver.listen();
+    bridge = await BridgeProcess.create(
+      {
+        accounts: [
+          {
+            id: 'support',
+            host: 'localhost',
+            port: dovecot.tlsPort,
+            security: 'tls',
+            user: USER,
+            password: { env: 'TEST_IMAP_PASSWORD' },
+            tls: { ca: dovecot.caFile },
+          },
+        ],
+        subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
+      },
+      { TEST_IMAP_PASSWORD: PASSWORD, TEST_WEBHOOK_SECRET: receiver.secret },
+    );
+    await bridge.start();
+    await waitForIdle(bridge);
+    appender = await connectAppender(dovecot, USER, PASSWORD);
+    for (const message of Object.values(MESSAGES)) await appender.append('INBOX', message);
+    await receiver.waitUntil(
+      () => receiver.ofType('message.received').length >= Object.keys(MESSAGES).length,
+      30_000,
+      'all messages',
+    );
+  });
+
+  after(async () => {
+    await appender?.logout();
+    await bridge?.dispose();
+    await receiver?.close();
+    await dovecot?.stop();
+  });
+
+  it('delivers each message once, every signature verified by standardwebhooks', () => {
+    const received = receiver.ofType('message.received');
+    assert.equal(received.length, Object.keys(MESSAGES).length);
+    assert.equal(new Set(received.map((w) => w.id)).size, received.length);
+    assert.equal(receiver.invalidSignatures, 0);
+    for (const w of received) {
+      assert.match(w.id, /^evt_[0-9a-f]{32}$/);
+      assert.ok(Math.abs(w.timestamp - Date.now() / 1000) < 300, 'webhook-timestamp is current Unix seconds');
+    }
+  });
+
+  it('fills the envelope and coordinates of a plain message', () => {
+    const { body } = bySubject('Plain hello') ?? assert.fail('plain message missing');
+    const { data } = body;
+    assert.equal(body.type, 'message.received');
+    assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+    assert.equal(data.account, 'support');
+    assert.equal(data.mailbox, 'INBOX');
+    assert.match(data.uidValidity, /^\d+$/);
+    assert.equal(typeof data.uid, 'number');
+    assert.match(data.modseq, /^\d+$/);
+    assert.deepEqual(data.from, { name: 'Alice Example', address: 'alice@example.com' });
+    assert.deepEqual(data.to, [{ name: '', address: 'support@example.com' }]);
+    assert.equal(data.text, 'Just text.\nSecond line.\n');
+    assert.equal(data.html, null);
+    assert.equal(data.date, '2026-11-27T10:00:00.000Z');
+    assert.ok(data.size > 0);
+    assert.ok(!Number.isNaN(Date.parse(data.internalDate)));
+    assert.deepEqual(data.headers.subject, ['Plain hello']);
+    assert.equal(data.parseError, null);
+    assert.ok(!data.flags.includes('\\Seen'), 'the bridge must not mark mail as seen');
+  });
+
+  it('parses addresses, threading headers and both alternative parts', () => {
+    const { data } = (bySubject('Alternative') ?? assert.fail('alternative message missing')).body;
+    assert.deepEqual(data.from, { name: 'Bob B.', address: 'bob@example.org' });
+    assert.deepEqual(data.to, [
+      { name: '', address: 'support@example.com' },
+      { name: 'Carol', address: 'carol@example.com' },
+    ]);
+    assert.deepEqual(data.cc, [{ name: '', address: 'dave@example.com' }]);
+    assert.deepEqual(data.bcc, []);
+    assert.deepEqual(data.replyTo, [{ name: '', address: 'replies@example.org' }]);
+    assert.equal(data.messageId, '<alt-1@example.org>');
+    assert.equal(data.inReplyTo, '<parent@example.org>');
+    assert.deepEqual(data.references, ['<root@example.org>', '<parent@example.org>']);
+    assert.equal(data.date, '2026-11-26T08:30:00.000Z');
+    assert.equal(data.text.trim(), 'Plain part');
+    assert.equal(data.html.trim(), '<p>HTML <b>part</b></p>');
+    assert.deepEqual(data.attachments, []);
+  });
+
+  it('stores attachments and serves their exact bytes', async () => {
+    const { data } = (bySubject('With attachment') ?? assert.fail('attachment message missing')).body;
+    assert.equal(data.attachments.length, 1);
+    const [attachment] = data.attachments;
+    assert.equal(attachment.filename, 'report.pdf');
+    assert.equal(attachment.contentType, 'application/pdf');
+    assert.equal(attachment.disposition, 'attachment');
+    assert.equal(attachment.size, PDF_BYTES.length);
+    assert.equal(attachment.checksum, createHash('sha256').update(PDF_BYTES).digest('hex'));
+    const served = Buffer.from(await (await fetch(attachment.url)).arrayBuffer());
+    assert.ok(served.equals(PDF_BYTES));
+  });
+
+  it('keeps inline images linked by Content-ID', async () => {
+    const { data } = (bySubject('Inline image') ?? assert.fail('inline message missing')).body;
+    assert.match(data.html, /src="cid:logo@example.com"/);
+    const [image] = data.attachments;
+    assert.equal(image.contentId, '<logo@example.com>');
+    assert.equal(image.disposition, 'inline');
+    assert.equal(image.contentType, 'image/png');
+    const served = Buffer.from(await (await fetch(image.url)).arrayBuffer());
+    assert.ok(served.equals(PNG_BYTES));
+  });
+
+  it('decodes non-UTF-8 bodies and RFC 2047 words', () => {
+    const latin = (bySubject('Latin-1 body') ?? assert.fail('latin-1 message missing')).body.data;
+    assert.equal(latin.text.trim(), 'Café crème brûlée');
+    assert.deepEqual(latin.from, { name: 'André', address: 'andre@example.fr' });
+    assert.ok(bySubject('Über die Brücke 🌉 und Ärger'), 'RFC 2047 subject decoded across charsets');
+  });
+
+  it('serves the exact raw source of every message', async () => {
+    for (const [name, source] of Object.entries(MESSAGES)) {
+      const subjectLine = /Subject: (.*)\r\n/.exec(source.toString('latin1'))?.[1];
+      const webhook = receiver
+        .ofType('message.received')
+        .find((w) => w.body.data.headers.subject?.[0] === subjectLine);
+      assert.ok(webhook, `webhook for ${name}`);
+      const raw = Buffer.from(await (await fetch(webhook.body.data.raw.url)).arrayBuffer());
+      assert.ok(raw.equals(Buffer.from(source)), `raw bytes of ${name}`);
+      assert.equal(webhook.body.data.raw.size, raw.length);
+    }
+  });
+
+  it('still delivers a message whose MIME cannot be parsed, with parseError', () => {
+    const { data } = (bySubject('Broken MIME') ?? assert.fail('malformed message missing')).body;
+    assert.match(data.parseError, /child nodes/);
+    assert.equal(data.messageId, '<broken@example.com>');
+    assert.deepEqual(data.headers.from, ['broken@example.com']);
+    assert.ok(data.raw.url);
+  });
+
+  it('reports the mailbox on /status', async () => {
+    const status = await bridge.status();
+    const inbox = status.accounts.support.mailboxes.INBOX;
+    assert.equal(inbox.state, 'idle');
+    assert.equal(inbox.lastError, null);
+    assert.match(inbox.uidValidity, /^\d+$/);
+    assert.equal(inbox.lastUid, Object.keys(MESSAGES).length);
+  });
+});
+
+async function waitForIdle(bridge: BridgeProcess): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const status = await bridge.status();
+    const mailboxes = Object.values(status.accounts).flatMap((a: any) => Object.values(a.mailboxes)) as any[];
+    if (mailboxes.length > 0 && mailboxes.every((m) => m.state === 'idle')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`bridge never became idle:\n${bridge.log()}`);
+}

@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from './net.js';
+
+const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
+
+/** The real `idlehook` CLI as a child process, as a user runs it. */
+export class BridgeProcess {
+  private child: ChildProcess | undefined;
+  readonly logFile: string;
+  readonly configFile: string;
+  url = '';
+
+  constructor(
+    readonly dir: string,
+    private readonly env: NodeJS.ProcessEnv = {},
+  ) {
+    this.logFile = join(dir, 'bridge.log');
+    this.configFile = join(dir, 'idlehook.config.json');
+  }
+
+  static async create(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<BridgeProcess> {
+    const dir = mkdtempSync(join(tmpdir(), 'idlehook-bridge-'));
+    const bridge = new BridgeProcess(dir, env);
+    const port = await freePort();
+    bridge.url = `http://127.0.0.1:${port}`;
+    writeFileSync(
+      bridge.configFile,
+      JSON.stringify({ dataDir: join(dir, 'data'), http: { port }, ...config }, null, 2),
+    );
+    return bridge;
+  }
+
+  async start(): Promise<void> {
+    const log = createWriteStream(this.logFile, { flags: 'a' });
+    this.child = spawn(process.execPath, [CLI, 'run', '--config', this.configFile], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.pipe(log);
+    this.child.stderr?.pipe(log);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (this.child.exitCode !== null) throw new Error(`bridge exited early:\n${this.log()}`);
+      const ok = await fetch(`${this.url}/status`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`bridge did not start:\n${this.log()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async status(): Promise<any> {
+    return (await fetch(`${this.url}/status`)).json();
+  }
+
+  /** Sends the signal and waits for the process to exit; returns its exit code. */
+  async kill(signal: NodeJS.Signals): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    const [code] = (await exited) as [number | null];
+    this.child = undefined;
+    return code;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null;
+  }
+
+  /** Runs another CLI command against the same config and data. */
+  async cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, [CLI, ...args, '--config', this.configFile], {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, stdout, stderr };
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,108 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+export interface ReceivedWebhook {
+  readonly id: string;
+  readonly timestamp: number;
+  readonly type: string;
+  readonly body: { type: string; timestamp: string; data: Record<string, unknown> & { [key: string]: any } };
+  readonly receivedAt: number;
+}
+
+/**
+ * A loopback webhook receiver that verifies every request with the `standardwebhooks` package (code that
+ * idlehook did not write). Requests that fail verification are counted and answered 400, never recorded.
+ */
+export class WebhookReceiver {
+  readonly accepted: ReceivedWebhook[] = [];
+  readonly attempts: { id: string; status: number }[] = [];
+  invalidSignatures = 0;
+  /** Decides each response; default 200. */
+  respond: (id: string, attempt: number) => number = () => 200;
+  private readonly verifier: Webhook;
+  private readonly listeners = new Set<() => void>();
+  private server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const id = String(request.headers['webhook-id'] ?? '');
+      try {
+        this.verifier.verify(raw, headersOf(request.headers));
+      } catch {
+        this.invalidSignatures += 1;
+        response.writeHead(400).end('bad signature');
+        return;
+      }
+      const attempt = this.attempts.filter((a) => a.id === id).length + 1;
+      const status = this.respond(id, attempt);
+      this.attempts.push({ id, status });
+      if (status >= 200 && status < 300) {
+        const body = JSON.parse(raw) as ReceivedWebhook['body'];
+        this.accepted.push({
+          id,
+          timestamp: Number(request.headers['webhook-timestamp']),
+          type: body.type,
+          body,
+          receivedAt: performance.now(),
+        });
+        for (const listener of this.listeners) listener();
+      }
+      response.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+
+  constructor(readonly secret: string) {
+    this.verifier = new Webhook(secret);
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+
+  ofType(type: string): ReceivedWebhook[] {
+    return this.accepted.filter((w) => w.type === type);
+  }
+
+  /** Resolves once `predicate` holds, re-checked on every accepted webhook and every 100 ms. */
+  async waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (predicate()) return;
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!predicate()) return;
+        cleanup();
+        resolve();
+      };
+      const interval = setInterval(check, 100);
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearInterval(interval);
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      this.listeners.add(check);
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+  );
+}
+
+export function newWebhookSecret(): string {
+  return `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`;
+}
