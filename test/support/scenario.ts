@@ -1,0 +1,98 @@
+import type { ImapFlow } from 'imapflow';
+import { BridgeProcess } from './bridge.js';
+import { type DovecotServer, startDovecot } from './dovecot.js';
+import { connectAppender } from './mail.js';
+import { newWebhookSecret, WebhookReceiver } from './receiver.js';
+
+export const USER = 'support';
+export const PASSWORD = 'correct horse';
+
+/** Dovecot + verifying receiver + the bridge CLI, wired for one account: what most end-to-end tests need. */
+export interface Scenario {
+  readonly dovecot: DovecotServer;
+  readonly receiver: WebhookReceiver;
+  readonly bridge: BridgeProcess;
+  readonly appender: ImapFlow;
+  dispose(): Promise<void>;
+}
+
+export async function startScenario(options: {
+  mailboxes?: string[];
+  account?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+  extraAccounts?: Record<string, unknown>[];
+  /** More subscriptions signed with the same secret (`secret`) as the scenario's receiver. */
+  extraSubscriptions?: Record<string, unknown>[];
+  secret?: string;
+} = {}): Promise<Scenario> {
+  const dovecot = await startDovecot([
+    { name: USER, password: PASSWORD },
+    { name: 'other', password: 'other-password' },
+  ]);
+  const receiver = new WebhookReceiver(options.secret ?? newWebhookSecret());
+  const url = await receiver.listen();
+  const appender = await connectAppender(dovecot, USER, PASSWORD);
+  for (const mailbox of options.mailboxes ?? []) {
+    if (mailbox !== 'INBOX') await appender.mailboxCreate(mailbox);
+  }
+  const bridge = await BridgeProcess.create(
+    {
+      delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2] },
+      reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
+      ...options.config,
+      accounts: [
+        {
+          id: 'support',
+          host: 'localhost',
+          port: dovecot.tlsPort,
+          user: USER,
+          password: { env: 'TEST_IMAP_PASSWORD' },
+          tls: { ca: dovecot.caFile },
+          mailboxes: options.mailboxes ?? ['INBOX'],
+          ...options.account,
+        },
+        ...(options.extraAccounts ?? []).map((a) => ({
+          host: 'localhost',
+          port: dovecot.tlsPort,
+          tls: { ca: dovecot.caFile },
+          ...a,
+        })),
+      ],
+      subscriptions: [
+        { id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } },
+        ...(options.extraSubscriptions ?? []).map((s) => ({ secret: { env: 'TEST_WEBHOOK_SECRET' }, ...s })),
+      ],
+    },
+    { TEST_IMAP_PASSWORD: PASSWORD, TEST_WEBHOOK_SECRET: receiver.secret },
+  );
+  return {
+    dovecot,
+    receiver,
+    bridge,
+    appender,
+    dispose: async () => {
+      await appender.logout().catch(() => undefined);
+      await bridge.dispose();
+      await receiver.close();
+      await dovecot.stop();
+    },
+  };
+}
+
+/** Waits until every watched mailbox reports `idle` on /status (the bridge is in IDLE, caught up). */
+export async function waitForIdle(bridge: BridgeProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await bridge.status();
+    const mailboxes = Object.values(status.accounts).flatMap((a: any) => Object.values(a.mailboxes)) as any[];
+    if (mailboxes.length > 0 && mailboxes.every((m) => m.state === 'idle')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`bridge never became idle:\n${bridge.log()}`);
+}
+
+export function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return counts;
+}
