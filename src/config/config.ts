@@ -11,6 +11,7 @@ export interface Config {
     readonly concurrency: number;
   };
   readonly reconnect: ReconnectPolicy;
+  readonly imap: { readonly checkIntervalSeconds: number };
   readonly accounts: readonly AccountConfig[];
   readonly subscriptions: readonly SubscriptionConfig[];
 }

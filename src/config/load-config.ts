@@ -188,6 +188,7 @@ function resolveConfig(
     http: file.http,
     delivery: file.delivery,
     reconnect: file.reconnect,
+    imap: file.imap,
     accounts,
     subscriptions,
   };

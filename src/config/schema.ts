@@ -83,6 +83,10 @@ export const configFileSchema = z
         authFailureDelaySeconds: 300,
         maxAuthFailureDelaySeconds: 3600,
       }),
+    imap: z
+      .object({ checkIntervalSeconds: seconds.min(1).default(60) })
+      .strict()
+      .default({ checkIntervalSeconds: 60 }),
     accounts: z.array(account).min(1, 'add at least one account'),
     subscriptions: z.array(subscription).default([]),
   })

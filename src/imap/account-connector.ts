@@ -3,7 +3,7 @@ import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
 import { accountErrorEventId, type WebhookEvent } from '../domain/events.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { Clock, Logger } from '../ports/index.js';
-import type { ImapConnectionError } from './connection-failure.js';
+import { classifyImapError, type ImapConnectionError } from './connection-failure.js';
 import type { StatusBoard } from './status-board.js';
 
 export interface AccountConnectorDependencies {
@@ -42,6 +42,11 @@ export class AccountConnector {
       const wait = this.blockedUntil - this.deps.clock.now();
       if (wait > 0) await sleep(wait, undefined, { signal });
       return await attempt();
+    } catch (error) {
+      const failure = classifyImapError(error, this.account);
+      // Set the back-off before the next session in line may try: that is what keeps it to one login.
+      if (failure.kind === 'authentication') this.postponeLogins();
+      throw failure;
     } finally {
       release();
     }
@@ -55,6 +60,17 @@ export class AccountConnector {
       this.deps.logger.info('account recovered', { account: this.account.id, code: this.episode.code });
     this.episode = undefined;
     Object.assign(status, { state: 'ok', lastError: null, errorCode: null, nextLoginAttemptAt: null });
+  }
+
+  private postponeLogins(): void {
+    this.authenticationFailures += 1;
+    const delay = reconnectDelayMs(
+      'authentication',
+      this.authenticationFailures,
+      this.deps.policy,
+      this.deps.random,
+    );
+    this.blockedUntil = this.deps.clock.now() + delay;
   }
 
   /** Records a failed connection; reports each distinct failure once as an `account.error` event. */

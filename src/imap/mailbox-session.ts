@@ -13,6 +13,8 @@ export interface MailboxSessionDependencies extends MailboxSyncDependencies {
   readonly connector: AccountConnector;
   readonly status: StatusBoard;
   readonly policy: ReconnectPolicy;
+  /** How often an idle session verifies its mailbox (UIDVALIDITY) and, with it, that the connection is alive. */
+  readonly checkIntervalMs: number;
   readonly random?: () => number;
 }
 
@@ -93,8 +95,9 @@ export class MailboxSession {
       status.lastError = null;
       client.on('exists', () => sync.request());
       sync.request();
+      const check = setInterval(() => sync.requestCheck(), this.deps.checkIntervalMs);
       const aborted = once(signal, 'abort');
-      await Promise.race([closed, aborted, syncFailed]);
+      await Promise.race([closed, aborted, syncFailed]).finally(() => clearInterval(check));
       if (signal.aborted) {
         await sync.settled();
         await client.logout().catch(() => client.close());

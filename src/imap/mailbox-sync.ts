@@ -45,6 +45,7 @@ function maxModseq(a: string | null, b: string | null): string | null {
 export class MailboxSync {
   private cursor: MailboxCursor | undefined;
   private requested = false;
+  private checkRequested = false;
   private running: Promise<void> | undefined;
   private failure: ((error: unknown) => void) | undefined;
 
@@ -62,6 +63,12 @@ export class MailboxSync {
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
     });
+  }
+
+  /** Schedules a check that the selected mailbox is still the one on the server (see checkMailbox). */
+  requestCheck(): void {
+    this.checkRequested = true;
+    this.request();
   }
 
   onFailure(listener: (error: unknown) => void): void {
@@ -87,12 +94,35 @@ export class MailboxSync {
   private async syncOnce(): Promise<void> {
     const lock = await this.client.getMailboxLock(this.mailbox, { readOnly: true });
     try {
+      if (this.checkRequested) {
+        this.checkRequested = false;
+        await this.checkMailbox();
+      }
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();
       await this.catchUp(this.cursor);
       this.status.state = 'idle';
     } finally {
       lock.release();
+    }
+  }
+
+  /**
+   * A mailbox deleted and recreated under an open session can leave that session on the old, dead mailbox:
+   * Dovecot sends nothing, and IDLE would wait forever. STATUS reads the mailbox as it is now; a different
+   * UIDVALIDITY (RFC 9051 2.3.1.1) means the session must reconnect and re-baseline.
+   */
+  private async checkMailbox(): Promise<void> {
+    const selected = this.client.mailbox;
+    if (!selected) return;
+    const current = await this.client.status(this.mailbox, { uidValidity: true });
+    if (!current || (current.uidValidity !== undefined && current.uidValidity !== selected.uidValidity)) {
+      throw Object.assign(
+        new Error(`UIDVALIDITY of ${this.mailbox} changed or it disappeared while selected`),
+        {
+          code: 'UIDVALIDITY_CHANGED',
+        },
+      );
     }
   }
 

@@ -86,6 +86,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
         connector,
         status,
         policy: config.reconnect,
+        checkIntervalMs: config.imap.checkIntervalSeconds * 1000,
         cursors: state,
         ingest,
         blobs,

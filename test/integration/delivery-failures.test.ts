@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../support/net.js';
 import { simpleMessage } from '../support/mail.js';
+import { freePort } from '../support/net.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
 
@@ -54,7 +54,11 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
     assert.equal(down.attempts.length, 4, 'first attempt + 3 scheduled retries');
     const listed = await bridge.cli('deliveries', '--failed', '--json');
     assert.equal(listed.code, 0);
-    const letters = JSON.parse(listed.stdout) as { subscriptionId: string; reason: string; attempts: number }[];
+    const letters = JSON.parse(listed.stdout) as {
+      subscriptionId: string;
+      reason: string;
+      attempts: number;
+    }[];
     const bySubscription = new Map(letters.map((l) => [l.subscriptionId, l]));
     assert.match(bySubscription.get('down')?.reason ?? '', /HTTP 503 after 4 attempts/);
     assert.match(bySubscription.get('unreachable')?.reason ?? '', /connection refused after 4 attempts/);
@@ -69,10 +73,17 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
     const listed = await bridge.cli('subscriptions');
     assert.match(listed.stdout, /^gone .* disabled: HTTP 410/m);
     await appender.append('INBOX', simpleMessage('second'));
-    await scenario.receiver.waitUntil(() => scenario.receiver.accepted.length === 2, 10_000, 'second message');
+    await scenario.receiver.waitUntil(
+      () => scenario.receiver.accepted.length === 2,
+      10_000,
+      'second message',
+    );
     await waitForDeadLetters(bridge, 6);
     assert.equal(gone.attempts.length, 1, 'a disabled subscription gets no requests');
-    const letters = JSON.parse((await bridge.cli('deliveries', '--failed', '--json')).stdout) as { reason: string; subscriptionId: string }[];
+    const letters = JSON.parse((await bridge.cli('deliveries', '--failed', '--json')).stdout) as {
+      reason: string;
+      subscriptionId: string;
+    }[];
     assert.ok(letters.some((l) => l.subscriptionId === 'gone' && /disabled/.test(l.reason)));
   });
 
@@ -95,7 +106,9 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
     assert.equal(afterEnable.code, 0, afterEnable.stdout);
     assert.equal(gone.accepted.length, 2);
 
-    const remaining = JSON.parse((await bridge.cli('deliveries', '--failed', '--json')).stdout) as { subscriptionId: string }[];
+    const remaining = JSON.parse((await bridge.cli('deliveries', '--failed', '--json')).stdout) as {
+      subscriptionId: string;
+    }[];
     assert.deepEqual(
       remaining.map((l) => l.subscriptionId),
       ['unreachable', 'unreachable'],

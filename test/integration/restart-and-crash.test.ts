@@ -70,10 +70,13 @@ describe('catching up after the bridge was away', () => {
     }
     const missing = subjects.filter((s) => !idsBySubject.has(s));
     assert.deepEqual(missing, [], 'every message delivered');
-    for (const [subject, ids] of idsBySubject) assert.equal(ids.size, 1, `${subject} always has one webhook-id`);
+    for (const [subject, ids] of idsBySubject)
+      assert.equal(ids.size, 1, `${subject} always has one webhook-id`);
     const duplicates = [...countBy(received, (w) => w.id).values()].filter((n) => n > 1).length;
     // Reported, not asserted on: at-least-once allows a few, the same id lets receivers drop them.
-    console.log(`# SIGKILL after ${deliveredBeforeKill} deliveries: ${received.length} webhooks, ${duplicates} duplicated ids`);
+    console.log(
+      `# SIGKILL after ${deliveredBeforeKill} deliveries: ${received.length} webhooks, ${duplicates} duplicated ids`,
+    );
     assert.ok(deliveredBeforeKill < 500, 'the kill happened mid-burst');
     assert.equal(receiver.invalidSignatures, 0);
   });

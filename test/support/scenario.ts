@@ -16,15 +16,17 @@ export interface Scenario {
   dispose(): Promise<void>;
 }
 
-export async function startScenario(options: {
-  mailboxes?: string[];
-  account?: Record<string, unknown>;
-  config?: Record<string, unknown>;
-  extraAccounts?: Record<string, unknown>[];
-  /** More subscriptions signed with the same secret (`secret`) as the scenario's receiver. */
-  extraSubscriptions?: Record<string, unknown>[];
-  secret?: string;
-} = {}): Promise<Scenario> {
+export async function startScenario(
+  options: {
+    mailboxes?: string[];
+    account?: Record<string, unknown>;
+    config?: Record<string, unknown>;
+    extraAccounts?: Record<string, unknown>[];
+    /** More subscriptions signed with the same secret (`secret`) as the scenario's receiver. */
+    extraSubscriptions?: Record<string, unknown>[];
+    secret?: string;
+  } = {},
+): Promise<Scenario> {
   const dovecot = await startDovecot([
     { name: USER, password: PASSWORD },
     { name: 'other', password: 'other-password' },
@@ -39,6 +41,7 @@ export async function startScenario(options: {
     {
       delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2] },
       reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
+      imap: { checkIntervalSeconds: 1 },
       ...options.config,
       accounts: [
         {
