@@ -22,6 +22,8 @@ Options:
   --config FILE               configuration file (default ./idlehook.config.json)
 `;
 
+const COMMANDS = new Set(['run', 'deliveries', 'replay', 'subscriptions']);
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -141,6 +143,10 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return command || values.help ? 0 : 2;
   }
+  if (!COMMANDS.has(command)) {
+    process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
+    return 2;
+  }
   const config = loadConfig(values.config);
   switch (command) {
     case 'run':
@@ -158,7 +164,6 @@ async function main(): Promise<number> {
     case 'subscriptions':
       return subscriptions(config);
     default:
-      process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
       return 2;
   }
 }

@@ -1,13 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event-types.js';
+import { decodeWebhookSecret } from '../domain/signing.js';
 
-/** A secret is written inline, or taken from an environment variable or a file (never echoed back in errors). */
-const secretReference = z.union([
-  z.string().min(1),
-  z.object({ env: z.string().min(1) }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]);
-export type SecretReference = z.infer<typeof secretReference>;
+/** What resolving a config needs from outside: where relative paths start, and the environment. */
+export interface ConfigContext {
+  readonly baseDir: string;
+  readonly env: NodeJS.ProcessEnv;
+}
 
 const identifier = z
   .string()
@@ -16,81 +17,142 @@ const identifier = z
     'use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
-const account = z
-  .object({
-    id: identifier,
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).optional(),
-    security: z.enum(['tls', 'starttls', 'none']).default('tls'),
-    allowInsecure: z.boolean().default(false),
-    user: z.string().min(1),
-    password: secretReference,
-    tls: z
-      .object({
-        ca: z.string().min(1).optional(),
-        servername: z.string().min(1).optional(),
-      })
-      .strict()
-      .default({}),
-    mailboxes: z.array(z.string().min(1)).min(1).default(['INBOX']),
-    initialSync: z.enum(['new', 'all']).default('new'),
-  })
-  .strict();
-
-const subscription = z
-  .object({
-    id: identifier,
-    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-    secret: secretReference,
-    events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
-    accounts: z.array(z.string().min(1)).min(1).optional(),
-  })
-  .strict();
-
 const seconds = z.number().positive();
 
-export const configFileSchema = z
-  .object({
-    dataDir: z.string().min(1).default('.idlehook'),
-    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-    http: z
-      .object({ port: z.number().int().min(0).max(65535).default(7465) })
-      .strict()
-      .default({ port: 7465 }),
-    delivery: z
-      .object({
-        timeoutSeconds: seconds.max(60).default(15),
-        retryScheduleSeconds: z.array(seconds).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
-        concurrency: z.number().int().min(1).max(256).default(32),
-      })
-      .strict()
-      .default({
-        timeoutSeconds: 15,
-        retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
-        concurrency: 32,
-      }),
-    reconnect: z
-      .object({
-        minDelaySeconds: seconds.default(1),
-        maxDelaySeconds: seconds.default(300),
-        authFailureDelaySeconds: seconds.default(300),
-        maxAuthFailureDelaySeconds: seconds.default(3600),
-      })
-      .strict()
-      .default({
-        minDelaySeconds: 1,
-        maxDelaySeconds: 300,
-        authFailureDelaySeconds: 300,
-        maxAuthFailureDelaySeconds: 3600,
-      }),
-    imap: z
-      .object({ checkIntervalSeconds: seconds.min(1).default(60) })
-      .strict()
-      .default({ checkIntervalSeconds: 60 }),
-    accounts: z.array(account).min(1, 'add at least one account'),
-    subscriptions: z.array(subscription).default([]),
-  })
-  .strict();
+/**
+ * The config file's schema. Secrets and files are resolved inside it, so that one parse reports every bad
+ * field at once, the unreadable ones included. Error messages never contain a secret's value.
+ */
+export function configFileSchema(context: ConfigContext) {
+  const resolvePath = (path: string) => (isAbsolute(path) ? path : resolve(context.baseDir, path));
+  const readFile = (path: string, ctx: z.RefinementCtx, issuePath: string[] = []): string | undefined => {
+    try {
+      return readFileSync(resolvePath(path), 'utf8');
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        path: issuePath,
+        message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      });
+      return undefined;
+    }
+  };
 
-export type ConfigFile = z.infer<typeof configFileSchema>;
-export type AccountConfigFile = z.infer<typeof account>;
+  /** A secret is written inline, or taken from an environment variable or a file. */
+  const secret = z
+    .union(
+      [
+        z.string().min(1),
+        z.object({ env: z.string().min(1) }).strict(),
+        z.object({ file: z.string().min(1) }).strict(),
+      ],
+      { error: 'expected a string, { "env": NAME } or { "file": PATH }' },
+    )
+    .transform((reference, ctx): string => {
+      if (typeof reference === 'string') return reference;
+      if ('env' in reference) {
+        const value = context.env[reference.env];
+        if (value) return value;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['env'],
+          message: `environment variable ${reference.env} is not set`,
+        });
+        return z.NEVER;
+      }
+      return readFile(reference.file, ctx, ['file'])?.trim() ?? z.NEVER;
+    });
+
+  const webhookSecret = secret.transform((text, ctx): Buffer => {
+    try {
+      return decodeWebhookSecret(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+  const account = z
+    .object({
+      id: identifier,
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).optional(),
+      security: z.enum(['tls', 'starttls', 'none']).default('tls'),
+      allowInsecure: z.boolean().default(false),
+      user: z.string().min(1),
+      password: secret,
+      tls: z
+        .object({
+          ca: z
+            .string()
+            .min(1)
+            .transform((path, ctx) => readFile(path, ctx) ?? z.NEVER)
+            .optional(),
+          servername: z.string().min(1).optional(),
+        })
+        .strict()
+        .default({}),
+      mailboxes: z
+        .array(z.string().min(1))
+        .min(1)
+        .refine((list) => new Set(list).size === list.length, 'lists a mailbox twice')
+        .default(['INBOX']),
+      initialSync: z.enum(['new', 'all']).default('new'),
+    })
+    .strict();
+
+  const subscription = z
+    .object({
+      id: identifier,
+      url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+      secret: webhookSecret,
+      events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
+      accounts: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .strict();
+
+  return z
+    .object({
+      dataDir: z.string().min(1).default('.idlehook').transform(resolvePath),
+      logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+      http: z
+        .object({ port: z.number().int().min(0).max(65535).default(7465) })
+        .strict()
+        .default({ port: 7465 }),
+      delivery: z
+        .object({
+          timeoutSeconds: seconds.max(60).default(15),
+          retryScheduleSeconds: z.array(seconds).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
+          concurrency: z.number().int().min(1).max(256).default(32),
+        })
+        .strict()
+        .default({
+          timeoutSeconds: 15,
+          retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
+          concurrency: 32,
+        }),
+      reconnect: z
+        .object({
+          minDelaySeconds: seconds.default(1),
+          maxDelaySeconds: seconds.default(300),
+          authFailureDelaySeconds: seconds.default(300),
+          maxAuthFailureDelaySeconds: seconds.default(3600),
+        })
+        .strict()
+        .default({
+          minDelaySeconds: 1,
+          maxDelaySeconds: 300,
+          authFailureDelaySeconds: 300,
+          maxAuthFailureDelaySeconds: 3600,
+        }),
+      imap: z
+        .object({ checkIntervalSeconds: seconds.min(1).default(60) })
+        .strict()
+        .default({ checkIntervalSeconds: 60 }),
+      accounts: z.array(account).min(1, 'add at least one account'),
+      subscriptions: z.array(subscription).default([]),
+    })
+    .strict();
+}
+
+export type ConfigFile = z.output<ReturnType<typeof configFileSchema>>;

@@ -40,10 +40,10 @@ describe('a wrong password', () => {
     assert.doesNotMatch(JSON.stringify(data), /not-the-password/);
     assert.doesNotMatch(bridge.log(), /not-the-password/, 'the password is never logged');
 
-    const status = await bridge.status();
-    assert.equal(status.accounts.broken.state, 'error');
-    assert.equal(status.accounts.broken.errorCode, 'AUTHENTICATION_FAILED');
-    const nextAttempt = Date.parse(status.accounts.broken.nextLoginAttemptAt);
+    const broken = (await bridge.status()).accounts.broken ?? assert.fail('no status for the broken account');
+    assert.equal(broken.state, 'error');
+    assert.equal(broken.errorCode, 'AUTHENTICATION_FAILED');
+    const nextAttempt = Date.parse(broken.nextLoginAttemptAt ?? '');
     assert.ok(nextAttempt - Date.now() > 4 * 60 * 1000, 'next login attempt minutes away');
 
     assert.ok(bridge.running, 'the bridge keeps running');

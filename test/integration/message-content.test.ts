@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { ImapFlow } from 'imapflow';
-import { BridgeProcess } from '../support/bridge.js';
-import { type DovecotServer, startDovecot } from '../support/dovecot.js';
-import { connectAppender, simpleMessage } from '../support/mail.js';
-import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
-
-const USER = 'support';
-const PASSWORD = 'correct horse';
+import { simpleMessage } from '../support/mail.js';
+import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
 
 const PDF_BYTES = Buffer.concat([
   Buffer.from('%PDF-1.4\n'),
@@ -110,58 +104,32 @@ const MESSAGES = {
 } as const;
 
 describe('message.received in local mode, against Dovecot', () => {
-  let dovecot: DovecotServer;
-  let receiver: WebhookReceiver;
-  let bridge: BridgeProcess;
-  let appender: ImapFlow;
-  const bySubject = (subject: string) =>
-    receiver.ofType('message.received').find((w) => w.body.data.subject === subject);
+  let scenario: Scenario;
+  const received = () => scenario.receiver.ofType('message.received');
+  const bySubject = (subject: string) => received().find((w) => w.body.data.subject === subject);
 
   before(async () => {
-    dovecot = await startDovecot([{ name: USER, password: PASSWORD }]);
-    receiver = new WebhookReceiver(newWebhookSecret());
-    const url = await receiver.listen();
-    bridge = await BridgeProcess.create(
-      {
-        accounts: [
-          {
-            id: 'support',
-            host: 'localhost',
-            port: dovecot.tlsPort,
-            security: 'tls',
-            user: USER,
-            password: { env: 'TEST_IMAP_PASSWORD' },
-            tls: { ca: dovecot.caFile },
-          },
-        ],
-        subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
-      },
-      { TEST_IMAP_PASSWORD: PASSWORD, TEST_WEBHOOK_SECRET: receiver.secret },
-    );
-    await bridge.start();
-    await waitForIdle(bridge);
-    appender = await connectAppender(dovecot, USER, PASSWORD);
-    for (const message of Object.values(MESSAGES)) await appender.append('INBOX', message);
-    await receiver.waitUntil(
-      () => receiver.ofType('message.received').length >= Object.keys(MESSAGES).length,
+    scenario = await startScenario();
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+    for (const message of Object.values(MESSAGES)) await scenario.appender.append('INBOX', message);
+    await scenario.receiver.waitUntil(
+      () => received().length >= Object.keys(MESSAGES).length,
       30_000,
       'all messages',
     );
   });
 
   after(async () => {
-    await appender?.logout();
-    await bridge?.dispose();
-    await receiver?.close();
-    await dovecot?.stop();
+    await scenario?.dispose();
   });
 
   it('delivers each message once, every signature verified by standardwebhooks', () => {
-    const received = receiver.ofType('message.received');
-    assert.equal(received.length, Object.keys(MESSAGES).length);
-    assert.equal(new Set(received.map((w) => w.id)).size, received.length);
-    assert.equal(receiver.invalidSignatures, 0);
-    for (const w of received) {
+    const webhooks = received();
+    assert.equal(webhooks.length, Object.keys(MESSAGES).length);
+    assert.equal(new Set(webhooks.map((w) => w.id)).size, webhooks.length);
+    assert.equal(scenario.receiver.invalidSignatures, 0);
+    for (const w of webhooks) {
       assert.match(w.id, /^evt_[0-9a-f]{32}$/);
       assert.ok(Math.abs(w.timestamp - Date.now() / 1000) < 300, 'webhook-timestamp is current Unix seconds');
     }
@@ -242,9 +210,7 @@ describe('message.received in local mode, against Dovecot', () => {
   it('serves the exact raw source of every message', async () => {
     for (const [name, source] of Object.entries(MESSAGES)) {
       const subjectLine = /Subject: (.*)\r\n/.exec(source.toString('latin1'))?.[1];
-      const webhook = receiver
-        .ofType('message.received')
-        .find((w) => w.body.data.headers.subject?.[0] === subjectLine);
+      const webhook = received().find((w) => w.body.data.headers.subject?.[0] === subjectLine);
       assert.ok(webhook, `webhook for ${name}`);
       const raw = Buffer.from(await (await fetch(webhook.body.data.raw.url)).arrayBuffer());
       assert.ok(raw.equals(Buffer.from(source)), `raw bytes of ${name}`);
@@ -261,21 +227,11 @@ describe('message.received in local mode, against Dovecot', () => {
   });
 
   it('reports the mailbox on /status', async () => {
-    const status = await bridge.status();
-    const inbox = status.accounts.support.mailboxes.INBOX;
+    const status = await scenario.bridge.status();
+    const inbox = status.accounts.support?.mailboxes.INBOX ?? assert.fail('no INBOX status');
     assert.equal(inbox.state, 'idle');
     assert.equal(inbox.lastError, null);
-    assert.match(inbox.uidValidity, /^\d+$/);
+    assert.match(inbox.uidValidity ?? '', /^\d+$/);
     assert.equal(inbox.lastUid, Object.keys(MESSAGES).length);
   });
 });
-
-async function waitForIdle(bridge: BridgeProcess): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const status = await bridge.status();
-    const mailboxes = Object.values(status.accounts).flatMap((a: any) => Object.values(a.mailboxes)) as any[];
-    if (mailboxes.length > 0 && mailboxes.every((m) => m.state === 'idle')) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`bridge never became idle:\n${bridge.log()}`);
-}

@@ -30,7 +30,7 @@ describe('UIDVALIDITY changes (mailbox deleted and recreated)', () => {
 
   it('emits one mailbox.reset while running and keeps delivering new mail', async () => {
     const { appender, receiver, bridge } = scenario;
-    const before = (await bridge.status()).accounts.support.mailboxes.Support.uidValidity as string;
+    const before = (await bridge.status()).accounts.support?.mailboxes.Support?.uidValidity;
     await recreateMailbox(scenario, 'Support');
     await receiver.waitUntil(() => resets().length === 1, 20_000, 'mailbox.reset');
     await waitForIdle(bridge);

@@ -3,7 +3,13 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { AccountStatus } from '../../src/imap/status-board.js';
 import { freePort } from './net.js';
+
+export interface BridgeStatus {
+  readonly accounts: Record<string, AccountStatus>;
+  readonly queues: Record<string, number>;
+}
 
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
@@ -55,8 +61,8 @@ export class BridgeProcess {
     }
   }
 
-  async status(): Promise<any> {
-    return (await fetch(`${this.url}/status`)).json();
+  async status(): Promise<BridgeStatus> {
+    return (await (await fetch(`${this.url}/status`)).json()) as BridgeStatus;
   }
 
   /** Sends the signal and waits for the process to exit; returns its exit code. */

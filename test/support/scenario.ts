@@ -87,7 +87,7 @@ export async function waitForIdle(bridge: BridgeProcess, timeoutMs = 20_000): Pr
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const status = await bridge.status();
-    const mailboxes = Object.values(status.accounts).flatMap((a: any) => Object.values(a.mailboxes)) as any[];
+    const mailboxes = Object.values(status.accounts).flatMap((a) => Object.values(a.mailboxes));
     if (mailboxes.length > 0 && mailboxes.every((m) => m.state === 'idle')) return;
     await new Promise((r) => setTimeout(r, 100));
   }

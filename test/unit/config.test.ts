@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load-config.js';
+
+const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const context = { source: 'test.json', baseDir: '/etc/idlehook', env: {} as NodeJS.ProcessEnv };
+
+function problems(json: unknown, env: NodeJS.ProcessEnv = {}): Map<string, string> {
+  try {
+    parseConfig(json, { ...context, env });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return new Map(error.problems.map((p) => [p.path, p.message]));
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const minimal = {
+  accounts: [{ id: 'support', host: 'imap.example.com', user: 'u', password: 'p' }],
+};
+
+describe('configuration', () => {
+  it('fills in the documented defaults', () => {
+    const config = parseConfig(minimal, context);
+    const [account] = config.accounts;
+    assert.equal(config.dataDir, '/etc/idlehook/.idlehook');
+    assert.equal(account?.port, 993);
+    assert.equal(account?.security, 'tls');
+    assert.deepEqual(account?.mailboxes, ['INBOX']);
+    assert.equal(account?.initialSync, 'new');
+    assert.deepEqual(config.subscriptions, []);
+    assert.equal(config.delivery.timeoutSeconds, 15);
+    assert.equal(config.http.port, 7465);
+  });
+
+  it('defaults the port from the security mode', () => {
+    const config = parseConfig({ accounts: [{ ...minimal.accounts[0], security: 'starttls' }] }, context);
+    assert.equal(config.accounts[0]?.port, 143);
+  });
+
+  it('resolves secrets from env and files, and decodes the webhook secret', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idlehook-config-'));
+    writeFileSync(join(dir, 'password.txt'), 'from-file\n');
+    const config = parseConfig(
+      {
+        accounts: [{ ...minimal.accounts[0], password: { file: 'password.txt' } }],
+        subscriptions: [{ id: 'hook', url: 'https://hooks.example.com/x', secret: { env: 'HOOK_SECRET' } }],
+      },
+      { source: 'x', baseDir: dir, env: { HOOK_SECRET: SECRET } },
+    );
+    assert.equal(config.accounts[0]?.password, 'from-file');
+    assert.deepEqual(config.subscriptions[0]?.secret, Buffer.alloc(32, 7));
+    assert.equal(config.subscriptions[0]?.events, undefined, 'all events by default');
+  });
+
+  it('names every bad field in one error: shape, unresolvable secrets and cross-field rules together', () => {
+    const found = problems({
+      dataDir: 5,
+      accounts: [
+        {
+          id: 'support',
+          host: '',
+          port: 99999,
+          user: 'u',
+          password: 'p',
+          security: 'ssl',
+          mailbox: ['INBOX'],
+        },
+        { id: 'support', host: 'imap.example.com', user: 'u', password: { env: 'MISSING_PASSWORD' } },
+        { id: 'remote', host: 'imap.example.com', user: 'u', password: 'p', security: 'none' },
+        {
+          id: 'local',
+          host: 'localhost',
+          user: 'u',
+          password: 'p',
+          security: 'none',
+          tls: { ca: 'missing-ca.pem' },
+        },
+        { id: 'twice', host: 'h', user: 'u', password: { vault: 'x' }, mailboxes: ['INBOX', 'INBOX'] },
+      ],
+      subscriptions: [
+        {
+          id: 'hook',
+          url: 'ftp://example.com',
+          secret: 'not-a-whsec',
+          events: ['message.exploded'],
+          accounts: ['nope'],
+        },
+        { id: 'short', url: 'https://h.example.com', secret: `whsec_${Buffer.alloc(8).toString('base64')}` },
+      ],
+    });
+    assert.deepEqual(
+      [...found.keys()].sort(),
+      [
+        'accounts[0]',
+        'accounts[0].host',
+        'accounts[0].port',
+        'accounts[0].security',
+        'accounts[1].id',
+        'accounts[1].password.env',
+        'accounts[2].security',
+        'accounts[3].tls.ca',
+        'accounts[4].mailboxes',
+        'accounts[4].password',
+        'dataDir',
+        'subscriptions[0].accounts[0]',
+        'subscriptions[0].events[0]',
+        'subscriptions[0].secret',
+        'subscriptions[0].url',
+        'subscriptions[1].secret',
+      ].sort(),
+    );
+    assert.match(found.get('accounts[0]') ?? '', /unknown field\(s\): mailbox/);
+    assert.match(found.get('accounts[1].id') ?? '', /duplicate account id "support"/);
+    assert.match(found.get('accounts[1].password.env') ?? '', /MISSING_PASSWORD is not set/);
+    assert.match(found.get('accounts[2].security') ?? '', /loopback hosts or with "allowInsecure"/);
+    assert.match(found.get('accounts[3].tls.ca') ?? '', /missing-ca.pem: ENOENT/);
+    assert.match(found.get('accounts[4].mailboxes') ?? '', /twice/);
+    assert.match(found.get('accounts[4].password') ?? '', /\{ "env": NAME \}/);
+    assert.match(found.get('subscriptions[0].accounts[0]') ?? '', /no account with id "nope"/);
+    assert.match(found.get('subscriptions[0].secret') ?? '', /whsec_/);
+    assert.match(found.get('subscriptions[1].secret') ?? '', /24-64 bytes, got 8/);
+  });
+
+  it('accepts plain text to a remote host only with allowInsecure', () => {
+    const config = parseConfig(
+      { accounts: [{ ...minimal.accounts[0], security: 'none', allowInsecure: true }] },
+      context,
+    );
+    assert.equal(config.accounts[0]?.port, 143);
+  });
+
+  it('reports a missing file and invalid JSON by file name', () => {
+    assert.throws(
+      () => loadConfig('/nonexistent/idlehook.json'),
+      /\/nonexistent\/idlehook.json[\s\S]*cannot read/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'idlehook-config-'));
+    writeFileSync(join(dir, 'bad.json'), '{ "accounts": [ }');
+    assert.throws(() => loadConfig(join(dir, 'bad.json')), /not valid JSON/);
+  });
+
+  it('never echoes a secret value in an error', () => {
+    try {
+      parseConfig(
+        {
+          accounts: [{ ...minimal.accounts[0], password: 'hunter2-secret' }],
+          subscriptions: [{ id: 'h', url: 'https://x.example', secret: 'whsec_hunter3-secret!' }],
+        },
+        context,
+      );
+      assert.fail('expected an error');
+    } catch (error) {
+      assert.doesNotMatch((error as Error).message, /hunter/);
+    }
+  });
+});

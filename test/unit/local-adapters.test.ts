@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, it } from 'node:test';
+import { openLocalDatabase } from '../../src/adapters/local/database.js';
+import { FileBlobStore } from '../../src/adapters/local/file-blob-store.js';
+import { SqliteQueue } from '../../src/adapters/local/sqlite-queue.js';
+import { SqliteStateStore } from '../../src/adapters/local/sqlite-state-store.js';
+
+function fakeClock(start = 1_000_000) {
+  const clock = { time: start, now: () => clock.time };
+  return clock;
+}
+
+describe('SqliteQueue', () => {
+  let dir: string;
+  let clock: ReturnType<typeof fakeClock>;
+  let queue: SqliteQueue<{ n: number }>;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'idlehook-queue-'));
+    clock = fakeClock();
+    queue = new SqliteQueue(openLocalDatabase(dir), 'q', clock);
+  });
+
+  it('delivers in order and drops a duplicate key while the first copy waits', async () => {
+    await queue.send([
+      { deduplicationKey: 'a', body: { n: 1 } },
+      { deduplicationKey: 'b', body: { n: 2 } },
+      { deduplicationKey: 'a', body: { n: 3 } },
+    ]);
+    const received = await queue.receive(10);
+    assert.deepEqual(
+      received.map((m) => [m.body.n, m.receiveCount]),
+      [
+        [1, 1],
+        [2, 1],
+      ],
+    );
+  });
+
+  it('hides received messages until acknowledged or handed back', async () => {
+    await queue.send([{ deduplicationKey: 'a', body: { n: 1 } }]);
+    const [message] = await queue.receive(1);
+    assert.deepEqual(await queue.receive(1), []);
+    await queue.retryLater(message?.id ?? '', 5000);
+    assert.deepEqual(await queue.receive(1), []);
+    clock.time += 5000;
+    const [again] = await queue.receive(1);
+    assert.equal(again?.receiveCount, 2);
+    await queue.acknowledge(again?.id ?? '');
+    assert.equal(queue.depth(), 0);
+  });
+
+  it('survives reopening, and a restarted consumer takes over leases of a crashed one', async () => {
+    await queue.send([{ deduplicationKey: 'a', body: { n: 1 } }]);
+    await queue.receive(1); // leased, never acknowledged: the process "crashed"
+    const reopened = new SqliteQueue<{ n: number }>(openLocalDatabase(dir), 'q', clock);
+    assert.deepEqual(await reopened.receive(1), []);
+    reopened.releaseStaleLeases();
+    const [message] = await reopened.receive(1);
+    assert.equal(message?.body.n, 1);
+    assert.equal(message?.receiveCount, 2);
+  });
+});
+
+describe('SqliteStateStore', () => {
+  let state: SqliteStateStore;
+  beforeEach(() => {
+    state = new SqliteStateStore(
+      openLocalDatabase(mkdtempSync(join(tmpdir(), 'idlehook-state-'))),
+      fakeClock(),
+    );
+  });
+
+  it('advances a cursor forward only, and never across a UIDVALIDITY change', async () => {
+    await state.resetCursor('a', 'INBOX', { uidValidity: '1', lastUid: 10, highestModseq: '5' });
+    await state.advanceCursor('a', 'INBOX', { uidValidity: '1', lastUid: 20, highestModseq: '9' });
+    await state.advanceCursor('a', 'INBOX', { uidValidity: '1', lastUid: 15, highestModseq: '7' });
+    await state.advanceCursor('a', 'INBOX', { uidValidity: '2', lastUid: 99, highestModseq: '1' });
+    assert.deepEqual(await state.getCursor('a', 'INBOX'), {
+      uidValidity: '1',
+      lastUid: 20,
+      highestModseq: '9',
+    });
+    await state.resetCursor('a', 'INBOX', { uidValidity: '2', lastUid: 3, highestModseq: null });
+    assert.deepEqual(await state.getCursor('a', 'INBOX'), {
+      uidValidity: '2',
+      lastUid: 3,
+      highestModseq: null,
+    });
+    assert.equal(await state.getCursor('a', 'Sent'), undefined);
+  });
+
+  it('never downgrades a delivered record to a dead letter, and a replayed one leaves the store', async () => {
+    const letter = {
+      eventId: 'e1',
+      subscriptionId: 's',
+      eventType: 'message.received',
+      body: '{}',
+      reason: 'HTTP 500',
+      attempts: 4,
+      failedAt: 1,
+    };
+    await state.deadLetter(letter);
+    assert.equal((await state.listDeadLetters()).length, 1);
+    await state.markDelivered('e1', 's', 5);
+    assert.equal(await state.isDelivered('e1', 's'), true);
+    assert.deepEqual(await state.listDeadLetters(), []);
+    await state.deadLetter(letter);
+    assert.deepEqual(await state.listDeadLetters(), []);
+  });
+});
+
+describe('FileBlobStore', () => {
+  it('round-trips bytes and refuses keys that could leave its folder', async () => {
+    const blobs = new FileBlobStore(mkdtempSync(join(tmpdir(), 'idlehook-blobs-')));
+    blobs.setBaseUrl('http://127.0.0.1:1/');
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    await blobs.put('raw/evt_1.eml', bytes);
+    assert.ok((await blobs.get('raw/evt_1.eml'))?.equals(bytes));
+    assert.equal(blobs.url('raw/evt_1.eml'), 'http://127.0.0.1:1/blobs/raw/evt_1.eml');
+    assert.equal(await blobs.get('raw/missing.eml'), undefined);
+    for (const key of ['../etc/passwd', 'raw/../../x', '/abs', 'raw//x', 'raw/.']) {
+      assert.equal(await blobs.get(key), undefined, key);
+      await assert.rejects(blobs.put(key, bytes), /invalid blob key/);
+    }
+  });
+});
