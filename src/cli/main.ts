@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { FetchHttpSender } from '../adapters/http/fetch-http-sender.js';
+import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
 import { openLocalDatabase } from '../adapters/local/database.js';
 import { SqliteStateStore } from '../adapters/local/sqlite-state-store.js';
 import { createLogger } from '../adapters/powertools-logger.js';
@@ -89,6 +89,7 @@ async function listFailed(config: Config): Promise<void> {
 
 async function replay(config: Config): Promise<number> {
   const { db, state } = openState(config);
+  const http = new UndiciHttpSender();
   try {
     const results = await replayDeadLetters(
       { eventId: values.event, subscriptionId: values.subscription },
@@ -96,7 +97,7 @@ async function replay(config: Config): Promise<number> {
         log: state,
         subscriptionStatus: state,
         subscriptions: new Map(config.subscriptions.map((s) => [s.id, s])),
-        http: new FetchHttpSender(),
+        http,
         clock: systemClock,
         timeoutMs: config.delivery.timeoutSeconds * 1000,
       },
@@ -110,6 +111,7 @@ async function replay(config: Config): Promise<number> {
     process.stdout.write(`${results.length - failed} delivered, ${failed} still failed\n`);
     return failed === 0 ? 0 : 1;
   } finally {
+    await http.close();
     db.close();
   }
 }

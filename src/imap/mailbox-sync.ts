@@ -9,6 +9,8 @@ import type { MailboxStatus } from './status-board.js';
 /** Bounds one FETCH of message sources, so catching up on a large backlog never holds too much mail. */
 const FETCH_BATCH_MESSAGES = 250;
 const FETCH_BATCH_BYTES = 32 * 1024 * 1024;
+/** Up to this many new messages (by EXISTS count) are fetched with their sources in a single FETCH. */
+const SINGLE_FETCH_MAX_MESSAGES = 8;
 
 export interface MailboxSyncDependencies {
   readonly cursors: CursorStore;
@@ -44,6 +46,8 @@ function maxModseq(a: string | null, b: string | null): string | null {
  */
 export class MailboxSync {
   private cursor: MailboxCursor | undefined;
+  /** The EXISTS count when the last catch-up finished; undefined before the first. */
+  private knownExists: number | undefined;
   private requested = false;
   private checkRequested = false;
   private running: Promise<void> | undefined;
@@ -178,14 +182,28 @@ export class MailboxSync {
 
   private async catchUp(from: MailboxCursor): Promise<void> {
     const condstore = this.client.enabled.has('CONDSTORE') || this.client.capabilities.has('CONDSTORE');
-    // "n:*" always matches at least the highest UID, even when it is below n (RFC 9051 6.4.8): filter.
+    // Live mail usually comes one message at a time: then metadata and source travel in one FETCH. A backlog
+    // of unknown size is fetched metadata first, so the sources can be fetched in size-bounded batches.
+    const exists = this.client.mailbox ? this.client.mailbox.exists : 0;
+    const expectedNew = this.knownExists === undefined ? Number.POSITIVE_INFINITY : exists - this.knownExists;
+    const withSource = expectedNew > 0 && expectedNew <= SINGLE_FETCH_MAX_MESSAGES;
     const pending: MessageMeta[] = [];
+    const sources = new Map<number, Buffer>();
+    // "n:*" always matches at least the highest UID, even when it is below n (RFC 9051 6.4.8): filter.
     for await (const message of this.client.fetch(
       `${from.lastUid + 1}:*`,
-      { uid: true, size: true, flags: true, internalDate: true, ...(condstore ? { modseq: true } : {}) },
+      {
+        uid: true,
+        size: true,
+        flags: true,
+        internalDate: true,
+        ...(condstore ? { modseq: true } : {}),
+        ...(withSource ? { source: true } : {}),
+      },
       { uid: true },
     )) {
       if (message.uid <= from.lastUid) continue;
+      if (message.source) sources.set(message.uid, message.source);
       pending.push({
         uid: message.uid,
         size: message.size ?? 0,
@@ -194,28 +212,36 @@ export class MailboxSync {
         modseq: message.modseq?.toString() ?? null,
       });
     }
+    this.knownExists = this.client.mailbox ? this.client.mailbox.exists : exists;
     pending.sort((a, b) => a.uid - b.uid);
     let cursor = from;
     for (const batch of batchBySize(pending, FETCH_BATCH_MESSAGES, FETCH_BATCH_BYTES)) {
-      cursor = await this.announce(batch, cursor);
+      cursor = await this.announce(batch, cursor, sources);
     }
   }
 
-  private async announce(batch: readonly MessageMeta[], cursor: MailboxCursor): Promise<MailboxCursor> {
-    const sources = new Map<number, Buffer>();
-    const fetched: AsyncIterable<FetchMessageObject> = this.client.fetch(
-      batch.map((m) => m.uid).join(','),
-      { uid: true, source: true },
-      { uid: true },
-    );
-    // Collect first: no other IMAP command may be issued inside a fetch() loop.
-    for await (const message of fetched) if (message.source) sources.set(message.uid, message.source);
+  private async announce(
+    batch: readonly MessageMeta[],
+    cursor: MailboxCursor,
+    sources: Map<number, Buffer>,
+  ): Promise<MailboxCursor> {
+    const missing = batch.filter((m) => !sources.has(m.uid)).map((m) => m.uid);
+    if (missing.length > 0) {
+      const fetched: AsyncIterable<FetchMessageObject> = this.client.fetch(
+        missing.join(','),
+        { uid: true, source: true },
+        { uid: true },
+      );
+      // Collect first: no other IMAP command may be issued inside a fetch() loop.
+      for await (const message of fetched) if (message.source) sources.set(message.uid, message.source);
+    }
 
     const detectedAt = new Date(this.deps.clock.now()).toISOString();
     const records: OutgoingMessage<IngestRecord>[] = [];
     await Promise.all(
       batch.map(async (meta) => {
         const source = sources.get(meta.uid);
+        sources.delete(meta.uid);
         if (!source) return; // expunged between the two fetches: nothing left to announce
         const coordinates = {
           account: this.account.id,

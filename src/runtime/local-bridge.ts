@@ -1,4 +1,4 @@
-import { FetchHttpSender } from '../adapters/http/fetch-http-sender.js';
+import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
 import { openLocalDatabase } from '../adapters/local/database.js';
 import { FileBlobStore } from '../adapters/local/file-blob-store.js';
 import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
@@ -54,11 +54,12 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     },
     { name: 'ingest', concurrency: PARSE_CONCURRENCY, logger },
   );
+  const http = new UndiciHttpSender();
   const deliveryDependencies = {
     log: state,
     subscriptionStatus: state,
     subscriptions,
-    http: new FetchHttpSender(),
+    http,
     clock,
     logger,
     retryScheduleSeconds: config.delivery.retryScheduleSeconds,
@@ -109,6 +110,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       await Promise.all(sessions);
       await parseWorker.stop();
       await deliverWorker.stop();
+      await http.close();
       await server.close();
       db.close();
       logger.info('idlehook stopped');

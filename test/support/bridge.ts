@@ -76,6 +76,14 @@ export class BridgeProcess {
     return code;
   }
 
+  /** Peak resident memory of the bridge process so far (VmHWM), in MiB. */
+  peakRssMiB(): number {
+    const pid = this.child?.pid;
+    if (!pid) throw new Error('bridge is not running');
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(match?.[1] ?? 0) / 1024;
+  }
+
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null;
   }

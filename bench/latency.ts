@@ -1,0 +1,86 @@
+// APPEND -> verified webhook latency, next to the floor measured in the same run: the same Dovecot's own
+// APPEND -> IDLE EXISTS latency, seen by a plain IDLE client watching the same mailbox.
+// Usage: npm run bench:latency [-- --messages 100]
+import { parseArgs } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import { simpleMessage } from '../test/support/mail.js';
+import { PASSWORD, startScenario, USER, waitForIdle } from '../test/support/scenario.js';
+import { ms, summary } from './stats.js';
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '100' } } });
+const total = Number(values.messages);
+
+const scenario = await startScenario({
+  // Production defaults for everything that matters to latency; only the data dir and ports are the test's.
+  config: { delivery: { retryScheduleSeconds: [5, 300] }, imap: { checkIntervalSeconds: 60 } },
+});
+const { dovecot, receiver, bridge, appender } = scenario;
+await bridge.start();
+await waitForIdle(bridge);
+
+const floorClient = new ImapFlow({
+  host: dovecot.host,
+  port: dovecot.plainPort,
+  secure: false,
+  doSTARTTLS: false,
+  auth: { user: USER, pass: PASSWORD },
+  logger: false,
+  autoIdleDelay: 0,
+});
+await floorClient.connect();
+await floorClient.mailboxOpen('INBOX', { readOnly: true });
+let existsAt = 0;
+floorClient.on('exists', () => {
+  existsAt = performance.now();
+});
+await new Promise((r) => setTimeout(r, 500));
+
+type Pattern = 'after-quiet' | 'back-to-back';
+const samples: { pattern: Pattern; floor: number; endToEnd: number }[] = [];
+for (let i = 0; i < total; i++) {
+  // Alternate: a message after 1.5 s of quiet (both watchers deep in IDLE), then one sent 20 ms after the
+  // previous webhook arrived (the case where a client that re-enters IDLE late, misses its moment).
+  const pattern: Pattern = i % 2 === 0 ? 'after-quiet' : 'back-to-back';
+  await new Promise((r) => setTimeout(r, pattern === 'after-quiet' ? 1500 : 20));
+  const before = receiver.accepted.length;
+  existsAt = 0;
+  const appendedAt = performance.now();
+  await appender.append('INBOX', simpleMessage(`latency-${i}`));
+  await receiver.waitUntil(() => receiver.accepted.length > before && existsAt > 0, 30_000, `message ${i}`);
+  const webhook = receiver.accepted[before];
+  if (!webhook) throw new Error('no webhook');
+  samples.push({ pattern, floor: existsAt - appendedAt, endToEnd: webhook.receivedAt - appendedAt });
+}
+
+const report = (label: string, rows: typeof samples) => {
+  const floor = summary(rows.map((r) => r.floor));
+  const endToEnd = summary(rows.map((r) => r.endToEnd));
+  const overhead = summary(rows.map((r) => r.endToEnd - r.floor));
+  console.log(`\n${label} (n=${rows.length})`);
+  console.log(
+    `  Dovecot floor  APPEND -> IDLE EXISTS   p50 ${ms(floor.p50)}  p95 ${ms(floor.p95)}  p99 ${ms(floor.p99)}`,
+  );
+  console.log(
+    `  idlehook       APPEND -> webhook       p50 ${ms(endToEnd.p50)}  p95 ${ms(endToEnd.p95)}  p99 ${ms(endToEnd.p99)}`,
+  );
+  console.log(
+    `  overhead above the floor               p50 ${ms(overhead.p50)}  p95 ${ms(overhead.p95)}  p99 ${ms(overhead.p99)}`,
+  );
+  console.log(`  ratio idlehook / floor (p50)           ${(endToEnd.p50 / floor.p50).toFixed(3)}`);
+};
+console.log(`\nidlehook latency benchmark, ${total} single messages, Dovecot ${dovecot.host}, TLS`);
+report('all messages', samples);
+report(
+  'after 1.5 s quiet',
+  samples.filter((s) => s.pattern === 'after-quiet'),
+);
+report(
+  '20 ms after the previous webhook',
+  samples.filter((s) => s.pattern === 'back-to-back'),
+);
+console.log(
+  `\ninvalid signatures: ${receiver.invalidSignatures}; bridge peak RSS ${bridge.peakRssMiB().toFixed(0)} MiB`,
+);
+
+await floorClient.logout();
+await scenario.dispose();
