@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so `npx idlehook` works from a checkout without a build step.
-import { register } from 'tsx/esm/api';
+// The compiled CLI (dist/ is built by `npm ci` / `npm install` through the prepare script, or `npm run build`).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  console.error('idlehook is not built yet: run `npm run build` (npm ci and npm install do it for you).');
+  process.exit(1);
+}
+await import(main.href);

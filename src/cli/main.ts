@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
-import { openLocalDatabase } from '../adapters/local/database.js';
-import { SqliteStateStore } from '../adapters/local/sqlite-state-store.js';
+import { openLocalStores } from '../adapters/local/local-stores.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { Config } from '../config/config.js';
@@ -36,11 +35,6 @@ const { values, positionals } = parseArgs({
   },
 });
 
-function openState(config: Config) {
-  const db = openLocalDatabase(config.dataDir);
-  return { db, state: new SqliteStateStore(db, systemClock) };
-}
-
 async function run(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const bridge = await startLocalBridge(config, logger);
@@ -62,9 +56,10 @@ async function run(config: Config): Promise<void> {
 }
 
 async function listFailed(config: Config): Promise<void> {
-  const { db, state } = openState(config);
+  const stores = openLocalStores(config.dataDir, systemClock);
+  const { state } = stores;
   const letters = await state.listDeadLetters();
-  db.close();
+  stores.close();
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify(
@@ -88,7 +83,8 @@ async function listFailed(config: Config): Promise<void> {
 }
 
 async function replay(config: Config): Promise<number> {
-  const { db, state } = openState(config);
+  const stores = openLocalStores(config.dataDir, systemClock);
+  const { state } = stores;
   const http = new UndiciHttpSender();
   try {
     const results = await replayDeadLetters(
@@ -112,12 +108,13 @@ async function replay(config: Config): Promise<number> {
     return failed === 0 ? 0 : 1;
   } finally {
     await http.close();
-    db.close();
+    stores.close();
   }
 }
 
 async function subscriptions(config: Config): Promise<number> {
-  const { db, state } = openState(config);
+  const stores = openLocalStores(config.dataDir, systemClock);
+  const { state } = stores;
   try {
     if (positionals[1] === 'enable') {
       const id = positionals[2];
@@ -135,7 +132,7 @@ async function subscriptions(config: Config): Promise<number> {
     }
     return 0;
   } finally {
-    db.close();
+    stores.close();
   }
 }
 

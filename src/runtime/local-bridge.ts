@@ -1,9 +1,6 @@
 import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
-import { openLocalDatabase } from '../adapters/local/database.js';
-import { FileBlobStore } from '../adapters/local/file-blob-store.js';
 import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
-import { SqliteQueue } from '../adapters/local/sqlite-queue.js';
-import { SqliteStateStore } from '../adapters/local/sqlite-state-store.js';
+import { openLocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { Config } from '../config/config.js';
 import { AccountConnector } from '../imap/account-connector.js';
@@ -11,7 +8,6 @@ import { MailboxSession } from '../imap/mailbox-session.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
-import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
 import type { Logger } from '../ports/index.js';
 import { QueueWorker } from './queue-worker.js';
 
@@ -21,19 +17,16 @@ export interface LocalBridge {
   stop(): Promise<void>;
 }
 
-/** Parsing is CPU-bound on this thread; a little concurrency overlaps its blob I/O. */
-const PARSE_CONCURRENCY = 4;
+/** Parsing is CPU-bound on this thread; concurrency here only lets receives lease records in batches. */
+const PARSE_CONCURRENCY = 16;
 
 /** Local mode: watcher, parse stage and deliver stage in one process, on SQLite and local files. */
 export async function startLocalBridge(config: Config, logger: Logger): Promise<LocalBridge> {
   const clock = systemClock;
-  const db = openLocalDatabase(config.dataDir);
-  const state = new SqliteStateStore(db, clock);
-  const ingest = new SqliteQueue<IngestRecord>(db, 'ingest', clock);
-  const deliveries = new SqliteQueue<DeliveryRecord>(db, 'delivery', clock);
+  const stores = openLocalStores(config.dataDir, clock);
+  const { state, ingest, deliveries, blobs } = stores;
   ingest.releaseStaleLeases();
   deliveries.releaseStaleLeases();
-  const blobs = new FileBlobStore(config.dataDir);
   const status = new StatusBoard();
 
   const server = await startLocalHttpServer(config.http.port, {
@@ -112,7 +105,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       await deliverWorker.stop();
       await http.close();
       await server.close();
-      db.close();
+      stores.close();
       logger.info('idlehook stopped');
     },
   };

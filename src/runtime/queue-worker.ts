@@ -21,8 +21,8 @@ function failureDelayMs(receiveCount: number): number {
 export class QueueWorker<Body> {
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
-  private wake: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
+  private pumpScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -32,32 +32,52 @@ export class QueueWorker<Body> {
   ) {}
 
   start(): void {
-    this.unsubscribe = this.queue.onAvailable(() => this.wake?.());
-    this.loop = this.run();
+    this.unsubscribe = this.queue.onAvailable(() => this.schedulePump());
+    this.schedulePump();
   }
 
   /** Stops taking new records and waits for the ones in flight. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.unsubscribe?.();
-    this.wake?.();
-    await this.loop;
-    await Promise.all(this.inFlight);
+    clearTimeout(this.timer);
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      const free = this.options.concurrency - this.inFlight.size;
-      const messages = free > 0 ? await this.queue.receive(free) : [];
-      for (const message of messages) this.launch(message);
-      if (messages.length === 0 || this.inFlight.size >= this.options.concurrency) await this.sleep();
+  /** Coalesces every wake-up within one event-loop turn into a single receive. */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.stopping) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump().catch((error: unknown) => {
+        this.options.logger.error('queue receive failed', {
+          queue: this.options.name,
+          error: (error as Error).message,
+        });
+        this.timer = setTimeout(() => this.schedulePump(), 1000);
+      });
+    });
+  }
+
+  private async pump(): Promise<void> {
+    clearTimeout(this.timer);
+    // Refill only once half the slots are free: one receive then leases a batch instead of one record.
+    if (this.stopping || this.inFlight.size > this.options.concurrency / 2) return;
+    const free = this.options.concurrency - this.inFlight.size;
+    const messages = await this.queue.receive(free);
+    for (const message of messages) this.launch(message);
+    if (messages.length < free) {
+      // Nothing more visible now: wake when the next delayed record is due (or poll, as a safety net).
+      const next = this.queue.nextVisibleInMs();
+      this.timer = setTimeout(() => this.schedulePump(), Math.min(Math.max(next ?? 1000, 5), 1000));
     }
   }
 
   private launch(message: QueueMessage<Body>): void {
     const task = this.process(message).finally(() => {
       this.inFlight.delete(task);
-      this.wake?.();
+      this.schedulePump();
     });
     this.inFlight.add(task);
   }
@@ -77,20 +97,5 @@ export class QueueWorker<Body> {
       });
       await this.queue.retryLater(message.id, delayMs);
     }
-  }
-
-  private sleep(): Promise<void> {
-    return new Promise((resolve) => {
-      const next = this.queue.nextVisibleInMs();
-      const timer = setTimeout(done, Math.min(next ?? 1000, 1000));
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        done();
-      };
-    });
   }
 }

@@ -42,7 +42,9 @@ export class BridgeProcess {
 
   async start(): Promise<void> {
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    this.child = spawn(process.execPath, [CLI, 'run', '--config', this.configFile], {
+    // IDLEHOOK_BRIDGE_NODE_ARGS: extra node flags for the bridge process, e.g. "--cpu-prof" when profiling.
+    const nodeArgs = process.env.IDLEHOOK_BRIDGE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', this.configFile], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS deliveries_failed ON deliveries (status, updated_at) WHERE status = 'failed';
 
+CREATE TABLE IF NOT EXISTS blobs (
+  key TEXT PRIMARY KEY,
+  content BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS subscription_status (
   subscription_id TEXT PRIMARY KEY,
   disabled_reason TEXT NOT NULL,

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, EventQueue, OutgoingMessage, QueueMessage } from '../../ports/index.js';
 import type { LocalDatabase } from './database.js';
+import type { WriteBatcher } from './write-batcher.js';
 
 /** How long a received message stays invisible before another receive may take it (a crashed consumer). */
 const LEASE_MS = 5 * 60 * 1000;
@@ -14,21 +15,21 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
   private readonly statements;
 
   constructor(
-    private readonly db: LocalDatabase,
+    db: LocalDatabase,
     private readonly name: string,
     private readonly clock: Clock,
+    private readonly writes: WriteBatcher,
   ) {
     this.statements = {
       insert: db.prepare(
         `INSERT INTO queue_messages (queue, deduplication_key, body, visible_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (queue, deduplication_key) DO NOTHING`,
       ),
-      ready: db.prepare(
-        `SELECT seq, body, receive_count FROM queue_messages
-         WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?`,
-      ),
+      // One statement leases and returns the batch (RETURNING needs SQLite 3.35; better-sqlite3 bundles newer).
       lease: db.prepare(
-        'UPDATE queue_messages SET visible_at = ?, leased = 1, receive_count = receive_count + 1 WHERE seq = ?',
+        `UPDATE queue_messages SET visible_at = ?, leased = 1, receive_count = receive_count + 1
+         WHERE seq IN (SELECT seq FROM queue_messages WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?)
+         RETURNING seq, body, receive_count`,
       ),
       remove: db.prepare('DELETE FROM queue_messages WHERE seq = ?'),
       delay: db.prepare('UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE seq = ?'),
@@ -42,39 +43,38 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
 
   async send(messages: readonly OutgoingMessage<Body>[]): Promise<void> {
     const now = this.clock.now();
-    this.db.transaction(() => {
-      for (const message of messages) {
-        this.statements.insert.run(this.name, message.deduplicationKey, JSON.stringify(message.body), now);
-      }
-    })();
+    const rows = messages.map((m) => [m.deduplicationKey, JSON.stringify(m.body)] as const);
+    await this.writes.write(() => {
+      for (const [key, body] of rows) this.statements.insert.run(this.name, key, body, now);
+    });
     this.signals.emit('available');
   }
 
   async receive(maxMessages: number): Promise<QueueMessage<Body>[]> {
     const now = this.clock.now();
-    return this.db.transaction(() => {
-      const rows = this.statements.ready.all(this.name, now, maxMessages) as {
-        seq: number;
-        body: string;
-        receive_count: number;
-      }[];
-      return rows.map((row) => {
-        this.statements.lease.run(now + LEASE_MS, row.seq);
-        return {
-          id: String(row.seq),
-          body: JSON.parse(row.body) as Body,
-          receiveCount: row.receive_count + 1,
-        };
-      });
-    })();
+    // Leasing is a write: it joins the turn's batch transaction instead of committing on its own.
+    const rows = (await this.writes.write(() =>
+      this.statements.lease.all(now + LEASE_MS, this.name, now, maxMessages),
+    )) as {
+      seq: number;
+      body: string;
+      receive_count: number;
+    }[];
+    rows.sort((a, b) => a.seq - b.seq);
+    return rows.map((row) => ({
+      id: String(row.seq),
+      body: JSON.parse(row.body) as Body,
+      receiveCount: row.receive_count,
+    }));
   }
 
   async acknowledge(messageId: string): Promise<void> {
-    this.statements.remove.run(Number(messageId));
+    await this.writes.write(() => this.statements.remove.run(Number(messageId)));
   }
 
   async retryLater(messageId: string, delayMs: number): Promise<void> {
-    this.statements.delay.run(this.clock.now() + delayMs, Number(messageId));
+    const visibleAt = this.clock.now() + delayMs;
+    await this.writes.write(() => this.statements.delay.run(visibleAt, Number(messageId)));
     if (delayMs === 0) this.signals.emit('available');
   }
 

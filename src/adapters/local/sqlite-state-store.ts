@@ -7,6 +7,7 @@ import type {
   SubscriptionStatusStore,
 } from '../../ports/index.js';
 import type { LocalDatabase } from './database.js';
+import type { WriteBatcher } from './write-batcher.js';
 
 interface CursorRow {
   uid_validity: string;
@@ -31,6 +32,7 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
   constructor(
     db: LocalDatabase,
     private readonly clock: Clock,
+    private readonly writes: WriteBatcher,
   ) {
     this.statements = {
       getCursor: db.prepare(
@@ -83,25 +85,31 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
   }
 
   async advanceCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
-    this.statements.advanceCursor.run(
-      cursor.lastUid,
-      cursor.highestModseq,
-      this.clock.now(),
-      account,
-      mailbox,
-      cursor.uidValidity,
-      cursor.lastUid,
+    const now = this.clock.now();
+    await this.writes.write(() =>
+      this.statements.advanceCursor.run(
+        cursor.lastUid,
+        cursor.highestModseq,
+        now,
+        account,
+        mailbox,
+        cursor.uidValidity,
+        cursor.lastUid,
+      ),
     );
   }
 
   async resetCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
-    this.statements.resetCursor.run(
-      account,
-      mailbox,
-      cursor.uidValidity,
-      cursor.lastUid,
-      cursor.highestModseq,
-      this.clock.now(),
+    const now = this.clock.now();
+    await this.writes.write(() =>
+      this.statements.resetCursor.run(
+        account,
+        mailbox,
+        cursor.uidValidity,
+        cursor.lastUid,
+        cursor.highestModseq,
+        now,
+      ),
     );
   }
 
@@ -110,18 +118,21 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
   }
 
   async markDelivered(eventId: string, subscriptionId: string, attempts: number): Promise<void> {
-    this.statements.markDelivered.run(eventId, subscriptionId, attempts, this.clock.now());
+    const now = this.clock.now();
+    await this.writes.write(() => this.statements.markDelivered.run(eventId, subscriptionId, attempts, now));
   }
 
   async deadLetter(letter: DeadLetter): Promise<void> {
-    this.statements.deadLetter.run(
-      letter.eventId,
-      letter.subscriptionId,
-      letter.eventType,
-      letter.body,
-      letter.reason,
-      letter.attempts,
-      letter.failedAt,
+    await this.writes.write(() =>
+      this.statements.deadLetter.run(
+        letter.eventId,
+        letter.subscriptionId,
+        letter.eventType,
+        letter.body,
+        letter.reason,
+        letter.attempts,
+        letter.failedAt,
+      ),
     );
   }
 
@@ -143,10 +154,11 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
   }
 
   async disable(subscriptionId: string, reason: string): Promise<void> {
-    this.statements.disable.run(subscriptionId, reason, this.clock.now());
+    const now = this.clock.now();
+    await this.writes.write(() => this.statements.disable.run(subscriptionId, reason, now));
   }
 
   async enable(subscriptionId: string): Promise<void> {
-    this.statements.enable.run(subscriptionId);
+    await this.writes.write(() => this.statements.enable.run(subscriptionId));
   }
 }

@@ -1,0 +1,86 @@
+// Burst throughput, end to end (APPEND -> verified webhook), next to the baseline measured in the same run:
+// how fast Dovecot itself accepts the burst (APPEND rate over the same connections). The burst is spread over
+// several watched mailboxes, one APPEND connection each: Dovecot serializes APPENDs to one mailbox, so a
+// single mailbox would measure its lock, not the bridge.
+// Usage: npm run bench:throughput [-- --messages 5000 --mailboxes 4]
+import { parseArgs } from 'node:util';
+import type { ImapFlow } from 'imapflow';
+import { connectAppender, simpleMessage } from '../test/support/mail.js';
+import { PASSWORD, startScenario, USER, waitForIdle } from '../test/support/scenario.js';
+
+const { values } = parseArgs({
+  options: { messages: { type: 'string', default: '5000' }, mailboxes: { type: 'string', default: '4' } },
+});
+const total = Number(values.messages);
+const mailboxes = ['INBOX', 'Support', 'Sales', 'Billing', 'Orders', 'Returns', 'Press', 'Jobs'].slice(
+  0,
+  Number(values.mailboxes),
+);
+const BODY = 'The printer on the third floor is out of toner again, could someone have a look?\r\n'.repeat(
+  40,
+);
+
+const scenario = await startScenario({ mailboxes, config: { delivery: { retryScheduleSeconds: [5, 300] } } });
+const { dovecot, receiver, bridge } = scenario;
+const appenders: ImapFlow[] = [];
+for (const _ of mailboxes) appenders.push(await connectAppender(dovecot, USER, PASSWORD));
+
+async function appendBurst(prefix: string): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    appenders.map(async (client) => {
+      for (let i = next++; i < total; i = next++)
+        await client.append('INBOX', simpleMessage(`${prefix}-${i}`, BODY));
+    }),
+  );
+  return performance.now() - started;
+}
+
+const delivered = (prefix: string) =>
+  receiver.accepted.filter((w) => String(w.body.data.subject).startsWith(`${prefix}-`));
+
+function rate(count: number, ms: number): string {
+  return `${((count / ms) * 1000).toFixed(0)} msg/s`;
+}
+
+// 1. Live burst: the bridge is running and in IDLE when the burst starts.
+await bridge.start();
+await waitForIdle(bridge);
+const liveStart = performance.now();
+const appendMs = await appendBurst('live');
+await receiver.waitUntil(() => delivered('live').length >= total, 600_000, 'live burst');
+const liveMs = (delivered('live').at(-1)?.receivedAt ?? Number.NaN) - liveStart;
+const lagMs = liveStart + liveMs - (liveStart + appendMs);
+
+// 2. Catch-up: the same burst lands while the bridge is stopped; measured from the process start.
+await bridge.kill('SIGTERM');
+const catchUpAppendMs = await appendBurst('backlog');
+const restart = performance.now();
+await bridge.start();
+await receiver.waitUntil(() => delivered('backlog').length >= total, 600_000, 'backlog');
+const catchUpMs = (delivered('backlog').at(-1)?.receivedAt ?? Number.NaN) - restart;
+const peak = bridge.peakRssMiB();
+
+const unique = new Set(receiver.accepted.map((w) => w.id)).size;
+console.log(
+  `\nidlehook throughput benchmark: ${total} messages of ~${Math.round(BODY.length / 1024)} KiB, over ${mailboxes.length} watched mailboxes (one APPEND connection each)`,
+);
+console.log(
+  `  baseline: Dovecot accepts the burst (APPEND)    ${rate(total, appendMs)}  (${(appendMs / 1000).toFixed(2)} s)`,
+);
+console.log(
+  `  live burst, APPEND start -> last webhook         ${rate(total, liveMs)}  (${(liveMs / 1000).toFixed(2)} s, last webhook ${lagMs.toFixed(0)} ms after the last APPEND)`,
+);
+console.log(`  ratio idlehook / Dovecot APPEND rate             ${(appendMs / liveMs).toFixed(3)}`);
+console.log(
+  `  catch-up of a ${total}-message backlog            ${rate(total, catchUpMs)}  (${(catchUpMs / 1000).toFixed(2)} s from process start; backlog appended at ${rate(total, catchUpAppendMs)})`,
+);
+console.log(
+  `  webhooks ${receiver.accepted.length}, unique ids ${unique}, invalid signatures ${receiver.invalidSignatures}`,
+);
+console.log(`  bridge peak RSS ${peak.toFixed(0)} MiB`);
+
+for (const client of appenders) await client.logout();
+await bridge.kill('SIGTERM');
+await scenario.dispose();

@@ -1,0 +1,28 @@
+import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
+import type { Clock } from '../../ports/index.js';
+import { openLocalDatabase } from './database.js';
+import { SqliteBlobStore } from './sqlite-blob-store.js';
+import { SqliteQueue } from './sqlite-queue.js';
+import { SqliteStateStore } from './sqlite-state-store.js';
+import { WriteBatcher } from './write-batcher.js';
+
+/** Every local-mode adapter, on one SQLite file in dataDir. */
+export interface LocalStores {
+  readonly state: SqliteStateStore;
+  readonly ingest: SqliteQueue<IngestRecord>;
+  readonly deliveries: SqliteQueue<DeliveryRecord>;
+  readonly blobs: SqliteBlobStore;
+  close(): void;
+}
+
+export function openLocalStores(dataDir: string, clock: Clock): LocalStores {
+  const db = openLocalDatabase(dataDir);
+  const writes = new WriteBatcher(db);
+  return {
+    state: new SqliteStateStore(db, clock, writes),
+    ingest: new SqliteQueue<IngestRecord>(db, 'ingest', clock, writes),
+    deliveries: new SqliteQueue<DeliveryRecord>(db, 'delivery', clock, writes),
+    blobs: new SqliteBlobStore(db, writes, () => clock.now()),
+    close: () => db.close(),
+  };
+}
