@@ -17,7 +17,10 @@ export interface DovecotServer {
   loginFailures(user: string): number;
   /** How many logins for this user reached the server at all (success or failure). */
   loginAttempts(user: string): number;
+  /** Stops the server and removes its files. */
   stop(): Promise<void>;
+  /** Stops the server, keeping its mail, so that start() brings it back. */
+  halt(): Promise<void>;
   start(): Promise<void>;
 }
 
@@ -86,7 +89,12 @@ function dovecotConfig(
   tlsPort: number,
   certFile: string,
   keyFile: string,
+  tls: boolean,
 ): string {
+  const sslSettings = tls ? `ssl = yes\nssl_cert = <${certFile}\nssl_key = <${keyFile}` : 'ssl = no';
+  const tlsListener = tls
+    ? `inet_listener imaps {\n    address = 127.0.0.1\n    port = ${tlsPort}\n    ssl = yes\n  }`
+    : '';
   return `
 instance_name = ${dir.split('/').pop()}
 protocols = imap
@@ -95,9 +103,7 @@ base_dir = ${dir}/run
 state_dir = ${dir}/state
 log_path = ${dir}/dovecot.log
 auth_verbose = yes
-ssl = yes
-ssl_cert = <${certFile}
-ssl_key = <${keyFile}
+${sslSettings}
 disable_plaintext_auth = no
 mail_location = mdbox:${dir}/mail/%u
 # A throwaway test server: no fsync, so APPEND speed measures Dovecot, not the disk.
@@ -123,11 +129,7 @@ service imap-login {
     address = 127.0.0.1
     port = ${plainPort}
   }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = ${tlsPort}
-    ssl = yes
-  }
+  ${tlsListener}
   service_count = 0
   client_limit = 1000
   process_min_avail = 1
@@ -138,7 +140,12 @@ service imap {
 `;
 }
 
-export async function startDovecot(users: readonly DovecotUser[]): Promise<DovecotServer> {
+/** `tls: false` runs a plain-text-only server: no implicit-TLS port, no STARTTLS. */
+export async function startDovecot(
+  users: readonly DovecotUser[],
+  options: { readonly tls?: boolean } = {},
+): Promise<DovecotServer> {
+  const tls = options.tls ?? true;
   if (spawnSync('dovecot', ['--version']).status !== 0) {
     throw new Error(
       'dovecot is not installed: run `node scripts/ensure-test-deps.js` (apt-get install dovecot-imapd)',
@@ -154,15 +161,15 @@ export async function startDovecot(users: readonly DovecotUser[]): Promise<Dovec
   const plainPort = await freePort();
   const tlsPort = await freePort();
   const configFile = join(dir, 'dovecot.conf');
-  writeFileSync(configFile, dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile));
+  writeFileSync(configFile, dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile, tls));
   const logFile = join(dir, 'dovecot.log');
 
   const start = async () => {
     execFileSync('dovecot', ['-c', configFile], { stdio: 'ignore' });
     await waitForPort(plainPort);
-    await waitForPort(tlsPort);
+    if (tls) await waitForPort(tlsPort);
   };
-  const stop = async () => {
+  const halt = async () => {
     spawnSync('doveadm', ['-c', configFile, 'stop'], { stdio: 'pipe' });
     const pidFile = join(dir, 'run', 'master.pid');
     for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
@@ -187,8 +194,9 @@ export async function startDovecot(users: readonly DovecotUser[]): Promise<Dovec
     loginAttempts: (user) =>
       countLog(new RegExp(`imap-login: Info: (Login:|Disconnected.*auth failed).*user=<${user}>`)),
     start,
+    halt,
     stop: async () => {
-      await stop();
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
