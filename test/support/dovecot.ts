@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './net.js';
+import { freePort, waitForPort, waitForPortClosed } from './net.js';
 
 /** A throwaway Dovecot instance on loopback: plain/STARTTLS and implicit-TLS listeners, maildir users. */
 export interface DovecotServer {
@@ -19,7 +19,7 @@ export interface DovecotServer {
   loginAttempts(user: string): number;
   /** Stops the server and removes its files. */
   stop(): Promise<void>;
-  /** Stops the server, keeping its mail, so that start() brings it back. */
+  /** Kills the server like a crash, keeping its mail, so that start() brings it back. */
   halt(): Promise<void>;
   start(): Promise<void>;
 }
@@ -169,10 +169,16 @@ export async function startDovecot(
     await waitForPort(plainPort);
     if (tls) await waitForPort(tlsPort);
   };
+  /** Kills the master and every process it started (login proxies, IMAP sessions), as a crash would. */
   const halt = async () => {
-    spawnSync('doveadm', ['-c', configFile, 'stop'], { stdio: 'pipe' });
     const pidFile = join(dir, 'run', 'master.pid');
-    for (let i = 0; i < 100 && existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    if (!existsSync(pidFile)) return;
+    const pid = readFileSync(pidFile, 'utf8').trim();
+    // Children first listed, then the master killed (so it cannot respawn them), then the children.
+    const children = spawnSync('pgrep', ['-P', pid], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    spawnSync('kill', ['-KILL', pid, ...children]);
+    rmSync(pidFile, { force: true });
+    await waitForPortClosed(plainPort);
   };
   const countLog = (pattern: RegExp) =>
     existsSync(logFile)
@@ -196,6 +202,7 @@ export async function startDovecot(
     start,
     halt,
     stop: async () => {
+      spawnSync('doveadm', ['-c', configFile, 'stop'], { stdio: 'pipe' });
       await halt();
       rmSync(dir, { recursive: true, force: true });
     },

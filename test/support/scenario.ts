@@ -82,13 +82,27 @@ export async function startScenario(
   };
 }
 
-/** Waits until every watched mailbox reports `idle` on /status (the bridge is in IDLE, caught up). */
-export async function waitForIdle(bridge: BridgeProcess, timeoutMs = 20_000): Promise<void> {
+/**
+ * Waits until every watched mailbox (of `accounts`, or of all accounts) reports `idle` on /status: the bridge
+ * is caught up and in IDLE.
+ */
+export async function waitForIdle(
+  bridge: BridgeProcess,
+  accounts?: readonly string[],
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const status = await bridge.status();
-    const mailboxes = Object.values(status.accounts).flatMap((a) => Object.values(a.mailboxes));
-    if (mailboxes.length > 0 && mailboxes.every((m) => m.state === 'idle')) return;
+    const watched = Object.entries(status.accounts)
+      .filter(([id]) => !accounts || accounts.includes(id))
+      .map(([, account]) => Object.values(account.mailboxes));
+    const expected = accounts?.length ?? 1;
+    if (
+      watched.length >= expected &&
+      watched.every((m) => m.length > 0 && m.every((s) => s.state === 'idle'))
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`bridge never became idle:\n${bridge.log()}`);

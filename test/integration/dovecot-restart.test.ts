@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectAppender, simpleMessage } from '../support/mail.js';
+import { PASSWORD, type Scenario, startScenario, USER, waitForIdle } from '../support/scenario.js';
+
+describe('the IMAP server restarts under a running bridge', () => {
+  let scenario: Scenario;
+  const subjects = () =>
+    scenario.receiver.ofType('message.received').map((w) => w.body.data.subject as string);
+
+  before(async () => {
+    scenario = await startScenario();
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+  after(async () => {
+    await scenario?.dispose();
+  });
+
+  it('reconnects on its own and catches up on mail that arrived before it was back', async () => {
+    const { dovecot, bridge, receiver } = scenario;
+    await scenario.appender.append('INBOX', simpleMessage('before-restart'));
+    await receiver.waitUntil(() => subjects().length === 1, 10_000, 'first message');
+
+    await dovecot.halt();
+    await waitForMailboxState(bridge, (state) => state !== 'idle');
+    await dovecot.start();
+    // Mail lands at once, most likely before the bridge's back-off has run out.
+    const appender = await connectAppender(dovecot, USER, PASSWORD);
+    for (let i = 0; i < 3; i++) await appender.append('INBOX', simpleMessage(`after-restart-${i}`));
+    await receiver.waitUntil(() => subjects().length === 4, 20_000, 'messages after the restart');
+    await waitForIdle(bridge);
+    await appender.append('INBOX', simpleMessage('live-again'));
+    await receiver.waitUntil(
+      () => subjects().includes('live-again'),
+      10_000,
+      'live delivery after reconnect',
+    );
+    await appender.logout();
+
+    assert.deepEqual(subjects().sort(), [
+      'after-restart-0',
+      'after-restart-1',
+      'after-restart-2',
+      'before-restart',
+      'live-again',
+    ]);
+    assert.equal(new Set(receiver.accepted.map((w) => w.id)).size, receiver.accepted.length, 'no duplicates');
+    const errors = receiver.ofType('account.error');
+    assert.ok(errors.length <= 1, 'at most one account.error for one outage');
+    const status = await bridge.status();
+    assert.equal(status.accounts.support?.state, 'ok', 'the account recovered');
+  });
+});
+
+async function waitForMailboxState(
+  bridge: Scenario['bridge'],
+  accept: (state: string) => boolean,
+): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const state = (await bridge.status()).accounts.support?.mailboxes.INBOX?.state;
+    if (state && accept(state)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`mailbox never left idle:\n${bridge.log()}`);
+}
