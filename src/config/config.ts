@@ -12,6 +12,8 @@ export interface Config {
   };
   readonly reconnect: ReconnectPolicy;
   readonly imap: { readonly checkIntervalSeconds: number };
+  /** Local mode keeps raw messages, attachments and delivery records this long; dead letters stay until replayed. */
+  readonly retention: { readonly days: number };
   readonly accounts: readonly AccountConfig[];
   readonly subscriptions: readonly SubscriptionConfig[];
 }

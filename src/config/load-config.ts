@@ -102,6 +102,7 @@ function toConfig(file: ConfigFile): Config {
     delivery: file.delivery,
     reconnect: file.reconnect,
     imap: file.imap,
+    retention: file.retention,
     accounts: file.accounts.map((account) => ({
       id: account.id,
       host: account.host,

@@ -149,6 +149,10 @@ export function configFileSchema(context: ConfigContext) {
         .object({ checkIntervalSeconds: seconds.min(1).default(60) })
         .strict()
         .default({ checkIntervalSeconds: 60 }),
+      retention: z
+        .object({ days: seconds.default(30) })
+        .strict()
+        .default({ days: 30 }),
       accounts: z.array(account).min(1, 'add at least one account'),
       subscriptions: z.array(subscription).default([]),
     })

@@ -17,6 +17,8 @@ export interface LocalBridge {
   stop(): Promise<void>;
 }
 
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
 /** Parsing is CPU-bound on this thread; concurrency here only lets receives lease records in batches. */
 const PARSE_CONCURRENCY = 16;
 
@@ -66,6 +68,19 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   parseWorker.start();
   deliverWorker.start();
 
+  const prune = async () => {
+    const cutoff = clock.now() - config.retention.days * 86_400_000;
+    const removed = {
+      blobs: await blobs.pruneOlderThan(cutoff),
+      deliveries: await state.pruneDeliveredOlderThan(cutoff),
+    };
+    if (removed.blobs + removed.deliveries > 0) logger.info('pruned local data past retention', removed);
+  };
+  await prune();
+  const pruning = setInterval(() => {
+    prune().catch((error: unknown) => logger.error('pruning failed', { error: (error as Error).message }));
+  }, PRUNE_INTERVAL_MS);
+
   const watching = new AbortController();
   const sessions = config.accounts.flatMap((account) => {
     const connector = new AccountConnector(account, {
@@ -99,6 +114,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   return {
     url: server.url,
     stop: async () => {
+      clearInterval(pruning);
       watching.abort();
       await Promise.all(sessions);
       await parseWorker.stop();

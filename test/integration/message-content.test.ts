@@ -187,6 +187,9 @@ describe('message.received in local mode, against Dovecot', () => {
     assert.equal(attachment.checksum, createHash('sha256').update(PDF_BYTES).digest('hex'));
     const served = Buffer.from(await (await fetch(attachment.url)).arrayBuffer());
     assert.ok(served.equals(PDF_BYTES));
+    const unsigned = new URL(attachment.url);
+    unsigned.search = '';
+    assert.equal((await fetch(unsigned)).status, 404, 'blob URLs only work with their signature');
   });
 
   it('keeps inline images linked by Content-ID', async () => {

@@ -112,6 +112,34 @@ describe('SqliteStateStore', () => {
   });
 });
 
+describe('retention', () => {
+  it('prunes blobs and delivered records past the cutoff, but keeps dead letters', async () => {
+    const clock = fakeClock(1_000);
+    const { blobs, state } = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-prune-')), clock);
+    await blobs.put('raw/old.eml', Buffer.from('old'));
+    await state.markDelivered('old', 's', 1);
+    await state.deadLetter({
+      eventId: 'dead',
+      subscriptionId: 's',
+      eventType: 't',
+      body: '{}',
+      reason: 'r',
+      attempts: 1,
+      failedAt: 1_000,
+    });
+    clock.time = 5_000;
+    await blobs.put('raw/new.eml', Buffer.from('new'));
+    await state.markDelivered('new', 's', 1);
+    assert.equal(await blobs.pruneOlderThan(2_000), 1);
+    assert.equal(await state.pruneDeliveredOlderThan(2_000), 1);
+    assert.equal(await blobs.get('raw/old.eml'), undefined);
+    assert.ok(await blobs.get('raw/new.eml'));
+    assert.equal(await state.isDelivered('old', 's'), false);
+    assert.equal(await state.isDelivered('new', 's'), true);
+    assert.equal((await state.listDeadLetters()).length, 1);
+  });
+});
+
 describe('SqliteBlobStore', () => {
   it('round-trips bytes exactly and builds URLs under /blobs/', async () => {
     const { blobs } = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-blobs-')), fakeClock());
@@ -119,8 +147,17 @@ describe('SqliteBlobStore', () => {
     const bytes = Buffer.from([0, 1, 2, 255, 0]);
     await blobs.put('raw/evt_1.eml', bytes);
     assert.ok((await blobs.get('raw/evt_1.eml'))?.equals(bytes));
-    assert.equal(blobs.url('raw/evt_1.eml'), 'http://127.0.0.1:1/blobs/raw/evt_1.eml');
+    const url = new URL(blobs.url('raw/evt_1.eml'));
+    assert.equal(url.origin + url.pathname, 'http://127.0.0.1:1/blobs/raw/evt_1.eml');
+    const signature = url.searchParams.get('signature') ?? '';
+    assert.ok((await blobs.read('raw/evt_1.eml', signature))?.equals(bytes), 'a URL it made opens the blob');
+    assert.equal(await blobs.read('raw/evt_1.eml', ''), undefined, 'no signature, no blob');
+    assert.equal(
+      await blobs.read('raw/evt_1.eml', `${signature.slice(0, -1)}A`),
+      undefined,
+      'a wrong signature',
+    );
+    assert.equal(await blobs.read('raw/evt_2.eml', signature), undefined, "another key's signature");
     assert.equal(await blobs.get('raw/missing.eml'), undefined);
-    assert.equal(await blobs.get('../raw/evt_1.eml'), undefined);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -46,6 +47,11 @@ CREATE TABLE IF NOT EXISTS blobs (
   created_at INTEGER NOT NULL
 ) STRICT;
 
+CREATE TABLE IF NOT EXISTS settings (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS subscription_status (
   subscription_id TEXT PRIMARY KEY,
   disabled_reason TEXT NOT NULL,
@@ -64,4 +70,13 @@ export function openLocalDatabase(dataDir: string): LocalDatabase {
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
   return db;
+}
+
+/** A random key made once per data directory and kept in it (e.g. to sign local blob URLs). */
+export function persistentKey(db: LocalDatabase, name: string): Buffer {
+  db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(
+    name,
+    randomBytes(32),
+  );
+  return (db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: Buffer }).value;
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BlobStore } from '../../ports/index.js';
+import type { SqliteBlobStore } from './sqlite-blob-store.js';
 
 export interface LocalHttpServer {
   readonly url: string;
@@ -13,10 +13,11 @@ export interface LocalHttpServer {
  */
 export async function startLocalHttpServer(
   port: number,
-  routes: { readonly status: () => unknown; readonly blobs: BlobStore },
+  routes: { readonly status: () => unknown; readonly blobs: Pick<SqliteBlobStore, 'read'> },
 ): Promise<LocalHttpServer> {
   const server: Server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const path = decodeURIComponent(url.pathname);
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end();
       return;
@@ -29,7 +30,7 @@ export async function startLocalHttpServer(
     }
     if (path.startsWith('/blobs/')) {
       const key = path.slice('/blobs/'.length);
-      routes.blobs.get(key).then(
+      routes.blobs.read(key, url.searchParams.get('signature') ?? '').then(
         (content) => {
           if (!content) response.writeHead(404).end();
           else {

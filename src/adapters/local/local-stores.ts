@@ -1,6 +1,6 @@
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
 import type { Clock } from '../../ports/index.js';
-import { openLocalDatabase } from './database.js';
+import { openLocalDatabase, persistentKey } from './database.js';
 import { SqliteBlobStore } from './sqlite-blob-store.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
@@ -22,7 +22,7 @@ export function openLocalStores(dataDir: string, clock: Clock): LocalStores {
     state: new SqliteStateStore(db, clock, writes),
     ingest: new SqliteQueue<IngestRecord>(db, 'ingest', clock, writes),
     deliveries: new SqliteQueue<DeliveryRecord>(db, 'delivery', clock, writes),
-    blobs: new SqliteBlobStore(db, writes, () => clock.now()),
+    blobs: new SqliteBlobStore(db, writes, () => clock.now(), persistentKey(db, 'blob-url-key')),
     close: () => db.close(),
   };
 }

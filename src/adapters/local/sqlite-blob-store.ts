@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { BlobStore } from '../../ports/index.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
@@ -5,7 +6,8 @@ import type { WriteBatcher } from './write-batcher.js';
 /**
  * Local mode's blobs (raw messages, attachments) in the same SQLite file as the queue: one write per blob
  * instead of a file create/write/rename, and nothing half-written after a crash. Served by the loopback
- * HTTP server under /blobs/.
+ * HTTP server under /blobs/, with a signature in each URL: a blob key is derived from account, mailbox and
+ * UID, so without one anyone on the machine could read mail by guessing URLs.
  */
 export class SqliteBlobStore implements BlobStore {
   private readonly statements;
@@ -15,6 +17,7 @@ export class SqliteBlobStore implements BlobStore {
     db: LocalDatabase,
     private readonly writes: WriteBatcher,
     private readonly now: () => number,
+    private readonly urlKey: Buffer,
   ) {
     this.statements = {
       put: db.prepare(
@@ -22,6 +25,7 @@ export class SqliteBlobStore implements BlobStore {
          ON CONFLICT (key) DO UPDATE SET content = excluded.content`,
       ),
       get: db.prepare('SELECT content FROM blobs WHERE key = ?'),
+      prune: db.prepare('DELETE FROM blobs WHERE created_at < ?'),
     };
   }
 
@@ -40,6 +44,23 @@ export class SqliteBlobStore implements BlobStore {
   }
 
   url(key: string): string {
-    return `${this.baseUrl}/blobs/${key}`;
+    return `${this.baseUrl}/blobs/${key}?signature=${this.sign(key)}`;
+  }
+
+  /** The blob behind a URL this store made, or undefined for an unknown key or a wrong signature. */
+  async read(key: string, signature: string): Promise<Buffer | undefined> {
+    const expected = Buffer.from(this.sign(key));
+    const given = Buffer.from(signature);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    return this.get(key);
+  }
+
+  /** Deletes blobs stored before `cutoff` (ms); returns how many. */
+  async pruneOlderThan(cutoff: number): Promise<number> {
+    return this.writes.write(() => this.statements.prune.run(cutoff).changes);
+  }
+
+  private sign(key: string): string {
+    return createHmac('sha256', this.urlKey).update(key).digest('base64url');
   }
 }

@@ -70,6 +70,7 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
         `SELECT event_id, subscription_id, event_type, body, reason, attempts, updated_at FROM deliveries
          WHERE status = 'failed' ORDER BY updated_at`,
       ),
+      pruneDelivered: db.prepare(`DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?`),
       disabledReason: db.prepare('SELECT disabled_reason FROM subscription_status WHERE subscription_id = ?'),
       disable: db.prepare(
         `INSERT INTO subscription_status (subscription_id, disabled_reason, disabled_at) VALUES (?, ?, ?)
@@ -146,6 +147,11 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
       attempts: row.attempts,
       failedAt: row.updated_at,
     }));
+  }
+
+  /** Forgets deliveries made before `cutoff` (ms); returns how many. Dead letters are kept. */
+  async pruneDeliveredOlderThan(cutoff: number): Promise<number> {
+    return this.writes.write(() => this.statements.pruneDelivered.run(cutoff).changes);
   }
 
   async disabledReason(subscriptionId: string): Promise<string | undefined> {
