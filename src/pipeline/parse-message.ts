@@ -111,7 +111,7 @@ export async function parseMessage(
     flags: arrival.flags,
     internalDate: arrival.internalDate,
     size: arrival.size,
-    raw: { url: blobs.url(arrival.rawKey), size: raw.length },
+    raw: { url: await blobs.url(arrival.rawKey), size: raw.length },
   };
   let parsed: Awaited<ReturnType<typeof simpleParser>>;
   try {
@@ -157,7 +157,7 @@ export async function parseMessage(
         contentId: attachment.contentId ?? null,
         disposition: attachment.contentDisposition ?? null,
         checksum: attachment.checksum,
-        url: blobs.url(key),
+        url: await blobs.url(key),
       };
     }),
   );

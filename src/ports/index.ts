@@ -54,7 +54,10 @@ export interface QueueMessage<Body> {
 }
 
 export interface OutgoingMessage<Body> {
-  /** Messages with a key already waiting in the queue are dropped (idempotent producers). */
+  /**
+   * Identifies the message for deduplication: local and FIFO queues drop a message whose key was sent moments
+   * before. Best effort only: consumers stay idempotent (the delivery log), since at-least-once repeats happen.
+   */
   readonly deduplicationKey: string;
   readonly body: Body;
 }
@@ -71,8 +74,8 @@ export interface EventQueue<Body> {
 export interface BlobStore {
   put(key: string, content: Buffer): Promise<void>;
   get(key: string): Promise<Buffer | undefined>;
-  /** Where a receiver can fetch the blob. */
-  url(key: string): string;
+  /** Where a receiver can fetch the blob (a signed URL that expires: presigning may need I/O). */
+  url(key: string): Promise<string>;
 }
 
 export interface WebhookRequest {

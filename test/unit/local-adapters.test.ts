@@ -147,7 +147,7 @@ describe('SqliteBlobStore', () => {
     const bytes = Buffer.from([0, 1, 2, 255, 0]);
     await blobs.put('raw/evt_1.eml', bytes);
     assert.ok((await blobs.get('raw/evt_1.eml'))?.equals(bytes));
-    const url = new URL(blobs.url('raw/evt_1.eml'));
+    const url = new URL(await blobs.url('raw/evt_1.eml'));
     assert.equal(url.origin + url.pathname, 'http://127.0.0.1:1/blobs/raw/evt_1.eml');
     const signature = url.searchParams.get('signature') ?? '';
     assert.ok((await blobs.read('raw/evt_1.eml', signature))?.equals(bytes), 'a URL it made opens the blob');

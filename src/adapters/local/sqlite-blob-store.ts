@@ -43,7 +43,7 @@ export class SqliteBlobStore implements BlobStore {
     return row?.content;
   }
 
-  url(key: string): string {
+  async url(key: string): Promise<string> {
     return `${this.baseUrl}/blobs/${key}?signature=${this.sign(key)}`;
   }
 

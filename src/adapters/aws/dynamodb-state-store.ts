@@ -1,0 +1,252 @@
+import {
+  ConditionalCheckFailedException,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { MailboxCursor } from '../../domain/sync.js';
+import type {
+  Clock,
+  CursorStore,
+  DeadLetter,
+  DeliveryLog,
+  SubscriptionStatusStore,
+} from '../../ports/index.js';
+
+/**
+ * The state store on one DynamoDB table (single-table design, see README "DynamoDB table"):
+ *
+ * | item               | pk                           | sk                 | GSI1 (sparse)                         |
+ * | mailbox cursor     | MAILBOX#<account>#<mailbox>  | CURSOR             |                                       |
+ * | delivery outcome   | EVENT#<eventId>              | SUB#<subscription> | gsi1pk=DEADLETTER, gsi1sk=<failedAt>  |
+ * | subscription state | SUBSCRIPTION#<id>            | STATUS             |                                       |
+ *
+ * Correctness rests on conditional writes only (no transactions): a cursor moves forward within one
+ * UIDVALIDITY, a delivered outcome is never turned back into a dead letter.
+ */
+export class DynamoDbStateStore implements CursorStore, DeliveryLog, SubscriptionStatusStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly clock: Clock,
+    /** Delivered outcomes expire (DynamoDB TTL on `expiresAt`) after this long; dead letters never do. */
+    private readonly deliveredRetentionSeconds = 30 * 86_400,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: cursorKey(account, mailbox), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    return {
+      uidValidity: Item.uidValidity,
+      lastUid: Item.lastUid,
+      highestModseq: Item.highestModseq ?? null,
+    };
+  }
+
+  async advanceCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
+    await ignoringFailedCondition(
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: cursorKey(account, mailbox),
+          UpdateExpression:
+            'SET lastUid = :lastUid, updatedAt = :now' +
+            (cursor.highestModseq ? ', highestModseq = :modseq' : ''),
+          ConditionExpression: 'uidValidity = :uidValidity AND lastUid <= :lastUid',
+          ExpressionAttributeValues: {
+            ':lastUid': cursor.lastUid,
+            ':uidValidity': cursor.uidValidity,
+            ':now': this.clock.now(),
+            ...(cursor.highestModseq ? { ':modseq': cursor.highestModseq } : {}),
+          },
+        }),
+      ),
+    );
+  }
+
+  async resetCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...cursorKey(account, mailbox), ...cursor, updatedAt: this.clock.now() },
+      }),
+    );
+  }
+
+  async isDelivered(eventId: string, subscriptionId: string): Promise<boolean> {
+    const { Item } = await this.documents.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: outcomeKey(eventId, subscriptionId),
+        ConsistentRead: true,
+        ProjectionExpression: '#status',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    );
+    return Item?.status === 'delivered';
+  }
+
+  async markDelivered(eventId: string, subscriptionId: string, attempts: number): Promise<void> {
+    const now = this.clock.now();
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: outcomeKey(eventId, subscriptionId),
+        UpdateExpression:
+          'SET #status = :delivered, attempts = :attempts, updatedAt = :now, expiresAt = :expiresAt ' +
+          'REMOVE body, reason, gsi1pk, gsi1sk',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':delivered': 'delivered',
+          ':attempts': attempts,
+          ':now': now,
+          ':expiresAt': Math.floor(now / 1000) + this.deliveredRetentionSeconds,
+        },
+      }),
+    );
+  }
+
+  async deadLetter(letter: DeadLetter): Promise<void> {
+    await ignoringFailedCondition(
+      this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: outcomeKey(letter.eventId, letter.subscriptionId),
+          UpdateExpression:
+            'SET #status = :failed, eventType = :eventType, body = :body, reason = :reason, attempts = :attempts, ' +
+            'failedAt = :failedAt, updatedAt = :failedAt, gsi1pk = :deadLetters, gsi1sk = :order',
+          ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':failed': 'failed',
+            ':delivered': 'delivered',
+            ':eventType': letter.eventType,
+            ':body': letter.body,
+            ':reason': letter.reason,
+            ':attempts': letter.attempts,
+            ':failedAt': letter.failedAt,
+            ':deadLetters': DEAD_LETTER_PARTITION,
+            ':order': `${String(letter.failedAt).padStart(15, '0')}#${letter.eventId}#${letter.subscriptionId}`,
+          },
+        }),
+      ),
+    );
+  }
+
+  async listDeadLetters(): Promise<DeadLetter[]> {
+    const letters: DeadLetter[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :deadLetters',
+        ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_PARTITION },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        letters.push({
+          eventId: String(item.pk).slice('EVENT#'.length),
+          subscriptionId: String(item.sk).slice('SUB#'.length),
+          eventType: item.eventType,
+          body: item.body,
+          reason: item.reason,
+          attempts: item.attempts,
+          failedAt: item.failedAt,
+        });
+      }
+    }
+    return letters;
+  }
+
+  async disabledReason(subscriptionId: string): Promise<string | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: subscriptionKey(subscriptionId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.disabledReason;
+  }
+
+  async disable(subscriptionId: string, reason: string): Promise<void> {
+    await ignoringFailedCondition(
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...subscriptionKey(subscriptionId), disabledReason: reason, disabledAt: this.clock.now() },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+  }
+
+  async enable(subscriptionId: string): Promise<void> {
+    await this.documents.send(
+      new DeleteCommand({ TableName: this.tableName, Key: subscriptionKey(subscriptionId) }),
+    );
+  }
+}
+
+const DEAD_LETTER_PARTITION = 'DEADLETTER';
+
+const cursorKey = (account: string, mailbox: string) => ({
+  pk: `MAILBOX#${account}#${mailbox}`,
+  sk: 'CURSOR',
+});
+const outcomeKey = (eventId: string, subscriptionId: string) => ({
+  pk: `EVENT#${eventId}`,
+  sk: `SUB#${subscriptionId}`,
+});
+const subscriptionKey = (subscriptionId: string) => ({ pk: `SUBSCRIPTION#${subscriptionId}`, sk: 'STATUS' });
+
+/** A failed condition is the store refusing a write that must not happen (backwards, downgrade): not an error. */
+async function ignoringFailedCondition(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/** The table this store expects; the CDK construct creates the same (kept here so tests and infra agree). */
+export const STATE_TABLE_DEFINITION: Omit<CreateTableCommandInput, 'TableName'> = {
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+    { AttributeName: 'gsi1pk', AttributeType: 'S' },
+    { AttributeName: 'gsi1sk', AttributeType: 'S' },
+  ],
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: 'gsi1',
+      KeySchema: [
+        { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+        { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+  BillingMode: 'PAY_PER_REQUEST',
+};

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { BlobStore, EventQueue, OutgoingMessage, QueueMessage } from '../../ports/index.js';
+
+/** SQS refused some messages of a batch; the caller must not advance past them. Retryable. */
+export class QueueSendError extends Error {
+  readonly retryable = true;
+  constructor(failed: readonly { Id?: string; Code?: string; Message?: string }[]) {
+    super(
+      `SQS rejected ${failed.length} message(s): ${failed.map((f) => `${f.Code}: ${f.Message}`).join('; ')}`,
+    );
+    this.name = 'QueueSendError';
+  }
+}
+
+/** SQS allows 1 MiB per message and per batch; stay below with room for attributes. */
+const MAX_BATCH_BYTES = 1000 * 1024;
+const MAX_INLINE_BYTES = 900 * 1024;
+/** SQS caps a visibility timeout at 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+export interface SqsQueueOptions<Body> {
+  /** FIFO queues keep order per group (e.g. per mailbox) and drop duplicates by key for 5 minutes. */
+  readonly fifo?: { readonly groupOf: (body: Body) => string };
+  /** Where bodies too large for SQS go; the message then carries a reference (never a truncated body). */
+  readonly overflow: BlobStore;
+  /** ReceiveMessage long-poll wait, seconds. */
+  readonly waitSeconds?: number;
+}
+
+interface Reference {
+  readonly $overflow: string;
+}
+
+/** The EventQueue port on SQS. A message id is its receipt handle. */
+export class SqsQueue<Body> implements EventQueue<Body> {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+    private readonly options: SqsQueueOptions<Body>,
+  ) {}
+
+  async send(messages: readonly OutgoingMessage<Body>[]): Promise<void> {
+    const entries = await Promise.all(messages.map((message, index) => this.entry(message, index)));
+    for (const batch of batches(entries)) {
+      const result = await this.client.send(
+        new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: batch }),
+      );
+      if (result.Failed?.length) throw new QueueSendError(result.Failed);
+    }
+  }
+
+  async receive(maxMessages: number): Promise<QueueMessage<Body>[]> {
+    const result = await this.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: Math.min(10, Math.max(1, maxMessages)),
+        WaitTimeSeconds: this.options.waitSeconds ?? 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    return Promise.all(
+      (result.Messages ?? []).map(async (message) => ({
+        id: message.ReceiptHandle ?? '',
+        body: await this.decode(message.Body ?? 'null'),
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 1),
+      })),
+    );
+  }
+
+  async acknowledge(receiptHandle: string): Promise<void> {
+    await this.client.send(
+      new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle }),
+    );
+  }
+
+  /** The message reappears after the delay: its visibility timeout is set to it (SQS's retry-with-delay). */
+  async retryLater(receiptHandle: string, delayMs: number): Promise<void> {
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(delayMs / 1000)),
+      }),
+    );
+  }
+
+  /** Decodes a message body as it arrives from SQS or in a Lambda event record. */
+  async decode(text: string): Promise<Body> {
+    const parsed = JSON.parse(text) as Body | Reference;
+    if (parsed && typeof parsed === 'object' && '$overflow' in parsed) {
+      const stored = await this.options.overflow.get(parsed.$overflow);
+      if (!stored) throw new Error(`queue overflow blob ${parsed.$overflow} is missing`);
+      return JSON.parse(stored.toString('utf8')) as Body;
+    }
+    return parsed as Body;
+  }
+
+  private async entry(message: OutgoingMessage<Body>, index: number): Promise<SendMessageBatchRequestEntry> {
+    // Deduplication ids allow 128 characters from a limited set: a hash of the key fits any key.
+    const keyHash = createHash('sha256').update(message.deduplicationKey).digest('hex');
+    let body = JSON.stringify(message.body);
+    if (Buffer.byteLength(body) > MAX_INLINE_BYTES) {
+      const key = `queue-overflow/${keyHash}.json`;
+      await this.options.overflow.put(key, Buffer.from(body));
+      body = JSON.stringify({ $overflow: key } satisfies Reference);
+    }
+    const fifo = this.options.fifo;
+    return {
+      Id: String(index),
+      MessageBody: body,
+      ...(fifo ? { MessageGroupId: fifo.groupOf(message.body), MessageDeduplicationId: keyHash } : {}),
+    };
+  }
+}
+
+function* batches(
+  entries: readonly SendMessageBatchRequestEntry[],
+): Generator<SendMessageBatchRequestEntry[]> {
+  let batch: SendMessageBatchRequestEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(entry.MessageBody ?? '');
+    if (batch.length === 10 || (batch.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(entry);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
+}

@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import dynalite from 'dynalite';
+import { buildApp } from 'fauxqs';
+import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/dynamodb-state-store.js';
+
+/** Emulators need credentials to sign with; they are never real and never leave loopback. */
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const region = 'us-east-1';
+
+/** dynalite: a DynamoDB-API server on loopback, in process. */
+export async function startDynamoDb(): Promise<{
+  client: DynamoDBClient;
+  createTable(): Promise<string>;
+  stop(): Promise<void>;
+}> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region, credentials });
+  let tables = 0;
+  return {
+    client,
+    createTable: async () => {
+      const TableName = `idlehook-${++tables}`;
+      await client.send(new CreateTableCommand({ TableName, ...STATE_TABLE_DEFINITION }));
+      return TableName;
+    },
+    stop: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** fauxqs: SQS- and S3-API server on loopback, in process. */
+export async function startSqsAndS3(): Promise<{
+  sqs: SQSClient;
+  s3: S3Client;
+  createQueue(name: string, attributes?: Record<string, string>): Promise<string>;
+  createBucket(name: string): Promise<string>;
+  stop(): Promise<void>;
+}> {
+  const app = buildApp({ logger: false, host: '127.0.0.1' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const sqs = new SQSClient({ endpoint, region, credentials });
+  const s3 = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
+  return {
+    sqs,
+    s3,
+    createQueue: async (name, attributes) =>
+      (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl ?? '',
+    createBucket: async (name) => {
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+      return name;
+    },
+    stop: async () => {
+      sqs.destroy();
+      s3.destroy();
+      await app.close();
+    },
+  };
+}
