@@ -1,3 +1,4 @@
+import type { SubscriptionConfig } from '../config/config.js';
 import type { MailboxCursor } from '../domain/sync.js';
 
 export interface Clock {
@@ -95,4 +96,14 @@ export interface WebhookResponse {
 
 export interface HttpSender {
   send(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
+/** Where subscriptions come from: the config file in local mode, DynamoDB (+ Secrets Manager) on AWS. */
+export interface SubscriptionRepository {
+  list(): Promise<readonly SubscriptionConfig[]>;
+}
+
+/** Resolves a secret reference (e.g. a Secrets Manager ARN) to its value. Values are never logged. */
+export interface SecretResolver {
+  resolve(reference: string): Promise<string>;
 }

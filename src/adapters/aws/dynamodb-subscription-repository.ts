@@ -1,0 +1,80 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import type { SubscriptionConfig } from '../../config/config.js';
+import type { EventType } from '../../domain/event-types.js';
+import { decodeWebhookSecret } from '../../domain/signing.js';
+import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
+
+/** A subscription as stored: everything but the secret, which stays in Secrets Manager. */
+export interface StoredSubscription {
+  readonly id: string;
+  readonly url: string;
+  readonly secretArn: string;
+  readonly events?: readonly EventType[];
+  readonly accounts?: readonly string[];
+}
+
+const PARTITION = 'SUBSCRIPTIONS';
+
+/**
+ * Subscriptions in the state table (pk SUBSCRIPTIONS, sk = id: one Query lists them all), their secrets
+ * resolved through the SecretResolver. The list is cached briefly so a batch of records costs one Query.
+ */
+export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
+  private readonly documents: DynamoDBDocumentClient;
+  private cached: { list: Promise<readonly SubscriptionConfig[]>; expiresAt: number } | undefined;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly secrets: SecretResolver,
+    private readonly clock: Clock,
+    private readonly ttlMs = 30_000,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async put(subscription: StoredSubscription): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: PARTITION, sk: subscription.id, ...subscription },
+      }),
+    );
+    this.cached = undefined;
+  }
+
+  list(): Promise<readonly SubscriptionConfig[]> {
+    if (this.cached && this.cached.expiresAt > this.clock.now()) return this.cached.list;
+    const list = this.load();
+    list.catch(() => {
+      this.cached = undefined;
+    });
+    this.cached = { list, expiresAt: this.clock.now() + this.ttlMs };
+    return list;
+  }
+
+  private async load(): Promise<readonly SubscriptionConfig[]> {
+    const stored: StoredSubscription[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': PARTITION },
+      },
+    );
+    for await (const page of pages) stored.push(...((page.Items ?? []) as StoredSubscription[]));
+    return Promise.all(
+      stored.map(async (s) => ({
+        id: s.id,
+        url: s.url,
+        secret: decodeWebhookSecret(await this.secrets.resolve(s.secretArn)),
+        events: s.events ? new Set(s.events) : undefined,
+        accounts: s.accounts ? new Set(s.accounts) : undefined,
+      })),
+    );
+  }
+}

@@ -1,0 +1,80 @@
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SqsQueue } from '../adapters/aws/sqs-queue.js';
+import { type DeliveryDependencies, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
+import { handleIngestRecord } from '../pipeline/handle-ingest.js';
+import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
+import type { BlobStore, SubscriptionRepository } from '../ports/index.js';
+
+export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/** Thrown to hand a record back to SQS after its visibility was set to the retry delay. Retryable by design. */
+export class DeliveryRetryScheduledError extends Error {
+  readonly retryable = true;
+  constructor(delayMs: number) {
+    super(`delivery failed; retry scheduled in ${Math.round(delayMs / 1000)} s`);
+    this.name = 'DeliveryRetryScheduledError';
+  }
+}
+
+export interface ParseHandlerDependencies {
+  readonly blobs: BlobStore;
+  readonly ingest: SqsQueue<IngestRecord>;
+  readonly deliveries: SqsQueue<DeliveryRecord>;
+  readonly subscriptions: SubscriptionRepository;
+}
+
+/**
+ * The parse Lambda, fed by the FIFO ingest queue: records of one mailbox stay in order, so the first failure
+ * stops the rest of its group and they are reported back (Powertools' FIFO processor).
+ */
+export function createParseHandler(deps: ParseHandlerDependencies): SqsHandler {
+  const processor = new SqsFifoPartialProcessorAsync();
+  return async (event, context) => {
+    const subscriptions = await deps.subscriptions.list();
+    return processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        const body = await deps.ingest.decode(record.body);
+        await handleIngestRecord(body, { blobs: deps.blobs, deliveries: deps.deliveries, subscriptions });
+      },
+      processor,
+      { context, skipGroupOnError: true },
+    );
+  };
+}
+
+export interface DeliverHandlerDependencies extends Omit<DeliveryDependencies, 'subscriptions'> {
+  readonly deliveries: SqsQueue<DeliveryRecord>;
+  readonly subscriptionRepository: SubscriptionRepository;
+}
+
+/**
+ * The deliver Lambda, fed by the standard delivery queue. A retry sets the record's visibility timeout to the
+ * retry delay and reports the record as failed, so SQS hands it back exactly then.
+ */
+export function createDeliverHandler(deps: DeliverHandlerDependencies): SqsHandler {
+  const processor = new BatchProcessor(EventType.SQS);
+  return async (event, context) => {
+    const subscriptions = new Map((await deps.subscriptionRepository.list()).map((s) => [s.id, s]));
+    return processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        const body = await deps.deliveries.decode(record.body);
+        const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
+        const outcome = await handleDeliveryRecord(body, attempt, { ...deps, subscriptions });
+        if (outcome.kind === 'retry') {
+          await deps.deliveries.retryLater(record.receiptHandle, outcome.delayMs);
+          throw new DeliveryRetryScheduledError(outcome.delayMs);
+        }
+      },
+      processor,
+      { context },
+    );
+  };
+}

@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
+import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-subscription-repository.js';
+import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
+import { SqsQueue } from '../../src/adapters/aws/sqs-queue.js';
+import { UndiciHttpSender } from '../../src/adapters/http/undici-http-sender.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
+import { messageEventId } from '../../src/domain/events.js';
+import {
+  type DeliveryRecord,
+  type IngestRecord,
+  type MessageArrival,
+  rawBlobKey,
+} from '../../src/pipeline/records.js';
+import type { Logger, SecretResolver } from '../../src/ports/index.js';
+import { createDeliverHandler, createParseHandler } from '../../src/runtime/lambda-handlers.js';
+import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function arrival(uid: number, mailbox: string): MessageArrival {
+  const coordinates = { account: 'support', mailbox, uidValidity: '42', uid };
+  const eventId = messageEventId('message.received', coordinates);
+  return {
+    kind: 'message',
+    eventId,
+    ...coordinates,
+    modseq: '7',
+    flags: [],
+    internalDate: '2026-11-27T10:00:00.000Z',
+    size: 100,
+    rawKey: rawBlobKey(eventId),
+    detectedAt: '2026-11-27T10:00:00.500Z',
+  };
+}
+
+/** What the Lambda event source mapping hands a function: the SQS message, reshaped. */
+function sqsEvent(
+  messages: {
+    MessageId?: string;
+    ReceiptHandle?: string;
+    Body?: string;
+    Attributes?: Record<string, string>;
+  }[],
+): SQSEvent {
+  return {
+    Records: messages.map(
+      (m): SQSRecord => ({
+        messageId: m.MessageId ?? '',
+        receiptHandle: m.ReceiptHandle ?? '',
+        body: m.Body ?? '',
+        attributes: {
+          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+          SentTimestamp: '0',
+          SenderId: 'test',
+          ApproximateFirstReceiveTimestamp: '0',
+          ...(m.Attributes?.MessageGroupId ? { MessageGroupId: m.Attributes.MessageGroupId } : {}),
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:queue',
+        awsRegion: 'us-east-1',
+      }),
+    ),
+  };
+}
+
+describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () => {
+  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  const secret = newWebhookSecret();
+  const good = new WebhookReceiver(secret);
+  const failing = new WebhookReceiver(secret);
+  let ingestUrl: string;
+  let deliveryUrl: string;
+  let parse: ReturnType<typeof createParseHandler>;
+  let deliver: ReturnType<typeof createDeliverHandler>;
+  let blobs: S3BlobStore;
+  let ingest: SqsQueue<IngestRecord>;
+
+  before(async () => {
+    failing.respond = () => 500;
+    dynamo = await startDynamoDb();
+    aws = await startSqsAndS3();
+    const table = await dynamo.createTable();
+    blobs = new S3BlobStore(aws.s3, await aws.createBucket('idlehook-lambda'));
+    ingestUrl = await aws.createQueue('ingest.fifo', { FifoQueue: 'true' });
+    deliveryUrl = await aws.createQueue('delivery');
+    ingest = new SqsQueue<IngestRecord>(aws.sqs, ingestUrl, {
+      overflow: blobs,
+      fifo: { groupOf: (r) => (r.kind === 'message' ? r.mailbox : 'events') },
+    });
+    const deliveries = new SqsQueue<DeliveryRecord>(aws.sqs, deliveryUrl, { overflow: blobs });
+    // Secrets Manager has no emulator here: a resolver with the same contract stands in for it.
+    const secrets: SecretResolver = {
+      resolve: async (arn) => (arn.endsWith(':hook') ? secret : assert.fail(arn)),
+    };
+    const subscriptions = new DynamoDbSubscriptionRepository(dynamo.client, table, secrets, systemClock);
+    const arn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:hook';
+    await subscriptions.put({ id: 'good', url: await good.listen(), secretArn: arn });
+    await subscriptions.put({
+      id: 'failing',
+      url: await failing.listen(),
+      secretArn: arn,
+      events: ['message.received'],
+    });
+    const state = new DynamoDbStateStore(dynamo.client, table, systemClock);
+    parse = createParseHandler({ blobs, ingest, deliveries, subscriptions });
+    deliver = createDeliverHandler({
+      deliveries,
+      subscriptionRepository: subscriptions,
+      log: state,
+      subscriptionStatus: state,
+      http: new UndiciHttpSender(),
+      clock: systemClock,
+      logger: silent,
+      retryScheduleSeconds: [60],
+      timeoutMs: 5000,
+    });
+  });
+
+  after(async () => {
+    await Promise.all([good.close(), failing.close()]);
+    await aws.stop();
+    await dynamo.stop();
+  });
+
+  async function receive(queueUrl: string) {
+    const result = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    return result.Messages ?? [];
+  }
+
+  it('parses a batch, reports only the record that failed, and queues one delivery per subscription', async () => {
+    const present = arrival(1, 'INBOX');
+    const missing = arrival(2, 'Sales'); // its raw message was never stored
+    await blobs.put(present.rawKey, Buffer.from(simpleMessage('From the Lambda')));
+    await ingest.send([
+      { deduplicationKey: present.eventId, body: present },
+      { deduplicationKey: missing.eventId, body: missing },
+    ]);
+    const messages = await receive(ingestUrl);
+    assert.equal(messages.length, 2);
+    const response = await parse(sqsEvent(messages));
+    const failedId = messages.find((m) => m.Body?.includes('"Sales"'))?.MessageId;
+    assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: failedId }]);
+    const queued = await receive(deliveryUrl);
+    assert.deepEqual(
+      queued.map((m) => (JSON.parse(m.Body ?? '{}') as DeliveryRecord).subscriptionId).sort(),
+      ['failing', 'good'],
+    );
+
+    const result = await deliver(sqsEvent(queued));
+    const failingRecord = queued.find((m) => m.Body?.includes('"subscriptionId":"failing"'));
+    assert.deepEqual(result.batchItemFailures, [{ itemIdentifier: failingRecord?.MessageId }]);
+    assert.equal(good.accepted.length, 1);
+    assert.equal(good.invalidSignatures, 0);
+    assert.equal(good.accepted[0]?.id, present.eventId);
+    assert.equal(good.accepted[0]?.body.data.subject, 'From the Lambda');
+    assert.match(good.accepted[0]?.body.data.raw.url, /X-Amz-Signature=/, 'raw URL is a presigned S3 URL');
+    assert.deepEqual(
+      failing.attempts.map((a) => a.status),
+      [500],
+    );
+    assert.deepEqual(
+      await receive(deliveryUrl),
+      [],
+      'the failed record waits out its retry delay, invisible',
+    );
+
+    // SQS may hand a delivered record over again: it is not sent twice.
+    const goodRecord = queued.filter((m) => m.Body?.includes('"subscriptionId":"good"'));
+    const again = await deliver(sqsEvent(goodRecord));
+    assert.deepEqual(again.batchItemFailures, []);
+    assert.equal(good.attempts.length, 1);
+  });
+});
