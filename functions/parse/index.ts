@@ -1,13 +1,6 @@
 // The parse Lambda: SQS (FIFO ingest queue) -> parsed event -> one delivery record per subscription.
+// Clients and adapters are built once per cold start.
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
-import { composeAwsAdapters } from '../../src/runtime/aws-composition.js';
-import { createParseHandler } from '../../src/runtime/lambda-handlers.js';
+import { composeAwsAdapters, parseFunction } from '../../src/runtime/aws-composition.js';
 
-const aws = composeAwsAdapters(loadAwsEnvironment());
-
-export const handler = createParseHandler({
-  blobs: aws.blobs,
-  ingest: aws.ingest,
-  deliveries: aws.deliveries,
-  subscriptions: aws.subscriptions,
-});
+export const handler = parseFunction(composeAwsAdapters(loadAwsEnvironment()));

@@ -3,13 +3,21 @@ import { ConfigError } from './load-config.js';
 
 const DEFAULT_SCHEDULE = '5,300,1800,7200,18000,36000,36000';
 
+const queueUrl = z
+  .string()
+  .regex(/^https?:\/\/\S+$/, 'must be an SQS queue URL (https://sqs.<region>.amazonaws.com/...)');
+
 const schema = z.object({
   IDLEHOOK_TABLE_NAME: z.string().min(1),
-  IDLEHOOK_INGEST_QUEUE_URL: z.url(),
-  IDLEHOOK_DELIVERY_QUEUE_URL: z.url(),
+  IDLEHOOK_INGEST_QUEUE_URL: queueUrl,
+  IDLEHOOK_DELIVERY_QUEUE_URL: queueUrl,
   IDLEHOOK_BLOB_BUCKET: z.string().min(1),
   IDLEHOOK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   IDLEHOOK_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(15),
+  /** Watcher task: how often it re-reads the accounts table. */
+  IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: z.coerce.number().min(1).default(30),
+  /** Watcher task: port of its /health endpoint (container health check). */
+  IDLEHOOK_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   IDLEHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
     .default(DEFAULT_SCHEDULE)
@@ -31,6 +39,9 @@ export function loadAwsEnvironment(env: NodeJS.ProcessEnv = process.env): AwsEnv
   if (parsed.success) return parsed.data;
   throw new ConfigError(
     'the environment',
-    parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+    parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      return { path: name, message: env[name] === undefined ? 'is not set' : issue.message };
+    }),
   );
 }

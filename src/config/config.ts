@@ -18,6 +18,14 @@ export interface Config {
   readonly subscriptions: readonly SubscriptionConfig[];
 }
 
+/** Seconds: 1 s growing to 5 min after a lost connection; 5 min growing to an hour after a rejected login. */
+export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
+  minDelaySeconds: 1,
+  maxDelaySeconds: 300,
+  authFailureDelaySeconds: 300,
+  maxAuthFailureDelaySeconds: 3600,
+};
+
 export interface ReconnectPolicy {
   readonly minDelaySeconds: number;
   readonly maxDelaySeconds: number;

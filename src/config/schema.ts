@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
+import { DEFAULT_RECONNECT_POLICY } from './config.js';
 
 /** What resolving a config needs from outside: where relative paths start, and the environment. */
 export interface ConfigContext {
@@ -133,18 +134,13 @@ export function configFileSchema(context: ConfigContext) {
         }),
       reconnect: z
         .object({
-          minDelaySeconds: seconds.default(1),
-          maxDelaySeconds: seconds.default(300),
-          authFailureDelaySeconds: seconds.default(300),
-          maxAuthFailureDelaySeconds: seconds.default(3600),
+          minDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.minDelaySeconds),
+          maxDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.maxDelaySeconds),
+          authFailureDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.authFailureDelaySeconds),
+          maxAuthFailureDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.maxAuthFailureDelaySeconds),
         })
         .strict()
-        .default({
-          minDelaySeconds: 1,
-          maxDelaySeconds: 300,
-          authFailureDelaySeconds: 300,
-          maxAuthFailureDelaySeconds: 3600,
-        }),
+        .default(DEFAULT_RECONNECT_POLICY),
       imap: z
         .object({ checkIntervalSeconds: seconds.min(1).default(60) })
         .strict()

@@ -39,6 +39,14 @@ export class StatusBoard {
     return status;
   }
 
+  /** Drops a mailbox no longer watched, and its account once it has none. */
+  forget(accountId: string, mailbox: string): void {
+    const account = this.accounts.get(accountId);
+    if (!account) return;
+    delete account.mailboxes[mailbox];
+    if (Object.keys(account.mailboxes).length === 0) this.accounts.delete(accountId);
+  }
+
   snapshot(): Record<string, AccountStatus> {
     return structuredClone(Object.fromEntries(this.accounts));
   }

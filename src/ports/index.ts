@@ -1,4 +1,4 @@
-import type { SubscriptionConfig } from '../config/config.js';
+import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
 import type { MailboxCursor } from '../domain/sync.js';
 
 export interface Clock {
@@ -106,4 +106,22 @@ export interface SubscriptionRepository {
 /** Resolves a secret reference (e.g. a Secrets Manager ARN) to its value. Values are never logged. */
 export interface SecretResolver {
   resolve(reference: string): Promise<string>;
+}
+
+/** Where watched accounts come from: the config file in local mode, DynamoDB (+ Secrets Manager) on AWS. */
+export interface AccountRepository {
+  list(): Promise<readonly AccountConfig[]>;
+}
+
+export interface MailboxRef {
+  readonly account: string;
+  readonly mailbox: string;
+}
+
+/**
+ * Which mailboxes this process watches. One process owns all of them today; a fleet of watcher tasks will
+ * lease shards of mailboxes (DynamoDB leases) behind this same port.
+ */
+export interface MailboxOwnership {
+  owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]>;
 }

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../adapters/aws/dynamodb-subscription-repository.js';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.js';
@@ -12,20 +13,34 @@ import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
+import type { SecretResolver } from '../ports/index.js';
+import { createDeliverHandler, createParseHandler, type SqsHandler } from './lambda-handlers.js';
 
-/** Every AWS adapter, built once per cold start (or task start) from the environment. */
-export function composeAwsAdapters(env: AwsEnvironment) {
-  const dynamo = new DynamoDBClient({});
-  const blobs = new S3BlobStore(new S3Client({}), env.IDLEHOOK_BLOB_BUCKET);
-  const sqs = new SQSClient({});
+export interface AwsClients {
+  readonly dynamo: DynamoDBClient;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly secrets: SecretResolver;
+}
+
+/**
+ * Every AWS adapter, built once per cold start (or task start) from the environment. Tests pass clients
+ * pointed at local API servers; everything else is the same wiring the functions and the watcher use.
+ */
+export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClients> = {}) {
   const clock = systemClock;
+  const logger = createLogger(env.IDLEHOOK_LOG_LEVEL);
+  const dynamo = clients.dynamo ?? new DynamoDBClient({});
+  const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET);
+  const sqs = clients.sqs ?? new SQSClient({});
   const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock);
-  const secrets = new SecretsManagerResolver(new SecretsManagerClient({}), clock);
+  const secrets = clients.secrets ?? new SecretsManagerResolver(new SecretsManagerClient({}), clock);
   return {
     clock,
     blobs,
     state,
-    logger: createLogger(env.IDLEHOOK_LOG_LEVEL),
+    logger,
+    accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
     http: new UndiciHttpSender(),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),
     // Ingest is FIFO per mailbox: a mailbox's events stay in order, mailboxes proceed in parallel.
@@ -38,4 +53,31 @@ export function composeAwsAdapters(env: AwsEnvironment) {
     }),
     deliveries: new SqsQueue<DeliveryRecord>(sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, { overflow: blobs }),
   };
+}
+
+export type AwsAdapters = ReturnType<typeof composeAwsAdapters>;
+
+/** The parse Lambda's handler over the composed adapters (functions/parse exports this). */
+export function parseFunction(aws: AwsAdapters): SqsHandler {
+  return createParseHandler({
+    blobs: aws.blobs,
+    ingest: aws.ingest,
+    deliveries: aws.deliveries,
+    subscriptions: aws.subscriptions,
+  });
+}
+
+/** The deliver Lambda's handler over the composed adapters (functions/deliver exports this). */
+export function deliverFunction(aws: AwsAdapters, env: AwsEnvironment): SqsHandler {
+  return createDeliverHandler({
+    deliveries: aws.deliveries,
+    subscriptionRepository: aws.subscriptions,
+    log: aws.state,
+    subscriptionStatus: aws.state,
+    http: aws.http,
+    clock: aws.clock,
+    logger: aws.logger,
+    retryScheduleSeconds: env.IDLEHOOK_RETRY_SCHEDULE_SECONDS,
+    timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+  });
 }

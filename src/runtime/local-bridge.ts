@@ -3,9 +3,8 @@ import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { Config } from '../config/config.js';
-import { AccountConnector } from '../imap/account-connector.js';
-import { MailboxSession } from '../imap/mailbox-session.js';
 import { StatusBoard } from '../imap/status-board.js';
+import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
 import type { Logger } from '../ports/index.js';
@@ -81,33 +80,23 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     prune().catch((error: unknown) => logger.error('pruning failed', { error: (error as Error).message }));
   }, PRUNE_INTERVAL_MS);
 
-  const watching = new AbortController();
-  const sessions = config.accounts.flatMap((account) => {
-    const connector = new AccountConnector(account, {
-      policy: config.reconnect,
-      status,
-      clock,
-      logger,
-      emit: (event) => ingest.send([{ deduplicationKey: event.id, body: { kind: 'event', event } }]),
-    });
-    return account.mailboxes.map((mailbox) =>
-      new MailboxSession(account, mailbox, {
-        connector,
-        status,
-        policy: config.reconnect,
-        checkIntervalMs: config.imap.checkIntervalSeconds * 1000,
-        cursors: state,
-        ingest,
-        blobs,
-        clock,
-        logger,
-      }).run(watching.signal),
-    );
+  const watcher = new Watcher({
+    accounts: { list: async () => config.accounts },
+    ownership: ownsEverything,
+    status,
+    policy: config.reconnect,
+    checkIntervalMs: config.imap.checkIntervalSeconds * 1000,
+    cursors: state,
+    ingest,
+    blobs,
+    clock,
+    logger,
   });
+  await watcher.start();
   logger.info('idlehook local mode started', {
     url: server.url,
     accounts: config.accounts.length,
-    mailboxes: sessions.length,
+    mailboxes: watcher.mailboxCount,
     subscriptions: config.subscriptions.length,
   });
 
@@ -115,8 +104,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     url: server.url,
     stop: async () => {
       clearInterval(pruning);
-      watching.abort();
-      await Promise.all(sessions);
+      await watcher.stop();
       await parseWorker.stop();
       await deliverWorker.stop();
       await http.close();

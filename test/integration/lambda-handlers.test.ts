@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-subscription-repository.js';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
@@ -18,6 +17,7 @@ import {
 import type { Logger, SecretResolver } from '../../src/ports/index.js';
 import { createDeliverHandler, createParseHandler } from '../../src/runtime/lambda-handlers.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { sqsEvent } from '../support/event-source.js';
 import { simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
@@ -36,38 +36,6 @@ function arrival(uid: number, mailbox: string): MessageArrival {
     size: 100,
     rawKey: rawBlobKey(eventId),
     detectedAt: '2026-11-27T10:00:00.500Z',
-  };
-}
-
-/** What the Lambda event source mapping hands a function: the SQS message, reshaped. */
-function sqsEvent(
-  messages: {
-    MessageId?: string;
-    ReceiptHandle?: string;
-    Body?: string;
-    Attributes?: Record<string, string>;
-  }[],
-): SQSEvent {
-  return {
-    Records: messages.map(
-      (m): SQSRecord => ({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        attributes: {
-          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-          SentTimestamp: '0',
-          SenderId: 'test',
-          ApproximateFirstReceiveTimestamp: '0',
-          ...(m.Attributes?.MessageGroupId ? { MessageGroupId: m.Attributes.MessageGroupId } : {}),
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:queue',
-        awsRegion: 'us-east-1',
-      }),
-    ),
   };
 }
 

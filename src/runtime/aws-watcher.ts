@@ -1,0 +1,68 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AwsEnvironment } from '../config/aws-environment.js';
+import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
+import { StatusBoard } from '../imap/status-board.js';
+import { ownsEverything, Watcher } from '../imap/watcher.js';
+import type { MailboxOwnership } from '../ports/index.js';
+import { type AwsClients, composeAwsAdapters } from './aws-composition.js';
+
+const MAILBOX_CHECK_INTERVAL_MS = 60_000;
+
+export interface AwsWatcher {
+  /** Where GET /health answers (the container health check). */
+  readonly healthUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Fargate task: IMAP sessions for every account in DynamoDB, events to the SQS ingest queue. Accounts
+ * are re-read every IDLEHOOK_ACCOUNTS_REFRESH_SECONDS, so adding or removing one needs no restart.
+ */
+export async function startAwsWatcher(
+  env: AwsEnvironment,
+  options: {
+    readonly clients?: Partial<AwsClients>;
+    readonly ownership?: MailboxOwnership;
+    readonly healthPort?: number;
+  } = {},
+): Promise<AwsWatcher> {
+  const aws = composeAwsAdapters(env, options.clients);
+  const status = new StatusBoard();
+  const watcher = new Watcher({
+    accounts: aws.accounts,
+    ownership: options.ownership ?? ownsEverything,
+    status,
+    policy: DEFAULT_RECONNECT_POLICY,
+    checkIntervalMs: MAILBOX_CHECK_INTERVAL_MS,
+    cursors: aws.state,
+    ingest: aws.ingest,
+    blobs: aws.blobs,
+    clock: aws.clock,
+    logger: aws.logger,
+  });
+  await watcher.start(env.IDLEHOOK_ACCOUNTS_REFRESH_SECONDS * 1000);
+
+  // Healthy while the process runs its loop; account problems show in the body, not as a failed check
+  // (a task replaced because one mailbox has a wrong password would only log in again).
+  const health = createServer((_request, response) => {
+    response
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ mailboxes: watcher.mailboxCount, accounts: status.snapshot() }));
+  });
+  await new Promise<void>((resolve) =>
+    health.listen(options.healthPort ?? env.IDLEHOOK_HEALTH_PORT, resolve),
+  );
+  const { port } = health.address() as AddressInfo;
+  aws.logger.info('idlehook watcher started', { mailboxes: watcher.mailboxCount, healthPort: port });
+
+  return {
+    healthUrl: `http://127.0.0.1:${port}/health`,
+    stop: async () => {
+      await watcher.stop();
+      await new Promise<void>((resolve) => health.close(() => resolve()));
+      await aws.http.close();
+      aws.logger.info('idlehook watcher stopped');
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { AwsEnvironment } from '../../src/config/aws-environment.js';
+import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import type { SecretResolver } from '../../src/ports/index.js';
+import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { pollOnce } from '../support/event-source.js';
+import { connectAppender, simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+
+const secrets = new Map<string, string>();
+// Secrets Manager has no local emulator: a resolver with the same contract reads this map instead.
+const stubSecrets: SecretResolver = {
+  resolve: async (arn) => secrets.get(arn) ?? assert.fail(`no secret ${arn}`),
+};
+
+describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -> deliver -> webhook', () => {
+  let dovecot: DovecotServer;
+  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let env: AwsEnvironment;
+  let watcher: AwsWatcher;
+  const receiver = new WebhookReceiver(newWebhookSecret());
+  let adapters: ReturnType<typeof composeAwsAdapters>;
+  let pump: () => Promise<void>;
+
+  const health = async () =>
+    (await (await fetch(watcher.healthUrl)).json()) as {
+      mailboxes: number;
+      accounts: Record<string, { mailboxes: Record<string, { state: string }> }>;
+    };
+  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 150; i++) {
+      if (await check()) return;
+      await pump();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`timed out waiting for ${what}`);
+  }
+  const idle = (account: string) => async () =>
+    Object.values((await health()).accounts[account]?.mailboxes ?? {}).some((m) => m.state === 'idle');
+  const account = (id: string, user: string) => ({
+    id,
+    host: '127.0.0.1',
+    port: dovecot.tlsPort,
+    security: 'tls' as const,
+    user,
+    passwordSecretArn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}`,
+    tlsCa: readFileSync(dovecot.caFile, 'utf8'),
+    tlsServername: 'localhost',
+    mailboxes: ['INBOX'],
+    initialSync: 'new' as const,
+  });
+
+  before(async () => {
+    dovecot = await startDovecot([
+      { name: 'support', password: 'support-pw' },
+      { name: 'sales', password: 'sales-pw' },
+    ]);
+    dynamo = await startDynamoDb();
+    aws = await startSqsAndS3();
+    env = loadAwsEnvironment({
+      IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
+      IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
+      IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
+      IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-e2e'),
+      IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
+      IDLEHOOK_LOG_LEVEL: 'error',
+    });
+    const clients = { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets: stubSecrets };
+    adapters = composeAwsAdapters(env, clients);
+    const parse = parseFunction(adapters);
+    const deliver = deliverFunction(adapters, env);
+    pump = async () => {
+      await pollOnce(aws.sqs, env.IDLEHOOK_INGEST_QUEUE_URL, parse);
+      await pollOnce(aws.sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
+    };
+
+    secrets.set(account('support', 'support').passwordSecretArn, 'support-pw');
+    secrets.set('arn:hook', receiver.secret);
+    await adapters.accounts.put(account('support', 'support'));
+    await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: 'arn:hook' });
+    watcher = await startAwsWatcher(env, { clients, healthPort: 0 });
+  });
+
+  after(async () => {
+    await watcher?.stop();
+    await adapters?.http.close();
+    await receiver.close();
+    await aws?.stop();
+    await dynamo?.stop();
+    await dovecot?.stop();
+  });
+
+  it('delivers a new message through the queues and the two functions, signed', async () => {
+    await until('the support mailbox in IDLE', idle('support'));
+    const appender = await connectAppender(dovecot, 'support', 'support-pw');
+    await appender.append('INBOX', simpleMessage('Through AWS'));
+    await appender.logout();
+    await until('the webhook', async () => receiver.accepted.length === 1);
+    const [webhook] = receiver.accepted;
+    assert.equal(webhook?.body.data.subject, 'Through AWS');
+    assert.equal(webhook?.body.data.account, 'support');
+    assert.equal(receiver.invalidSignatures, 0);
+    const raw = await fetch(webhook?.body.data.raw.url);
+    assert.match(await raw.text(), /Subject: Through AWS/);
+    const cursor = await adapters.state.getCursor('support', 'INBOX');
+    assert.equal(cursor?.lastUid, webhook?.body.data.uid, 'the cursor in DynamoDB advanced');
+  });
+
+  it('picks up an account added to DynamoDB, and drops a removed one, without a restart', async () => {
+    secrets.set(account('sales', 'sales').passwordSecretArn, 'sales-pw');
+    await adapters.accounts.put(account('sales', 'sales'));
+    await until('the new account in IDLE', idle('sales'));
+    const appender = await connectAppender(dovecot, 'sales', 'sales-pw');
+    await appender.append('INBOX', simpleMessage('New account'));
+    await appender.logout();
+    await until("the new account's webhook", async () => receiver.accepted.length === 2);
+    assert.equal(receiver.accepted[1]?.body.data.account, 'sales');
+
+    await adapters.accounts.remove('support');
+    await until('the removed account to go', async () => (await health()).accounts.support === undefined);
+    assert.equal((await health()).mailboxes, 1);
+  });
+});
