@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
 import { StatusBoard } from '../imap/status-board.js';
@@ -8,6 +9,25 @@ import type { MailboxOwnership } from '../ports/index.js';
 import { type AwsClients, composeAwsAdapters } from './aws-composition.js';
 
 const MAILBOX_CHECK_INTERVAL_MS = 60_000;
+const HEARTBEAT_INTERVAL_MS = 60_000;
+
+/** Reports that the watcher loop is alive and how many mailboxes it watches (an alarm fires when it stops). */
+export type Heartbeat = (watchedMailboxes: number) => Promise<void>;
+
+/** The heartbeat as a CloudWatch metric: namespace idlehook, WatcherHeartbeat = 1 a minute. */
+export function cloudWatchHeartbeat(client: Pick<CloudWatchClient, 'send'>): Heartbeat {
+  return async (watchedMailboxes) => {
+    await client.send(
+      new PutMetricDataCommand({
+        Namespace: 'idlehook',
+        MetricData: [
+          { MetricName: 'WatcherHeartbeat', Value: 1, Unit: 'Count' },
+          { MetricName: 'WatchedMailboxes', Value: watchedMailboxes, Unit: 'Count' },
+        ],
+      }),
+    );
+  };
+}
 
 export interface AwsWatcher {
   /** Where GET /health answers (the container health check). */
@@ -25,6 +45,7 @@ export async function startAwsWatcher(
     readonly clients?: Partial<AwsClients>;
     readonly ownership?: MailboxOwnership;
     readonly healthPort?: number;
+    readonly heartbeat?: Heartbeat;
   } = {},
 ): Promise<AwsWatcher> {
   const aws = composeAwsAdapters(env, options.clients);
@@ -56,9 +77,18 @@ export async function startAwsWatcher(
   const { port } = health.address() as AddressInfo;
   aws.logger.info('idlehook watcher started', { mailboxes: watcher.mailboxCount, healthPort: port });
 
+  const heartbeat = options.heartbeat ?? cloudWatchHeartbeat(new CloudWatchClient({}));
+  const beat = () =>
+    heartbeat(watcher.mailboxCount).catch((error: unknown) =>
+      aws.logger.warn('heartbeat metric not sent', { error: (error as Error).message }),
+    );
+  void beat();
+  const beating = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+
   return {
     healthUrl: `http://127.0.0.1:${port}/health`,
     stop: async () => {
+      clearInterval(beating);
       await watcher.stop();
       await new Promise<void>((resolve) => health.close(() => resolve()));
       await aws.http.close();

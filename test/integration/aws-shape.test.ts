@@ -27,6 +27,7 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
   const receiver = new WebhookReceiver(newWebhookSecret());
   let adapters: ReturnType<typeof composeAwsAdapters>;
   let pump: () => Promise<void>;
+  const heartbeats: number[] = [];
 
   const health = async () =>
     (await (await fetch(watcher.healthUrl)).json()) as {
@@ -84,7 +85,14 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     secrets.set('arn:hook', receiver.secret);
     await adapters.accounts.put(account('support', 'support'));
     await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: 'arn:hook' });
-    watcher = await startAwsWatcher(env, { clients, healthPort: 0 });
+    // CloudWatch has no local emulator: the heartbeat is recorded instead of sent.
+    watcher = await startAwsWatcher(env, {
+      clients,
+      healthPort: 0,
+      heartbeat: async (mailboxes) => {
+        heartbeats.push(mailboxes);
+      },
+    });
   });
 
   after(async () => {
@@ -125,5 +133,6 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     await adapters.accounts.remove('support');
     await until('the removed account to go', async () => (await health()).accounts.support === undefined);
     assert.equal((await health()).mailboxes, 1);
+    assert.ok(heartbeats.length >= 1, 'a heartbeat was sent at start');
   });
 });

@@ -1,0 +1,432 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Secrets idlehook may read: IMAP passwords and webhook secrets are created under this name prefix. */
+export const SECRET_NAME_PREFIX = 'idlehook/';
+
+export interface IdlehookBridgeProps {
+  /** Where the watcher task runs. Created (2 AZs, one NAT gateway) when not given; never looked up. */
+  readonly vpc?: ec2.IVpc;
+  /** Raw messages and attachments are deleted after this many days; presigned URLs last at most 7. */
+  readonly blobRetentionDays?: number;
+  /** Alarms notify this topic; one is created when not given. */
+  readonly alarmTopic?: sns.ITopic;
+  /** Waits between delivery attempts, seconds (default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). */
+  readonly retryScheduleSeconds?: readonly number[];
+  /** Most deliver functions running at once, so one slow endpoint cannot exhaust account concurrency. */
+  readonly deliveryMaxConcurrency?: number;
+  /** Keep data when the stack is deleted (default true: mailbox state and dead letters are worth keeping). */
+  readonly retainData?: boolean;
+}
+
+const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+const PARSE_TIMEOUT = Duration.seconds(60);
+const DELIVER_TIMEOUT = Duration.seconds(30);
+
+/**
+ * idlehook on AWS: a Fargate watcher holding IMAP IDLE connections, a FIFO ingest queue, a parse function, a
+ * delivery queue and a deliver function, one DynamoDB table, one S3 bucket; alarms and a dashboard.
+ */
+export class IdlehookBridge extends Construct {
+  readonly table: dynamodb.Table;
+  readonly bucket: s3.Bucket;
+  readonly ingestQueue: sqs.Queue;
+  readonly deliveryQueue: sqs.Queue;
+  readonly ingestDeadLetterQueue: sqs.Queue;
+  readonly deliveryDeadLetterQueue: sqs.Queue;
+  readonly parseFunction: NodejsFunction;
+  readonly deliverFunction: NodejsFunction;
+  readonly watcherService: ecs.FargateService;
+  readonly alarmTopic: sns.ITopic;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: IdlehookBridgeProps = {}) {
+    super(scope, id);
+    const retain = props.retainData ?? true;
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const retryScheduleSeconds = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE;
+
+    // --- State: one table, keys as in src/adapters/aws/dynamodb-state-store.ts ---
+    this.table = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+    });
+
+    // --- Blobs ---
+    const accessLogs = new s3.Bucket(this, 'BlobAccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy,
+    });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket holds the access logs of the blob bucket; logging it would log the logs.',
+    });
+    this.bucket = new s3.Bucket(this, 'Blobs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'blobs/',
+      lifecycleRules: [{ expiration: Duration.days(props.blobRetentionDays ?? 30) }],
+      removalPolicy,
+    });
+
+    // --- Queues ---
+    const queueDefaults = {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // SQS's maximum since 2025; larger payloads travel by reference through S3.
+      maxMessageSizeBytes: 1024 * 1024,
+    };
+    this.ingestDeadLetterQueue = new sqs.Queue(this, 'IngestDeadLetters', {
+      ...queueDefaults,
+      fifo: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.ingestQueue = new sqs.Queue(this, 'Ingest', {
+      ...queueDefaults,
+      fifo: true,
+      // At least 6x the function timeout, as Lambda's SQS integration requires for retries to work.
+      visibilityTimeout: Duration.seconds(PARSE_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.ingestDeadLetterQueue, maxReceiveCount: 5 },
+    });
+    this.deliveryDeadLetterQueue = new sqs.Queue(this, 'DeliveryDeadLetters', {
+      ...queueDefaults,
+      retentionPeriod: Duration.days(14),
+    });
+    this.deliveryQueue = new sqs.Queue(this, 'Delivery', {
+      ...queueDefaults,
+      visibilityTimeout: Duration.seconds(DELIVER_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      // Retries are receives: the delivery log dead-letters after the schedule; this only catches crashes.
+      deadLetterQueue: {
+        queue: this.deliveryDeadLetterQueue,
+        maxReceiveCount: retryScheduleSeconds.length + 10,
+      },
+    });
+
+    // --- Functions ---
+    const environment = {
+      IDLEHOOK_TABLE_NAME: this.table.tableName,
+      IDLEHOOK_INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
+      IDLEHOOK_DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl,
+      IDLEHOOK_BLOB_BUCKET: this.bucket.bucketName,
+      IDLEHOOK_RETRY_SCHEDULE_SECONDS: retryScheduleSeconds.join(','),
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const secretsArn = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${SECRET_NAME_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const readSecrets = new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [secretsArn],
+    });
+    const functionDefaults = (name: string, timeout: Duration) => ({
+      entry: join(repositoryRoot, 'functions', name, 'index.ts'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout,
+      environment,
+      logGroup: new logs.LogGroup(this, `${name}-logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy,
+      }),
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        externalModules: ['better-sqlite3'],
+      },
+    });
+
+    this.parseFunction = new NodejsFunction(this, 'Parse', functionDefaults('parse', PARSE_TIMEOUT));
+    this.table.grantReadData(this.parseFunction);
+    this.bucket.grantReadWrite(this.parseFunction);
+    this.ingestQueue.grantConsumeMessages(this.parseFunction);
+    this.deliveryQueue.grantSendMessages(this.parseFunction);
+    this.parseFunction.addToRolePolicy(readSecrets);
+    this.parseFunction.addEventSource(
+      new SqsEventSource(this.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+
+    this.deliverFunction = new NodejsFunction(this, 'Deliver', functionDefaults('deliver', DELIVER_TIMEOUT));
+    this.table.grantReadWriteData(this.deliverFunction);
+    this.bucket.grantRead(this.deliverFunction);
+    this.deliveryQueue.grantConsumeMessages(this.deliverFunction);
+    this.deliverFunction.addToRolePolicy(readSecrets);
+    this.deliverFunction.addEventSource(
+      new SqsEventSource(this.deliveryQueue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.deliveryMaxConcurrency ?? 20,
+      }),
+    );
+
+    // --- Watcher: Fargate on ARM64 ---
+    const vpc =
+      props.vpc ??
+      new ec2.Vpc(this, 'Vpc', {
+        maxAzs: 2,
+        natGateways: 1,
+        flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+      });
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'WatcherTask', {
+      cpu: 256,
+      memoryLimitMiB: 512,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    taskDefinition.addContainer('watcher', {
+      image: ecs.ContainerImage.fromAsset(repositoryRoot, {
+        file: 'containers/watcher/Dockerfile',
+        platform: Platform.LINUX_ARM64,
+        exclude: ['node_modules', 'cdk.out', 'dist', 'dist-watcher', '.idlehook', '.git', 'test', 'bench'],
+      }),
+      environment: { ...environment, IDLEHOOK_HEALTH_PORT: '8080' },
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'watcher',
+        logGroup: new logs.LogGroup(this, 'watcher-logs', {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy,
+        }),
+      }),
+      healthCheck: {
+        command: [
+          'CMD',
+          'node',
+          '-e',
+          "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
+        ],
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        startPeriod: Duration.seconds(30),
+      },
+      stopTimeout: Duration.seconds(30),
+    });
+    this.table.grantReadWriteData(taskDefinition.taskRole);
+    this.bucket.grantReadWrite(taskDefinition.taskRole);
+    this.ingestQueue.grantSendMessages(taskDefinition.taskRole);
+    taskDefinition.taskRole.addToPrincipalPolicy(readSecrets);
+    taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': 'idlehook' } },
+      }),
+    );
+    this.watcherService = new ecs.FargateService(this, 'Watcher', {
+      cluster,
+      taskDefinition,
+      desiredCount: 1,
+      // One task owns every mailbox (until leases shard them): never run two side by side during a deploy.
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
+      circuitBreaker: { rollback: true },
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+
+    // --- Alarms and dashboard ---
+    this.alarmTopic = props.alarmTopic ?? new sns.Topic(this, 'Alarms', { enforceSSL: true });
+    const alarm = (
+      name: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      description: string,
+      missing?: cloudwatch.TreatMissingData,
+    ) => {
+      const created = new cloudwatch.Alarm(this, name, {
+        metric,
+        threshold,
+        evaluationPeriods: missing ? 3 : 1,
+        comparisonOperator:
+          missing === cloudwatch.TreatMissingData.BREACHING
+            ? cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+            : cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: missing ?? cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(new actions.SnsAction(this.alarmTopic));
+      return created;
+    };
+    const period = Duration.minutes(1);
+    alarm(
+      'IngestDeadLettersAlarm',
+      this.ingestDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period }),
+      1,
+      'Messages could not be parsed after 5 tries: inspect the ingest dead-letter queue.',
+    );
+    alarm(
+      'DeliveryDeadLettersAlarm',
+      this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period }),
+      1,
+      'Delivery records crashed the deliver function repeatedly.',
+    );
+    alarm(
+      'IngestAgeAlarm',
+      this.ingestQueue.metricApproximateAgeOfOldestMessage({ period }),
+      300,
+      'New mail has waited over 5 minutes to be parsed.',
+    );
+    alarm(
+      'DeliveryAgeAlarm',
+      this.deliveryQueue.metricApproximateAgeOfOldestMessage({ period }),
+      36_000 * 1.5,
+      'A delivery has waited longer than the retry schedule allows.',
+    );
+    alarm('ParseErrorsAlarm', this.parseFunction.metricErrors({ period }), 1, 'The parse function failed.');
+    alarm(
+      'DeliverErrorsAlarm',
+      this.deliverFunction.metricErrors({ period }),
+      1,
+      'The deliver function failed (not a failed webhook: a crash).',
+    );
+    const heartbeat = new cloudwatch.Metric({
+      namespace: 'idlehook',
+      metricName: 'WatcherHeartbeat',
+      statistic: 'Sum',
+      period,
+    });
+    alarm(
+      'WatcherHeartbeatAlarm',
+      heartbeat,
+      1,
+      'The watcher has not reported for 3 minutes: no mail is being watched.',
+      cloudwatch.TreatMissingData.BREACHING,
+    );
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Watcher',
+            left: [
+              heartbeat,
+              new cloudwatch.Metric({
+                namespace: 'idlehook',
+                metricName: 'WatchedMailboxes',
+                statistic: 'Maximum',
+                period,
+              }),
+            ],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Queues: waiting',
+            left: [
+              this.ingestQueue.metricApproximateNumberOfMessagesVisible(),
+              this.deliveryQueue.metricApproximateNumberOfMessagesVisible(),
+            ],
+            right: [
+              this.ingestDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+              this.deliveryDeadLetterQueue.metricApproximateNumberOfMessagesVisible(),
+            ],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Functions',
+            left: [this.parseFunction.metricInvocations(), this.deliverFunction.metricInvocations()],
+            right: [this.parseFunction.metricErrors(), this.deliverFunction.metricErrors()],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Function duration',
+            left: [this.parseFunction.metricDuration(), this.deliverFunction.metricDuration()],
+          }),
+        ],
+      ],
+    });
+
+    this.acknowledgeFindings(taskDefinition);
+  }
+
+  /** cdk-nag AwsSolutions findings that are deliberate, each with its reason. */
+  private acknowledgeFindings(taskDefinition: ecs.FargateTaskDefinition): void {
+    const stack = Stack.of(this);
+    const logicalId = (construct: Construct) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+    const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<${pseudo}>` : value);
+    const acknowledge = (id: string, reason: string) => Validations.of(this).acknowledge({ id, reason });
+
+    acknowledge(
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'Lets the functions write their own logs and nothing else; the AWS-maintained minimum for Lambda.',
+    );
+    const grants =
+      'CDK grant on the one blob bucket (read for deliver; read and write for parse and the watcher)';
+    for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*']) {
+      acknowledge(
+        `AwsSolutions-IAM5[Action::${action}]`,
+        `${grants}: the action group CDK grants, on that bucket only.`,
+      );
+    }
+    acknowledge(
+      `AwsSolutions-IAM5[Resource::<${logicalId(this.bucket)}.Arn>/*]`,
+      `${grants}: its objects only.`,
+    );
+    acknowledge(
+      `AwsSolutions-IAM5[Resource::<${logicalId(this.table)}.Arn>/index/*]`,
+      'The indexes of the one state table (dead letters are listed through gsi1).',
+    );
+    acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${SECRET_NAME_PREFIX}*]`,
+      'Only secrets named idlehook/...: the suffix is random per secret and accounts are added without a redeploy.',
+    );
+    acknowledge(
+      'AwsSolutions-IAM5[Resource::*]',
+      'cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource; PutMetricData is limited to the idlehook namespace by condition.',
+    );
+    acknowledge(
+      'AwsSolutions-L1',
+      'Node.js 22 is the runtime the project targets and tests (the AWS SDK needs Node 22 from 2027).',
+    );
+    Validations.of(taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'The environment holds resource names only (table, queues, bucket); secrets come from Secrets Manager at run time.',
+    });
+  }
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IdlehookStack } from '../../infra/idlehook-stack.js';
+
+const root = resolve(import.meta.dirname, '../..');
+/** Asset bundling is tested once, below; the assertion tests skip it. */
+const skipBundling = { 'aws:cdk:bundling-stacks': [] };
+
+function synthesize(): Template {
+  const app = new App({ context: skipBundling });
+  return Template.fromStack(new IdlehookStack(app, 'Test'));
+}
+
+describe('IdlehookBridge infrastructure', () => {
+  const template = synthesize();
+
+  it('runs both functions on ARM64 Node.js 22, fed by SQS with per-record failure reporting', () => {
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
+      2,
+    );
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 20 },
+    });
+  });
+
+  it('gives every queue a dead-letter queue, encryption, TLS-only access and the 1 MiB limit', () => {
+    const queues = template.findResources('AWS::SQS::Queue');
+    assert.equal(Object.keys(queues).length, 4);
+    for (const [id, queue] of Object.entries(queues)) {
+      assert.equal(queue.Properties.SqsManagedSseEnabled, true, `${id} encrypted`);
+      assert.equal(queue.Properties.MaximumMessageSize, 1048576, `${id} 1 MiB`);
+    }
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      FifoQueue: true,
+      VisibilityTimeout: 360,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 180,
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 17 },
+    });
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 4);
+    template.allResourcesProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('keeps state in an on-demand table with point-in-time recovery, TTL and the dead-letter index', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1' })],
+    });
+  });
+
+  it('stores blobs encrypted, private, TLS-only and expiring', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })] },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'blobs/' }),
+    });
+    template.allResourcesProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('scopes secrets to the idlehook/ prefix and never grants an unconditioned wildcard', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+    const secretReads = statements.filter((s) => s.Action === 'secretsmanager:GetSecretValue');
+    assert.equal(secretReads.length, 3, 'parse, deliver and the watcher read secrets');
+    for (const statement of secretReads) {
+      assert.match(JSON.stringify(statement.Resource), /:secret:idlehook\/\*/);
+    }
+    for (const statement of statements) {
+      const actions = [statement.Action].flat();
+      assert.ok(!actions.includes('*'), `no Action "*": ${JSON.stringify(statement)}`);
+      if (statement.Resource === '*') {
+        const allowed = ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'];
+        assert.ok(
+          actions.every((a: string) => allowed.includes(a)),
+          `Resource "*" only where no resource exists: ${actions}`,
+        );
+        if (actions.includes('cloudwatch:PutMetricData')) {
+          assert.deepEqual(statement.Condition, { StringEquals: { 'cloudwatch:namespace': 'idlehook' } });
+        }
+      }
+    }
+  });
+
+  it('runs one watcher task on Fargate ARM64 that never overlaps another during a deploy', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      ContainerDefinitions: [
+        Match.objectLike({
+          HealthCheck: Match.objectLike({ Command: Match.arrayWith(['CMD']) }),
+          StopTimeout: 30,
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: 1,
+      LaunchType: 'FARGATE',
+      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 0, MaximumPercent: 100 }),
+    });
+  });
+
+  it('alarms on dead letters, queue age, function errors and a silent watcher', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'idlehook',
+      MetricName: 'WatcherHeartbeat',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'ApproximateNumberOfMessagesVisible' },
+      2,
+    );
+    template.resourcePropertiesCountIs(
+      'AWS::CloudWatch::Alarm',
+      { MetricName: 'ApproximateAgeOfOldestMessage' },
+      2,
+    );
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 2);
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('cdk-nag AwsSolutions checks', () => {
+  it('pass with every finding acknowledged with a reason', () => {
+    const app = new App({ context: skipBundling });
+    new IdlehookStack(app, 'Nag');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    assert.doesNotThrow(() => app.synth());
+  });
+
+  it('fail synth on an unacknowledged finding (the check is live)', () => {
+    const app = new App({ context: skipBundling });
+    const stack = new Stack(app, 'Bad');
+    new sqs.Queue(stack, 'NoDeadLetterQueue');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    assert.throws(() => app.synth());
+  });
+});
+
+describe('bundling and the cdk CLI, offline', () => {
+  it('bundles both functions with local esbuild (no Docker)', () => {
+    const app = new App({ outdir: join(root, 'cdk.out', 'test-bundling') });
+    new IdlehookStack(app, 'Bundled');
+    const assembly = app.synth();
+    const handlers = readdirSync(assembly.directory).filter((d) =>
+      existsSync(join(assembly.directory, d, 'index.mjs')),
+    );
+    assert.equal(handlers.length, 2, 'two function bundles with index.mjs');
+  });
+
+  it('`npx cdk synth` works without credentials', () => {
+    const result = spawnSync(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--output', join(root, 'cdk.out', 'test-cli')],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '' },
+      },
+    );
+    assert.equal(result.status, 0, result.stderr);
+  });
+});
