@@ -16,11 +16,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SECRET_NAME_PREFIX } from '../src/config/aws-environment.js';
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Secrets idlehook may read: IMAP passwords and webhook secrets are created under this name prefix. */
-export const SECRET_NAME_PREFIX = 'idlehook/';
 
 export interface IdlehookBridgeProps {
   /** Where the watcher task runs. Created (2 AZs, one NAT gateway) when not given; never looked up. */

@@ -1,41 +1,71 @@
 import { parseArgs } from 'node:util';
-import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
-import { openLocalStores } from '../adapters/local/local-stores.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { Config } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import { startLocalBridge } from '../runtime/local-bridge.js';
+import { accountFromOptions, subscriptionFromOptions } from './aws-management.js';
+import { openAwsTarget, openLocalTarget, type Target } from './targets.js';
 
-const USAGE = `Usage: idlehook <command> --config FILE [options]
+const USAGE = `Usage: idlehook <command> [--config FILE | --aws | --stack NAME] [options]
 
-Commands:
-  run                         watch the configured mailboxes and deliver webhooks (local mode)
-  deliveries --failed         list dead-lettered deliveries [--json]
-  replay                      send dead-lettered deliveries again [--event ID] [--subscription ID]
-  subscriptions               list subscriptions and whether they are enabled
-  subscriptions enable ID     re-enable a subscription disabled by a 410 Gone
+Local mode (--config FILE, default ./idlehook.config.json):
+  run                           watch the configured mailboxes and deliver webhooks
 
-Options:
-  --config FILE               configuration file (default ./idlehook.config.json)
+Local mode and AWS mode:
+  deliveries --failed [--json]  list dead-lettered deliveries
+  replay [--event ID] [--subscription ID]
+                                send dead-lettered deliveries again (original webhook-id and body)
+  subscriptions                 list subscriptions and whether they are enabled
+  subscriptions enable ID       re-enable a subscription disabled by a 410 Gone
+
+AWS mode only (--stack NAME reads the stack's outputs; --aws reads IDLEHOOK_* variables):
+  accounts add --id ID --host HOST --user USER (--password-env NAME | --password-secret-arn ARN)
+               [--port N] [--security tls|starttls] [--mailboxes INBOX,Support] [--initial-sync new|all]
+               [--ca FILE] [--servername NAME]
+  accounts list | accounts remove ID
+  subscriptions add --id ID --url URL (--secret-env NAME | --secret-arn ARN)
+               [--events message.received,...] [--accounts a,b]
+  subscriptions remove ID
+
+Secrets given with --password-env / --secret-env are stored in Secrets Manager as idlehook/<kind>/<id>.
 `;
-
-const COMMANDS = new Set(['run', 'deliveries', 'replay', 'subscriptions']);
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     config: { type: 'string', default: './idlehook.config.json' },
+    aws: { type: 'boolean', default: false },
+    stack: { type: 'string' },
     failed: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     event: { type: 'string' },
     subscription: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
+    id: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    security: { type: 'string' },
+    user: { type: 'string' },
+    'password-env': { type: 'string' },
+    'password-secret-arn': { type: 'string' },
+    mailboxes: { type: 'string' },
+    'initial-sync': { type: 'string' },
+    ca: { type: 'string' },
+    servername: { type: 'string' },
+    url: { type: 'string' },
+    'secret-env': { type: 'string' },
+    'secret-arn': { type: 'string' },
+    events: { type: 'string' },
+    accounts: { type: 'string' },
   },
 });
 
-async function run(config: Config): Promise<void> {
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const COMMANDS = new Set(['run', 'deliveries', 'replay', 'subscriptions', 'accounts']);
+
+async function run(): Promise<void> {
+  const config = loadConfig(values.config);
   const logger = createLogger(config.logLevel);
   const bridge = await startLocalBridge(config, logger);
   let stopping = false;
@@ -55,85 +85,124 @@ async function run(config: Config): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-async function listFailed(config: Config): Promise<void> {
-  const stores = openLocalStores(config.dataDir, systemClock);
-  const { state } = stores;
-  const letters = await state.listDeadLetters();
-  stores.close();
+async function deliveries(target: Target): Promise<number> {
+  if (!values.failed) {
+    process.stderr.write('Only `idlehook deliveries --failed` is available.\n');
+    return 2;
+  }
+  const letters = await target.log.listDeadLetters();
   if (values.json) {
-    process.stdout.write(
-      `${JSON.stringify(
+    out(
+      JSON.stringify(
         letters.map(({ body: _body, ...rest }) => rest),
         null,
         2,
-      )}\n`,
+      ),
     );
-    return;
-  }
-  if (letters.length === 0) {
-    process.stdout.write('No failed deliveries.\n');
-    return;
-  }
-  for (const l of letters) {
-    process.stdout.write(
-      `${new Date(l.failedAt).toISOString()}  ${l.eventId}  ${l.eventType}  -> ${l.subscriptionId}  ` +
-        `attempts=${l.attempts}  ${l.reason}\n`,
-    );
-  }
-}
-
-async function replay(config: Config): Promise<number> {
-  const stores = openLocalStores(config.dataDir, systemClock);
-  const { state } = stores;
-  const http = new UndiciHttpSender();
-  try {
-    const results = await replayDeadLetters(
-      { eventId: values.event, subscriptionId: values.subscription },
-      {
-        log: state,
-        subscriptionStatus: state,
-        subscriptions: new Map(config.subscriptions.map((s) => [s.id, s])),
-        http,
-        clock: systemClock,
-        timeoutMs: config.delivery.timeoutSeconds * 1000,
-      },
-    );
-    for (const r of results) {
-      process.stdout.write(
-        `${r.delivered ? 'delivered' : 'failed   '}  ${r.letter.eventId} -> ${r.letter.subscriptionId}  ${r.detail}\n`,
-      );
-    }
-    const failed = results.filter((r) => !r.delivered).length;
-    process.stdout.write(`${results.length - failed} delivered, ${failed} still failed\n`);
-    return failed === 0 ? 0 : 1;
-  } finally {
-    await http.close();
-    stores.close();
-  }
-}
-
-async function subscriptions(config: Config): Promise<number> {
-  const stores = openLocalStores(config.dataDir, systemClock);
-  const { state } = stores;
-  try {
-    if (positionals[1] === 'enable') {
-      const id = positionals[2];
-      if (!id || !config.subscriptions.some((s) => s.id === id)) {
-        process.stderr.write(`No subscription "${id ?? ''}" in the configuration.\n`);
-        return 2;
-      }
-      await state.enable(id);
-      process.stdout.write(`Subscription ${id} enabled.\n`);
-      return 0;
-    }
-    for (const s of config.subscriptions) {
-      const disabled = await state.disabledReason(s.id);
-      process.stdout.write(`${s.id}  ${s.url}  ${disabled ? `disabled: ${disabled}` : 'enabled'}\n`);
-    }
     return 0;
-  } finally {
-    stores.close();
   }
+  if (letters.length === 0) out('No failed deliveries.');
+  for (const l of letters) {
+    out(
+      `${new Date(l.failedAt).toISOString()}  ${l.eventId}  ${l.eventType}  -> ${l.subscriptionId}  ` +
+        `attempts=${l.attempts}  ${l.reason}`,
+    );
+  }
+  return 0;
+}
+
+async function replay(target: Target): Promise<number> {
+  const results = await replayDeadLetters(
+    { eventId: values.event, subscriptionId: values.subscription },
+    {
+      log: target.log,
+      subscriptionStatus: target.subscriptionStatus,
+      subscriptions: new Map((await target.subscriptions()).map((s) => [s.id, s])),
+      http: target.http,
+      clock: systemClock,
+      timeoutMs: target.timeoutMs,
+    },
+  );
+  for (const r of results) {
+    out(
+      `${r.delivered ? 'delivered' : 'failed   '}  ${r.letter.eventId} -> ${r.letter.subscriptionId}  ${r.detail}`,
+    );
+  }
+  const failed = results.filter((r) => !r.delivered).length;
+  out(`${results.length - failed} delivered, ${failed} still failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+function awsOnly(target: Target) {
+  if (!target.aws)
+    throw new ConfigError('the command line', [
+      { path: '--aws', message: 'this command needs --aws or --stack NAME' },
+    ]);
+  return target.aws;
+}
+
+async function subscriptions(target: Target): Promise<number> {
+  const [, action, id] = positionals;
+  if (action === 'enable') {
+    const known = (await target.subscriptions()).some((s) => s.id === id);
+    if (!id || !known) {
+      process.stderr.write(`No subscription "${id ?? ''}".\n`);
+      return 2;
+    }
+    await target.subscriptionStatus.enable(id);
+    out(`Subscription ${id} enabled.`);
+    return 0;
+  }
+  if (action === 'add') {
+    const subscription = await subscriptionFromOptions(values, process.env);
+    await awsOnly(target).subscriptions.put(subscription);
+    out(`Subscription ${subscription.id} added: ${subscription.url}`);
+    return 0;
+  }
+  if (action === 'remove') {
+    if (!id) return usageError('subscriptions remove ID');
+    await awsOnly(target).subscriptions.remove(id);
+    out(`Subscription ${id} removed.`);
+    return 0;
+  }
+  const listed = target.aws
+    ? (await target.aws.subscriptions.stored()).map((s) => ({ id: s.id, url: s.url }))
+    : await target.subscriptions();
+  for (const s of listed) {
+    const disabled = await target.subscriptionStatus.disabledReason(s.id);
+    out(`${s.id}  ${s.url}  ${disabled ? `disabled: ${disabled}` : 'enabled'}`);
+  }
+  return 0;
+}
+
+async function accounts(target: Target): Promise<number> {
+  const aws = awsOnly(target);
+  const [, action, id] = positionals;
+  if (action === 'add') {
+    const account = await accountFromOptions(values, process.env);
+    await aws.accounts.put(account);
+    out(
+      `Account ${account.id} added (${account.user} at ${account.host}:${account.port}); the watcher picks it up within a minute.`,
+    );
+    return 0;
+  }
+  if (action === 'remove') {
+    if (!id) return usageError('accounts remove ID');
+    await aws.accounts.remove(id);
+    out(
+      `Account ${id} removed; its password secret is kept (delete it in Secrets Manager if no longer needed).`,
+    );
+    return 0;
+  }
+  for (const a of await aws.accounts.stored()) {
+    out(`${a.id}  ${a.user}  ${a.host}:${a.port} (${a.security})  ${a.mailboxes.join(',')}`);
+  }
+  return 0;
+}
+
+function usageError(expected: string): number {
+  process.stderr.write(`Usage: idlehook ${expected}\n`);
+  return 2;
 }
 
 async function main(): Promise<number> {
@@ -146,24 +215,19 @@ async function main(): Promise<number> {
     process.stderr.write(`Unknown command "${command}".\n\n${USAGE}`);
     return 2;
   }
-  const config = loadConfig(values.config);
-  switch (command) {
-    case 'run':
-      await run(config);
-      return -1; // keeps running until a signal
-    case 'deliveries':
-      if (!values.failed) {
-        process.stderr.write('Only `idlehook deliveries --failed` is available in local mode.\n');
-        return 2;
-      }
-      await listFailed(config);
-      return 0;
-    case 'replay':
-      return replay(config);
-    case 'subscriptions':
-      return subscriptions(config);
-    default:
-      return 2;
+  if (command === 'run') {
+    await run();
+    return -1; // keeps running until a signal
+  }
+  const target =
+    values.aws || values.stack ? await openAwsTarget(values.stack) : openLocalTarget(values.config);
+  try {
+    if (command === 'deliveries') return await deliveries(target);
+    if (command === 'replay') return await replay(target);
+    if (command === 'subscriptions') return await subscriptions(target);
+    return await accounts(target);
+  } finally {
+    await target.close();
   }
 }
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { ConfigError } from './load-config.js';
 
+/** Secrets idlehook creates and may read live under this name prefix in Secrets Manager. */
+export const SECRET_NAME_PREFIX = 'idlehook/';
+
 const DEFAULT_SCHEDULE = '5,300,1800,7200,18000,36000,36000';
 
 const queueUrl = z

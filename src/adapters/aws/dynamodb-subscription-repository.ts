@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionConfig } from '../../config/config.js';
 import type { EventType } from '../../domain/event-types.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
@@ -46,6 +46,28 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
     this.cached = undefined;
   }
 
+  async remove(subscriptionId: string): Promise<void> {
+    await this.documents.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { pk: PARTITION, sk: subscriptionId } }),
+    );
+    this.cached = undefined;
+  }
+
+  /** As stored, secrets unresolved (for listing). */
+  async stored(): Promise<StoredSubscription[]> {
+    const stored: StoredSubscription[] = [];
+    const pages = paginateQuery(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': PARTITION },
+      },
+    );
+    for await (const page of pages) stored.push(...((page.Items ?? []) as StoredSubscription[]));
+    return stored;
+  }
+
   list(): Promise<readonly SubscriptionConfig[]> {
     if (this.cached && this.cached.expiresAt > this.clock.now()) return this.cached.list;
     const list = this.load();
@@ -57,18 +79,8 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
   }
 
   private async load(): Promise<readonly SubscriptionConfig[]> {
-    const stored: StoredSubscription[] = [];
-    const pages = paginateQuery(
-      { client: this.documents },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': PARTITION },
-      },
-    );
-    for await (const page of pages) stored.push(...((page.Items ?? []) as StoredSubscription[]));
     return Promise.all(
-      stored.map(async (s) => ({
+      (await this.stored()).map(async (s) => ({
         id: s.id,
         url: s.url,
         secret: decodeWebhookSecret(await this.secrets.resolve(s.secretArn)),

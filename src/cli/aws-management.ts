@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import type { StoredAccount } from '../adapters/aws/dynamodb-account-repository.js';
+import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
+import { SECRET_NAME_PREFIX } from '../config/aws-environment.js';
+import { ConfigError } from '../config/load-config.js';
+import { EVENT_TYPES } from '../domain/event-types.js';
+import { decodeWebhookSecret } from '../domain/signing.js';
+
+const list = (text: string | undefined) =>
+  text
+    ? text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
+
+function parseOrExplain<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    what,
+    parsed.error.issues.map((i) => ({ path: `--${String(i.path[0] ?? '')}`, message: i.message })),
+  );
+}
+
+/**
+ * Stores a secret value under idlehook/<kind>/<id> in Secrets Manager (creating or updating it) and returns its
+ * ARN. The value comes from an environment variable, so it never appears in shell history or process lists.
+ */
+async function storeSecret(kind: 'accounts' | 'subscriptions', id: string, value: string): Promise<string> {
+  const client = new SecretsManagerClient({});
+  const name = `${SECRET_NAME_PREFIX}${kind}/${id}`;
+  try {
+    const created = await client.send(new CreateSecretCommand({ Name: name, SecretString: value }));
+    return created.ARN ?? name;
+  } catch (error) {
+    if (!(error instanceof ResourceExistsException)) throw error;
+    const updated = await client.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
+    return updated.ARN ?? name;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function secretArn(
+  kind: 'accounts' | 'subscriptions',
+  id: string,
+  options: { arn?: string; env?: string },
+  env: NodeJS.ProcessEnv,
+  check: (value: string) => void = () => undefined,
+): Promise<string> {
+  if (options.arn) return options.arn;
+  if (!options.env)
+    throw new ConfigError('the command line', [
+      { path: '--secret', message: 'give --*-secret-arn ARN or --*-env NAME' },
+    ]);
+  const value = env[options.env];
+  if (!value)
+    throw new ConfigError('the command line', [
+      { path: options.env, message: 'environment variable is not set' },
+    ]);
+  check(value);
+  return storeSecret(kind, id, value);
+}
+
+export interface AccountOptions {
+  id?: string;
+  host?: string;
+  port?: string;
+  security?: string;
+  user?: string;
+  'password-secret-arn'?: string;
+  'password-env'?: string;
+  mailboxes?: string;
+  'initial-sync'?: string;
+  ca?: string;
+  servername?: string;
+}
+
+export async function accountFromOptions(
+  options: AccountOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<StoredAccount> {
+  const security = (options.security ?? 'tls') as 'tls' | 'starttls' | 'none';
+  const fields = parseOrExplain(
+    z.object({
+      id: identifier,
+      host: z.string().min(1),
+      port: z.coerce.number().int().min(1).max(65535),
+      security: z.enum(['tls', 'starttls']),
+      user: z.string().min(1),
+      mailboxes: z.array(z.string().min(1)).min(1),
+      'initial-sync': z.enum(['new', 'all']),
+    }),
+    {
+      ...options,
+      security,
+      port: options.port ?? (security === 'tls' ? 993 : 143),
+      mailboxes: list(options.mailboxes) ?? ['INBOX'],
+      'initial-sync': options['initial-sync'] ?? 'new',
+    },
+    'the command line',
+  );
+  return {
+    id: fields.id,
+    host: fields.host,
+    port: fields.port,
+    security: fields.security,
+    user: fields.user,
+    passwordSecretArn: await secretArn(
+      'accounts',
+      fields.id,
+      { arn: options['password-secret-arn'], env: options['password-env'] },
+      env,
+    ),
+    tlsCa: options.ca ? readFileSync(options.ca, 'utf8') : undefined,
+    tlsServername: options.servername,
+    mailboxes: fields.mailboxes,
+    initialSync: fields['initial-sync'],
+  };
+}
+
+export interface SubscriptionOptions {
+  id?: string;
+  url?: string;
+  'secret-arn'?: string;
+  'secret-env'?: string;
+  events?: string;
+  accounts?: string;
+}
+
+export async function subscriptionFromOptions(
+  options: SubscriptionOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<StoredSubscription> {
+  const fields = parseOrExplain(
+    z.object({
+      id: identifier,
+      url: z.url({ protocol: /^https?$/ }),
+      events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
+      accounts: z.array(identifier).min(1).optional(),
+    }),
+    { id: options.id, url: options.url, events: list(options.events), accounts: list(options.accounts) },
+    'the command line',
+  );
+  return {
+    ...fields,
+    secretArn: await secretArn(
+      'subscriptions',
+      fields.id,
+      { arn: options['secret-arn'], env: options['secret-env'] },
+      env,
+      (value) => void decodeWebhookSecret(value),
+    ),
+  };
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
+import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+
+const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
+
+describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
+  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let env: NodeJS.ProcessEnv;
+  let table: string;
+  // Asynchronous on purpose: the emulators run in this process and must keep answering while the CLI runs.
+  const idlehook = (...args: string[]) =>
+    new Promise<{ status: number; stdout: string; stderr: string }>((done) => {
+      execFile(
+        process.execPath,
+        [CLI, ...args, '--aws'],
+        { encoding: 'utf8', env },
+        (error, stdout, stderr) => done({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  before(async () => {
+    dynamo = await startDynamoDb();
+    aws = await startSqsAndS3();
+    table = await dynamo.createTable();
+    const endpoint = await dynamo.client.config.endpoint?.();
+    env = {
+      ...process.env,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
+      IDLEHOOK_TABLE_NAME: table,
+      IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
+      IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
+      IDLEHOOK_BLOB_BUCKET: 'unused',
+      IDLEHOOK_LOG_LEVEL: 'error',
+    };
+  });
+  after(async () => {
+    await aws.stop();
+    await dynamo.stop();
+  });
+
+  // Secrets Manager cannot run here: these tests pass existing secret ARNs; --password-env / --secret-env
+  // (which create the secret) are not exercised.
+  it('adds, lists and removes accounts without a redeploy, never showing the password', async () => {
+    const added = await idlehook(
+      'accounts',
+      'add',
+      '--id',
+      'support',
+      '--host',
+      'imap.example.com',
+      '--user',
+      'support@example.com',
+      '--password-secret-arn',
+      'arn:aws:secretsmanager:us-east-1:1:secret:idlehook/accounts/support-AbCdEf',
+      '--mailboxes',
+      'INBOX,Support',
+    );
+    assert.equal(added.status, 0, added.stderr);
+    assert.match(added.stdout, /Account support added \(support@example.com at imap.example.com:993\)/);
+    const listed = await idlehook('accounts', 'list');
+    assert.equal(
+      listed.stdout.trim(),
+      'support  support@example.com  imap.example.com:993 (tls)  INBOX,Support',
+    );
+    assert.equal((await idlehook('accounts', 'remove', 'support')).status, 0);
+    assert.equal((await idlehook('accounts', 'list')).stdout.trim(), '');
+  });
+
+  it('rejects a bad account with every bad option named', async () => {
+    const bad = await idlehook(
+      'accounts',
+      'add',
+      '--id',
+      'no spaces',
+      '--host',
+      'h',
+      '--port',
+      '99999',
+      '--security',
+      'none',
+    );
+    assert.equal(bad.status, 78);
+    for (const option of ['--id', '--port', '--security', '--user'])
+      assert.match(bad.stderr, new RegExp(`- ${option}:`));
+  });
+
+  it('adds, lists and removes subscriptions', async () => {
+    const added = await idlehook(
+      'subscriptions',
+      'add',
+      '--id',
+      'helpdesk',
+      '--url',
+      'https://hooks.example.com/email',
+      '--secret-arn',
+      'arn:aws:secretsmanager:us-east-1:1:secret:idlehook/subscriptions/helpdesk-AbCdEf',
+      '--events',
+      'message.received,account.error',
+    );
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal(
+      (await idlehook('subscriptions')).stdout.trim(),
+      'helpdesk  https://hooks.example.com/email  enabled',
+    );
+    assert.equal((await idlehook('subscriptions', 'remove', 'helpdesk')).status, 0);
+    assert.equal((await idlehook('subscriptions')).stdout.trim(), '');
+  });
+
+  it('lists dead letters from DynamoDB', async () => {
+    const state = new DynamoDbStateStore(dynamo.client, table, systemClock);
+    await state.deadLetter({
+      eventId: 'evt_dead',
+      subscriptionId: 'helpdesk',
+      eventType: 'message.received',
+      body: '{}',
+      reason: 'HTTP 503 after 8 attempts',
+      attempts: 8,
+      failedAt: Date.parse('2026-11-27T10:00:00Z'),
+    });
+    const listed = await idlehook('deliveries', '--failed');
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(
+      listed.stdout,
+      /2026-11-27T10:00:00.000Z {2}evt_dead {2}message.received {2}-> helpdesk {2}attempts=8 {2}HTTP 503 after 8 attempts/,
+    );
+  });
+
+  it('says which variables are missing when AWS mode has no configuration', () => {
+    const result = spawnSync(process.execPath, [CLI, 'accounts', 'list', '--aws'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    assert.equal(result.status, 78);
+    assert.match(result.stderr, /IDLEHOOK_TABLE_NAME: is not set/);
+  });
+});
