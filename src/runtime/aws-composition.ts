@@ -33,7 +33,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   const dynamo = clients.dynamo ?? new DynamoDBClient({});
   const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET);
   const sqs = clients.sqs ?? new SQSClient({});
-  const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock);
+  const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock, blobs);
   const secrets = clients.secrets ?? new SecretsManagerResolver(new SecretsManagerClient({}), clock);
   return {
     clock,

@@ -116,7 +116,8 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   });
 
   it('lists dead letters from DynamoDB', async () => {
-    const state = new DynamoDbStateStore(dynamo.client, table, systemClock);
+    const unusedOverflow = { put: async () => {}, get: async () => undefined, url: async () => '' };
+    const state = new DynamoDbStateStore(dynamo.client, table, systemClock, unusedOverflow);
     await state.deadLetter({
       eventId: 'evt_dead',
       subscriptionId: 'helpdesk',

@@ -78,7 +78,7 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
       secretArn: arn,
       events: ['message.received'],
     });
-    const state = new DynamoDbStateStore(dynamo.client, table, systemClock);
+    const state = new DynamoDbStateStore(dynamo.client, table, systemClock, blobs);
     parse = createParseHandler({ blobs, ingest, deliveries, subscriptions });
     deliver = createDeliverHandler({
       deliveries,

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
+import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type { CursorStore, DeliveryLog, SubscriptionStatusStore } from '../../src/ports/index.js';
-import { startDynamoDb } from '../support/aws-emulators.js';
+import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 
 type StateStore = CursorStore & DeliveryLog & SubscriptionStatusStore;
 
@@ -85,6 +86,23 @@ function stateStoreContract(name: string, open: () => Promise<StateStore>): void
       );
     });
 
+    it('keeps a dead letter whose body is larger than a DynamoDB item (400 KB), byte for byte', async () => {
+      const body = JSON.stringify({ type: 'message.received', data: { html: 'é'.repeat(300_000) } });
+      await store.deadLetter({
+        eventId: 'evt_big',
+        subscriptionId: 'hook',
+        eventType: 'message.received',
+        body,
+        reason: 'HTTP 500',
+        attempts: 8,
+        failedAt: 5_000,
+      });
+      const [letter] = await store.listDeadLetters();
+      assert.equal(letter?.body, body);
+      await store.markDelivered('evt_big', 'hook', 9);
+      assert.deepEqual(await store.listDeadLetters(), []);
+    });
+
     it('disables a subscription once, with the first reason, until enabled', async () => {
       assert.equal(await store.disabledReason('hook'), undefined);
       await store.disable('hook', 'HTTP 410');
@@ -101,17 +119,38 @@ stateStoreContract(
   async () => openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-contract-')), clock).state,
 );
 
-describe('DynamoDB, on dynalite', () => {
+describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', () => {
   let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let overflow: S3BlobStore;
   before(async () => {
     dynamo = await startDynamoDb();
+    aws = await startSqsAndS3();
+    overflow = new S3BlobStore(aws.s3, await aws.createBucket('dead-letter-overflow'));
   });
   after(async () => {
+    await aws.stop();
     await dynamo.stop();
   });
   // dynalite does not expire items (no TTL): the expiresAt written for delivered outcomes is not exercised here.
+  // Nor does it enforce DynamoDB's 400 KB item limit, so this checks where a large body went.
+  it('puts a dead-letter body over 300 KB in S3, not in the item', async () => {
+    const store = new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, overflow);
+    const body = 'x'.repeat(400_000);
+    await store.deadLetter({
+      eventId: 'evt_s3',
+      subscriptionId: 'hook',
+      eventType: 't',
+      body,
+      reason: 'r',
+      attempts: 1,
+      failedAt: 1,
+    });
+    assert.equal((await overflow.get('dead-letters/evt_s3/hook.json'))?.toString(), body);
+  });
+
   stateStoreContract(
     'DynamoDB',
-    async () => new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock),
+    async () => new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, overflow),
   );
 });

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
+  BlobStore,
   Clock,
   CursorStore,
   DeadLetter,
@@ -38,6 +39,8 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     client: DynamoDBClient,
     private readonly tableName: string,
     private readonly clock: Clock,
+    /** Dead-letter bodies too large for a DynamoDB item (400 KB) are kept here and referenced. */
+    private readonly overflow: BlobStore,
     /** Delivered outcomes expire (DynamoDB TTL on `expiresAt`) after this long; dead letters never do. */
     private readonly deliveredRetentionSeconds = 30 * 86_400,
   ) {
@@ -109,7 +112,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
         Key: outcomeKey(eventId, subscriptionId),
         UpdateExpression:
           'SET #status = :delivered, attempts = :attempts, updatedAt = :now, expiresAt = :expiresAt ' +
-          'REMOVE body, reason, gsi1pk, gsi1sk',
+          'REMOVE body, bodyRef, reason, gsi1pk, gsi1sk',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':delivered': 'delivered',
@@ -122,21 +125,26 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
   }
 
   async deadLetter(letter: DeadLetter): Promise<void> {
+    // The body is kept so a replay is byte-identical; a large one goes to the blob store, referenced.
+    const inline = Buffer.byteLength(letter.body) <= MAX_INLINE_BODY_BYTES;
+    const bodyRef = `dead-letters/${letter.eventId}/${letter.subscriptionId}.json`;
+    if (!inline) await this.overflow.put(bodyRef, Buffer.from(letter.body));
     await ignoringFailedCondition(
       this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: outcomeKey(letter.eventId, letter.subscriptionId),
           UpdateExpression:
-            'SET #status = :failed, eventType = :eventType, body = :body, reason = :reason, attempts = :attempts, ' +
-            'failedAt = :failedAt, updatedAt = :failedAt, gsi1pk = :deadLetters, gsi1sk = :order',
+            `SET #status = :failed, eventType = :eventType, ${inline ? 'body' : 'bodyRef'} = :body, reason = :reason, ` +
+            'attempts = :attempts, failedAt = :failedAt, updatedAt = :failedAt, gsi1pk = :deadLetters, gsi1sk = :order ' +
+            `REMOVE ${inline ? 'bodyRef' : 'body'}`,
           ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':failed': 'failed',
             ':delivered': 'delivered',
             ':eventType': letter.eventType,
-            ':body': letter.body,
+            ':body': inline ? letter.body : bodyRef,
             ':reason': letter.reason,
             ':attempts': letter.attempts,
             ':failedAt': letter.failedAt,
@@ -161,11 +169,12 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {
+        const stored = item.bodyRef ? await this.overflow.get(item.bodyRef) : undefined;
         letters.push({
           eventId: String(item.pk).slice('EVENT#'.length),
           subscriptionId: String(item.sk).slice('SUB#'.length),
           eventType: item.eventType,
-          body: item.body,
+          body: item.bodyRef ? (stored?.toString('utf8') ?? '') : item.body,
           reason: item.reason,
           attempts: item.attempts,
           failedAt: item.failedAt,
@@ -206,6 +215,8 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
 }
 
 const DEAD_LETTER_PARTITION = 'DEADLETTER';
+/** A DynamoDB item holds 400 KB; leave room for the other attributes. */
+const MAX_INLINE_BODY_BYTES = 300 * 1024;
 
 const cursorKey = (account: string, mailbox: string) => ({
   pk: `MAILBOX#${account}#${mailbox}`,
