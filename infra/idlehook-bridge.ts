@@ -173,7 +173,6 @@ export class IdlehookBridge extends Construct {
         mainFields: ['module', 'main'],
         banner:
           "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        externalModules: ['better-sqlite3'],
       },
     });
 

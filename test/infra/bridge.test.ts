@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -182,7 +183,7 @@ describe('cdk-nag AwsSolutions checks', () => {
 
 describe('bundling and the cdk CLI, offline', () => {
   it('bundles both functions with local esbuild (no Docker)', () => {
-    const app = new App({ outdir: join(root, 'cdk.out', 'test-bundling') });
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'idlehook-bundling-')) });
     new IdlehookStack(app, 'Bundled');
     const assembly = app.synth();
     const handlers = readdirSync(assembly.directory).filter((d) =>

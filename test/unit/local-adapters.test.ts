@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type { SqliteQueue } from '../../src/adapters/local/sqlite-queue.js';
-import type { SqliteStateStore } from '../../src/adapters/local/sqlite-state-store.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
 
 function fakeClock(start = 1_000_000) {
@@ -64,51 +63,6 @@ describe('SqliteQueue', () => {
     const [message] = await reopened.receive(1);
     assert.equal(n(message?.body), 1);
     assert.equal(message?.receiveCount, 2);
-  });
-});
-
-describe('SqliteStateStore', () => {
-  let state: SqliteStateStore;
-  beforeEach(() => {
-    state = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-state-')), fakeClock()).state;
-  });
-
-  it('advances a cursor forward only, and never across a UIDVALIDITY change', async () => {
-    await state.resetCursor('a', 'INBOX', { uidValidity: '1', lastUid: 10, highestModseq: '5' });
-    await state.advanceCursor('a', 'INBOX', { uidValidity: '1', lastUid: 20, highestModseq: '9' });
-    await state.advanceCursor('a', 'INBOX', { uidValidity: '1', lastUid: 15, highestModseq: '7' });
-    await state.advanceCursor('a', 'INBOX', { uidValidity: '2', lastUid: 99, highestModseq: '1' });
-    assert.deepEqual(await state.getCursor('a', 'INBOX'), {
-      uidValidity: '1',
-      lastUid: 20,
-      highestModseq: '9',
-    });
-    await state.resetCursor('a', 'INBOX', { uidValidity: '2', lastUid: 3, highestModseq: null });
-    assert.deepEqual(await state.getCursor('a', 'INBOX'), {
-      uidValidity: '2',
-      lastUid: 3,
-      highestModseq: null,
-    });
-    assert.equal(await state.getCursor('a', 'Sent'), undefined);
-  });
-
-  it('never downgrades a delivered record to a dead letter, and a replayed one leaves the store', async () => {
-    const letter = {
-      eventId: 'e1',
-      subscriptionId: 's',
-      eventType: 'message.received',
-      body: '{}',
-      reason: 'HTTP 500',
-      attempts: 4,
-      failedAt: 1,
-    };
-    await state.deadLetter(letter);
-    assert.equal((await state.listDeadLetters()).length, 1);
-    await state.markDelivered('e1', 's', 5);
-    assert.equal(await state.isDelivered('e1', 's'), true);
-    assert.deepEqual(await state.listDeadLetters(), []);
-    await state.deadLetter(letter);
-    assert.deepEqual(await state.listDeadLetters(), []);
   });
 });
 

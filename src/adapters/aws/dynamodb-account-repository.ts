@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountConfig } from '../../config/config.js';
 import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
+import { documentClient, queryAll } from './dynamodb-documents.js';
 
 /** An account as stored: everything but the password, which stays in Secrets Manager. */
 export interface StoredAccount {
@@ -33,9 +34,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
     private readonly secrets: SecretResolver,
     private readonly logger: Logger,
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.documents = documentClient(client);
   }
 
   async put(account: StoredAccount): Promise<void> {
@@ -50,18 +49,12 @@ export class DynamoDbAccountRepository implements AccountRepository {
     );
   }
 
-  async stored(): Promise<StoredAccount[]> {
-    const accounts: StoredAccount[] = [];
-    const pages = paginateQuery(
-      { client: this.documents },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': PARTITION },
-      },
-    );
-    for await (const page of pages) accounts.push(...((page.Items ?? []) as StoredAccount[]));
-    return accounts;
+  stored(): Promise<StoredAccount[]> {
+    return queryAll(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': PARTITION },
+    });
   }
 
   /** Accounts whose password cannot be read are left out (and logged), not allowed to stop the others. */

@@ -5,10 +5,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { MailboxCursor } from '../../domain/sync.js';
@@ -20,6 +19,7 @@ import type {
   DeliveryLog,
   SubscriptionStatusStore,
 } from '../../ports/index.js';
+import { documentClient, queryAll } from './dynamodb-documents.js';
 
 /**
  * The state store on one DynamoDB table (single-table design, see README "DynamoDB table"):
@@ -44,9 +44,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     /** Delivered outcomes expire (DynamoDB TTL on `expiresAt`) after this long; dead letters never do. */
     private readonly deliveredRetentionSeconds = 30 * 86_400,
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.documents = documentClient(client);
   }
 
   async getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined> {
@@ -157,31 +155,25 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
   }
 
   async listDeadLetters(): Promise<DeadLetter[]> {
-    const letters: DeadLetter[] = [];
-    const pages = paginateQuery(
-      { client: this.documents },
-      {
-        TableName: this.tableName,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :deadLetters',
-        ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_PARTITION },
-      },
+    const items = await queryAll<DeadLetterItem>(this.documents, {
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :deadLetters',
+      ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_PARTITION },
+    });
+    return Promise.all(
+      items.map(async (item) => ({
+        eventId: item.pk.slice('EVENT#'.length),
+        subscriptionId: item.sk.slice('SUB#'.length),
+        eventType: item.eventType,
+        body: item.bodyRef
+          ? ((await this.overflow.get(item.bodyRef))?.toString('utf8') ?? '')
+          : (item.body ?? ''),
+        reason: item.reason,
+        attempts: item.attempts,
+        failedAt: item.failedAt,
+      })),
     );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        const stored = item.bodyRef ? await this.overflow.get(item.bodyRef) : undefined;
-        letters.push({
-          eventId: String(item.pk).slice('EVENT#'.length),
-          subscriptionId: String(item.sk).slice('SUB#'.length),
-          eventType: item.eventType,
-          body: item.bodyRef ? (stored?.toString('utf8') ?? '') : item.body,
-          reason: item.reason,
-          attempts: item.attempts,
-          failedAt: item.failedAt,
-        });
-      }
-    }
-    return letters;
   }
 
   async disabledReason(subscriptionId: string): Promise<string | undefined> {
@@ -215,6 +207,17 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
 }
 
 const DEAD_LETTER_PARTITION = 'DEADLETTER';
+
+interface DeadLetterItem {
+  pk: string;
+  sk: string;
+  eventType: string;
+  body?: string;
+  bodyRef?: string;
+  reason: string;
+  attempts: number;
+  failedAt: number;
+}
 /** A DynamoDB item holds 400 KB; leave room for the other attributes. */
 const MAX_INLINE_BODY_BYTES = 300 * 1024;
 

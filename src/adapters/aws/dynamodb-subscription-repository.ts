@@ -1,9 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionConfig } from '../../config/config.js';
 import type { EventType } from '../../domain/event-types.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
+import { documentClient, queryAll } from './dynamodb-documents.js';
 
 /** A subscription as stored: everything but the secret, which stays in Secrets Manager. */
 export interface StoredSubscription {
@@ -31,9 +32,7 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
     private readonly clock: Clock,
     private readonly ttlMs = 30_000,
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.documents = documentClient(client);
   }
 
   async put(subscription: StoredSubscription): Promise<void> {
@@ -54,18 +53,12 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
   }
 
   /** As stored, secrets unresolved (for listing). */
-  async stored(): Promise<StoredSubscription[]> {
-    const stored: StoredSubscription[] = [];
-    const pages = paginateQuery(
-      { client: this.documents },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': PARTITION },
-      },
-    );
-    for await (const page of pages) stored.push(...((page.Items ?? []) as StoredSubscription[]));
-    return stored;
+  stored(): Promise<StoredSubscription[]> {
+    return queryAll(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': PARTITION },
+    });
   }
 
   list(): Promise<readonly SubscriptionConfig[]> {

@@ -1,0 +1,18 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+
+/** The document client every adapter on the state table uses: plain JS values in, undefined fields dropped. */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** Every item a query matches, across pages. */
+export async function queryAll<Item>(
+  documents: DynamoDBDocumentClient,
+  input: QueryCommandInput,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  for await (const page of paginateQuery({ client: documents }, input))
+    items.push(...((page.Items ?? []) as Item[]));
+  return items;
+}
