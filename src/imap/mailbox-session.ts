@@ -48,7 +48,15 @@ export class MailboxSession {
         // Failing to get a working mailbox is the account's problem (reported once as account.error);
         // losing an established connection is routine and only logged.
         if (!this.opened) {
-          await this.deps.connector.failed(failure);
+          // The report itself can fail (the queue is unreachable): that must not end the session's loop.
+          await this.deps.connector
+            .failed(failure)
+            .catch((error: unknown) =>
+              this.deps.logger.error('could not queue account.error', {
+                ...this.logFields,
+                error: (error as Error).message,
+              }),
+            );
         } else {
           this.deps.logger.warn('mailbox connection lost', {
             ...this.logFields,
