@@ -53,6 +53,8 @@ const env = loadAwsEnvironment({
   IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
   IDLEHOOK_BLOB_BUCKET: await aws.createBucket('bench'),
   IDLEHOOK_LOG_LEVEL: 'error',
+  // The receiver listens on loopback, which SSRF protection refuses unless allowlisted.
+  IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
 });
 const receiver = new WebhookReceiver(newWebhookSecret());
 const adapters = composeAwsAdapters(env, {

@@ -1,5 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
+import { senderFor, type UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../config/aws-environment.js';
@@ -23,7 +23,7 @@ export interface Target {
 export function openLocalTarget(configFile: string): Target {
   const config = loadConfig(configFile);
   const stores = openLocalStores(config.dataDir, systemClock);
-  const http = new UndiciHttpSender();
+  const http = senderFor(config.delivery);
   return {
     log: stores.state,
     subscriptionStatus: stores.state,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ConfigError } from './load-config.js';
 
 /** Secrets idlehook creates and may read live under this name prefix in Secrets Manager. */
@@ -21,6 +22,19 @@ const schema = z.object({
   IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: z.coerce.number().min(1).default(30),
   /** Watcher task: port of its /health endpoint (container health check). */
   IDLEHOOK_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  /** Internal networks webhooks may reach despite SSRF protection, comma-separated CIDR ranges. */
+  IDLEHOOK_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const ranges = text
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean);
+      for (const range of ranges)
+        if (!isCidr(range)) ctx.addIssue({ code: 'custom', message: `${range}: ${CIDR_MESSAGE}` });
+      return ranges;
+    }),
   IDLEHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
     .default(DEFAULT_SCHEDULE)

@@ -9,6 +9,10 @@ export interface Config {
     readonly timeoutSeconds: number;
     readonly retryScheduleSeconds: readonly number[];
     readonly concurrency: number;
+    /** Refuse webhooks to loopback, private and link-local addresses (always on in AWS mode). */
+    readonly blockInternalAddresses: boolean;
+    /** CIDR ranges reachable despite blockInternalAddresses. */
+    readonly allowedNetworks: readonly string[];
   };
   readonly reconnect: ReconnectPolicy;
   readonly imap: { readonly checkIntervalSeconds: number };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event-types.js';
+import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 import { DEFAULT_RECONNECT_POLICY } from './config.js';
 
@@ -125,12 +126,16 @@ export function configFileSchema(context: ConfigContext) {
           timeoutSeconds: seconds.max(60).default(15),
           retryScheduleSeconds: z.array(seconds).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
           concurrency: z.number().int().min(1).max(256).default(32),
+          blockInternalAddresses: z.boolean().default(false),
+          allowedNetworks: z.array(z.string().refine(isCidr, CIDR_MESSAGE)).default([]),
         })
         .strict()
         .default({
           timeoutSeconds: 15,
           retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
           concurrency: 32,
+          blockInternalAddresses: false,
+          allowedNetworks: [],
         }),
       reconnect: z
         .object({

@@ -5,6 +5,8 @@ export interface AttemptResult {
   readonly status?: number;
   readonly retryAfterSeconds?: number;
   readonly error?: string;
+  /** No request was made, and none would be on a retry (e.g. a forbidden destination). */
+  readonly permanent?: boolean;
 }
 
 export type DeliveryDecision =
@@ -18,6 +20,7 @@ export function describeAttempt(result: AttemptResult): string {
 }
 
 function isRetryable(result: AttemptResult): boolean {
+  if (result.permanent) return false;
   if (result.status === undefined) return true; // timeout, refused, reset, DNS failure
   return result.status === 408 || result.status === 429 || result.status >= 500;
 }

@@ -49,14 +49,12 @@ export class MailboxSession {
         // losing an established connection is routine and only logged.
         if (!this.opened) {
           // The report itself can fail (the queue is unreachable): that must not end the session's loop.
-          await this.deps.connector
-            .failed(failure)
-            .catch((error: unknown) =>
-              this.deps.logger.error('could not queue account.error', {
-                ...this.logFields,
-                error: (error as Error).message,
-              }),
-            );
+          await this.deps.connector.failed(failure).catch((error: unknown) =>
+            this.deps.logger.error('could not queue account.error', {
+              ...this.logFields,
+              error: (error as Error).message,
+            }),
+          );
         } else {
           this.deps.logger.warn('mailbox connection lost', {
             ...this.logFields,

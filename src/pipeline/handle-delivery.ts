@@ -50,6 +50,7 @@ export async function handleDeliveryRecord(
     {
       status: response.status,
       error: response.error,
+      permanent: response.permanent,
       retryAfterSeconds: parseRetryAfter(response.retryAfter ?? null, deps.clock.now()),
     },
     attempt,

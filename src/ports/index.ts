@@ -91,6 +91,8 @@ export interface WebhookResponse {
   readonly status?: number;
   readonly retryAfter?: string | null;
   readonly error?: string;
+  /** The request was refused before it was sent, for a reason a retry cannot change (e.g. SSRF protection). */
+  readonly permanent?: boolean;
   readonly durationMs: number;
 }
 

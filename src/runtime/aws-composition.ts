@@ -8,6 +8,7 @@ import { DynamoDbSubscriptionRepository } from '../adapters/aws/dynamodb-subscri
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.js';
 import { SecretsManagerResolver } from '../adapters/aws/secrets-manager-resolver.js';
 import { SqsQueue } from '../adapters/aws/sqs-queue.js';
+import { DestinationGuard } from '../adapters/http/destination-guard.js';
 import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -41,7 +42,8 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     state,
     logger,
     accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
-    http: new UndiciHttpSender(),
+    // SSRF protection is always on here: webhook URLs are user input, the functions run inside AWS.
+    http: new UndiciHttpSender(new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS)),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),
     // Ingest is FIFO per mailbox: a mailbox's events stay in order, mailboxes proceed in parallel.
     ingest: new SqsQueue<IngestRecord>(sqs, env.IDLEHOOK_INGEST_QUEUE_URL, {

@@ -1,4 +1,4 @@
-import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
+import { senderFor } from '../adapters/http/undici-http-sender.js';
 import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -48,7 +48,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     },
     { name: 'ingest', concurrency: PARSE_CONCURRENCY, logger },
   );
-  const http = new UndiciHttpSender();
+  const http = senderFor(config.delivery);
   const deliveryDependencies = {
     log: state,
     subscriptionStatus: state,

@@ -71,6 +71,8 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-e2e'),
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
       IDLEHOOK_LOG_LEVEL: 'error',
+      // The receiver listens on loopback, which SSRF protection refuses unless allowlisted.
+      IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
     });
     const clients = { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets: stubSecrets };
     adapters = composeAwsAdapters(env, clients);

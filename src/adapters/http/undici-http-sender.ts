@@ -1,8 +1,15 @@
 import { Agent, request } from 'undici';
 import type { HttpSender, WebhookRequest, WebhookResponse } from '../../ports/index.js';
+import { DestinationGuard, ForbiddenDestinationError } from './destination-guard.js';
 
 /** Response bodies are read only this far: receivers have nothing to say that we keep. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+
+function forbidden(error: unknown): ForbiddenDestinationError | undefined {
+  const err = error as Error & { cause?: unknown };
+  if (err instanceof ForbiddenDestinationError) return err;
+  return err.cause instanceof ForbiddenDestinationError ? err.cause : undefined;
+}
 
 function describeError(error: unknown, timeoutMs: number): string {
   const err = error as Error & { code?: string };
@@ -24,11 +31,21 @@ function describeError(error: unknown, timeoutMs: number): string {
  * Webhooks specifies.
  */
 export class UndiciHttpSender implements HttpSender {
-  private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 64 });
+  private readonly dispatcher: Agent;
+
+  /** With a guard, requests to internal addresses are refused, checked on the address actually connected to. */
+  constructor(private readonly guard?: DestinationGuard) {
+    this.dispatcher = new Agent({
+      keepAliveTimeout: 30_000,
+      connections: 64,
+      ...(guard ? { connect: { lookup: guard.lookup } } : {}),
+    });
+  }
 
   async send(webhook: WebhookRequest): Promise<WebhookResponse> {
     const started = performance.now();
     try {
+      this.guard?.checkUrl(webhook.url);
       const response = await request(webhook.url, {
         method: 'POST',
         headers: webhook.headers,
@@ -44,6 +61,9 @@ export class UndiciHttpSender implements HttpSender {
         durationMs: performance.now() - started,
       };
     } catch (error) {
+      const refused = forbidden(error);
+      if (refused)
+        return { error: refused.message, permanent: true, durationMs: performance.now() - started };
       return { error: describeError(error, webhook.timeoutMs), durationMs: performance.now() - started };
     }
   }
@@ -51,4 +71,14 @@ export class UndiciHttpSender implements HttpSender {
   close(): Promise<void> {
     return this.dispatcher.close();
   }
+}
+
+/** Local mode's sender: SSRF protection only when the config asks for it (local endpoints are the norm). */
+export function senderFor(delivery: {
+  readonly blockInternalAddresses: boolean;
+  readonly allowedNetworks: readonly string[];
+}) {
+  return new UndiciHttpSender(
+    delivery.blockInternalAddresses ? new DestinationGuard(delivery.allowedNetworks) : undefined,
+  );
 }
