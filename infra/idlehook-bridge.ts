@@ -31,6 +31,8 @@ export interface IdlehookBridgeProps {
   readonly retryScheduleSeconds?: readonly number[];
   /** Most deliver functions running at once, so one slow endpoint cannot exhaust account concurrency. */
   readonly deliveryMaxConcurrency?: number;
+  /** Internal CIDR ranges webhooks may reach; everything internal is refused otherwise (SSRF protection). */
+  readonly allowedNetworks?: readonly string[];
   /** Keep data when the stack is deleted (default true: mailbox state and dead letters are worth keeping). */
   readonly retainData?: boolean;
 }
@@ -141,6 +143,7 @@ export class IdlehookBridge extends Construct {
       IDLEHOOK_DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl,
       IDLEHOOK_BLOB_BUCKET: this.bucket.bucketName,
       IDLEHOOK_RETRY_SCHEDULE_SECONDS: retryScheduleSeconds.join(','),
+      IDLEHOOK_ALLOWED_NETWORKS: (props.allowedNetworks ?? []).join(','),
       NODE_OPTIONS: '--enable-source-maps',
     };
     const secretsArn = Stack.of(this).formatArn({
