@@ -52,8 +52,11 @@ export interface AccountConfig {
 export interface SubscriptionConfig {
   readonly id: string;
   readonly url: string;
-  /** The decoded signing key (the bytes after `whsec_`). */
-  readonly secret: Buffer;
+  /**
+   * Decoded signing keys (the bytes after `whsec_`), current first. During a rotation the previous secret is
+   * here too and every request carries both signatures, so receivers on either secret verify.
+   */
+  readonly secrets: readonly Buffer[];
   /** Undefined means every event type. */
   readonly events: ReadonlySet<EventType> | undefined;
   /** Undefined means every account. */

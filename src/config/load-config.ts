@@ -117,7 +117,9 @@ function toConfig(file: ConfigFile): Config {
     subscriptions: file.subscriptions.map((subscription) => ({
       id: subscription.id,
       url: subscription.url,
-      secret: subscription.secret,
+      secrets: subscription.previousSecret
+        ? [subscription.secret, subscription.previousSecret]
+        : [subscription.secret],
       events: subscription.events ? new Set(subscription.events) : undefined,
       accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
     })),

@@ -108,6 +108,8 @@ export function configFileSchema(context: ConfigContext) {
       id: identifier,
       url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
       secret: webhookSecret,
+      /** During a rotation: the secret receivers may still verify with; requests carry both signatures. */
+      previousSecret: webhookSecret.optional(),
       events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
       accounts: z.array(z.string().min(1)).min(1).optional(),
     })

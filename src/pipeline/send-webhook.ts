@@ -19,7 +19,7 @@ export function sendWebhook(
       'user-agent': 'idlehook',
       'webhook-id': record.eventId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook([subscription.secret], record.eventId, timestamp, record.body),
+      'webhook-signature': signWebhook(subscription.secrets, record.eventId, timestamp, record.body),
     },
   });
 }

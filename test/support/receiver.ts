@@ -8,6 +8,8 @@ export interface ReceivedWebhook {
   readonly type: string;
   readonly body: { type: string; timestamp: string; data: Record<string, unknown> & { [key: string]: any } };
   readonly receivedAt: number;
+  /** Exactly what arrived, to verify again with another library or secret. */
+  readonly raw: { readonly body: string; readonly headers: Record<string, string> };
 }
 
 /**
@@ -46,6 +48,7 @@ export class WebhookReceiver {
           type: body.type,
           body,
           receivedAt: performance.now(),
+          raw: { body: raw, headers: headersOf(request.headers) },
         });
         for (const listener of this.listeners) listener();
       }

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load-config.js';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const OLD_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 const context = { source: 'test.json', baseDir: '/etc/idlehook', env: {} as NodeJS.ProcessEnv };
 
 function problems(json: unknown, env: NodeJS.ProcessEnv = {}): Map<string, string> {
@@ -47,12 +48,20 @@ describe('configuration', () => {
     const config = parseConfig(
       {
         accounts: [{ ...minimal.accounts[0], password: { file: 'password.txt' } }],
-        subscriptions: [{ id: 'hook', url: 'https://hooks.example.com/x', secret: { env: 'HOOK_SECRET' } }],
+        subscriptions: [
+          { id: 'hook', url: 'https://hooks.example.com/x', secret: { env: 'HOOK_SECRET' } },
+          { id: 'rotating', url: 'https://hooks.example.com/y', secret: SECRET, previousSecret: OLD_SECRET },
+        ],
       },
       { source: 'x', baseDir: dir, env: { HOOK_SECRET: SECRET } },
     );
     assert.equal(config.accounts[0]?.password, 'from-file');
-    assert.deepEqual(config.subscriptions[0]?.secret, Buffer.alloc(32, 7));
+    assert.deepEqual(config.subscriptions[0]?.secrets, [Buffer.alloc(32, 7)]);
+    assert.deepEqual(
+      config.subscriptions[1]?.secrets,
+      [Buffer.alloc(32, 7), Buffer.alloc(32, 9)],
+      'current first',
+    );
     assert.equal(config.subscriptions[0]?.events, undefined, 'all events by default');
   });
 

@@ -11,6 +11,8 @@ export interface StoredSubscription {
   readonly id: string;
   readonly url: string;
   readonly secretArn: string;
+  /** During a rotation: the previous secret, signed with too. */
+  readonly previousSecretArn?: string;
   readonly events?: readonly EventType[];
   readonly accounts?: readonly string[];
 }
@@ -76,7 +78,11 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
       (await this.stored()).map(async (s) => ({
         id: s.id,
         url: s.url,
-        secret: decodeWebhookSecret(await this.secrets.resolve(s.secretArn)),
+        secrets: await Promise.all(
+          [s.secretArn, s.previousSecretArn]
+            .filter((arn): arn is string => arn !== undefined)
+            .map(async (arn) => decodeWebhookSecret(await this.secrets.resolve(arn))),
+        ),
         events: s.events ? new Set(s.events) : undefined,
         accounts: s.accounts ? new Set(s.accounts) : undefined,
       })),
