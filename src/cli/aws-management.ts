@@ -136,6 +136,7 @@ export interface SubscriptionOptions {
   url?: string;
   'secret-arn'?: string;
   'secret-env'?: string;
+  'previous-secret-arn'?: string;
   events?: string;
   accounts?: string;
 }
@@ -156,6 +157,7 @@ export async function subscriptionFromOptions(
   );
   return {
     ...fields,
+    previousSecretArn: options['previous-secret-arn'],
     secretArn: await secretArn(
       'subscriptions',
       fields.id,

@@ -25,7 +25,9 @@ AWS mode only (--stack NAME reads the stack's outputs; --aws reads IDLEHOOK_* va
                [--ca FILE] [--servername NAME]
   accounts list | accounts remove ID
   subscriptions add --id ID --url URL (--secret-env NAME | --secret-arn ARN)
-               [--events message.received,...] [--accounts a,b]
+               [--events message.received,...] [--accounts a,b] [--previous-secret-arn ARN]
+                                (adding an existing id replaces it; --previous-secret-arn signs with the old
+                                 secret too while receivers switch)
   subscriptions remove ID
 
 Secrets given with --password-env / --secret-env are stored in Secrets Manager as idlehook/<kind>/<id>.
@@ -56,6 +58,7 @@ const { values, positionals } = parseArgs({
     url: { type: 'string' },
     'secret-env': { type: 'string' },
     'secret-arn': { type: 'string' },
+    'previous-secret-arn': { type: 'string' },
     events: { type: 'string' },
     accounts: { type: 'string' },
   },
