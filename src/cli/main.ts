@@ -14,8 +14,9 @@ Local mode (--config FILE, default ./idlehook.config.json):
 
 Local mode and AWS mode:
   deliveries --failed [--json]  list dead-lettered deliveries
-  replay [--event ID] [--subscription ID]
-                                send dead-lettered deliveries again (original webhook-id and body)
+  replay [--event ID] [--subscription ID] [--since TIME] [--until TIME]
+                                send dead-lettered deliveries again (original webhook-id and body);
+                                TIME is ISO 8601 and selects by when the delivery failed
   subscriptions                 list subscriptions and whether they are enabled
   subscriptions enable ID       re-enable a subscription disabled by a 410 Gone
 
@@ -43,6 +44,8 @@ const { values, positionals } = parseArgs({
     json: { type: 'boolean', default: false },
     event: { type: 'string' },
     subscription: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
     id: { type: 'string' },
     host: { type: 'string' },
@@ -116,7 +119,12 @@ async function deliveries(target: Target): Promise<number> {
 
 async function replay(target: Target): Promise<number> {
   const results = await replayDeadLetters(
-    { eventId: values.event, subscriptionId: values.subscription },
+    {
+      eventId: values.event,
+      subscriptionId: values.subscription,
+      since: timeOption('--since', values.since),
+      until: timeOption('--until', values.until),
+    },
     {
       log: target.log,
       subscriptionStatus: target.subscriptionStatus,
@@ -134,6 +142,18 @@ async function replay(target: Target): Promise<number> {
   const failed = results.filter((r) => !r.delivered).length;
   out(`${results.length - failed} delivered, ${failed} still failed`);
   return failed === 0 ? 0 : 1;
+}
+
+/** An ISO-8601 time (e.g. 2026-11-27T10:00:00Z) as ms, or a ConfigError naming the option. */
+function timeOption(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) {
+    throw new ConfigError('the command line', [
+      { path: option, message: `not a time: ${value} (use ISO 8601)` },
+    ]);
+  }
+  return time;
 }
 
 function awsOnly(target: Target) {

@@ -42,6 +42,8 @@ export interface MessageReceivedData {
   readonly bcc: readonly Mailbox[];
   readonly text: string | null;
   readonly html: string | null;
+  /** Which of text/html were cut at MAX_BODY_CHARACTERS; the whole message stays behind `raw.url`. */
+  readonly truncated: { readonly text: boolean; readonly html: boolean };
   readonly attachments: readonly AttachmentSummary[];
   /** Raw header values (unfolded, not decoded) by lower-case name, in message order. */
   readonly headers: Readonly<Record<string, string[]>>;
@@ -87,6 +89,25 @@ function readHeaderBlock(raw: Buffer): HeaderLines {
 function splitIds(value: string | string[] | undefined): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value : value.split(/\s+/)).map((v) => v.trim()).filter(Boolean);
+}
+
+/**
+ * Text and HTML are inlined up to 256 Ki characters each: events stay well inside webhook, SQS (1 MiB) and
+ * DynamoDB (400 KB) limits, and receivers fetch the rest from the raw message when they need it.
+ */
+export const MAX_BODY_CHARACTERS = 256 * 1024;
+
+function bodies(text: string | null, html: string | null) {
+  const cut = (value: string | null) =>
+    value !== null && value.length > MAX_BODY_CHARACTERS ? value.slice(0, MAX_BODY_CHARACTERS) : value;
+  return {
+    text: cut(text),
+    html: cut(html),
+    truncated: {
+      text: text !== null && text.length > MAX_BODY_CHARACTERS,
+      html: html !== null && html.length > MAX_BODY_CHARACTERS,
+    },
+  };
 }
 
 function isoDate(date: Date | undefined): string | null {
@@ -138,8 +159,7 @@ export async function parseMessage(
       to: [],
       cc: [],
       bcc: [],
-      text: null,
-      html: null,
+      ...bodies(null, null),
       attachments: [],
       headers,
       parseError: (error as Error).message || 'the message could not be parsed',
@@ -175,8 +195,7 @@ export async function parseMessage(
     to: flattenAddresses(parsed.to),
     cc: flattenAddresses(parsed.cc),
     bcc: flattenAddresses(parsed.bcc),
-    text: parsed.text ?? null,
-    html: typeof parsed.html === 'string' ? parsed.html : null,
+    ...bodies(parsed.text ?? null, typeof parsed.html === 'string' ? parsed.html : null),
     attachments,
     headers: headerMap(parsed.headerLines),
     parseError: null,

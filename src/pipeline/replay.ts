@@ -23,13 +23,22 @@ export interface ReplayDependencies {
  * dead-letter store; the rest stay with the new reason.
  */
 export async function replayDeadLetters(
-  filter: { readonly eventId?: string; readonly subscriptionId?: string },
+  filter: {
+    readonly eventId?: string;
+    readonly subscriptionId?: string;
+    /** Only dead letters that failed at or after this time (ms). */
+    readonly since?: number;
+    /** Only dead letters that failed before this time (ms). */
+    readonly until?: number;
+  },
   deps: ReplayDependencies,
 ): Promise<ReplayResult[]> {
   const letters = (await deps.log.listDeadLetters()).filter(
     (l) =>
       (!filter.eventId || l.eventId === filter.eventId) &&
-      (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId),
+      (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId) &&
+      (filter.since === undefined || l.failedAt >= filter.since) &&
+      (filter.until === undefined || l.failedAt < filter.until),
   );
   const results: ReplayResult[] = [];
   for (const letter of letters) {

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openLocalStores } from '../../src/adapters/local/local-stores.js';
+import { replayDeadLetters } from '../../src/pipeline/replay.js';
+import type { HttpSender, WebhookRequest } from '../../src/ports/index.js';
+
+describe('replay', () => {
+  it('selects dead letters by failure time and sends each once with its original id and body', async () => {
+    const clock = { now: () => 10_000 };
+    const { state } = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-replay-')), clock);
+    for (const [eventId, failedAt] of [
+      ['early', 1_000],
+      ['inside', 5_000],
+      ['late', 9_000],
+    ] as const) {
+      await state.deadLetter({
+        eventId,
+        subscriptionId: 'hook',
+        eventType: 'message.received',
+        body: `{"id":"${eventId}"}`,
+        reason: 'r',
+        attempts: 8,
+        failedAt,
+      });
+    }
+    // The HTTP side is recorded, not sent: what matters here is which letters go out and how.
+    const sent: WebhookRequest[] = [];
+    const http: HttpSender = {
+      send: async (request) => {
+        sent.push(request);
+        return { status: 204, durationMs: 1 };
+      },
+    };
+    const results = await replayDeadLetters(
+      { since: 2_000, until: 9_000 },
+      {
+        log: state,
+        subscriptionStatus: state,
+        subscriptions: new Map([
+          [
+            'hook',
+            {
+              id: 'hook',
+              url: 'https://h.example/',
+              secrets: [Buffer.alloc(32)],
+              events: undefined,
+              accounts: undefined,
+            },
+          ],
+        ]),
+        http,
+        clock,
+        timeoutMs: 1000,
+      },
+    );
+    assert.deepEqual(
+      results.map((r) => [r.letter.eventId, r.delivered]),
+      [['inside', true]],
+    );
+    assert.equal(sent[0]?.headers['webhook-id'], 'inside');
+    assert.equal(sent[0]?.body, '{"id":"inside"}');
+    assert.deepEqual(
+      (await state.listDeadLetters()).map((l) => l.eventId),
+      ['early', 'late'],
+    );
+  });
+});
