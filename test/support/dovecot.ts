@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort, waitForPortClosed } from './net.js';
@@ -140,6 +149,22 @@ service imap {
 `;
 }
 
+/** Pids whose parent is `pid`, read from /proc (no procps needed). */
+function childProcessesOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 /** `tls: false` runs a plain-text-only server: no implicit-TLS port, no STARTTLS. */
 export async function startDovecot(
   users: readonly DovecotUser[],
@@ -173,10 +198,16 @@ export async function startDovecot(
   const halt = async () => {
     const pidFile = join(dir, 'run', 'master.pid');
     if (!existsSync(pidFile)) return;
-    const pid = readFileSync(pidFile, 'utf8').trim();
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
     // Children first listed, then the master killed (so it cannot respawn them), then the children.
-    const children = spawnSync('pgrep', ['-P', pid], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    spawnSync('kill', ['-KILL', pid, ...children]);
+    const children = childProcessesOf(pid);
+    for (const target of [pid, ...children]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(pidFile, { force: true });
     await waitForPortClosed(plainPort);
   };
