@@ -1,5 +1,7 @@
+import EmailReplyParser from 'email-reply-parser';
 import libmime from 'libmime';
 import { type AddressObject, type EmailAddress, type HeaderLines, simpleParser } from 'mailparser';
+import { autoSubmittedReason } from '../domain/auto-submitted.js';
 import type { BlobStore } from '../ports/index.js';
 import { attachmentBlobKey, type MessageArrival } from './records.js';
 
@@ -48,6 +50,12 @@ export interface MessageReceivedData {
   /** Raw header values (unfolded, not decoded) by lower-case name, in message order. */
   readonly headers: Readonly<Record<string, string[]>>;
   readonly raw: { readonly url: string; readonly size: number };
+  /** The newest reply without quoted history or signature, from `text` (null without a text part). */
+  readonly replyText: string | null;
+  /** Machine-generated (autoreply, bounce, bulk): do not answer it automatically. */
+  readonly autoSubmitted: boolean;
+  /** Which signal made it so, e.g. "Auto-Submitted: auto-replied" or "empty Return-Path". */
+  readonly autoSubmittedReason: string | null;
   /** Set when the MIME structure could not be fully parsed; the event is delivered anyway. */
   readonly parseError: string | null;
 }
@@ -110,6 +118,11 @@ function bodies(text: string | null, html: string | null) {
   };
 }
 
+function machineSignals(headers: Record<string, string[]>, fromAddress: string | null) {
+  const reason = autoSubmittedReason(headers, fromAddress);
+  return { autoSubmitted: reason !== null, autoSubmittedReason: reason };
+}
+
 function isoDate(date: Date | undefined): string | null {
   return date && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
 }
@@ -146,8 +159,10 @@ export async function parseMessage(
     const headers = headerMap(readHeaderBlock(raw));
     const first = (name: string) => headers[name]?.[0] ?? null;
     const subject = first('subject');
+    const fromAddress = /<([^>]*)>/.exec(first('from') ?? '')?.[1] ?? first('from');
     return {
       ...base,
+      ...machineSignals(headers, fromAddress),
       messageId: first('message-id'),
       inReplyTo: first('in-reply-to'),
       references: splitIds(first('references') ?? undefined),
@@ -160,6 +175,7 @@ export async function parseMessage(
       cc: [],
       bcc: [],
       ...bodies(null, null),
+      replyText: null,
       attachments: [],
       headers,
       parseError: (error as Error).message || 'the message could not be parsed',
@@ -182,6 +198,8 @@ export async function parseMessage(
     }),
   );
   const senderField = parsed.headers.get('sender') as AddressObject | undefined;
+  const headers = headerMap(parsed.headerLines);
+  const from = flattenAddresses(parsed.from)[0] ?? null;
   return {
     ...base,
     messageId: parsed.messageId ?? null,
@@ -189,15 +207,19 @@ export async function parseMessage(
     references: splitIds(parsed.references),
     subject: parsed.subject ?? null,
     date: isoDate(parsed.date),
-    from: flattenAddresses(parsed.from)[0] ?? null,
+    from,
     sender: flattenAddresses(senderField)[0] ?? null,
     replyTo: flattenAddresses(parsed.replyTo),
     to: flattenAddresses(parsed.to),
     cc: flattenAddresses(parsed.cc),
     bcc: flattenAddresses(parsed.bcc),
     ...bodies(parsed.text ?? null, typeof parsed.html === 'string' ? parsed.html : null),
+    replyText: parsed.text
+      ? new EmailReplyParser().parseReply(parsed.text.slice(0, MAX_BODY_CHARACTERS)).trim()
+      : null,
+    ...machineSignals(headers, from?.address ?? null),
     attachments,
-    headers: headerMap(parsed.headerLines),
+    headers,
     parseError: null,
   };
 }

@@ -94,6 +94,11 @@ const MESSAGES = {
     ),
     Buffer.from('Caf\xe9 cr\xe8me br\xfbl\xe9e\r\n', 'latin1'),
   ]),
+  reply: simpleMessage(
+    'Re: Printer',
+    'Thanks, it works now.\r\n\r\nOn Thu, Nov 26, 2026 at 9:00 AM Support <support@example.com> wrote:\r\n> Have you tried turning it off and on again?\r\n> --\r\n> Support',
+  ),
+  autoreply: simpleMessage('Out of office', 'I am away until Monday.', 'Auto-Submitted: auto-replied\r\n'),
   encodedSubject: simpleMessage('=?UTF-8?B?w5xiZXIgZGllIEJyw7xja2Ug8J+MiQ==?= =?ISO-8859-1?Q?_und_=C4rger?='),
   // 2,000 nested multiparts: mailparser gives up ("Max allowed child nodes exceeded"), the event must still come.
   malformed:
@@ -201,6 +206,17 @@ describe('message.received in local mode, against Dovecot', () => {
     assert.equal(image.contentType, 'image/png');
     const served = Buffer.from(await (await fetch(image.url)).arrayBuffer());
     assert.ok(served.equals(PNG_BYTES));
+  });
+
+  it('gives the newest reply without quoted history, and flags machine-generated mail', () => {
+    const reply = (bySubject('Re: Printer') ?? assert.fail('reply missing')).body.data;
+    assert.equal(reply.replyText, 'Thanks, it works now.');
+    assert.match(reply.text, /turning it off and on again/, 'the full text keeps the history');
+    assert.equal(reply.autoSubmitted, false);
+    assert.equal(reply.autoSubmittedReason, null);
+    const away = (bySubject('Out of office') ?? assert.fail('autoreply missing')).body.data;
+    assert.equal(away.autoSubmitted, true);
+    assert.equal(away.autoSubmittedReason, 'Auto-Submitted: auto-replied');
   });
 
   it('decodes non-UTF-8 bodies and RFC 2047 words', () => {
