@@ -38,6 +38,7 @@ describe('a wrong password', () => {
     assert.equal(data?.code, 'AUTHENTICATION_FAILED');
     assert.match(data?.message, /rejected the login for other.*check the user name and password/);
     assert.doesNotMatch(JSON.stringify(data), /not-the-password/);
+    assert.deepEqual(receiver.schemaViolations, [], 'account.error matches its JSON Schema');
     assert.doesNotMatch(bridge.log(), /not-the-password/, 'the password is never logged');
 
     const broken = (await bridge.status()).accounts.broken ?? assert.fail('no status for the broken account');

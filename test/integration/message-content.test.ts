@@ -134,6 +134,7 @@ describe('message.received in local mode, against Dovecot', () => {
     assert.equal(webhooks.length, Object.keys(MESSAGES).length);
     assert.equal(new Set(webhooks.map((w) => w.id)).size, webhooks.length);
     assert.equal(scenario.receiver.invalidSignatures, 0);
+    assert.deepEqual(scenario.receiver.schemaViolations, [], 'every body matches its published JSON Schema');
     for (const w of webhooks) {
       assert.match(w.id, /^evt_[0-9a-f]{32}$/);
       assert.ok(Math.abs(w.timestamp - Date.now() / 1000) < 300, 'webhook-timestamp is current Unix seconds');

@@ -69,5 +69,10 @@ describe('UIDVALIDITY changes (mailbox deleted and recreated)', () => {
     assert.equal(second?.body.data.previousUidValidity, first?.body.data.uidValidity);
     assert.notEqual(first?.id, second?.id);
     assert.equal(subjects().length, 5, '3 originals + one after each reset');
+    assert.deepEqual(
+      receiver.schemaViolations,
+      [],
+      'mailbox.reset and message.received match their JSON Schemas',
+    );
   });
 });

@@ -1,6 +1,23 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { Webhook } from 'standardwebhooks';
+
+/** The published JSON Schemas (schemas/*.schema.json), checked by ajv: code idlehook did not write. */
+const schemaValidators = (() => {
+  const ajv = new Ajv2020({ allErrors: true });
+  addFormats.default(ajv);
+  const dir = join(import.meta.dirname, '../../schemas');
+  return new Map(
+    readdirSync(dir).map((file) => {
+      const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { title: string };
+      return [schema.title, ajv.compile(schema)] as const;
+    }),
+  );
+})();
 
 export interface ReceivedWebhook {
   readonly id: string;
@@ -20,6 +37,8 @@ export class WebhookReceiver {
   readonly accepted: ReceivedWebhook[] = [];
   readonly attempts: { id: string; status: number }[] = [];
   invalidSignatures = 0;
+  /** Accepted deliveries whose body does not match the published schema of its type. */
+  readonly schemaViolations: { type: string; errors: unknown }[] = [];
   /** Decides each response; default 200. */
   respond: (id: string, attempt: number) => number = () => 200;
   private readonly verifier: Webhook;
@@ -42,6 +61,10 @@ export class WebhookReceiver {
       this.attempts.push({ id, status });
       if (status >= 200 && status < 300) {
         const body = JSON.parse(raw) as ReceivedWebhook['body'];
+        const type = body.type;
+        const validate = schemaValidators.get(type);
+        if (!validate) this.schemaViolations.push({ type, errors: 'no published schema' });
+        else if (!validate(body as unknown)) this.schemaViolations.push({ type, errors: validate.errors });
         this.accepted.push({
           id,
           timestamp: Number(request.headers['webhook-timestamp']),

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+
+// The webhook contract, as schemas: `npm run schemas` writes them to schemas/*.schema.json for receivers, and
+// the tests validate real deliveries against those files with an independent validator (ajv).
+
+const mailbox = z.object({ name: z.string(), address: z.string() }).strict();
+const isoTime = z.iso.datetime({ offset: true });
+const decimal = z.string().regex(/^\d+$/);
+
+const envelope = <Type extends string, Data extends z.ZodType>(type: Type, data: Data) =>
+  z.object({ type: z.literal(type), timestamp: isoTime, data }).strict();
+
+export const messageReceivedSchema = envelope(
+  'message.received',
+  z
+    .object({
+      account: z.string(),
+      mailbox: z.string(),
+      uidValidity: decimal,
+      uid: z.number().int().positive(),
+      modseq: decimal.nullable(),
+      flags: z.array(z.string()),
+      internalDate: isoTime.nullable(),
+      size: z.number().int().nonnegative(),
+      messageId: z.string().nullable(),
+      inReplyTo: z.string().nullable(),
+      references: z.array(z.string()),
+      subject: z.string().nullable(),
+      date: isoTime.nullable(),
+      from: mailbox.nullable(),
+      sender: mailbox.nullable(),
+      replyTo: z.array(mailbox),
+      to: z.array(mailbox),
+      cc: z.array(mailbox),
+      bcc: z.array(mailbox),
+      text: z.string().nullable(),
+      html: z.string().nullable(),
+      truncated: z.object({ text: z.boolean(), html: z.boolean() }).strict(),
+      replyText: z.string().nullable(),
+      autoSubmitted: z.boolean(),
+      autoSubmittedReason: z.string().nullable(),
+      attachments: z.array(
+        z
+          .object({
+            filename: z.string().nullable(),
+            contentType: z.string(),
+            size: z.number().int().nonnegative(),
+            contentId: z.string().nullable(),
+            disposition: z.string().nullable(),
+            checksum: z.string().regex(/^[0-9a-f]{64}$/),
+            url: z.url(),
+          })
+          .strict(),
+      ),
+      headers: z.record(z.string(), z.array(z.string())),
+      raw: z.object({ url: z.url(), size: z.number().int().nonnegative() }).strict(),
+      parseError: z.string().nullable(),
+    })
+    .strict(),
+);
+
+export const mailboxResetSchema = envelope(
+  'mailbox.reset',
+  z
+    .object({
+      account: z.string(),
+      mailbox: z.string(),
+      previousUidValidity: decimal,
+      uidValidity: decimal,
+      uidNext: z.number().int().positive(),
+    })
+    .strict(),
+);
+
+export const accountErrorSchema = envelope(
+  'account.error',
+  z
+    .object({
+      account: z.string(),
+      code: z.string(),
+      kind: z.enum(['network', 'authentication']),
+      message: z.string(),
+      host: z.string(),
+      port: z.number().int(),
+      nextLoginAttemptAt: isoTime.nullable(),
+    })
+    .strict(),
+);
+
+/** Event type -> schema, for every type in EVENT_TYPES. */
+export const EVENT_SCHEMAS = {
+  'message.received': messageReceivedSchema,
+  'mailbox.reset': mailboxResetSchema,
+  'account.error': accountErrorSchema,
+} as const;
+
+export function jsonSchemaOf(type: keyof typeof EVENT_SCHEMAS): Record<string, unknown> {
+  return {
+    $id: `urn:idlehook:event:${type}`,
+    title: type,
+    ...z.toJSONSchema(EVENT_SCHEMAS[type]),
+  };
+}
