@@ -118,6 +118,21 @@ function bodies(text: string | null, html: string | null) {
   };
 }
 
+/**
+ * The newest reply without quoted history. Only replies and forwards can quote history, so only they go
+ * through the reply parser (it costs about 0.2 us per character, the largest CPU cost per message); for a
+ * new message the whole text is the newest reply.
+ */
+function newestReply(parsed: Awaited<ReturnType<typeof simpleParser>>): string | null {
+  if (!parsed.text) return null;
+  const text = parsed.text.slice(0, MAX_BODY_CHARACTERS);
+  const isReply =
+    parsed.inReplyTo !== undefined ||
+    (parsed.references !== undefined && parsed.references.length > 0) ||
+    /^\s*(re|fwd?|aw|wg|sv|vs|tr|rv)\s*(\[\d+\])?\s*:/i.test(parsed.subject ?? '');
+  return (isReply ? new EmailReplyParser().parseReply(text) : text).trim();
+}
+
 function machineSignals(headers: Record<string, string[]>, fromAddress: string | null) {
   const reason = autoSubmittedReason(headers, fromAddress);
   return { autoSubmitted: reason !== null, autoSubmittedReason: reason };
@@ -214,9 +229,7 @@ export async function parseMessage(
     cc: flattenAddresses(parsed.cc),
     bcc: flattenAddresses(parsed.bcc),
     ...bodies(parsed.text ?? null, typeof parsed.html === 'string' ? parsed.html : null),
-    replyText: parsed.text
-      ? new EmailReplyParser().parseReply(parsed.text.slice(0, MAX_BODY_CHARACTERS)).trim()
-      : null,
+    replyText: newestReply(parsed),
     ...machineSignals(headers, from?.address ?? null),
     attachments,
     headers,

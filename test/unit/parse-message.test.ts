@@ -54,4 +54,22 @@ describe('parseMessage', () => {
     assert.equal(data.attachments[0]?.filename, '../../etc/passwd', 'passed through as data');
     assert.deepEqual(blobs.keys(), [`attachments/${arrival.eventId}/0`]);
   });
+
+  it('parses the newest reply out of replies only; a new message is its own newest reply', async () => {
+    const body = 'Fixed, thanks.\r\n\r\nOn Mon, Bob wrote:\r\n> old question\r\n';
+    const reply = await parseMessage(
+      arrival,
+      Buffer.from(`Subject: Re: question\r\n\r\n${body}`),
+      memoryBlobs(),
+    );
+    assert.equal(reply.replyText, 'Fixed, thanks.');
+    const threaded = await parseMessage(
+      arrival,
+      Buffer.from(`Subject: question\r\nIn-Reply-To: <q@example.com>\r\n\r\n${body}`),
+      memoryBlobs(),
+    );
+    assert.equal(threaded.replyText, 'Fixed, thanks.', 'In-Reply-To marks a reply whatever the subject');
+    const fresh = await parseMessage(arrival, Buffer.from(`Subject: question\r\n\r\n${body}`), memoryBlobs());
+    assert.equal(fresh.replyText, fresh.text?.trim(), 'not a reply: nothing is cut');
+  });
 });
