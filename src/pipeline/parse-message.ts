@@ -3,7 +3,7 @@ import libmime from 'libmime';
 import { type AddressObject, type EmailAddress, type HeaderLines, simpleParser } from 'mailparser';
 import { autoSubmittedReason } from '../domain/auto-submitted.js';
 import type { BlobStore } from '../ports/index.js';
-import { attachmentBlobKey, type MessageArrival } from './records.js';
+import { attachmentBlobKey, type MessageArrival, type MessageMetadata } from './records.js';
 
 export interface Mailbox {
   readonly name: string;
@@ -22,15 +22,7 @@ export interface AttachmentSummary {
 }
 
 /** The `data` of a `message.received` event (the public webhook contract, see README). */
-export interface MessageReceivedData {
-  readonly account: string;
-  readonly mailbox: string;
-  readonly uidValidity: string;
-  readonly uid: number;
-  readonly modseq: string | null;
-  readonly flags: readonly string[];
-  readonly internalDate: string | null;
-  readonly size: number;
+export interface MessageReceivedData extends MessageMetadata {
   readonly messageId: string | null;
   readonly inReplyTo: string | null;
   readonly references: readonly string[];

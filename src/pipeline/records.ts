@@ -3,9 +3,8 @@ import type { WebhookEvent } from '../domain/events.js';
 /** What the watcher hands to the parse stage: a message to parse, or an event that needs no parsing. */
 export type IngestRecord = MessageArrival | { readonly kind: 'event'; readonly event: WebhookEvent };
 
-export interface MessageArrival {
-  readonly kind: 'message';
-  readonly eventId: string;
+/** What the IMAP server says about a message before its content is parsed (FETCH UID FLAGS ...). */
+export interface MessageMetadata {
   readonly account: string;
   readonly mailbox: string;
   readonly uidValidity: string;
@@ -14,6 +13,11 @@ export interface MessageArrival {
   readonly flags: readonly string[];
   readonly internalDate: string | null;
   readonly size: number;
+}
+
+export interface MessageArrival extends MessageMetadata {
+  readonly kind: 'message';
+  readonly eventId: string;
   /** Blob key of the raw RFC 822 source, stored by the watcher before this record was queued. */
   readonly rawKey: string;
   readonly detectedAt: string;
