@@ -10,7 +10,7 @@ const decimal = z.string().regex(/^\d+$/);
 const envelope = <Type extends string, Data extends z.ZodType>(type: Type, data: Data) =>
   z.object({ type: z.literal(type), timestamp: isoTime, data }).strict();
 
-export const messageReceivedSchema = envelope(
+const messageReceivedSchema = envelope(
   'message.received',
   z
     .object({
@@ -59,7 +59,7 @@ export const messageReceivedSchema = envelope(
     .strict(),
 );
 
-export const mailboxResetSchema = envelope(
+const mailboxResetSchema = envelope(
   'mailbox.reset',
   z
     .object({
@@ -72,7 +72,7 @@ export const mailboxResetSchema = envelope(
     .strict(),
 );
 
-export const accountErrorSchema = envelope(
+const accountErrorSchema = envelope(
   'account.error',
   z
     .object({

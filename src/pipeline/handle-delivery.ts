@@ -16,6 +16,7 @@ export interface DeliveryDependencies {
   readonly random?: () => number;
 }
 
+/** What becomes of a record after one handling: done (acknowledge it) or handed back for a retry. */
 export type DeliveryOutcome =
   | { readonly kind: 'done' }
   | { readonly kind: 'retry'; readonly delayMs: number };

@@ -1,7 +1,6 @@
 import type { SqliteQueue } from '../adapters/local/sqlite-queue.js';
+import type { DeliveryOutcome } from '../pipeline/handle-delivery.js';
 import type { Logger, QueueMessage } from '../ports/index.js';
-
-export type RecordOutcome = { readonly kind: 'done' } | { readonly kind: 'retry'; readonly delayMs: number };
 
 export interface QueueWorkerOptions {
   readonly name: string;
@@ -27,7 +26,7 @@ export class QueueWorker<Body> {
 
   constructor(
     private readonly queue: SqliteQueue<Body>,
-    private readonly handle: (message: QueueMessage<Body>) => Promise<RecordOutcome>,
+    private readonly handle: (message: QueueMessage<Body>) => Promise<DeliveryOutcome>,
     private readonly options: QueueWorkerOptions,
   ) {}
 
