@@ -139,6 +139,7 @@ export interface SubscriptionOptions {
   'previous-secret-arn'?: string;
   events?: string;
   accounts?: string;
+  'rate-limit'?: string;
 }
 
 export async function subscriptionFromOptions(
@@ -151,8 +152,15 @@ export async function subscriptionFromOptions(
       url: z.url({ protocol: /^https?$/ }),
       events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
       accounts: z.array(identifier).min(1).optional(),
+      rateLimitPerSecond: z.coerce.number().positive().max(10_000).optional(),
     }),
-    { id: options.id, url: options.url, events: list(options.events), accounts: list(options.accounts) },
+    {
+      id: options.id,
+      url: options.url,
+      events: list(options.events),
+      accounts: list(options.accounts),
+      rateLimitPerSecond: options['rate-limit'],
+    },
     'the command line',
   );
   return {

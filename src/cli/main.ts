@@ -18,7 +18,9 @@ Local mode and AWS mode:
                                 send dead-lettered deliveries again (original webhook-id and body);
                                 TIME is ISO 8601 and selects by when the delivery failed
   subscriptions                 list subscriptions and whether they are enabled
-  subscriptions enable ID       re-enable a subscription disabled by a 410 Gone
+  subscriptions enable ID       re-enable a subscription disabled by a 410 Gone or by failing too long
+  attempts SUBSCRIPTION [--limit N] [--json]
+                                the endpoint's latest delivery attempts: status, response, duration
 
 AWS mode only (--stack NAME reads the stack's outputs; --aws reads IDLEHOOK_* variables):
   accounts add --id ID --host HOST --user USER (--password-env NAME | --password-secret-arn ARN)
@@ -27,6 +29,7 @@ AWS mode only (--stack NAME reads the stack's outputs; --aws reads IDLEHOOK_* va
   accounts list | accounts remove ID
   subscriptions add --id ID --url URL (--secret-env NAME | --secret-arn ARN)
                [--events message.received,...] [--accounts a,b] [--previous-secret-arn ARN]
+               [--rate-limit REQUESTS_PER_SECOND]
                                 (adding an existing id replaces it; --previous-secret-arn signs with the old
                                  secret too while receivers switch)
   subscriptions remove ID
@@ -64,11 +67,13 @@ const { values, positionals } = parseArgs({
     'previous-secret-arn': { type: 'string' },
     events: { type: 'string' },
     accounts: { type: 'string' },
+    'rate-limit': { type: 'string' },
+    limit: { type: 'string', default: '20' },
   },
 });
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const COMMANDS = new Set(['run', 'deliveries', 'replay', 'subscriptions', 'accounts']);
+const COMMANDS = new Set(['run', 'deliveries', 'replay', 'subscriptions', 'accounts', 'attempts']);
 
 async function run(): Promise<void> {
   const config = loadConfig(values.config);
@@ -112,6 +117,29 @@ async function deliveries(target: Target): Promise<number> {
     out(
       `${new Date(l.failedAt).toISOString()}  ${l.eventId}  ${l.eventType}  -> ${l.subscriptionId}  ` +
         `attempts=${l.attempts}  ${l.reason}`,
+    );
+  }
+  return 0;
+}
+
+async function attempts(target: Target): Promise<number> {
+  const subscriptionId = positionals[1];
+  const limit = Number(values.limit);
+  if (!subscriptionId || !Number.isInteger(limit) || limit < 1) {
+    return usageError('attempts SUBSCRIPTION [--limit N] [--json]');
+  }
+  const list = await target.attempts.listAttempts(subscriptionId, limit);
+  if (values.json) {
+    out(JSON.stringify(list, null, 2));
+    return 0;
+  }
+  if (list.length === 0) out(`No delivery attempts logged for ${subscriptionId}.`);
+  for (const a of list) {
+    const result = a.status === undefined ? (a.error ?? 'no response') : `HTTP ${a.status}`;
+    const response = a.responseExcerpt ? `  ${JSON.stringify(a.responseExcerpt.slice(0, 120))}` : '';
+    out(
+      `${new Date(a.attemptedAt).toISOString()}  ${a.succeeded ? 'ok    ' : 'failed'}  ${result}  ` +
+        `${a.durationMs} ms  ${a.eventId} (${a.eventType}) attempt ${a.attempt}${response}`,
     );
   }
   return 0;
@@ -192,8 +220,13 @@ async function subscriptions(target: Target): Promise<number> {
     ? (await target.aws.subscriptions.stored()).map((s) => ({ id: s.id, url: s.url }))
     : await target.subscriptions();
   for (const s of listed) {
-    const disabled = await target.subscriptionStatus.disabledReason(s.id);
-    out(`${s.id}  ${s.url}  ${disabled ? `disabled: ${disabled}` : 'enabled'}`);
+    const health = await target.subscriptionStatus.health(s.id);
+    const state = health.disabledReason
+      ? `disabled: ${health.disabledReason}`
+      : health.failingSince !== undefined
+        ? `enabled, failing since ${new Date(health.failingSince).toISOString()}`
+        : 'enabled';
+    out(`${s.id}  ${s.url}  ${state}`);
   }
   return 0;
 }
@@ -248,6 +281,7 @@ async function main(): Promise<number> {
     if (command === 'deliveries') return await deliveries(target);
     if (command === 'replay') return await replay(target);
     if (command === 'subscriptions') return await subscriptions(target);
+    if (command === 'attempts') return await attempts(target);
     return await accounts(target);
   } finally {
     await target.close();

@@ -5,12 +5,13 @@ import { systemClock } from '../adapters/system-clock.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../config/aws-environment.js';
 import type { SubscriptionConfig } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
-import type { DeliveryLog, SubscriptionStatusStore } from '../ports/index.js';
+import type { AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/index.js';
 import { type AwsAdapters, composeAwsAdapters } from '../runtime/aws-composition.js';
 
 /** What the operating commands work on: local mode's SQLite file, or a deployed stack's DynamoDB table. */
 export interface Target {
   readonly log: DeliveryLog;
+  readonly attempts: AttemptLog;
   readonly subscriptionStatus: SubscriptionStatusStore;
   readonly http: UndiciHttpSender;
   readonly timeoutMs: number;
@@ -26,6 +27,7 @@ export function openLocalTarget(configFile: string): Target {
   const http = senderFor(config.delivery);
   return {
     log: stores.state,
+    attempts: stores.attempts,
     subscriptionStatus: stores.state,
     http,
     timeoutMs: config.delivery.timeoutSeconds * 1000,
@@ -65,6 +67,7 @@ export async function openAwsTarget(stackName: string | undefined): Promise<Targ
   const aws = composeAwsAdapters(env);
   return {
     log: aws.state,
+    attempts: aws.attempts,
     subscriptionStatus: aws.state,
     http: aws.http,
     timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,

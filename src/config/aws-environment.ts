@@ -35,6 +35,13 @@ const schema = z.object({
         if (!isCidr(range)) ctx.addIssue({ code: 'custom', message: `${range}: ${CIDR_MESSAGE}` });
       return ranges;
     }),
+  /** A subscription whose endpoint failed every attempt for this long is disabled (default 5 days). */
+  IDLEHOOK_DISABLE_AFTER_FAILING_SECONDS: z.coerce
+    .number()
+    .positive()
+    .default(5 * 86_400),
+  /** Requests in flight at once to one endpoint from one deliver function instance. */
+  IDLEHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(8),
   IDLEHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
     .default(DEFAULT_SCHEDULE)

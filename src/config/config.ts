@@ -13,6 +13,10 @@ export interface Config {
     readonly blockInternalAddresses: boolean;
     /** CIDR ranges reachable despite blockInternalAddresses. */
     readonly allowedNetworks: readonly string[];
+    /** A subscription whose endpoint failed every attempt for this long is disabled (default 5 days). */
+    readonly disableAfterFailingSeconds: number;
+    /** Requests in flight at once to one endpoint, so a slow one cannot take every delivery slot. */
+    readonly maxInFlightPerEndpoint: number;
   };
   readonly reconnect: ReconnectPolicy;
   readonly imap: { readonly checkIntervalSeconds: number };
@@ -61,4 +65,6 @@ export interface SubscriptionConfig {
   readonly events: ReadonlySet<EventType> | undefined;
   /** Undefined means every account. */
   readonly accounts: ReadonlySet<string> | undefined;
+  /** Requests per second to this endpoint; undefined means no limit. */
+  readonly rateLimitPerSecond: number | undefined;
 }

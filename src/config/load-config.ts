@@ -122,6 +122,7 @@ function toConfig(file: ConfigFile): Config {
         : [subscription.secret],
       events: subscription.events ? new Set(subscription.events) : undefined,
       accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
+      rateLimitPerSecond: subscription.rateLimitPerSecond,
     })),
   };
 }

@@ -112,8 +112,19 @@ export function configFileSchema(context: ConfigContext) {
       previousSecret: webhookSecret.optional(),
       events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
       accounts: z.array(z.string().min(1)).min(1).optional(),
+      rateLimitPerSecond: z.number().positive().max(10_000).optional(),
     })
     .strict();
+
+  const deliveryDefaults = {
+    timeoutSeconds: 15,
+    retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
+    concurrency: 32,
+    blockInternalAddresses: false,
+    allowedNetworks: [],
+    disableAfterFailingSeconds: 5 * 86_400,
+    maxInFlightPerEndpoint: 8,
+  };
 
   return z
     .object({
@@ -125,20 +136,21 @@ export function configFileSchema(context: ConfigContext) {
         .default({ port: 7465 }),
       delivery: z
         .object({
-          timeoutSeconds: seconds.max(60).default(15),
-          retryScheduleSeconds: z.array(seconds).max(20).default([5, 300, 1800, 7200, 18000, 36000, 36000]),
-          concurrency: z.number().int().min(1).max(256).default(32),
-          blockInternalAddresses: z.boolean().default(false),
+          timeoutSeconds: seconds.max(60).default(deliveryDefaults.timeoutSeconds),
+          retryScheduleSeconds: z.array(seconds).max(20).default(deliveryDefaults.retryScheduleSeconds),
+          concurrency: z.number().int().min(1).max(256).default(deliveryDefaults.concurrency),
+          blockInternalAddresses: z.boolean().default(deliveryDefaults.blockInternalAddresses),
           allowedNetworks: z.array(z.string().refine(isCidr, CIDR_MESSAGE)).default([]),
+          disableAfterFailingSeconds: seconds.default(deliveryDefaults.disableAfterFailingSeconds),
+          maxInFlightPerEndpoint: z
+            .number()
+            .int()
+            .min(1)
+            .max(256)
+            .default(deliveryDefaults.maxInFlightPerEndpoint),
         })
         .strict()
-        .default({
-          timeoutSeconds: 15,
-          retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
-          concurrency: 32,
-          blockInternalAddresses: false,
-          allowedNetworks: [],
-        }),
+        .default(deliveryDefaults),
       reconnect: z
         .object({
           minDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.minDelaySeconds),

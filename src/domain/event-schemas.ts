@@ -87,11 +87,25 @@ const accountErrorSchema = envelope(
     .strict(),
 );
 
+const endpointDisabledSchema = envelope(
+  'endpoint.disabled',
+  z
+    .object({
+      subscriptionId: z.string(),
+      url: z.url(),
+      reason: z.string(),
+      failingSince: isoTime.nullable(),
+      disabledAt: isoTime,
+    })
+    .strict(),
+);
+
 /** Event type -> schema, for every type in EVENT_TYPES. */
 export const EVENT_SCHEMAS = {
   'message.received': messageReceivedSchema,
   'mailbox.reset': mailboxResetSchema,
   'account.error': accountErrorSchema,
+  'endpoint.disabled': endpointDisabledSchema,
 } as const;
 
 export function jsonSchemaOf(type: keyof typeof EVENT_SCHEMAS): Record<string, unknown> {

@@ -1,3 +1,8 @@
 /** Every event type idlehook emits; subscriptions filter on these names. */
-export const EVENT_TYPES = ['message.received', 'mailbox.reset', 'account.error'] as const;
+export const EVENT_TYPES = [
+  'message.received',
+  'mailbox.reset',
+  'account.error',
+  'endpoint.disabled',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

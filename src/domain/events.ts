@@ -7,7 +7,8 @@ export interface WebhookEvent<Data = Record<string, unknown>> {
   readonly id: string;
   readonly type: EventType;
   readonly timestamp: string;
-  readonly data: Data & { readonly account: string };
+  /** `account` is absent only from events about idlehook itself (endpoint.disabled). */
+  readonly data: Data & { readonly account?: string };
 }
 
 /** Identifies one message forever: RFC 9051 guarantees a (UIDVALIDITY, UID) pair never names another message. */
@@ -35,6 +36,11 @@ export function mailboxResetEventId(account: string, mailbox: string, uidValidit
 /** One id per failure episode: the same failure repeated is one event; a new episode after recovery is another. */
 export function accountErrorEventId(account: string, episodeStartedAt: string, code: string): string {
   return `evt_${digest(['account.error', account, episodeStartedAt, code])}`;
+}
+
+/** One announcement per failing period (or per 410 answer), however often the disabling is retried. */
+export function endpointDisabledEventId(subscriptionId: string, episode: string | number): string {
+  return `evt_${digest(['endpoint.disabled', subscriptionId, episode])}`;
 }
 
 export function serializeEvent(event: WebhookEvent): string {

@@ -5,7 +5,10 @@ export function subscriptionsFor(
   event: WebhookEvent,
   subscriptions: readonly SubscriptionConfig[],
 ): SubscriptionConfig[] {
+  const account = event.data.account;
   return subscriptions.filter(
-    (s) => (!s.events || s.events.has(event.type)) && (!s.accounts || s.accounts.has(event.data.account)),
+    (s) =>
+      (!s.events || s.events.has(event.type)) &&
+      (!s.accounts || account === undefined || s.accounts.has(account)),
   );
 }

@@ -1,19 +1,52 @@
-import type { SubscriptionConfig } from '../config/config.js';
-import { decideDelivery, parseRetryAfter } from '../domain/retry.js';
-import type { Clock, DeliveryLog, HttpSender, Logger, SubscriptionStatusStore } from '../ports/index.js';
-import type { DeliveryRecord } from './records.js';
+import type { Config, SubscriptionConfig } from '../config/config.js';
+import { type EndpointHealth, nextEndpointHealth } from '../domain/endpoint-health.js';
+import { endpointDisabledEventId } from '../domain/events.js';
+import { type DeliveryDecision, decideDelivery, parseRetryAfter } from '../domain/retry.js';
+import type {
+  AttemptLog,
+  Clock,
+  DeliveryLog,
+  EndpointThrottle,
+  EventQueue,
+  HttpSender,
+  Logger,
+  SubscriptionStatusStore,
+  WebhookResponse,
+} from '../ports/index.js';
+import { deliveriesFor } from './fan-out.js';
+import { type DeliveryRecord, deliveryDeduplicationKey } from './records.js';
 import { sendWebhook } from './send-webhook.js';
 
 export interface DeliveryDependencies {
   readonly log: DeliveryLog;
+  readonly attempts: AttemptLog;
   readonly subscriptionStatus: SubscriptionStatusStore;
   readonly subscriptions: ReadonlyMap<string, SubscriptionConfig>;
+  /** Where held-back records and `endpoint.disabled` announcements are queued. */
+  readonly deliveries: EventQueue<DeliveryRecord>;
+  readonly throttle: EndpointThrottle;
   readonly http: HttpSender;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly policy: DeliveryPolicy;
+  readonly random?: () => number;
+}
+
+export interface DeliveryPolicy {
   readonly retryScheduleSeconds: readonly number[];
   readonly timeoutMs: number;
-  readonly random?: () => number;
+  /** An endpoint failing every attempt for this long is disabled. */
+  readonly disableAfterMs: number;
+  readonly maxInFlightPerEndpoint: number;
+}
+
+export function deliveryPolicyOf(delivery: Config['delivery']): DeliveryPolicy {
+  return {
+    retryScheduleSeconds: delivery.retryScheduleSeconds,
+    timeoutMs: delivery.timeoutSeconds * 1000,
+    disableAfterMs: delivery.disableAfterFailingSeconds * 1000,
+    maxInFlightPerEndpoint: delivery.maxInFlightPerEndpoint,
+  };
 }
 
 /** What becomes of a record after one handling: done (acknowledge it) or handed back for a retry. */
@@ -23,13 +56,20 @@ export type DeliveryOutcome =
 
 const DONE: DeliveryOutcome = { kind: 'done' };
 
-/** The deliver stage for one record and one attempt. Every path ends delivered, scheduled again, or dead-lettered. */
+/** Held-back records wait longer each time they are held back again, up to a minute. */
+const MAX_DEFERRAL_MS = 60_000;
+
+/**
+ * The deliver stage for one record. `receiveCount` is how often the queue has handed this copy out. Every path
+ * ends delivered, scheduled again, held back (re-queued, not counted as an attempt) or dead-lettered.
+ */
 export async function handleDeliveryRecord(
   record: DeliveryRecord,
-  attempt: number,
+  receiveCount: number,
   deps: DeliveryDependencies,
 ): Promise<DeliveryOutcome> {
   const { eventId, subscriptionId } = record;
+  const attempt = (record.attemptsBefore ?? 0) + receiveCount;
   const deadLetter = (reason: string) =>
     deps.log.deadLetter({ ...record, reason, attempts: attempt, failedAt: deps.clock.now() });
 
@@ -40,13 +80,31 @@ export async function handleDeliveryRecord(
   }
   // A record can come round again after a crash between sending and acknowledging: do not send it twice.
   if (await deps.log.isDelivered(eventId, subscriptionId)) return DONE;
-  const disabledReason = await deps.subscriptionStatus.disabledReason(subscriptionId);
-  if (disabledReason) {
-    await deadLetter(`the subscription is disabled (${disabledReason})`);
+  const health = await deps.subscriptionStatus.health(subscriptionId);
+  if (health.disabledReason) {
+    await deadLetter(`the subscription is disabled (${health.disabledReason})`);
     return DONE;
   }
 
-  const response = await sendWebhook(record, subscription, deps);
+  const admission = await deps.throttle.admit(subscriptionId, {
+    ratePerSecond: subscription.rateLimitPerSecond,
+    maxInFlight: deps.policy.maxInFlightPerEndpoint,
+  });
+  if (!admission.admitted) {
+    await holdBack(record, attempt - 1, admission.retryInMs, deps);
+    return DONE;
+  }
+  let response: WebhookResponse;
+  try {
+    response = await sendWebhook(record, subscription, {
+      http: deps.http,
+      clock: deps.clock,
+      timeoutMs: deps.policy.timeoutMs,
+    });
+  } finally {
+    admission.release();
+  }
+
   const decision = decideDelivery(
     {
       status: response.status,
@@ -55,9 +113,24 @@ export async function handleDeliveryRecord(
       retryAfterSeconds: parseRetryAfter(response.retryAfter ?? null, deps.clock.now()),
     },
     attempt,
-    deps.retryScheduleSeconds,
+    deps.policy.retryScheduleSeconds,
     deps.random,
   );
+  const attemptedAt = deps.clock.now();
+  await deps.attempts.recordAttempt({
+    subscriptionId,
+    eventId,
+    eventType: record.eventType,
+    attempt,
+    attemptedAt,
+    durationMs: Math.round(response.durationMs),
+    succeeded: decision.kind === 'delivered',
+    ...(response.status === undefined ? {} : { status: response.status }),
+    ...(response.error === undefined ? {} : { error: response.error }),
+    ...(response.responseExcerpt === undefined ? {} : { responseExcerpt: response.responseExcerpt }),
+  });
+  const disabledNow = await updateHealth(subscription, health, decision, attemptedAt, eventId, deps);
+
   const fields = {
     eventId,
     subscriptionId,
@@ -65,26 +138,108 @@ export async function handleDeliveryRecord(
     status: response.status,
     durationMs: response.durationMs,
   };
-  switch (decision.kind) {
-    case 'delivered':
-      await deps.log.markDelivered(eventId, subscriptionId, attempt);
-      deps.logger.debug('webhook delivered', fields);
-      return DONE;
-    case 'retry':
-      deps.logger.warn('webhook attempt failed, will retry', {
-        ...fields,
-        reason: decision.reason,
-        delayMs: decision.delayMs,
-      });
-      return { kind: 'retry', delayMs: decision.delayMs };
-    case 'gone':
-      await deps.subscriptionStatus.disable(subscriptionId, decision.reason);
-      await deadLetter(decision.reason);
-      deps.logger.warn('subscription disabled', { ...fields, reason: decision.reason });
-      return DONE;
-    case 'dead-letter':
-      await deadLetter(decision.reason);
-      deps.logger.error('webhook dead-lettered', { ...fields, reason: decision.reason });
-      return DONE;
+  if (decision.kind === 'delivered') {
+    await deps.log.markDelivered(eventId, subscriptionId, attempt);
+    deps.logger.debug('webhook delivered', fields);
+    return DONE;
   }
+  if (disabledNow) {
+    await deadLetter(
+      disabledNow === decision.reason
+        ? decision.reason
+        : `${decision.reason}; the subscription is now disabled (${disabledNow})`,
+    );
+    return DONE;
+  }
+  if (decision.kind === 'retry') {
+    deps.logger.warn('webhook attempt failed, will retry', {
+      ...fields,
+      reason: decision.reason,
+      delayMs: decision.delayMs,
+    });
+    return { kind: 'retry', delayMs: decision.delayMs };
+  }
+  await deadLetter(decision.reason);
+  deps.logger.error('webhook dead-lettered', { ...fields, reason: decision.reason });
+  return DONE;
+}
+
+/**
+ * Moves the endpoint's health on after an attempt; disables it on a 410 or at the end of a failing period.
+ * Returns the reason when this attempt disabled the subscription.
+ */
+async function updateHealth(
+  subscription: SubscriptionConfig,
+  health: EndpointHealth,
+  decision: DeliveryDecision,
+  now: number,
+  triggeringEventId: string,
+  deps: DeliveryDependencies,
+): Promise<string | undefined> {
+  const change =
+    decision.kind === 'gone'
+      ? { kind: 'disable' as const, reason: decision.reason, failingSince: health.failingSince }
+      : nextEndpointHealth(health, decision.kind === 'delivered', now, deps.policy.disableAfterMs);
+  switch (change.kind) {
+    case 'unchanged':
+      return undefined;
+    case 'recovered':
+      await deps.subscriptionStatus.markHealthy(subscription.id);
+      return undefined;
+    case 'started-failing':
+      await deps.subscriptionStatus.markFailing(subscription.id, change.since);
+      return undefined;
+    case 'disable':
+      // Announce first: if the process dies in between, the retry announces again with the same webhook-id.
+      await announceDisabled(subscription, change.reason, change.failingSince, now, triggeringEventId, deps);
+      if (await deps.subscriptionStatus.disable(subscription.id, change.reason)) {
+        deps.logger.warn('subscription disabled', { subscriptionId: subscription.id, reason: change.reason });
+      }
+      return change.reason;
+  }
+}
+
+/** Tells every other subscription that wants `endpoint.disabled` that this one stopped receiving events. */
+async function announceDisabled(
+  subscription: SubscriptionConfig,
+  reason: string,
+  failingSince: number | undefined,
+  now: number,
+  triggeringEventId: string,
+  deps: DeliveryDependencies,
+): Promise<void> {
+  const others = [...deps.subscriptions.values()].filter((s) => s.id !== subscription.id);
+  const announcements = deliveriesFor(
+    {
+      id: endpointDisabledEventId(subscription.id, failingSince ?? triggeringEventId),
+      type: 'endpoint.disabled',
+      timestamp: new Date(now).toISOString(),
+      data: {
+        subscriptionId: subscription.id,
+        url: subscription.url,
+        reason,
+        failingSince: failingSince === undefined ? null : new Date(failingSince).toISOString(),
+        disabledAt: new Date(now).toISOString(),
+      },
+    },
+    others,
+  );
+  if (announcements.length > 0) await deps.deliveries.send(announcements);
+}
+
+/** Re-queues a record its endpoint cannot take now as a fresh copy that remembers the attempts so far. */
+async function holdBack(
+  record: DeliveryRecord,
+  attemptsSoFar: number,
+  retryInMs: number,
+  deps: DeliveryDependencies,
+): Promise<void> {
+  const deferrals = (record.deferrals ?? 0) + 1;
+  const random = deps.random ?? Math.random;
+  const delayMs = Math.min(
+    MAX_DEFERRAL_MS,
+    Math.round(Math.max(retryInMs, 100) * 2 ** Math.min(deferrals - 1, 9) * (0.8 + 0.4 * random())),
+  );
+  const copy: DeliveryRecord = { ...record, attemptsBefore: attemptsSoFar, deferrals };
+  await deps.deliveries.send([{ deduplicationKey: deliveryDeduplicationKey(copy), body: copy, delayMs }]);
 }

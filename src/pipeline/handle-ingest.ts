@@ -1,7 +1,7 @@
 import type { SubscriptionConfig } from '../config/config.js';
-import { serializeEvent, type WebhookEvent } from '../domain/events.js';
-import { subscriptionsFor } from '../domain/subscriptions.js';
+import type { WebhookEvent } from '../domain/events.js';
 import type { BlobStore, EventQueue } from '../ports/index.js';
+import { deliveriesFor } from './fan-out.js';
 import { parseMessage } from './parse-message.js';
 import type { DeliveryRecord, IngestRecord, MessageArrival } from './records.js';
 
@@ -31,13 +31,6 @@ async function messageEvent(arrival: MessageArrival, blobs: BlobStore): Promise<
 /** The parse stage for one record: build the event, then queue one delivery per matching subscription. */
 export async function handleIngestRecord(record: IngestRecord, deps: IngestDependencies): Promise<void> {
   const event = record.kind === 'event' ? record.event : await messageEvent(record, deps.blobs);
-  const targets = subscriptionsFor(event, deps.subscriptions);
-  if (targets.length === 0) return;
-  const body = serializeEvent(event);
-  await deps.deliveries.send(
-    targets.map((subscription) => ({
-      deduplicationKey: `${event.id}:${subscription.id}`,
-      body: { eventId: event.id, eventType: event.type, subscriptionId: subscription.id, body },
-    })),
-  );
+  const deliveries = deliveriesFor(event, deps.subscriptions);
+  if (deliveries.length > 0) await deps.deliveries.send(deliveries);
 }

@@ -30,6 +30,18 @@ export interface DeliveryRecord {
   readonly subscriptionId: string;
   /** The serialized envelope; signed and sent as is on every attempt. */
   readonly body: string;
+  /**
+   * Attempts made on earlier copies of this record. A record held back by its endpoint's rate limit is
+   * re-queued as a new copy (queues cannot lower a receive count), and the held-back turn is not an attempt.
+   */
+  readonly attemptsBefore?: number;
+  /** How often it was held back so far: spaces out the next hold and keeps the copies' dedup keys distinct. */
+  readonly deferrals?: number;
+}
+
+export function deliveryDeduplicationKey(record: DeliveryRecord): string {
+  const base = `${record.eventId}:${record.subscriptionId}`;
+  return record.deferrals ? `${base}:deferred-${record.deferrals}` : base;
 }
 
 export function rawBlobKey(eventId: string): string {

@@ -47,7 +47,7 @@ export async function replayDeadLetters(
       results.push({ letter, delivered: false, detail: 'the subscription is no longer configured' });
       continue;
     }
-    const disabled = await deps.subscriptionStatus.disabledReason(letter.subscriptionId);
+    const disabled = (await deps.subscriptionStatus.health(letter.subscriptionId)).disabledReason;
     if (disabled) {
       results.push({
         letter,

@@ -1,4 +1,5 @@
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
+import type { EndpointHealth } from '../domain/endpoint-health.js';
 import type { MailboxCursor } from '../domain/sync.js';
 
 export interface Clock {
@@ -40,11 +41,55 @@ export interface DeliveryLog {
   listDeadLetters(): Promise<DeadLetter[]>;
 }
 
+/** Each subscription's endpoint health: whether it is disabled, and since when it has been failing. */
 export interface SubscriptionStatusStore {
-  /** Undefined while enabled; otherwise why it was disabled (e.g. the endpoint answered 410 Gone). */
-  disabledReason(subscriptionId: string): Promise<string | undefined>;
-  disable(subscriptionId: string, reason: string): Promise<void>;
+  health(subscriptionId: string): Promise<EndpointHealth>;
+  /** Starts a failing period at `since`; an ongoing one keeps its start. */
+  markFailing(subscriptionId: string, since: number): Promise<void>;
+  markHealthy(subscriptionId: string): Promise<void>;
+  /** True when this call disabled it; false when it already was (so it is announced once). */
+  disable(subscriptionId: string, reason: string): Promise<boolean>;
+  /** Re-enables it with a clean slate: no failing period. */
   enable(subscriptionId: string): Promise<void>;
+}
+
+/** One HTTP attempt to a subscription's endpoint, as the per-endpoint attempt log keeps it. */
+export interface DeliveryAttempt {
+  readonly subscriptionId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly attempt: number;
+  readonly attemptedAt: number;
+  readonly durationMs: number;
+  readonly succeeded: boolean;
+  /** The HTTP status; absent when no response arrived. */
+  readonly status?: number;
+  /** Why no response arrived (timeout, refused, ...). */
+  readonly error?: string;
+  /** The start of the response body, so a receiver's own error message can be read. */
+  readonly responseExcerpt?: string;
+}
+
+export interface AttemptLog {
+  recordAttempt(attempt: DeliveryAttempt): Promise<void>;
+  /** Newest first. */
+  listAttempts(subscriptionId: string, limit: number): Promise<DeliveryAttempt[]>;
+}
+
+export interface EndpointLimits {
+  /** Requests per second; undefined means unlimited. */
+  readonly ratePerSecond: number | undefined;
+  /** Requests in flight at once to this endpoint (per process). */
+  readonly maxInFlight: number;
+}
+
+export type Admission =
+  | { readonly admitted: true; release(): void }
+  | { readonly admitted: false; readonly retryInMs: number };
+
+/** Per-endpoint admission control, so that one slow or rate-limited receiver cannot starve the others. */
+export interface EndpointThrottle {
+  admit(subscriptionId: string, limits: EndpointLimits): Promise<Admission>;
 }
 
 export interface QueueMessage<Body> {
@@ -61,6 +106,8 @@ export interface OutgoingMessage<Body> {
    */
   readonly deduplicationKey: string;
   readonly body: Body;
+  /** Hidden from receivers for this long after sending (at most 15 minutes). */
+  readonly delayMs?: number;
 }
 
 /** A durable queue: once send() resolves the messages survive a crash. */
@@ -91,6 +138,8 @@ export interface WebhookResponse {
   readonly status?: number;
   readonly retryAfter?: string | null;
   readonly error?: string;
+  /** The first bytes of the response body (a receiver's error message), as text. */
+  readonly responseExcerpt?: string;
   /** The request was refused before it was sent, for a reason a retry cannot change (e.g. SSRF protection). */
   readonly permanent?: boolean;
   readonly durationMs: number;

@@ -3,6 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
+import { DynamoDbAttemptLog } from '../adapters/aws/dynamodb-attempt-log.js';
+import { DynamoDbEndpointThrottle } from '../adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../adapters/aws/dynamodb-subscription-repository.js';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.js';
@@ -40,6 +42,8 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     clock,
     blobs,
     state,
+    attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
+    throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,
     accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
     // SSRF protection is always on here: webhook URLs are user input, the functions run inside AWS.
@@ -48,12 +52,17 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     // Ingest is FIFO per mailbox: a mailbox's events stay in order, mailboxes proceed in parallel.
     ingest: new SqsQueue<IngestRecord>(sqs, env.IDLEHOOK_INGEST_QUEUE_URL, {
       overflow: blobs,
-      fifo: {
-        groupOf: (record) =>
-          record.kind === 'message' ? `${record.account}#${record.mailbox}` : record.event.data.account,
-      },
+      fifo: true,
+      groupOf: (record) =>
+        record.kind === 'message'
+          ? `${record.account}#${record.mailbox}`
+          : (record.event.data.account ?? 'idlehook'),
     }),
-    deliveries: new SqsQueue<DeliveryRecord>(sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, { overflow: blobs }),
+    // Deliveries are grouped by subscription: SQS fair queues keep a slow endpoint's backlog from delaying the rest.
+    deliveries: new SqsQueue<DeliveryRecord>(sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, {
+      overflow: blobs,
+      groupOf: (record) => record.subscriptionId,
+    }),
   };
 }
 
@@ -75,11 +84,17 @@ export function deliverFunction(aws: AwsAdapters, env: AwsEnvironment): SqsHandl
     deliveries: aws.deliveries,
     subscriptionRepository: aws.subscriptions,
     log: aws.state,
+    attempts: aws.attempts,
     subscriptionStatus: aws.state,
+    throttle: aws.throttle,
     http: aws.http,
     clock: aws.clock,
     logger: aws.logger,
-    retryScheduleSeconds: env.IDLEHOOK_RETRY_SCHEDULE_SECONDS,
-    timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+    policy: {
+      retryScheduleSeconds: env.IDLEHOOK_RETRY_SCHEDULE_SECONDS,
+      timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+      disableAfterMs: env.IDLEHOOK_DISABLE_AFTER_FAILING_SECONDS * 1000,
+      maxInFlightPerEndpoint: env.IDLEHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
+    },
   });
 }

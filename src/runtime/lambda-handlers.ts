@@ -66,8 +66,8 @@ export function createDeliverHandler(deps: DeliverHandlerDependencies): SqsHandl
       event,
       async (record: SQSRecord) => {
         const body = await deps.deliveries.decode(record.body);
-        const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
-        const outcome = await handleDeliveryRecord(body, attempt, { ...deps, subscriptions });
+        const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+        const outcome = await handleDeliveryRecord(body, receiveCount, { ...deps, subscriptions });
         if (outcome.kind === 'retry') {
           await deps.deliveries.retryLater(record.receiptHandle, outcome.delayMs);
           throw new DeliveryRetryScheduledError(outcome.delayMs);

@@ -5,7 +5,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import type { Config } from '../config/config.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
-import { handleDeliveryRecord } from '../pipeline/handle-delivery.js';
+import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
 import type { Logger } from '../ports/index.js';
 import { QueueWorker } from './queue-worker.js';
@@ -51,13 +51,15 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   const http = senderFor(config.delivery);
   const deliveryDependencies = {
     log: state,
+    attempts: stores.attempts,
     subscriptionStatus: state,
     subscriptions,
+    deliveries,
+    throttle: stores.throttle,
     http,
     clock,
     logger,
-    retryScheduleSeconds: config.delivery.retryScheduleSeconds,
-    timeoutMs: config.delivery.timeoutSeconds * 1000,
+    policy: deliveryPolicyOf(config.delivery),
   };
   const deliverWorker = new QueueWorker(
     deliveries,
@@ -72,8 +74,10 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     const removed = {
       blobs: await blobs.pruneOlderThan(cutoff),
       deliveries: await state.pruneDeliveredOlderThan(cutoff),
+      attempts: await stores.attempts.pruneOlderThan(cutoff),
     };
-    if (removed.blobs + removed.deliveries > 0) logger.info('pruned local data past retention', removed);
+    if (removed.blobs + removed.deliveries + removed.attempts > 0)
+      logger.info('pruned local data past retention', removed);
   };
   await prune();
   const pruning = setInterval(() => {

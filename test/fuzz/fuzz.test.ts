@@ -26,6 +26,7 @@ describe(`fuzz: ${total} generated messages (seed ${seed}), the seed corpus and 
         url: 'http://127.0.0.1:1/',
         secrets: [Buffer.alloc(32)],
         events: undefined,
+        rateLimitPerSecond: undefined,
         accounts: undefined,
       },
     ];

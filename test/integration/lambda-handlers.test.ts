@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDbAttemptLog } from '../../src/adapters/aws/dynamodb-attempt-log.js';
+import { DynamoDbEndpointThrottle } from '../../src/adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-subscription-repository.js';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
@@ -62,7 +64,8 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
     deliveryUrl = await aws.createQueue('delivery');
     ingest = new SqsQueue<IngestRecord>(aws.sqs, ingestUrl, {
       overflow: blobs,
-      fifo: { groupOf: (r) => (r.kind === 'message' ? r.mailbox : 'events') },
+      fifo: true,
+      groupOf: (r) => (r.kind === 'message' ? r.mailbox : 'events'),
     });
     const deliveries = new SqsQueue<DeliveryRecord>(aws.sqs, deliveryUrl, { overflow: blobs });
     // Secrets Manager has no emulator here: a resolver with the same contract stands in for it.
@@ -84,12 +87,18 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
       deliveries,
       subscriptionRepository: subscriptions,
       log: state,
+      attempts: new DynamoDbAttemptLog(dynamo.client, table),
       subscriptionStatus: state,
+      throttle: new DynamoDbEndpointThrottle(dynamo.client, table, systemClock),
       http: new UndiciHttpSender(),
       clock: systemClock,
       logger: silent,
-      retryScheduleSeconds: [60],
-      timeoutMs: 5000,
+      policy: {
+        retryScheduleSeconds: [60],
+        timeoutMs: 5000,
+        disableAfterMs: 86_400_000,
+        maxInFlightPerEndpoint: 8,
+      },
     });
   });
 

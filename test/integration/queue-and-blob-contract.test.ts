@@ -141,7 +141,7 @@ describe('AWS shape on fauxqs (SQS and S3 APIs)', () => {
           MaximumMessageSize: '1048576',
         }),
         // One group per message here: within one group FIFO holds later messages back while one is in flight.
-        { fifo: { groupOf: (body) => idOf(body) ?? 'none' }, overflow },
+        { fifo: true, groupOf: (body) => idOf(body) ?? 'none', overflow },
       ),
     true,
   );

@@ -3,22 +3,38 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { DynamoDbAttemptLog } from '../../src/adapters/aws/dynamodb-attempt-log.js';
+import { DynamoDbEndpointThrottle } from '../../src/adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
-import type { CursorStore, DeliveryLog, SubscriptionStatusStore } from '../../src/ports/index.js';
+import type {
+  AttemptLog,
+  CursorStore,
+  DeliveryAttempt,
+  DeliveryLog,
+  EndpointThrottle,
+  SubscriptionStatusStore,
+} from '../../src/ports/index.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 
 type StateStore = CursorStore & DeliveryLog & SubscriptionStatusStore;
+interface Stores {
+  readonly state: StateStore;
+  readonly attempts: AttemptLog;
+  readonly throttle: EndpointThrottle;
+}
 
 const clock = { time: 1_000_000, now: () => clock.time };
 
 /** The same behaviour, asserted on every implementation of the state ports. */
-function stateStoreContract(name: string, open: () => Promise<StateStore>): void {
+function stateStoreContract(name: string, open: () => Promise<Stores>): void {
   describe(`${name} state store`, () => {
     let store: StateStore;
+    let stores: Stores;
     beforeEach(async () => {
-      store = await open();
+      stores = await open();
+      store = stores.state;
     });
 
     it('moves a cursor forward only, never across a UIDVALIDITY change, and keeps HIGHESTMODSEQ when none is given', async () => {
@@ -104,19 +120,90 @@ function stateStoreContract(name: string, open: () => Promise<StateStore>): void
     });
 
     it('disables a subscription once, with the first reason, until enabled', async () => {
-      assert.equal(await store.disabledReason('hook'), undefined);
-      await store.disable('hook', 'HTTP 410');
-      await store.disable('hook', 'something else');
-      assert.equal(await store.disabledReason('hook'), 'HTTP 410');
+      assert.deepEqual(await store.health('hook'), {});
+      assert.equal(await store.disable('hook', 'HTTP 410'), true);
+      assert.equal(await store.disable('hook', 'something else'), false);
+      assert.equal((await store.health('hook')).disabledReason, 'HTTP 410');
       await store.enable('hook');
-      assert.equal(await store.disabledReason('hook'), undefined);
+      assert.deepEqual(await store.health('hook'), {});
+    });
+
+    it('keeps the start of a failing period until the endpoint recovers; enabling clears it', async () => {
+      await store.markHealthy('hook');
+      assert.deepEqual(await store.health('hook'), {}, 'healthy without ever failing');
+      await store.markFailing('hook', 1_000);
+      await store.markFailing('hook', 2_000);
+      assert.deepEqual(await store.health('hook'), { failingSince: 1_000 });
+      await store.markHealthy('hook');
+      await store.markFailing('hook', 3_000);
+      assert.deepEqual(await store.health('hook'), { failingSince: 3_000 });
+      await store.disable('hook', 'failing');
+      assert.deepEqual(await store.health('hook'), { failingSince: 3_000, disabledReason: 'failing' });
+      await store.enable('hook');
+      assert.deepEqual(await store.health('hook'), {});
+      assert.deepEqual(await store.health('other'), {});
+    });
+
+    it('logs attempts per endpoint and lists the newest first', async () => {
+      const attempt = (n: number, extra: Partial<DeliveryAttempt> = {}): DeliveryAttempt => ({
+        subscriptionId: 'hook',
+        eventId: `evt_${n}`,
+        eventType: 'message.received',
+        attempt: 1,
+        attemptedAt: 1_000 * n,
+        durationMs: 12,
+        succeeded: false,
+        ...extra,
+      });
+      await stores.attempts.recordAttempt(attempt(1, { status: 500, responseExcerpt: 'db down' }));
+      await stores.attempts.recordAttempt(attempt(2, { error: 'timed out after 15 s' }));
+      await stores.attempts.recordAttempt(attempt(3, { status: 204, succeeded: true }));
+      await stores.attempts.recordAttempt(
+        attempt(4, { subscriptionId: 'other', status: 200, succeeded: true }),
+      );
+      assert.deepEqual(await stores.attempts.listAttempts('hook', 2), [
+        attempt(3, { status: 204, succeeded: true }),
+        attempt(2, { error: 'timed out after 15 s' }),
+      ]);
+      assert.deepEqual(
+        (await stores.attempts.listAttempts('hook', 10)).map((a) => a.responseExcerpt),
+        [undefined, undefined, 'db down'],
+      );
+      assert.deepEqual(await stores.attempts.listAttempts('nobody', 10), []);
+    });
+
+    it('admits requests per endpoint within the rate limit and the in-flight cap', async () => {
+      clock.time = 5_000_250;
+      const limits = { ratePerSecond: 2, maxInFlight: 10 };
+      const first = await stores.throttle.admit('hook', limits);
+      const second = await stores.throttle.admit('hook', limits);
+      const third = await stores.throttle.admit('hook', limits);
+      assert.equal(first.admitted && second.admitted, true);
+      assert.deepEqual(third, { admitted: false, retryInMs: 750 });
+      assert.equal(
+        (await stores.throttle.admit('other', limits)).admitted,
+        true,
+        'each endpoint has its own',
+      );
+      clock.time = 5_001_000;
+      assert.equal(
+        (await stores.throttle.admit('hook', limits)).admitted,
+        true,
+        'a new second, a new window',
+      );
+
+      const one = { ratePerSecond: undefined, maxInFlight: 1 };
+      const held = await stores.throttle.admit('slow', one);
+      assert.equal(held.admitted, true);
+      assert.equal((await stores.throttle.admit('slow', one)).admitted, false);
+      if (held.admitted) held.release();
+      assert.equal((await stores.throttle.admit('slow', one)).admitted, true);
     });
   });
 }
 
-stateStoreContract(
-  'SQLite (local mode)',
-  async () => openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-contract-')), clock).state,
+stateStoreContract('SQLite (local mode)', async () =>
+  openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-contract-')), clock),
 );
 
 describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', () => {
@@ -149,8 +236,12 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
     assert.equal((await overflow.get('dead-letters/evt_s3/hook.json'))?.toString(), body);
   });
 
-  stateStoreContract(
-    'DynamoDB',
-    async () => new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, overflow),
-  );
+  stateStoreContract('DynamoDB', async () => {
+    const table = await dynamo.createTable();
+    return {
+      state: new DynamoDbStateStore(dynamo.client, table, clock, overflow),
+      attempts: new DynamoDbAttemptLog(dynamo.client, table),
+      throttle: new DynamoDbEndpointThrottle(dynamo.client, table, clock),
+    };
+  });
 });

@@ -48,6 +48,7 @@ describe('replay', () => {
               secrets: [Buffer.alloc(32)],
               events: undefined,
               accounts: undefined,
+              rateLimitPerSecond: undefined,
             },
           ],
         ]),

@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
 /** The document client every adapter on the state table uses: plain JS values in, undefined fields dropped. */
@@ -15,4 +15,9 @@ export async function queryAll<Item>(
   for await (const page of paginateQuery({ client: documents }, input))
     items.push(...((page.Items ?? []) as Item[]));
   return items;
+}
+
+/** Whether a write failed only because its condition did not hold (the store refusing it, by design). */
+export function isFailedCondition(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException;
 }

@@ -1,8 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  type CreateTableCommandInput,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -10,6 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
   BlobStore,
@@ -19,7 +16,7 @@ import type {
   DeliveryLog,
   SubscriptionStatusStore,
 } from '../../ports/index.js';
-import { documentClient, queryAll } from './dynamodb-documents.js';
+import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
 
 /**
  * The state store on one DynamoDB table (single-table design, see README "DynamoDB table"):
@@ -27,7 +24,7 @@ import { documentClient, queryAll } from './dynamodb-documents.js';
  * | item               | pk                           | sk                 | GSI1 (sparse)                         |
  * | mailbox cursor     | MAILBOX#<account>#<mailbox>  | CURSOR             |                                       |
  * | delivery outcome   | EVENT#<eventId>              | SUB#<subscription> | gsi1pk=DEADLETTER, gsi1sk=<failedAt>  |
- * | subscription state | SUBSCRIPTION#<id>            | STATUS             |                                       |
+ * | endpoint health    | SUBSCRIPTION#<id>            | STATUS             |                                       |
  *
  * Correctness rests on conditional writes only (no transactions): a cursor moves forward within one
  * UIDVALIDITY, a delivered outcome is never turned back into a dead letter.
@@ -176,7 +173,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     );
   }
 
-  async disabledReason(subscriptionId: string): Promise<string | undefined> {
+  async health(subscriptionId: string): Promise<EndpointHealth> {
     const { Item } = await this.documents.send(
       new GetCommand({
         TableName: this.tableName,
@@ -184,19 +181,51 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
         ConsistentRead: true,
       }),
     );
-    return Item?.disabledReason;
+    return {
+      ...(Item?.disabledReason ? { disabledReason: Item.disabledReason as string } : {}),
+      ...(Item?.failingSince !== undefined ? { failingSince: Item.failingSince as number } : {}),
+    };
   }
 
-  async disable(subscriptionId: string, reason: string): Promise<void> {
-    await ignoringFailedCondition(
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...subscriptionKey(subscriptionId), disabledReason: reason, disabledAt: this.clock.now() },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
+  async markFailing(subscriptionId: string, since: number): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: subscriptionKey(subscriptionId),
+        UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :since)',
+        ExpressionAttributeValues: { ':since': since },
+      }),
     );
+  }
+
+  async markHealthy(subscriptionId: string): Promise<void> {
+    await this.documents
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: subscriptionKey(subscriptionId),
+          UpdateExpression: 'REMOVE failingSince',
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      )
+      .catch(ignoreFailedCondition);
+  }
+
+  async disable(subscriptionId: string, reason: string): Promise<boolean> {
+    return this.documents
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: subscriptionKey(subscriptionId),
+          UpdateExpression: 'SET disabledReason = :reason, disabledAt = :now',
+          ConditionExpression: 'attribute_not_exists(disabledReason)',
+          ExpressionAttributeValues: { ':reason': reason, ':now': this.clock.now() },
+        }),
+      )
+      .then(
+        () => true,
+        (error: unknown) => ignoreFailedCondition(error).then(() => false),
+      );
   }
 
   async enable(subscriptionId: string): Promise<void> {
@@ -233,11 +262,11 @@ const subscriptionKey = (subscriptionId: string) => ({ pk: `SUBSCRIPTION#${subsc
 
 /** A failed condition is the store refusing a write that must not happen (backwards, downgrade): not an error. */
 async function ignoringFailedCondition(write: Promise<unknown>): Promise<void> {
-  try {
-    await write;
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+  await write.catch(ignoreFailedCondition);
+}
+
+async function ignoreFailedCondition(error: unknown): Promise<void> {
+  if (!isFailedCondition(error)) throw error;
 }
 
 /** The table this store expects; the CDK construct creates the same (kept here so tests and infra agree). */

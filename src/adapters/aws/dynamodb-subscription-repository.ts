@@ -15,6 +15,7 @@ export interface StoredSubscription {
   readonly previousSecretArn?: string;
   readonly events?: readonly EventType[];
   readonly accounts?: readonly string[];
+  readonly rateLimitPerSecond?: number;
 }
 
 const PARTITION = 'SUBSCRIPTIONS';
@@ -85,6 +86,7 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
         ),
         events: s.events ? new Set(s.events) : undefined,
         accounts: s.accounts ? new Set(s.accounts) : undefined,
+        rateLimitPerSecond: s.rateLimitPerSecond,
       })),
     );
   }

@@ -25,10 +25,17 @@ const MAX_BATCH_BYTES = 1000 * 1024;
 const MAX_INLINE_BYTES = 900 * 1024;
 /** SQS caps a visibility timeout at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
+/** SQS caps a message's delay at 15 minutes. */
+const MAX_DELAY_SECONDS = 900;
 
 export interface SqsQueueOptions<Body> {
-  /** FIFO queues keep order per group (e.g. per mailbox) and drop duplicates by key for 5 minutes. */
-  readonly fifo?: { readonly groupOf: (body: Body) => string };
+  /**
+   * Each message's MessageGroupId. A FIFO queue keeps order within a group (e.g. per mailbox); a standard
+   * queue uses it as the fair-queue tenant, so one group's backlog does not delay the others.
+   */
+  readonly groupOf?: (body: Body) => string;
+  /** A FIFO queue: it also drops duplicates by key for 5 minutes, and takes no per-message delay. */
+  readonly fifo?: boolean;
   /** Where bodies too large for SQS go; the message then carries a reference (never a truncated body). */
   readonly overflow: BlobStore;
   /** ReceiveMessage long-poll wait, seconds. */
@@ -112,11 +119,14 @@ export class SqsQueue<Body> implements EventQueue<Body> {
       await this.options.overflow.put(key, Buffer.from(body));
       body = JSON.stringify({ $overflow: key } satisfies Reference);
     }
-    const fifo = this.options.fifo;
+    const { groupOf, fifo } = this.options;
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.ceil((message.delayMs ?? 0) / 1000));
     return {
       Id: String(index),
       MessageBody: body,
-      ...(fifo ? { MessageGroupId: fifo.groupOf(message.body), MessageDeduplicationId: keyHash } : {}),
+      ...(groupOf ? { MessageGroupId: groupOf(message.body) } : {}),
+      ...(fifo ? { MessageDeduplicationId: keyHash } : {}),
+      ...(!fifo && delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
     };
   }
 }

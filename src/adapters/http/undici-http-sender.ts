@@ -2,8 +2,30 @@ import { Agent, request } from 'undici';
 import type { HttpSender, WebhookRequest, WebhookResponse } from '../../ports/index.js';
 import { DestinationGuard, ForbiddenDestinationError } from './destination-guard.js';
 
-/** Response bodies are read only this far: receivers have nothing to say that we keep. */
+/** Response bodies are read only this far (then the connection is dropped rather than drained). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+/** The attempt log keeps this much of a response: enough for a receiver's error message. */
+const RESPONSE_EXCERPT_BYTES = 1024;
+
+/** Reads the start of a response body and discards the rest, up to the cap. */
+async function excerptOf(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let readBytes = 0;
+  for await (const chunk of body) {
+    if (keptBytes < RESPONSE_EXCERPT_BYTES) {
+      const part = chunk.subarray(0, RESPONSE_EXCERPT_BYTES - keptBytes);
+      kept.push(part);
+      keptBytes += part.length;
+    }
+    readBytes += chunk.length;
+    if (readBytes >= MAX_RESPONSE_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(kept).toString('utf8');
+}
 
 function forbidden(error: unknown): ForbiddenDestinationError | undefined {
   const err = error as Error & { cause?: unknown };
@@ -53,11 +75,12 @@ export class UndiciHttpSender implements HttpSender {
         dispatcher: this.dispatcher,
         signal: AbortSignal.timeout(webhook.timeoutMs),
       });
-      await response.body.dump({ limit: MAX_RESPONSE_BYTES });
+      const responseExcerpt = await excerptOf(response.body);
       const retryAfter = response.headers['retry-after'];
       return {
         status: response.statusCode,
         retryAfter: Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null),
+        ...(responseExcerpt ? { responseExcerpt } : {}),
         durationMs: performance.now() - started,
       };
     } catch (error) {

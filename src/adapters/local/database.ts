@@ -52,11 +52,27 @@ CREATE TABLE IF NOT EXISTS settings (
   value BLOB NOT NULL
 ) STRICT;
 
-CREATE TABLE IF NOT EXISTS subscription_status (
+CREATE TABLE IF NOT EXISTS endpoint_health (
   subscription_id TEXT PRIMARY KEY,
-  disabled_reason TEXT NOT NULL,
-  disabled_at INTEGER NOT NULL
+  disabled_reason TEXT,
+  disabled_at INTEGER,
+  failing_since INTEGER
 ) STRICT;
+
+CREATE TABLE IF NOT EXISTS delivery_attempts (
+  subscription_id TEXT NOT NULL,
+  attempted_at INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  succeeded INTEGER NOT NULL,
+  status INTEGER,
+  error TEXT,
+  response_excerpt TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS delivery_attempts_by_endpoint ON delivery_attempts (subscription_id, attempted_at);
+CREATE INDEX IF NOT EXISTS delivery_attempts_by_age ON delivery_attempts (attempted_at);
 `;
 
 /** Opens (and creates) local mode's single SQLite file: cursors, queues and delivery records in one place. */
@@ -69,7 +85,20 @@ export function openLocalDatabase(dataDir: string): LocalDatabase {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  migrateSubscriptionStatus(db);
   return db;
+}
+
+/** Data directories made before endpoint health existed kept disabled subscriptions in subscription_status. */
+function migrateSubscriptionStatus(db: LocalDatabase): void {
+  const old = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'subscription_status'");
+  if (!old.get()) return;
+  db.transaction(() => {
+    db.exec(`INSERT INTO endpoint_health (subscription_id, disabled_reason, disabled_at)
+             SELECT subscription_id, disabled_reason, disabled_at FROM subscription_status WHERE true
+             ON CONFLICT (subscription_id) DO NOTHING;
+             DROP TABLE subscription_status;`);
+  })();
 }
 
 /** A random key made once per data directory and kept in it (e.g. to sign local blob URLs). */

@@ -1,6 +1,8 @@
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
 import type { Clock } from '../../ports/index.js';
 import { openLocalDatabase, persistentKey } from './database.js';
+import { MemoryEndpointThrottle } from './memory-endpoint-throttle.js';
+import { SqliteAttemptLog } from './sqlite-attempt-log.js';
 import { SqliteBlobStore } from './sqlite-blob-store.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
@@ -9,6 +11,8 @@ import { WriteBatcher } from './write-batcher.js';
 /** Every local-mode adapter, on one SQLite file in dataDir. */
 export interface LocalStores {
   readonly state: SqliteStateStore;
+  readonly attempts: SqliteAttemptLog;
+  readonly throttle: MemoryEndpointThrottle;
   readonly ingest: SqliteQueue<IngestRecord>;
   readonly deliveries: SqliteQueue<DeliveryRecord>;
   readonly blobs: SqliteBlobStore;
@@ -20,6 +24,8 @@ export function openLocalStores(dataDir: string, clock: Clock): LocalStores {
   const writes = new WriteBatcher(db);
   return {
     state: new SqliteStateStore(db, clock, writes),
+    attempts: new SqliteAttemptLog(db, writes),
+    throttle: new MemoryEndpointThrottle(clock),
     ingest: new SqliteQueue<IngestRecord>(db, 'ingest', clock, writes),
     deliveries: new SqliteQueue<DeliveryRecord>(db, 'delivery', clock, writes),
     blobs: new SqliteBlobStore(db, writes, () => clock.now(), persistentKey(db, 'blob-url-key')),

@@ -43,9 +43,11 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
 
   async send(messages: readonly OutgoingMessage<Body>[]): Promise<void> {
     const now = this.clock.now();
-    const rows = messages.map((m) => [m.deduplicationKey, JSON.stringify(m.body)] as const);
+    const rows = messages.map(
+      (m) => [m.deduplicationKey, JSON.stringify(m.body), now + (m.delayMs ?? 0)] as const,
+    );
     await this.writes.write(() => {
-      for (const [key, body] of rows) this.statements.insert.run(this.name, key, body, now);
+      for (const [key, body, visibleAt] of rows) this.statements.insert.run(this.name, key, body, visibleAt);
     });
     this.signals.emit('available');
   }

@@ -1,3 +1,4 @@
+import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
   Clock,
@@ -25,7 +26,7 @@ interface DeadLetterRow {
   updated_at: number;
 }
 
-/** Local mode's state: mailbox cursors, delivery outcomes and subscription status in SQLite. */
+/** Local mode's state: mailbox cursors, delivery outcomes and endpoint health in SQLite. */
 export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionStatusStore {
   private readonly statements;
 
@@ -71,12 +72,21 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
          WHERE status = 'failed' ORDER BY updated_at`,
       ),
       pruneDelivered: db.prepare(`DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?`),
-      disabledReason: db.prepare('SELECT disabled_reason FROM subscription_status WHERE subscription_id = ?'),
-      disable: db.prepare(
-        `INSERT INTO subscription_status (subscription_id, disabled_reason, disabled_at) VALUES (?, ?, ?)
-         ON CONFLICT (subscription_id) DO NOTHING`,
+      health: db.prepare(
+        'SELECT disabled_reason, failing_since FROM endpoint_health WHERE subscription_id = ?',
       ),
-      enable: db.prepare('DELETE FROM subscription_status WHERE subscription_id = ?'),
+      markFailing: db.prepare(
+        `INSERT INTO endpoint_health (subscription_id, failing_since) VALUES (?, ?)
+         ON CONFLICT (subscription_id) DO UPDATE SET failing_since = COALESCE(failing_since, excluded.failing_since)`,
+      ),
+      markHealthy: db.prepare('UPDATE endpoint_health SET failing_since = NULL WHERE subscription_id = ?'),
+      disable: db.prepare(
+        `INSERT INTO endpoint_health (subscription_id, disabled_reason, disabled_at) VALUES (?, ?, ?)
+         ON CONFLICT (subscription_id) DO UPDATE SET disabled_reason = excluded.disabled_reason,
+           disabled_at = excluded.disabled_at
+         WHERE endpoint_health.disabled_reason IS NULL`,
+      ),
+      enable: db.prepare('DELETE FROM endpoint_health WHERE subscription_id = ?'),
     };
   }
 
@@ -154,14 +164,30 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
     return this.writes.write(() => this.statements.pruneDelivered.run(cutoff).changes);
   }
 
-  async disabledReason(subscriptionId: string): Promise<string | undefined> {
-    const row = this.statements.disabledReason.get(subscriptionId) as { disabled_reason: string } | undefined;
-    return row?.disabled_reason;
+  async health(subscriptionId: string): Promise<EndpointHealth> {
+    const row = this.statements.health.get(subscriptionId) as
+      | { disabled_reason: string | null; failing_since: number | null }
+      | undefined;
+    return {
+      ...(row?.disabled_reason ? { disabledReason: row.disabled_reason } : {}),
+      ...(row?.failing_since != null ? { failingSince: row.failing_since } : {}),
+    };
   }
 
-  async disable(subscriptionId: string, reason: string): Promise<void> {
+  async markFailing(subscriptionId: string, since: number): Promise<void> {
+    await this.writes.write(() => this.statements.markFailing.run(subscriptionId, since));
+  }
+
+  async markHealthy(subscriptionId: string): Promise<void> {
+    await this.writes.write(() => this.statements.markHealthy.run(subscriptionId));
+  }
+
+  async disable(subscriptionId: string, reason: string): Promise<boolean> {
     const now = this.clock.now();
-    await this.writes.write(() => this.statements.disable.run(subscriptionId, reason, now));
+    const { changes } = await this.writes.write(() =>
+      this.statements.disable.run(subscriptionId, reason, now),
+    );
+    return changes > 0;
   }
 
   async enable(subscriptionId: string): Promise<void> {

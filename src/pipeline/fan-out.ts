@@ -1,0 +1,19 @@
+import type { SubscriptionConfig } from '../config/config.js';
+import { serializeEvent, type WebhookEvent } from '../domain/events.js';
+import { subscriptionsFor } from '../domain/subscriptions.js';
+import type { OutgoingMessage } from '../ports/index.js';
+import { type DeliveryRecord, deliveryDeduplicationKey } from './records.js';
+
+/** One delivery record per subscription that wants the event, all carrying the same serialized body. */
+export function deliveriesFor(
+  event: WebhookEvent,
+  subscriptions: readonly SubscriptionConfig[],
+): OutgoingMessage<DeliveryRecord>[] {
+  const targets = subscriptionsFor(event, subscriptions);
+  if (targets.length === 0) return [];
+  const body = serializeEvent(event);
+  return targets.map((subscription) => {
+    const record = { eventId: event.id, eventType: event.type, subscriptionId: subscription.id, body };
+    return { deduplicationKey: deliveryDeduplicationKey(record), body: record };
+  });
+}
