@@ -155,6 +155,7 @@ async function replay(target: Target): Promise<number> {
     },
     {
       log: target.log,
+      attempts: target.attempts,
       subscriptionStatus: target.subscriptionStatus,
       subscriptions: new Map((await target.subscriptions()).map((s) => [s.id, s])),
       http: target.http,

@@ -15,7 +15,7 @@ import type {
 } from '../ports/index.js';
 import { deliveriesFor } from './fan-out.js';
 import { type DeliveryRecord, deliveryDeduplicationKey } from './records.js';
-import { sendWebhook } from './send-webhook.js';
+import { attemptOf, sendWebhook } from './send-webhook.js';
 
 export interface DeliveryDependencies {
   readonly log: DeliveryLog;
@@ -117,18 +117,10 @@ export async function handleDeliveryRecord(
     deps.random,
   );
   const attemptedAt = deps.clock.now();
-  await deps.attempts.recordAttempt({
-    subscriptionId,
-    eventId,
-    eventType: record.eventType,
-    attempt,
-    attemptedAt,
-    durationMs: Math.round(response.durationMs),
-    succeeded: decision.kind === 'delivered',
-    ...(response.status === undefined ? {} : { status: response.status }),
-    ...(response.error === undefined ? {} : { error: response.error }),
-    ...(response.responseExcerpt === undefined ? {} : { responseExcerpt: response.responseExcerpt }),
-  });
+  await deps.attempts.recordAttempt(
+    attemptOf(record, attempt, decision.kind === 'delivered', response, attemptedAt),
+  );
+
   const disabledNow = await updateHealth(subscription, health, decision, attemptedAt, eventId, deps);
 
   const fields = {

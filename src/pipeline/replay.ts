@@ -1,7 +1,14 @@
 import type { SubscriptionConfig } from '../config/config.js';
 import { describeAttempt } from '../domain/retry.js';
-import type { Clock, DeadLetter, DeliveryLog, HttpSender, SubscriptionStatusStore } from '../ports/index.js';
-import { sendWebhook } from './send-webhook.js';
+import type {
+  AttemptLog,
+  Clock,
+  DeadLetter,
+  DeliveryLog,
+  HttpSender,
+  SubscriptionStatusStore,
+} from '../ports/index.js';
+import { attemptOf, sendWebhook } from './send-webhook.js';
 
 export interface ReplayResult {
   readonly letter: DeadLetter;
@@ -11,6 +18,7 @@ export interface ReplayResult {
 
 export interface ReplayDependencies {
   readonly log: DeliveryLog;
+  readonly attempts: AttemptLog;
   readonly subscriptionStatus: SubscriptionStatusStore;
   readonly subscriptions: ReadonlyMap<string, SubscriptionConfig>;
   readonly http: HttpSender;
@@ -59,7 +67,9 @@ export async function replayDeadLetters(
     const response = await sendWebhook(letter, subscription, deps);
     const attempts = letter.attempts + 1;
     const detail = describeAttempt(response);
-    if (response.status !== undefined && response.status >= 200 && response.status < 300) {
+    const succeeded = response.status !== undefined && response.status >= 200 && response.status < 300;
+    await deps.attempts.recordAttempt(attemptOf(letter, attempts, succeeded, response, deps.clock.now()));
+    if (succeeded) {
       await deps.log.markDelivered(letter.eventId, letter.subscriptionId, attempts);
       results.push({ letter, delivered: true, detail });
     } else {

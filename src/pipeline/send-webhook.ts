@@ -1,6 +1,6 @@
 import type { SubscriptionConfig } from '../config/config.js';
 import { signWebhook } from '../domain/signing.js';
-import type { Clock, HttpSender, WebhookResponse } from '../ports/index.js';
+import type { Clock, DeliveryAttempt, HttpSender, WebhookResponse } from '../ports/index.js';
 import type { DeliveryRecord } from './records.js';
 
 /** Signs with the current time (receivers reject stale timestamps) and sends one attempt. */
@@ -22,4 +22,26 @@ export function sendWebhook(
       'webhook-signature': signWebhook(subscription.secrets, record.eventId, timestamp, record.body),
     },
   });
+}
+
+/** The attempt log's entry for one attempt. */
+export function attemptOf(
+  record: Pick<DeliveryRecord, 'eventId' | 'eventType' | 'subscriptionId'>,
+  attempt: number,
+  succeeded: boolean,
+  response: WebhookResponse,
+  attemptedAt: number,
+): DeliveryAttempt {
+  return {
+    subscriptionId: record.subscriptionId,
+    eventId: record.eventId,
+    eventType: record.eventType,
+    attempt,
+    attemptedAt,
+    durationMs: Math.round(response.durationMs),
+    succeeded,
+    ...(response.status === undefined ? {} : { status: response.status }),
+    ...(response.error === undefined ? {} : { error: response.error }),
+    ...(response.responseExcerpt === undefined ? {} : { responseExcerpt: response.responseExcerpt }),
+  };
 }

@@ -29,7 +29,11 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
     await scenario.bridge.start();
     await waitForIdle(scenario.bridge);
     await scenario.appender.append('INBOX', simpleMessage('first'));
-    await scenario.receiver.waitUntil(() => scenario.receiver.accepted.length === 1, 10_000, 'first message');
+    await scenario.receiver.waitUntil(
+      () => scenario.receiver.ofType('message.received').length === 1,
+      10_000,
+      'first message',
+    );
   });
 
   after(async () => {
@@ -45,7 +49,11 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
       [500, 200],
     );
     assert.ok(flaky.attempts.every((a) => a.id === delivered?.id));
-    assert.equal(delivered?.id, scenario.receiver.accepted[0]?.id, 'same event id for every subscription');
+    assert.equal(
+      delivered?.id,
+      scenario.receiver.ofType('message.received')[0]?.id,
+      'same event id for every subscription',
+    );
   });
 
   it('dead-letters after the last retry and lists the failure', async () => {
@@ -74,10 +82,14 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
     assert.match(listed.stdout, /^gone .* disabled: HTTP 410/m);
     await appender.append('INBOX', simpleMessage('second'));
     await scenario.receiver.waitUntil(
-      () => scenario.receiver.accepted.length === 2,
+      () => scenario.receiver.ofType('message.received').length === 2,
       10_000,
       'second message',
     );
+    const [announcement] = scenario.receiver.ofType('endpoint.disabled');
+    assert.equal(announcement?.body.data.subscriptionId, 'gone', 'the other subscriptions hear of it');
+    assert.match(announcement?.body.data.reason, /HTTP 410/);
+    assert.equal(announcement?.body.data.failingSince, null, 'a 410 disables at once');
     await waitForDeadLetters(bridge, 6);
     assert.equal(gone.attempts.length, 1, 'a disabled subscription gets no requests');
     const letters = JSON.parse((await bridge.cli('deliveries', '--failed', '--json')).stdout) as {

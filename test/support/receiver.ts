@@ -41,12 +41,26 @@ export class WebhookReceiver {
   readonly schemaViolations: { type: string; errors: unknown }[] = [];
   /** Decides each response; default 200. */
   respond: (id: string, attempt: number) => number = () => 200;
+  /** How long each response takes (a slow receiver). */
+  responseDelayMs = 0;
+  /** Requests being answered right now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
+  /** When each request arrived (ms since the epoch), in order. */
+  readonly arrivals: number[] = [];
   private readonly verifier: Webhook;
   private readonly listeners = new Set<() => void>();
   private server = createServer((request, response) => {
     const chunks: Buffer[] = [];
+    this.arrivals.push(Date.now());
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    response.on('close', () => {
+      this.inFlight -= 1;
+    });
     request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
+    request.on('end', async () => {
+      if (this.responseDelayMs > 0) await new Promise((r) => setTimeout(r, this.responseDelayMs));
       const raw = Buffer.concat(chunks).toString('utf8');
       const id = String(request.headers['webhook-id'] ?? '');
       try {
@@ -75,7 +89,9 @@ export class WebhookReceiver {
         });
         for (const listener of this.listeners) listener();
       }
-      response.writeHead(status, { 'content-type': 'text/plain' }).end('ok');
+      response
+        .writeHead(status, { 'content-type': 'text/plain' })
+        .end(status >= 200 && status < 300 ? 'ok' : `refused with ${status}`);
     });
   });
 

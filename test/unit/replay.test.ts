@@ -10,7 +10,7 @@ import type { HttpSender, WebhookRequest } from '../../src/ports/index.js';
 describe('replay', () => {
   it('selects dead letters by failure time and sends each once with its original id and body', async () => {
     const clock = { now: () => 10_000 };
-    const { state } = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-replay-')), clock);
+    const { state, attempts } = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-replay-')), clock);
     for (const [eventId, failedAt] of [
       ['early', 1_000],
       ['inside', 5_000],
@@ -38,6 +38,7 @@ describe('replay', () => {
       { since: 2_000, until: 9_000 },
       {
         log: state,
+        attempts,
         subscriptionStatus: state,
         subscriptions: new Map([
           [
@@ -66,6 +67,12 @@ describe('replay', () => {
     assert.deepEqual(
       (await state.listDeadLetters()).map((l) => l.eventId),
       ['early', 'late'],
+    );
+    const [logged] = await attempts.listAttempts('hook', 10);
+    assert.deepEqual(
+      [logged?.eventId, logged?.attempt, logged?.status, logged?.succeeded],
+      ['inside', 9, 204, true],
+      'a replay is an attempt like any other',
     );
   });
 });

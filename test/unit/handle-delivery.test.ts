@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openLocalStores } from '../../src/adapters/local/local-stores.js';
+import type { SubscriptionConfig } from '../../src/config/config.js';
+import { type DeliveryDependencies, handleDeliveryRecord } from '../../src/pipeline/handle-delivery.js';
+import type { DeliveryRecord } from '../../src/pipeline/records.js';
+import type { HttpSender } from '../../src/ports/index.js';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+function setUp(rateLimitPerSecond: number | undefined, status = 204) {
+  const clock = { time: 1_000_000, now: () => clock.time };
+  const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-deliver-')), clock);
+  // The HTTP side answers from memory: these tests are about what the deliver stage does around the request.
+  const sent: string[] = [];
+  const http: HttpSender = {
+    send: async (request) => {
+      sent.push(request.headers['webhook-id'] ?? '');
+      return { status, durationMs: 3 };
+    },
+  };
+  const subscription: SubscriptionConfig = {
+    id: 'hook',
+    url: 'https://hook.example/',
+    secrets: [Buffer.alloc(32)],
+    events: undefined,
+    accounts: undefined,
+    rateLimitPerSecond,
+  };
+  const deps: DeliveryDependencies = {
+    log: stores.state,
+    attempts: stores.attempts,
+    subscriptionStatus: stores.state,
+    subscriptions: new Map([['hook', subscription]]),
+    deliveries: stores.deliveries,
+    throttle: stores.throttle,
+    http,
+    clock,
+    logger: silent,
+    policy: {
+      retryScheduleSeconds: [1, 1, 1],
+      timeoutMs: 1000,
+      disableAfterMs: 60_000,
+      maxInFlightPerEndpoint: 4,
+    },
+    random: () => 0.5,
+  };
+  return { clock, stores, sent, deps };
+}
+
+const record = (eventId: string): DeliveryRecord => ({
+  eventId,
+  eventType: 'message.received',
+  subscriptionId: 'hook',
+  body: '{}',
+});
+
+describe('the deliver stage', () => {
+  it('holds back a record over the rate limit as a delayed copy that does not count as an attempt', async () => {
+    const { clock, stores, sent, deps } = setUp(1);
+    assert.deepEqual(await handleDeliveryRecord(record('evt_a'), 1, deps), { kind: 'done' });
+    // Received for the third time (two failed attempts before), but over the limit in this second.
+    assert.deepEqual(await handleDeliveryRecord(record('evt_b'), 3, deps), { kind: 'done' });
+    assert.deepEqual(sent, ['evt_a']);
+    assert.deepEqual(await stores.deliveries.receive(10), [], 'the copy waits for the next second');
+
+    clock.time += 1_000;
+    const [copy] = await stores.deliveries.receive(10);
+    assert.deepEqual(copy?.body, { ...record('evt_b'), attemptsBefore: 2, deferrals: 1 });
+    await handleDeliveryRecord(copy?.body ?? record('x'), copy?.receiveCount ?? 0, deps);
+    assert.deepEqual(sent, ['evt_a', 'evt_b']);
+    const [latest] = await stores.attempts.listAttempts('hook', 1);
+    assert.equal(latest?.attempt, 3, 'the held-back turn was not an attempt');
+  });
+
+  it('disables the endpoint at the end of the failing period and dead-letters the record', async () => {
+    const { clock, stores, deps } = setUp(undefined, 500);
+    assert.equal((await handleDeliveryRecord(record('evt_a'), 1, deps)).kind, 'retry');
+    assert.deepEqual(await stores.state.health('hook'), { failingSince: 1_000_000 });
+    clock.time += 60_000;
+    assert.deepEqual(await handleDeliveryRecord(record('evt_a'), 2, deps), { kind: 'done' });
+    assert.match((await stores.state.health('hook')).disabledReason ?? '', /every attempt failed since/);
+    const [letter] = await stores.state.listDeadLetters();
+    assert.match(letter?.reason ?? '', /HTTP 500; the subscription is now disabled/);
+  });
+});
