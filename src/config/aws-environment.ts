@@ -20,6 +20,8 @@ const schema = z.object({
   IDLEHOOK_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(15),
   /** Watcher task: how often it re-reads the accounts table. */
   IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: z.coerce.number().min(1).default(30),
+  /** Watcher task: how often an idle mailbox connection is checked (UIDVALIDITY, and that it still answers). */
+  IDLEHOOK_MAILBOX_CHECK_SECONDS: z.coerce.number().min(1).default(60),
   /** Watcher task: port of its /health endpoint (container health check). */
   IDLEHOOK_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   /** Internal networks webhooks may reach despite SSRF protection, comma-separated CIDR ranges. */

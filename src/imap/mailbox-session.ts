@@ -9,6 +9,9 @@ import { classifyImapError } from './connection-failure.js';
 import { MailboxSync, type MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
 
+/** A check unanswered for this long (or one check interval, if longer) means the connection is dead. */
+const MIN_CHECK_TIMEOUT_MS = 10_000;
+
 export interface MailboxSessionDependencies extends MailboxSyncDependencies {
   readonly connector: AccountConnector;
   readonly status: StatusBoard;
@@ -101,7 +104,20 @@ export class MailboxSession {
       status.lastError = null;
       client.on('exists', () => sync.request());
       sync.request();
-      const check = setInterval(() => sync.requestCheck(), this.deps.checkIntervalMs);
+      // A connection can die silently (a cut network drops packets without a reset): IDLE then waits forever
+      // and imapflow's own inactivity timeout takes 10 minutes. A check left unanswered is taken as that.
+      const unansweredAfterMs = Math.max(MIN_CHECK_TIMEOUT_MS, this.deps.checkIntervalMs);
+      const check = setInterval(() => {
+        if (sync.checkOverdueMs() > unansweredAfterMs) {
+          connectionError = Object.assign(
+            new Error(`the server did not answer for ${Math.round(sync.checkOverdueMs() / 1000)} s`),
+            { code: 'ETIMEOUT' },
+          );
+          client.close();
+          return;
+        }
+        sync.requestCheck();
+      }, this.deps.checkIntervalMs);
       const aborted = once(signal, 'abort');
       await Promise.race([closed, aborted, syncFailed]).finally(() => clearInterval(check));
       if (signal.aborted) {

@@ -50,6 +50,8 @@ export class MailboxSync {
   private knownExists: number | undefined;
   private requested = false;
   private checkRequested = false;
+  /** When the oldest check not yet answered was requested (ms); undefined when none is pending. */
+  private checkPendingSince: number | undefined;
   private running: Promise<void> | undefined;
   private failure: ((error: unknown) => void) | undefined;
 
@@ -72,7 +74,13 @@ export class MailboxSync {
   /** Schedules a check that the selected mailbox is still the one on the server (see checkMailbox). */
   requestCheck(): void {
     this.checkRequested = true;
+    this.checkPendingSince ??= this.deps.clock.now();
     this.request();
+  }
+
+  /** How long the pending check has gone unanswered (ms), or 0 when none is pending. */
+  checkOverdueMs(): number {
+    return this.checkPendingSince === undefined ? 0 : this.deps.clock.now() - this.checkPendingSince;
   }
 
   onFailure(listener: (error: unknown) => void): void {
@@ -101,6 +109,7 @@ export class MailboxSync {
       if (this.checkRequested) {
         this.checkRequested = false;
         await this.checkMailbox();
+        this.checkPendingSince = undefined;
       }
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();
@@ -273,6 +282,8 @@ export class MailboxSync {
       highestModseq: batch.reduce((max, m) => maxModseq(max, m.modseq), cursor.highestModseq),
     };
     await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
+    // A long catch-up delays the pending check, but each batch is the server answering: not a dead connection.
+    if (this.checkPendingSince !== undefined) this.checkPendingSince = this.deps.clock.now();
     this.cursor = next;
     this.status.lastUid = next.lastUid;
     this.status.lastEventAt = detectedAt;

@@ -8,7 +8,6 @@ import { ownsEverything, Watcher } from '../imap/watcher.js';
 import type { MailboxOwnership } from '../ports/index.js';
 import { type AwsClients, composeAwsAdapters } from './aws-composition.js';
 
-const MAILBOX_CHECK_INTERVAL_MS = 60_000;
 const HEARTBEAT_INTERVAL_MS = 60_000;
 
 /** Reports that the watcher loop is alive and how many mailboxes it watches (an alarm fires when it stops). */
@@ -55,7 +54,7 @@ export async function startAwsWatcher(
     ownership: options.ownership ?? ownsEverything,
     status,
     policy: DEFAULT_RECONNECT_POLICY,
-    checkIntervalMs: MAILBOX_CHECK_INTERVAL_MS,
+    checkIntervalMs: env.IDLEHOOK_MAILBOX_CHECK_SECONDS * 1000,
     cursors: aws.state,
     ingest: aws.ingest,
     blobs: aws.blobs,

@@ -41,6 +41,8 @@ export class WebhookReceiver {
   readonly schemaViolations: { type: string; errors: unknown }[] = [];
   /** Decides each response; default 200. */
   respond: (id: string, attempt: number) => number = () => 200;
+  /** While true, every connection is reset before an answer: the endpoint is down. */
+  refuseConnections = false;
   /** How long each response takes (a slow receiver). */
   responseDelayMs = 0;
   /** Requests being answered right now, and the most there ever were at once. */
@@ -51,6 +53,10 @@ export class WebhookReceiver {
   private readonly verifier: Webhook;
   private readonly listeners = new Set<() => void>();
   private server = createServer((request, response) => {
+    if (this.refuseConnections) {
+      request.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     this.arrivals.push(Date.now());
     this.inFlight += 1;

@@ -25,6 +25,8 @@ export async function startScenario(
     /** More subscriptions signed with the same secret (`secret`) as the scenario's receiver. */
     extraSubscriptions?: Record<string, unknown>[];
     secret?: string;
+    /** Routes the bridge's IMAP connections through a relay (e.g. FlakyNetwork) that listens on the port returned. */
+    via?: (dovecot: DovecotServer) => Promise<number>;
   } = {},
 ): Promise<Scenario> {
   const dovecot = await startDovecot([
@@ -37,6 +39,7 @@ export async function startScenario(
   for (const mailbox of options.mailboxes ?? []) {
     if (mailbox !== 'INBOX') await appender.mailboxCreate(mailbox);
   }
+  const relayPort = options.via ? await options.via(dovecot) : undefined;
   const bridge = await BridgeProcess.create(
     {
       delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2] },
@@ -46,11 +49,11 @@ export async function startScenario(
       accounts: [
         {
           id: 'support',
-          host: 'localhost',
-          port: dovecot.tlsPort,
+          ...(relayPort
+            ? { host: '127.0.0.1', port: relayPort, tls: { ca: dovecot.caFile, servername: 'localhost' } }
+            : { host: 'localhost', port: dovecot.tlsPort, tls: { ca: dovecot.caFile } }),
           user: USER,
           password: { env: 'TEST_IMAP_PASSWORD' },
-          tls: { ca: dovecot.caFile },
           mailboxes: options.mailboxes ?? ['INBOX'],
           ...options.account,
         },

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FlakyNetwork } from '../support/flaky-network.js';
+import { simpleMessage } from '../support/mail.js';
+import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
+
+describe('a network cut that leaves the IDLE connection silently dead', () => {
+  let scenario: Scenario;
+  let network: FlakyNetwork;
+
+  before(async () => {
+    scenario = await startScenario({
+      via: async (dovecot) => {
+        network = new FlakyNetwork(dovecot.tlsPort);
+        return network.listen();
+      },
+    });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+
+  after(async () => {
+    await scenario?.dispose();
+    await network?.close();
+  });
+
+  it('notices the dead connection by its unanswered check, reconnects and delivers what arrived meanwhile', async () => {
+    const { bridge, appender, receiver } = scenario;
+    network.cutOff();
+    await new Promise((r) => setTimeout(r, 1000));
+    network.restore();
+    // Mail lands on the server; the old connection will never hear of it.
+    await appender.append('INBOX', simpleMessage('during the silence'));
+    await receiver.waitUntil(() => receiver.accepted.length === 1, 30_000, 'the message after reconnecting');
+    assert.equal(receiver.accepted[0]?.body.data.subject, 'during the silence');
+    assert.match(bridge.log(), /mailbox connection lost.*the server did not answer for \d+ s/);
+  });
+});

@@ -1,0 +1,68 @@
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP relay between the bridge and a server that can cut the network: while cut, new connections are
+ * reset and established ones go silent in both directions (packets dropped, no reset), as with a pulled
+ * cable. Connections that went silent stay silent after the network is back, as on a real network whose
+ * NAT state was lost: the bridge has to notice them itself.
+ */
+export class FlakyNetwork {
+  private readonly server: Server;
+  private readonly live = new Set<{ client: Socket; upstream: Socket }>();
+  private readonly silenced = new Set<{ client: Socket; upstream: Socket }>();
+  private cut = false;
+  port = 0;
+
+  constructor(private readonly targetPort: number) {
+    this.server = createServer((client) => {
+      if (this.cut) {
+        client.resetAndDestroy();
+        return;
+      }
+      const upstream = connect(this.targetPort, '127.0.0.1');
+      const pair = { client, upstream };
+      this.live.add(pair);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const end = () => {
+        this.live.delete(pair);
+        this.silenced.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  /** Drops the network: existing connections go silent for good, new ones are refused until restore(). */
+  cutOff(): void {
+    this.cut = true;
+    for (const pair of this.live) {
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.client);
+      pair.client.pause();
+      pair.upstream.pause();
+      this.silenced.add(pair);
+    }
+    this.live.clear();
+  }
+
+  restore(): void {
+    this.cut = false;
+  }
+
+  close(): Promise<void> {
+    for (const { client, upstream } of [...this.live, ...this.silenced]) {
+      client.destroy();
+      upstream.destroy();
+    }
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
