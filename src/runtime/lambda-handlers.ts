@@ -34,8 +34,9 @@ export interface ParseHandlerDependencies {
  * stops the rest of its group and they are reported back (Powertools' FIFO processor).
  */
 export function createParseHandler(deps: ParseHandlerDependencies): SqsHandler {
-  const processor = new SqsFifoPartialProcessorAsync();
   return async (event, context) => {
+    // A processor per invocation: it keeps the batch's results, and invocations must not share them.
+    const processor = new SqsFifoPartialProcessorAsync();
     const subscriptions = await deps.subscriptions.list();
     return processPartialResponse(
       event,
@@ -59,8 +60,8 @@ export interface DeliverHandlerDependencies extends Omit<DeliveryDependencies, '
  * retry delay and reports the record as failed, so SQS hands it back exactly then.
  */
 export function createDeliverHandler(deps: DeliverHandlerDependencies): SqsHandler {
-  const processor = new BatchProcessor(EventType.SQS);
   return async (event, context) => {
+    const processor = new BatchProcessor(EventType.SQS);
     const subscriptions = new Map((await deps.subscriptionRepository.list()).map((s) => [s.id, s]));
     return processPartialResponse(
       event,

@@ -42,6 +42,9 @@ export interface ChaosReport {
   readonly deadLettersAfterReplay: number;
   readonly requests: number;
   readonly failedRequests: number;
+  /** Requests answered while the endpoint was failing 30%, and how many of them it failed. */
+  readonly requestsWhileFailing: number;
+  readonly refusedWhileFailing: number;
   readonly seconds: number;
   readonly log: readonly string[];
 }
@@ -75,7 +78,14 @@ export async function runChaos(
   const log: string[] = [`seed ${CHAOS.seed}`];
   const at = (what: string) => log.push(`${((Date.now() - started) / 1000).toFixed(1)} s  ${what}`);
   let endpointFailing = true;
-  receiver.respond = () => (endpointFailing && random() < CHAOS.failureRate ? 500 : 200);
+  const failing = { requests: 0, refused: 0 };
+  receiver.respond = () => {
+    if (!endpointFailing) return 200;
+    failing.requests += 1;
+    if (random() >= CHAOS.failureRate) return 200;
+    failing.refused += 1;
+    return 500;
+  };
 
   await bridge.start();
   await bridge.watching();
@@ -199,6 +209,8 @@ export async function runChaos(
     deadLettersAfterReplay,
     requests: receiver.attempts.length,
     failedRequests: receiver.attempts.filter((a) => a.status >= 300).length,
+    requestsWhileFailing: failing.requests,
+    refusedWhileFailing: failing.refused,
     seconds: Math.round((Date.now() - started) / 1000),
     log,
   };

@@ -13,6 +13,7 @@ const region = 'us-east-1';
 /** dynalite: a DynamoDB-API server on loopback, in process. */
 export async function startDynamoDb(): Promise<{
   client: DynamoDBClient;
+  endpoint: string;
   createTable(): Promise<string>;
   stop(): Promise<void>;
 }> {
@@ -23,6 +24,7 @@ export async function startDynamoDb(): Promise<{
   let tables = 0;
   return {
     client,
+    endpoint: `http://127.0.0.1:${port}`,
     createTable: async () => {
       const TableName = `idlehook-${++tables}`;
       await client.send(new CreateTableCommand({ TableName, ...STATE_TABLE_DEFINITION }));
@@ -38,6 +40,7 @@ export async function startDynamoDb(): Promise<{
 /** fauxqs: SQS- and S3-API server on loopback, in process. */
 export async function startSqsAndS3(): Promise<{
   sqs: SQSClient;
+  endpoint: string;
   s3: S3Client;
   createQueue(name: string, attributes?: Record<string, string>): Promise<string>;
   createBucket(name: string): Promise<string>;
@@ -51,6 +54,7 @@ export async function startSqsAndS3(): Promise<{
   const s3 = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
   return {
     sqs,
+    endpoint,
     s3,
     createQueue: async (name, attributes) =>
       (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl ?? '',

@@ -1,0 +1,29 @@
+// The watcher task as its own process, so the chaos suite can SIGKILL it: the container's entry point, with
+// the AWS clients pointed at the emulators the test runs. Secrets Manager cannot run here: the account
+// passwords come from CHAOS_SECRETS (JSON, ARN -> value) through a resolver with the same contract.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const region = 'us-east-1';
+const secrets = JSON.parse(process.env.CHAOS_SECRETS ?? '{}') as Record<string, string>;
+const watcher = await startAwsWatcher(loadAwsEnvironment(), {
+  clients: {
+    dynamo: new DynamoDBClient({ endpoint: process.env.CHAOS_DYNAMODB_ENDPOINT, region, credentials }),
+    sqs: new SQSClient({ endpoint: process.env.CHAOS_SQS_ENDPOINT, region, credentials }),
+    s3: new S3Client({ endpoint: process.env.CHAOS_SQS_ENDPOINT, region, credentials, forcePathStyle: true }),
+    secrets: {
+      resolve: async (arn) => {
+        const value = secrets[arn];
+        if (value === undefined) throw new Error(`no secret ${arn}`);
+        return value;
+      },
+    },
+  },
+  healthPort: 0,
+  heartbeat: async () => {},
+});
+process.stdout.write(`HEALTH ${watcher.healthUrl}\n`);
