@@ -59,6 +59,23 @@ const messageReceivedSchema = envelope(
     .strict(),
 );
 
+const messageRef = {
+  account: z.string(),
+  mailbox: z.string(),
+  uidValidity: decimal,
+  uid: z.number().int().positive(),
+};
+
+const messageFlagsChangedSchema = envelope(
+  'message.flags_changed',
+  z.object({ ...messageRef, flags: z.array(z.string()), modseq: decimal }).strict(),
+);
+
+const messageDeletedSchema = envelope(
+  'message.deleted',
+  z.object({ ...messageRef, detectedBy: z.enum(['vanished', 'uid-comparison']) }).strict(),
+);
+
 const mailboxResetSchema = envelope(
   'mailbox.reset',
   z
@@ -103,6 +120,8 @@ const endpointDisabledSchema = envelope(
 /** Event type -> schema, for every type in EVENT_TYPES. */
 export const EVENT_SCHEMAS = {
   'message.received': messageReceivedSchema,
+  'message.flags_changed': messageFlagsChangedSchema,
+  'message.deleted': messageDeletedSchema,
   'mailbox.reset': mailboxResetSchema,
   'account.error': accountErrorSchema,
   'endpoint.disabled': endpointDisabledSchema,

@@ -1,6 +1,8 @@
 /** Every event type idlehook emits; subscriptions filter on these names. */
 export const EVENT_TYPES = [
   'message.received',
+  'message.flags_changed',
+  'message.deleted',
   'mailbox.reset',
   'account.error',
   'endpoint.disabled',

@@ -29,6 +29,11 @@ export function messageEventId(type: EventType, message: MessageCoordinates): st
   return `evt_${digest([type, message.account, message.mailbox, message.uidValidity, message.uid])}`;
 }
 
+/** A flag change is identified by the MODSEQ it got (RFC 7162): each change of a message has its own. */
+export function flagsChangedEventId(message: MessageCoordinates, modseq: string): string {
+  return `evt_${digest(['message.flags_changed', message.account, message.mailbox, message.uidValidity, message.uid, modseq])}`;
+}
+
 export function mailboxResetEventId(account: string, mailbox: string, uidValidity: string): string {
   return `evt_${digest(['mailbox.reset', account, mailbox, uidValidity])}`;
 }

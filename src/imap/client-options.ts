@@ -24,6 +24,8 @@ export function imapClientOptions(account: AccountConfig): ImapFlowOptions {
     logger: false,
     clientInfo: { name: 'idlehook' },
     maxIdleTime: MAX_IDLE_MS,
+    // QRESYNC where offered: expunges then name UIDs (VANISHED), also for what happened while disconnected.
+    qresync: true,
     // imapflow waits 15 s after a command before it re-enters IDLE; mail arriving in that window would wait
     // for the next command. The watcher holds a mailbox lock across its own command sequences, so IDLE can
     // start the moment the connection is free.

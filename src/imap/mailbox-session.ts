@@ -103,6 +103,12 @@ export class MailboxSession {
       this.failures = 0;
       status.lastError = null;
       client.on('exists', () => sync.request());
+      // Flag changes and expunges are looked up by MODSEQ in the next sync (catches what a restart missed too).
+      client.on('flags', () => sync.request());
+      client.on('expunge', (expunged: { uid?: number; vanished: boolean }) => {
+        if (expunged.vanished && expunged.uid !== undefined) sync.noteVanished(expunged.uid);
+        else sync.request();
+      });
       sync.request();
       // A connection can die silently (a cut network drops packets without a reset): IDLE then waits forever
       // and imapflow's own inactivity timeout takes 10 minutes. A check left unanswered is taken as that.

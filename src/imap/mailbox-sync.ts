@@ -4,6 +4,7 @@ import { mailboxResetEventId, messageEventId } from '../domain/events.js';
 import { batchBySize, type MailboxCursor, planSync } from '../domain/sync.js';
 import { type IngestRecord, type MessageArrival, rawBlobKey } from '../pipeline/records.js';
 import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
+import { changesSince, sharedFlags } from './mailbox-changes.js';
 import type { MailboxStatus } from './status-board.js';
 
 /** Bounds one FETCH of message sources, so catching up on a large backlog never holds too much mail. */
@@ -34,12 +35,6 @@ function toIso(date: Date | string | undefined): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
-function maxModseq(a: string | null, b: string | null): string | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return BigInt(a) >= BigInt(b) ? a : b;
-}
-
 /**
  * Brings one selected mailbox's cursor up to date: every UID above it is fetched, its source stored and an
  * arrival queued, and only then is the cursor advanced (at-least-once: a crash re-announces, never skips).
@@ -53,6 +48,8 @@ export class MailboxSync {
   /** When the oldest check not yet answered was requested (ms); undefined when none is pending. */
   private checkPendingSince: number | undefined;
   private running: Promise<void> | undefined;
+  /** UIDs the server reported expunged (VANISHED), not yet announced. */
+  private vanished = new Set<number>();
   private failure: ((error: unknown) => void) | undefined;
 
   constructor(
@@ -69,6 +66,12 @@ export class MailboxSync {
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
     });
+  }
+
+  /** A VANISHED UID (QRESYNC): announced as deleted by the next sync. */
+  noteVanished(uid: number): void {
+    this.vanished.add(uid);
+    this.request();
   }
 
   /** Schedules a check that the selected mailbox is still the one on the server (see checkMailbox). */
@@ -113,7 +116,8 @@ export class MailboxSync {
       }
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();
-      await this.catchUp(this.cursor);
+      const announced = await this.catchUp(this.cursor);
+      await this.catchUpChanges(announced);
       this.status.state = 'idle';
     } finally {
       lock.release();
@@ -189,7 +193,8 @@ export class MailboxSync {
     return plan.cursor;
   }
 
-  private async catchUp(from: MailboxCursor): Promise<void> {
+  /** Announces new mail above the cursor; returns the UIDs announced, with the MODSEQ each had. */
+  private async catchUp(from: MailboxCursor): Promise<Map<number, string | null>> {
     const condstore = this.client.enabled.has('CONDSTORE') || this.client.capabilities.has('CONDSTORE');
     // Live mail usually comes one message at a time: then metadata and source travel in one FETCH. A backlog
     // of unknown size is fetched metadata first, so the sources can be fetched in size-bounded batches.
@@ -216,7 +221,7 @@ export class MailboxSync {
       pending.push({
         uid: message.uid,
         size: message.size ?? 0,
-        flags: [...(message.flags ?? [])],
+        flags: sharedFlags(message.flags),
         internalDate: toIso(message.internalDate),
         modseq: message.modseq?.toString() ?? null,
       });
@@ -227,6 +232,48 @@ export class MailboxSync {
     for (const batch of batchBySize(pending, FETCH_BATCH_MESSAGES, FETCH_BATCH_BYTES)) {
       cursor = await this.announce(batch, cursor, sources);
     }
+    return new Map(pending.map((m) => [m.uid, m.modseq]));
+  }
+
+  /**
+   * Flag changes and deletions since the cursor's MODSEQ (servers with CONDSTORE; deletions need QRESYNC).
+   * The cursor's MODSEQ moves only here, after the changes up to it are queued, never with new mail alone:
+   * a change older than a new message's MODSEQ would otherwise be skipped.
+   */
+  private async catchUpChanges(justAnnounced: ReadonlyMap<number, string | null>): Promise<void> {
+    const cursor = this.cursor;
+    if (!cursor || !this.client.enabled.has('CONDSTORE')) return;
+    const detectedAt = new Date(this.deps.clock.now()).toISOString();
+    const takeVanished = () => {
+      const taken = this.vanished;
+      this.vanished = new Set();
+      return taken;
+    };
+    const changes =
+      cursor.highestModseq === null
+        ? // First sight with initialSync "all": nothing to compare with yet, only a baseline to set.
+          {
+            records: [],
+            modseq: this.client.mailbox ? (this.client.mailbox.highestModseq?.toString() ?? null) : null,
+          }
+        : await changesSince(
+            this.client,
+            {
+              account: this.account.id,
+              mailbox: this.mailbox,
+              uidValidity: cursor.uidValidity,
+              lastUid: cursor.lastUid,
+              modseq: cursor.highestModseq,
+              justAnnounced,
+              detectedAt,
+            },
+            takeVanished,
+          );
+    if (changes.records.length > 0) await this.deps.ingest.send(changes.records);
+    if (changes.modseq === null || changes.modseq === cursor.highestModseq) return;
+    const next: MailboxCursor = { ...cursor, highestModseq: changes.modseq };
+    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
+    this.cursor = next;
   }
 
   private async announce(
@@ -279,7 +326,7 @@ export class MailboxSync {
     const next: MailboxCursor = {
       uidValidity: cursor.uidValidity,
       lastUid: last ? last.uid : cursor.lastUid,
-      highestModseq: batch.reduce((max, m) => maxModseq(max, m.modseq), cursor.highestModseq),
+      highestModseq: cursor.highestModseq,
     };
     await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
     // A long catch-up delays the pending check, but each batch is the server answering: not a dead connection.

@@ -53,10 +53,10 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     ingest: new SqsQueue<IngestRecord>(sqs, env.IDLEHOOK_INGEST_QUEUE_URL, {
       overflow: blobs,
       fifo: true,
-      groupOf: (record) =>
-        record.kind === 'message'
-          ? `${record.account}#${record.mailbox}`
-          : (record.event.data.account ?? 'idlehook'),
+      groupOf: (record) => {
+        const { account, mailbox } = record.kind === 'message' ? record : record.event.data;
+        return mailbox ? `${account}#${mailbox}` : (account ?? 'idlehook');
+      },
     }),
     // Deliveries are grouped by subscription: SQS fair queues keep a slow endpoint's backlog from delaying the rest.
     deliveries: new SqsQueue<DeliveryRecord>(sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, {

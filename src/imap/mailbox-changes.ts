@@ -1,0 +1,114 @@
+import type { ImapFlow } from 'imapflow';
+import { flagsChangedEventId, type MessageCoordinates, messageEventId } from '../domain/events.js';
+import type { IngestRecord } from '../pipeline/records.js';
+import type { OutgoingMessage } from '../ports/index.js';
+
+export interface ChangesSince {
+  readonly account: string;
+  readonly mailbox: string;
+  readonly uidValidity: string;
+  /** Every UID up to here has been announced: changes are looked for among these. */
+  readonly lastUid: number;
+  /** The HIGHESTMODSEQ the last announced changes reached. */
+  readonly modseq: string;
+  /** Messages announced as new in this same sync, with the MODSEQ they were announced with. */
+  readonly justAnnounced: ReadonlyMap<number, string | null>;
+  readonly detectedAt: string;
+}
+
+export interface Changes {
+  readonly records: OutgoingMessage<IngestRecord>[];
+  /** The HIGHESTMODSEQ these records bring the mailbox's cursor to. */
+  readonly modseq: string;
+}
+
+/**
+ * A message's flags as every client sees them: \Recent is dropped, since it belongs to one session (and is gone
+ * from IMAP4rev2, RFC 9051): the bridge's own session would otherwise decide what a receiver sees.
+ */
+export function sharedFlags(flags: Iterable<string> | undefined): string[] {
+  return [...(flags ?? [])].filter((flag) => flag.toLowerCase() !== '\\recent');
+}
+
+function maxModseq(values: readonly (string | null | undefined)[]): string {
+  return values
+    .filter((v): v is string => typeof v === 'string')
+    .reduce((max, v) => (BigInt(v) > BigInt(max) ? v : max), '0');
+}
+
+/**
+ * Flag changes and deletions among the announced messages since the cursor's MODSEQ, in one round trip:
+ * `UID FETCH 1:<last> (FLAGS) (CHANGEDSINCE <modseq> VANISHED)` (RFC 7162). With QRESYNC the server adds
+ * `VANISHED (EARLIER)` for what was expunged meanwhile. imapflow reports those, like the live `VANISHED` of an
+ * idle connection, as `expunge` events; `takeVanished` hands over the UIDs collected from them. With CONDSTORE
+ * alone only flag changes come back.
+ */
+export async function changesSince(
+  client: ImapFlow,
+  since: ChangesSince,
+  takeVanished: () => ReadonlySet<number>,
+): Promise<Changes> {
+  const startModseq = client.mailbox ? client.mailbox.highestModseq?.toString() : undefined;
+  const changed: { uid: number; flags: string[]; modseq: string }[] = [];
+  if (since.lastUid > 0) {
+    for await (const message of client.fetch(
+      `1:${since.lastUid}`,
+      { uid: true, flags: true },
+      { uid: true, changedSince: BigInt(since.modseq) },
+    )) {
+      if (message.uid > since.lastUid || message.modseq === undefined) continue;
+      changed.push({
+        uid: message.uid,
+        flags: sharedFlags(message.flags),
+        modseq: message.modseq.toString(),
+      });
+    }
+  }
+  const vanished = new Set([...takeVanished()].filter((uid) => uid <= since.lastUid));
+  const coordinates = (uid: number): MessageCoordinates => ({
+    account: since.account,
+    mailbox: since.mailbox,
+    uidValidity: since.uidValidity,
+    uid,
+  });
+  const records: OutgoingMessage<IngestRecord>[] = [];
+  for (const message of changed.sort((a, b) => a.uid - b.uid)) {
+    // A message announced moments ago shows up as changed (its MODSEQ is new): not a change unless it moved on.
+    if (vanished.has(message.uid) || since.justAnnounced.get(message.uid) === message.modseq) continue;
+    const id = flagsChangedEventId(coordinates(message.uid), message.modseq);
+    records.push({
+      deduplicationKey: id,
+      body: {
+        kind: 'event',
+        event: {
+          id,
+          type: 'message.flags_changed',
+          timestamp: since.detectedAt,
+          data: { ...coordinates(message.uid), flags: message.flags, modseq: message.modseq },
+        },
+      },
+    });
+  }
+  for (const uid of [...vanished].sort((a, b) => a - b)) {
+    const id = messageEventId('message.deleted', coordinates(uid));
+    records.push({
+      deduplicationKey: id,
+      body: {
+        kind: 'event',
+        event: {
+          id,
+          type: 'message.deleted',
+          timestamp: since.detectedAt,
+          data: { ...coordinates(uid), detectedBy: 'vanished' },
+        },
+      },
+    });
+  }
+  const modseq = maxModseq([
+    since.modseq,
+    startModseq,
+    ...changed.map((m) => m.modseq),
+    ...since.justAnnounced.values(),
+  ]);
+  return { records, modseq };
+}
