@@ -107,7 +107,7 @@ export class MailboxSession {
       client.on('flags', () => sync.request());
       client.on('expunge', (expunged: { uid?: number; vanished: boolean }) => {
         if (expunged.vanished && expunged.uid !== undefined) sync.noteVanished(expunged.uid);
-        else sync.request();
+        else sync.expungedBySequence();
       });
       sync.request();
       // A connection can die silently (a cut network drops packets without a reset): IDLE then waits forever

@@ -6,6 +6,7 @@ import { type IngestRecord, type MessageArrival, rawBlobKey } from '../pipeline/
 import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
 import { changesSince, sharedFlags } from './mailbox-changes.js';
 import type { MailboxStatus } from './status-board.js';
+import { UidComparison } from './uid-comparison.js';
 
 /** Bounds one FETCH of message sources, so catching up on a large backlog never holds too much mail. */
 const FETCH_BATCH_MESSAGES = 250;
@@ -50,6 +51,7 @@ export class MailboxSync {
   private running: Promise<void> | undefined;
   /** UIDs the server reported expunged (VANISHED), not yet announced. */
   private vanished = new Set<number>();
+  private readonly uidComparison: UidComparison;
   private failure: ((error: unknown) => void) | undefined;
 
   constructor(
@@ -58,7 +60,9 @@ export class MailboxSync {
     private readonly mailbox: string,
     private readonly status: MailboxStatus,
     private readonly deps: MailboxSyncDependencies,
-  ) {}
+  ) {
+    this.uidComparison = new UidComparison(account.id, mailbox, deps.cursors);
+  }
 
   /** Called on open and on every EXISTS; runs coalesced, one sync at a time. */
   request(): void {
@@ -66,6 +70,12 @@ export class MailboxSync {
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
     });
+  }
+
+  /** An EXPUNGE naming only a sequence number (no QRESYNC): the next sync compares UIDs. */
+  expungedBySequence(): void {
+    this.uidComparison.expungedBySequence();
+    this.request();
   }
 
   /** A VANISHED UID (QRESYNC): announced as deleted by the next sync. */
@@ -116,8 +126,10 @@ export class MailboxSync {
       }
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();
+      const lastUidBefore = this.cursor.lastUid;
       const announced = await this.catchUp(this.cursor);
       await this.catchUpChanges(announced);
+      if (!this.client.enabled.has('QRESYNC')) await this.compareUids(lastUidBefore, announced.keys());
       this.status.state = 'idle';
     } finally {
       lock.release();
@@ -229,10 +241,24 @@ export class MailboxSync {
     this.knownExists = this.client.mailbox ? this.client.mailbox.exists : exists;
     pending.sort((a, b) => a.uid - b.uid);
     let cursor = from;
+    const announced = new Map<number, string | null>();
     for (const batch of batchBySize(pending, FETCH_BATCH_MESSAGES, FETCH_BATCH_BYTES)) {
-      cursor = await this.announce(batch, cursor, sources);
+      cursor = await this.announce(batch, cursor, sources, announced);
     }
-    return new Map(pending.map((m) => [m.uid, m.modseq]));
+    return announced;
+  }
+
+  private async compareUids(from: number, announced: Iterable<number>): Promise<void> {
+    if (!this.cursor) return;
+    const detectedAt = new Date(this.deps.clock.now()).toISOString();
+    const { records, commit } = await this.uidComparison.afterCatchUp(
+      this.client,
+      this.cursor,
+      { from, announced },
+      detectedAt,
+    );
+    if (records.length > 0) await this.deps.ingest.send(records);
+    await commit();
   }
 
   /**
@@ -280,6 +306,7 @@ export class MailboxSync {
     batch: readonly MessageMeta[],
     cursor: MailboxCursor,
     sources: Map<number, Buffer>,
+    announced: Map<number, string | null>,
   ): Promise<MailboxCursor> {
     const missing = batch.filter((m) => !sources.has(m.uid)).map((m) => m.uid);
     if (missing.length > 0) {
@@ -317,6 +344,7 @@ export class MailboxSync {
           detectedAt,
         };
         records.push({ deduplicationKey: eventId, body: arrival });
+        announced.set(meta.uid, meta.modseq);
       }),
     );
     records.sort((a, b) => (a.body as MessageArrival).uid - (b.body as MessageArrival).uid);

@@ -20,6 +20,17 @@ export interface CursorStore {
   advanceCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void>;
   /** Replaces the cursor outright: first sight of a mailbox, or after a UIDVALIDITY change. */
   resetCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void>;
+  /**
+   * For servers without QRESYNC: the UIDs up to `upTo` that were absent from the mailbox when it was last
+   * compared (IMAP set syntax), so that a later comparison can tell what was deleted since.
+   */
+  getUidGaps(account: string, mailbox: string): Promise<UidGaps | undefined>;
+  setUidGaps(account: string, mailbox: string, gaps: UidGaps): Promise<void>;
+}
+
+export interface UidGaps {
+  readonly uidValidity: string;
+  readonly gaps: string;
 }
 
 export interface DeadLetter {

@@ -92,6 +92,13 @@ function ensureCertificates(): { caFile: string; certFile: string; keyFile: stri
   return { caFile, certFile, keyFile };
 }
 
+/** What Dovecot 2.3 advertises after login with this config: `withoutCapabilities` removes from it. */
+const DEFAULT_CAPABILITIES =
+  'IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY THREAD=REFERENCES THREAD=REFS ' +
+  'THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED ' +
+  'I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE ' +
+  'SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY';
+
 function dovecotConfig(
   dir: string,
   plainPort: number,
@@ -99,7 +106,15 @@ function dovecotConfig(
   certFile: string,
   keyFile: string,
   tls: boolean,
+  withoutCapabilities: readonly string[],
 ): string {
+  const capabilities = DEFAULT_CAPABILITIES.split(' ').filter((c) => !withoutCapabilities.includes(c));
+  const capabilitySetting =
+    withoutCapabilities.length > 0
+      ? `protocol imap {
+  imap_capability = ${capabilities.join(' ')}
+}`
+      : '';
   const sslSettings = tls ? `ssl = yes\nssl_cert = <${certFile}\nssl_key = <${keyFile}` : 'ssl = no';
   const tlsListener = tls
     ? `inet_listener imaps {\n    address = 127.0.0.1\n    port = ${tlsPort}\n    ssl = yes\n  }`
@@ -146,6 +161,7 @@ service imap-login {
 service imap {
   process_limit = 1000
 }
+${capabilitySetting}
 `;
 }
 
@@ -165,10 +181,13 @@ function childProcessesOf(pid: number): number[] {
     .map(Number);
 }
 
-/** `tls: false` runs a plain-text-only server: no implicit-TLS port, no STARTTLS. */
+/**
+ * `tls: false` runs a plain-text-only server: no implicit-TLS port, no STARTTLS. `withoutCapabilities` hides
+ * extensions (e.g. IDLE, QRESYNC) the way servers without them behave: clients do not use what is not offered.
+ */
 export async function startDovecot(
   users: readonly DovecotUser[],
-  options: { readonly tls?: boolean } = {},
+  options: { readonly tls?: boolean; readonly withoutCapabilities?: readonly string[] } = {},
 ): Promise<DovecotServer> {
   const tls = options.tls ?? true;
   if (spawnSync('dovecot', ['--version']).status !== 0) {
@@ -186,7 +205,10 @@ export async function startDovecot(
   const plainPort = await freePort();
   const tlsPort = await freePort();
   const configFile = join(dir, 'dovecot.conf');
-  writeFileSync(configFile, dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile, tls));
+  writeFileSync(
+    configFile,
+    dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile, tls, options.withoutCapabilities ?? []),
+  );
   const logFile = join(dir, 'dovecot.log');
 
   const start = async () => {

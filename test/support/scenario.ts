@@ -27,12 +27,17 @@ export async function startScenario(
     secret?: string;
     /** Routes the bridge's IMAP connections through a relay (e.g. FlakyNetwork) that listens on the port returned. */
     via?: (dovecot: DovecotServer) => Promise<number>;
+    /** IMAP extensions the server should not offer (e.g. IDLE, QRESYNC). */
+    withoutCapabilities?: string[];
   } = {},
 ): Promise<Scenario> {
-  const dovecot = await startDovecot([
-    { name: USER, password: PASSWORD },
-    { name: 'other', password: 'other-password' },
-  ]);
+  const dovecot = await startDovecot(
+    [
+      { name: USER, password: PASSWORD },
+      { name: 'other', password: 'other-password' },
+    ],
+    { withoutCapabilities: options.withoutCapabilities ?? [] },
+  );
   const receiver = new WebhookReceiver(options.secret ?? newWebhookSecret());
   const url = await receiver.listen();
   const appender = await connectAppender(dovecot, USER, PASSWORD);

@@ -15,6 +15,7 @@ import type {
   DeadLetter,
   DeliveryLog,
   SubscriptionStatusStore,
+  UidGaps,
 } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
 
@@ -23,6 +24,7 @@ import { documentClient, isFailedCondition, queryAll } from './dynamodb-document
  *
  * | item               | pk                           | sk                 | GSI1 (sparse)                         |
  * | mailbox cursor     | MAILBOX#<account>#<mailbox>  | CURSOR             |                                       |
+ * | UID gaps (no QRESYNC) | MAILBOX#<account>#<mailbox> | UIDGAPS          |                                       |
  * | delivery outcome   | EVENT#<eventId>              | SUB#<subscription> | gsi1pk=DEADLETTER, gsi1sk=<failedAt>  |
  * | endpoint health    | SUBSCRIPTION#<id>            | STATUS             |                                       |
  *
@@ -83,6 +85,19 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
         TableName: this.tableName,
         Item: { ...cursorKey(account, mailbox), ...cursor, updatedAt: this.clock.now() },
       }),
+    );
+  }
+
+  async getUidGaps(account: string, mailbox: string): Promise<UidGaps | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: uidGapsKey(account, mailbox), ConsistentRead: true }),
+    );
+    return Item && { uidValidity: Item.uidValidity, gaps: Item.gaps };
+  }
+
+  async setUidGaps(account: string, mailbox: string, gaps: UidGaps): Promise<void> {
+    await this.documents.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...uidGapsKey(account, mailbox), ...gaps } }),
     );
   }
 
@@ -253,6 +268,10 @@ const MAX_INLINE_BODY_BYTES = 300 * 1024;
 const cursorKey = (account: string, mailbox: string) => ({
   pk: `MAILBOX#${account}#${mailbox}`,
   sk: 'CURSOR',
+});
+const uidGapsKey = (account: string, mailbox: string) => ({
+  pk: `MAILBOX#${account}#${mailbox}`,
+  sk: 'UIDGAPS',
 });
 const outcomeKey = (eventId: string, subscriptionId: string) => ({
   pk: `EVENT#${eventId}`,

@@ -16,6 +16,14 @@ CREATE TABLE IF NOT EXISTS cursors (
   PRIMARY KEY (account, mailbox)
 ) STRICT;
 
+CREATE TABLE IF NOT EXISTS uid_gaps (
+  account TEXT NOT NULL,
+  mailbox TEXT NOT NULL,
+  uid_validity TEXT NOT NULL,
+  gaps TEXT NOT NULL,
+  PRIMARY KEY (account, mailbox)
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS queue_messages (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   queue TEXT NOT NULL,

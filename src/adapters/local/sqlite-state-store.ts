@@ -6,6 +6,7 @@ import type {
   DeadLetter,
   DeliveryLog,
   SubscriptionStatusStore,
+  UidGaps,
 } from '../../ports/index.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
@@ -49,6 +50,11 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (account, mailbox) DO UPDATE SET uid_validity = excluded.uid_validity,
            last_uid = excluded.last_uid, highest_modseq = excluded.highest_modseq, updated_at = excluded.updated_at`,
+      ),
+      getUidGaps: db.prepare('SELECT uid_validity, gaps FROM uid_gaps WHERE account = ? AND mailbox = ?'),
+      setUidGaps: db.prepare(
+        `INSERT INTO uid_gaps (account, mailbox, uid_validity, gaps) VALUES (?, ?, ?, ?)
+         ON CONFLICT (account, mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, gaps = excluded.gaps`,
       ),
       isDelivered: db.prepare(
         `SELECT 1 FROM deliveries WHERE event_id = ? AND subscription_id = ? AND status = 'delivered'`,
@@ -121,6 +127,19 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
         cursor.highestModseq,
         now,
       ),
+    );
+  }
+
+  async getUidGaps(account: string, mailbox: string): Promise<UidGaps | undefined> {
+    const row = this.statements.getUidGaps.get(account, mailbox) as
+      | { uid_validity: string; gaps: string }
+      | undefined;
+    return row && { uidValidity: row.uid_validity, gaps: row.gaps };
+  }
+
+  async setUidGaps(account: string, mailbox: string, gaps: UidGaps): Promise<void> {
+    await this.writes.write(() =>
+      this.statements.setUidGaps.run(account, mailbox, gaps.uidValidity, gaps.gaps),
     );
   }
 
