@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { StoredAccount } from '../adapters/aws/dynamodb-account-repository.js';
 import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
 import { SECRET_NAME_PREFIX } from '../config/aws-environment.js';
+import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
@@ -88,9 +89,16 @@ export interface AccountOptions {
   servername?: string;
 }
 
+/** Runs before anything is stored: the doctor's walk with the password about to be stored. */
+export interface AccountPrecheck {
+  resolveSecret(arn: string): Promise<string>;
+  check(account: AccountConfig): Promise<void>;
+}
+
 export async function accountFromOptions(
   options: AccountOptions,
   env: NodeJS.ProcessEnv,
+  precheck?: AccountPrecheck,
 ): Promise<StoredAccount> {
   const security = (options.security ?? 'tls') as 'tls' | 'starttls' | 'none';
   const fields = parseOrExplain(
@@ -112,6 +120,22 @@ export async function accountFromOptions(
     },
     'the command line',
   );
+  const tlsCa = options.ca ? readFileSync(options.ca, 'utf8') : undefined;
+  if (precheck) {
+    const arn = options['password-secret-arn'];
+    const password = arn ? await precheck.resolveSecret(arn) : env[options['password-env'] ?? ''];
+    await precheck.check({
+      id: fields.id,
+      host: fields.host,
+      port: fields.port,
+      security: fields.security,
+      user: fields.user,
+      password: password ?? '',
+      tls: { ca: tlsCa, servername: options.servername },
+      mailboxes: fields.mailboxes,
+      initialSync: fields['initial-sync'],
+    });
+  }
   return {
     id: fields.id,
     host: fields.host,
@@ -124,7 +148,7 @@ export async function accountFromOptions(
       { arn: options['password-secret-arn'], env: options['password-env'] },
       env,
     ),
-    tlsCa: options.ca ? readFileSync(options.ca, 'utf8') : undefined,
+    tlsCa,
     tlsServername: options.servername,
     mailboxes: fields.mailboxes,
     initialSync: fields['initial-sync'],

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
+import type { AccountConfig } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
+import { type DoctorReport, diagnoseAccount } from '../imap/doctor.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import { startLocalBridge } from '../runtime/local-bridge.js';
 import { accountFromOptions, subscriptionFromOptions } from './aws-management.js';
@@ -11,6 +13,9 @@ const USAGE = `Usage: idlehook <command> [--config FILE | --aws | --stack NAME] 
 
 Local mode (--config FILE, default ./idlehook.config.json):
   run                           watch the configured mailboxes and deliver webhooks
+  doctor [--account ID] [--json]
+                                check each account's connection step by step (DNS, TCP, TLS/STARTTLS, one
+                                login, capabilities, mailboxes) and say what to fix; exits 1 on a failure
 
 Local mode and AWS mode:
   deliveries --failed [--json]  list dead-lettered deliveries
@@ -25,7 +30,8 @@ Local mode and AWS mode:
 AWS mode only (--stack NAME reads the stack's outputs; --aws reads IDLEHOOK_* variables):
   accounts add --id ID --host HOST --user USER (--password-env NAME | --password-secret-arn ARN)
                [--port N] [--security tls|starttls] [--mailboxes INBOX,Support] [--initial-sync new|all]
-               [--ca FILE] [--servername NAME]
+               [--ca FILE] [--servername NAME] [--skip-check]
+                                (runs the doctor's checks first and stores nothing if they fail)
   accounts list | accounts remove ID
   subscriptions add --id ID --url URL (--secret-env NAME | --secret-arn ARN)
                [--events message.received,...] [--accounts a,b] [--previous-secret-arn ARN]
@@ -68,12 +74,14 @@ const { values, positionals } = parseArgs({
     events: { type: 'string' },
     accounts: { type: 'string' },
     'rate-limit': { type: 'string' },
+    account: { type: 'string' },
+    'skip-check': { type: 'boolean', default: false },
     limit: { type: 'string', default: '20' },
   },
 });
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const COMMANDS = new Set(['run', 'deliveries', 'replay', 'subscriptions', 'accounts', 'attempts']);
+const COMMANDS = new Set(['run', 'deliveries', 'replay', 'subscriptions', 'accounts', 'attempts', 'doctor']);
 
 async function run(): Promise<void> {
   const config = loadConfig(values.config);
@@ -236,7 +244,23 @@ async function accounts(target: Target): Promise<number> {
   const aws = awsOnly(target);
   const [, action, id] = positionals;
   if (action === 'add') {
-    const account = await accountFromOptions(values, process.env);
+    const account = await accountFromOptions(
+      values,
+      process.env,
+      values['skip-check']
+        ? undefined
+        : {
+            resolveSecret: (arn) => aws.secrets.resolve(arn),
+            check: async (config) => {
+              const report = await diagnoseAccount(config);
+              printReport(report);
+              if (!report.ok)
+                throw new ConfigError(`account ${config.id}`, [
+                  { path: 'doctor', message: 'the checks above failed; nothing was stored' },
+                ]);
+            },
+          },
+    );
     await aws.accounts.put(account);
     out(
       `Account ${account.id} added (${account.user} at ${account.host}:${account.port}); the watcher picks it up within a minute.`,
@@ -255,6 +279,37 @@ async function accounts(target: Target): Promise<number> {
     out(`${a.id}  ${a.user}  ${a.host}:${a.port} (${a.security})  ${a.mailboxes.join(',')}`);
   }
   return 0;
+}
+
+async function doctor(): Promise<number> {
+  const config = loadConfig(values.config);
+  const accounts = config.accounts.filter((a) => !values.account || a.id === values.account);
+  if (accounts.length === 0) {
+    process.stderr.write(`No account "${values.account}" in ${values.config}.\n`);
+    return 2;
+  }
+  const reports = [];
+  for (const account of accounts) {
+    const report = await diagnoseAccount(account);
+    reports.push(report);
+    if (!values.json) printReport(report, account);
+  }
+  if (values.json) out(JSON.stringify(reports, null, 2));
+  return reports.every((r) => r.ok) ? 0 : 1;
+}
+
+function printReport(report: DoctorReport, account?: AccountConfig): void {
+  out(
+    account
+      ? `${report.account} (${account.user} at ${account.host}:${account.port}, ${account.security})`
+      : report.account,
+  );
+  for (const step of report.steps) {
+    out(`  ${step.ok ? 'ok  ' : 'FAIL'}  ${step.name.padEnd(12)} ${step.summary}`);
+    for (const warning of step.warnings ?? []) out(`        ${''.padEnd(12)} warning: ${warning}`);
+    if (step.fix) out(`        ${''.padEnd(12)} fix: ${step.fix}`);
+  }
+  out(report.ok ? '  all checks passed' : '  stopped at the first failure');
 }
 
 function usageError(expected: string): number {
@@ -276,6 +331,7 @@ async function main(): Promise<number> {
     await run();
     return -1; // keeps running until a signal
   }
+  if (command === 'doctor') return doctor();
   const target =
     values.aws || values.stack ? await openAwsTarget(values.stack) : openLocalTarget(values.config);
   try {

@@ -42,6 +42,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     clock,
     blobs,
     state,
+    secrets,
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,

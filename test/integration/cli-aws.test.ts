@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { startDovecot } from '../support/dovecot.js';
 
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
@@ -40,6 +41,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
       IDLEHOOK_BLOB_BUCKET: 'unused',
       IDLEHOOK_LOG_LEVEL: 'error',
+      WRONG_PASSWORD: 'wrong',
     };
   });
   after(async () => {
@@ -48,11 +50,12 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   });
 
   // Secrets Manager cannot run here: these tests pass existing secret ARNs; --password-env / --secret-env
-  // (which create the secret) are not exercised.
+  // (which create the secret) are not exercised, and the pre-add check (which would read the ARN) is skipped.
   it('adds, lists and removes accounts without a redeploy, never showing the password', async () => {
     const added = await idlehook(
       'accounts',
       'add',
+      '--skip-check',
       '--id',
       'support',
       '--host',
@@ -73,6 +76,38 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     );
     assert.equal((await idlehook('accounts', 'remove', 'support')).status, 0);
     assert.equal((await idlehook('accounts', 'list')).stdout.trim(), '');
+  });
+
+  it('checks an account before adding it, and stores nothing when the login fails', async () => {
+    const dovecot = await startDovecot([{ name: 'support', password: 'right' }]);
+    try {
+      const refused = await idlehook(
+        'accounts',
+        'add',
+        '--id',
+        'support',
+        '--host',
+        'localhost',
+        '--port',
+        String(dovecot.tlsPort),
+        '--ca',
+        dovecot.caFile,
+        '--user',
+        'support',
+        '--password-env',
+        'WRONG_PASSWORD',
+      );
+      assert.equal(refused.status, 78, refused.stderr);
+      assert.match(
+        refused.stdout,
+        /FAIL +login .*rejected the login for support: wrong user name or password/,
+      );
+      assert.match(refused.stderr, /nothing was stored/);
+      assert.equal(dovecot.loginFailures('support'), 1, 'exactly one login attempt');
+      assert.equal((await idlehook('accounts', 'list')).stdout.trim(), '');
+    } finally {
+      await dovecot.stop();
+    }
   });
 
   it('rejects a bad account with every bad option named', async () => {

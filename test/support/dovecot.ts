@@ -99,6 +99,61 @@ const DEFAULT_CAPABILITIES =
   'I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE ' +
   'SNIPPET=FUZZY PREVIEW=FUZZY PREVIEW STATUS=SIZE SAVEDATE LITERAL+ NOTIFY';
 
+/** Certificates a broken server might present, made once per machine next to the good one. */
+export type CertificateKind = 'ca-signed' | 'self-signed' | 'expired';
+
+function certificateFor(kind: CertificateKind): { caFile: string; certFile: string; keyFile: string } {
+  const good = ensureCertificates();
+  if (kind === 'ca-signed') return good;
+  const certFile = join(certificateDir, `${kind}.crt`);
+  if (!existsSync(certFile)) {
+    const run = (args: string[]) => execFileSync('openssl', args, { cwd: certificateDir, stdio: 'pipe' });
+    if (kind === 'self-signed') {
+      run([
+        'req',
+        '-x509',
+        '-key',
+        'server.key',
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=localhost',
+        '-out',
+        certFile,
+      ]);
+    } else {
+      // Signed by the test CA, valid only in 2020: `openssl ca` is the tool that takes explicit dates.
+      writeFileSync(join(certificateDir, 'index.txt'), '');
+      writeFileSync(
+        join(certificateDir, 'ca.cnf'),
+        '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\nnew_certs_dir = .\nserial = ca.srl\n' +
+          'default_md = sha256\npolicy = any\nunique_subject = no\ncopy_extensions = copy\n[any]\ncommonName = supplied\n',
+      );
+      run([
+        'ca',
+        '-batch',
+        '-config',
+        'ca.cnf',
+        '-cert',
+        'ca.crt',
+        '-keyfile',
+        'ca.key',
+        '-in',
+        'server.csr',
+        '-startdate',
+        '200101000000Z',
+        '-enddate',
+        '201231000000Z',
+        '-extfile',
+        'san.ext',
+        '-out',
+        certFile,
+      ]);
+    }
+  }
+  return { caFile: good.caFile, certFile, keyFile: good.keyFile };
+}
+
 function dovecotConfig(
   dir: string,
   plainPort: number,
@@ -187,7 +242,11 @@ function childProcessesOf(pid: number): number[] {
  */
 export async function startDovecot(
   users: readonly DovecotUser[],
-  options: { readonly tls?: boolean; readonly withoutCapabilities?: readonly string[] } = {},
+  options: {
+    readonly tls?: boolean;
+    readonly withoutCapabilities?: readonly string[];
+    readonly certificate?: CertificateKind;
+  } = {},
 ): Promise<DovecotServer> {
   const tls = options.tls ?? true;
   if (spawnSync('dovecot', ['--version']).status !== 0) {
@@ -195,7 +254,7 @@ export async function startDovecot(
       'dovecot is not installed: run `node scripts/ensure-test-deps.js` (apt-get install dovecot-imapd)',
     );
   }
-  const { caFile, certFile, keyFile } = ensureCertificates();
+  const { caFile, certFile, keyFile } = certificateFor(options.certificate ?? 'ca-signed');
   // Short path: Dovecot's unix sockets live under base_dir and socket paths are limited to ~100 bytes.
   const dir = mkdtempSync('/tmp/ihdc-');
   chmodSync(dir, 0o755);
