@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { openLocalStores } from '../adapters/local/local-stores.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AccountConfig } from '../config/config.js';
@@ -289,10 +290,15 @@ async function doctor(): Promise<number> {
     return 2;
   }
   const reports = [];
-  for (const account of accounts) {
-    const report = await diagnoseAccount(account);
-    reports.push(report);
-    if (!values.json) printReport(report, account);
+  const stores = openLocalStores(config.dataDir, systemClock);
+  try {
+    for (const account of accounts) {
+      const report = await diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
+      reports.push(report);
+      if (!values.json) printReport(report, account);
+    }
+  } finally {
+    stores.close();
   }
   if (values.json) out(JSON.stringify(reports, null, 2));
   return reports.every((r) => r.ok) ? 0 : 1;

@@ -47,10 +47,27 @@ export interface AccountConfig {
   readonly port: number;
   readonly security: 'tls' | 'starttls' | 'none';
   readonly user: string;
-  readonly password: string;
+  readonly auth: PasswordAuth | OAuth2Auth;
+  /** Connections the provider allows at once; each watched mailbox holds one. */
+  readonly connectionLimit: number | undefined;
   readonly tls: { readonly ca: string | undefined; readonly servername: string | undefined };
   readonly mailboxes: readonly string[];
   readonly initialSync: 'new' | 'all';
+}
+
+export interface PasswordAuth {
+  readonly kind: 'password';
+  readonly password: string;
+}
+
+/** XOAUTH2 / OAUTHBEARER with access tokens from a refresh token (RFC 6749 section 6). */
+export interface OAuth2Auth {
+  readonly kind: 'oauth2';
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly refreshToken: string;
+  readonly scope: string | undefined;
 }
 
 export interface SubscriptionConfig {

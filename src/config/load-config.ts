@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { Config } from './config.js';
+import { PROVIDERS, type ProviderName, type ProviderPreset } from './providers.js';
 import { type ConfigContext, type ConfigFile, configFileSchema } from './schema.js';
 
 export interface ConfigProblem {
@@ -69,6 +70,33 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
   duplicates(accounts, 'accounts', 'account');
   duplicates(subscriptions, 'subscriptions', 'subscription');
   accounts.forEach((account, index) => {
+    const preset =
+      typeof account?.provider === 'string' ? PROVIDERS[account.provider as ProviderName] : undefined;
+    if (account && account.host === undefined && account.provider === undefined) {
+      problems.push({ path: `accounts[${index}].host`, message: 'give a host, or a provider preset' });
+    }
+    if (account && (account.password === undefined) === (account.oauth2 === undefined)) {
+      problems.push({
+        path: `accounts[${index}].password`,
+        message: 'give either a password (or app password) or an "oauth2" object, not both',
+      });
+    }
+    const oauth2 = account?.oauth2 as Record<string, unknown> | undefined;
+    if (oauth2 && oauth2.tokenUrl === undefined && !preset?.tokenUrl) {
+      problems.push({
+        path: `accounts[${index}].oauth2.tokenUrl`,
+        message: `required${typeof account?.provider === 'string' ? ` (the ${account.provider} preset has none)` : ' unless a provider preset gives it'}`,
+      });
+    }
+    const limit =
+      typeof account?.connectionLimit === 'number' ? account.connectionLimit : preset?.connectionLimit;
+    const watched = Array.isArray(account?.mailboxes) ? account.mailboxes.length : 1;
+    if (limit !== undefined && watched > limit) {
+      problems.push({
+        path: `accounts[${index}].mailboxes`,
+        message: `${watched} mailboxes need ${watched} connections, more than the ${limit} the provider allows at once (connectionLimit); watch fewer`,
+      });
+    }
     if (account?.security === 'none' && account.allowInsecure !== true && typeof account.host === 'string') {
       if (!isLoopbackHost(account.host)) {
         problems.push({
@@ -103,17 +131,31 @@ function toConfig(file: ConfigFile): Config {
     reconnect: file.reconnect,
     imap: file.imap,
     retention: file.retention,
-    accounts: file.accounts.map((account) => ({
-      id: account.id,
-      host: account.host,
-      port: account.port ?? (account.security === 'tls' ? 993 : 143),
-      security: account.security,
-      user: account.user,
-      password: account.password,
-      tls: { ca: account.tls.ca, servername: account.tls.servername },
-      mailboxes: account.mailboxes,
-      initialSync: account.initialSync,
-    })),
+    accounts: file.accounts.map((account) => {
+      const preset: ProviderPreset | undefined = account.provider ? PROVIDERS[account.provider] : undefined;
+      const security = account.security;
+      return {
+        id: account.id,
+        host: account.host ?? preset?.host ?? '',
+        port: account.port ?? preset?.port ?? (security === 'tls' ? 993 : 143),
+        security,
+        user: account.user,
+        auth: account.oauth2
+          ? {
+              kind: 'oauth2' as const,
+              tokenUrl: account.oauth2.tokenUrl ?? preset?.tokenUrl ?? '',
+              clientId: account.oauth2.clientId,
+              clientSecret: account.oauth2.clientSecret,
+              refreshToken: account.oauth2.refreshToken,
+              scope: account.oauth2.scope,
+            }
+          : { kind: 'password' as const, password: account.password ?? '' },
+        connectionLimit: account.connectionLimit ?? preset?.connectionLimit,
+        tls: { ca: account.tls.ca, servername: account.tls.servername },
+        mailboxes: account.mailboxes,
+        initialSync: account.initialSync,
+      };
+    }),
     subscriptions: file.subscriptions.map((subscription) => ({
       id: subscription.id,
       url: subscription.url,

@@ -5,6 +5,7 @@ import { EVENT_TYPES } from '../domain/event-types.js';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 import { DEFAULT_RECONNECT_POLICY } from './config.js';
+import { PROVIDER_NAMES } from './providers.js';
 
 /** What resolving a config needs from outside: where relative paths start, and the environment. */
 export interface ConfigContext {
@@ -77,12 +78,25 @@ export function configFileSchema(context: ConfigContext) {
   const account = z
     .object({
       id: identifier,
-      host: z.string().min(1),
+      /** Fills host, port, security, the connection limit and the OAuth2 token endpoint. */
+      provider: z.enum(PROVIDER_NAMES).optional(),
+      host: z.string().min(1).optional(),
       port: z.number().int().min(1).max(65535).optional(),
       security: z.enum(['tls', 'starttls', 'none']).default('tls'),
       allowInsecure: z.boolean().default(false),
       user: z.string().min(1),
-      password: secret,
+      password: secret.optional(),
+      oauth2: z
+        .object({
+          tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
+          clientId: z.string().min(1),
+          clientSecret: secret.optional(),
+          refreshToken: secret,
+          scope: z.string().min(1).optional(),
+        })
+        .strict()
+        .optional(),
+      connectionLimit: z.number().int().min(1).optional(),
       tls: z
         .object({
           ca: z

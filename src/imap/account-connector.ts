@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
 import { accountErrorEventId, type WebhookEvent } from '../domain/events.js';
 import { reconnectDelayMs } from '../domain/retry.js';
-import type { Clock, Logger } from '../ports/index.js';
+import type { Clock, Logger, OAuth2TokenStore } from '../ports/index.js';
+import type { ImapCredentials } from './client-options.js';
 import { classifyImapError, type ImapConnectionError } from './connection-failure.js';
+import { OAuth2Tokens } from './oauth2-tokens.js';
 import type { StatusBoard } from './status-board.js';
 
 export interface AccountConnectorDependencies {
@@ -13,6 +15,8 @@ export interface AccountConnectorDependencies {
   readonly logger: Logger;
   /** Queues an `account.error` event; resolves once it is durable. */
   readonly emit: (event: WebhookEvent) => Promise<void>;
+  /** Keeps rotated OAuth2 tokens across restarts (OAuth2 accounts only). */
+  readonly tokenStore?: OAuth2TokenStore;
   readonly random?: () => number;
 }
 
@@ -25,13 +29,23 @@ export class AccountConnector {
   private authenticationFailures = 0;
   private blockedUntil = 0;
   private episode: { code: string; startedAt: string } | undefined;
+  private readonly tokens: OAuth2Tokens | undefined;
 
   constructor(
     private readonly account: AccountConfig,
     private readonly deps: AccountConnectorDependencies,
-  ) {}
+  ) {
+    this.tokens =
+      account.auth.kind === 'oauth2'
+        ? new OAuth2Tokens(account.id, account.auth, deps.clock, deps.tokenStore)
+        : undefined;
+  }
 
-  async login<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  /**
+   * Runs one login attempt through the account's gate, with the password or a current access token. An
+   * access token the server rejects is refreshed and tried once more at once: tokens can be revoked early.
+   */
+  async login<T>(attempt: (credentials: ImapCredentials) => Promise<T>, signal: AbortSignal): Promise<T> {
     const previous = this.loginChain;
     let release = () => {};
     this.loginChain = new Promise<void>((resolve) => {
@@ -41,7 +55,19 @@ export class AccountConnector {
       await previous;
       const wait = this.blockedUntil - this.deps.clock.now();
       if (wait > 0) await sleep(wait, undefined, { signal });
-      return await attempt();
+      if (!this.tokens || this.account.auth.kind !== 'oauth2') {
+        return await attempt({
+          pass: this.account.auth.kind === 'password' ? this.account.auth.password : '',
+        });
+      }
+      const token = await this.tokens.accessToken();
+      try {
+        return await attempt({ accessToken: token.accessToken });
+      } catch (error) {
+        if (token.fresh || classifyImapError(error, this.account).kind !== 'authentication') throw error;
+        this.tokens.invalidate();
+        return await attempt({ accessToken: (await this.tokens.accessToken()).accessToken });
+      }
     } catch (error) {
       const failure = classifyImapError(error, this.account);
       // Set the back-off before the next session in line may try: that is what keeps it to one login.

@@ -5,7 +5,10 @@ import type { AccountConfig } from '../config/config.js';
 /** RFC 2177 allows 29 minutes, but NATs and real servers drop quiet connections sooner: re-issue IDLE often. */
 const MAX_IDLE_MS = 4 * 60 * 1000;
 
-export function imapClientOptions(account: AccountConfig): ImapFlowOptions {
+/** What a login presents: the password, or an OAuth2 access token (imapflow then uses XOAUTH2/OAUTHBEARER). */
+export type ImapCredentials = { readonly pass: string } | { readonly accessToken: string };
+
+export function imapClientOptions(account: AccountConfig, credentials: ImapCredentials): ImapFlowOptions {
   return {
     host: account.host,
     port: account.port,
@@ -14,7 +17,7 @@ export function imapClientOptions(account: AccountConfig): ImapFlowOptions {
     // false: plain text, which the config allows only for loopback hosts or with allowInsecure.
     doSTARTTLS: account.security === 'starttls' ? true : account.security === 'none' ? false : undefined,
     servername: account.tls.servername,
-    auth: { user: account.user, pass: account.password },
+    auth: { user: account.user, ...credentials },
     tls: {
       rejectUnauthorized: true,
       minVersion: 'TLSv1.2',

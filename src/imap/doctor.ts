@@ -3,7 +3,9 @@ import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
-import { imapClientOptions } from './client-options.js';
+import type { OAuth2TokenStore } from '../ports/index.js';
+import { type ImapCredentials, imapClientOptions } from './client-options.js';
+import { OAuth2Tokens } from './oauth2-tokens.js';
 
 /** One stage of the path a connection takes, as the doctor found it. */
 export interface DoctorStep {
@@ -41,7 +43,11 @@ const fail = (step: Omit<DoctorStep, 'ok'>): never => {
  */
 export async function diagnoseAccount(
   account: AccountConfig,
-  options: { readonly timeoutMs?: number } = {},
+  options: {
+    readonly timeoutMs?: number;
+    /** The token store the bridge uses, so a refresh here does not strand a rotated refresh token. */
+    readonly tokenStore?: OAuth2TokenStore;
+  } = {},
 ): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const steps: DoctorStep[] = [];
@@ -54,7 +60,7 @@ export async function diagnoseAccount(
     } else {
       await checkPlainGreeting(account, socket, timeoutMs, steps);
     }
-    await loginAndInspect(account, steps);
+    await loginAndInspect(account, steps, options.tokenStore);
   } catch (error) {
     if (!(error instanceof StepFailure)) throw error;
     steps.push(error.step);
@@ -365,8 +371,30 @@ const LOGIN_CAUSES: readonly { readonly pattern: RegExp; readonly summary: strin
     },
   ];
 
-async function loginAndInspect(account: AccountConfig, steps: DoctorStep[]): Promise<void> {
-  const client = new ImapFlow({ ...imapClientOptions(account), connectionTimeout: 15_000 });
+async function credentialsFor(
+  account: AccountConfig,
+  tokenStore: OAuth2TokenStore | undefined,
+): Promise<ImapCredentials> {
+  if (account.auth.kind === 'password') return { pass: account.auth.password };
+  try {
+    const tokens = new OAuth2Tokens(account.id, account.auth, { now: () => Date.now() }, tokenStore);
+    return { accessToken: (await tokens.accessToken()).accessToken };
+  } catch (error) {
+    return fail({
+      name: 'login',
+      summary: `no OAuth2 access token: ${(error as Error).message}`,
+      fix: 'Check oauth2.tokenUrl, clientId, clientSecret and refreshToken; a revoked refresh token needs a new authorization.',
+    });
+  }
+}
+
+async function loginAndInspect(
+  account: AccountConfig,
+  steps: DoctorStep[],
+  tokenStore: OAuth2TokenStore | undefined,
+): Promise<void> {
+  const credentials = await credentialsFor(account, tokenStore);
+  const client = new ImapFlow({ ...imapClientOptions(account, credentials), connectionTimeout: 15_000 });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -81,18 +81,21 @@ export class MailboxSession {
     const status = this.deps.status.mailbox(this.account.id, this.mailbox);
     status.state = 'connecting';
     this.opened = false;
-    const client = new ImapFlow(imapClientOptions(this.account));
     let connectionError: unknown;
-    client.on('error', (error: unknown) => {
-      connectionError = error;
-    });
+    const client = await this.deps.connector.login(async (credentials) => {
+      const candidate = new ImapFlow(imapClientOptions(this.account, credentials));
+      candidate.on('error', (error: unknown) => {
+        connectionError = error;
+      });
+      try {
+        await candidate.connect();
+        return candidate;
+      } catch (error) {
+        candidate.close();
+        throw error;
+      }
+    }, signal);
     const closed = once(client, 'close');
-    try {
-      await this.deps.connector.login(() => client.connect(), signal);
-    } catch (error) {
-      client.close();
-      throw error;
-    }
 
     const sync = new MailboxSync(client, this.account, this.mailbox, status, this.deps);
     const syncFailed = new Promise<never>((_, reject) => sync.onFailure(reject));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
-import type { AccountRepository, MailboxOwnership, MailboxRef } from '../ports/index.js';
+import type { AccountRepository, MailboxOwnership, MailboxRef, OAuth2TokenStore } from '../ports/index.js';
 import { AccountConnector } from './account-connector.js';
 import { MailboxSession } from './mailbox-session.js';
 import type { MailboxSyncDependencies } from './mailbox-sync.js';
@@ -15,6 +15,8 @@ export interface WatcherDependencies extends MailboxSyncDependencies {
   readonly status: StatusBoard;
   readonly policy: ReconnectPolicy;
   readonly checkIntervalMs: number;
+  /** Where OAuth2 accounts keep rotated tokens; without one they live in memory for the process's life. */
+  readonly tokenStore?: OAuth2TokenStore;
 }
 
 interface RunningSession {
@@ -108,6 +110,7 @@ export class Watcher {
       logger: this.deps.logger,
       emit: (event) =>
         this.deps.ingest.send([{ deduplicationKey: event.id, body: { kind: 'event', event } }]),
+      ...(this.deps.tokenStore ? { tokenStore: this.deps.tokenStore } : {}),
     });
     this.connectors.set(account.id, { fingerprint: current, connector });
     return connector;

@@ -187,3 +187,18 @@ export interface MailboxRef {
 export interface MailboxOwnership {
   owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]>;
 }
+
+/** OAuth2 tokens as last refreshed: providers may rotate the refresh token, and the new one must be kept. */
+export interface StoredOAuth2Tokens {
+  /** Hash of the refresh token in the account's settings these were derived from (a new one there wins). */
+  readonly configuredTokenHash: string;
+  readonly refreshToken: string;
+  readonly accessToken: string;
+  /** ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+export interface OAuth2TokenStore {
+  load(account: string): Promise<StoredOAuth2Tokens | undefined>;
+  save(account: string, tokens: StoredOAuth2Tokens): Promise<void>;
+}

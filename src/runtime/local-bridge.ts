@@ -90,6 +90,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     status,
     policy: config.reconnect,
     checkIntervalMs: config.imap.checkIntervalSeconds * 1000,
+    tokenStore: stores.oauth2Tokens,
     cursors: state,
     ingest,
     blobs,

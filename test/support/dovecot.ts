@@ -162,7 +162,17 @@ function dovecotConfig(
   keyFile: string,
   tls: boolean,
   withoutCapabilities: readonly string[],
+  oauth2IntrospectionUrl: string | undefined,
 ): string {
+  // Bearer tokens are checked against the test's token server (RFC 7662 introspection), passwords against the file.
+  const oauth2Passdb = oauth2IntrospectionUrl
+    ? `auth_mechanisms = plain login xoauth2 oauthbearer
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = ${dir}/oauth2.conf.ext
+}`
+    : '';
   const capabilities = DEFAULT_CAPABILITIES.split(' ').filter((c) => !withoutCapabilities.includes(c));
   const capabilitySetting =
     withoutCapabilities.length > 0
@@ -184,6 +194,7 @@ log_path = ${dir}/dovecot.log
 auth_verbose = yes
 ${sslSettings}
 disable_plaintext_auth = no
+${oauth2Passdb}
 mail_location = mdbox:${dir}/mail/%u
 # A throwaway test server: no fsync, so APPEND speed measures Dovecot, not the disk.
 mail_fsync = never
@@ -246,6 +257,8 @@ export async function startDovecot(
     readonly tls?: boolean;
     readonly withoutCapabilities?: readonly string[];
     readonly certificate?: CertificateKind;
+    /** Accept XOAUTH2/OAUTHBEARER tokens that this RFC 7662 introspection endpoint says are active. */
+    readonly oauth2IntrospectionUrl?: string;
   } = {},
 ): Promise<DovecotServer> {
   const tls = options.tls ?? true;
@@ -266,9 +279,25 @@ export async function startDovecot(
   const configFile = join(dir, 'dovecot.conf');
   writeFileSync(
     configFile,
-    dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile, tls, options.withoutCapabilities ?? []),
+    dovecotConfig(
+      dir,
+      plainPort,
+      tlsPort,
+      certFile,
+      keyFile,
+      tls,
+      options.withoutCapabilities ?? [],
+      options.oauth2IntrospectionUrl,
+    ),
   );
   const logFile = join(dir, 'dovecot.log');
+  if (options.oauth2IntrospectionUrl) {
+    writeFileSync(
+      join(dir, 'oauth2.conf.ext'),
+      `introspection_mode = post\nintrospection_url = ${options.oauth2IntrospectionUrl}\n` +
+        'username_attribute = username\nactive_attribute = active\nactive_value = true\nforce_introspection = yes\n',
+    );
+  }
 
   const start = async () => {
     execFileSync('dovecot', ['-c', configFile], { stdio: 'ignore' });

@@ -55,7 +55,7 @@ describe('configuration', () => {
       },
       { source: 'x', baseDir: dir, env: { HOOK_SECRET: SECRET } },
     );
-    assert.equal(config.accounts[0]?.password, 'from-file');
+    assert.deepEqual(config.accounts[0]?.auth, { kind: 'password', password: 'from-file' });
     assert.deepEqual(config.subscriptions[0]?.secrets, [Buffer.alloc(32, 7)]);
     assert.deepEqual(
       config.subscriptions[1]?.secrets,

@@ -24,6 +24,14 @@ CREATE TABLE IF NOT EXISTS uid_gaps (
   PRIMARY KEY (account, mailbox)
 ) STRICT;
 
+CREATE TABLE IF NOT EXISTS oauth2_tokens (
+  account TEXT PRIMARY KEY,
+  configured_token_hash TEXT NOT NULL,
+  refresh_token TEXT NOT NULL,
+  access_token TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS queue_messages (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   queue TEXT NOT NULL,

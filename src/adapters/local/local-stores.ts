@@ -4,6 +4,7 @@ import { openLocalDatabase, persistentKey } from './database.js';
 import { MemoryEndpointThrottle } from './memory-endpoint-throttle.js';
 import { SqliteAttemptLog } from './sqlite-attempt-log.js';
 import { SqliteBlobStore } from './sqlite-blob-store.js';
+import { SqliteOAuth2TokenStore } from './sqlite-oauth2-token-store.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -13,6 +14,7 @@ export interface LocalStores {
   readonly state: SqliteStateStore;
   readonly attempts: SqliteAttemptLog;
   readonly throttle: MemoryEndpointThrottle;
+  readonly oauth2Tokens: SqliteOAuth2TokenStore;
   readonly ingest: SqliteQueue<IngestRecord>;
   readonly deliveries: SqliteQueue<DeliveryRecord>;
   readonly blobs: SqliteBlobStore;
@@ -26,6 +28,7 @@ export function openLocalStores(dataDir: string, clock: Clock): LocalStores {
     state: new SqliteStateStore(db, clock, writes),
     attempts: new SqliteAttemptLog(db, writes),
     throttle: new MemoryEndpointThrottle(clock),
+    oauth2Tokens: new SqliteOAuth2TokenStore(db),
     ingest: new SqliteQueue<IngestRecord>(db, 'ingest', clock, writes),
     deliveries: new SqliteQueue<DeliveryRecord>(db, 'delivery', clock, writes),
     blobs: new SqliteBlobStore(db, writes, () => clock.now(), persistentKey(db, 'blob-url-key')),
