@@ -89,6 +89,19 @@ const mailboxResetSchema = envelope(
     .strict(),
 );
 
+const folder = {
+  account: z.string(),
+  mailbox: z.string(),
+  uidValidity: decimal.nullable(),
+  specialUse: z.string().nullable(),
+};
+const mailboxCreatedSchema = envelope('mailbox.created', z.object(folder).strict());
+const mailboxDeletedSchema = envelope('mailbox.deleted', z.object(folder).strict());
+const mailboxRenamedSchema = envelope(
+  'mailbox.renamed',
+  z.object({ ...folder, previousMailbox: z.string() }).strict(),
+);
+
 const accountErrorSchema = envelope(
   'account.error',
   z
@@ -123,6 +136,9 @@ export const EVENT_SCHEMAS = {
   'message.flags_changed': messageFlagsChangedSchema,
   'message.deleted': messageDeletedSchema,
   'mailbox.reset': mailboxResetSchema,
+  'mailbox.created': mailboxCreatedSchema,
+  'mailbox.deleted': mailboxDeletedSchema,
+  'mailbox.renamed': mailboxRenamedSchema,
   'account.error': accountErrorSchema,
   'endpoint.disabled': endpointDisabledSchema,
 } as const;

@@ -4,6 +4,9 @@ export const EVENT_TYPES = [
   'message.flags_changed',
   'message.deleted',
   'mailbox.reset',
+  'mailbox.created',
+  'mailbox.deleted',
+  'mailbox.renamed',
   'account.error',
   'endpoint.disabled',
 ] as const;

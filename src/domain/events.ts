@@ -34,6 +34,16 @@ export function flagsChangedEventId(message: MessageCoordinates, modseq: string)
   return `evt_${digest(['message.flags_changed', message.account, message.mailbox, message.uidValidity, message.uid, modseq])}`;
 }
 
+/** A folder change, identified by what changed: the same listing seen twice announces it once. */
+export function folderEventId(
+  type: EventType,
+  account: string,
+  paths: readonly string[],
+  uidValidity: string | null,
+): string {
+  return `evt_${digest([type, account, ...paths, uidValidity ?? ''])}`;
+}
+
 export function mailboxResetEventId(account: string, mailbox: string, uidValidity: string): string {
   return `evt_${digest(['mailbox.reset', account, mailbox, uidValidity])}`;
 }

@@ -4,6 +4,7 @@ import { mailboxResetEventId, messageEventId } from '../domain/events.js';
 import { batchBySize, type MailboxCursor, planSync } from '../domain/sync.js';
 import { type IngestRecord, type MessageArrival, rawBlobKey } from '../pipeline/records.js';
 import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
+import { type FolderReporter, listFolders } from './folder-listing.js';
 import { changesSince, sharedFlags } from './mailbox-changes.js';
 import type { MailboxStatus } from './status-board.js';
 import { UidComparison } from './uid-comparison.js';
@@ -15,6 +16,8 @@ const FETCH_BATCH_BYTES = 32 * 1024 * 1024;
 const SINGLE_FETCH_MAX_MESSAGES = 8;
 
 export interface MailboxSyncDependencies {
+  /** Set for sessions that may list the account's folders (see FolderReporter.designated). */
+  readonly folders?: FolderReporter;
   readonly cursors: CursorStore;
   readonly ingest: EventQueue<IngestRecord>;
   readonly blobs: BlobStore;
@@ -46,6 +49,8 @@ export class MailboxSync {
   private knownExists: number | undefined;
   private requested = false;
   private checkRequested = false;
+  /** The account's folders are listed with the periodic check, by the designated session only. */
+  private foldersDue = false;
   /** When the oldest check not yet answered was requested (ms); undefined when none is pending. */
   private checkPendingSince: number | undefined;
   private running: Promise<void> | undefined;
@@ -87,6 +92,7 @@ export class MailboxSync {
   /** Schedules a check that the selected mailbox is still the one on the server (see checkMailbox). */
   requestCheck(): void {
     this.checkRequested = true;
+    this.foldersDue = true;
     this.checkPendingSince ??= this.deps.clock.now();
     this.request();
   }
@@ -119,10 +125,15 @@ export class MailboxSync {
   private async syncOnce(): Promise<void> {
     const lock = await this.client.getMailboxLock(this.mailbox, { readOnly: true });
     try {
+      const firstSync = this.cursor === undefined;
       if (this.checkRequested) {
         this.checkRequested = false;
         await this.checkMailbox();
         this.checkPendingSince = undefined;
+      }
+      if ((firstSync || this.foldersDue) && this.deps.folders?.designated()) {
+        this.foldersDue = false;
+        await this.deps.folders.report(await listFolders(this.client));
       }
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();

@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
+import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import { folderEventId, type WebhookEvent } from '../domain/events.js';
+import {
+  diffFolderTrees,
+  type FolderChange,
+  type FolderEntry,
+  isMailboxPattern,
+  resolveMailboxes,
+} from '../domain/folder-tree.js';
 import type { AccountRepository, MailboxOwnership, MailboxRef, OAuth2TokenStore } from '../ports/index.js';
 import { AccountConnector } from './account-connector.js';
+import { imapClientOptions } from './client-options.js';
+import { listFolders } from './folder-listing.js';
 import { MailboxSession } from './mailbox-session.js';
 import type { MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
@@ -39,6 +50,11 @@ function fingerprint(account: AccountConfig): string {
 export class Watcher {
   private readonly sessions = new Map<string, RunningSession>();
   private readonly connectors = new Map<string, { fingerprint: string; connector: AccountConnector }>();
+  /** Each account's folders as last listed; mailbox patterns resolve against these. */
+  private readonly folderTrees = new Map<string, readonly FolderEntry[]>();
+  /** The mailbox whose session lists each account's folders. */
+  private readonly designated = new Map<string, string>();
+  private retryTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -70,6 +86,7 @@ export class Watcher {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
     await this.reconciling.catch(() => undefined);
     await Promise.all([...this.sessions.keys()].map((key) => this.stopSession(key)));
   }
@@ -77,10 +94,25 @@ export class Watcher {
   private async reconcileOnce(): Promise<void> {
     if (this.stopped) return;
     const accounts = new Map((await this.deps.accounts.list()).map((a) => [a.id, a]));
-    const wanted = [...accounts.values()].flatMap((a) =>
-      a.mailboxes.map((mailbox) => ({ account: a.id, mailbox })),
-    );
+    const wanted: MailboxRef[] = [];
+    for (const account of accounts.values()) {
+      let mailboxes = resolveMailboxes(account.mailboxes, await this.folderTreeOf(account));
+      if (mailboxes.length === 0) {
+        // No session to list the folders from: list them on a connection of their own, now and then.
+        mailboxes = resolveMailboxes(account.mailboxes, await this.folderTreeOf(account, { fresh: true }));
+        if (mailboxes.length === 0) {
+          this.deps.logger.warn("no mailbox matches the account's patterns yet; looking again later", {
+            account: account.id,
+          });
+          this.reconcileLater(this.deps.checkIntervalMs);
+        }
+      }
+      wanted.push(...mailboxes.map((mailbox) => ({ account: account.id, mailbox })));
+    }
     const owned = new Map((await this.deps.ownership.owned(wanted)).map((ref) => [sessionKey(ref), ref]));
+    this.designated.clear();
+    for (const ref of owned.values())
+      if (!this.designated.has(ref.account)) this.designated.set(ref.account, ref.mailbox);
 
     const stopping: Promise<void>[] = [];
     for (const [key, session] of this.sessions) {
@@ -96,6 +128,77 @@ export class Watcher {
       if (this.sessions.has(key)) continue;
       const account = accounts.get(ref.account);
       if (account) this.startSession(account, ref.mailbox, key);
+    }
+  }
+
+  /**
+   * The account's folder tree: as last listed, or as stored. An account watched by pattern whose folders were
+   * never listed gets one listing here, on its own connection, so the patterns can resolve.
+   */
+  private async folderTreeOf(
+    account: AccountConfig,
+    options: { readonly fresh?: boolean } = {},
+  ): Promise<readonly FolderEntry[] | undefined> {
+    const known = options.fresh
+      ? undefined
+      : (this.folderTrees.get(account.id) ?? (await this.deps.cursors.getFolderTree(account.id)));
+    if (known) {
+      this.folderTrees.set(account.id, known);
+      return known;
+    }
+    if (!account.mailboxes.some(isMailboxPattern)) return undefined;
+    try {
+      const folders = await this.connectorFor(account).login(async (credentials) => {
+        const client = new ImapFlow(imapClientOptions(account, credentials));
+        client.on('error', () => undefined);
+        await client.connect();
+        try {
+          return await listFolders(client);
+        } finally {
+          await client.logout().catch(() => client.close());
+        }
+      }, new AbortController().signal);
+      await this.onFolders(account, folders);
+      return folders;
+    } catch (error) {
+      this.deps.logger.error('cannot list the folders to resolve mailbox patterns; retrying in 30 s', {
+        account: account.id,
+        error: (error as Error).message,
+      });
+      this.reconcileLater(30_000);
+      return undefined;
+    }
+  }
+
+  private reconcileLater(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.reconcile().catch(() => undefined), delayMs);
+  }
+
+  /** A new listing: announces what changed in the tree, and re-resolves patterns if the watched set moved. */
+  private async onFolders(account: AccountConfig, folders: readonly FolderEntry[]): Promise<void> {
+    const before = this.folderTrees.get(account.id) ?? (await this.deps.cursors.getFolderTree(account.id));
+    const changes = before ? diffFolderTrees(before, folders) : [];
+    const now = new Date(this.deps.clock.now()).toISOString();
+    if (changes.length > 0) {
+      await this.deps.ingest.send(
+        changes.map((change) => {
+          const event = folderChangeEvent(account.id, change, now);
+          return { deduplicationKey: event.id, body: { kind: 'event', event } };
+        }),
+      );
+      this.deps.logger.info('folder tree changed', { account: account.id, changes: changes.length });
+    }
+    if (!before || changes.length > 0) await this.deps.cursors.setFolderTree(account.id, folders);
+    this.folderTrees.set(account.id, folders);
+    const watched = (tree: readonly FolderEntry[] | undefined) =>
+      resolveMailboxes(account.mailboxes, tree).join('\u0000');
+    if (before && watched(before) !== watched(folders)) {
+      // Not awaited: this runs inside a session's sync, which the reconcile may have to stop.
+      void this.reconcile().catch((error: unknown) =>
+        this.deps.logger.error('reconciling accounts failed', { error: (error as Error).message }),
+      );
     }
   }
 
@@ -121,6 +224,10 @@ export class Watcher {
     const session = new MailboxSession(account, mailbox, {
       ...this.deps,
       connector: this.connectorFor(account),
+      folders: {
+        designated: () => this.designated.get(account.id) === mailbox,
+        report: (folders) => this.onFolders(account, folders),
+      },
     });
     const done = session.run(stop.signal).catch((error: unknown) => {
       this.deps.logger.error('mailbox session ended unexpectedly', {
@@ -142,4 +249,30 @@ export class Watcher {
     const [account = '', mailbox = ''] = key.split('\u0000');
     this.deps.status.forget(account, mailbox);
   }
+}
+
+function folderChangeEvent(account: string, change: FolderChange, timestamp: string): WebhookEvent {
+  if (change.kind === 'renamed') {
+    const { from, to } = change;
+    return {
+      id: folderEventId('mailbox.renamed', account, [from.path, to.path], to.uidValidity),
+      type: 'mailbox.renamed',
+      timestamp,
+      data: {
+        account,
+        mailbox: to.path,
+        previousMailbox: from.path,
+        uidValidity: to.uidValidity,
+        specialUse: to.specialUse,
+      },
+    };
+  }
+  const type = change.kind === 'created' ? 'mailbox.created' : 'mailbox.deleted';
+  const { folder } = change;
+  return {
+    id: folderEventId(type, account, [folder.path], folder.uidValidity),
+    type,
+    timestamp,
+    data: { account, mailbox: folder.path, uidValidity: folder.uidValidity, specialUse: folder.specialUse },
+  };
 }

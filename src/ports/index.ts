@@ -1,5 +1,6 @@
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
 import type { EndpointHealth } from '../domain/endpoint-health.js';
+import type { FolderEntry } from '../domain/folder-tree.js';
 import type { MailboxCursor } from '../domain/sync.js';
 
 export interface Clock {
@@ -26,6 +27,9 @@ export interface CursorStore {
    */
   getUidGaps(account: string, mailbox: string): Promise<UidGaps | undefined>;
   setUidGaps(account: string, mailbox: string, gaps: UidGaps): Promise<void>;
+  /** The account's folder tree as last listed, to announce what changed since (also across restarts). */
+  getFolderTree(account: string): Promise<FolderEntry[] | undefined>;
+  setFolderTree(account: string, folders: readonly FolderEntry[]): Promise<void>;
 }
 
 export interface UidGaps {

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
+import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
   BlobStore,
@@ -25,6 +26,7 @@ import { documentClient, isFailedCondition, queryAll } from './dynamodb-document
  * | item               | pk                           | sk                 | GSI1 (sparse)                         |
  * | mailbox cursor     | MAILBOX#<account>#<mailbox>  | CURSOR             |                                       |
  * | UID gaps (no QRESYNC) | MAILBOX#<account>#<mailbox> | UIDGAPS          |                                       |
+ * | folder tree        | ACCOUNT#<account>            | FOLDERS            |                                       |
  * | delivery outcome   | EVENT#<eventId>              | SUB#<subscription> | gsi1pk=DEADLETTER, gsi1sk=<failedAt>  |
  * | endpoint health    | SUBSCRIPTION#<id>            | STATUS             |                                       |
  *
@@ -98,6 +100,22 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
   async setUidGaps(account: string, mailbox: string, gaps: UidGaps): Promise<void> {
     await this.documents.send(
       new PutCommand({ TableName: this.tableName, Item: { ...uidGapsKey(account, mailbox), ...gaps } }),
+    );
+  }
+
+  async getFolderTree(account: string): Promise<FolderEntry[] | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: folderTreeKey(account), ConsistentRead: true }),
+    );
+    return Item && (JSON.parse(Item.folders) as FolderEntry[]);
+  }
+
+  async setFolderTree(account: string, folders: readonly FolderEntry[]): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...folderTreeKey(account), folders: JSON.stringify(folders) },
+      }),
     );
   }
 
@@ -269,6 +287,7 @@ const cursorKey = (account: string, mailbox: string) => ({
   pk: `MAILBOX#${account}#${mailbox}`,
   sk: 'CURSOR',
 });
+const folderTreeKey = (account: string) => ({ pk: `ACCOUNT#${account}`, sk: 'FOLDERS' });
 const uidGapsKey = (account: string, mailbox: string) => ({
   pk: `MAILBOX#${account}#${mailbox}`,
   sk: 'UIDGAPS',

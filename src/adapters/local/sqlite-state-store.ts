@@ -1,4 +1,5 @@
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
+import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
   Clock,
@@ -55,6 +56,11 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
       setUidGaps: db.prepare(
         `INSERT INTO uid_gaps (account, mailbox, uid_validity, gaps) VALUES (?, ?, ?, ?)
          ON CONFLICT (account, mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, gaps = excluded.gaps`,
+      ),
+      getFolderTree: db.prepare('SELECT folders FROM folder_trees WHERE account = ?'),
+      setFolderTree: db.prepare(
+        `INSERT INTO folder_trees (account, folders) VALUES (?, ?)
+         ON CONFLICT (account) DO UPDATE SET folders = excluded.folders`,
       ),
       isDelivered: db.prepare(
         `SELECT 1 FROM deliveries WHERE event_id = ? AND subscription_id = ? AND status = 'delivered'`,
@@ -141,6 +147,16 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
     await this.writes.write(() =>
       this.statements.setUidGaps.run(account, mailbox, gaps.uidValidity, gaps.gaps),
     );
+  }
+
+  async getFolderTree(account: string): Promise<FolderEntry[] | undefined> {
+    const row = this.statements.getFolderTree.get(account) as { folders: string } | undefined;
+    return row && (JSON.parse(row.folders) as FolderEntry[]);
+  }
+
+  async setFolderTree(account: string, folders: readonly FolderEntry[]): Promise<void> {
+    const text = JSON.stringify(folders);
+    await this.writes.write(() => this.statements.setFolderTree.run(account, text));
   }
 
   async isDelivered(eventId: string, subscriptionId: string): Promise<boolean> {

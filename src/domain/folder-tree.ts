@@ -1,0 +1,98 @@
+/** One folder of an account, as LIST (with STATUS UIDVALIDITY) shows it. */
+export interface FolderEntry {
+  readonly path: string;
+  readonly delimiter: string;
+  /** RFC 6154 special use, e.g. "\\Sent", "\\Junk"; null for ordinary folders. */
+  readonly specialUse: string | null;
+  /** Null for folders that cannot be selected (\Noselect) or when the server did not say. */
+  readonly uidValidity: string | null;
+  readonly selectable: boolean;
+}
+
+export type FolderChange =
+  | { readonly kind: 'created'; readonly folder: FolderEntry }
+  | { readonly kind: 'deleted'; readonly folder: FolderEntry }
+  | { readonly kind: 'renamed'; readonly from: FolderEntry; readonly to: FolderEntry };
+
+/**
+ * What changed between two listings. A folder that vanished and one that appeared with the same UIDVALIDITY
+ * are one rename: servers keep a mailbox's UIDVALIDITY when it is renamed, and a new mailbox gets a new one.
+ */
+export function diffFolderTrees(
+  before: readonly FolderEntry[],
+  after: readonly FolderEntry[],
+): FolderChange[] {
+  const beforePaths = new Set(before.map((f) => f.path));
+  const afterPaths = new Set(after.map((f) => f.path));
+  const gone = before.filter((f) => !afterPaths.has(f.path));
+  const added = after.filter((f) => !beforePaths.has(f.path));
+  const changes: FolderChange[] = [];
+  const renamedTo = new Set<string>();
+  for (const from of gone) {
+    const to = added.find(
+      (f) => f.uidValidity !== null && f.uidValidity === from.uidValidity && !renamedTo.has(f.path),
+    );
+    if (to) {
+      renamedTo.add(to.path);
+      changes.push({ kind: 'renamed', from, to });
+    } else {
+      changes.push({ kind: 'deleted', folder: from });
+    }
+  }
+  for (const folder of added) if (!renamedTo.has(folder.path)) changes.push({ kind: 'created', folder });
+  return changes;
+}
+
+const isSpecialUse = (pattern: string) => pattern.startsWith('\\');
+
+/** Whether a watched-mailboxes entry is a pattern (`*`, `%` wildcards or a special use) rather than one name. */
+export function isMailboxPattern(pattern: string): boolean {
+  return isSpecialUse(pattern) || /[*%]/.test(pattern);
+}
+
+function matches(pattern: string, folder: FolderEntry): boolean {
+  if (isSpecialUse(pattern)) return folder.specialUse?.toLowerCase() === pattern.toLowerCase();
+  if (!isMailboxPattern(pattern)) {
+    return (
+      pattern === folder.path || (pattern.toUpperCase() === 'INBOX' && folder.path.toUpperCase() === 'INBOX')
+    );
+  }
+  // IMAP LIST wildcards (RFC 9051 6.3.9): "*" matches anything, "%" anything but the hierarchy delimiter.
+  const delimiter = folder.delimiter ? folder.delimiter.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&') : '';
+  const source = pattern
+    .split('')
+    .map((c) =>
+      c === '*'
+        ? '.*'
+        : c === '%'
+          ? delimiter
+            ? `[^${delimiter}]*`
+            : '.*'
+          : c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'),
+    )
+    .join('');
+  return new RegExp(`^${source}$`).test(folder.path);
+}
+
+/**
+ * The mailboxes to watch: exact names as given (a missing one is then reported by its session), and every
+ * selectable folder a pattern matches. INBOX comes first; each mailbox once.
+ */
+export function resolveMailboxes(
+  patterns: readonly string[],
+  tree: readonly FolderEntry[] | undefined,
+): string[] {
+  const resolved = new Set<string>();
+  for (const pattern of patterns) {
+    if (!isMailboxPattern(pattern)) {
+      resolved.add(pattern.toUpperCase() === 'INBOX' ? 'INBOX' : pattern);
+      continue;
+    }
+    for (const folder of tree ?? []) {
+      if (folder.selectable && matches(pattern, folder)) {
+        resolved.add(folder.path.toUpperCase() === 'INBOX' ? 'INBOX' : folder.path);
+      }
+    }
+  }
+  return [...resolved].sort((a, b) => (a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a.localeCompare(b)));
+}

@@ -1,0 +1,26 @@
+import type { ImapFlow } from 'imapflow';
+import type { FolderEntry } from '../domain/folder-tree.js';
+
+/** Reports an account's folder listing (done by one of its sessions) to whoever tracks the tree. */
+export interface FolderReporter {
+  /** Whether this session is the one that lists the account's folders, so one listing per account is made. */
+  designated(): boolean;
+  report(folders: readonly FolderEntry[]): Promise<void>;
+}
+
+/** One LIST with each folder's UIDVALIDITY (LIST-STATUS where offered, else STATUS per folder, by imapflow). */
+export async function listFolders(client: ImapFlow): Promise<FolderEntry[]> {
+  const listed = await client.list({ statusQuery: { uidValidity: true } });
+  return listed
+    .map((m) => {
+      const selectable = !m.flags.has('\\Noselect') && !m.flags.has('\\NonExistent');
+      return {
+        path: m.path,
+        delimiter: m.delimiter ?? '',
+        specialUse: m.specialUse ?? null,
+        uidValidity: selectable ? (m.status?.uidValidity?.toString() ?? null) : null,
+        selectable,
+      };
+    })
+    .sort((a, b) => a.path.localeCompare(b.path));
+}

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { diffFolderTrees, type FolderEntry, resolveMailboxes } from '../../src/domain/folder-tree.js';
+
+const folder = (path: string, uidValidity: string | null, specialUse: string | null = null): FolderEntry => ({
+  path,
+  delimiter: '/',
+  specialUse,
+  uidValidity,
+  selectable: uidValidity !== null,
+});
+
+describe('folder trees', () => {
+  const tree = [
+    folder('INBOX', '1'),
+    folder('Sent', '2', '\\Sent'),
+    folder('Junk', '3', '\\Junk'),
+    folder('Projects', null),
+    folder('Projects/Alpha', '4'),
+    folder('Projects/Alpha/Old', '5'),
+  ];
+
+  it('resolves exact names, wildcards and special uses, INBOX first, never a \\Noselect folder', () => {
+    assert.deepEqual(resolveMailboxes(['*'], tree), [
+      'INBOX',
+      'Junk',
+      'Projects/Alpha',
+      'Projects/Alpha/Old',
+      'Sent',
+    ]);
+    assert.deepEqual(resolveMailboxes(['Projects/%'], tree), ['Projects/Alpha']);
+    assert.deepEqual(resolveMailboxes(['\\Sent', 'inbox'], tree), ['INBOX', 'Sent']);
+    assert.deepEqual(
+      resolveMailboxes(['Support', '\\Sent'], undefined),
+      ['Support'],
+      'patterns wait for a listing',
+    );
+  });
+
+  it('tells creations, deletions and renames apart (a rename keeps its UIDVALIDITY)', () => {
+    const after = [
+      folder('INBOX', '1'),
+      folder('Sent', '2', '\\Sent'),
+      folder('Projects', null),
+      folder('Projects/Beta', '4'),
+      folder('Projects/Beta/Old', '5'),
+      folder('Invoices', '9'),
+    ];
+    assert.deepEqual(
+      diffFolderTrees(tree, after).map((c) =>
+        c.kind === 'renamed' ? `${c.from.path} -> ${c.to.path}` : `${c.kind} ${c.folder.path}`,
+      ),
+      [
+        'deleted Junk',
+        'Projects/Alpha -> Projects/Beta',
+        'Projects/Alpha/Old -> Projects/Beta/Old',
+        'created Invoices',
+      ],
+    );
+    assert.deepEqual(diffFolderTrees(tree, tree), []);
+  });
+});
