@@ -88,15 +88,6 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
         message: `required${typeof account?.provider === 'string' ? ` (the ${account.provider} preset has none)` : ' unless a provider preset gives it'}`,
       });
     }
-    const limit =
-      typeof account?.connectionLimit === 'number' ? account.connectionLimit : preset?.connectionLimit;
-    const watched = Array.isArray(account?.mailboxes) ? account.mailboxes.length : 1;
-    if (limit !== undefined && watched > limit) {
-      problems.push({
-        path: `accounts[${index}].mailboxes`,
-        message: `${watched} mailboxes need ${watched} connections, more than the ${limit} the provider allows at once (connectionLimit); watch fewer`,
-      });
-    }
     if (account?.security === 'none' && account.allowInsecure !== true && typeof account.host === 'string') {
       if (!isLoopbackHost(account.host)) {
         problems.push({

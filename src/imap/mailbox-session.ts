@@ -22,45 +22,51 @@ export interface MailboxSessionDependencies extends MailboxSyncDependencies {
 }
 
 /**
- * Keeps one IMAP connection open on one mailbox, read-only (EXAMINE), in IDLE between syncs. imapflow does not
- * reconnect by itself: a closed client is replaced by a new one after a back-off.
+ * One IMAP connection's lifetime, repeated: imapflow does not reconnect by itself, so a closed client is replaced
+ * by a new one after a back-off. Shared by IDLE sessions and pollers.
  */
-export class MailboxSession {
+abstract class ReconnectingConnection {
   private failures = 0;
-  private opened = false;
+  /** Set once the connection got as far as its mailbox: failing before that is the account's problem. */
+  protected opened = false;
 
   constructor(
-    private readonly account: AccountConfig,
-    private readonly mailbox: string,
-    private readonly deps: MailboxSessionDependencies,
+    protected readonly account: AccountConfig,
+    protected readonly deps: MailboxSessionDependencies,
   ) {}
 
-  private get logFields() {
-    return { account: this.account.id, mailbox: this.mailbox };
-  }
+  /** The mailboxes this connection serves, for their status and logs. */
+  protected abstract get mailboxes(): readonly string[];
+
+  /** One connection's lifetime: resolves on shutdown, rejects when the connection fails or closes. */
+  protected abstract watch(signal: AbortSignal): Promise<void>;
 
   async run(signal: AbortSignal): Promise<void> {
-    const status = this.deps.status.mailbox(this.account.id, this.mailbox);
+    const fields = { account: this.account.id, mailboxes: this.mailboxes.join(',') };
     while (!signal.aborted) {
       try {
         await this.watch(signal);
       } catch (error) {
         if (signal.aborted) break;
         const failure = classifyImapError(error, this.account);
-        Object.assign(status, { state: 'error', lastError: failure.message });
+        for (const mailbox of this.mailboxes)
+          Object.assign(this.deps.status.mailbox(this.account.id, mailbox), {
+            state: 'error',
+            lastError: failure.message,
+          });
         // Failing to get a working mailbox is the account's problem (reported once as account.error);
         // losing an established connection is routine and only logged.
         if (!this.opened) {
           // The report itself can fail (the queue is unreachable): that must not end the session's loop.
           await this.deps.connector.failed(failure).catch((error: unknown) =>
             this.deps.logger.error('could not queue account.error', {
-              ...this.logFields,
+              ...fields,
               error: (error as Error).message,
             }),
           );
         } else {
           this.deps.logger.warn('mailbox connection lost', {
-            ...this.logFields,
+            ...fields,
             code: failure.code,
             error: failure.message,
           });
@@ -73,20 +79,15 @@ export class MailboxSession {
         }
       }
     }
-    status.state = 'stopped';
+    for (const mailbox of this.mailboxes)
+      this.deps.status.mailbox(this.account.id, mailbox).state = 'stopped';
   }
 
-  /** One connection's lifetime: resolves on shutdown, rejects when the connection fails or closes. */
-  private async watch(signal: AbortSignal): Promise<void> {
-    const status = this.deps.status.mailbox(this.account.id, this.mailbox);
-    status.state = 'connecting';
-    this.opened = false;
-    let connectionError: unknown;
-    const client = await this.deps.connector.login(async (credentials) => {
+  /** Logs in through the account's gate; `onError` receives the connection's later errors. */
+  protected connect(signal: AbortSignal, onError: (error: unknown) => void): Promise<ImapFlow> {
+    return this.deps.connector.login(async (credentials) => {
       const candidate = new ImapFlow(imapClientOptions(this.account, credentials));
-      candidate.on('error', (error: unknown) => {
-        connectionError = error;
-      });
+      candidate.on('error', onError);
       try {
         await candidate.connect();
         return candidate;
@@ -95,15 +96,44 @@ export class MailboxSession {
         throw error;
       }
     }, signal);
+  }
+
+  protected markConnected(): void {
+    this.opened = true;
+    this.deps.connector.connected();
+    this.failures = 0;
+  }
+}
+
+/** Keeps one IMAP connection open on one mailbox, read-only (EXAMINE), in IDLE between syncs. */
+export class MailboxSession extends ReconnectingConnection {
+  constructor(
+    account: AccountConfig,
+    private readonly mailbox: string,
+    deps: MailboxSessionDependencies,
+  ) {
+    super(account, deps);
+  }
+
+  protected get mailboxes(): readonly string[] {
+    return [this.mailbox];
+  }
+
+  protected async watch(signal: AbortSignal): Promise<void> {
+    const status = this.deps.status.mailbox(this.account.id, this.mailbox);
+    status.state = 'connecting';
+    this.opened = false;
+    let connectionError: unknown;
+    const client = await this.connect(signal, (error) => {
+      connectionError = error;
+    });
     const closed = once(client, 'close');
 
     const sync = new MailboxSync(client, this.account, this.mailbox, status, this.deps);
     const syncFailed = new Promise<never>((_, reject) => sync.onFailure(reject));
     try {
       await client.mailboxOpen(this.mailbox, { readOnly: true });
-      this.opened = true;
-      this.deps.connector.connected();
-      this.failures = 0;
+      this.markConnected();
       status.lastError = null;
       client.on('exists', () => sync.request());
       // Flag changes and expunges are looked up by MODSEQ in the next sync (catches what a restart missed too).
@@ -138,6 +168,69 @@ export class MailboxSession {
         connectionError ??
         Object.assign(new Error('the server closed the connection'), { code: 'EConnectionClosed' })
       );
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+}
+
+/**
+ * Mailboxes beyond the account's connection limit share one connection: every check interval it selects each
+ * in turn and syncs it (new mail, flag changes, deletions), instead of holding one IDLE connection per mailbox.
+ */
+export class MailboxPoller extends ReconnectingConnection {
+  constructor(
+    account: AccountConfig,
+    private readonly polled: readonly string[],
+    deps: MailboxSessionDependencies,
+  ) {
+    super(account, deps);
+  }
+
+  protected get mailboxes(): readonly string[] {
+    return this.polled;
+  }
+
+  protected async watch(signal: AbortSignal): Promise<void> {
+    for (const mailbox of this.polled)
+      this.deps.status.mailbox(this.account.id, mailbox).state = 'connecting';
+    this.opened = false;
+    let connectionError: unknown;
+    const client = await this.connect(signal, (error) => {
+      connectionError = error;
+    });
+    const syncs = new Map(
+      this.polled.map((mailbox) => [
+        mailbox,
+        new MailboxSync(client, this.account, mailbox, this.deps.status.mailbox(this.account.id, mailbox), {
+          ...this.deps,
+          folders: undefined,
+        }),
+      ]),
+    );
+    // VANISHED (EARLIER) arrives while a mailbox's own sync runs: hand it to that sync.
+    client.on('expunge', (expunged: { path: string; uid?: number; vanished: boolean }) => {
+      if (expunged.vanished && expunged.uid !== undefined)
+        syncs.get(expunged.path)?.rememberVanished(expunged.uid);
+    });
+    const closed = once(client, 'close').then(() => {
+      throw (
+        connectionError ??
+        Object.assign(new Error('the server closed the connection'), { code: 'EConnectionClosed' })
+      );
+    });
+    try {
+      while (!signal.aborted) {
+        for (const [mailbox, sync] of syncs) {
+          await Promise.race([sync.pollOnce(), closed]);
+          this.deps.status.mailbox(this.account.id, mailbox).state = 'polling';
+          if (!this.opened) this.markConnected();
+          if (signal.aborted) break;
+        }
+        await sleep(this.deps.checkIntervalMs, undefined, { signal }).catch(() => undefined);
+      }
+      await client.logout().catch(() => client.close());
     } catch (error) {
       client.close();
       throw error;

@@ -85,8 +85,13 @@ export class MailboxSync {
 
   /** A VANISHED UID (QRESYNC): announced as deleted by the next sync. */
   noteVanished(uid: number): void {
-    this.vanished.add(uid);
+    this.rememberVanished(uid);
     this.request();
+  }
+
+  /** A VANISHED UID reported while this sync itself runs (a poller): announced by that same sync. */
+  rememberVanished(uid: number): void {
+    this.vanished.add(uid);
   }
 
   /** Schedules a check that the selected mailbox is still the one on the server (see checkMailbox). */
@@ -106,6 +111,15 @@ export class MailboxSync {
     this.failure = listener;
   }
 
+  /**
+   * One sync for a mailbox that shares its connection with others (a poller): selecting it again may show a
+   * new UIDVALIDITY, which is then handled like one seen at connect. Errors reject, for the poller to handle.
+   */
+  async pollOnce(): Promise<void> {
+    this.checkRequested = false;
+    await this.syncOnce({ reselected: true });
+  }
+
   /** Resolves when no sync is running (for a graceful shutdown). */
   async settled(): Promise<void> {
     while (this.running) await this.running;
@@ -122,9 +136,14 @@ export class MailboxSync {
     }
   }
 
-  private async syncOnce(): Promise<void> {
+  private async syncOnce(options: { readonly reselected?: boolean } = {}): Promise<void> {
     const lock = await this.client.getMailboxLock(this.mailbox, { readOnly: true });
     try {
+      const selected = this.client.mailbox;
+      if (options.reselected && selected && this.cursor?.uidValidity !== selected.uidValidity.toString()) {
+        this.cursor = undefined;
+        this.knownExists = undefined;
+      }
       const firstSync = this.cursor === undefined;
       if (this.checkRequested) {
         this.checkRequested = false;

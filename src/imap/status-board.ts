@@ -1,4 +1,5 @@
-export type MailboxState = 'connecting' | 'syncing' | 'idle' | 'error' | 'stopped';
+/** `polling`: past the account's connection limit, checked every interval on a shared connection. */
+export type MailboxState = 'connecting' | 'syncing' | 'idle' | 'polling' | 'error' | 'stopped';
 
 export interface MailboxStatus {
   state: MailboxState;

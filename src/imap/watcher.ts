@@ -13,7 +13,7 @@ import type { AccountRepository, MailboxOwnership, MailboxRef, OAuth2TokenStore 
 import { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
 import { listFolders } from './folder-listing.js';
-import { MailboxSession } from './mailbox-session.js';
+import { MailboxPoller, MailboxSession } from './mailbox-session.js';
 import type { MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
 
@@ -34,7 +34,11 @@ interface RunningSession {
   readonly fingerprint: string;
   readonly stop: AbortController;
   readonly done: Promise<void>;
+  readonly mailboxes: readonly string[];
 }
+
+/** The session key's mailbox part for an account's poller (NUL cannot occur in a mailbox name). */
+const POLLER = '\u0000poller';
 
 const sessionKey = (ref: MailboxRef) => `${ref.account}\u0000${ref.mailbox}`;
 
@@ -74,7 +78,7 @@ export class Watcher {
   }
 
   get mailboxCount(): number {
-    return this.sessions.size;
+    return [...this.sessions.values()].reduce((n, session) => n + session.mailboxes.length, 0);
   }
 
   reconcile(): Promise<void> {
@@ -109,26 +113,46 @@ export class Watcher {
       }
       wanted.push(...mailboxes.map((mailbox) => ({ account: account.id, mailbox })));
     }
-    const owned = new Map((await this.deps.ownership.owned(wanted)).map((ref) => [sessionKey(ref), ref]));
+    const ownedRefs = await this.deps.ownership.owned(wanted);
     this.designated.clear();
-    for (const ref of owned.values())
+    for (const ref of ownedRefs)
       if (!this.designated.has(ref.account)) this.designated.set(ref.account, ref.mailbox);
+
+    // What should run: one IDLE session per mailbox, up to the account's connection limit; past it, the rest
+    // share one polling connection (the limit counts it).
+    const planned = new Map<
+      string,
+      { account: AccountConfig; fingerprint: string; start: (key: string) => void }
+    >();
+    for (const account of accounts.values()) {
+      const mine = ownedRefs.filter((ref) => ref.account === account.id).map((ref) => ref.mailbox);
+      const limit = account.connectionLimit;
+      const idle = limit !== undefined && mine.length > limit ? mine.slice(0, Math.max(0, limit - 1)) : mine;
+      const polled = mine.slice(idle.length);
+      for (const mailbox of idle) {
+        planned.set(sessionKey({ account: account.id, mailbox }), {
+          account,
+          fingerprint: fingerprint(account),
+          start: (key) => this.startSession(account, mailbox, key),
+        });
+      }
+      if (polled.length > 0) {
+        planned.set(sessionKey({ account: account.id, mailbox: POLLER }), {
+          account,
+          fingerprint: `${fingerprint(account)}:${polled.join('\u0000')}`,
+          start: (key) => this.startPoller(account, polled, key),
+        });
+      }
+    }
 
     const stopping: Promise<void>[] = [];
     for (const [key, session] of this.sessions) {
-      const [accountId = ''] = key.split('\u0000');
-      const account = accounts.get(accountId);
-      if (!owned.has(key) || !account || fingerprint(account) !== session.fingerprint)
-        stopping.push(this.stopSession(key));
+      if (planned.get(key)?.fingerprint !== session.fingerprint) stopping.push(this.stopSession(key));
     }
     await Promise.all(stopping);
     for (const [id] of this.connectors) if (!accounts.has(id)) this.connectors.delete(id);
 
-    for (const [key, ref] of owned) {
-      if (this.sessions.has(key)) continue;
-      const account = accounts.get(ref.account);
-      if (account) this.startSession(account, ref.mailbox, key);
-    }
+    for (const [key, plan] of planned) if (!this.sessions.has(key)) plan.start(key);
   }
 
   /**
@@ -236,8 +260,34 @@ export class Watcher {
         error: (error as Error).message,
       });
     });
-    this.sessions.set(key, { fingerprint: fingerprint(account), stop, done });
+    this.sessions.set(key, { fingerprint: fingerprint(account), stop, done, mailboxes: [mailbox] });
     this.deps.logger.info('watching mailbox', { account: account.id, mailbox });
+  }
+
+  private startPoller(account: AccountConfig, polled: readonly string[], key: string): void {
+    const stop = new AbortController();
+    const poller = new MailboxPoller(account, polled, {
+      ...this.deps,
+      connector: this.connectorFor(account),
+    });
+    const done = poller.run(stop.signal).catch((error: unknown) => {
+      this.deps.logger.error('mailbox poller ended unexpectedly', {
+        account: account.id,
+        error: (error as Error).message,
+      });
+    });
+    this.sessions.set(key, {
+      fingerprint: `${fingerprint(account)}:${polled.join('\u0000')}`,
+      stop,
+      done,
+      mailboxes: polled,
+    });
+    this.deps.logger.warn('more mailboxes than the account may hold connections for: polling some', {
+      account: account.id,
+      connectionLimit: account.connectionLimit,
+      polled,
+      everySeconds: this.deps.checkIntervalMs / 1000,
+    });
   }
 
   private async stopSession(key: string): Promise<void> {
@@ -246,8 +296,8 @@ export class Watcher {
     this.sessions.delete(key);
     session.stop.abort();
     await session.done;
-    const [account = '', mailbox = ''] = key.split('\u0000');
-    this.deps.status.forget(account, mailbox);
+    const [account = ''] = key.split('\u0000');
+    for (const mailbox of session.mailboxes) this.deps.status.forget(account, mailbox);
   }
 }
 
