@@ -144,6 +144,23 @@ function stateStoreContract(name: string, open: () => Promise<Stores>): void {
       assert.deepEqual(await store.health('other'), {});
     });
 
+    it('keeps UID gaps per mailbox and the folder tree per account', async () => {
+      assert.equal(await store.getUidGaps('acct', 'INBOX'), undefined);
+      await store.setUidGaps('acct', 'INBOX', { uidValidity: '7', gaps: '1:4,9' });
+      await store.setUidGaps('acct', 'INBOX', { uidValidity: '7', gaps: '1:4,9:10' });
+      assert.deepEqual(await store.getUidGaps('acct', 'INBOX'), { uidValidity: '7', gaps: '1:4,9:10' });
+      assert.equal(await store.getUidGaps('acct', 'Sent'), undefined);
+
+      assert.equal(await store.getFolderTree('acct'), undefined);
+      const tree = [
+        { path: 'INBOX', delimiter: '/', specialUse: '\\Inbox', uidValidity: '7', selectable: true },
+        { path: 'Projects', delimiter: '/', specialUse: null, uidValidity: null, selectable: false },
+      ];
+      await store.setFolderTree('acct', tree);
+      assert.deepEqual(await store.getFolderTree('acct'), tree);
+      assert.equal(await store.getFolderTree('other'), undefined);
+    });
+
     it('logs attempts per endpoint and lists the newest first', async () => {
       const attempt = (n: number, extra: Partial<DeliveryAttempt> = {}): DeliveryAttempt => ({
         subscriptionId: 'hook',
