@@ -1,0 +1,153 @@
+import { ImapFlow } from 'imapflow';
+import type { AccountConfig } from '../config/config.js';
+import { isMailboxPattern, resolveMailboxes } from '../domain/folder-tree.js';
+import type { OAuth2TokenStore } from '../ports/index.js';
+import { type ImapCredentials, imapClientOptions } from './client-options.js';
+import { type DoctorStep, fail } from './doctor-steps.js';
+import { listFolders } from './folder-listing.js';
+import { OAuth2Tokens } from './oauth2-tokens.js';
+
+const LOGIN_CAUSES: readonly { readonly pattern: RegExp; readonly summary: string; readonly fix: string }[] =
+  [
+    {
+      pattern: /application-specific password|app password|\bASP\b/i,
+      summary: 'the provider requires an app password (or OAuth2) for IMAP',
+      fix: 'Create an app password in the account’s security settings and use it instead of the account password.',
+    },
+    {
+      pattern: /web login required|log ?in via your web browser|WEBALERT/i,
+      summary: 'the provider blocked this login until someone signs in on the web',
+      fix: 'Sign in to the account in a browser once and confirm the login, then run the doctor again.',
+    },
+    {
+      pattern: /IMAP (access )?is disabled|not enabled for IMAP|IMAP.*not enabled/i,
+      summary: 'IMAP access is switched off for this account',
+      fix: 'Enable IMAP in the account’s (or the organisation’s) mail settings.',
+    },
+    {
+      pattern: /CONTACTADMIN|AUTHORIZATIONFAILED|disabled|locked|suspended|blocked/i,
+      summary: 'the account is disabled or locked',
+      fix: 'Ask the mail administrator to unlock or enable it; further logins will not help and may extend a lockout.',
+    },
+    {
+      pattern: /UNAVAILABLE|try again later|temporar/i,
+      summary: 'the server is temporarily unable to log anyone in',
+      fix: 'Wait and run the doctor again; if it persists, ask the provider.',
+    },
+  ];
+
+async function credentialsFor(
+  account: AccountConfig,
+  tokenStore: OAuth2TokenStore | undefined,
+): Promise<ImapCredentials> {
+  if (account.auth.kind === 'password') return { pass: account.auth.password };
+  try {
+    const tokens = new OAuth2Tokens(account.id, account.auth, { now: () => Date.now() }, tokenStore);
+    return { accessToken: (await tokens.accessToken()).accessToken };
+  } catch (error) {
+    return fail({
+      name: 'login',
+      summary: `no OAuth2 access token: ${(error as Error).message}`,
+      fix: 'Check oauth2.tokenUrl, clientId, clientSecret and refreshToken; a revoked refresh token needs a new authorization.',
+    });
+  }
+}
+
+export async function loginAndInspect(
+  account: AccountConfig,
+  steps: DoctorStep[],
+  tokenStore: OAuth2TokenStore | undefined,
+): Promise<void> {
+  const credentials = await credentialsFor(account, tokenStore);
+  const client = new ImapFlow({ ...imapClientOptions(account, credentials), connectionTimeout: 15_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    client.close();
+    const e = error as {
+      authenticationFailed?: boolean;
+      serverResponseCode?: string;
+      responseText?: string;
+      message?: string;
+    };
+    const server = [e.serverResponseCode, e.responseText].filter(Boolean).join(' ') || (e.message ?? '');
+    if (!e.authenticationFailed) {
+      return fail({
+        name: 'login',
+        summary: `the connection failed before the login: ${server}`,
+        fix: 'Run the doctor again; if it persists, check the server.',
+      });
+    }
+    const cause = LOGIN_CAUSES.find((c) => c.pattern.test(server));
+    return fail({
+      name: 'login',
+      summary: `${account.host} rejected the login for ${account.user}: ${cause?.summary ?? 'wrong user name or password'} (server said: ${server})`,
+      fix:
+        cause?.fix ??
+        'Check the user name (often the full address) and the password. Some providers (Gmail, iCloud, Yahoo, Outlook with security defaults) need an app password or OAuth2.',
+      details: { serverResponse: server },
+    });
+  }
+  steps.push({ name: 'login', ok: true, summary: `logged in as ${account.user} (one attempt)` });
+  try {
+    const capabilities = client.capabilities;
+    const has = (name: string) => capabilities.has(name);
+    const warnings = [
+      ...(has('IDLE')
+        ? []
+        : [`no IDLE: new mail is found by polling every imap.checkIntervalSeconds, not pushed`]),
+      ...(has('CONDSTORE') ? [] : ['no CONDSTORE: message.flags_changed cannot be announced']),
+      ...(has('QRESYNC')
+        ? []
+        : ['no QRESYNC: deletions are found by comparing UIDs (one UID SEARCH per session and per expunge)']),
+    ];
+    steps.push({
+      name: 'capabilities',
+      ok: true,
+      summary: ['IDLE', 'CONDSTORE', 'QRESYNC', 'MOVE', 'UIDPLUS']
+        .map((c) => `${c} ${has(c) ? 'yes' : 'no'}`)
+        .join(', '),
+      ...(warnings.length > 0 ? { warnings } : {}),
+      details: { capabilities: [...capabilities.keys()] },
+    });
+    const folders = await listFolders(client);
+    const paths = folders.map((f) => f.path);
+    const watched = resolveMailboxes(account.mailboxes, folders);
+    const exactNames = account.mailboxes.filter((m) => !isMailboxPattern(m));
+    const missing = exactNames.filter(
+      (m) => !paths.some((p) => p === m || (m.toUpperCase() === 'INBOX' && p.toUpperCase() === 'INBOX')),
+    );
+    const unmatched = account.mailboxes.filter(
+      (pattern) => isMailboxPattern(pattern) && resolveMailboxes([pattern], folders).length === 0,
+    );
+    if (missing.length > 0) {
+      return fail({
+        name: 'mailboxes',
+        summary: `not on the server: ${missing.join(', ')}`,
+        fix: `Mailbox names are case-sensitive and include their parents (e.g. "INBOX/Support" or "[Gmail]/Sent Mail"). The account has: ${paths.join(', ')}`,
+      });
+    }
+    const limit = account.connectionLimit;
+    const count = watched.length;
+    const mailboxWarnings = [
+      ...unmatched.map((pattern) => `${pattern} matches no folder yet (it is watched once one appears)`),
+      ...(limit !== undefined && count > limit
+        ? [
+            `the provider allows ${limit} connections at once: ${limit - 1} mailboxes get IDLE, the other ${count - limit + 1} are polled every imap.checkIntervalSeconds`,
+          ]
+        : []),
+    ];
+    steps.push({
+      name: 'mailboxes',
+      ok: true,
+      summary:
+        count === 1
+          ? `${watched[0]} exists (1 connection when watched)`
+          : `${watched.join(', ')} exist (${count} connections when watched)`,
+      ...(mailboxWarnings.length > 0 ? { warnings: mailboxWarnings } : {}),
+    });
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}

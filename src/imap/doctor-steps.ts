@@ -1,0 +1,27 @@
+/** One stage of the path a connection takes, as the doctor found it. */
+export interface DoctorStep {
+  readonly name: 'dns' | 'tcp' | 'tls' | 'starttls' | 'login' | 'capabilities' | 'mailboxes';
+  readonly ok: boolean;
+  readonly summary: string;
+  /** What to change, when it failed (or a warning needs action). */
+  readonly fix?: string;
+  readonly warnings?: readonly string[];
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface DoctorReport {
+  readonly account: string;
+  readonly ok: boolean;
+  readonly steps: readonly DoctorStep[];
+}
+
+/** Stops the walk at a failed stage; the doctor reports that stage and goes no further. */
+export class StepFailure extends Error {
+  constructor(readonly step: DoctorStep) {
+    super(step.summary);
+  }
+}
+
+export const fail = (step: Omit<DoctorStep, 'ok'>): never => {
+  throw new StepFailure({ ...step, ok: false });
+};
