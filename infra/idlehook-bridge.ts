@@ -253,6 +253,20 @@ export class IdlehookBridge extends Construct {
     this.bucket.grantReadWrite(taskDefinition.taskRole);
     this.ingestQueue.grantSendMessages(taskDefinition.taskRole);
     taskDefinition.taskRole.addToPrincipalPolicy(readSecrets);
+    // OAuth2 accounts: the watcher keeps each account's refreshed (possibly rotated) tokens in a secret of its own.
+    taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${SECRET_NAME_PREFIX}oauth2-tokens/*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
     taskDefinition.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],
@@ -414,6 +428,10 @@ export class IdlehookBridge extends Construct {
     acknowledge(
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${SECRET_NAME_PREFIX}*]`,
       'Only secrets named idlehook/...: the suffix is random per secret and accounts are added without a redeploy.',
+    );
+    acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${SECRET_NAME_PREFIX}oauth2-tokens/*]`,
+      'The watcher writes only the OAuth2 token secrets it owns (idlehook/oauth2-tokens/<account>), one per account added at run time.',
     );
     acknowledge(
       'AwsSolutions-IAM5[Resource::*]',

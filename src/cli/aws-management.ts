@@ -11,6 +11,7 @@ import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-r
 import { SECRET_NAME_PREFIX } from '../config/aws-environment.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
+import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../config/providers.js';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 
@@ -87,9 +88,15 @@ export interface AccountOptions {
   'initial-sync'?: string;
   ca?: string;
   servername?: string;
+  provider?: string;
+  'oauth2-client-id'?: string;
+  'oauth2-token-url'?: string;
+  'oauth2-scope'?: string;
+  'oauth2-refresh-token-env'?: string;
+  'oauth2-client-secret-env'?: string;
 }
 
-/** Runs before anything is stored: the doctor's walk with the password about to be stored. */
+/** Runs before anything is stored: the doctor's walk with the credentials about to be stored. */
 export interface AccountPrecheck {
   resolveSecret(arn: string): Promise<string>;
   check(account: AccountConfig): Promise<void>;
@@ -100,60 +107,112 @@ export async function accountFromOptions(
   env: NodeJS.ProcessEnv,
   precheck?: AccountPrecheck,
 ): Promise<StoredAccount> {
-  const security = (options.security ?? 'tls') as 'tls' | 'starttls' | 'none';
+  const preset = options.provider ? PROVIDERS[options.provider as ProviderName] : undefined;
+  const security = (options.security ?? preset?.security ?? 'tls') as 'tls' | 'starttls' | 'none';
+  const oauth2 = options['oauth2-client-id'] !== undefined;
   const fields = parseOrExplain(
     z.object({
       id: identifier,
+      provider: z.enum(PROVIDER_NAMES).optional(),
       host: z.string().min(1),
       port: z.coerce.number().int().min(1).max(65535),
       security: z.enum(['tls', 'starttls']),
       user: z.string().min(1),
       mailboxes: z.array(z.string().min(1)).min(1),
       'initial-sync': z.enum(['new', 'all']),
+      'oauth2-token-url': oauth2 ? z.url({ protocol: /^https?$/ }) : z.undefined().optional(),
+      'oauth2-refresh-token-env': oauth2 ? z.string().min(1) : z.undefined().optional(),
     }),
     {
       ...options,
+      host: options.host ?? preset?.host,
       security,
-      port: options.port ?? (security === 'tls' ? 993 : 143),
+      port: options.port ?? preset?.port ?? (security === 'tls' ? 993 : 143),
       mailboxes: list(options.mailboxes) ?? ['INBOX'],
       'initial-sync': options['initial-sync'] ?? 'new',
+      ...(oauth2 ? { 'oauth2-token-url': options['oauth2-token-url'] ?? preset?.tokenUrl } : {}),
     },
     'the command line',
   );
   const tlsCa = options.ca ? readFileSync(options.ca, 'utf8') : undefined;
+  const oauth2Settings = oauth2
+    ? {
+        tokenUrl: fields['oauth2-token-url'] ?? '',
+        clientId: options['oauth2-client-id'] ?? '',
+        ...(options['oauth2-scope'] ? { scope: options['oauth2-scope'] } : {}),
+      }
+    : undefined;
+  const oauth2Secret = oauth2
+    ? {
+        refreshToken: requiredEnv(env, fields['oauth2-refresh-token-env'] ?? ''),
+        ...(options['oauth2-client-secret-env']
+          ? { clientSecret: requiredEnv(env, options['oauth2-client-secret-env']) }
+          : {}),
+      }
+    : undefined;
   if (precheck) {
     const arn = options['password-secret-arn'];
-    const password = arn ? await precheck.resolveSecret(arn) : env[options['password-env'] ?? ''];
     await precheck.check({
       id: fields.id,
       host: fields.host,
       port: fields.port,
       security: fields.security,
       user: fields.user,
-      auth: { kind: 'password', password: password ?? '' },
-      connectionLimit: undefined,
+      auth:
+        oauth2Settings && oauth2Secret
+          ? {
+              kind: 'oauth2',
+              ...oauth2Settings,
+              scope: oauth2Settings.scope,
+              clientSecret: oauth2Secret.clientSecret,
+              refreshToken: oauth2Secret.refreshToken,
+            }
+          : {
+              kind: 'password',
+              password: (arn ? await precheck.resolveSecret(arn) : env[options['password-env'] ?? '']) ?? '',
+            },
+      connectionLimit: preset?.connectionLimit,
       tls: { ca: tlsCa, servername: options.servername },
       mailboxes: fields.mailboxes,
       initialSync: fields['initial-sync'],
     });
   }
+  const credentials =
+    oauth2Settings && oauth2Secret
+      ? {
+          oauth2: {
+            ...oauth2Settings,
+            secretArn: await storeSecret('accounts', fields.id, JSON.stringify(oauth2Secret)),
+          },
+        }
+      : {
+          passwordSecretArn: await secretArn(
+            'accounts',
+            fields.id,
+            { arn: options['password-secret-arn'], env: options['password-env'] },
+            env,
+          ),
+        };
   return {
     id: fields.id,
     host: fields.host,
     port: fields.port,
     security: fields.security,
     user: fields.user,
-    passwordSecretArn: await secretArn(
-      'accounts',
-      fields.id,
-      { arn: options['password-secret-arn'], env: options['password-env'] },
-      env,
-    ),
+    ...credentials,
+    ...(preset?.connectionLimit ? { connectionLimit: preset.connectionLimit } : {}),
     tlsCa,
     tlsServername: options.servername,
     mailboxes: fields.mailboxes,
     initialSync: fields['initial-sync'],
   };
+}
+
+function requiredEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value)
+    throw new ConfigError('the command line', [{ path: name, message: 'environment variable is not set' }]);
+  return value;
 }
 
 export interface SubscriptionOptions {

@@ -29,8 +29,11 @@ Local mode and AWS mode:
                                 the endpoint's latest delivery attempts: status, response, duration
 
 AWS mode only (--stack NAME reads the stack's outputs; --aws reads IDLEHOOK_* variables):
-  accounts add --id ID --host HOST --user USER (--password-env NAME | --password-secret-arn ARN)
-               [--port N] [--security tls|starttls] [--mailboxes INBOX,Support] [--initial-sync new|all]
+  accounts add --id ID (--host HOST | --provider gmail|outlook|icloud|yahoo|fastmail) --user USER
+               (--password-env NAME | --password-secret-arn ARN |
+                --oauth2-client-id ID --oauth2-refresh-token-env NAME [--oauth2-client-secret-env NAME]
+                [--oauth2-token-url URL] [--oauth2-scope SCOPE])
+               [--port N] [--security tls|starttls] [--mailboxes INBOX,Support,*] [--initial-sync new|all]
                [--ca FILE] [--servername NAME] [--skip-check]
                                 (runs the doctor's checks first and stores nothing if they fail)
   accounts list | accounts remove ID
@@ -77,6 +80,12 @@ const { values, positionals } = parseArgs({
     'rate-limit': { type: 'string' },
     account: { type: 'string' },
     'skip-check': { type: 'boolean', default: false },
+    provider: { type: 'string' },
+    'oauth2-client-id': { type: 'string' },
+    'oauth2-token-url': { type: 'string' },
+    'oauth2-scope': { type: 'string' },
+    'oauth2-refresh-token-env': { type: 'string' },
+    'oauth2-client-secret-env': { type: 'string' },
     limit: { type: 'string', default: '20' },
   },
 });
@@ -253,7 +262,7 @@ async function accounts(target: Target): Promise<number> {
         : {
             resolveSecret: (arn) => aws.secrets.resolve(arn),
             check: async (config) => {
-              const report = await diagnoseAccount(config);
+              const report = await diagnoseAccount(config, { tokenStore: aws.oauth2Tokens });
               printReport(report);
               if (!report.ok)
                 throw new ConfigError(`account ${config.id}`, [

@@ -9,6 +9,7 @@ import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../adapters/aws/dynamodb-subscription-repository.js';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.js';
 import { SecretsManagerResolver } from '../adapters/aws/secrets-manager-resolver.js';
+import { SecretsManagerOAuth2TokenStore } from '../adapters/aws/secrets-manager-token-store.js';
 import { SqsQueue } from '../adapters/aws/sqs-queue.js';
 import { DestinationGuard } from '../adapters/http/destination-guard.js';
 import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
@@ -16,7 +17,7 @@ import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
-import type { SecretResolver } from '../ports/index.js';
+import type { OAuth2TokenStore, SecretResolver } from '../ports/index.js';
 import { createDeliverHandler, createParseHandler, type SqsHandler } from './lambda-handlers.js';
 
 export interface AwsClients {
@@ -24,6 +25,7 @@ export interface AwsClients {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly secrets: SecretResolver;
+  readonly oauth2Tokens: OAuth2TokenStore;
 }
 
 /**
@@ -37,12 +39,14 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET);
   const sqs = clients.sqs ?? new SQSClient({});
   const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock, blobs);
-  const secrets = clients.secrets ?? new SecretsManagerResolver(new SecretsManagerClient({}), clock);
+  const secretsManager = new SecretsManagerClient({});
+  const secrets = clients.secrets ?? new SecretsManagerResolver(secretsManager, clock);
   return {
     clock,
     blobs,
     state,
     secrets,
+    oauth2Tokens: clients.oauth2Tokens ?? new SecretsManagerOAuth2TokenStore(secretsManager),
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,

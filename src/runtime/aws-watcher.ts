@@ -55,6 +55,7 @@ export async function startAwsWatcher(
     status,
     policy: DEFAULT_RECONNECT_POLICY,
     checkIntervalMs: env.IDLEHOOK_MAILBOX_CHECK_SECONDS * 1000,
+    tokenStore: aws.oauth2Tokens,
     cursors: aws.state,
     ingest: aws.ingest,
     blobs: aws.blobs,

@@ -107,6 +107,15 @@ describe('IdlehookBridge infrastructure', () => {
     for (const statement of secretReads) {
       assert.match(JSON.stringify(statement.Resource), /:secret:idlehook\/\*/);
     }
+    const secretWrites = statements.filter((s) =>
+      [s.Action].flat().includes('secretsmanager:PutSecretValue'),
+    );
+    assert.equal(secretWrites.length, 1, 'only the watcher writes secrets');
+    assert.deepEqual(secretWrites[0]?.Action, [
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+    ]);
+    assert.match(JSON.stringify(secretWrites[0]?.Resource), /:secret:idlehook\/oauth2-tokens\/\*/);
     for (const statement of statements) {
       const actions = [statement.Action].flat();
       assert.ok(!actions.includes('*'), `no Action "*": ${JSON.stringify(statement)}`);

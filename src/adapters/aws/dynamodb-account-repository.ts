@@ -4,14 +4,23 @@ import type { AccountConfig } from '../../config/config.js';
 import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
 
-/** An account as stored: everything but the password, which stays in Secrets Manager. */
+/** An account as stored: everything but its credentials, which stay in Secrets Manager. */
 export interface StoredAccount {
   readonly id: string;
   readonly host: string;
   readonly port: number;
   readonly security: 'tls' | 'starttls' | 'none';
   readonly user: string;
-  readonly passwordSecretArn: string;
+  /** Password accounts: the secret holding the password. */
+  readonly passwordSecretArn?: string;
+  /** OAuth2 accounts: the secret holds JSON { "refreshToken", "clientSecret"? }. */
+  readonly oauth2?: {
+    readonly tokenUrl: string;
+    readonly clientId: string;
+    readonly scope?: string;
+    readonly secretArn: string;
+  };
+  readonly connectionLimit?: number;
   /** PEM of an extra CA to trust, inline. */
   readonly tlsCa?: string;
   readonly tlsServername?: string;
@@ -57,7 +66,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
     });
   }
 
-  /** Accounts whose password cannot be read are left out (and logged), not allowed to stop the others. */
+  /** Accounts whose credentials cannot be read are left out (and logged), not allowed to stop the others. */
   async list(): Promise<readonly AccountConfig[]> {
     const resolved = await Promise.all(
       (await this.stored()).map(async (account): Promise<AccountConfig | undefined> => {
@@ -68,14 +77,14 @@ export class DynamoDbAccountRepository implements AccountRepository {
             port: account.port,
             security: account.security,
             user: account.user,
-            auth: { kind: 'password', password: await this.secrets.resolve(account.passwordSecretArn) },
-            connectionLimit: undefined,
+            auth: await this.credentialsOf(account),
+            connectionLimit: account.connectionLimit,
             tls: { ca: account.tlsCa, servername: account.tlsServername },
             mailboxes: account.mailboxes,
             initialSync: account.initialSync,
           };
         } catch (error) {
-          this.logger.error('cannot read the password of an account; it is not watched', {
+          this.logger.error('cannot read the credentials of an account; it is not watched', {
             account: account.id,
             error: (error as Error).message,
           });
@@ -84,5 +93,25 @@ export class DynamoDbAccountRepository implements AccountRepository {
       }),
     );
     return resolved.filter((a): a is AccountConfig => a !== undefined);
+  }
+
+  private async credentialsOf(account: StoredAccount): Promise<AccountConfig['auth']> {
+    if (account.oauth2) {
+      const secret = JSON.parse(await this.secrets.resolve(account.oauth2.secretArn)) as {
+        refreshToken?: string;
+        clientSecret?: string;
+      };
+      if (!secret.refreshToken) throw new Error(`secret ${account.oauth2.secretArn} has no refreshToken`);
+      return {
+        kind: 'oauth2',
+        tokenUrl: account.oauth2.tokenUrl,
+        clientId: account.oauth2.clientId,
+        clientSecret: secret.clientSecret,
+        refreshToken: secret.refreshToken,
+        scope: account.oauth2.scope,
+      };
+    }
+    if (!account.passwordSecretArn) throw new Error('neither a password nor OAuth2 is stored');
+    return { kind: 'password', password: await this.secrets.resolve(account.passwordSecretArn) };
   }
 }
