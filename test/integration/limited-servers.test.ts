@@ -89,3 +89,31 @@ describe('a server without IDLE', () => {
     assert.equal(receiver.accepted[0]?.body.data.subject, 'no idle here');
   });
 });
+
+describe('a server without CONDSTORE or QRESYNC', () => {
+  let scenario: Scenario;
+  before(async () => {
+    scenario = await startScenario({ withoutCapabilities: ['CONDSTORE', 'QRESYNC'] });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+  after(async () => {
+    await scenario?.dispose();
+  });
+
+  it('delivers new mail (without MODSEQ) and finds deletions by comparing UIDs', async () => {
+    const { appender, receiver } = scenario;
+    await appender.append('INBOX', simpleMessage('plain server'));
+    await receiver.waitUntil(() => receiver.ofType('message.received').length === 1, 10_000, 'the message');
+    assert.equal(receiver.ofType('message.received')[0]?.body.data.modseq, null);
+    const uid = await deleteBySubject(scenario, 'plain server');
+    await receiver.waitUntil(() => receiver.ofType('message.deleted').length === 1, 10_000, 'the deletion');
+    assert.deepEqual(
+      [
+        receiver.ofType('message.deleted')[0]?.body.data.uid,
+        receiver.ofType('message.deleted')[0]?.body.data.detectedBy,
+      ],
+      [uid, 'uid-comparison'],
+    );
+  });
+});
