@@ -68,6 +68,13 @@ describe('OAuth2 accounts (XOAUTH2 against Dovecot, tokens from a real token end
     assert.ok(tokens.introspections >= 1, 'Dovecot checked the bearer token');
   });
 
+  it('the doctor logs in with the stored access token, so it does not strand a rotated refresh token', async () => {
+    const result = await bridge.cli('doctor');
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, /ok +login +logged in as support \(one attempt\)/);
+    assert.equal(tokens.refreshes, 1, 'no refresh: the stored access token was still valid');
+  });
+
   it('keeps the rotated refresh token: a restart still logs in though the configured one was retired', async () => {
     assert.equal(await bridge.kill('SIGTERM'), 0);
     await bridge.start();
@@ -109,5 +116,11 @@ describe('OAuth2 accounts (XOAUTH2 against Dovecot, tokens from a real token end
     assert.ok(dovecot.loginFailures('support') - failuresBefore <= 1, 'at most the one rejected token');
     assert.equal(receiver.ofType('account.error').length, 1);
     assert.doesNotMatch(bridge.log(), /[0-9a-f]{32}/, 'no token value in the log');
+    const doctor = await bridge.cli('doctor');
+    assert.equal(doctor.code, 1);
+    assert.match(
+      doctor.stdout,
+      /FAIL +login +no OAuth2 access token: .*refused the refresh token \(invalid_grant\)/,
+    );
   });
 });
