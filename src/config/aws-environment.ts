@@ -42,8 +42,6 @@ const schema = z.object({
     .number()
     .positive()
     .default(5 * 86_400),
-  /** Requests in flight at once to one endpoint from one deliver function instance. */
-  IDLEHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: z.coerce.number().int().min(1).max(256).default(8),
   IDLEHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
     .default(DEFAULT_SCHEDULE)

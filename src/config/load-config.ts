@@ -118,7 +118,12 @@ function toConfig(file: ConfigFile): Config {
     dataDir: file.dataDir,
     logLevel: file.logLevel,
     http: file.http,
-    delivery: file.delivery,
+    delivery: {
+      ...file.delivery,
+      // One endpoint may use most of the slots, never all: a slow one leaves room for the others.
+      maxInFlightPerEndpoint:
+        file.delivery.maxInFlightPerEndpoint ?? Math.max(1, Math.floor(file.delivery.concurrency * 0.75)),
+    },
     reconnect: file.reconnect,
     imap: file.imap,
     retention: file.retention,

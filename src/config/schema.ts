@@ -137,7 +137,6 @@ export function configFileSchema(context: ConfigContext) {
     blockInternalAddresses: false,
     allowedNetworks: [],
     disableAfterFailingSeconds: 5 * 86_400,
-    maxInFlightPerEndpoint: 8,
   };
 
   return z
@@ -156,12 +155,8 @@ export function configFileSchema(context: ConfigContext) {
           blockInternalAddresses: z.boolean().default(deliveryDefaults.blockInternalAddresses),
           allowedNetworks: z.array(z.string().refine(isCidr, CIDR_MESSAGE)).default([]),
           disableAfterFailingSeconds: seconds.default(deliveryDefaults.disableAfterFailingSeconds),
-          maxInFlightPerEndpoint: z
-            .number()
-            .int()
-            .min(1)
-            .max(256)
-            .default(deliveryDefaults.maxInFlightPerEndpoint),
+          /** Defaults to three quarters of `concurrency` (see toConfig). */
+          maxInFlightPerEndpoint: z.number().int().min(1).max(256).optional(),
         })
         .strict()
         .default(deliveryDefaults),

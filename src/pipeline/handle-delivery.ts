@@ -11,7 +11,6 @@ import type {
   HttpSender,
   Logger,
   SubscriptionStatusStore,
-  WebhookResponse,
 } from '../ports/index.js';
 import { deliveriesFor } from './fan-out.js';
 import { type DeliveryRecord, deliveryDeduplicationKey } from './records.js';
@@ -22,7 +21,7 @@ export interface DeliveryDependencies {
   readonly attempts: AttemptLog;
   readonly subscriptionStatus: SubscriptionStatusStore;
   readonly subscriptions: ReadonlyMap<string, SubscriptionConfig>;
-  /** Where held-back records and `endpoint.disabled` announcements are queued. */
+  /** Where records held back by a rate limit and `endpoint.disabled` announcements are queued. */
   readonly deliveries: EventQueue<DeliveryRecord>;
   readonly throttle: EndpointThrottle;
   readonly http: HttpSender;
@@ -37,7 +36,6 @@ export interface DeliveryPolicy {
   readonly timeoutMs: number;
   /** An endpoint failing every attempt for this long is disabled. */
   readonly disableAfterMs: number;
-  readonly maxInFlightPerEndpoint: number;
 }
 
 export function deliveryPolicyOf(delivery: Config['delivery']): DeliveryPolicy {
@@ -45,7 +43,6 @@ export function deliveryPolicyOf(delivery: Config['delivery']): DeliveryPolicy {
     retryScheduleSeconds: delivery.retryScheduleSeconds,
     timeoutMs: delivery.timeoutSeconds * 1000,
     disableAfterMs: delivery.disableAfterFailingSeconds * 1000,
-    maxInFlightPerEndpoint: delivery.maxInFlightPerEndpoint,
   };
 }
 
@@ -86,24 +83,18 @@ export async function handleDeliveryRecord(
     return DONE;
   }
 
-  const admission = await deps.throttle.admit(subscriptionId, {
-    ratePerSecond: subscription.rateLimitPerSecond,
-    maxInFlight: deps.policy.maxInFlightPerEndpoint,
+  if (subscription.rateLimitPerSecond !== undefined) {
+    const admission = await deps.throttle.admit(subscriptionId, subscription.rateLimitPerSecond);
+    if (!admission.admitted) {
+      await holdBack(record, attempt - 1, admission.retryInMs, deps);
+      return DONE;
+    }
+  }
+  const response = await sendWebhook(record, subscription, {
+    http: deps.http,
+    clock: deps.clock,
+    timeoutMs: deps.policy.timeoutMs,
   });
-  if (!admission.admitted) {
-    await holdBack(record, attempt - 1, admission.retryInMs, deps);
-    return DONE;
-  }
-  let response: WebhookResponse;
-  try {
-    response = await sendWebhook(record, subscription, {
-      http: deps.http,
-      clock: deps.clock,
-      timeoutMs: deps.policy.timeoutMs,
-    });
-  } finally {
-    admission.release();
-  }
 
   const decision = decideDelivery(
     {

@@ -91,20 +91,13 @@ export interface AttemptLog {
   listAttempts(subscriptionId: string, limit: number): Promise<DeliveryAttempt[]>;
 }
 
-export interface EndpointLimits {
-  /** Requests per second; undefined means unlimited. */
-  readonly ratePerSecond: number | undefined;
-  /** Requests in flight at once to this endpoint (per process). */
-  readonly maxInFlight: number;
-}
-
 export type Admission =
-  | { readonly admitted: true; release(): void }
+  | { readonly admitted: true }
   | { readonly admitted: false; readonly retryInMs: number };
 
-/** Per-endpoint admission control, so that one slow or rate-limited receiver cannot starve the others. */
+/** A per-endpoint rate limit (requests per second), counted wherever all deliverers can see it. */
 export interface EndpointThrottle {
-  admit(subscriptionId: string, limits: EndpointLimits): Promise<Admission>;
+  admit(subscriptionId: string, ratePerSecond: number): Promise<Admission>;
 }
 
 export interface QueueMessage<Body> {

@@ -99,7 +99,6 @@ export function deliverFunction(aws: AwsAdapters, env: AwsEnvironment): SqsHandl
       retryScheduleSeconds: env.IDLEHOOK_RETRY_SCHEDULE_SECONDS,
       timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
       disableAfterMs: env.IDLEHOOK_DISABLE_AFTER_FAILING_SECONDS * 1000,
-      maxInFlightPerEndpoint: env.IDLEHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
     },
   });
 }

@@ -64,7 +64,12 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   const deliverWorker = new QueueWorker(
     deliveries,
     (message) => handleDeliveryRecord(message.body, message.receiveCount, deliveryDependencies),
-    { name: 'delivery', concurrency: config.delivery.concurrency, logger },
+    {
+      name: 'delivery',
+      concurrency: config.delivery.concurrency,
+      perGroupLimit: config.delivery.maxInFlightPerEndpoint,
+      logger,
+    },
   );
   parseWorker.start();
   deliverWorker.start();

@@ -5,6 +5,8 @@ import type { Logger, QueueMessage } from '../ports/index.js';
 export interface QueueWorkerOptions {
   readonly name: string;
   readonly concurrency: number;
+  /** At most this many records of one group (e.g. one endpoint) in flight, so one group cannot take every slot. */
+  readonly perGroupLimit?: number;
   readonly logger: Logger;
 }
 
@@ -19,6 +21,7 @@ function failureDelayMs(receiveCount: number): number {
  */
 export class QueueWorker<Body> {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlightByGroup = new Map<string, number>();
   private stopping = false;
   private pumpScheduled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -64,8 +67,16 @@ export class QueueWorker<Body> {
     // Refill only once half the slots are free: one receive then leases a batch instead of one record.
     if (this.stopping || this.inFlight.size > this.options.concurrency / 2) return;
     const free = this.options.concurrency - this.inFlight.size;
-    const messages = await this.queue.receive(free);
-    for (const message of messages) this.launch(message);
+    const limit = this.options.perGroupLimit ?? Number.POSITIVE_INFINITY;
+    const busy = [...this.inFlightByGroup].filter(([, n]) => n >= limit).map(([group]) => group);
+    const messages = await this.queue.receiveExcept(free, busy);
+    for (const message of messages) {
+      const group = message.group;
+      const running = group === null ? 0 : (this.inFlightByGroup.get(group) ?? 0);
+      // A batch can hold more of one group than it has room for: the rest go back, not counted as received.
+      if (group !== null && running >= limit) await this.queue.release(message.id);
+      else this.launch(message, group);
+    }
     if (messages.length < free) {
       // Nothing more visible now: wake when the next delayed record is due (or poll, as a safety net).
       const next = this.queue.nextVisibleInMs();
@@ -73,9 +84,15 @@ export class QueueWorker<Body> {
     }
   }
 
-  private launch(message: QueueMessage<Body>): void {
+  private launch(message: QueueMessage<Body>, group: string | null): void {
+    if (group !== null) this.inFlightByGroup.set(group, (this.inFlightByGroup.get(group) ?? 0) + 1);
     const task = this.process(message).finally(() => {
       this.inFlight.delete(task);
+      if (group !== null) {
+        const left = (this.inFlightByGroup.get(group) ?? 1) - 1;
+        if (left === 0) this.inFlightByGroup.delete(group);
+        else this.inFlightByGroup.set(group, left);
+      }
       this.schedulePump();
     });
     this.inFlight.add(task);

@@ -44,7 +44,6 @@ function setUp(rateLimitPerSecond: number | undefined, status = 204) {
       retryScheduleSeconds: [1, 1, 1],
       timeoutMs: 1000,
       disableAfterMs: 60_000,
-      maxInFlightPerEndpoint: 4,
     },
     random: () => 0.5,
   };

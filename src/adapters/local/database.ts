@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS queue_messages (
   receive_count INTEGER NOT NULL DEFAULT 0,
   visible_at INTEGER NOT NULL,
   leased INTEGER NOT NULL DEFAULT 0,
+  group_key TEXT,
   UNIQUE (queue, deduplication_key)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visible_at, seq);
@@ -105,9 +106,20 @@ export function openLocalDatabase(dataDir: string): LocalDatabase {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  addQueueGroupColumn(db);
   db.exec(SCHEMA);
   migrateSubscriptionStatus(db);
   return db;
+}
+
+/** Queues made before per-endpoint limits existed lack the group column (an existing table keeps its shape). */
+function addQueueGroupColumn(db: LocalDatabase): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('queue_messages')").all() as {
+    name: string;
+  }[];
+  if (columns.length > 0 && !columns.some((c) => c.name === 'group_key')) {
+    db.exec('ALTER TABLE queue_messages ADD COLUMN group_key TEXT');
+  }
 }
 
 /** Data directories made before endpoint health existed kept disabled subscriptions in subscription_status. */

@@ -30,7 +30,7 @@ export function openLocalStores(dataDir: string, clock: Clock): LocalStores {
     throttle: new MemoryEndpointThrottle(clock),
     oauth2Tokens: new SqliteOAuth2TokenStore(db),
     ingest: new SqliteQueue<IngestRecord>(db, 'ingest', clock, writes),
-    deliveries: new SqliteQueue<DeliveryRecord>(db, 'delivery', clock, writes),
+    deliveries: new SqliteQueue<DeliveryRecord>(db, 'delivery', clock, writes, (r) => r.subscriptionId),
     blobs: new SqliteBlobStore(db, writes, () => clock.now(), persistentKey(db, 'blob-url-key')),
     close: () => db.close(),
   };

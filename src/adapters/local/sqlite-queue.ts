@@ -19,17 +19,25 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
     private readonly name: string,
     private readonly clock: Clock,
     private readonly writes: WriteBatcher,
+    /** Each message's group (e.g. its subscription), so a receive can skip groups that are busy. */
+    private readonly groupOf?: (body: Body) => string,
   ) {
     this.statements = {
       insert: db.prepare(
-        `INSERT INTO queue_messages (queue, deduplication_key, body, visible_at) VALUES (?, ?, ?, ?)
+        `INSERT INTO queue_messages (queue, deduplication_key, body, visible_at, group_key) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (queue, deduplication_key) DO NOTHING`,
       ),
       // One statement leases and returns the batch (RETURNING needs SQLite 3.35; better-sqlite3 bundles newer).
       lease: db.prepare(
         `UPDATE queue_messages SET visible_at = ?, leased = 1, receive_count = receive_count + 1
-         WHERE seq IN (SELECT seq FROM queue_messages WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?)
-         RETURNING seq, body, receive_count`,
+         WHERE seq IN (SELECT seq FROM queue_messages WHERE queue = ? AND visible_at <= ?
+           AND (group_key IS NULL OR group_key NOT IN (SELECT value FROM json_each(?)))
+           ORDER BY visible_at, seq LIMIT ?)
+         RETURNING seq, body, receive_count, group_key`,
+      ),
+      // A message leased but not handled (its group filled up meanwhile): as if it had not been received.
+      release: db.prepare(
+        'UPDATE queue_messages SET visible_at = ?, leased = 0, receive_count = receive_count - 1 WHERE seq = ?',
       ),
       remove: db.prepare('DELETE FROM queue_messages WHERE seq = ?'),
       delay: db.prepare('UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE seq = ?'),
@@ -44,30 +52,54 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
   async send(messages: readonly OutgoingMessage<Body>[]): Promise<void> {
     const now = this.clock.now();
     const rows = messages.map(
-      (m) => [m.deduplicationKey, JSON.stringify(m.body), now + (m.delayMs ?? 0)] as const,
+      (m) =>
+        [
+          m.deduplicationKey,
+          JSON.stringify(m.body),
+          now + (m.delayMs ?? 0),
+          this.groupOf?.(m.body) ?? null,
+        ] as const,
     );
     await this.writes.write(() => {
-      for (const [key, body, visibleAt] of rows) this.statements.insert.run(this.name, key, body, visibleAt);
+      for (const [key, body, visibleAt, group] of rows)
+        this.statements.insert.run(this.name, key, body, visibleAt, group);
     });
     this.signals.emit('available');
   }
 
   async receive(maxMessages: number): Promise<QueueMessage<Body>[]> {
+    return this.receiveExcept(maxMessages, []);
+  }
+
+  /** Receives messages of any group but these (whose consumers are at capacity). */
+  async receiveExcept(
+    maxMessages: number,
+    busyGroups: readonly string[],
+  ): Promise<(QueueMessage<Body> & { group: string | null })[]> {
     const now = this.clock.now();
+    const busy = JSON.stringify(busyGroups);
     // Leasing is a write: it joins the turn's batch transaction instead of committing on its own.
     const rows = (await this.writes.write(() =>
-      this.statements.lease.all(now + LEASE_MS, this.name, now, maxMessages),
+      this.statements.lease.all(now + LEASE_MS, this.name, now, busy, maxMessages),
     )) as {
       seq: number;
       body: string;
       receive_count: number;
+      group_key: string | null;
     }[];
     rows.sort((a, b) => a.seq - b.seq);
     return rows.map((row) => ({
       id: String(row.seq),
       body: JSON.parse(row.body) as Body,
       receiveCount: row.receive_count,
+      group: row.group_key,
     }));
+  }
+
+  /** Hands a received message back at once, not counted as received. */
+  async release(messageId: string): Promise<void> {
+    await this.writes.write(() => this.statements.release.run(this.clock.now(), Number(messageId)));
+    this.signals.emit('available');
   }
 
   async acknowledge(messageId: string): Promise<void> {
