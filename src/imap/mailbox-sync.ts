@@ -117,6 +117,8 @@ export class MailboxSync {
    */
   async pollOnce(): Promise<void> {
     this.checkRequested = false;
+    // Nothing tells a poller about expunges between polls: without QRESYNC, compare UIDs at every poll.
+    this.uidComparison.expungedBySequence();
     await this.syncOnce({ reselected: true });
   }
 

@@ -70,3 +70,41 @@ describe('more watched mailboxes than the account may hold connections for', () 
     assert.deepEqual(receiver.schemaViolations, []);
   });
 });
+
+describe('polled mailboxes on a server without QRESYNC', () => {
+  let scenario: Scenario;
+  before(async () => {
+    // connectionLimit 1: every mailbox is polled on the one connection.
+    scenario = await startScenario({
+      mailboxes: ['INBOX', 'Sales'],
+      account: { connectionLimit: 1 },
+      withoutCapabilities: ['QRESYNC'],
+    });
+    await scenario.bridge.start();
+  });
+  after(async () => {
+    await scenario?.dispose();
+  });
+
+  it('finds deletions by comparing UIDs at every poll', async () => {
+    const { appender, receiver } = scenario;
+    await new Promise((r) => setTimeout(r, 2000)); // the first poll sets the baselines
+    await appender.append('Sales', simpleMessage('to be deleted'));
+    await receiver.waitUntil(() => receiver.ofType('message.received').length === 1, 10_000, 'the message');
+    const uid = receiver.ofType('message.received')[0]?.body.data.uid as number;
+    const lock = await appender.getMailboxLock('Sales');
+    try {
+      await appender.messageDelete(String(uid), { uid: true });
+    } finally {
+      lock.release();
+    }
+    await receiver.waitUntil(() => receiver.ofType('message.deleted').length === 1, 10_000, 'the deletion');
+    assert.deepEqual(
+      [
+        receiver.ofType('message.deleted')[0]?.body.data.uid,
+        receiver.ofType('message.deleted')[0]?.body.data.detectedBy,
+      ],
+      [uid, 'uid-comparison'],
+    );
+  });
+});
