@@ -107,6 +107,14 @@ export class MailboxSync {
     return this.checkPendingSince === undefined ? 0 : this.deps.clock.now() - this.checkPendingSince;
   }
 
+  /**
+   * A long catch-up delays the pending check, but every message it receives is the server answering: the
+   * connection is not dead (see MailboxSession's check). A single message slower than the timeout still is.
+   */
+  private serverAnswered(): void {
+    if (this.checkPendingSince !== undefined) this.checkPendingSince = this.deps.clock.now();
+  }
+
   onFailure(listener: (error: unknown) => void): void {
     this.failure = listener;
   }
@@ -260,6 +268,7 @@ export class MailboxSync {
       },
       { uid: true },
     )) {
+      this.serverAnswered();
       if (message.uid <= from.lastUid) continue;
       if (message.source) sources.set(message.uid, message.source);
       pending.push({
@@ -348,7 +357,10 @@ export class MailboxSync {
         { uid: true },
       );
       // Collect first: no other IMAP command may be issued inside a fetch() loop.
-      for await (const message of fetched) if (message.source) sources.set(message.uid, message.source);
+      for await (const message of fetched) {
+        this.serverAnswered();
+        if (message.source) sources.set(message.uid, message.source);
+      }
     }
 
     const detectedAt = new Date(this.deps.clock.now()).toISOString();
@@ -389,8 +401,6 @@ export class MailboxSync {
       highestModseq: cursor.highestModseq,
     };
     await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
-    // A long catch-up delays the pending check, but each batch is the server answering: not a dead connection.
-    if (this.checkPendingSince !== undefined) this.checkPendingSince = this.deps.clock.now();
     this.cursor = next;
     this.status.lastUid = next.lastUid;
     this.status.lastEventAt = detectedAt;
