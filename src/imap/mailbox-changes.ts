@@ -30,6 +30,22 @@ export function sharedFlags(flags: Iterable<string> | undefined): string[] {
   return [...(flags ?? [])].filter((flag) => flag.toLowerCase() !== '\\recent');
 }
 
+/** The `message.deleted` event for one UID, however the deletion was found. */
+export function messageDeleted(
+  message: MessageCoordinates,
+  detectedBy: 'vanished' | 'uid-comparison',
+  detectedAt: string,
+): OutgoingMessage<IngestRecord> {
+  const id = messageEventId('message.deleted', message);
+  return {
+    deduplicationKey: id,
+    body: {
+      kind: 'event',
+      event: { id, type: 'message.deleted', timestamp: detectedAt, data: { ...message, detectedBy } },
+    },
+  };
+}
+
 function maxModseq(values: readonly (string | null | undefined)[]): string {
   return values
     .filter((v): v is string => typeof v === 'string')
@@ -90,19 +106,7 @@ export async function changesSince(
     });
   }
   for (const uid of [...vanished].sort((a, b) => a - b)) {
-    const id = messageEventId('message.deleted', coordinates(uid));
-    records.push({
-      deduplicationKey: id,
-      body: {
-        kind: 'event',
-        event: {
-          id,
-          type: 'message.deleted',
-          timestamp: since.detectedAt,
-          data: { ...coordinates(uid), detectedBy: 'vanished' },
-        },
-      },
-    });
+    records.push(messageDeleted(coordinates(uid), 'vanished', since.detectedAt));
   }
   const modseq = maxModseq([
     since.modseq,

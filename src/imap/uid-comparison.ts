@@ -1,5 +1,4 @@
 import type { ImapFlow } from 'imapflow';
-import { messageEventId } from '../domain/events.js';
 import type { MailboxCursor } from '../domain/sync.js';
 import {
   absentUpTo,
@@ -13,6 +12,7 @@ import {
 } from '../domain/uid-ranges.js';
 import type { IngestRecord } from '../pipeline/records.js';
 import type { CursorStore, OutgoingMessage } from '../ports/index.js';
+import { messageDeleted } from './mailbox-changes.js';
 
 /**
  * Deletions on servers without QRESYNC (Gmail among them), where an expunge names only a sequence number and
@@ -67,27 +67,13 @@ export class UidComparison {
     // First comparison in this UIDVALIDITY: what is absent now is the baseline, not news.
     if (!stored) return { records: [], commit };
     const deleted = difference(absent, union(stored, skipped));
-    const records = [...uidsIn(deleted)].map((uid): OutgoingMessage<IngestRecord> => {
-      const coordinates = {
-        account: this.account,
-        mailbox: this.mailbox,
-        uidValidity: cursor.uidValidity,
-        uid,
-      };
-      const id = messageEventId('message.deleted', coordinates);
-      return {
-        deduplicationKey: id,
-        body: {
-          kind: 'event',
-          event: {
-            id,
-            type: 'message.deleted',
-            timestamp: detectedAt,
-            data: { ...coordinates, detectedBy: 'uid-comparison' },
-          },
-        },
-      };
-    });
+    const records = [...uidsIn(deleted)].map((uid) =>
+      messageDeleted(
+        { account: this.account, mailbox: this.mailbox, uidValidity: cursor.uidValidity, uid },
+        'uid-comparison',
+        detectedAt,
+      ),
+    );
     return { records, commit };
   }
 

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImapFlow } from 'imapflow';
 import type { DovecotServer } from '../support/dovecot.js';
@@ -214,6 +215,17 @@ export async function runChaos(
     seconds: Math.round((Date.now() - started) / 1000),
     log,
   };
+}
+
+/** What every chaos run must show, whatever the mode. */
+export function assertNothingLost(report: ChaosReport, receiver: WebhookReceiver): void {
+  assert.deepEqual(report.missing, [], 'every message delivered');
+  assert.equal(report.appended, CHAOS.messages);
+  assert.equal(report.subjectsWithSeveralIds, 0, 'a message re-delivered keeps its webhook-id');
+  assert.equal(report.deadLettersAfterReplay, 0, 'the dead-letter store is empty after replay');
+  assert.ok(report.duplicates <= report.appended * 0.05, `${report.duplicates} duplicates is not "few"`);
+  assert.equal(receiver.invalidSignatures, 0);
+  assert.deepEqual(receiver.schemaViolations, []);
 }
 
 export function printReport(mode: string, report: ChaosReport): void {
