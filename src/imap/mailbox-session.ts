@@ -12,6 +12,16 @@ import type { StatusBoard } from './status-board.js';
 /** A check unanswered for this long (or one check interval, if longer) means the connection is dead. */
 const MIN_CHECK_TIMEOUT_MS = 10_000;
 
+function unansweredAfterMs(checkIntervalMs: number): number {
+  return Math.max(MIN_CHECK_TIMEOUT_MS, checkIntervalMs);
+}
+
+function unansweredError(overdueMs: number): Error {
+  return Object.assign(new Error(`the server did not answer for ${Math.round(overdueMs / 1000)} s`), {
+    code: 'ETIMEOUT',
+  });
+}
+
 export interface MailboxSessionDependencies extends MailboxSyncDependencies {
   readonly connector: AccountConnector;
   readonly status: StatusBoard;
@@ -145,13 +155,10 @@ export class MailboxSession extends ReconnectingConnection {
       sync.request();
       // A connection can die silently (a cut network drops packets without a reset): IDLE then waits forever
       // and imapflow's own inactivity timeout takes 10 minutes. A check left unanswered is taken as that.
-      const unansweredAfterMs = Math.max(MIN_CHECK_TIMEOUT_MS, this.deps.checkIntervalMs);
+      const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
       const check = setInterval(() => {
-        if (sync.checkOverdueMs() > unansweredAfterMs) {
-          connectionError = Object.assign(
-            new Error(`the server did not answer for ${Math.round(sync.checkOverdueMs() / 1000)} s`),
-            { code: 'ETIMEOUT' },
-          );
+        if (sync.checkOverdueMs() > timeoutMs) {
+          connectionError = unansweredError(sync.checkOverdueMs());
           client.close();
           return;
         }
@@ -220,10 +227,21 @@ export class MailboxPoller extends ReconnectingConnection {
         Object.assign(new Error('the server closed the connection'), { code: 'EConnectionClosed' })
       );
     });
+    // A silently dead connection (a cut network) would hang a poll for imapflow's 10-minute timeout.
+    let polling: MailboxSync | undefined;
+    const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
+    const watchdog = setInterval(() => {
+      if (polling && polling.checkOverdueMs() > timeoutMs) {
+        connectionError = unansweredError(polling.checkOverdueMs());
+        client.close();
+      }
+    }, 1000);
     try {
       while (!signal.aborted) {
         for (const [mailbox, sync] of syncs) {
+          polling = sync;
           await Promise.race([sync.pollOnce(), closed]);
+          polling = undefined;
           this.deps.status.mailbox(this.account.id, mailbox).state = 'polling';
           if (!this.opened) this.markConnected();
           if (signal.aborted) break;
@@ -234,6 +252,8 @@ export class MailboxPoller extends ReconnectingConnection {
     } catch (error) {
       client.close();
       throw error;
+    } finally {
+      clearInterval(watchdog);
     }
   }
 }

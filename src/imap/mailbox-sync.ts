@@ -127,7 +127,13 @@ export class MailboxSync {
     this.checkRequested = false;
     // Nothing tells a poller about expunges between polls: without QRESYNC, compare UIDs at every poll.
     this.uidComparison.expungedBySequence();
-    await this.syncOnce({ reselected: true });
+    // The poll itself is the liveness check (checkOverdueMs): the server must answer it.
+    this.checkPendingSince = this.deps.clock.now();
+    try {
+      await this.syncOnce({ reselected: true });
+    } finally {
+      this.checkPendingSince = undefined;
+    }
   }
 
   /** Resolves when no sync is running (for a graceful shutdown). */

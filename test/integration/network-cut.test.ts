@@ -36,3 +36,42 @@ describe('a network cut that leaves the IDLE connection silently dead', () => {
     assert.match(bridge.log(), /mailbox connection lost.*the server did not answer for \d+ s/);
   });
 });
+
+describe('a network cut under a polling connection (mailboxes past the connection limit)', () => {
+  let scenario: Scenario;
+  let network: FlakyNetwork;
+
+  before(async () => {
+    scenario = await startScenario({
+      mailboxes: ['INBOX', 'Sales'],
+      account: { connectionLimit: 1 },
+      via: async (dovecot) => {
+        network = new FlakyNetwork(dovecot.tlsPort);
+        return network.listen();
+      },
+    });
+    await scenario.bridge.start();
+    for (let i = 0; i < 100; i++) {
+      const mailboxes = (await scenario.bridge.status()).accounts.support?.mailboxes;
+      if (mailboxes?.INBOX?.state === 'polling' && mailboxes.Sales?.state === 'polling') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+
+  after(async () => {
+    await scenario?.dispose();
+    await network?.close();
+  });
+
+  it('notices the unanswered poll, reconnects and delivers what arrived meanwhile', async () => {
+    const { bridge, appender, receiver } = scenario;
+    assert.equal((await bridge.status()).accounts.support?.mailboxes.Sales?.state, 'polling');
+    network.cutOff();
+    await new Promise((r) => setTimeout(r, 1000));
+    network.restore();
+    await appender.append('Sales', simpleMessage('during the silence, polled'));
+    await receiver.waitUntil(() => receiver.accepted.length === 1, 30_000, 'the message after reconnecting');
+    assert.equal(receiver.accepted[0]?.body.data.subject, 'during the silence, polled');
+    assert.match(bridge.log(), /mailbox connection lost.*the server did not answer for \d+ s/);
+  });
+});
