@@ -11,12 +11,18 @@ import { replayDeadLetters } from '../../src/pipeline/replay.js';
 import type { SecretResolver } from '../../src/ports/index.js';
 import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
-import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import type { DovecotServer } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';
-import { FlakyNetwork } from '../support/flaky-network.js';
-import { connectAppender } from '../support/mail.js';
+import type { FlakyNetwork } from '../support/flaky-network.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
-import { assertNothingLost, CHAOS, MAILBOXES, printReport, runChaos } from './chaos-run.js';
+import {
+  assertNothingLost,
+  CHAOS,
+  MAILBOXES,
+  printReport,
+  runChaos,
+  startChaosMailServer,
+} from './chaos-run.js';
 
 const USER = { name: 'chaos', password: 'chaos-password' };
 const PASSWORD_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:idlehook/accounts/chaos';
@@ -43,12 +49,7 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
   };
 
   before(async () => {
-    dovecot = await startDovecot([USER]);
-    const setup = await connectAppender(dovecot, USER.name, USER.password);
-    for (const mailbox of MAILBOXES) if (mailbox !== 'INBOX') await setup.mailboxCreate(mailbox);
-    await setup.logout();
-    network = new FlakyNetwork(dovecot.tlsPort);
-    await network.listen();
+    ({ dovecot, network } = await startChaosMailServer(USER));
     dynamo = await startDynamoDb();
     aws = await startSqsAndS3();
     const variables = {

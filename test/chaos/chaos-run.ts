@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImapFlow } from 'imapflow';
-import type { DovecotServer } from '../support/dovecot.js';
-import type { FlakyNetwork } from '../support/flaky-network.js';
+import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { FlakyNetwork } from '../support/flaky-network.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import type { WebhookReceiver } from '../support/receiver.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 /** Sizes of a chaos run: CI runs the short defaults, `npm run chaos` the full one (see README). */
 export const CHAOS = {
@@ -19,6 +20,20 @@ export const CHAOS = {
 };
 
 export const MAILBOXES = ['INBOX', 'Support'];
+
+/** Dovecot with the chaos user's mailboxes, reached by the bridge through a network that can be cut. */
+export async function startChaosMailServer(user: {
+  name: string;
+  password: string;
+}): Promise<{ dovecot: DovecotServer; network: FlakyNetwork }> {
+  const dovecot = await startDovecot([user]);
+  const setup = await connectAppender(dovecot, user.name, user.password);
+  for (const mailbox of MAILBOXES) if (mailbox !== 'INBOX') await setup.mailboxCreate(mailbox);
+  await setup.logout();
+  const network = new FlakyNetwork(dovecot.tlsPort);
+  await network.listen();
+  return { dovecot, network };
+}
 
 /** What a chaos run needs from the bridge under test, in local mode or in the AWS shape. */
 export interface BridgeUnderTest {
@@ -50,18 +65,6 @@ export interface ChaosReport {
   readonly log: readonly string[];
 }
 
-/** mulberry32: a seeded generator, so a failing run can be repeated with CHAOS_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Mail arrives steadily while the bridge is SIGKILLed at random moments, Dovecot restarts once, the network
  * to Dovecot is cut for a while and the endpoint fails 30% of requests and is down for a while. Then the
@@ -74,7 +77,7 @@ export async function runChaos(
   receiver: WebhookReceiver,
   user: { name: string; password: string },
 ): Promise<ChaosReport> {
-  const random = seeded(CHAOS.seed);
+  const random = seededRandom(CHAOS.seed);
   const started = Date.now();
   const log: string[] = [`seed ${CHAOS.seed}`];
   const at = (what: string) => log.push(`${((Date.now() - started) / 1000).toFixed(1)} s  ${what}`);

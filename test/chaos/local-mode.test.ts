@@ -1,11 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import { BridgeProcess } from '../support/bridge.js';
-import { type DovecotServer, startDovecot } from '../support/dovecot.js';
-import { FlakyNetwork } from '../support/flaky-network.js';
-import { connectAppender } from '../support/mail.js';
+import type { DovecotServer } from '../support/dovecot.js';
+import type { FlakyNetwork } from '../support/flaky-network.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { waitForIdle } from '../support/scenario.js';
-import { assertNothingLost, CHAOS, MAILBOXES, printReport, runChaos } from './chaos-run.js';
+import {
+  assertNothingLost,
+  CHAOS,
+  MAILBOXES,
+  printReport,
+  runChaos,
+  startChaosMailServer,
+} from './chaos-run.js';
 
 const USER = { name: 'chaos', password: 'chaos-password' };
 
@@ -16,12 +22,7 @@ describe(`chaos, local mode: ${CHAOS.messages} messages through kills, a Dovecot
   const receiver = new WebhookReceiver(newWebhookSecret());
 
   before(async () => {
-    dovecot = await startDovecot([USER]);
-    const setup = await connectAppender(dovecot, USER.name, USER.password);
-    for (const mailbox of MAILBOXES) if (mailbox !== 'INBOX') await setup.mailboxCreate(mailbox);
-    await setup.logout();
-    network = new FlakyNetwork(dovecot.tlsPort);
-    await network.listen();
+    ({ dovecot, network } = await startChaosMailServer(USER));
     bridge = await BridgeProcess.create(
       {
         logLevel: 'warn',
