@@ -13,6 +13,7 @@ import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../config/providers.js';
 import { EVENT_TYPES } from '../domain/event-types.js';
+import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 
 const list = (text: string | undefined) =>
@@ -67,7 +68,7 @@ async function secretArn(
     throw new ConfigError('the command line', [
       { path: '--secret', message: 'give --*-secret-arn ARN or --*-env NAME' },
     ]);
-  const value = env[options.env];
+  const value = ownValue(env, options.env);
   if (!value)
     throw new ConfigError('the command line', [
       { path: options.env, message: 'environment variable is not set' },
@@ -169,7 +170,9 @@ export async function accountFromOptions(
             }
           : {
               kind: 'password',
-              password: (arn ? await precheck.resolveSecret(arn) : env[options['password-env'] ?? '']) ?? '',
+              password:
+                (arn ? await precheck.resolveSecret(arn) : ownValue(env, options['password-env'] ?? '')) ??
+                '',
             },
       connectionLimit: preset?.connectionLimit,
       tls: { ca: tlsCa, servername: options.servername },
@@ -209,7 +212,7 @@ export async function accountFromOptions(
 }
 
 function requiredEnv(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
+  const value = ownValue(env, name);
   if (!value)
     throw new ConfigError('the command line', [{ path: name, message: 'environment variable is not set' }]);
   return value;

@@ -44,12 +44,12 @@ async function stackEnvironment(stackName: string): Promise<AwsEnvironment> {
   const client = new CloudFormationClient({});
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    const outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+    const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
     return loadAwsEnvironment({
-      IDLEHOOK_TABLE_NAME: outputs.TableName,
-      IDLEHOOK_INGEST_QUEUE_URL: outputs.IngestQueueUrl,
-      IDLEHOOK_DELIVERY_QUEUE_URL: outputs.DeliveryQueueUrl,
-      IDLEHOOK_BLOB_BUCKET: outputs.BlobBucket,
+      IDLEHOOK_TABLE_NAME: outputs.get('TableName'),
+      IDLEHOOK_INGEST_QUEUE_URL: outputs.get('IngestQueueUrl'),
+      IDLEHOOK_DELIVERY_QUEUE_URL: outputs.get('DeliveryQueueUrl'),
+      IDLEHOOK_BLOB_BUCKET: outputs.get('BlobBucket'),
     });
   } catch (error) {
     if (error instanceof ConfigError) {

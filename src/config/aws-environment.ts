@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
+import { ownValue } from '../domain/null-prototype.js';
 import { ConfigError } from './load-config.js';
 
 /** Secrets idlehook creates and may read live under this name prefix in Secrets Manager. */
@@ -65,7 +66,7 @@ export function loadAwsEnvironment(env: NodeJS.ProcessEnv = process.env): AwsEnv
     'the environment',
     parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
-      return { path: name, message: env[name] === undefined ? 'is not set' : issue.message };
+      return { path: name, message: ownValue(env, name) === undefined ? 'is not set' : issue.message };
     }),
   );
 }

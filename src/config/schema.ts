@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
+import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 import { DEFAULT_RECONNECT_POLICY } from './config.js';
 import { PROVIDER_NAMES } from './providers.js';
@@ -54,7 +55,7 @@ export function configFileSchema(context: ConfigContext) {
     .transform((reference, ctx): string => {
       if (typeof reference === 'string') return reference;
       if ('env' in reference) {
-        const value = context.env[reference.env];
+        const value = ownValue(context.env, reference.env);
         if (value) return value;
         ctx.addIssue({
           code: 'custom',

@@ -3,22 +3,43 @@ import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsC
 import type { AccountConfig } from '../config/config.js';
 import { type DoctorStep, fail } from './doctor-steps.js';
 
-const CERTIFICATE_FIXES: Record<string, (cert: CertificateFacts, account: AccountConfig) => string> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: () =>
-    'The server presents a self-signed certificate. Ask for a certificate from a public CA, or, if you trust this server, add its certificate as a CA: "tls": { "ca": "server.pem" }.',
-  SELF_SIGNED_CERT_IN_CHAIN: (cert) =>
-    `The certificate chains to a CA this machine does not trust (${cert.issuer}). If you trust it, add that CA: "tls": { "ca": "ca.pem" }.`,
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: (cert) =>
-    `The certificate was issued by a CA this machine does not trust (${cert.issuer}). Add that CA with "tls": { "ca": "ca.pem" }, or ask the server's administrator to send the full chain.`,
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: (cert) =>
-    `The certificate was issued by a CA this machine does not trust (${cert.issuer}). Add that CA with "tls": { "ca": "ca.pem" }.`,
-  CERT_HAS_EXPIRED: (cert) =>
-    `The certificate expired on ${cert.validTo}. The server's administrator must renew it; idlehook does not connect to a server with an expired certificate.`,
-  CERT_NOT_YET_VALID: (cert) =>
-    `The certificate is valid only from ${cert.validFrom}: check this machine's clock, or the server's certificate.`,
-  ERR_TLS_CERT_ALTNAME_INVALID: (cert, account) =>
-    `The certificate names ${cert.names.join(', ') || cert.subject}, not ${account.tls.servername ?? account.host}. Connect by one of those names, or set "tls": { "servername": "..." } when connecting by IP address.`,
-};
+const CERTIFICATE_FIXES = new Map<string, (cert: CertificateFacts, account: AccountConfig) => string>([
+  [
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    () =>
+      'The server presents a self-signed certificate. Ask for a certificate from a public CA, or, if you trust this server, add its certificate as a CA: "tls": { "ca": "server.pem" }.',
+  ],
+  [
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    (cert) =>
+      `The certificate chains to a CA this machine does not trust (${cert.issuer}). If you trust it, add that CA: "tls": { "ca": "ca.pem" }.`,
+  ],
+  [
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    (cert) =>
+      `The certificate was issued by a CA this machine does not trust (${cert.issuer}). Add that CA with "tls": { "ca": "ca.pem" }, or ask the server's administrator to send the full chain.`,
+  ],
+  [
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    (cert) =>
+      `The certificate was issued by a CA this machine does not trust (${cert.issuer}). Add that CA with "tls": { "ca": "ca.pem" }.`,
+  ],
+  [
+    'CERT_HAS_EXPIRED',
+    (cert) =>
+      `The certificate expired on ${cert.validTo}. The server's administrator must renew it; idlehook does not connect to a server with an expired certificate.`,
+  ],
+  [
+    'CERT_NOT_YET_VALID',
+    (cert) =>
+      `The certificate is valid only from ${cert.validFrom}: check this machine's clock, or the server's certificate.`,
+  ],
+  [
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    (cert, account) =>
+      `The certificate names ${cert.names.join(', ') || cert.subject}, not ${account.tls.servername ?? account.host}. Connect by one of those names, or set "tls": { "servername": "..." } when connecting by IP address.`,
+  ],
+]);
 
 interface CertificateFacts {
   readonly subject: string;
@@ -109,7 +130,7 @@ export async function handshake(
   const code = String(socket.authorizationError ?? '');
   socket.destroy();
   if (!authorized) {
-    const fix = CERTIFICATE_FIXES[code];
+    const fix = CERTIFICATE_FIXES.get(code);
     return fail({
       name,
       summary: `the certificate of ${where} is not valid (${code}): subject ${cert.subject}, issuer ${cert.issuer}, valid ${cert.validFrom} to ${cert.validTo}`,

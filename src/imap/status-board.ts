@@ -1,3 +1,5 @@
+import { recordOf } from '../domain/null-prototype.js';
+
 /** `polling`: past the account's connection limit, checked every interval on a shared connection. */
 export type MailboxState = 'connecting' | 'syncing' | 'idle' | 'polling' | 'error' | 'stopped';
 
@@ -14,41 +16,60 @@ export interface AccountStatus {
   lastError: string | null;
   errorCode: string | null;
   nextLoginAttemptAt: string | null;
-  mailboxes: Record<string, MailboxStatus>;
+}
+
+/** An account's status as `GET /status` shows it: its mailboxes keyed by name. */
+export interface AccountSnapshot extends AccountStatus {
+  readonly mailboxes: Readonly<Record<string, MailboxStatus>>;
 }
 
 /** What `GET /status` shows: live, in-memory, per account and mailbox. */
 export class StatusBoard {
-  private readonly accounts = new Map<string, AccountStatus>();
+  private readonly accounts = new Map<
+    string,
+    { status: AccountStatus; mailboxes: Map<string, MailboxStatus> }
+  >();
+
+  private entry(accountId: string) {
+    let entry = this.accounts.get(accountId);
+    if (!entry) {
+      entry = {
+        status: { state: 'ok', lastError: null, errorCode: null, nextLoginAttemptAt: null },
+        mailboxes: new Map(),
+      };
+      this.accounts.set(accountId, entry);
+    }
+    return entry;
+  }
 
   account(accountId: string): AccountStatus {
-    let status = this.accounts.get(accountId);
-    if (!status) {
-      status = { state: 'ok', lastError: null, errorCode: null, nextLoginAttemptAt: null, mailboxes: {} };
-      this.accounts.set(accountId, status);
-    }
-    return status;
+    return this.entry(accountId).status;
   }
 
   mailbox(accountId: string, mailbox: string): MailboxStatus {
-    const account = this.account(accountId);
-    let status = account.mailboxes[mailbox];
+    const { mailboxes } = this.entry(accountId);
+    let status = mailboxes.get(mailbox);
     if (!status) {
       status = { state: 'connecting', lastError: null, uidValidity: null, lastUid: null, lastEventAt: null };
-      account.mailboxes[mailbox] = status;
+      mailboxes.set(mailbox, status);
     }
     return status;
   }
 
   /** Drops a mailbox no longer watched, and its account once it has none. */
   forget(accountId: string, mailbox: string): void {
-    const account = this.accounts.get(accountId);
-    if (!account) return;
-    delete account.mailboxes[mailbox];
-    if (Object.keys(account.mailboxes).length === 0) this.accounts.delete(accountId);
+    const entry = this.accounts.get(accountId);
+    if (!entry) return;
+    entry.mailboxes.delete(mailbox);
+    if (entry.mailboxes.size === 0) this.accounts.delete(accountId);
   }
 
-  snapshot(): Record<string, AccountStatus> {
-    return structuredClone(Object.fromEntries(this.accounts));
+  snapshot(): Record<string, AccountSnapshot> {
+    return recordOf(
+      [...this.accounts].map(([id, { status, mailboxes }]) => [
+        id,
+        { ...status, mailboxes: recordOf([...mailboxes].map(([name, m]) => [name, { ...m }] as const)) },
+      ]),
+    );
   }
 }

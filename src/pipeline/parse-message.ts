@@ -1,8 +1,9 @@
 import EmailReplyParser from 'email-reply-parser';
-import libmime from 'libmime';
 import { type AddressObject, type EmailAddress, type HeaderLines, simpleParser } from 'mailparser';
 import { autoSubmittedReason } from '../domain/auto-submitted.js';
+import { emptyRecord } from '../domain/null-prototype.js';
 import type { BlobStore } from '../ports/index.js';
+import { decodeEncodedWords, hasUtf7EncodedWord } from './encoded-words.js';
 import { attachmentBlobKey, type MessageArrival, type MessageMetadata } from './records.js';
 
 export interface Mailbox {
@@ -61,8 +62,9 @@ function flattenAddresses(field: AddressObject | AddressObject[] | undefined): M
   return objects.flatMap((o) => o.value.flatMap(flatten)).filter((m) => m.address !== '' || m.name !== '');
 }
 
+/** Header names come from the sender: see `emptyRecord`. */
 function headerMap(lines: HeaderLines): Record<string, string[]> {
-  const headers: Record<string, string[]> = {};
+  const headers = emptyRecord<string[]>();
   for (const { key, line } of lines) {
     const colon = line.indexOf(':');
     const value = (colon >= 0 ? line.slice(colon + 1) : '').replace(/\r?\n[ \t]+/g, ' ').trim();
@@ -173,7 +175,7 @@ export async function parseMessage(
       messageId: first('message-id'),
       inReplyTo: first('in-reply-to'),
       references: splitIds(first('references') ?? undefined),
-      subject: subject === null ? null : libmime.decodeWords(subject),
+      subject: subject === null ? null : decodeEncodedWords(subject),
       date: isoDate(first('date') ? new Date(first('date') as string) : undefined),
       from: null,
       sender: null,
@@ -206,13 +208,17 @@ export async function parseMessage(
   );
   const senderField = parsed.headers.get('sender') as AddressObject | undefined;
   const headers = headerMap(parsed.headerLines);
+  const rawSubject = headers.subject?.[0];
   const from = flattenAddresses(parsed.from)[0] ?? null;
   return {
     ...base,
     messageId: parsed.messageId ?? null,
     inReplyTo: parsed.inReplyTo ?? null,
     references: splitIds(parsed.references),
-    subject: parsed.subject ?? null,
+    subject:
+      rawSubject && hasUtf7EncodedWord(rawSubject)
+        ? decodeEncodedWords(rawSubject)
+        : (parsed.subject ?? null),
     date: isoDate(parsed.date),
     from,
     sender: flattenAddresses(senderField)[0] ?? null,

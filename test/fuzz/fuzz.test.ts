@@ -40,6 +40,7 @@ describe(`fuzz: ${total} generated messages (seed ${seed}), the seed corpus and 
       for (let i = 0; i < total; i++) yield generateMessage(seed, i);
     };
 
+    const prototypeMembers = Object.getOwnPropertyNames(Object.prototype).sort();
     const baseline = process.memoryUsage().rss;
     let peak = baseline;
     const sizes = new Map<string, number>();
@@ -96,6 +97,11 @@ describe(`fuzz: ${total} generated messages (seed ${seed}), the seed corpus and 
       }
     }
     assert.equal(events, uid, 'one event for every message');
+    assert.deepEqual(
+      Object.getOwnPropertyNames(Object.prototype).sort(),
+      prototypeMembers,
+      'no prototype pollution',
+    );
     const grewMiB = (peak - baseline) / 1048576;
     t.diagnostic(
       `${uid} messages, ${events} events, ${parseErrors} with parseError, peak RSS +${grewMiB.toFixed(0)} MiB`,

@@ -1,4 +1,5 @@
 // Generates malformed and adversarial RFC 822 messages, deterministically from a seed, for the fuzz run.
+import { PROTOTYPE_NAMES } from '../support/hostile-names.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 type Rng = () => number;
@@ -17,6 +18,7 @@ const HOSTILE_NAMES = [
   'a\u0000b.txt',
   `${'A'.repeat(5000)}.txt`,
   '=?UTF-8?B?Li4vLi4vZXZpbA==?=',
+  ...PROTOTYPE_NAMES,
 ];
 
 const headers = (rng: Rng, extra = '') =>
@@ -70,6 +72,18 @@ const CASES: Record<string, (rng: Rng) => Buffer> = {
       `${headers(rng)}Content-Type: text/html\r\n\r\n${pick(rng, ['<script>alert(1)</script>', '<img src="http://169.254.169.254/">', '<'.repeat(100_000), '<div>'.repeat(5000)])}`,
     ),
   'headers only': (rng) => Buffer.from(headers(rng)),
+  // Object.prototype's member names as header names, boundary, parameter and file names.
+  'prototype names': (rng) => {
+    const name = pick(rng, PROTOTYPE_NAMES);
+    const other = pick(rng, PROTOTYPE_NAMES);
+    return Buffer.from(
+      `${headers(rng, `${name}: ${other}\r\n${other}: ${name}\r\n${name}: again\r\n`)}` +
+        `Content-Type: multipart/mixed; boundary="${name}"; ${other}="${name}"\r\n\r\n--${name}\r\n` +
+        `Content-Type: text/plain; ${name}=${other}\r\n${name}: part\r\n\r\nbody\r\n--${name}\r\n` +
+        `Content-Type: application/octet-stream; name="${other}"\r\nContent-Disposition: attachment; filename="${name}"; ${other}=1\r\n` +
+        `Content-ID: <${name}>\r\n\r\npayload\r\n--${name}--\r\n`,
+    );
+  },
 };
 
 export const CASE_NAMES = Object.keys(CASES);

@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { AccountStatus } from '../../src/imap/status-board.js';
+import type { AccountSnapshot } from '../../src/imap/status-board.js';
 import { freePort } from './net.js';
 
 export interface BridgeStatus {
-  readonly accounts: Record<string, AccountStatus>;
+  readonly accounts: Record<string, AccountSnapshot>;
   readonly queues: Record<string, number>;
 }
 

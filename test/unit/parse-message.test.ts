@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { MAX_BODY_CHARACTERS, parseMessage } from '../../src/pipeline/parse-message.js';
 import type { MessageArrival } from '../../src/pipeline/records.js';
 import type { BlobStore } from '../../src/ports/index.js';
+import { PROTOTYPE_NAMES } from '../support/hostile-names.js';
 
 /** An in-memory BlobStore: the port's contract is tested against the real stores elsewhere. */
 function memoryBlobs(): BlobStore & { keys(): string[] } {
@@ -71,5 +72,46 @@ describe('parseMessage', () => {
     assert.equal(threaded.replyText, 'Fixed, thanks.', 'In-Reply-To marks a reply whatever the subject');
     const fresh = await parseMessage(arrival, Buffer.from(`Subject: question\r\n\r\n${body}`), memoryBlobs());
     assert.equal(fresh.replyText, fresh.text?.trim(), 'not a reply: nothing is cut');
+  });
+});
+
+describe('parseMessage with hostile names', () => {
+  for (const name of PROTOTYPE_NAMES) {
+    it(`keeps a header named ${name} as an ordinary header, twice`, async () => {
+      const raw = Buffer.from(
+        `From: a@example.com\r\n${name}: one\r\n${name}: two\r\nSubject: hostile\r\n\r\nbody\r\n`,
+      );
+      const data = await parseMessage(arrival, raw, memoryBlobs());
+      assert.equal(data.parseError, null);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(data.headers, name.toLowerCase())?.value, [
+        'one',
+        'two',
+      ]);
+      assert.equal(data.subject, 'hostile');
+      assert.equal(({} as Record<string, unknown>).one, undefined, 'Object.prototype untouched');
+      assert.deepEqual(JSON.parse(JSON.stringify(data)).headers[name.toLowerCase()], ['one', 'two']);
+    });
+  }
+
+  it('keeps a hostile header in a message the MIME parser gives up on', async () => {
+    // A header-only fallback: the same header map is built from the raw block.
+    const raw = Buffer.from('__proto__: x\r\nSubject: s\r\n\r\nbody');
+    const data = await parseMessage(arrival, raw, memoryBlobs());
+    assert.deepEqual(Object.getOwnPropertyDescriptor(data.headers, '__proto__')?.value, ['x']);
+  });
+});
+
+describe('parseMessage with UTF-7 encoded words', () => {
+  it('decodes Q and B encoded UTF-7 subjects, next to other charsets', async () => {
+    const cases = [
+      ['=?utf-7?Q?Fr+APY-sche?=', 'Frösche'],
+      ['=?UTF-7?B?RnIrQVBZLXNjaGU=?=', 'Frösche'],
+      ['=?unicode-1-1-utf-7?Q?Gr+APw-+AN8-e?= =?utf-8?Q?_und_K=C3=BCsse?=', 'Grüße und Küsse'],
+      ['Re: =?utf-7?Q?A+- B?=', 'Re: A+ B'],
+    ] as const;
+    for (const [header, subject] of cases) {
+      const raw = Buffer.from(`From: a@example.com\r\nSubject: ${header}\r\n\r\nbody\r\n`);
+      assert.equal((await parseMessage(arrival, raw, memoryBlobs())).subject, subject, header);
+    }
   });
 });
