@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import { errorMessage } from '../domain/errors.js';
 import { folderEventId, type WebhookEvent } from '../domain/events.js';
 import {
   diffFolderTrees,
@@ -37,6 +38,9 @@ interface RunningSession {
   readonly mailboxes: readonly string[];
 }
 
+/** How long reconciling may keep failing before the watcher reports itself unhealthy. */
+const RECONCILE_UNHEALTHY_AFTER_MS = 5 * 60_000;
+
 /** The session key's mailbox part for an account's poller (NUL cannot occur in a mailbox name). */
 const POLLER = '\u0000poller';
 
@@ -61,6 +65,8 @@ export class Watcher {
   private retryTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> = Promise.resolve();
+  /** When reconciling started failing without a success since (ms), and why. */
+  private reconcileFailure: { since: number; error: string } | undefined;
   private stopped = false;
 
   constructor(private readonly deps: WatcherDependencies) {}
@@ -81,9 +87,40 @@ export class Watcher {
     return [...this.sessions.values()].reduce((n, session) => n + session.mailboxes.length, 0);
   }
 
+  /**
+   * Queues a reconcile after the one running. Each starts afresh whatever the previous one did: a chain that kept
+   * its first rejection would never pick up an account again after one failed `list()` (a DynamoDB throttle).
+   */
   reconcile(): Promise<void> {
-    this.reconciling = this.reconciling.then(() => this.reconcileOnce());
-    return this.reconciling;
+    const next = this.reconciling
+      .catch(() => undefined)
+      .then(() => this.reconcileOnce())
+      .then(
+        () => {
+          this.reconcileFailure = undefined;
+        },
+        (error: unknown) => {
+          this.reconcileFailure ??= { since: this.deps.clock.now(), error: '' };
+          this.reconcileFailure.error = errorMessage(error);
+          throw error;
+        },
+      );
+    this.reconciling = next;
+    return next;
+  }
+
+  /**
+   * Healthy unless reconciling has failed for longer than `RECONCILE_UNHEALTHY_AFTER_MS`: a watcher that cannot
+   * learn its accounts keeps serving the ones it has, and only a lasting failure is worth a restart.
+   */
+  reconcileHealth(): { healthy: boolean; failingSince: string | null; lastError: string | null } {
+    const failure = this.reconcileFailure;
+    if (!failure) return { healthy: true, failingSince: null, lastError: null };
+    return {
+      healthy: this.deps.clock.now() - failure.since < RECONCILE_UNHEALTHY_AFTER_MS,
+      failingSince: new Date(failure.since).toISOString(),
+      lastError: failure.error,
+    };
   }
 
   /** Stops every session: IDLE ended, in-flight syncs finished, LOGOUT sent. */

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { isLoopbackHost } from '../adapters/http/loopback-host.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
 import { StatusBoard } from '../imap/status-board.js';
@@ -66,13 +67,20 @@ export async function startAwsWatcher(
 
   // Healthy while the process runs its loop; account problems show in the body, not as a failed check
   // (a task replaced because one mailbox has a wrong password would only log in again).
-  const health = createServer((_request, response) => {
+  // Unhealthy only when the watcher cannot learn its accounts for a while: replacing the task is then the cure.
+  const health = createServer((request, response) => {
+    if (!isLoopbackHost(request.headers.host)) {
+      response.writeHead(421).end();
+      return;
+    }
+    const reconcile = watcher.reconcileHealth();
     response
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ mailboxes: watcher.mailboxCount, accounts: status.snapshot() }));
+      .writeHead(reconcile.healthy ? 200 : 503, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ mailboxes: watcher.mailboxCount, reconcile, accounts: status.snapshot() }));
   });
+  // The container's health check runs inside the task: nothing outside it needs this port.
   await new Promise<void>((resolve) =>
-    health.listen(options.healthPort ?? env.IDLEHOOK_HEALTH_PORT, resolve),
+    health.listen(options.healthPort ?? env.IDLEHOOK_HEALTH_PORT, '127.0.0.1', resolve),
   );
   const { port } = health.address() as AddressInfo;
   aws.logger.info('idlehook watcher started', { mailboxes: watcher.mailboxCount, healthPort: port });

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isLoopbackHost } from '../http/loopback-host.js';
 import type { SqliteBlobStore } from './sqlite-blob-store.js';
 
 export interface LocalHttpServer {
@@ -7,17 +8,36 @@ export interface LocalHttpServer {
   close(): Promise<void>;
 }
 
+function decodedPath(pathname: string): string | undefined {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return undefined; // malformed percent-encoding, e.g. /%E0%A4%A
+  }
+}
+
 /**
  * Loopback-only HTTP for local mode: `GET /status` and `GET /blobs/<key>` (raw messages and attachments, the
- * URLs in events). Never bound beyond 127.0.0.1: blobs are mail content.
+ * URLs in events). Never bound beyond 127.0.0.1, and answers only requests addressed to a loopback name: blobs
+ * are mail content.
  */
 export async function startLocalHttpServer(
   port: number,
   routes: { readonly status: () => unknown; readonly blobs: Pick<SqliteBlobStore, 'read'> },
 ): Promise<LocalHttpServer> {
   const server: Server = createServer((request, response) => {
+    if (!isLoopbackHost(request.headers.host)) {
+      response.writeHead(421, { 'content-type': 'text/plain' }).end('only loopback host names are served\n');
+      return;
+    }
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const path = decodeURIComponent(url.pathname);
+    const path = decodedPath(url.pathname);
+    if (path === undefined) {
+      response
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('malformed percent-encoding in the path\n');
+      return;
+    }
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end();
       return;

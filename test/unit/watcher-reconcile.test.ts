@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { openLocalStores } from '../../src/adapters/local/local-stores.js';
+import { type AccountConfig, DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
+import { StatusBoard } from '../../src/imap/status-board.js';
+import { ownsEverything, Watcher } from '../../src/imap/watcher.js';
+import type { Logger } from '../../src/ports/index.js';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** An account nobody answers for: its session keeps reconnecting, which is all this test needs of it. */
+const unreachable: AccountConfig = {
+  id: 'late',
+  host: '127.0.0.1',
+  port: 1,
+  security: 'none',
+  user: 'u',
+  auth: { kind: 'password', password: 'p' },
+  connectionLimit: undefined,
+  tls: { ca: undefined, servername: undefined },
+  mailboxes: ['INBOX'],
+  initialSync: 'new',
+};
+
+describe('Watcher reconciling', () => {
+  it('recovers from a failed account listing: later accounts are still picked up, and health follows', async () => {
+    let now = 1_000_000;
+    const clock = { now: () => now };
+    const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-reconcile-')), clock);
+    let listing: () => AccountConfig[] = () => {
+      throw new Error('ProvisionedThroughputExceededException: throttled');
+    };
+    const watcher = new Watcher({
+      accounts: { list: async () => listing() },
+      ownership: ownsEverything,
+      status: new StatusBoard(),
+      policy: DEFAULT_RECONNECT_POLICY,
+      checkIntervalMs: 60_000,
+      cursors: stores.state,
+      ingest: stores.ingest,
+      blobs: stores.blobs,
+      clock,
+      logger: quiet,
+    });
+    try {
+      await assert.rejects(watcher.reconcile(), /throttled/);
+      assert.deepEqual(watcher.reconcileHealth().healthy, true, 'one failure is not yet unhealthy');
+      now += 6 * 60_000;
+      await assert.rejects(watcher.reconcile(), /throttled/);
+      const failing = watcher.reconcileHealth();
+      assert.equal(failing.healthy, false, 'failing for 6 minutes is unhealthy');
+      assert.equal(failing.failingSince, new Date(1_000_000).toISOString());
+      assert.match(failing.lastError ?? '', /throttled/);
+
+      listing = () => [unreachable];
+      await watcher.reconcile();
+      assert.equal(watcher.mailboxCount, 1, 'the account added after the failures is watched');
+      assert.deepEqual(watcher.reconcileHealth(), { healthy: true, failingSince: null, lastError: null });
+    } finally {
+      await watcher.stop();
+      stores.close();
+    }
+  });
+});
