@@ -14,6 +14,7 @@ function get(url: string, path: string, host?: string): Promise<{ status: number
       });
       response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
     });
+    req.setTimeout(5000, () => req.destroy(new Error(`no answer to GET ${path}`)));
     req.on('error', reject);
     req.end();
   });
