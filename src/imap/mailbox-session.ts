@@ -16,6 +16,33 @@ function unansweredAfterMs(checkIntervalMs: number): number {
   return Math.max(MIN_CHECK_TIMEOUT_MS, checkIntervalMs);
 }
 
+/**
+ * Resolves when the client has closed. Unlike `once(client, 'close')` it never rejects: imapflow emits `error`
+ * before `close` on a socket failure, and a rejection nobody awaits yet would end the process.
+ */
+function closeOf(client: ImapFlow): Promise<void> {
+  return new Promise((resolve) => client.once('close', () => resolve()));
+}
+
+/** Runs `step`; if the server has not answered it within `timeoutMs`, closes the connection instead. */
+async function answeredWithin<T>(
+  client: ImapFlow,
+  step: Promise<T>,
+  timeoutMs: number,
+  onTimeout: (error: Error) => void,
+): Promise<T> {
+  const started = Date.now();
+  const deadline = setTimeout(() => {
+    onTimeout(unansweredError(Date.now() - started));
+    client.close();
+  }, timeoutMs);
+  try {
+    return await step;
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
 function unansweredError(overdueMs: number): Error {
   return Object.assign(new Error(`the server did not answer for ${Math.round(overdueMs / 1000)} s`), {
     code: 'ETIMEOUT',
@@ -137,12 +164,16 @@ export class MailboxSession extends ReconnectingConnection {
     const client = await this.connect(signal, (error) => {
       connectionError = error;
     });
-    const closed = once(client, 'close');
+    const closed = closeOf(client);
 
     const sync = new MailboxSync(client, this.account, this.mailbox, status, this.deps);
     const syncFailed = new Promise<never>((_, reject) => sync.onFailure(reject));
+    const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
     try {
-      await client.mailboxOpen(this.mailbox, { readOnly: true });
+      // A SELECT on a silently dead connection would wait for imapflow's 5-minute socket timeout.
+      await answeredWithin(client, client.mailboxOpen(this.mailbox, { readOnly: true }), timeoutMs, (error) => {
+        connectionError = error;
+      });
       this.markConnected();
       status.lastError = null;
       client.on('exists', () => sync.request());
@@ -155,7 +186,6 @@ export class MailboxSession extends ReconnectingConnection {
       sync.request();
       // A connection can die silently (a cut network drops packets without a reset): IDLE then waits forever
       // and imapflow's own inactivity timeout takes 10 minutes. A check left unanswered is taken as that.
-      const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
       const check = setInterval(() => {
         if (sync.checkOverdueMs() > timeoutMs) {
           connectionError = unansweredError(sync.checkOverdueMs());
@@ -177,7 +207,8 @@ export class MailboxSession extends ReconnectingConnection {
       );
     } catch (error) {
       client.close();
-      throw error;
+      // What broke the connection (a reset, our own deadline) says more than the command it broke.
+      throw connectionError ?? error;
     }
   }
 }
@@ -221,12 +252,13 @@ export class MailboxPoller extends ReconnectingConnection {
       if (expunged.vanished && expunged.uid !== undefined)
         syncs.get(expunged.path)?.rememberVanished(expunged.uid);
     });
-    const closed = once(client, 'close').then(() => {
+    const closed = closeOf(client).then(() => {
       throw (
         connectionError ??
         Object.assign(new Error('the server closed the connection'), { code: 'EConnectionClosed' })
       );
     });
+    closed.catch(() => undefined); // observed by the races below; a close between them must not go unhandled
     // A silently dead connection (a cut network) would hang a poll for imapflow's 10-minute timeout.
     let polling: MailboxSync | undefined;
     const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);

@@ -75,3 +75,48 @@ describe('a network cut under a polling connection (mailboxes past the connectio
     assert.match(bridge.log(), /mailbox connection lost.*the server did not answer for \d+ s/);
   });
 });
+
+const received = (receiver: Scenario['receiver']) =>
+  receiver.ofType('message.received').map((w) => w.body.data.subject);
+
+describe('a connection that breaks during SELECT', () => {
+  let scenario: Scenario;
+  let network: FlakyNetwork;
+
+  before(async () => {
+    scenario = await startScenario({
+      account: { host: '127.0.0.1', security: 'none' },
+      via: async (dovecot) => {
+        network = new FlakyNetwork(dovecot.plainPort);
+        return network.listen();
+      },
+    });
+  });
+
+  after(async () => {
+    await scenario?.dispose();
+    await network?.close();
+  });
+
+  it('survives a reset (imapflow emits error before close) and goes on to deliver', async () => {
+    const { bridge, appender, receiver } = scenario;
+    network.breakOnce(/ (SELECT|EXAMINE) /, 'reset');
+    await bridge.start();
+    await waitForIdle(bridge);
+    assert.ok(bridge.running, 'the process is still up');
+    await appender.append('INBOX', simpleMessage('after the reset'));
+    await receiver.waitUntil(() => received(receiver).includes('after the reset'), 20_000, 'the message');
+  });
+
+  it('gives up on a SELECT the server never answers, reconnects and delivers', async () => {
+    const { bridge, appender, receiver } = scenario;
+    network.breakOnce(/ (SELECT|EXAMINE) /, 'silence');
+    assert.equal(await bridge.kill('SIGTERM'), 0);
+    await bridge.start();
+    // Well before imapflow's own 5-minute socket timeout.
+    await waitForIdle(bridge, undefined, 30_000);
+    await appender.append('INBOX', simpleMessage('after the silence'));
+    await receiver.waitUntil(() => received(receiver).includes('after the silence'), 20_000, 'the message');
+    assert.match(bridge.log(), /the server did not answer for \d+ s/);
+  });
+});

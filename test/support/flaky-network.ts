@@ -11,6 +11,7 @@ export class FlakyNetwork {
   private readonly live = new Set<{ client: Socket; upstream: Socket }>();
   private readonly silenced = new Set<{ client: Socket; upstream: Socket }>();
   private cut = false;
+  private trap: { pattern: RegExp; how: 'reset' | 'silence' } | undefined;
   port = 0;
 
   constructor(private readonly targetPort: number) {
@@ -24,6 +25,15 @@ export class FlakyNetwork {
       this.live.add(pair);
       client.pipe(upstream);
       upstream.pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        const trap = this.trap;
+        if (!trap || !trap.pattern.test(chunk.toString('latin1'))) return;
+        this.trap = undefined;
+        if (trap.how === 'reset') {
+          upstream.destroy();
+          client.resetAndDestroy();
+        } else this.silence(pair);
+      });
       const end = () => {
         this.live.delete(pair);
         this.silenced.delete(pair);
@@ -44,14 +54,24 @@ export class FlakyNetwork {
   /** Drops the network: existing connections go silent for good, new ones are refused until restore(). */
   cutOff(): void {
     this.cut = true;
-    for (const pair of this.live) {
-      pair.client.unpipe(pair.upstream);
-      pair.upstream.unpipe(pair.client);
-      pair.client.pause();
-      pair.upstream.pause();
-      this.silenced.add(pair);
-    }
-    this.live.clear();
+    for (const pair of this.live) this.silence(pair);
+  }
+
+  /**
+   * The next plain-text command matching `pattern` (sent after this call) breaks its connection once: `reset`
+   * resets it, `silence` lets the command through and drops every answer, for good.
+   */
+  breakOnce(pattern: RegExp, how: 'reset' | 'silence'): void {
+    this.trap = { pattern, how };
+  }
+
+  private silence(pair: { client: Socket; upstream: Socket }): void {
+    pair.client.unpipe(pair.upstream);
+    pair.upstream.unpipe(pair.client);
+    pair.client.pause();
+    pair.upstream.pause();
+    this.live.delete(pair);
+    this.silenced.add(pair);
   }
 
   restore(): void {
