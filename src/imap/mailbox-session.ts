@@ -171,9 +171,14 @@ export class MailboxSession extends ReconnectingConnection {
     const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
     try {
       // A SELECT on a silently dead connection would wait for imapflow's 5-minute socket timeout.
-      await answeredWithin(client, client.mailboxOpen(this.mailbox, { readOnly: true }), timeoutMs, (error) => {
-        connectionError = error;
-      });
+      await answeredWithin(
+        client,
+        client.mailboxOpen(this.mailbox, { readOnly: true }),
+        timeoutMs,
+        (error) => {
+          connectionError = error;
+        },
+      );
       this.markConnected();
       status.lastError = null;
       client.on('exists', () => sync.request());

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SqliteQueue } from '../adapters/local/sqlite-queue.js';
+import { errorMessage } from '../domain/errors.js';
 import type { DeliveryOutcome } from '../pipeline/handle-delivery.js';
 import type { Logger, QueueMessage } from '../ports/index.js';
 
@@ -9,6 +11,9 @@ export interface QueueWorkerOptions {
   readonly perGroupLimit?: number;
   readonly logger: Logger;
 }
+
+/** Tries at acknowledging or re-scheduling a record once the worker is stopping. */
+const SETTLE_TRIES_WHEN_STOPPING = 3;
 
 /** Delay after a handler threw: grows with the receive count, capped at five minutes. */
 function failureDelayMs(receiveCount: number): number {
@@ -55,7 +60,7 @@ export class QueueWorker<Body> {
       this.pump().catch((error: unknown) => {
         this.options.logger.error('queue receive failed', {
           queue: this.options.name,
-          error: (error as Error).message,
+          error: errorMessage(error),
         });
         this.timer = setTimeout(() => this.schedulePump(), 1000);
       });
@@ -99,19 +104,44 @@ export class QueueWorker<Body> {
   }
 
   private async process(message: QueueMessage<Body>): Promise<void> {
+    let outcome: DeliveryOutcome;
     try {
-      const outcome = await this.handle(message);
-      if (outcome.kind === 'done') await this.queue.acknowledge(message.id);
-      else await this.queue.retryLater(message.id, outcome.delayMs);
+      outcome = await this.handle(message);
     } catch (error) {
       const delayMs = failureDelayMs(message.receiveCount);
       this.options.logger.error('record failed; it will be retried', {
         queue: this.options.name,
         receiveCount: message.receiveCount,
         delayMs,
-        error: (error as Error).message,
+        error: errorMessage(error),
       });
-      await this.queue.retryLater(message.id, delayMs);
+      outcome = { kind: 'retry', delayMs };
+    }
+    await this.settle(message, outcome);
+  }
+
+  /**
+   * Acknowledges or re-schedules the record, retrying while the database refuses (SQLITE_BUSY while another
+   * idlehook command holds the lock, a full disk). When stopping it gives up after a few tries: the record then
+   * stays leased and the next start hands it out again, so it is delivered late rather than lost.
+   */
+  private async settle(message: QueueMessage<Body>, outcome: DeliveryOutcome): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      try {
+        if (outcome.kind === 'done') await this.queue.acknowledge(message.id);
+        else await this.queue.retryLater(message.id, outcome.delayMs);
+        return;
+      } catch (error) {
+        const giveUp = this.stopping && failures >= SETTLE_TRIES_WHEN_STOPPING;
+        this.options.logger.error(
+          giveUp
+            ? 'could not record the outcome of a record; it stays leased and is handed out again at the next start'
+            : 'could not record the outcome of a record; trying again',
+          { queue: this.options.name, outcome: outcome.kind, failures, error: errorMessage(error) },
+        );
+        if (giveUp) return;
+        await sleep(Math.min(30_000, 250 * 2 ** failures));
+      }
     }
   }
 }
