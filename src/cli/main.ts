@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import { type DoctorReport, diagnoseAccount } from '../imap/doctor.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import { startLocalBridge } from '../runtime/local-bridge.js';
+import { exitOnUnexpectedErrors } from '../runtime/unexpected-errors.js';
 import { accountFromOptions, subscriptionFromOptions } from './aws-management.js';
 import { openAwsTarget, openLocalTarget, type Target } from './targets.js';
 
@@ -112,6 +113,7 @@ async function run(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  exitOnUnexpectedErrors(logger, () => bridge.stop());
 }
 
 async function deliveries(target: Target): Promise<number> {

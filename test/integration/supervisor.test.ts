@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { freePort, waitForPort, waitForPortClosed } from '../support/net.js';
+import { newWebhookSecret } from '../support/receiver.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Processes whose command line contains `needle` (what `pgrep -f` would find). */
+function processesWith(needle: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+// The README tells people to run `npm start`; a supervisor (systemd, Docker, a shell's kill) then sends SIGTERM
+// to the process it started, which is npm.
+describe('npm start under a supervisor', () => {
+  it('stops the bridge itself, cleanly, when npm gets SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idlehook-supervisor-'));
+    const port = await freePort();
+    const config = join(dir, 'supervised.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        http: { port },
+        accounts: [{ id: 'a', host: '127.0.0.1', port: 1, security: 'none', user: 'u', password: 'p' }],
+        subscriptions: [{ id: 's', url: 'http://127.0.0.1:1/', secret: newWebhookSecret() }],
+      }),
+    );
+    const npm = spawn('npm', ['start', '--silent', '--', '--config', config], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    npm.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    try {
+      await waitForPort(port, 60_000);
+      assert.equal(processesWith(config).length > 0, true, 'the bridge runs');
+      npm.kill('SIGTERM');
+      const [code, signal] = (await once(npm, 'exit')) as [number | null, string | null];
+      await waitForPortClosed(port, 10_000);
+      assert.deepEqual(processesWith(config), [], 'no bridge left running as an orphan');
+      assert.match(output, /"message":"shutting down".*"signal":"SIGTERM"/);
+      assert.match(output, /"message":"idlehook stopped"/);
+      assert.ok(code === 0 || signal === 'SIGTERM', `npm ended (${code ?? signal})`);
+    } finally {
+      for (const pid of processesWith(config)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
