@@ -103,13 +103,10 @@ export class AccountConnector {
   async failed(error: ImapConnectionError): Promise<void> {
     const now = this.deps.clock.now();
     const status = this.deps.status.account(this.account.id);
-    if (error.kind === 'authentication') {
-      this.authenticationFailures += 1;
-      this.blockedUntil =
-        now +
-        reconnectDelayMs('authentication', this.authenticationFailures, this.deps.policy, this.deps.random);
+    // The login gate already counted this failure and set the back-off (postponeLogins): counting it again here
+    // doubled every wait.
+    if (error.kind === 'authentication' && this.blockedUntil > now)
       status.nextLoginAttemptAt = new Date(this.blockedUntil).toISOString();
-    }
     Object.assign(status, { state: 'error', lastError: error.message, errorCode: error.code });
     if (this.episode?.code === error.code) return;
     this.episode = { code: error.code, startedAt: new Date(now).toISOString() };
