@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
+import { DEFAULT_OVERLOAD_FLOOR_SECONDS } from '../domain/retry.js';
 import { ConfigError } from './load-config.js';
 
 /** Secrets idlehook creates and may read live under this name prefix in Secrets Manager. */
@@ -43,6 +44,8 @@ const schema = z.object({
     .number()
     .positive()
     .default(5 * 86_400),
+  /** The least wait before retrying an endpoint that answered 429 or 503 or timed out. */
+  IDLEHOOK_OVERLOAD_FLOOR_SECONDS: z.coerce.number().positive().default(DEFAULT_OVERLOAD_FLOOR_SECONDS),
   IDLEHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
     .default(DEFAULT_SCHEDULE)

@@ -15,6 +15,8 @@ export interface Config {
     readonly allowedNetworks: readonly string[];
     /** A subscription whose endpoint failed every attempt for this long is disabled (default 5 days). */
     readonly disableAfterFailingSeconds: number;
+    /** The least wait before retrying an endpoint that answered 429 or 503 or timed out (default 60 s). */
+    readonly overloadFloorSeconds: number;
     /** Requests in flight at once to one endpoint, so a slow one cannot take every delivery slot. */
     readonly maxInFlightPerEndpoint: number;
   };

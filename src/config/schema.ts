@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
+import { DEFAULT_OVERLOAD_FLOOR_SECONDS } from '../domain/retry.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 import { DEFAULT_RECONNECT_POLICY } from './config.js';
 import { PROVIDER_NAMES } from './providers.js';
@@ -138,6 +139,7 @@ export function configFileSchema(context: ConfigContext) {
     blockInternalAddresses: false,
     allowedNetworks: [],
     disableAfterFailingSeconds: 5 * 86_400,
+    overloadFloorSeconds: DEFAULT_OVERLOAD_FLOOR_SECONDS,
   };
 
   return z
@@ -156,6 +158,7 @@ export function configFileSchema(context: ConfigContext) {
           blockInternalAddresses: z.boolean().default(deliveryDefaults.blockInternalAddresses),
           allowedNetworks: z.array(z.string().refine(isCidr, CIDR_MESSAGE)).default([]),
           disableAfterFailingSeconds: seconds.default(deliveryDefaults.disableAfterFailingSeconds),
+          overloadFloorSeconds: seconds.default(deliveryDefaults.overloadFloorSeconds),
           /** Defaults to three quarters of `concurrency` (see toConfig). */
           maxInFlightPerEndpoint: z.number().int().min(1).max(256).optional(),
         })

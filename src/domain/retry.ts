@@ -4,6 +4,8 @@ import type { ReconnectPolicy } from '../config/config.js';
 export interface AttemptResult {
   readonly status?: number;
   readonly retryAfterSeconds?: number;
+  /** No response within the timeout: the endpoint may be overloaded. */
+  readonly timedOut?: boolean;
   readonly error?: string;
   /** No request was made, and none would be on a retry (e.g. a forbidden destination). */
   readonly permanent?: boolean;
@@ -25,16 +27,26 @@ function isRetryable(result: AttemptResult): boolean {
   return result.status === 408 || result.status === 429 || result.status >= 500;
 }
 
+/** After a 429, a 503 or a timeout the endpoint is overloaded: wait at least this long, as Svix does. */
+export const DEFAULT_OVERLOAD_FLOOR_SECONDS = 60;
+
+function isOverload(result: AttemptResult): boolean {
+  return result.timedOut === true || result.status === 429 || result.status === 503;
+}
+
 /**
  * The retry policy as a pure function. `attempt` counts from 1. The schedule lists the waits between attempts
  * (so attempts = schedule.length + 1). Jitter of +-20% keeps a recovering endpoint from a thundering herd;
- * Retry-After is honoured but clamped to [scheduled, 2x scheduled] so a receiver can slow us but not stall us.
+ * An overloaded endpoint (429, 503, timeout) waits at least `overloadFloorSeconds`. Retry-After is honoured but
+ * clamped to [wait, 2x wait] (wait: the scheduled one, raised to that floor when overloaded), so a receiver can
+ * slow us but not stall us.
  */
 export function decideDelivery(
   result: AttemptResult,
   attempt: number,
   scheduleSeconds: readonly number[],
   random: () => number = Math.random,
+  overloadFloorSeconds = DEFAULT_OVERLOAD_FLOOR_SECONDS,
 ): DeliveryDecision {
   const status = result.status;
   if (status !== undefined && status >= 200 && status < 300) return { kind: 'delivered' };
@@ -43,9 +55,10 @@ export function decideDelivery(
   if (!isRetryable(result)) return { kind: 'dead-letter', reason: `${reason} is not retryable` };
   const scheduled = scheduleSeconds[attempt - 1];
   if (scheduled === undefined) return { kind: 'dead-letter', reason: `${reason} after ${attempt} attempts` };
-  let seconds = scheduled * (0.8 + 0.4 * random());
+  const base = isOverload(result) ? Math.max(scheduled, overloadFloorSeconds) : scheduled;
+  let seconds = Math.max(scheduled * (0.8 + 0.4 * random()), isOverload(result) ? overloadFloorSeconds : 0);
   if (result.retryAfterSeconds !== undefined) {
-    seconds = Math.min(Math.max(result.retryAfterSeconds, scheduled), 2 * scheduled);
+    seconds = Math.min(Math.max(result.retryAfterSeconds, base), 2 * base);
   }
   return { kind: 'retry', delayMs: Math.round(seconds * 1000), reason };
 }

@@ -34,6 +34,8 @@ export interface DeliveryDependencies {
 export interface DeliveryPolicy {
   readonly retryScheduleSeconds: readonly number[];
   readonly timeoutMs: number;
+  /** The least wait after a 429, a 503 or a timeout. */
+  readonly overloadFloorSeconds: number;
   /** An endpoint failing every attempt for this long is disabled. */
   readonly disableAfterMs: number;
 }
@@ -42,6 +44,7 @@ export function deliveryPolicyOf(delivery: Config['delivery']): DeliveryPolicy {
   return {
     retryScheduleSeconds: delivery.retryScheduleSeconds,
     timeoutMs: delivery.timeoutSeconds * 1000,
+    overloadFloorSeconds: delivery.overloadFloorSeconds,
     disableAfterMs: delivery.disableAfterFailingSeconds * 1000,
   };
 }
@@ -101,11 +104,13 @@ export async function handleDeliveryRecord(
       status: response.status,
       error: response.error,
       permanent: response.permanent,
+      timedOut: response.timedOut,
       retryAfterSeconds: parseRetryAfter(response.retryAfter ?? null, deps.clock.now()),
     },
     attempt,
     deps.policy.retryScheduleSeconds,
     deps.random,
+    deps.policy.overloadFloorSeconds,
   );
   const attemptedAt = deps.clock.now();
   await deps.attempts.recordAttempt(

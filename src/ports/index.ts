@@ -146,6 +146,8 @@ export interface WebhookResponse {
   readonly status?: number;
   readonly retryAfter?: string | null;
   readonly error?: string;
+  /** No response arrived within the timeout. */
+  readonly timedOut?: boolean;
   /** The first bytes of the response body (a receiver's error message), as text. */
   readonly responseExcerpt?: string;
   /** The request was refused before it was sent, for a reason a retry cannot change (e.g. SSRF protection). */

@@ -98,6 +98,7 @@ export function deliverFunction(aws: AwsAdapters, env: AwsEnvironment): SqsHandl
     policy: {
       retryScheduleSeconds: env.IDLEHOOK_RETRY_SCHEDULE_SECONDS,
       timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+      overloadFloorSeconds: env.IDLEHOOK_OVERLOAD_FLOOR_SECONDS,
       disableAfterMs: env.IDLEHOOK_DISABLE_AFTER_FAILING_SECONDS * 1000,
     },
   });

@@ -17,7 +17,13 @@ describe('endpoint health: attempt log, disabling after a failing period, endpoi
     scenario = await startScenario({
       secret,
       // The period is 2 s here so a test can watch it pass; the default is 5 days.
-      config: { delivery: { retryScheduleSeconds: Array(20).fill(0.3), disableAfterFailingSeconds: 2 } },
+      config: {
+        delivery: {
+          retryScheduleSeconds: Array(20).fill(0.3),
+          overloadFloorSeconds: 0.3,
+          disableAfterFailingSeconds: 2,
+        },
+      },
       extraSubscriptions: [{ id: 'broken', url: brokenUrl, events: ['message.received'] }],
     });
     await scenario.bridge.start();

@@ -93,7 +93,12 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
       http: new UndiciHttpSender(),
       clock: systemClock,
       logger: silent,
-      policy: { retryScheduleSeconds: [60], timeoutMs: 5000, disableAfterMs: 86_400_000 },
+      policy: {
+        retryScheduleSeconds: [60],
+        timeoutMs: 5000,
+        overloadFloorSeconds: 60,
+        disableAfterMs: 86_400_000,
+      },
     });
   });
 

@@ -47,7 +47,7 @@ export async function startScenario(
   const relayPort = options.via ? await options.via(dovecot) : undefined;
   const bridge = await BridgeProcess.create(
     {
-      delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2] },
+      delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2], overloadFloorSeconds: 0.2 },
       reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
       imap: { checkIntervalSeconds: 1 },
       ...options.config,

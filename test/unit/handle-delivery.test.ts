@@ -43,6 +43,7 @@ function setUp(rateLimitPerSecond: number | undefined, status = 204) {
     policy: {
       retryScheduleSeconds: [1, 1, 1],
       timeoutMs: 1000,
+      overloadFloorSeconds: 1,
       disableAfterMs: 60_000,
     },
     random: () => 0.5,

@@ -36,12 +36,32 @@ describe('delivery decisions', () => {
 
   it('honours Retry-After, clamped between the scheduled delay and twice it', () => {
     const wait = (retryAfterSeconds: number) => {
-      const d = decideDelivery({ status: 429, retryAfterSeconds }, 1, schedule, middle);
+      const d = decideDelivery({ status: 500, retryAfterSeconds }, 1, schedule, middle);
       return d.kind === 'retry' ? d.delayMs : -1;
     };
     assert.equal(wait(7), 7000);
     assert.equal(wait(1), 5000);
     assert.equal(wait(3600), 10_000);
+  });
+
+  it('waits at least the overload floor (60 s) after a 429, a 503 or a timeout, Retry-After clamped around it', () => {
+    const delay = (result: Parameters<typeof decideDelivery>[0], attempt = 1, floor?: number) => {
+      const d = decideDelivery(result, attempt, schedule, middle, floor);
+      return d.kind === 'retry' ? d.delayMs : -1;
+    };
+    for (const overloaded of [
+      { status: 429 },
+      { status: 503 },
+      { error: 'timed out after 15 s', timedOut: true },
+    ])
+      assert.equal(delay(overloaded), 60_000, JSON.stringify(overloaded));
+    assert.equal(delay({ status: 500 }), 5000, 'an ordinary failure keeps its schedule');
+    assert.equal(delay({ error: 'connection refused' }), 5000);
+    assert.equal(delay({ status: 503 }, 2), 300_000, 'a longer scheduled wait stands');
+    assert.equal(delay({ status: 429, retryAfterSeconds: 90 }), 90_000, 'Retry-After above the floor');
+    assert.equal(delay({ status: 429, retryAfterSeconds: 1 }), 60_000, 'Retry-After below the floor');
+    assert.equal(delay({ status: 429, retryAfterSeconds: 3600 }), 120_000, 'Retry-After capped at twice it');
+    assert.equal(delay({ status: 429 }, 1, 10), 10_000, 'the floor is configurable');
   });
 
   it('dead-letters after the last scheduled retry', () => {

@@ -33,15 +33,18 @@ function forbidden(error: unknown): ForbiddenDestinationError | undefined {
   return err.cause instanceof ForbiddenDestinationError ? err.cause : undefined;
 }
 
-function describeError(error: unknown, timeoutMs: number): string {
+function isTimeout(error: unknown): boolean {
   const err = error as Error & { code?: string };
-  if (
+  return (
     err.name === 'TimeoutError' ||
     err.name === 'AbortError' ||
-    (err.code?.startsWith('UND_ERR_') && /TIMEOUT/.test(err.code))
-  ) {
-    return `timed out after ${timeoutMs / 1000} s`;
-  }
+    (err.code?.startsWith('UND_ERR_') === true && /TIMEOUT/.test(err.code))
+  );
+}
+
+function describeError(error: unknown, timeoutMs: number): string {
+  const err = error as Error & { code?: string };
+  if (isTimeout(error)) return `timed out after ${timeoutMs / 1000} s`;
   if (err.code === 'ECONNREFUSED') return 'connection refused';
   if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return `DNS lookup failed (${err.code})`;
   return err.code ? `${err.code}: ${err.message}` : err.message;
@@ -87,7 +90,11 @@ export class UndiciHttpSender implements HttpSender {
       const refused = forbidden(error);
       if (refused)
         return { error: refused.message, permanent: true, durationMs: performance.now() - started };
-      return { error: describeError(error, webhook.timeoutMs), durationMs: performance.now() - started };
+      return {
+        error: describeError(error, webhook.timeoutMs),
+        ...(isTimeout(error) ? { timedOut: true } : {}),
+        durationMs: performance.now() - started,
+      };
     }
   }
 
