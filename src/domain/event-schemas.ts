@@ -122,7 +122,8 @@ const endpointDisabledSchema = envelope(
   z
     .object({
       subscriptionId: z.string(),
-      url: z.url(),
+      /** The endpoint's host (and port), never its full URL: webhook URLs often carry tokens. */
+      host: z.string(),
       reason: z.string(),
       failingSince: isoTime.nullable(),
       disabledAt: isoTime,

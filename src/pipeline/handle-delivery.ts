@@ -204,7 +204,8 @@ async function announceDisabled(
       timestamp: new Date(now).toISOString(),
       data: {
         subscriptionId: subscription.id,
-        url: subscription.url,
+        // Only the host: webhook URLs often carry tokens, and this goes to every other subscription.
+        host: new URL(subscription.url).host,
         reason,
         failingSince: failingSince === undefined ? null : new Date(failingSince).toISOString(),
         disabledAt: new Date(now).toISOString(),

@@ -55,7 +55,8 @@ export async function replayDeadLetters(
       results.push({ letter, delivered: false, detail: 'the subscription is no longer configured' });
       continue;
     }
-    const disabled = (await deps.subscriptionStatus.health(letter.subscriptionId)).disabledReason;
+    const health = await deps.subscriptionStatus.health(letter.subscriptionId);
+    const disabled = health.disabledReason;
     if (disabled) {
       results.push({
         letter,
@@ -71,6 +72,8 @@ export async function replayDeadLetters(
     await deps.attempts.recordAttempt(attemptOf(letter, attempts, succeeded, response, deps.clock.now()));
     if (succeeded) {
       await deps.log.markDelivered(letter.eventId, letter.subscriptionId, attempts);
+      // A replay is an attempt like any other: its success ends the endpoint's failing period.
+      if (health.failingSince !== undefined) await deps.subscriptionStatus.markHealthy(letter.subscriptionId);
       results.push({ letter, delivered: true, detail });
     } else {
       await deps.log.deadLetter({

@@ -26,6 +26,7 @@ describe('replay', () => {
         failedAt,
       });
     }
+    await state.markFailing('hook', 500);
     // The HTTP side is recorded, not sent: what matters here is which letters go out and how.
     const sent: WebhookRequest[] = [];
     const http: HttpSender = {
@@ -73,6 +74,11 @@ describe('replay', () => {
       [logged?.eventId, logged?.attempt, logged?.status, logged?.succeeded],
       ['inside', 9, 204, true],
       'a replay is an attempt like any other',
+    );
+    assert.equal(
+      (await state.health('hook')).failingSince,
+      undefined,
+      'and its success ends the failing period',
     );
   });
 });
