@@ -11,7 +11,7 @@ import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-r
 import { SECRET_NAME_PREFIX } from '../config/aws-environment.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
-import { PROVIDER_NAMES, PROVIDERS, type ProviderName } from '../config/providers.js';
+import { PROVIDER_NAMES, PROVIDERS, type ProviderPreset } from '../config/providers.js';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
@@ -108,7 +108,7 @@ export async function accountFromOptions(
   env: NodeJS.ProcessEnv,
   precheck?: AccountPrecheck,
 ): Promise<StoredAccount> {
-  const preset = options.provider ? PROVIDERS[options.provider as ProviderName] : undefined;
+  const preset = options.provider ? ownValue<ProviderPreset>(PROVIDERS, options.provider) : undefined;
   const security = (options.security ?? preset?.security ?? 'tls') as 'tls' | 'starttls' | 'none';
   const oauth2 = options['oauth2-client-id'] !== undefined;
   const fields = parseOrExplain(

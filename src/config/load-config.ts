@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
+import { ownValue } from '../domain/null-prototype.js';
 import type { Config } from './config.js';
-import { PROVIDERS, type ProviderName, type ProviderPreset } from './providers.js';
+import { PROVIDERS, type ProviderPreset } from './providers.js';
 import { type ConfigContext, type ConfigFile, configFileSchema } from './schema.js';
 
 export interface ConfigProblem {
@@ -44,7 +45,7 @@ function isLoopbackHost(host: string): boolean {
   const name = host.toLowerCase();
   if (name === 'localhost') return true;
   if (isIP(name) === 4) return name.startsWith('127.');
-  return name === '::1';
+  return name === '::1' || name === '[::1]';
 }
 
 /**
@@ -71,7 +72,9 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
   duplicates(subscriptions, 'subscriptions', 'subscription');
   accounts.forEach((account, index) => {
     const preset =
-      typeof account?.provider === 'string' ? PROVIDERS[account.provider as ProviderName] : undefined;
+      typeof account?.provider === 'string'
+        ? ownValue<ProviderPreset>(PROVIDERS, account.provider)
+        : undefined;
     if (account && account.host === undefined && account.provider === undefined) {
       problems.push({ path: `accounts[${index}].host`, message: 'give a host, or a provider preset' });
     }
@@ -88,8 +91,19 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
         message: `required${typeof account?.provider === 'string' ? ` (the ${account.provider} preset has none)` : ' unless a provider preset gives it'}`,
       });
     }
-    if (account?.security === 'none' && account.allowInsecure !== true && typeof account.host === 'string') {
-      if (!isLoopbackHost(account.host)) {
+    if (typeof oauth2?.tokenUrl === 'string' && /^http:/i.test(oauth2.tokenUrl)) {
+      const host = URL.canParse(oauth2.tokenUrl) ? new URL(oauth2.tokenUrl).hostname : '';
+      if (!isLoopbackHost(host))
+        problems.push({
+          path: `accounts[${index}].oauth2.tokenUrl`,
+          message:
+            'must be https:// (the client secret and refresh token travel in it); http:// only for loopback hosts',
+        });
+    }
+    // The host may come from the preset: the rule holds for it as for one written out.
+    const host = typeof account?.host === 'string' ? account.host : preset?.host;
+    if (account?.security === 'none' && account.allowInsecure !== true && host !== undefined) {
+      if (!isLoopbackHost(host)) {
         problems.push({
           path: `accounts[${index}].security`,
           message:
@@ -128,7 +142,7 @@ function toConfig(file: ConfigFile): Config {
     imap: file.imap,
     retention: file.retention,
     accounts: file.accounts.map((account) => {
-      const preset: ProviderPreset | undefined = account.provider ? PROVIDERS[account.provider] : undefined;
+      const preset = account.provider ? ownValue<ProviderPreset>(PROVIDERS, account.provider) : undefined;
       const security = account.security;
       return {
         id: account.id,

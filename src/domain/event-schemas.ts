@@ -148,6 +148,6 @@ export function jsonSchemaOf(type: keyof typeof EVENT_SCHEMAS): Record<string, u
   return {
     $id: `urn:idlehook:event:${type}`,
     title: type,
-    ...z.toJSONSchema(EVENT_SCHEMAS[type]),
+    ...z.toJSONSchema(EVENT_SCHEMAS[type]), // trusted key: an event type, checked by the compiler
   };
 }

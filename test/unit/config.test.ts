@@ -167,3 +167,35 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('config: credentials only over encrypted or loopback connections', () => {
+  const oauth2Account = (tokenUrl: string) => ({
+    id: 'o',
+    host: 'imap.example.com',
+    user: 'u',
+    oauth2: { clientId: 'c', refreshToken: 'r', tokenUrl },
+  });
+  const subscriptions = [{ id: 's', url: 'https://h.example/', secret: SECRET }];
+
+  it('refuses an http:// OAuth2 token URL except on loopback', () => {
+    const found = problems({ accounts: [oauth2Account('http://auth.example.com/token')], subscriptions });
+    assert.match(found.get('accounts[0].oauth2.tokenUrl') ?? '', /must be https/);
+    for (const url of ['https://auth.example.com/token', 'http://127.0.0.1:8080/token', 'http://localhost/t'])
+      assert.doesNotThrow(() => parseConfig({ accounts: [oauth2Account(url)], subscriptions }, context), url);
+  });
+
+  it('applies the loopback-only rule for "security": "none" to a host from a provider preset', () => {
+    const found = problems({
+      accounts: [{ id: 'g', provider: 'gmail', user: 'u', password: 'p', security: 'none' }],
+      subscriptions,
+    });
+    assert.match(found.get('accounts[0].security') ?? '', /plain text/);
+  });
+
+  it('names an unknown provider, even one named like an Object.prototype member', () => {
+    for (const provider of ['__proto__', 'constructor', 'nope']) {
+      const found = problems({ accounts: [{ id: 'p', provider, user: 'u', password: 'p' }], subscriptions });
+      assert.ok(found.has('accounts[0].provider'), `${provider}: ${[...found.keys()]}`);
+    }
+  });
+});

@@ -26,13 +26,30 @@ describe('destination guard (SSRF protection)', () => {
       'ff02::1',
       '::ffff:127.0.0.1',
       '::ffff:169.254.169.254',
+      '::ffff:7f00:1', // IPv4-mapped, hex notation
+      '::127.0.0.1', // IPv4-compatible
+      '::a9fe:a9fe', // IPv4-compatible 169.254.169.254
+      '64:ff9b::127.0.0.1', // NAT64 well-known prefix
+      '64:ff9b::a9fe:aa02', // NAT64 169.254.170.2
+      '64:ff9b::10.0.0.1',
+      '64:ff9b:1::1', // local-use NAT64
+      '2002:7f00:1::', // 6to4 around 127.0.0.1
+      '2002:a9fe:a9fe::1', // 6to4 around the metadata endpoint
     ]) {
       assert.equal(guard.permits(address), false, address);
     }
   });
 
   it('permits public addresses and allowlisted internal ranges', () => {
-    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '10.20.3.4']) {
+    for (const address of [
+      '93.184.216.34',
+      '8.8.8.8',
+      '2606:4700:4700::1111',
+      '10.20.3.4',
+      '64:ff9b::93.184.216.34', // NAT64 to a public address
+      '::ffff:8.8.8.8',
+      '2002:5db8:d822::1', // 6to4 around a public address
+    ]) {
       assert.equal(guard.permits(address), true, address);
     }
     assert.equal(guard.permits('10.21.0.1'), false, 'only the allowlisted range');

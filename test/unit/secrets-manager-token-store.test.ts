@@ -51,4 +51,16 @@ describe('OAuth2 tokens in Secrets Manager (stub client)', () => {
     assert.deepEqual([...client.secrets.keys()], ['idlehook/oauth2-tokens/support']);
     assert.deepEqual(client.calls, ['get', 'put', 'create', 'put', 'get']);
   });
+
+  it('names a malformed secret without quoting any of it', async () => {
+    const client = stubSecretsManager();
+    const store = new SecretsManagerOAuth2TokenStore(client as never);
+    client.secrets.set('idlehook/oauth2-tokens/support', 'rt-SUPERSECRET-refresh-token');
+    const error = await store.load('support').then(
+      () => assert.fail('a malformed secret must not load'),
+      (e: unknown) => e as Error,
+    );
+    assert.match(error.message, /idlehook\/oauth2-tokens\/support is not valid JSON/);
+    assert.doesNotMatch(error.message, /rt-|SUPERSECRET/);
+  });
 });

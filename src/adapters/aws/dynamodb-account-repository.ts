@@ -3,6 +3,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk
 import type { AccountConfig } from '../../config/config.js';
 import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
+import { parseSecretJson } from './secret-json.js';
 
 /** An account as stored: everything but its credentials, which stay in Secrets Manager. */
 export interface StoredAccount {
@@ -97,10 +98,10 @@ export class DynamoDbAccountRepository implements AccountRepository {
 
   private async credentialsOf(account: StoredAccount): Promise<AccountConfig['auth']> {
     if (account.oauth2) {
-      const secret = JSON.parse(await this.secrets.resolve(account.oauth2.secretArn)) as {
-        refreshToken?: string;
-        clientSecret?: string;
-      };
+      const secret = parseSecretJson<{ refreshToken?: string; clientSecret?: string }>(
+        await this.secrets.resolve(account.oauth2.secretArn),
+        account.oauth2.secretArn,
+      );
       if (!secret.refreshToken) throw new Error(`secret ${account.oauth2.secretArn} has no refreshToken`);
       return {
         kind: 'oauth2',

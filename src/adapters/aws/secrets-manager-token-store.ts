@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SECRET_NAME_PREFIX } from '../../config/aws-environment.js';
 import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../ports/index.js';
+import { parseSecretJson } from './secret-json.js';
 
 /** Where the watcher keeps an OAuth2 account's current tokens: one secret per account, written on refresh. */
 export function oauth2TokenSecretName(account: string): string {
@@ -25,7 +26,9 @@ export class SecretsManagerOAuth2TokenStore implements OAuth2TokenStore {
       const { SecretString } = await this.client.send(
         new GetSecretValueCommand({ SecretId: oauth2TokenSecretName(account) }),
       );
-      return SecretString ? (JSON.parse(SecretString) as StoredOAuth2Tokens) : undefined;
+      return SecretString
+        ? parseSecretJson<StoredOAuth2Tokens>(SecretString, oauth2TokenSecretName(account))
+        : undefined;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;

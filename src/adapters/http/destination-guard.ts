@@ -31,7 +31,47 @@ const FORBIDDEN: readonly [string, number, 'ipv4' | 'ipv6'][] = [
   ['fc00::', 7, 'ipv6'],
   ['fe80::', 10, 'ipv6'],
   ['ff00::', 8, 'ipv6'],
+  // Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the network, so none is reachable.
+  ['64:ff9b:1::', 48, 'ipv6'],
 ];
+
+/** The 16 bytes of an IPv6 address in any textual form (with `::`, with a trailing dotted quad). */
+function ipv6Bytes(address: string): number[] {
+  const [head = '', tail] = address.split('::');
+  const groups = (part: string | undefined): number[] =>
+    !part
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (group.includes('.')) {
+            const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+            return [(a << 8) | b, (c << 8) | d];
+          }
+          return [Number.parseInt(group, 16)];
+        });
+  const left = groups(head);
+  const right = groups(tail);
+  const words =
+    tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill(0), ...right];
+  return words.flatMap((word) => [word >> 8, word & 0xff]);
+}
+
+const zeros = (bytes: readonly number[]) => bytes.every((b) => b === 0);
+
+/**
+ * The IPv4 address an IPv6 address reaches, when it embeds one: IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible
+ * (::a.b.c.d, RFC 4291 2.5.5.1), the well-known NAT64 prefix (64:ff9b::/96, RFC 6052) and 6to4 (2002::/16, RFC
+ * 3056). Each, in either notation, reaches the IPv4 address inside it, so that address is what gets checked.
+ */
+export function embeddedIpv4(address: string): string | undefined {
+  if (isIP(address) !== 6) return undefined;
+  const b = ipv6Bytes(address);
+  const v4 = (from: number) => b.slice(from, from + 4).join('.');
+  if (zeros(b.slice(0, 10)) && b[10] === 0xff && b[11] === 0xff) return v4(12);
+  if (zeros(b.slice(0, 12)) && !zeros(b.slice(12, 15))) return v4(12);
+  if (b[0] === 0 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(b.slice(4, 12))) return v4(12);
+  if (b[0] === 0x20 && b[1] === 0x02) return v4(2);
+  return undefined;
+}
 
 /**
  * Decides whether a webhook may connect to an address. The check runs on the addresses DNS actually returned,
@@ -52,10 +92,12 @@ export class DestinationGuard {
   }
 
   permits(address: string): boolean {
-    // An IPv4-mapped IPv6 address (::ffff:127.0.0.1) reaches the IPv4 address inside it.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    const ip = mapped ?? address;
-    const type = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+    const inner = embeddedIpv4(address);
+    if (inner !== undefined) return this.permitsOne(inner, 'ipv4');
+    return this.permitsOne(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+  }
+
+  private permitsOne(ip: string, type: 'ipv4' | 'ipv6'): boolean {
     return this.allowed.check(ip, type) || !this.forbidden.check(ip, type);
   }
 
