@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type { SqliteQueue } from '../../src/adapters/local/sqlite-queue.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
 
 function fakeClock(start = 1_000_000) {
@@ -113,5 +114,30 @@ describe('SqliteBlobStore', () => {
     );
     assert.equal(await blobs.read('raw/evt_2.eml', signature), undefined, "another key's signature");
     assert.equal(await blobs.get('raw/missing.eml'), undefined);
+  });
+});
+
+describe('the local data directory', () => {
+  it('is readable by its owner only, whatever the umask, and stays so for an existing one', async () => {
+    const previous = process.umask(0o022);
+    try {
+      const parent = mkdtempSync(join(tmpdir(), 'idlehook-perms-'));
+      const dataDir = join(parent, 'data');
+      for (const round of ['new', 'reopened'] as const) {
+        if (round === 'reopened') {
+          chmodSync(dataDir, 0o755);
+          chmodSync(join(dataDir, 'idlehook.db'), 0o644);
+        }
+        const stores = openLocalStores(dataDir, systemClock);
+        await stores.state.setFolderTree('a', []); // a write, so the WAL file exists
+        const mode = (path: string) => statSync(path).mode & 0o777;
+        assert.equal(mode(dataDir), 0o700, `${round}: dataDir`);
+        for (const file of ['idlehook.db', 'idlehook.db-wal', 'idlehook.db-shm'])
+          assert.equal(mode(join(dataDir, file)), 0o600, `${round}: ${file}`);
+        stores.close();
+      }
+    } finally {
+      process.umask(previous);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -99,8 +99,14 @@ CREATE INDEX IF NOT EXISTS delivery_attempts_by_age ON delivery_attempts (attemp
 
 /** Opens (and creates) local mode's single SQLite file: cursors, queues and delivery records in one place. */
 export function openLocalDatabase(dataDir: string): LocalDatabase {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, 'idlehook.db'));
+  // The database holds raw mail, refresh tokens and the blob-URL key: only its owner may read it, whatever the
+  // umask (SQLite gives the -wal and -shm files the database file's mode).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const file = join(dataDir, 'idlehook.db');
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  const db = new Database(file);
   // WAL + synchronous=NORMAL: a committed transaction survives a process crash (SIGKILL); only an OS crash
   // can lose the last moments, which is the trade-off local mode makes for throughput.
   db.pragma('journal_mode = WAL');
