@@ -349,6 +349,42 @@ export class MailboxSync {
     this.cursor = next;
   }
 
+  /**
+   * A UID whose source did not come back, even when asked for alone, is either expunged meanwhile or a message
+   * the server cannot serve. UID SEARCH tells which (a UID never names another message, RFC 9051 2.3.1.1):
+   * an expunged one is skipped, a present one is announced without its source, so that neither stalls the
+   * mailbox nor vanishes unseen. Every such UID is logged. Returns the present ones.
+   */
+  private async confirmMissingSources(
+    batch: readonly MessageMeta[],
+    sources: Map<number, Buffer>,
+  ): Promise<Set<number>> {
+    const missing = batch.filter((m) => !sources.has(m.uid)).map((m) => m.uid);
+    if (missing.length === 0) return new Set();
+    const found = await this.client.search({ uid: missing.join(',') }, { uid: true });
+    this.serverAnswered();
+    const present = new Set(Array.isArray(found) ? found : []);
+    const fields = { account: this.account.id, mailbox: this.mailbox };
+    for (const uid of missing) {
+      if (present.has(uid)) {
+        this.deps.logger.error(
+          'the server returned no source for a message it still has; announcing it without',
+          {
+            ...fields,
+            uid,
+          },
+        );
+        sources.set(uid, Buffer.alloc(0));
+      } else {
+        this.deps.logger.warn('message expunged before its source could be fetched; skipped', {
+          ...fields,
+          uid,
+        });
+      }
+    }
+    return present;
+  }
+
   private async announce(
     batch: readonly MessageMeta[],
     cursor: MailboxCursor,
@@ -368,6 +404,7 @@ export class MailboxSync {
         if (message.source) sources.set(message.uid, message.source);
       }
     }
+    const unavailable = await this.confirmMissingSources(batch, sources);
 
     const detectedAt = new Date(this.deps.clock.now()).toISOString();
     const records: OutgoingMessage<IngestRecord>[] = [];
@@ -375,7 +412,7 @@ export class MailboxSync {
       batch.map(async (meta) => {
         const source = sources.get(meta.uid);
         sources.delete(meta.uid);
-        if (!source) return; // expunged between the two fetches: nothing left to announce
+        if (!source) return; // expunged before its source came: confirmed and logged above
         const coordinates = {
           account: this.account.id,
           mailbox: this.mailbox,
@@ -392,6 +429,7 @@ export class MailboxSync {
           ...meta,
           rawKey,
           detectedAt,
+          ...(unavailable.has(meta.uid) ? { sourceUnavailable: true } : {}),
         };
         records.push({ deduplicationKey: eventId, body: arrival });
         announced.set(meta.uid, meta.modseq);

@@ -23,7 +23,10 @@ export interface IngestDependencies {
 async function messageEvent(arrival: MessageArrival, blobs: BlobStore): Promise<WebhookEvent> {
   const raw = await blobs.get(arrival.rawKey);
   if (!raw) throw new RawMessageMissingError(arrival.rawKey);
-  const data = await parseMessage(arrival, raw, blobs);
+  const parsed = await parseMessage(arrival, raw, blobs);
+  const data = arrival.sourceUnavailable
+    ? { ...parsed, parseError: 'the mail server listed this message but returned no source for it' }
+    : parsed;
   // The timestamp is when the watcher saw the message, so a re-parse yields a byte-identical body.
   return { id: arrival.eventId, type: 'message.received', timestamp: arrival.detectedAt, data: { ...data } };
 }

@@ -21,6 +21,8 @@ export interface MessageArrival extends MessageMetadata {
   /** Blob key of the raw RFC 822 source, stored by the watcher before this record was queued. */
   readonly rawKey: string;
   readonly detectedAt: string;
+  /** The server listed the message but returned no source for it: the raw blob is empty. */
+  readonly sourceUnavailable?: true;
 }
 
 /** One event on its way to one subscription. */
