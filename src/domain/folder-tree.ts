@@ -75,8 +75,28 @@ function matches(pattern: string, folder: FolderEntry): boolean {
 }
 
 /**
- * The mailboxes to watch: exact names as given (a missing one is then reported by its session), and every
- * selectable folder a pattern matches. INBOX comes first; each mailbox once.
+ * Whether resolving these entries needs the account's folder listing: for patterns, and for exact names that
+ * differ only in case (on a case-insensitive server, Support and support are one mailbox).
+ */
+export function needsFolderListing(patterns: readonly string[]): boolean {
+  const exact = patterns.filter((p) => !isMailboxPattern(p));
+  return patterns.length > exact.length || new Set(exact.map((p) => p.toLowerCase())).size < exact.length;
+}
+
+/**
+ * An exact name as the server spells it: the folder of that name, else the one folder that matches it but for
+ * case (the server then folds case: two spellings, two cursors and two webhook ids for one mail otherwise).
+ */
+function serverSpelling(name: string, tree: readonly FolderEntry[] | undefined): string {
+  if (name.toUpperCase() === 'INBOX') return 'INBOX';
+  if (!tree || tree.some((f) => f.path === name)) return name;
+  const folded = tree.filter((f) => f.path.toLowerCase() === name.toLowerCase());
+  return folded.length === 1 && folded[0] ? folded[0].path : name;
+}
+
+/**
+ * The mailboxes to watch: exact names as the server spells them (a missing one is then reported by its
+ * session), and every selectable folder a pattern matches. INBOX comes first; each mailbox once.
  */
 export function resolveMailboxes(
   patterns: readonly string[],
@@ -85,7 +105,7 @@ export function resolveMailboxes(
   const resolved = new Set<string>();
   for (const pattern of patterns) {
     if (!isMailboxPattern(pattern)) {
-      resolved.add(pattern.toUpperCase() === 'INBOX' ? 'INBOX' : pattern);
+      resolved.add(serverSpelling(pattern, tree));
       continue;
     }
     for (const folder of tree ?? []) {

@@ -7,7 +7,7 @@ import {
   diffFolderTrees,
   type FolderChange,
   type FolderEntry,
-  isMailboxPattern,
+  needsFolderListing,
   resolveMailboxes,
 } from '../domain/folder-tree.js';
 import type { AccountRepository, MailboxOwnership, MailboxRef, OAuth2TokenStore } from '../ports/index.js';
@@ -207,7 +207,7 @@ export class Watcher {
       this.folderTrees.set(account.id, known);
       return known;
     }
-    if (!account.mailboxes.some(isMailboxPattern)) return undefined;
+    if (!needsFolderListing(account.mailboxes)) return undefined;
     try {
       const folders = await this.connectorFor(account).login(async (credentials) => {
         const client = new ImapFlow(imapClientOptions(account, credentials));

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diffFolderTrees, type FolderEntry, resolveMailboxes } from '../../src/domain/folder-tree.js';
+import {
+  diffFolderTrees,
+  type FolderEntry,
+  needsFolderListing,
+  resolveMailboxes,
+} from '../../src/domain/folder-tree.js';
 
 const folder = (path: string, uidValidity: string | null, specialUse: string | null = null): FolderEntry => ({
   path,
@@ -58,5 +63,28 @@ describe('folder trees', () => {
       ],
     );
     assert.deepEqual(diffFolderTrees(tree, tree), []);
+  });
+});
+
+describe('mailbox names that differ only in case', () => {
+  it('are resolved to the server spelling and watched once', () => {
+    const tree = [folder('INBOX', '1'), folder('Support', '2')];
+    assert.deepEqual(resolveMailboxes(['Support', 'support', 'inbox', 'SUPPORT'], tree), [
+      'INBOX',
+      'Support',
+    ]);
+    assert.deepEqual(resolveMailboxes(['support', '*'], tree), ['INBOX', 'Support']);
+  });
+
+  it('stay apart where the server has both spellings (a case-sensitive server)', () => {
+    const tree = [folder('INBOX', '1'), folder('Support', '2'), folder('support', '3')];
+    assert.deepEqual(resolveMailboxes(['Support', 'support'], tree), ['support', 'Support']);
+    assert.deepEqual(resolveMailboxes(['SUPPORT'], tree), ['SUPPORT'], 'ambiguous: left as written');
+  });
+
+  it('make the account list its folders before watching', () => {
+    assert.equal(needsFolderListing(['INBOX', 'Support']), false);
+    assert.equal(needsFolderListing(['Support', 'support']), true);
+    assert.equal(needsFolderListing(['Projects/%']), true);
   });
 });
