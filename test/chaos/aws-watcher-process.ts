@@ -6,15 +6,27 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { enforceAwsLimits } from '../support/aws-limits.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const region = 'us-east-1';
 const secrets = JSON.parse(process.env.CHAOS_SECRETS ?? '{}') as Record<string, string>;
+const dynamo = new DynamoDBClient({ endpoint: process.env.CHAOS_DYNAMODB_ENDPOINT, region, credentials });
+const sqs = new SQSClient({ endpoint: process.env.CHAOS_SQS_ENDPOINT, region, credentials });
+const s3 = new S3Client({
+  endpoint: process.env.CHAOS_SQS_ENDPOINT,
+  region,
+  credentials,
+  forcePathStyle: true,
+});
+enforceAwsLimits(dynamo, 'DynamoDB');
+enforceAwsLimits(sqs, 'SQS');
+enforceAwsLimits(s3, 'S3');
 const watcher = await startAwsWatcher(loadAwsEnvironment(), {
   clients: {
-    dynamo: new DynamoDBClient({ endpoint: process.env.CHAOS_DYNAMODB_ENDPOINT, region, credentials }),
-    sqs: new SQSClient({ endpoint: process.env.CHAOS_SQS_ENDPOINT, region, credentials }),
-    s3: new S3Client({ endpoint: process.env.CHAOS_SQS_ENDPOINT, region, credentials, forcePathStyle: true }),
+    dynamo,
+    sqs,
+    s3,
     secrets: {
       resolve: async (arn) => {
         const value = secrets[arn];

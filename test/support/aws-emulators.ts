@@ -5,6 +5,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/dynamodb-state-store.js';
+import { enforceAwsLimits } from './aws-limits.js';
 
 /** Emulators need credentials to sign with; they are never real and never leave loopback. */
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -21,6 +22,7 @@ export async function startDynamoDb(): Promise<{
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region, credentials });
+  enforceAwsLimits(client, 'DynamoDB');
   let tables = 0;
   return {
     client,
@@ -52,6 +54,8 @@ export async function startSqsAndS3(): Promise<{
   const endpoint = `http://127.0.0.1:${port}`;
   const sqs = new SQSClient({ endpoint, region, credentials });
   const s3 = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
+  enforceAwsLimits(sqs, 'SQS');
+  enforceAwsLimits(s3, 'S3');
   return {
     sqs,
     endpoint,

@@ -20,6 +20,15 @@ export class QueueSendError extends Error {
   }
 }
 
+/**
+ * A MessageGroupId SQS accepts for any group: SQS allows 1-128 ASCII letters, digits and punctuation, and a group
+ * is often a folder name (`Sent Items`, `[Gmail]/Sent Mail`, non-ASCII). A hash is always valid and stable, so a
+ * mailbox keeps its group across restarts and deploys.
+ */
+export function sqsGroupId(group: string): string {
+  return createHash('sha256').update(group).digest('base64url');
+}
+
 /** SQS allows 1 MiB per message and per batch; stay below with room for attributes. */
 const MAX_BATCH_BYTES = 1000 * 1024;
 const MAX_INLINE_BYTES = 900 * 1024;
@@ -124,7 +133,7 @@ export class SqsQueue<Body> implements EventQueue<Body> {
     return {
       Id: String(index),
       MessageBody: body,
-      ...(groupOf ? { MessageGroupId: groupOf(message.body) } : {}),
+      ...(groupOf ? { MessageGroupId: sqsGroupId(groupOf(message.body)) } : {}),
       ...(fifo ? { MessageDeduplicationId: keyHash } : {}),
       ...(!fifo && delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
     };
