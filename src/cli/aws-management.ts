@@ -12,6 +12,7 @@ import { SECRET_NAME_PREFIX } from '../config/aws-environment.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { PROVIDER_NAMES, PROVIDERS, type ProviderPreset } from '../config/providers.js';
+import { errorMessage } from '../domain/errors.js';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
@@ -62,8 +63,12 @@ async function secretArn(
   options: { arn?: string; env?: string },
   env: NodeJS.ProcessEnv,
   check: (value: string) => void = () => undefined,
+  resolve?: (arn: string) => Promise<string>,
 ): Promise<string> {
-  if (options.arn) return options.arn;
+  if (options.arn) {
+    if (resolve) await checkStoredSecret('--secret-arn', options.arn, resolve, check);
+    return options.arn;
+  }
   if (!options.env)
     throw new ConfigError('the command line', [
       { path: '--secret', message: 'give --*-secret-arn ARN or --*-env NAME' },
@@ -229,9 +234,11 @@ export interface SubscriptionOptions {
   'rate-limit'?: string;
 }
 
+/** `resolveSecret` reads secrets given by ARN, to check them before anything is stored. */
 export async function subscriptionFromOptions(
   options: SubscriptionOptions,
   env: NodeJS.ProcessEnv,
+  resolveSecret?: (arn: string) => Promise<string>,
 ): Promise<StoredSubscription> {
   const fields = parseOrExplain(
     z.object({
@@ -250,15 +257,45 @@ export async function subscriptionFromOptions(
     },
     'the command line',
   );
+  const previousSecretArn = options['previous-secret-arn'];
+  if (previousSecretArn && resolveSecret)
+    await checkStoredSecret('--previous-secret-arn', previousSecretArn, resolveSecret, isWebhookSecret);
   return {
     ...fields,
-    previousSecretArn: options['previous-secret-arn'],
+    previousSecretArn,
     secretArn: await secretArn(
       'subscriptions',
       fields.id,
       { arn: options['secret-arn'], env: options['secret-env'] },
       env,
-      (value) => void decodeWebhookSecret(value),
+      isWebhookSecret,
+      resolveSecret,
     ),
   };
+}
+
+const isWebhookSecret = (value: string) => void decodeWebhookSecret(value);
+
+/** Reads a secret given by ARN and checks it, so that a subscription is never stored with one it cannot use. */
+async function checkStoredSecret(
+  option: string,
+  arn: string,
+  resolve: (arn: string) => Promise<string>,
+  check: (value: string) => void,
+): Promise<void> {
+  let value: string;
+  try {
+    value = await resolve(arn);
+  } catch (error) {
+    throw new ConfigError('the command line', [
+      { path: option, message: `${arn} cannot be read: ${errorMessage(error)}` },
+    ]);
+  }
+  try {
+    check(value);
+  } catch (error) {
+    throw new ConfigError('the command line', [
+      { path: option, message: `the secret ${errorMessage(error)}` },
+    ]);
+  }
 }

@@ -226,8 +226,11 @@ async function subscriptions(target: Target): Promise<number> {
     return 0;
   }
   if (action === 'add') {
-    const subscription = await subscriptionFromOptions(values, process.env);
-    await awsOnly(target).subscriptions.put(subscription);
+    const aws = awsOnly(target);
+    const subscription = await subscriptionFromOptions(values, process.env, (arn) =>
+      aws.secrets.resolve(arn),
+    );
+    await aws.subscriptions.put(subscription);
     out(`Subscription ${subscription.id} added: ${subscription.url}`);
     return 0;
   }

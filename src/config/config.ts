@@ -80,6 +80,11 @@ export interface SubscriptionConfig {
    * here too and every request carries both signatures, so receivers on either secret verify.
    */
   readonly secrets: readonly Buffer[];
+  /**
+   * Why the signing secret cannot be used (unreadable, not a `whsec_` secret), when it cannot: its deliveries then
+   * fail and are retried and dead-lettered like any failed attempt, while the other subscriptions carry on.
+   */
+  readonly secretProblem?: string;
   /** Undefined means every event type. */
   readonly events: ReadonlySet<EventType> | undefined;
   /** Undefined means every account. */

@@ -3,12 +3,18 @@ import { signWebhook } from '../domain/signing.js';
 import type { Clock, DeliveryAttempt, HttpSender, WebhookResponse } from '../ports/index.js';
 import type { DeliveryRecord } from './records.js';
 
-/** Signs with the current time (receivers reject stale timestamps) and sends one attempt. */
-export function sendWebhook(
+/**
+ * Signs with the current time (receivers reject stale timestamps) and sends one attempt. A subscription whose
+ * secret cannot be used fails the attempt without a request (nothing goes out unsigned): it is retried, then
+ * dead-lettered for a replay once the secret is fixed, while the other subscriptions carry on.
+ */
+export async function sendWebhook(
   record: DeliveryRecord,
   subscription: SubscriptionConfig,
   deps: { readonly http: HttpSender; readonly clock: Clock; readonly timeoutMs: number },
 ): Promise<WebhookResponse> {
+  if (subscription.secretProblem !== undefined || subscription.secrets.length === 0)
+    return { error: subscription.secretProblem ?? 'the subscription has no signing secret', durationMs: 0 };
   const timestamp = Math.floor(deps.clock.now() / 1000);
   return deps.http.send({
     url: subscription.url,

@@ -6,6 +6,8 @@ import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { startDovecot } from '../support/dovecot.js';
+import { newWebhookSecret } from '../support/receiver.js';
+import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager-standin.js';
 
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
@@ -14,6 +16,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
   let env: NodeJS.ProcessEnv;
   let table: string;
+  let secretsManager: SecretsManagerStandIn;
   // Asynchronous on purpose: the emulators run in this process and must keep answering while the CLI runs.
   const idlehook = (...args: string[]) =>
     new Promise<{ status: number; stdout: string; stderr: string }>((done) => {
@@ -29,6 +32,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     dynamo = await startDynamoDb();
     aws = await startSqsAndS3();
     table = await dynamo.createTable();
+    secretsManager = await startSecretsManager();
     const endpoint = await dynamo.client.config.endpoint?.();
     env = {
       ...process.env,
@@ -36,6 +40,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
       IDLEHOOK_TABLE_NAME: table,
       IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
@@ -47,6 +52,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   after(async () => {
     await aws.stop();
     await dynamo.stop();
+    await secretsManager.close();
   });
 
   // Secrets Manager cannot run here: these tests pass existing secret ARNs; --password-env / --secret-env
@@ -137,7 +143,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       '--url',
       'https://hooks.example.com/email',
       '--secret-arn',
-      'arn:aws:secretsmanager:us-east-1:1:secret:idlehook/subscriptions/helpdesk-AbCdEf',
+      secretsManager.put('idlehook/subscriptions/helpdesk', newWebhookSecret()),
       '--events',
       'message.received,account.error',
     );
@@ -147,6 +153,30 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       'helpdesk  https://hooks.example.com/email  enabled',
     );
     assert.equal((await idlehook('subscriptions', 'remove', 'helpdesk')).status, 0);
+    assert.equal((await idlehook('subscriptions')).stdout.trim(), '');
+  });
+
+  it('refuses to add a subscription whose secret is unreadable or not a whsec_ secret, storing nothing', async () => {
+    const add = (arn: string) =>
+      idlehook(
+        'subscriptions',
+        'add',
+        '--id',
+        'bad',
+        '--url',
+        'https://hooks.example.com/',
+        '--secret-arn',
+        arn,
+      );
+    const notWhsec = await add(
+      secretsManager.put('idlehook/subscriptions/plain', 'hunter2-not-a-webhook-secret'),
+    );
+    assert.equal(notWhsec.status, 78);
+    assert.match(notWhsec.stderr, /--secret-arn: the secret must start with "whsec_"/);
+    assert.doesNotMatch(notWhsec.stderr, /hunter2/);
+    const missing = await add('arn:aws:secretsmanager:us-east-1:000000000000:secret:idlehook/nope-AbCdEf');
+    assert.equal(missing.status, 78);
+    assert.match(missing.stderr, /--secret-arn: .* cannot be read: .*can't find/);
     assert.equal((await idlehook('subscriptions')).stdout.trim(), '');
   });
 

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionConfig } from '../../config/config.js';
+import { errorMessage } from '../../domain/errors.js';
 import type { EventType } from '../../domain/event-types.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
@@ -79,15 +80,32 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
       (await this.stored()).map(async (s) => ({
         id: s.id,
         url: s.url,
-        secrets: await Promise.all(
-          [s.secretArn, s.previousSecretArn]
-            .filter((arn): arn is string => arn !== undefined)
-            .map(async (arn) => decodeWebhookSecret(await this.secrets.resolve(arn))),
-        ),
+        ...(await this.signingKeys(s)),
         events: s.events ? new Set(s.events) : undefined,
         accounts: s.accounts ? new Set(s.accounts) : undefined,
         rateLimitPerSecond: s.rateLimitPerSecond,
       })),
     );
+  }
+
+  /** One subscription's keys; a secret that cannot be used is that subscription's problem, not the list's. */
+  private async signingKeys(
+    subscription: StoredSubscription,
+  ): Promise<Pick<SubscriptionConfig, 'secrets' | 'secretProblem'>> {
+    const arns = [subscription.secretArn, subscription.previousSecretArn].filter(
+      (arn): arn is string => arn !== undefined,
+    );
+    const secrets: Buffer[] = [];
+    for (const arn of arns) {
+      try {
+        secrets.push(decodeWebhookSecret(await this.secrets.resolve(arn)));
+      } catch (error) {
+        return {
+          secrets: [],
+          secretProblem: `the signing secret ${arn} cannot be used: ${errorMessage(error)}`,
+        };
+      }
+    }
+    return { secrets };
   }
 }
