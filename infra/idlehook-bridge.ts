@@ -17,6 +17,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SECRET_NAME_PREFIX } from '../src/config/aws-environment.js';
+import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -98,7 +99,12 @@ export class IdlehookBridge extends Construct {
       enforceSSL: true,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'blobs/',
-      lifecycleRules: [{ expiration: Duration.days(props.blobRetentionDays ?? 30) }],
+      // Raw mail, attachments and queue overflow expire; a dead letter's body stays until it is replayed (the
+      // deliver function deletes it then), and so does the watcher's large state.
+      lifecycleRules: EXPIRING_BLOB_PREFIXES.map((prefix) => ({
+        prefix,
+        expiration: Duration.days(props.blobRetentionDays ?? 30),
+      })),
       removalPolicy,
     });
 

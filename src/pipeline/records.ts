@@ -46,10 +46,4 @@ export function deliveryDeduplicationKey(record: DeliveryRecord): string {
   return record.deferrals ? `${base}:deferred-${record.deferrals}` : base;
 }
 
-export function rawBlobKey(eventId: string): string {
-  return `raw/${eventId}.eml`;
-}
-
-export function attachmentBlobKey(eventId: string, index: number): string {
-  return `attachments/${eventId}/${index}`;
-}
+export { attachmentBlobKey, rawBlobKey } from '../domain/blob-keys.js';

@@ -130,7 +130,9 @@ export interface EventQueue<Body> {
 export interface BlobStore {
   put(key: string, content: Buffer): Promise<void>;
   get(key: string): Promise<Buffer | undefined>;
-  /** Where a receiver can fetch the blob (a signed URL that expires: presigning may need I/O). */
+  /** Removes a blob; removing one that is not there is no error. */
+  delete(key: string): Promise<void>;
+  /** Where a receiver can fetch the blob: a signed URL (in AWS mode it expires; in local mode it does not). */
   url(key: string): Promise<string>;
 }
 

@@ -87,7 +87,11 @@ describe('IdlehookBridge infrastructure', () => {
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       },
-      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30, Status: 'Enabled' })] },
+      LifecycleConfiguration: {
+        Rules: ['raw/', 'attachments/', 'queue-overflow/'].map((Prefix) =>
+          Match.objectLike({ Prefix, ExpirationInDays: 30, Status: 'Enabled' }),
+        ),
+      },
       LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'blobs/' }),
     });
     template.allResourcesProperties('AWS::S3::BucketPolicy', {

@@ -181,7 +181,12 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   });
 
   it('lists dead letters from DynamoDB', async () => {
-    const unusedOverflow = { put: async () => {}, get: async () => undefined, url: async () => '' };
+    const unusedOverflow = {
+      put: async () => {},
+      get: async () => undefined,
+      delete: async () => {},
+      url: async () => '',
+    };
     const state = new DynamoDbStateStore(dynamo.client, table, systemClock, unusedOverflow);
     await state.deadLetter({
       eventId: 'evt_dead',

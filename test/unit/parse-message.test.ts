@@ -11,6 +11,7 @@ function memoryBlobs(): BlobStore & { keys(): string[] } {
   return {
     put: async (key, content) => void blobs.set(key, content),
     get: async (key) => blobs.get(key),
+    delete: async (key) => void blobs.delete(key),
     url: async (key) => `https://blobs.example/${key}`,
     keys: () => [...blobs.keys()],
   };

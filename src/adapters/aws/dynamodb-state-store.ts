@@ -6,6 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { deadLetterBodyKey } from '../../domain/blob-keys.js';
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
@@ -134,7 +135,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
 
   async markDelivered(eventId: string, subscriptionId: string, attempts: number): Promise<void> {
     const now = this.clock.now();
-    await this.documents.send(
+    const { Attributes } = await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: outcomeKey(eventId, subscriptionId),
@@ -148,14 +149,17 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
           ':now': now,
           ':expiresAt': Math.floor(now / 1000) + this.deliveredRetentionSeconds,
         },
+        ReturnValues: 'UPDATED_OLD',
       }),
     );
+    // A replayed dead letter's body has served its purpose (dead-letter bodies have no expiry of their own).
+    if (typeof Attributes?.bodyRef === 'string') await this.overflow.delete(Attributes.bodyRef);
   }
 
   async deadLetter(letter: DeadLetter): Promise<void> {
     // The body is kept so a replay is byte-identical; a large one goes to the blob store, referenced.
     const inline = Buffer.byteLength(letter.body) <= MAX_INLINE_BODY_BYTES;
-    const bodyRef = `dead-letters/${letter.eventId}/${letter.subscriptionId}.json`;
+    const bodyRef = deadLetterBodyKey(letter.eventId, letter.subscriptionId);
     if (!inline) await this.overflow.put(bodyRef, Buffer.from(letter.body));
     await ignoringFailedCondition(
       this.documents.send(

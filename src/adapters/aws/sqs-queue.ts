@@ -7,6 +7,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { queueOverflowKey } from '../../domain/blob-keys.js';
 import type { BlobStore, EventQueue, OutgoingMessage, QueueMessage } from '../../ports/index.js';
 
 /** SQS refused some messages of a batch; the caller must not advance past them. Retryable. */
@@ -124,7 +125,7 @@ export class SqsQueue<Body> implements EventQueue<Body> {
     const keyHash = createHash('sha256').update(message.deduplicationKey).digest('hex');
     let body = JSON.stringify(message.body);
     if (Buffer.byteLength(body) > MAX_INLINE_BYTES) {
-      const key = `queue-overflow/${keyHash}.json`;
+      const key = queueOverflowKey(keyHash);
       await this.options.overflow.put(key, Buffer.from(body));
       body = JSON.stringify({ $overflow: key } satisfies Reference);
     }

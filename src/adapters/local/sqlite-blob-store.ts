@@ -25,6 +25,7 @@ export class SqliteBlobStore implements BlobStore {
          ON CONFLICT (key) DO UPDATE SET content = excluded.content`,
       ),
       get: db.prepare('SELECT content FROM blobs WHERE key = ?'),
+      delete: db.prepare('DELETE FROM blobs WHERE key = ?'),
       prune: db.prepare('DELETE FROM blobs WHERE created_at < ?'),
     };
   }
@@ -36,6 +37,10 @@ export class SqliteBlobStore implements BlobStore {
 
   async put(key: string, content: Buffer): Promise<void> {
     await this.writes.write(() => this.statements.put.run(key, content, this.now()));
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.writes.write(() => this.statements.delete.run(key));
   }
 
   async get(key: string): Promise<Buffer | undefined> {
