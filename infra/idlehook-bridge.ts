@@ -16,7 +16,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SECRET_NAME_PREFIX } from '../src/config/aws-environment.js';
+import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/table-partitions.js';
+import { type SecretKind, secretName } from '../src/config/aws-environment.js';
 import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +37,11 @@ export interface IdlehookBridgeProps {
   readonly allowedNetworks?: readonly string[];
   /** Keep data when the stack is deleted (default true: mailbox state and dead letters are worth keeping). */
   readonly retainData?: boolean;
+  /**
+   * Secrets Manager name prefix of this deployment's secrets (default `idlehook/<stack name>/`): the CLI creates
+   * secrets under it and each component may read only its own kind there, so other stacks' secrets stay apart.
+   */
+  readonly secretPrefix?: string;
 }
 
 const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
@@ -59,7 +65,11 @@ export class IdlehookBridge extends Construct {
   readonly alarmTopic: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
 
-  constructor(scope: Construct, id: string, props: IdlehookBridgeProps = {}) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: IdlehookBridgeProps = {},
+  ) {
     super(scope, id);
     const retain = props.retainData ?? true;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -148,20 +158,11 @@ export class IdlehookBridge extends Construct {
       IDLEHOOK_INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
       IDLEHOOK_DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl,
       IDLEHOOK_BLOB_BUCKET: this.bucket.bucketName,
+      IDLEHOOK_SECRET_PREFIX: this.secretPrefix,
       IDLEHOOK_RETRY_SCHEDULE_SECONDS: retryScheduleSeconds.join(','),
       IDLEHOOK_ALLOWED_NETWORKS: (props.allowedNetworks ?? []).join(','),
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const secretsArn = Stack.of(this).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${SECRET_NAME_PREFIX}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const readSecrets = new iam.PolicyStatement({
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [secretsArn],
-    });
     const functionDefaults = (name: string, timeout: Duration) => ({
       entry: join(repositoryRoot, 'functions', name, 'index.ts'),
       runtime: lambda.Runtime.NODEJS_22_X,
@@ -186,20 +187,32 @@ export class IdlehookBridge extends Construct {
     });
 
     this.parseFunction = new NodejsFunction(this, 'Parse', functionDefaults('parse', PARSE_TIMEOUT));
-    this.table.grantReadData(this.parseFunction);
-    this.bucket.grantReadWrite(this.parseFunction);
+    // Parse reads raw mail and large ingest records, writes attachments and large delivery records, and presigns
+    // the raw and attachment URLs in events (a presigned URL works only while its signer may GetObject).
+    this.grantTable(this.parseFunction, PARTITIONS_BY_COMPONENT.parse);
+    this.grantBlobs(this.parseFunction, {
+      read: [BLOB_PREFIXES.raw, BLOB_PREFIXES.attachments, BLOB_PREFIXES.queueOverflow],
+      write: [BLOB_PREFIXES.attachments, BLOB_PREFIXES.queueOverflow],
+    });
     this.ingestQueue.grantConsumeMessages(this.parseFunction);
     this.deliveryQueue.grantSendMessages(this.parseFunction);
-    this.parseFunction.addToRolePolicy(readSecrets);
     this.parseFunction.addEventSource(
       new SqsEventSource(this.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
     this.deliverFunction = new NodejsFunction(this, 'Deliver', functionDefaults('deliver', DELIVER_TIMEOUT));
-    this.table.grantReadWriteData(this.deliverFunction);
-    this.bucket.grantRead(this.deliverFunction);
+    // Deliver faces the internet: webhook signing secrets only, never IMAP passwords or refresh tokens, and only
+    // its own table partitions. It keeps large dead-letter bodies (deleted once replayed) and re-queues held-back
+    // records, which may overflow to S3.
+    this.grantTable(this.deliverFunction, PARTITIONS_BY_COMPONENT.deliver);
+    this.grantBlobs(this.deliverFunction, {
+      read: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
+      write: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
+      delete: [BLOB_PREFIXES.deadLetters],
+    });
     this.deliveryQueue.grantConsumeMessages(this.deliverFunction);
-    this.deliverFunction.addToRolePolicy(readSecrets);
+    this.deliveryQueue.grantSendMessages(this.deliverFunction);
+    this.grantSecrets(this.deliverFunction, ['secretsmanager:GetSecretValue'], ['subscriptions']);
     this.deliverFunction.addEventSource(
       new SqsEventSource(this.deliveryQueue, {
         batchSize: 10,
@@ -255,23 +268,24 @@ export class IdlehookBridge extends Construct {
       },
       stopTimeout: Duration.seconds(30),
     });
-    this.table.grantReadWriteData(taskDefinition.taskRole);
-    this.bucket.grantReadWrite(taskDefinition.taskRole);
+    // The watcher stores raw mail and large ingest records; its only S3 reads are its own large state.
+    this.grantTable(taskDefinition.taskRole, PARTITIONS_BY_COMPONENT.watcher);
+    this.grantBlobs(taskDefinition.taskRole, {
+      read: [BLOB_PREFIXES.state],
+      write: [BLOB_PREFIXES.raw, BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.state],
+      delete: [BLOB_PREFIXES.state],
+    });
     this.ingestQueue.grantSendMessages(taskDefinition.taskRole);
-    taskDefinition.taskRole.addToPrincipalPolicy(readSecrets);
+    this.grantSecrets(
+      taskDefinition.taskRole,
+      ['secretsmanager:GetSecretValue'],
+      ['accounts', 'oauth2-tokens'],
+    );
     // OAuth2 accounts: the watcher keeps each account's refreshed (possibly rotated) tokens in a secret of its own.
-    taskDefinition.taskRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
-        resources: [
-          Stack.of(this).formatArn({
-            service: 'secretsmanager',
-            resource: 'secret',
-            resourceName: `${SECRET_NAME_PREFIX}oauth2-tokens/*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
-      }),
+    this.grantSecrets(
+      taskDefinition.taskRole,
+      ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+      ['oauth2-tokens'],
     );
     taskDefinition.taskRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -404,6 +418,70 @@ export class IdlehookBridge extends Construct {
     this.acknowledgeFindings(taskDefinition);
   }
 
+  private get secretPrefix(): string {
+    return this.props.secretPrefix ?? `idlehook/${Stack.of(this).stackName}/`;
+  }
+
+  /** Reads (and writes) of the state table, limited to the given partitions (`dynamodb:LeadingKeys`). */
+  private grantTable(
+    grantee: iam.IGrantable,
+    partitions: { readonly read: readonly string[]; readonly write: readonly string[] },
+  ): void {
+    const scoped = (actions: string[], keys: readonly string[]) =>
+      new iam.PolicyStatement({
+        actions,
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
+      });
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      scoped(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], partitions.read),
+    );
+    if (partitions.write.length > 0)
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        scoped(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], partitions.write),
+      );
+  }
+
+  /** Object access in the blob bucket, per key prefix (see src/domain/blob-keys.ts). */
+  private grantBlobs(
+    grantee: iam.IGrantable,
+    prefixes: {
+      readonly read: readonly string[];
+      readonly write: readonly string[];
+      readonly delete?: readonly string[];
+    },
+  ): void {
+    const objects = (list: readonly string[]) =>
+      list.map((prefix) => this.bucket.arnForObjects(`${prefix}*`));
+    for (const [actions, list] of [
+      [['s3:GetObject'], prefixes.read],
+      [['s3:PutObject'], prefixes.write],
+      [['s3:DeleteObject'], prefixes.delete ?? []],
+    ] as const) {
+      if (list.length > 0)
+        grantee.grantPrincipal.addToPrincipalPolicy(
+          new iam.PolicyStatement({ actions: [...actions], resources: objects(list) }),
+        );
+    }
+  }
+
+  /** Secrets Manager actions on this deployment's secrets of the given kinds only. */
+  private grantSecrets(grantee: iam.IGrantable, actions: string[], kinds: readonly SecretKind[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions,
+        resources: kinds.map((kind) =>
+          Stack.of(this).formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: secretName(this.secretPrefix, kind, '*'),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+      }),
+    );
+  }
+
   /** cdk-nag AwsSolutions findings that are deliberate, each with its reason. */
   private acknowledgeFindings(taskDefinition: ecs.FargateTaskDefinition): void {
     const stack = Stack.of(this);
@@ -415,30 +493,23 @@ export class IdlehookBridge extends Construct {
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'Lets the functions write their own logs and nothing else; the AWS-maintained minimum for Lambda.',
     );
-    const grants =
-      'CDK grant on the one blob bucket (read for deliver; read and write for parse and the watcher)';
-    for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*']) {
+    for (const prefix of Object.values(BLOB_PREFIXES)) {
       acknowledge(
-        `AwsSolutions-IAM5[Action::${action}]`,
-        `${grants}: the action group CDK grants, on that bucket only.`,
+        `AwsSolutions-IAM5[Resource::<${logicalId(this.bucket)}.Arn>/${prefix}*]`,
+        `Objects under ${prefix} in the one blob bucket: keys are per event or record, granted per component and prefix.`,
       );
     }
     acknowledge(
-      `AwsSolutions-IAM5[Resource::<${logicalId(this.bucket)}.Arn>/*]`,
-      `${grants}: its objects only.`,
-    );
-    acknowledge(
       `AwsSolutions-IAM5[Resource::<${logicalId(this.table)}.Arn>/index/*]`,
-      'The indexes of the one state table (dead letters are listed through gsi1).',
+      'The indexes of the one state table (dead letters are listed through gsi1), limited by dynamodb:LeadingKeys.',
     );
-    acknowledge(
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${SECRET_NAME_PREFIX}*]`,
-      'Only secrets named idlehook/...: the suffix is random per secret and accounts are added without a redeploy.',
-    );
-    acknowledge(
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${SECRET_NAME_PREFIX}oauth2-tokens/*]`,
-      'The watcher writes only the OAuth2 token secrets it owns (idlehook/oauth2-tokens/<account>), one per account added at run time.',
-    );
+    const prefix = this.secretPrefix;
+    for (const kind of ['accounts', 'subscriptions', 'oauth2-tokens'] as const) {
+      acknowledge(
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${secretName(prefix, kind, '*')}]`,
+        `This deployment's ${kind} secrets only: the suffix is random per secret and they are added without a redeploy.`,
+      );
+    }
     acknowledge(
       'AwsSolutions-IAM5[Resource::*]',
       'cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource; PutMetricData is limited to the idlehook namespace by condition.',

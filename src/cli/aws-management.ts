@@ -8,7 +8,7 @@ import {
 import { z } from 'zod';
 import type { StoredAccount } from '../adapters/aws/dynamodb-account-repository.js';
 import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
-import { SECRET_NAME_PREFIX } from '../config/aws-environment.js';
+import { DEFAULT_SECRET_PREFIX, type SecretKind, secretName } from '../config/aws-environment.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { PROVIDER_NAMES, PROVIDERS, type ProviderPreset } from '../config/providers.js';
@@ -42,9 +42,9 @@ function parseOrExplain<T>(schema: z.ZodType<T>, input: unknown, what: string): 
  * Stores a secret value under idlehook/<kind>/<id> in Secrets Manager (creating or updating it) and returns its
  * ARN. The value comes from an environment variable, so it never appears in shell history or process lists.
  */
-async function storeSecret(kind: 'accounts' | 'subscriptions', id: string, value: string): Promise<string> {
+async function storeSecret(prefix: string, kind: SecretKind, id: string, value: string): Promise<string> {
   const client = new SecretsManagerClient({});
-  const name = `${SECRET_NAME_PREFIX}${kind}/${id}`;
+  const name = secretName(prefix, kind, id);
   try {
     const created = await client.send(new CreateSecretCommand({ Name: name, SecretString: value }));
     return created.ARN ?? name;
@@ -58,7 +58,8 @@ async function storeSecret(kind: 'accounts' | 'subscriptions', id: string, value
 }
 
 async function secretArn(
-  kind: 'accounts' | 'subscriptions',
+  prefix: string,
+  kind: SecretKind,
   id: string,
   options: { arn?: string; env?: string },
   env: NodeJS.ProcessEnv,
@@ -79,7 +80,7 @@ async function secretArn(
       { path: options.env, message: 'environment variable is not set' },
     ]);
   check(value);
-  return storeSecret(kind, id, value);
+  return storeSecret(prefix, kind, id, value);
 }
 
 export interface AccountOptions {
@@ -112,6 +113,7 @@ export async function accountFromOptions(
   options: AccountOptions,
   env: NodeJS.ProcessEnv,
   precheck?: AccountPrecheck,
+  secretPrefix = DEFAULT_SECRET_PREFIX,
 ): Promise<StoredAccount> {
   const preset = options.provider ? ownValue<ProviderPreset>(PROVIDERS, options.provider) : undefined;
   const security = (options.security ?? preset?.security ?? 'tls') as 'tls' | 'starttls' | 'none';
@@ -190,11 +192,12 @@ export async function accountFromOptions(
       ? {
           oauth2: {
             ...oauth2Settings,
-            secretArn: await storeSecret('accounts', fields.id, JSON.stringify(oauth2Secret)),
+            secretArn: await storeSecret(secretPrefix, 'accounts', fields.id, JSON.stringify(oauth2Secret)),
           },
         }
       : {
           passwordSecretArn: await secretArn(
+            secretPrefix,
             'accounts',
             fields.id,
             { arn: options['password-secret-arn'], env: options['password-env'] },
@@ -234,12 +237,15 @@ export interface SubscriptionOptions {
   'rate-limit'?: string;
 }
 
-/** `resolveSecret` reads secrets given by ARN, to check them before anything is stored. */
+/** New secrets go under `secrets.prefix`; `secrets.resolve` reads ones given by ARN, to check them first. */
 export async function subscriptionFromOptions(
   options: SubscriptionOptions,
   env: NodeJS.ProcessEnv,
-  resolveSecret?: (arn: string) => Promise<string>,
+  secrets: { readonly prefix: string; readonly resolve?: (arn: string) => Promise<string> } = {
+    prefix: DEFAULT_SECRET_PREFIX,
+  },
 ): Promise<StoredSubscription> {
+  const resolveSecret = secrets.resolve;
   const fields = parseOrExplain(
     z.object({
       id: identifier,
@@ -264,6 +270,7 @@ export async function subscriptionFromOptions(
     ...fields,
     previousSecretArn,
     secretArn: await secretArn(
+      secrets.prefix,
       'subscriptions',
       fields.id,
       { arn: options['secret-arn'], env: options['secret-env'] },

@@ -227,9 +227,10 @@ async function subscriptions(target: Target): Promise<number> {
   }
   if (action === 'add') {
     const aws = awsOnly(target);
-    const subscription = await subscriptionFromOptions(values, process.env, (arn) =>
-      aws.secrets.resolve(arn),
-    );
+    const subscription = await subscriptionFromOptions(values, process.env, {
+      prefix: aws.secretPrefix,
+      resolve: (arn) => aws.secrets.resolve(arn),
+    });
     await aws.subscriptions.put(subscription);
     out(`Subscription ${subscription.id} added: ${subscription.url}`);
     return 0;
@@ -275,6 +276,7 @@ async function accounts(target: Target): Promise<number> {
                 ]);
             },
           },
+      aws.secretPrefix,
     );
     await aws.accounts.put(account);
     out(

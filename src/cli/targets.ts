@@ -50,6 +50,7 @@ async function stackEnvironment(stackName: string): Promise<AwsEnvironment> {
       IDLEHOOK_INGEST_QUEUE_URL: outputs.get('IngestQueueUrl'),
       IDLEHOOK_DELIVERY_QUEUE_URL: outputs.get('DeliveryQueueUrl'),
       IDLEHOOK_BLOB_BUCKET: outputs.get('BlobBucket'),
+      IDLEHOOK_SECRET_PREFIX: outputs.get('SecretPrefix'),
     });
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -4,8 +4,17 @@ import { ownValue } from '../domain/null-prototype.js';
 import { DEFAULT_OVERLOAD_FLOOR_SECONDS } from '../domain/retry.js';
 import { ConfigError } from './load-config.js';
 
-/** Secrets idlehook creates and may read live under this name prefix in Secrets Manager. */
-export const SECRET_NAME_PREFIX = 'idlehook/';
+/**
+ * Secrets idlehook creates and reads live under a prefix in Secrets Manager, one per deployment (the construct
+ * uses `idlehook/<stack name>/`), so that stacks in one account cannot read each other's secrets. Under it, one
+ * folder per kind, each readable only by the component that needs it (see the construct's grants).
+ */
+export const DEFAULT_SECRET_PREFIX = 'idlehook/';
+export type SecretKind = 'accounts' | 'subscriptions' | 'oauth2-tokens';
+
+export function secretName(prefix: string, kind: SecretKind, id: string): string {
+  return `${prefix}${kind}/${id}`;
+}
 
 const DEFAULT_SCHEDULE = '5,300,1800,7200,18000,36000,36000';
 
@@ -18,6 +27,13 @@ const schema = z.object({
   IDLEHOOK_INGEST_QUEUE_URL: queueUrl,
   IDLEHOOK_DELIVERY_QUEUE_URL: queueUrl,
   IDLEHOOK_BLOB_BUCKET: z.string().min(1),
+  IDLEHOOK_SECRET_PREFIX: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9/_+=.@-]+\/$/,
+      'must be a Secrets Manager name prefix ending in "/", e.g. idlehook/prod/',
+    )
+    .default(DEFAULT_SECRET_PREFIX),
   IDLEHOOK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   IDLEHOOK_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(15),
   /** Watcher task: how often it re-reads the accounts table. */

@@ -46,7 +46,9 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     blobs,
     state,
     secrets,
-    oauth2Tokens: clients.oauth2Tokens ?? new SecretsManagerOAuth2TokenStore(secretsManager),
+    oauth2Tokens:
+      clients.oauth2Tokens ?? new SecretsManagerOAuth2TokenStore(secretsManager, env.IDLEHOOK_SECRET_PREFIX),
+    secretPrefix: env.IDLEHOOK_SECRET_PREFIX,
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,
@@ -54,6 +56,8 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     // SSRF protection is always on here: webhook URLs are user input, the functions run inside AWS.
     http: new UndiciHttpSender(new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS)),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),
+    // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
+    routing: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, undefined, clock),
     // Ingest is FIFO per mailbox: a mailbox's events stay in order, mailboxes proceed in parallel.
     ingest: new SqsQueue<IngestRecord>(sqs, env.IDLEHOOK_INGEST_QUEUE_URL, {
       overflow: blobs,
@@ -79,7 +83,7 @@ export function parseFunction(aws: AwsAdapters): SqsHandler {
     blobs: aws.blobs,
     ingest: aws.ingest,
     deliveries: aws.deliveries,
-    subscriptions: aws.subscriptions,
+    subscriptions: aws.routing,
   });
 }
 

@@ -103,23 +103,68 @@ describe('IdlehookBridge infrastructure', () => {
     });
   });
 
-  it('scopes secrets to the idlehook/ prefix and never grants an unconditioned wildcard', () => {
+  it("scopes each role's secrets, table partitions and object prefixes to what it needs", () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
-    const secretReads = statements.filter((s) => s.Action === 'secretsmanager:GetSecretValue');
-    assert.equal(secretReads.length, 3, 'parse, deliver and the watcher read secrets');
-    for (const statement of secretReads) {
-      assert.match(JSON.stringify(statement.Resource), /:secret:idlehook\/\*/);
-    }
-    const secretWrites = statements.filter((s) =>
-      [s.Action].flat().includes('secretsmanager:PutSecretValue'),
+    /** The statements of the role whose logical id contains `role`. */
+    const of = (role: string) =>
+      Object.values(policies)
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
+    const granting = (list: any[], action: string) => list.filter((s) => [s.Action].flat().includes(action));
+    const resources = (list: any[]) => JSON.stringify(list.map((s) => s.Resource));
+    const parse = of('ParseServiceRole');
+    const deliver = of('DeliverServiceRole');
+    const watcher = of('WatcherTaskTaskRole');
+
+    assert.equal(granting(parse, 'secretsmanager:GetSecretValue').length, 0, 'parse reads no secret');
+    assert.equal(
+      resources(granting(deliver, 'secretsmanager:GetSecretValue')),
+      JSON.stringify([
+        {
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':secretsmanager:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':secret:idlehook/Test/subscriptions/*',
+            ],
+          ],
+        },
+      ]),
+      'deliver reads webhook secrets of this stack only',
     );
+    const watcherReads = resources(granting(watcher, 'secretsmanager:GetSecretValue'));
+    assert.match(watcherReads, /secret:idlehook\/Test\/accounts\/\*/);
+    assert.match(watcherReads, /secret:idlehook\/Test\/oauth2-tokens\/\*/);
+    assert.doesNotMatch(watcherReads, /subscriptions/);
+    const secretWrites = granting(statements, 'secretsmanager:PutSecretValue');
     assert.equal(secretWrites.length, 1, 'only the watcher writes secrets');
-    assert.deepEqual(secretWrites[0]?.Action, [
-      'secretsmanager:CreateSecret',
-      'secretsmanager:PutSecretValue',
+    assert.match(resources(secretWrites), /:secret:idlehook\/Test\/oauth2-tokens\/\*/);
+
+    const leadingKeys = (list: any[], action: string) =>
+      granting(list, action).flatMap(
+        (s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? ['UNCONDITIONED'],
+      );
+    assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), [
+      'EVENT#*',
+      'SUBSCRIPTION#*',
+      'ATTEMPTS#*',
+      'RATE#*',
     ]);
-    assert.match(JSON.stringify(secretWrites[0]?.Resource), /:secret:idlehook\/oauth2-tokens\/\*/);
+    assert.deepEqual(leadingKeys(parse, 'dynamodb:PutItem'), []);
+    assert.deepEqual(leadingKeys(parse, 'dynamodb:Query'), ['SUBSCRIPTIONS']);
+    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'ACCOUNT#*']);
+
+    assert.match(resources(granting(deliver, 's3:PutObject')), /dead-letters\/\*/);
+    assert.match(resources(granting(deliver, 's3:DeleteObject')), /dead-letters\/\*/);
+    assert.equal(granting(parse, 's3:DeleteObject').length, 0, 'parse deletes nothing');
+    assert.doesNotMatch(resources(granting(watcher, 's3:DeleteObject')), /raw|attachments/);
+    assert.equal(granting(deliver, 'sqs:SendMessage').length, 1, 'deliver re-queues held-back records');
     for (const statement of statements) {
       const actions = [statement.Action].flat();
       assert.ok(!actions.includes('*'), `no Action "*": ${JSON.stringify(statement)}`);

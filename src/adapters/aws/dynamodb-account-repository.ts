@@ -4,6 +4,7 @@ import type { AccountConfig } from '../../config/config.js';
 import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
+import { TABLE_PARTITIONS } from './table-partitions.js';
 
 /** An account as stored: everything but its credentials, which stay in Secrets Manager. */
 export interface StoredAccount {
@@ -29,7 +30,7 @@ export interface StoredAccount {
   readonly initialSync: 'new' | 'all';
 }
 
-const PARTITION = 'ACCOUNTS';
+const PARTITION = TABLE_PARTITIONS.accounts;
 
 /**
  * Accounts in the state table (pk ACCOUNTS, sk = id), passwords resolved through the SecretResolver. The

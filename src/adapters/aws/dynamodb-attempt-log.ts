@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttemptLog, DeliveryAttempt } from '../../ports/index.js';
 import { documentClient } from './dynamodb-documents.js';
+import { TABLE_PARTITIONS } from './table-partitions.js';
 
 /**
  * The per-endpoint attempt log on the state table: pk ATTEMPTS#<subscription>, sk <attemptedAt>#<event>#<n>,
@@ -46,4 +47,4 @@ export class DynamoDbAttemptLog implements AttemptLog {
   }
 }
 
-const partition = (subscriptionId: string) => `ATTEMPTS#${subscriptionId}`;
+const partition = (subscriptionId: string) => `${TABLE_PARTITIONS.attempts}${subscriptionId}`;

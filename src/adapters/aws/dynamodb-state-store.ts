@@ -20,6 +20,7 @@ import type {
   UidGaps,
 } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
+import { DEAD_LETTER_INDEX_PARTITION, TABLE_PARTITIONS } from './table-partitions.js';
 
 /**
  * The state store on one DynamoDB table (single-table design, see README "DynamoDB table"):
@@ -197,7 +198,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     });
     return Promise.all(
       items.map(async (item) => ({
-        eventId: item.pk.slice('EVENT#'.length),
+        eventId: item.pk.slice(TABLE_PARTITIONS.event.length),
         subscriptionId: item.sk.slice('SUB#'.length),
         eventType: item.eventType,
         body: item.bodyRef
@@ -272,7 +273,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
   }
 }
 
-const DEAD_LETTER_PARTITION = 'DEADLETTER';
+const DEAD_LETTER_PARTITION = DEAD_LETTER_INDEX_PARTITION;
 
 interface DeadLetterItem {
   pk: string;
@@ -288,19 +289,22 @@ interface DeadLetterItem {
 const MAX_INLINE_BODY_BYTES = 300 * 1024;
 
 const cursorKey = (account: string, mailbox: string) => ({
-  pk: `MAILBOX#${account}#${mailbox}`,
+  pk: `${TABLE_PARTITIONS.mailbox}${account}#${mailbox}`,
   sk: 'CURSOR',
 });
-const folderTreeKey = (account: string) => ({ pk: `ACCOUNT#${account}`, sk: 'FOLDERS' });
+const folderTreeKey = (account: string) => ({ pk: `${TABLE_PARTITIONS.account}${account}`, sk: 'FOLDERS' });
 const uidGapsKey = (account: string, mailbox: string) => ({
-  pk: `MAILBOX#${account}#${mailbox}`,
+  pk: `${TABLE_PARTITIONS.mailbox}${account}#${mailbox}`,
   sk: 'UIDGAPS',
 });
 const outcomeKey = (eventId: string, subscriptionId: string) => ({
-  pk: `EVENT#${eventId}`,
+  pk: `${TABLE_PARTITIONS.event}${eventId}`,
   sk: `SUB#${subscriptionId}`,
 });
-const subscriptionKey = (subscriptionId: string) => ({ pk: `SUBSCRIPTION#${subscriptionId}`, sk: 'STATUS' });
+const subscriptionKey = (subscriptionId: string) => ({
+  pk: `${TABLE_PARTITIONS.subscriptionStatus}${subscriptionId}`,
+  sk: 'STATUS',
+});
 
 /** A failed condition is the store refusing a write that must not happen (backwards, downgrade): not an error. */
 async function ignoringFailedCondition(write: Promise<unknown>): Promise<void> {

@@ -6,6 +6,7 @@ import type { EventType } from '../../domain/event-types.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
+import { TABLE_PARTITIONS } from './table-partitions.js';
 
 /** A subscription as stored: everything but the secret, which stays in Secrets Manager. */
 export interface StoredSubscription {
@@ -19,7 +20,7 @@ export interface StoredSubscription {
   readonly rateLimitPerSecond?: number;
 }
 
-const PARTITION = 'SUBSCRIPTIONS';
+const PARTITION = TABLE_PARTITIONS.subscriptions;
 
 /**
  * Subscriptions in the state table (pk SUBSCRIPTIONS, sk = id: one Query lists them all), their secrets
@@ -32,7 +33,8 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly secrets: SecretResolver,
+    /** Undefined: list without the signing secrets (for routing events to subscriptions only). */
+    private readonly secrets: SecretResolver | undefined,
     private readonly clock: Clock,
     private readonly ttlMs = 30_000,
   ) {
@@ -92,13 +94,15 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
   private async signingKeys(
     subscription: StoredSubscription,
   ): Promise<Pick<SubscriptionConfig, 'secrets' | 'secretProblem'>> {
+    const resolver = this.secrets;
+    if (!resolver) return { secrets: [] };
     const arns = [subscription.secretArn, subscription.previousSecretArn].filter(
       (arn): arn is string => arn !== undefined,
     );
     const secrets: Buffer[] = [];
     for (const arn of arns) {
       try {
-        secrets.push(decodeWebhookSecret(await this.secrets.resolve(arn)));
+        secrets.push(decodeWebhookSecret(await resolver.resolve(arn)));
       } catch (error) {
         return {
           secrets: [],

@@ -5,13 +5,13 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { SECRET_NAME_PREFIX } from '../../config/aws-environment.js';
+import { DEFAULT_SECRET_PREFIX, secretName } from '../../config/aws-environment.js';
 import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../ports/index.js';
 import { parseSecretJson } from './secret-json.js';
 
 /** Where the watcher keeps an OAuth2 account's current tokens: one secret per account, written on refresh. */
-export function oauth2TokenSecretName(account: string): string {
-  return `${SECRET_NAME_PREFIX}oauth2-tokens/${account}`;
+export function oauth2TokenSecretName(account: string, prefix = DEFAULT_SECRET_PREFIX): string {
+  return secretName(prefix, 'oauth2-tokens', account);
 }
 
 /**
@@ -19,15 +19,18 @@ export function oauth2TokenSecretName(account: string): string {
  * Written once per refresh, about hourly per account; read at the first login after a start.
  */
 export class SecretsManagerOAuth2TokenStore implements OAuth2TokenStore {
-  constructor(private readonly client: Pick<SecretsManagerClient, 'send'>) {}
+  constructor(
+    private readonly client: Pick<SecretsManagerClient, 'send'>,
+    private readonly prefix = DEFAULT_SECRET_PREFIX,
+  ) {}
 
   async load(account: string): Promise<StoredOAuth2Tokens | undefined> {
     try {
       const { SecretString } = await this.client.send(
-        new GetSecretValueCommand({ SecretId: oauth2TokenSecretName(account) }),
+        new GetSecretValueCommand({ SecretId: oauth2TokenSecretName(account, this.prefix) }),
       );
       return SecretString
-        ? parseSecretJson<StoredOAuth2Tokens>(SecretString, oauth2TokenSecretName(account))
+        ? parseSecretJson<StoredOAuth2Tokens>(SecretString, oauth2TokenSecretName(account, this.prefix))
         : undefined;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
@@ -36,7 +39,7 @@ export class SecretsManagerOAuth2TokenStore implements OAuth2TokenStore {
   }
 
   async save(account: string, tokens: StoredOAuth2Tokens): Promise<void> {
-    const name = oauth2TokenSecretName(account);
+    const name = oauth2TokenSecretName(account, this.prefix);
     const value = JSON.stringify(tokens);
     try {
       await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
