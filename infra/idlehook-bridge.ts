@@ -195,23 +195,22 @@ export class IdlehookBridge extends Construct {
       write: [BLOB_PREFIXES.attachments, BLOB_PREFIXES.queueOverflow],
     });
     this.ingestQueue.grantConsumeMessages(this.parseFunction);
-    this.deliveryQueue.grantSendMessages(this.parseFunction);
+    this.grantSend(this.parseFunction, this.deliveryQueue);
     this.parseFunction.addEventSource(
       new SqsEventSource(this.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
     this.deliverFunction = new NodejsFunction(this, 'Deliver', functionDefaults('deliver', DELIVER_TIMEOUT));
     // Deliver faces the internet: webhook signing secrets only, never IMAP passwords or refresh tokens, and only
-    // its own table partitions. It keeps large dead-letter bodies (deleted once replayed) and re-queues held-back
-    // records, which may overflow to S3.
+    // its own table partitions. It keeps large dead-letter bodies (a replay, which runs with the operator's
+    // credentials, deletes them) and re-queues held-back records, which may overflow to S3.
     this.grantTable(this.deliverFunction, PARTITIONS_BY_COMPONENT.deliver);
     this.grantBlobs(this.deliverFunction, {
       read: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
       write: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
-      delete: [BLOB_PREFIXES.deadLetters],
     });
     this.deliveryQueue.grantConsumeMessages(this.deliverFunction);
-    this.deliveryQueue.grantSendMessages(this.deliverFunction);
+    this.grantSend(this.deliverFunction, this.deliveryQueue);
     this.grantSecrets(this.deliverFunction, ['secretsmanager:GetSecretValue'], ['subscriptions']);
     this.deliverFunction.addEventSource(
       new SqsEventSource(this.deliveryQueue, {
@@ -275,7 +274,7 @@ export class IdlehookBridge extends Construct {
       write: [BLOB_PREFIXES.raw, BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.state],
       delete: [BLOB_PREFIXES.state],
     });
-    this.ingestQueue.grantSendMessages(taskDefinition.taskRole);
+    this.grantSend(taskDefinition.taskRole, this.ingestQueue);
     this.grantSecrets(
       taskDefinition.taskRole,
       ['secretsmanager:GetSecretValue'],
@@ -440,6 +439,13 @@ export class IdlehookBridge extends Construct {
       grantee.grantPrincipal.addToPrincipalPolicy(
         scoped(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], partitions.write),
       );
+  }
+
+  /** sqs:SendMessage alone (CDK's send group adds queue reads nobody makes); batches are authorized as it. */
+  private grantSend(grantee: iam.IGrantable, queue: sqs.Queue): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+    );
   }
 
   /** Object access in the blob bucket, per key prefix (see src/domain/blob-keys.ts). */

@@ -15,6 +15,8 @@ const region = 'us-east-1';
 export async function startDynamoDb(): Promise<{
   client: DynamoDBClient;
   endpoint: string;
+  /** For more clients of the same server (e.g. one per component). */
+  clientConfig: { endpoint: string; region: string; credentials: typeof credentials };
   createTable(): Promise<string>;
   stop(): Promise<void>;
 }> {
@@ -27,6 +29,7 @@ export async function startDynamoDb(): Promise<{
   return {
     client,
     endpoint: `http://127.0.0.1:${port}`,
+    clientConfig: { endpoint: `http://127.0.0.1:${port}`, region, credentials },
     createTable: async () => {
       const TableName = `idlehook-${++tables}`;
       await client.send(new CreateTableCommand({ TableName, ...STATE_TABLE_DEFINITION }));
@@ -43,6 +46,8 @@ export async function startDynamoDb(): Promise<{
 export async function startSqsAndS3(): Promise<{
   sqs: SQSClient;
   endpoint: string;
+  /** For more clients of the same server (e.g. one per component). */
+  clientConfig: { endpoint: string; region: string; credentials: typeof credentials };
   s3: S3Client;
   createQueue(name: string, attributes?: Record<string, string>): Promise<string>;
   createBucket(name: string): Promise<string>;
@@ -59,6 +64,7 @@ export async function startSqsAndS3(): Promise<{
   return {
     sqs,
     endpoint,
+    clientConfig: { endpoint, region, credentials },
     s3,
     createQueue: async (name, attributes) =>
       (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl ?? '',

@@ -1,0 +1,293 @@
+// Every AWS call the watcher, parse and deliver make in an AWS-shape run, checked against that component's role
+// in the synthesized template with an IAM policy simulator. IAM cannot run here (nor can real AWS): the simulator
+// evaluates the policies the way IAM documents it. The CLI runs with the operator's own credentials and has no
+// role in the stack, so its calls are not checked here.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { IdlehookStack } from '../../infra/idlehook-stack.js';
+import { type AwsEnvironment, loadAwsEnvironment, secretName } from '../../src/config/aws-environment.js';
+import type { SecretResolver } from '../../src/ports/index.js';
+import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { type Component, type RecordedCall, recordCalls, recordingResolver } from '../support/aws-calls.js';
+import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { enforceAwsLimits } from '../support/aws-limits.js';
+import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { pollOnce } from '../support/event-source.js';
+import {
+  ACCOUNT_ID,
+  type CfnTemplate,
+  logicalIdOf,
+  resourceArn,
+  resourceName,
+  roleStatements,
+  type Statement,
+} from '../support/iam-template.js';
+import { connectAppender, simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+
+const STACK = 'IamTest';
+const PREFIX = `idlehook/${STACK}/`;
+const secretArn = (kind: 'accounts' | 'subscriptions', id: string) =>
+  `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${secretName(PREFIX, kind, id)}-AbCdEf`;
+
+const ROLES: Record<Component, string> = {
+  watcher: 'WatcherTaskTaskRole',
+  parse: 'ParseServiceRole',
+  deliver: 'DeliverServiceRole',
+};
+
+/**
+ * Grants no run here exercises, each with the reason it stays. Anything granted, unexercised and not listed here
+ * fails the test: it goes, or gets a reason.
+ */
+const UNEXERCISED: Record<Component, Record<string, string>> = {
+  watcher: {
+    'cloudwatch:PutMetricData':
+      'the mailbox-count heartbeat; CloudWatch has no emulator, the test records it',
+    'secretsmanager:CreateSecret':
+      'rotated OAuth2 tokens (first save); aws-oauth2.test.ts covers it through a map',
+    'secretsmanager:PutSecretValue': 'rotated OAuth2 tokens (later saves); covered as above',
+    'dynamodb:BatchGetItem': 'part of the read group; no code path uses it today',
+    'dynamodb:DeleteItem': 'part of the write group on its own partitions; no code path uses it today',
+    's3:GetObject': 'reads of its own large state (state/), not reached at this size',
+    's3:DeleteObject': 'replacing its own large state (state/), not reached at this size',
+  },
+  parse: {
+    'sqs:ChangeMessageVisibility': "the event source mapping's retries",
+    'sqs:GetQueueAttributes': 'the event source mapping reads the queue when it starts',
+    'sqs:GetQueueUrl': 'part of the consume group CDK grants for the event source mapping',
+    'dynamodb:GetItem': 'part of the read group on SUBSCRIPTIONS',
+    'dynamodb:BatchGetItem': 'part of the read group on SUBSCRIPTIONS',
+  },
+  deliver: {
+    'sqs:ChangeMessageVisibility': "retries: the test's event source stand-in leaves failures to expire",
+    'sqs:GetQueueAttributes': 'the event source mapping reads the queue when it starts',
+    'sqs:GetQueueUrl': 'part of the consume group CDK grants for the event source mapping',
+    'dynamodb:BatchGetItem': 'part of the read group; no code path uses it today',
+    'dynamodb:DeleteItem': 'part of the write group on its own partitions; no code path uses it today',
+  },
+};
+
+describe('IAM: every AWS call each component makes is allowed by its role, and every grant is used', () => {
+  const calls: RecordedCall[] = [];
+  let template: CfnTemplate;
+  let dovecot: DovecotServer;
+  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let env: AwsEnvironment;
+  let watcher: AwsWatcher;
+  const receiver = new WebhookReceiver(newWebhookSecret());
+  const refusing = new WebhookReceiver(receiver.secret);
+  const secrets = new Map<string, string>();
+  // Secrets Manager cannot run here: each component's reads go through a resolver over this map, recorded.
+  const stubSecrets: SecretResolver = {
+    resolve: async (arn) => secrets.get(arn) ?? assert.fail(`no secret ${arn}`),
+  };
+
+  /** Clients of one component: pointed at the emulators, AWS limits enforced, every call recorded. */
+  const clientsOf = async (component: Component) => {
+    const dynamoClient = new DynamoDBClient(dynamo.clientConfig);
+    const sqs = new SQSClient(aws.clientConfig);
+    const s3 = new S3Client({ ...aws.clientConfig, forcePathStyle: true });
+    enforceAwsLimits(dynamoClient, 'DynamoDB');
+    enforceAwsLimits(sqs, 'SQS');
+    enforceAwsLimits(s3, 'S3');
+    for (const client of [dynamoClient, sqs, s3]) recordCalls(client, component, calls);
+    return { dynamo: dynamoClient, sqs, s3, secrets: recordingResolver(stubSecrets, component, calls) };
+  };
+
+  before(async () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    template = Template.fromStack(new IdlehookStack(app, STACK)).toJSON() as CfnTemplate;
+
+    dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
+    dynamo = await startDynamoDb();
+    aws = await startSqsAndS3();
+    env = loadAwsEnvironment({
+      IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
+      IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', {
+        FifoQueue: 'true',
+        MaximumMessageSize: '1048576',
+      }),
+      IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery', { MaximumMessageSize: '1048576' }),
+      IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-iam'),
+      IDLEHOOK_SECRET_PREFIX: PREFIX,
+      IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
+      IDLEHOOK_LOG_LEVEL: 'error',
+      IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
+    });
+    const operator = composeAwsAdapters(env, {
+      dynamo: dynamo.client,
+      sqs: aws.sqs,
+      s3: aws.s3,
+      secrets: stubSecrets,
+    });
+    secrets.set(secretArn('accounts', 'support'), 'support-pw');
+    secrets.set(secretArn('subscriptions', 'hook'), receiver.secret);
+    secrets.set(secretArn('subscriptions', 'refusing'), receiver.secret);
+    await operator.accounts.put({
+      id: 'support',
+      host: '127.0.0.1',
+      port: dovecot.tlsPort,
+      security: 'tls',
+      user: 'support',
+      passwordSecretArn: secretArn('accounts', 'support'),
+      tlsCa: readFileSync(dovecot.caFile, 'utf8'),
+      tlsServername: 'localhost',
+      mailboxes: ['INBOX'],
+      initialSync: 'new',
+    });
+    await operator.subscriptions.put({
+      id: 'hook',
+      url: await receiver.listen(),
+      secretArn: secretArn('subscriptions', 'hook'),
+      // Tight enough that records are held back and re-queued (deliver sends to its own queue).
+      rateLimitPerSecond: 1,
+    });
+    refusing.respond = () => 400;
+    await operator.subscriptions.put({
+      id: 'refusing',
+      url: await refusing.listen(),
+      secretArn: secretArn('subscriptions', 'refusing'),
+    });
+    await operator.http.close();
+
+    const parse = parseFunction(composeAwsAdapters(env, await clientsOf('parse')));
+    const deliverAdapters = composeAwsAdapters(env, await clientsOf('deliver'));
+    const deliver = deliverFunction(deliverAdapters, env);
+    const parseSqs = (await clientsOf('parse')).sqs;
+    const deliverSqs = (await clientsOf('deliver')).sqs;
+    watcher = await startAwsWatcher(env, {
+      clients: await clientsOf('watcher'),
+      healthPort: 0,
+      heartbeat: async () => {},
+    });
+    const idle = async () => {
+      const health = (await (await fetch(watcher.healthUrl)).json()) as {
+        accounts: Record<string, { mailboxes: Record<string, { state: string }> }>;
+      };
+      return Object.values(health.accounts.support?.mailboxes ?? {}).some((m) => m.state === 'idle');
+    };
+    for (let i = 0; i < 200 && !(await idle()); i++) await new Promise((r) => setTimeout(r, 100));
+
+    // Mail that takes every path: a plain one, one with an attachment, and one whose event is too large for an
+    // SQS message (overflow to S3) and for a DynamoDB item once dead-lettered (body to S3).
+    const appender = await connectAppender(dovecot, 'support', 'support-pw');
+    await appender.append('INBOX', simpleMessage('plain'));
+    await appender.append(
+      'INBOX',
+      'From: a@example.com\r\nSubject: attached\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n' +
+        '--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\nContent-Type: application/pdf; name="a.pdf"\r\n' +
+        'Content-Disposition: attachment; filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n',
+    );
+    await appender.append('INBOX', simpleMessage('large', 'é'.repeat(300_000)));
+    await appender.logout();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && (receiver.accepted.length < 3 || refusing.attempts.length < 3)) {
+      await pollOnce(parseSqs, env.IDLEHOOK_INGEST_QUEUE_URL, parse);
+      await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Let the dead letters land.
+    for (let i = 0; i < 5; i++) await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
+    await deliverAdapters.http.close();
+  });
+
+  after(async () => {
+    await watcher?.stop();
+    await receiver.close();
+    await refusing.close();
+    await aws?.stop();
+    await dynamo?.stop();
+    await dovecot?.stop();
+  });
+
+  /** The ARN IAM authorizes a recorded call against, in the template's made-up deployment. */
+  const resourceOf = (call: RecordedCall): string => {
+    const { target } = call;
+    if (target.kind === 'table') {
+      const table = resourceArn(template, logicalIdOf(template, 'AWS::DynamoDB::Table', 'State'));
+      return target.index ? `${table}/index/${target.index}` : table;
+    }
+    if (target.kind === 'queue') {
+      const which = target.url === env.IDLEHOOK_INGEST_QUEUE_URL ? 'Ingest' : 'Delivery';
+      return resourceArn(template, logicalIdOf(template, 'AWS::SQS::Queue', which, 'DeadLetters'));
+    }
+    if (target.kind === 'object')
+      return `arn:aws:s3:::${resourceName(template, logicalIdOf(template, 'AWS::S3::Bucket', 'Blobs', 'AccessLogs'))}/${target.key}`;
+    return target.arn;
+  };
+
+  const allowed = async (statements: readonly Statement[], call: RecordedCall, component: Component) => {
+    const response = await runSimulation(
+      {
+        identityPolicies: [{ name: 'role', policy: { Version: '2012-10-17', Statement: statements } }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        request: {
+          action: call.action,
+          principal: resourceArn(template, logicalIdOf(template, 'AWS::IAM::Role', ROLES[component])),
+          resource: { accountId: ACCOUNT_ID, resource: resourceOf(call) },
+          contextVariables:
+            call.target.kind === 'table' ? { 'dynamodb:LeadingKeys': [...call.target.leadingKeys] } : {},
+        },
+      } as never,
+      {},
+    );
+    if (response.resultType === 'error') assert.fail(`simulation error: ${JSON.stringify(response.errors)}`);
+    return response.overallResult === 'Allowed';
+  };
+
+  for (const component of ['watcher', 'parse', 'deliver'] as const) {
+    it(`${component}: each call it made is allowed, and each grant was used or has a reason`, async () => {
+      const statements = roleStatements(template, ROLES[component], STACK);
+      const mine = calls.filter((c) => c.component === component);
+      assert.ok(mine.length > 0, `${component} made calls`);
+      const denied: string[] = [];
+      for (const call of mine)
+        if (!(await allowed(statements, call, component)))
+          denied.push(`${call.action} ${resourceOf(call)} ${JSON.stringify(call.target)}`);
+      assert.deepEqual([...new Set(denied)], [], `${component}'s role would deny these calls`);
+
+      const used = new Set(mine.map((c) => c.action));
+      const unused = statements
+        .flatMap((s) => [s.Action].flat())
+        .filter((action) => !used.has(action) && !Object.hasOwn(UNEXERCISED[component], action));
+      assert.deepEqual(
+        [...new Set(unused)],
+        [],
+        `${component} holds grants no test used and no reason keeps`,
+      );
+      const stale = Object.keys(UNEXERCISED[component]).filter((action) => used.has(action));
+      assert.deepEqual(stale, [], `${component}: these grants were used after all; drop their reasons`);
+    });
+  }
+
+  it('the run took every path: overflow, attachments, dead-letter bodies and rate counters', () => {
+    const objects = calls
+      .filter((c) => c.target.kind === 'object')
+      .map((c) => `${c.component} ${c.action} ${(c.target as { key: string }).key.split('/')[0]}`);
+    for (const expected of [
+      'watcher s3:PutObject raw',
+      'parse s3:GetObject raw',
+      'parse s3:PutObject attachments',
+      'parse s3:PutObject queue-overflow',
+      'deliver s3:GetObject queue-overflow',
+      'deliver s3:PutObject dead-letters',
+    ])
+      assert.ok(objects.includes(expected), `${expected} (saw: ${[...new Set(objects)].join('; ')})`);
+    assert.ok(
+      calls.some((c) => c.target.kind === 'table' && c.target.leadingKeys.some((k) => k.startsWith('RATE#'))),
+    );
+    assert.ok(calls.some((c) => c.component === 'deliver' && c.action === 'secretsmanager:GetSecretValue'));
+    assert.ok(!calls.some((c) => c.component === 'parse' && c.action.startsWith('secretsmanager:')));
+  });
+});
