@@ -30,6 +30,11 @@ export function deadLetterBodyKey(eventId: string, subscriptionId: string): stri
   return `${BLOB_PREFIXES.deadLetters}${eventId}/${subscriptionId}.json`;
 }
 
+/** A value of the watcher's state too large for its DynamoDB item; `scope` and `content` are hashes. */
+export function stateBlobKey(scope: string, content: string): string {
+  return `${BLOB_PREFIXES.state}${scope}/${content}.json`;
+}
+
 export function queueOverflowKey(hash: string): string {
   return `${BLOB_PREFIXES.queueOverflow}${hash}.json`;
 }

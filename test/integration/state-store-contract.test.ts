@@ -161,6 +161,26 @@ function stateStoreContract(name: string, open: () => Promise<Stores>): void {
       assert.equal(await store.getFolderTree('other'), undefined);
     });
 
+    it('keeps UID gaps and folder trees far larger than a DynamoDB item (400 KB), and small ones again after', async () => {
+      // Every other UID expunged in a 200,000-message mailbox; 20,000 folders.
+      const gaps = Array.from({ length: 100_000 }, (_, i) => 2 * i + 1).join(',');
+      await store.setUidGaps('acct', 'Archive', { uidValidity: '9', gaps });
+      assert.deepEqual(await store.getUidGaps('acct', 'Archive'), { uidValidity: '9', gaps });
+      const tree = Array.from({ length: 20_000 }, (_, i) => ({
+        path: `Customers/Customer ${i}/Tickets`,
+        delimiter: '/',
+        specialUse: null,
+        uidValidity: String(1_000_000 + i),
+        selectable: true,
+      }));
+      await store.setFolderTree('big', tree);
+      assert.deepEqual(await store.getFolderTree('big'), tree);
+      await store.setFolderTree('big', tree.slice(0, 2));
+      assert.deepEqual(await store.getFolderTree('big'), tree.slice(0, 2));
+      await store.setUidGaps('acct', 'Archive', { uidValidity: '9', gaps: '1:3' });
+      assert.deepEqual(await store.getUidGaps('acct', 'Archive'), { uidValidity: '9', gaps: '1:3' });
+    });
+
     it('logs attempts per endpoint and lists the newest first', async () => {
       const attempt = (n: number, extra: Partial<DeliveryAttempt> = {}): DeliveryAttempt => ({
         subscriptionId: 'hook',

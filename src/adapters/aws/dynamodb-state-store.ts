@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -6,7 +7,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { deadLetterBodyKey } from '../../domain/blob-keys.js';
+import { deadLetterBodyKey, stateBlobKey } from '../../domain/blob-keys.js';
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
@@ -93,32 +94,63 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
   }
 
   async getUidGaps(account: string, mailbox: string): Promise<UidGaps | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: uidGapsKey(account, mailbox), ConsistentRead: true }),
-    );
-    return Item && { uidValidity: Item.uidValidity, gaps: Item.gaps };
+    const stored = await this.getSized(uidGapsKey(account, mailbox), 'gaps');
+    return stored && { uidValidity: String(stored.item.uidValidity), gaps: stored.value };
   }
 
   async setUidGaps(account: string, mailbox: string, gaps: UidGaps): Promise<void> {
-    await this.documents.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...uidGapsKey(account, mailbox), ...gaps } }),
-    );
+    await this.putSized(uidGapsKey(account, mailbox), 'gaps', gaps.gaps, { uidValidity: gaps.uidValidity });
   }
 
   async getFolderTree(account: string): Promise<FolderEntry[] | undefined> {
-    const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: folderTreeKey(account), ConsistentRead: true }),
-    );
-    return Item && (JSON.parse(Item.folders) as FolderEntry[]);
+    const stored = await this.getSized(folderTreeKey(account), 'folders');
+    return stored && (JSON.parse(stored.value) as FolderEntry[]);
   }
 
   async setFolderTree(account: string, folders: readonly FolderEntry[]): Promise<void> {
-    await this.documents.send(
+    await this.putSized(folderTreeKey(account), 'folders', JSON.stringify(folders), {});
+  }
+
+  /**
+   * Writes a value that can outgrow an item (a mailbox with tens of thousands of UID gaps, an account with tens
+   * of thousands of folders): up to MAX_INLINE_BODY_BYTES inline, beyond that in the blob store under a
+   * content-addressed key that the item points to. The item switches atomically; the blob it pointed to before
+   * is deleted after.
+   */
+  private async putSized(
+    key: { pk: string; sk: string },
+    attribute: string,
+    value: string,
+    rest: Record<string, unknown>,
+  ): Promise<void> {
+    const inline = Buffer.byteLength(value) <= MAX_INLINE_BODY_BYTES;
+    const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+    const ref = inline ? undefined : stateBlobKey(hash(`${key.pk}\u0000${key.sk}`), hash(value));
+    if (ref) await this.overflow.put(ref, Buffer.from(value));
+    const { Attributes } = await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...folderTreeKey(account), folders: JSON.stringify(folders) },
+        Item: { ...key, ...rest, ...(ref ? { [`${attribute}Ref`]: ref } : { [attribute]: value }) },
+        ReturnValues: 'ALL_OLD',
       }),
     );
+    const previous = Attributes?.[`${attribute}Ref`];
+    if (typeof previous === 'string' && previous !== ref) await this.overflow.delete(previous);
+  }
+
+  private async getSized(
+    key: { pk: string; sk: string },
+    attribute: string,
+  ): Promise<{ item: Record<string, unknown>; value: string } | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const ref = Item[`${attribute}Ref`];
+    if (typeof ref !== 'string') return { item: Item, value: String(Item[attribute]) };
+    const stored = await this.overflow.get(ref);
+    if (!stored) throw new Error(`the ${attribute} of ${key.pk} are missing from the blob store (${ref})`);
+    return { item: Item, value: stored.toString('utf8') };
   }
 
   async isDelivered(eventId: string, subscriptionId: string): Promise<boolean> {
