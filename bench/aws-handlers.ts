@@ -11,6 +11,7 @@ import { type MessageArrival, rawBlobKey } from '../src/pipeline/records.js';
 import { composeAwsAdapters, deliverFunction, parseFunction } from '../src/runtime/aws-composition.js';
 import { startDynamoDb, startSqsAndS3 } from '../test/support/aws-emulators.js';
 import { sqsEvent } from '../test/support/event-source.js';
+import { UNFETCHED_LINKS, withLinkKey } from '../test/support/link-endpoint.js';
 import { simpleMessage } from '../test/support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../test/support/receiver.js';
 import { ms, summary } from './stats.js';
@@ -52,6 +53,7 @@ const env = loadAwsEnvironment({
   IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
   IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
   IDLEHOOK_BLOB_BUCKET: await aws.createBucket('bench'),
+  ...UNFETCHED_LINKS,
   IDLEHOOK_LOG_LEVEL: 'error',
   // The receiver listens on loopback, which SSRF protection refuses unless allowlisted.
   IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
@@ -61,7 +63,7 @@ const adapters = composeAwsAdapters(env, {
   dynamo: dynamo.client,
   sqs: aws.sqs,
   s3: aws.s3,
-  secrets: { resolve: async () => receiver.secret },
+  secrets: withLinkKey({ resolve: async () => receiver.secret }),
 });
 await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: 'arn:hook' });
 const parse = parseFunction(adapters);

@@ -13,6 +13,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -61,6 +62,10 @@ export class IdlehookBridge extends Construct {
   readonly deliveryDeadLetterQueue: sqs.Queue;
   readonly parseFunction: NodejsFunction;
   readonly deliverFunction: NodejsFunction;
+  /** Answers the links in events with fresh presigned URLs, behind `blobsUrl`. */
+  readonly blobsFunction: NodejsFunction;
+  readonly blobsUrl: lambda.FunctionUrl;
+  readonly blobLinkKey: secretsmanager.Secret;
   readonly watcherService: ecs.FargateService;
   readonly alarmTopic: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
@@ -163,13 +168,13 @@ export class IdlehookBridge extends Construct {
       IDLEHOOK_ALLOWED_NETWORKS: (props.allowedNetworks ?? []).join(','),
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const functionDefaults = (name: string, timeout: Duration) => ({
+    const functionDefaults = (name: string, timeout: Duration, extra?: Readonly<Record<string, string>>) => ({
       entry: join(repositoryRoot, 'functions', name, 'index.ts'),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout,
-      environment,
+      environment: { ...environment, ...extra },
       logGroup: new logs.LogGroup(this, `${name}-logs`, {
         retention: logs.RetentionDays.ONE_MONTH,
         removalPolicy,
@@ -186,14 +191,41 @@ export class IdlehookBridge extends Construct {
       },
     });
 
-    this.parseFunction = new NodejsFunction(this, 'Parse', functionDefaults('parse', PARSE_TIMEOUT));
-    // Parse reads raw mail and large ingest records, writes attachments and large delivery records, and presigns
-    // the raw and attachment URLs in events (a presigned URL works only while its signer may GetObject).
+    // Links in events (raw mail, attachments) go to the blobs function, which checks their HMAC and redirects to
+    // a URL it presigns then: a URL presigned by the parse function would die with its session, long before the
+    // 7 days a link promises. Rotating the key invalidates every outstanding link, so it is not rotated.
+    this.blobLinkKey = new secretsmanager.Secret(this, 'BlobLinkKey', {
+      secretName: `${this.secretPrefix}blob-link-key`,
+      description: 'HMAC key of the links to raw mail and attachments in idlehook events (base64)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy,
+    });
+    const linkKeyEnvironment = { IDLEHOOK_BLOB_LINK_KEY_ARN: this.blobLinkKey.secretArn };
+    this.blobsFunction = new NodejsFunction(
+      this,
+      'BlobLinks',
+      functionDefaults('blobs', Duration.seconds(10), linkKeyEnvironment),
+    );
+    this.blobsUrl = this.blobsFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    this.grantBlobs(this.blobsFunction, { read: [BLOB_PREFIXES.raw, BLOB_PREFIXES.attachments], write: [] });
+    this.grantLinkKey(this.blobsFunction);
+
+    this.parseFunction = new NodejsFunction(
+      this,
+      'Parse',
+      functionDefaults('parse', PARSE_TIMEOUT, {
+        ...linkKeyEnvironment,
+        IDLEHOOK_BLOB_LINK_URL: this.blobsUrl.url,
+      }),
+    );
+    // Parse reads raw mail and large ingest records, writes attachments and large delivery records, and signs the
+    // links in events with the link key.
     this.grantTable(this.parseFunction, PARTITIONS_BY_COMPONENT.parse);
     this.grantBlobs(this.parseFunction, {
-      read: [BLOB_PREFIXES.raw, BLOB_PREFIXES.attachments, BLOB_PREFIXES.queueOverflow],
+      read: [BLOB_PREFIXES.raw, BLOB_PREFIXES.queueOverflow],
       write: [BLOB_PREFIXES.attachments, BLOB_PREFIXES.queueOverflow],
     });
+    this.grantLinkKey(this.parseFunction);
     this.ingestQueue.grantConsumeMessages(this.parseFunction);
     this.grantSend(this.parseFunction, this.deliveryQueue);
     this.parseFunction.addEventSource(
@@ -441,6 +473,15 @@ export class IdlehookBridge extends Construct {
       );
   }
 
+  private grantLinkKey(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.blobLinkKey.secretArn],
+      }),
+    );
+  }
+
   /** sqs:SendMessage alone (CDK's send group adds queue reads nobody makes); batches are authorized as it. */
   private grantSend(grantee: iam.IGrantable, queue: sqs.Queue): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
@@ -520,6 +561,11 @@ export class IdlehookBridge extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'cloudwatch:PutMetricData and ecr:GetAuthorizationToken support no resource; PutMetricData is limited to the idlehook namespace by condition.',
     );
+    Validations.of(this.blobLinkKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The blob link key signs links that must stay valid for 7 days; rotating it would break every outstanding link.',
+    });
     acknowledge(
       'AwsSolutions-L1',
       'Node.js 22 is the runtime the project targets and tests (the AWS SDK needs Node 22 from 2027).',

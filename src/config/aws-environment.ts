@@ -42,6 +42,12 @@ const schema = z.object({
   IDLEHOOK_MAILBOX_CHECK_SECONDS: z.coerce.number().min(1).default(60),
   /** Watcher task: port of its /health endpoint (container health check). */
   IDLEHOOK_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  /**
+   * The link endpoint (the blobs function's URL) and the secret holding its HMAC key: events link to raw mail and
+   * attachments through it, so links outlive the credentials that made them (the parse function needs both).
+   */
+  IDLEHOOK_BLOB_LINK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  IDLEHOOK_BLOB_LINK_KEY_ARN: z.string().min(1).optional(),
   /** Internal networks webhooks may reach despite SSRF protection, comma-separated CIDR ranges. */
   IDLEHOOK_ALLOWED_NETWORKS: z
     .string()

@@ -16,8 +16,10 @@ import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
+import { signBlobLink } from '../domain/blob-links.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
 import type { OAuth2TokenStore, SecretResolver } from '../ports/index.js';
+import { type BlobLinkHandler, createBlobLinkHandler } from './blob-link-handler.js';
 import { createDeliverHandler, createParseHandler, type SqsHandler } from './lambda-handlers.js';
 
 export interface AwsClients {
@@ -36,12 +38,19 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   const clock = systemClock;
   const logger = createLogger(env.IDLEHOOK_LOG_LEVEL);
   const dynamo = clients.dynamo ?? new DynamoDBClient({});
-  const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET);
-  const sqs = clients.sqs ?? new SQSClient({});
-  const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock, blobs);
   const secretsManager = new SecretsManagerClient({});
   const secrets = clients.secrets ?? new SecretsManagerResolver(secretsManager, clock);
+  const linkKey = blobLinkKey(env, secrets);
+  const linkUrl = env.IDLEHOOK_BLOB_LINK_URL;
+  const links =
+    linkKey && linkUrl
+      ? { link: async (key: string) => signBlobLink(linkUrl, key, clock.now(), await linkKey()) }
+      : undefined;
+  const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET, links);
+  const sqs = clients.sqs ?? new SQSClient({});
+  const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock, blobs);
   return {
+    linkKey,
     clock,
     blobs,
     state,
@@ -76,6 +85,27 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
 }
 
 export type AwsAdapters = ReturnType<typeof composeAwsAdapters>;
+
+/** The blob links' HMAC key (base64 in its secret), where one is configured. */
+function blobLinkKey(env: AwsEnvironment, secrets: SecretResolver): (() => Promise<Buffer>) | undefined {
+  const arn = env.IDLEHOOK_BLOB_LINK_KEY_ARN;
+  if (!arn) return undefined;
+  return async () => {
+    const key = Buffer.from((await secrets.resolve(arn)).trim(), 'base64');
+    if (key.length < 32) throw new Error(`the blob link key in ${arn} must be at least 32 bytes, base64`);
+    return key;
+  };
+}
+
+/** The blobs function's handler: checks a link, answers with a fresh presigned URL (functions/blobs). */
+export function blobLinkFunction(aws: AwsAdapters): BlobLinkHandler {
+  if (!aws.linkKey) throw new Error('IDLEHOOK_BLOB_LINK_KEY_ARN must be set');
+  return createBlobLinkHandler({
+    key: aws.linkKey,
+    presign: (key) => aws.blobs.presign(key),
+    clock: aws.clock,
+  });
+}
 
 /** The parse Lambda's handler over the composed adapters (functions/parse exports this). */
 export function parseFunction(aws: AwsAdapters): SqsHandler {

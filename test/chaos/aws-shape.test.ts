@@ -14,6 +14,7 @@ import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import type { DovecotServer } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';
 import type { FlakyNetwork } from '../support/flaky-network.js';
+import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import {
   assertNothingLost,
@@ -57,6 +58,7 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
       IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-chaos'),
+      ...UNFETCHED_LINKS,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '5',
       IDLEHOOK_MAILBOX_CHECK_SECONDS: '1',
       IDLEHOOK_LOG_LEVEL: 'error',
@@ -72,7 +74,12 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
       CHAOS_SQS_ENDPOINT: aws.endpoint,
       CHAOS_SECRETS: JSON.stringify({ [PASSWORD_ARN]: USER.password }),
     };
-    adapters = composeAwsAdapters(env, { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets });
+    adapters = composeAwsAdapters(env, {
+      dynamo: dynamo.client,
+      sqs: aws.sqs,
+      s3: aws.s3,
+      secrets: withLinkKey(secrets),
+    });
     await adapters.accounts.put({
       id: 'chaos',
       host: '127.0.0.1',

@@ -22,11 +22,11 @@ function synthesize(): Template {
 describe('IdlehookBridge infrastructure', () => {
   const template = synthesize();
 
-  it('runs both functions on ARM64 Node.js 22, fed by SQS with per-record failure reporting', () => {
+  it('runs the three functions on ARM64 Node.js 22, two fed by SQS with per-record failure reporting', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
-      2,
+      3,
     );
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
@@ -117,7 +117,8 @@ describe('IdlehookBridge infrastructure', () => {
     const deliver = of('DeliverServiceRole');
     const watcher = of('WatcherTaskTaskRole');
 
-    assert.equal(granting(parse, 'secretsmanager:GetSecretValue').length, 0, 'parse reads no secret');
+    const parseReads = resources(granting(parse, 'secretsmanager:GetSecretValue'));
+    assert.match(parseReads, /^\[\{"Ref":"BridgeBlobLinkKey\w+"\}\]$/, 'parse reads the link key only');
     assert.equal(
       resources(granting(deliver, 'secretsmanager:GetSecretValue')),
       JSON.stringify([
@@ -240,14 +241,14 @@ describe('cdk-nag AwsSolutions checks', () => {
 });
 
 describe('bundling and the cdk CLI, offline', () => {
-  it('bundles both functions with local esbuild (no Docker)', () => {
+  it('bundles the three functions with local esbuild (no Docker)', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'idlehook-bundling-')) });
     new IdlehookStack(app, 'Bundled');
     const assembly = app.synth();
     const handlers = readdirSync(assembly.directory).filter((d) =>
       existsSync(join(assembly.directory, d, 'index.mjs')),
     );
-    assert.equal(handlers.length, 2, 'two function bundles with index.mjs');
+    assert.equal(handlers.length, 3, 'three function bundles with index.mjs');
   });
 
   it('`npx cdk synth` works without credentials', () => {

@@ -8,6 +8,7 @@ import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';
+import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { TokenServer } from '../support/token-server.js';
@@ -59,10 +60,17 @@ describe('an OAuth2 account in the AWS shape (account in DynamoDB, refresh token
       IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-oauth2'),
+      ...UNFETCHED_LINKS,
       IDLEHOOK_LOG_LEVEL: 'error',
       IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
     });
-    const clients = { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets, oauth2Tokens };
+    const clients = {
+      dynamo: dynamo.client,
+      sqs: aws.sqs,
+      s3: aws.s3,
+      secrets: withLinkKey(secrets),
+      oauth2Tokens,
+    };
     adapters = composeAwsAdapters(env, clients);
     const parse = parseFunction(adapters);
     const deliver = deliverFunction(adapters, env);

@@ -4,11 +4,17 @@ import { after, before, describe, it } from 'node:test';
 import type { AwsEnvironment } from '../../src/config/aws-environment.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import type { SecretResolver } from '../../src/ports/index.js';
-import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
+import {
+  blobLinkFunction,
+  composeAwsAdapters,
+  deliverFunction,
+  parseFunction,
+} from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';
+import { LINK_KEY_ARN, startLinkEndpoint, withLinkKey } from '../support/link-endpoint.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
@@ -28,6 +34,7 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
   let adapters: ReturnType<typeof composeAwsAdapters>;
   let pump: () => Promise<void>;
   const heartbeats: number[] = [];
+  let links: Awaited<ReturnType<typeof startLinkEndpoint>>;
 
   const health = async () =>
     (await (await fetch(watcher.healthUrl)).json()) as {
@@ -69,12 +76,14 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
       IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-e2e'),
+      IDLEHOOK_BLOB_LINK_URL: (links = await startLinkEndpoint(() => blobLinkFunction(adapters))).url,
+      IDLEHOOK_BLOB_LINK_KEY_ARN: LINK_KEY_ARN,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
       IDLEHOOK_LOG_LEVEL: 'error',
       // The receiver listens on loopback, which SSRF protection refuses unless allowlisted.
       IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
     });
-    const clients = { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets: stubSecrets };
+    const clients = { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets: withLinkKey(stubSecrets) };
     adapters = composeAwsAdapters(env, clients);
     const parse = parseFunction(adapters);
     const deliver = deliverFunction(adapters, env);
@@ -101,6 +110,7 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     await watcher?.stop();
     await adapters?.http.close();
     await receiver.close();
+    await links?.close();
     await aws?.stop();
     await dynamo?.stop();
     await dovecot?.stop();
@@ -116,6 +126,8 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     assert.equal(webhook?.body.data.subject, 'Through AWS');
     assert.equal(webhook?.body.data.account, 'support');
     assert.equal(receiver.invalidSignatures, 0);
+    // The link goes to the link endpoint, which redirects to a URL presigned at that moment.
+    assert.ok(webhook?.body.data.raw.url.startsWith(links.url), webhook?.body.data.raw.url);
     const raw = await fetch(webhook?.body.data.raw.url);
     assert.match(await raw.text(), /Subject: Through AWS/);
     const cursor = await adapters.state.getCursor('support', 'INBOX');

@@ -14,8 +14,14 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
 import { type AwsEnvironment, loadAwsEnvironment, secretName } from '../../src/config/aws-environment.js';
 import type { SecretResolver } from '../../src/ports/index.js';
-import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
+import {
+  blobLinkFunction,
+  composeAwsAdapters,
+  deliverFunction,
+  parseFunction,
+} from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
 import { type Component, type RecordedCall, recordCalls, recordingResolver } from '../support/aws-calls.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { enforceAwsLimits } from '../support/aws-limits.js';
@@ -30,11 +36,14 @@ import {
   roleStatements,
   type Statement,
 } from '../support/iam-template.js';
+import { startLinkEndpoint } from '../support/link-endpoint.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
 const STACK = 'IamTest';
 const PREFIX = `idlehook/${STACK}/`;
+/** The construct's link key secret: `<prefix>blob-link-key`. */
+const linkKeyArn = `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${PREFIX}blob-link-key-AbCdEf`;
 const secretArn = (kind: 'accounts' | 'subscriptions', id: string) =>
   `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${secretName(PREFIX, kind, id)}-AbCdEf`;
 
@@ -42,6 +51,7 @@ const ROLES: Record<Component, string> = {
   watcher: 'WatcherTaskTaskRole',
   parse: 'ParseServiceRole',
   deliver: 'DeliverServiceRole',
+  blobs: 'BlobLinksServiceRole',
 };
 
 /**
@@ -67,6 +77,7 @@ const UNEXERCISED: Record<Component, Record<string, string>> = {
     'dynamodb:GetItem': 'part of the read group on SUBSCRIPTIONS',
     'dynamodb:BatchGetItem': 'part of the read group on SUBSCRIPTIONS',
   },
+  blobs: {},
   deliver: {
     'sqs:ChangeMessageVisibility': "retries: the test's event source stand-in leaves failures to expire",
     'sqs:GetQueueAttributes': 'the event source mapping reads the queue when it starts',
@@ -84,6 +95,8 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
   let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
   let env: AwsEnvironment;
   let watcher: AwsWatcher;
+  let links: Awaited<ReturnType<typeof startLinkEndpoint>>;
+  let linkHandler: BlobLinkHandler;
   const receiver = new WebhookReceiver(newWebhookSecret());
   const refusing = new WebhookReceiver(receiver.secret);
   const secrets = new Map<string, string>();
@@ -120,6 +133,8 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery', { MaximumMessageSize: '1048576' }),
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-iam'),
       IDLEHOOK_SECRET_PREFIX: PREFIX,
+      IDLEHOOK_BLOB_LINK_URL: (links = await startLinkEndpoint(() => linkHandler)).url,
+      IDLEHOOK_BLOB_LINK_KEY_ARN: linkKeyArn,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
       IDLEHOOK_LOG_LEVEL: 'error',
       IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
@@ -131,6 +146,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       secrets: stubSecrets,
     });
     secrets.set(secretArn('accounts', 'support'), 'support-pw');
+    secrets.set(linkKeyArn, Buffer.alloc(32, 5).toString('base64'));
     secrets.set(secretArn('subscriptions', 'hook'), receiver.secret);
     secrets.set(secretArn('subscriptions', 'refusing'), receiver.secret);
     await operator.accounts.put({
@@ -161,6 +177,14 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     await operator.http.close();
 
     const parse = parseFunction(composeAwsAdapters(env, await clientsOf('parse')));
+    // Presigning makes no request; S3 checks the signer's GetObject right when the URL is used: record it so.
+    const blobAdapters = composeAwsAdapters(env, await clientsOf('blobs'));
+    const presign = blobAdapters.blobs.presign.bind(blobAdapters.blobs);
+    blobAdapters.blobs.presign = (key) => {
+      calls.push({ component: 'blobs', action: 's3:GetObject', target: { kind: 'object', key } });
+      return presign(key);
+    };
+    linkHandler = blobLinkFunction(blobAdapters);
     const deliverAdapters = composeAwsAdapters(env, await clientsOf('deliver'));
     const deliver = deliverFunction(deliverAdapters, env);
     const parseSqs = (await clientsOf('parse')).sqs;
@@ -199,12 +223,18 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     // Let the dead letters land.
     for (let i = 0; i < 5; i++) await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
     await deliverAdapters.http.close();
+    // Follow the links in an event, as a receiver does.
+    const attached = receiver.accepted.find((w) => w.body.data.subject === 'attached')?.body.data;
+    for (const url of [attached?.raw.url, attached?.attachments[0]?.url])
+      assert.equal((await fetch(url)).status, 200, `the link ${url}`);
+    await blobAdapters.http.close();
   });
 
   after(async () => {
     await watcher?.stop();
     await receiver.close();
     await refusing.close();
+    await links?.close();
     await aws?.stop();
     await dynamo?.stop();
     await dovecot?.stop();
@@ -246,7 +276,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     return response.overallResult === 'Allowed';
   };
 
-  for (const component of ['watcher', 'parse', 'deliver'] as const) {
+  for (const component of ['watcher', 'parse', 'deliver', 'blobs'] as const) {
     it(`${component}: each call it made is allowed, and each grant was used or has a reason`, async () => {
       const statements = roleStatements(template, ROLES[component], STACK);
       const mine = calls.filter((c) => c.component === component);
@@ -288,6 +318,10 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       calls.some((c) => c.target.kind === 'table' && c.target.leadingKeys.some((k) => k.startsWith('RATE#'))),
     );
     assert.ok(calls.some((c) => c.component === 'deliver' && c.action === 'secretsmanager:GetSecretValue'));
-    assert.ok(!calls.some((c) => c.component === 'parse' && c.action.startsWith('secretsmanager:')));
+    const parseSecrets = calls.filter(
+      (c) => c.component === 'parse' && c.action.startsWith('secretsmanager:'),
+    );
+    assert.ok(parseSecrets.every((c) => c.target.kind === 'secret' && c.target.arn === linkKeyArn));
+    assert.ok(calls.some((c) => c.component === 'blobs' && c.action === 's3:GetObject'));
   });
 });

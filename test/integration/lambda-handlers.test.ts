@@ -9,6 +9,7 @@ import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.js';
 import { UndiciHttpSender } from '../../src/adapters/http/undici-http-sender.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import { signBlobLink } from '../../src/domain/blob-links.js';
 import { messageEventId } from '../../src/domain/events.js';
 import {
   type DeliveryRecord,
@@ -59,7 +60,9 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
     dynamo = await startDynamoDb();
     aws = await startSqsAndS3();
     const table = await dynamo.createTable();
-    blobs = new S3BlobStore(aws.s3, await aws.createBucket('idlehook-lambda'));
+    blobs = new S3BlobStore(aws.s3, await aws.createBucket('idlehook-lambda'), {
+      link: async (key) => signBlobLink('https://links.example', key, Date.now(), Buffer.alloc(32)),
+    });
     ingestUrl = await aws.createQueue('ingest.fifo', { FifoQueue: 'true' });
     deliveryUrl = await aws.createQueue('delivery');
     ingest = new SqsQueue<IngestRecord>(aws.sqs, ingestUrl, {
@@ -145,7 +148,11 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
     assert.equal(good.invalidSignatures, 0);
     assert.equal(good.accepted[0]?.id, present.eventId);
     assert.equal(good.accepted[0]?.body.data.subject, 'From the Lambda');
-    assert.match(good.accepted[0]?.body.data.raw.url, /X-Amz-Signature=/, 'raw URL is a presigned S3 URL');
+    assert.match(
+      good.accepted[0]?.body.data.raw.url,
+      /^https:\/\/links\.example\/raw\/evt_\w+\.eml\?expires=\d+&signature=/,
+      'a link, not a presigned URL',
+    );
     assert.deepEqual(
       failing.attempts.map((a) => a.status),
       [500],

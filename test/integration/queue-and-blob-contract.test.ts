@@ -8,9 +8,12 @@ import { SqsQueue } from '../../src/adapters/aws/sqs-queue.js';
 import { startLocalHttpServer } from '../../src/adapters/local/local-http-server.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import { signBlobLink } from '../../src/domain/blob-links.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
 import type { BlobStore, EventQueue } from '../../src/ports/index.js';
+import { createBlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
 import { startSqsAndS3 } from '../support/aws-emulators.js';
+import { startLinkEndpoint } from '../support/link-endpoint.js';
 
 const event = (id: string, padding = ''): IngestRecord => ({
   kind: 'event',
@@ -123,12 +126,26 @@ describe('local mode (SQLite)', () => {
 describe('AWS shape on fauxqs (SQS and S3 APIs)', () => {
   let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
   let overflow: S3BlobStore;
+  let links: Awaited<ReturnType<typeof startLinkEndpoint>>;
   let queues = 0;
   before(async () => {
     aws = await startSqsAndS3();
-    overflow = new S3BlobStore(aws.s3, await aws.createBucket('idlehook-blobs'));
+    const bucket = await aws.createBucket('idlehook-blobs');
+    const presigner = new S3BlobStore(aws.s3, bucket);
+    const key = Buffer.alloc(32, 1);
+    links = await startLinkEndpoint(() =>
+      createBlobLinkHandler({
+        key: async () => key,
+        presign: (k) => presigner.presign(k),
+        clock: systemClock,
+      }),
+    );
+    overflow = new S3BlobStore(aws.s3, bucket, {
+      link: async (k) => signBlobLink(links.url, k, Date.now(), key),
+    });
   });
   after(async () => {
+    await links?.close();
     await aws.stop();
   });
   queueContract(
@@ -151,6 +168,6 @@ describe('AWS shape on fauxqs (SQS and S3 APIs)', () => {
       new SqsQueue<IngestRecord>(aws.sqs, await aws.createQueue(`delivery-${++queues}`), { overflow }),
     false,
   );
-  // fauxqs serves presigned URLs without checking the signature; real S3 does. The test proves the URL shape.
+  // The URL is a link to the link endpoint, which redirects to a presigned URL (fauxqs does not check those).
   blobContract('S3', async () => overflow);
 });

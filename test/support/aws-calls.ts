@@ -4,7 +4,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SecretResolver } from '../../src/ports/index.js';
 
-export type Component = 'watcher' | 'parse' | 'deliver';
+export type Component = 'watcher' | 'parse' | 'deliver' | 'blobs';
 
 export interface RecordedCall {
   readonly component: Component;

@@ -8,15 +8,20 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobStore } from '../../ports/index.js';
 
-/** SigV4 presigned URLs live at most 7 days. */
-const MAX_URL_SECONDS = 7 * 86_400;
+/** How long a redirect from a blob link stays usable: enough to start the download. */
+const PRESIGNED_SECONDS = 300;
 
-/** Raw messages and attachments in S3; events carry presigned GET URLs that expire. */
+/** Makes the links events carry (see domain/blob-links.ts); absent where nothing builds events. */
+export interface BlobLinkSigner {
+  link(key: string): Promise<string>;
+}
+
+/** Raw messages, attachments and overflow in S3. Events link to blobs through the link endpoint. */
 export class S3BlobStore implements BlobStore {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
-    private readonly urlExpirySeconds = MAX_URL_SECONDS,
+    private readonly links?: BlobLinkSigner,
   ) {}
 
   async put(key: string, content: Buffer): Promise<void> {
@@ -38,8 +43,17 @@ export class S3BlobStore implements BlobStore {
   }
 
   url(key: string): Promise<string> {
+    if (!this.links)
+      throw new Error(
+        'IDLEHOOK_BLOB_LINK_URL and IDLEHOOK_BLOB_LINK_KEY_ARN are not set: events cannot link to blobs',
+      );
+    return this.links.link(key);
+  }
+
+  /** A short-lived presigned GET, made by the link endpoint with its own (current) credentials. */
+  presign(key: string): Promise<string> {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
-      expiresIn: Math.min(this.urlExpirySeconds, MAX_URL_SECONDS),
+      expiresIn: PRESIGNED_SECONDS,
     });
   }
 }
