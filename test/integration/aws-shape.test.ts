@@ -71,12 +71,13 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     ]);
     dynamo = await startDynamoDb();
     aws = await startSqsAndS3();
+    links = await startLinkEndpoint(() => blobLinkFunction(adapters));
     env = loadAwsEnvironment({
       IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
       IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-e2e'),
-      IDLEHOOK_BLOB_LINK_URL: (links = await startLinkEndpoint(() => blobLinkFunction(adapters))).url,
+      IDLEHOOK_BLOB_LINK_URL: links.url,
       IDLEHOOK_BLOB_LINK_KEY_ARN: LINK_KEY_ARN,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
       IDLEHOOK_LOG_LEVEL: 'error',

@@ -124,6 +124,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
     dynamo = await startDynamoDb();
     aws = await startSqsAndS3();
+    links = await startLinkEndpoint(() => linkHandler);
     env = loadAwsEnvironment({
       IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
       IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', {
@@ -133,7 +134,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery', { MaximumMessageSize: '1048576' }),
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-iam'),
       IDLEHOOK_SECRET_PREFIX: PREFIX,
-      IDLEHOOK_BLOB_LINK_URL: (links = await startLinkEndpoint(() => linkHandler)).url,
+      IDLEHOOK_BLOB_LINK_URL: links.url,
       IDLEHOOK_BLOB_LINK_KEY_ARN: linkKeyArn,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
       IDLEHOOK_LOG_LEVEL: 'error',
