@@ -1,5 +1,6 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
+import type { ByteBudget } from '../domain/byte-budget.js';
 import { mailboxResetEventId, messageEventId } from '../domain/events.js';
 import { batchBySize, type MailboxCursor, planSync } from '../domain/sync.js';
 import { type IngestRecord, type MessageArrival, rawBlobKey } from '../pipeline/records.js';
@@ -23,6 +24,8 @@ export interface MailboxSyncDependencies {
   readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Shared by every mailbox of the process: caps the message sources held at once. */
+  readonly sourceBudget: ByteBudget;
 }
 
 interface MessageMeta {
@@ -58,6 +61,7 @@ export class MailboxSync {
   private vanished = new Set<number>();
   private readonly uidComparison: UidComparison;
   private failure: ((error: unknown) => void) | undefined;
+  private waitingForBudget = false;
 
   constructor(
     private readonly client: ImapFlow,
@@ -102,9 +106,13 @@ export class MailboxSync {
     this.request();
   }
 
-  /** How long the pending check has gone unanswered (ms), or 0 when none is pending. */
+  /**
+   * How long the pending check has gone unanswered (ms), or 0 when none is pending. Waiting for the process's
+   * byte budget is not the server's silence.
+   */
   checkOverdueMs(): number {
-    return this.checkPendingSince === undefined ? 0 : this.deps.clock.now() - this.checkPendingSince;
+    if (this.checkPendingSince === undefined || this.waitingForBudget) return 0;
+    return this.deps.clock.now() - this.checkPendingSince;
   }
 
   /**
@@ -290,7 +298,17 @@ export class MailboxSync {
     let cursor = from;
     const announced = new Map<number, string | null>();
     for (const batch of batchBySize(pending, FETCH_BATCH_MESSAGES, FETCH_BATCH_BYTES)) {
-      cursor = await this.announce(batch, cursor, sources, announced);
+      const bytes = batch.reduce((sum, m) => sum + (sources.has(m.uid) ? 0 : m.size), 0);
+      this.waitingForBudget = true;
+      const release = await this.deps.sourceBudget.acquire(bytes).finally(() => {
+        this.waitingForBudget = false;
+      });
+      this.serverAnswered();
+      try {
+        cursor = await this.announce(batch, cursor, sources, announced);
+      } finally {
+        release();
+      }
     }
     return announced;
   }

@@ -4,6 +4,7 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { isLoopbackHost } from '../adapters/http/loopback-host.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
+import { ByteBudget, SOURCE_BYTES_IN_FLIGHT } from '../domain/byte-budget.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import type { MailboxOwnership } from '../ports/index.js';
@@ -58,6 +59,7 @@ export async function startAwsWatcher(
     checkIntervalMs: env.IDLEHOOK_MAILBOX_CHECK_SECONDS * 1000,
     tokenStore: aws.oauth2Tokens,
     cursors: aws.state,
+    sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),
     ingest: aws.ingest,
     blobs: aws.blobs,
     clock: aws.clock,

@@ -3,6 +3,12 @@ import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { Config } from '../config/config.js';
+import {
+  ByteBudget,
+  PARSE_BYTES_IN_FLIGHT,
+  PARSE_MEMORY_PER_SOURCE_BYTE,
+  SOURCE_BYTES_IN_FLIGHT,
+} from '../domain/byte-budget.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
@@ -40,10 +46,17 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   blobs.setBaseUrl(server.url);
 
   const subscriptions = new Map(config.subscriptions.map((s) => [s.id, s]));
+  const parseBudget = new ByteBudget(PARSE_BYTES_IN_FLIGHT);
   const parseWorker = new QueueWorker(
     ingest,
     async (message) => {
-      await handleIngestRecord(message.body, { blobs, deliveries, subscriptions: config.subscriptions });
+      const size = message.body.kind === 'message' ? message.body.size : 0;
+      const release = await parseBudget.acquire(size * PARSE_MEMORY_PER_SOURCE_BYTE);
+      try {
+        await handleIngestRecord(message.body, { blobs, deliveries, subscriptions: config.subscriptions });
+      } finally {
+        release();
+      }
       return { kind: 'done' };
     },
     { name: 'ingest', concurrency: PARSE_CONCURRENCY, logger },
@@ -97,6 +110,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     checkIntervalMs: config.imap.checkIntervalSeconds * 1000,
     tokenStore: stores.oauth2Tokens,
     cursors: state,
+    sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),
     ingest,
     blobs,
     clock,

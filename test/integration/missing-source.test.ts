@@ -7,6 +7,7 @@ import type { ImapFlow } from 'imapflow';
 import { type LocalStores, openLocalStores } from '../../src/adapters/local/local-stores.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import type { AccountConfig } from '../../src/config/config.js';
+import { ByteBudget } from '../../src/domain/byte-budget.js';
 import { MailboxSync } from '../../src/imap/mailbox-sync.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
 import { handleIngestRecord } from '../../src/pipeline/handle-ingest.js';
@@ -90,6 +91,7 @@ describe('a UID whose source does not come back', () => {
       blobs: stores.blobs,
       clock: systemClock,
       logger,
+      sourceBudget: new ByteBudget(1024 * 1024),
     });
     let failure: unknown;
     sync.onFailure((error) => {

@@ -36,7 +36,7 @@ export const AWS_LIMITS = {
 const SQS_ID = /^[\x21-\x7e]+$/;
 const SQS_ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
 /** Characters SQS accepts in a message body (#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF). */
-const SQS_BODY_FORBIDDEN = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd\ud800-\udbff\udc00-\udfff]/u;
+const SQS_BODY_FORBIDDEN = /[^\t\n\r\x20-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');

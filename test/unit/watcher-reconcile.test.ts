@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import { type AccountConfig, DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
+import { ByteBudget } from '../../src/domain/byte-budget.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
 import { ownsEverything, Watcher } from '../../src/imap/watcher.js';
 import type { Logger } from '../../src/ports/index.js';
@@ -40,6 +41,7 @@ describe('Watcher reconciling', () => {
       policy: DEFAULT_RECONNECT_POLICY,
       checkIntervalMs: 60_000,
       cursors: stores.state,
+      sourceBudget: new ByteBudget(1024 * 1024),
       ingest: stores.ingest,
       blobs: stores.blobs,
       clock,

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ByteBudget } from '../../src/domain/byte-budget.js';
+
+const settled = () => new Promise((r) => setImmediate(r));
+
+describe('ByteBudget', () => {
+  it('holds requests back until their bytes fit, in order, and never exceeds its capacity', async () => {
+    const budget = new ByteBudget(100);
+    const order: string[] = [];
+    const a = await budget.acquire(60);
+    const b = budget.acquire(50).then((release) => (order.push('b'), release));
+    const c = budget.acquire(10).then((release) => (order.push('c'), release));
+    await settled();
+    assert.deepEqual(order, [], 'b does not fit; c waits behind it (no overtaking)');
+    a();
+    const [releaseB, releaseC] = await Promise.all([b, c]);
+    assert.deepEqual(order, ['b', 'c']);
+    assert.equal(budget.peakBytes, 60);
+    releaseB();
+    releaseC();
+    releaseC(); // releasing twice frees once
+    const all = await budget.acquire(100);
+    assert.equal(budget.peakBytes, 100);
+    all();
+  });
+
+  it('lets a request larger than the whole budget through alone', async () => {
+    const budget = new ByteBudget(10);
+    const small = await budget.acquire(5);
+    let big = false;
+    const pending = budget.acquire(50).then((release) => {
+      big = true;
+      return release;
+    });
+    await settled();
+    assert.equal(big, false, 'waits for the budget to empty');
+    small();
+    const release = await pending;
+    assert.equal(big, true);
+    let after = false;
+    const next = budget.acquire(1).then((r) => {
+      after = true;
+      return r;
+    });
+    await settled();
+    assert.equal(after, false, 'nothing runs beside it');
+    release();
+    (await next)();
+  });
+});
