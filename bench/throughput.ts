@@ -29,9 +29,10 @@ async function appendBurst(prefix: string): Promise<number> {
   const started = performance.now();
   let next = 0;
   await Promise.all(
-    appenders.map(async (client) => {
+    appenders.map(async (client, index) => {
+      const mailbox = mailboxes[index] as string;
       for (let i = next++; i < total; i = next++)
-        await client.append('INBOX', simpleMessage(`${prefix}-${i}`, BODY));
+        await client.append(mailbox, simpleMessage(`${prefix}-${i}`, BODY));
     }),
   );
   return performance.now() - started;
@@ -63,6 +64,11 @@ const catchUpMs = (delivered('backlog').at(-1)?.receivedAt ?? Number.NaN) - rest
 const peak = bridge.peakRssMiB();
 
 const unique = new Set(receiver.accepted.map((w) => w.id)).size;
+const perMailbox = new Map<string, number>();
+for (const w of receiver.accepted) {
+  const mailbox = String(w.body.data.mailbox);
+  perMailbox.set(mailbox, (perMailbox.get(mailbox) ?? 0) + 1);
+}
 console.log(
   `\nidlehook throughput benchmark: ${total} messages of ~${Math.round(BODY.length / 1024)} KiB, over ${mailboxes.length} watched mailboxes (one APPEND connection each)`,
 );
@@ -79,6 +85,7 @@ console.log(
 console.log(
   `  webhooks ${receiver.accepted.length}, unique ids ${unique}, invalid signatures ${receiver.invalidSignatures}`,
 );
+console.log(`  webhooks per mailbox: ${[...perMailbox].map(([m, n]) => `${m} ${n}`).join(', ')}`);
 console.log(`  bridge peak RSS ${peak.toFixed(0)} MiB`);
 
 for (const client of appenders) await client.logout();
