@@ -3,16 +3,22 @@
 // times exclude AWS network latency (see README, "What it costs").
 // Usage: npm run bench:aws [-- --messages 500]
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { loadAwsEnvironment } from '../src/config/aws-environment.js';
-import { messageEventId } from '../src/domain/events.js';
-import { type MessageArrival, rawBlobKey } from '../src/pipeline/records.js';
 import { composeAwsAdapters, deliverFunction, parseFunction } from '../src/runtime/aws-composition.js';
+import { startAwsWatcher } from '../src/runtime/aws-watcher.js';
 import { startDynamoDb, startSqsAndS3 } from '../test/support/aws-emulators.js';
+import { startDovecot } from '../test/support/dovecot.js';
 import { sqsEvent } from '../test/support/event-source.js';
 import { UNFETCHED_LINKS, withLinkKey } from '../test/support/link-endpoint.js';
-import { simpleMessage } from '../test/support/mail.js';
+import { connectAppender, simpleMessage } from '../test/support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../test/support/receiver.js';
 import { ms, summary } from './stats.js';
 
@@ -59,41 +65,13 @@ const env = loadAwsEnvironment({
   IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
 });
 const receiver = new WebhookReceiver(newWebhookSecret());
-const adapters = composeAwsAdapters(env, {
-  dynamo: dynamo.client,
-  sqs: aws.sqs,
-  s3: aws.s3,
-  secrets: withLinkKey({ resolve: async () => receiver.secret }),
+const secrets = withLinkKey({
+  resolve: async (arn) => (arn === 'arn:password' ? 'support-pw' : receiver.secret),
 });
+const adapters = composeAwsAdapters(env, { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets });
 await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: 'arn:hook' });
 const parse = parseFunction(adapters);
 const deliver = deliverFunction(adapters, env);
-
-requests.clear();
-// The watcher's part, as it does it: raw source to S3, then the arrival to the FIFO queue.
-const BODY = 'The printer on the third floor is out of toner again, could someone have a look?\r\n'.repeat(
-  40,
-);
-for (let uid = 1; uid <= total; uid++) {
-  // Ten mailboxes, so FIFO batches mix message groups as they would with several watched mailboxes.
-  const coordinates = { account: 'support', mailbox: `INBOX-${uid % 10}`, uidValidity: '1', uid };
-  const eventId = messageEventId('message.received', coordinates);
-  const arrival: MessageArrival = {
-    kind: 'message',
-    eventId,
-    ...coordinates,
-    modseq: String(uid),
-    flags: [],
-    internalDate: new Date().toISOString(),
-    size: BODY.length,
-    rawKey: rawBlobKey(eventId),
-    detectedAt: new Date().toISOString(),
-  };
-  await adapters.blobs.put(arrival.rawKey, Buffer.from(simpleMessage(`bench-${uid}`, BODY)));
-  await adapters.ingest.send([{ deduplicationKey: eventId, body: arrival }]);
-}
-const watcherRequests = new Map(requests);
-requests.clear();
 
 // The event source mapping's own receives and deletes go through an uncounted client.
 const eventSource = new SQSClient({
@@ -101,6 +79,54 @@ const eventSource = new SQSClient({
   region: 'us-east-1',
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
 });
+// The watcher's part, run for real: a Dovecot mailbox set with a backlog, the watcher task catching up on it
+// (raw sources to S3, arrivals to the FIFO queue in batches, cursor updates), until every arrival is queued.
+const BODY = 'The printer on the third floor is out of toner again, could someone have a look?\r\n'.repeat(
+  40,
+);
+// Ten mailboxes, so FIFO batches mix message groups as they would with several watched mailboxes.
+const mailboxes = ['INBOX', ...Array.from({ length: 9 }, (_, i) => `Box${i + 1}`)];
+const dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
+const appender = await connectAppender(dovecot, 'support', 'support-pw');
+for (const mailbox of mailboxes.slice(1)) await appender.mailboxCreate(mailbox);
+for (let i = 0; i < total; i++)
+  await appender.append(mailboxes[i % mailboxes.length] as string, simpleMessage(`bench-${i}`, BODY));
+await appender.logout();
+await adapters.accounts.put({
+  id: 'support',
+  host: '127.0.0.1',
+  port: dovecot.tlsPort,
+  security: 'tls',
+  user: 'support',
+  passwordSecretArn: 'arn:password',
+  tlsCa: readFileSync(dovecot.caFile, 'utf8'),
+  tlsServername: 'localhost',
+  mailboxes,
+  initialSync: 'all',
+});
+const queued = async () => {
+  const { Attributes = {} } = await eventSource.send(
+    new GetQueueAttributesCommand({ QueueUrl: env.IDLEHOOK_INGEST_QUEUE_URL, AttributeNames: ['All'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0);
+};
+requests.clear();
+const watcher = await startAwsWatcher(env, {
+  clients: { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets },
+  healthPort: 0,
+  heartbeat: async () => {},
+});
+const watchStarted = performance.now();
+while ((await queued()) < total) {
+  if (performance.now() - watchStarted > 300_000)
+    throw new Error(`only ${await queued()} of ${total} queued`);
+  await new Promise((r) => setTimeout(r, 100));
+}
+const watcherMs = performance.now() - watchStarted;
+await watcher.stop();
+const watcherRequests = new Map(requests);
+requests.clear();
+
 async function drain(queueUrl: string, handler: typeof parse, perMessage: number[]): Promise<void> {
   for (;;) {
     const { Messages = [] } = await eventSource.send(
@@ -143,6 +169,9 @@ console.log(
 console.log(
   `  deliver handler per message p50 ${ms(summary(deliverTimes).p50)}  p95 ${ms(summary(deliverTimes).p95)}`,
 );
+console.log(
+  `  watcher catch-up (real task code, Dovecot over TLS): ${total} messages in ${(watcherMs / 1000).toFixed(1)} s`,
+);
 console.log(`  requests per message, watcher: ${perMessage(watcherRequests)}`);
 console.log(`  requests per message, parse:   ${perMessage(parseRequests)}`);
 console.log(`  requests per message, deliver: ${perMessage(deliverRequests)}`);
@@ -155,3 +184,4 @@ await adapters.http.close();
 await receiver.close();
 await aws.stop();
 await dynamo.stop();
+await dovecot.stop();

@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import { enforceAwsLimits } from '../support/aws-limits.js';
+import { enforceAwsLimits, enforceDynamoDbLimits } from '../support/aws-limits.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const region = 'us-east-1';
@@ -19,7 +19,10 @@ const s3 = new S3Client({
   credentials,
   forcePathStyle: true,
 });
-enforceAwsLimits(dynamo, 'DynamoDB');
+enforceDynamoDbLimits(
+  dynamo,
+  new DynamoDBClient({ endpoint: process.env.CHAOS_DYNAMODB_ENDPOINT, region, credentials }),
+);
 enforceAwsLimits(sqs, 'SQS');
 enforceAwsLimits(s3, 'S3');
 const watcher = await startAwsWatcher(loadAwsEnvironment(), {

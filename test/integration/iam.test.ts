@@ -24,7 +24,7 @@ import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.
 import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
 import { type Component, type RecordedCall, recordCalls, recordingResolver } from '../support/aws-calls.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
-import { enforceAwsLimits } from '../support/aws-limits.js';
+import { enforceAwsLimits, enforceDynamoDbLimits } from '../support/aws-limits.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';
 import {
@@ -110,7 +110,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     const dynamoClient = new DynamoDBClient(dynamo.clientConfig);
     const sqs = new SQSClient(aws.clientConfig);
     const s3 = new S3Client({ ...aws.clientConfig, forcePathStyle: true });
-    enforceAwsLimits(dynamoClient, 'DynamoDB');
+    enforceDynamoDbLimits(dynamoClient, new DynamoDBClient(dynamo.clientConfig));
     enforceAwsLimits(sqs, 'SQS');
     enforceAwsLimits(s3, 'S3');
     for (const client of [dynamoClient, sqs, s3]) recordCalls(client, component, calls);

@@ -5,7 +5,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/dynamodb-state-store.js';
-import { enforceAwsLimits } from './aws-limits.js';
+import { enforceAwsLimits, enforceDynamoDbLimits } from './aws-limits.js';
 
 /** Emulators need credentials to sign with; they are never real and never leave loopback. */
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -24,7 +24,10 @@ export async function startDynamoDb(): Promise<{
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region, credentials });
-  enforceAwsLimits(client, 'DynamoDB');
+  enforceDynamoDbLimits(
+    client,
+    new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region, credentials }),
+  );
   let tables = 0;
   return {
     client,
