@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type AccountConfig, DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
+import { DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
 import type { WebhookEvent } from '../../src/domain/events.js';
 import { AccountConnector } from '../../src/imap/account-connector.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
+import { accountConfig } from '../support/accounts.js';
 
-const account: AccountConfig = {
-  id: 'support',
-  host: 'imap.example.com',
-  port: 993,
-  security: 'tls',
-  user: 'u',
-  auth: { kind: 'password', password: 'wrong' },
-  connectionLimit: undefined,
-  tls: { ca: undefined, servername: undefined },
-  mailboxes: ['INBOX'],
-  initialSync: 'new',
-};
+const account = accountConfig({ auth: { kind: 'password', password: 'wrong' } });
 
 describe('AccountConnector after rejected logins', () => {
   it('waits 5, 10, 20, 40 and then 60 minutes: each failure counted once', async () => {

@@ -9,22 +9,12 @@ import { ByteBudget } from '../../src/domain/byte-budget.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
 import { ownsEverything, Watcher } from '../../src/imap/watcher.js';
 import type { Logger } from '../../src/ports/index.js';
+import { accountConfig } from '../support/accounts.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** An account nobody answers for: its session keeps reconnecting, which is all this test needs of it. */
-const unreachable: AccountConfig = {
-  id: 'late',
-  host: '127.0.0.1',
-  port: 1,
-  security: 'none',
-  user: 'u',
-  auth: { kind: 'password', password: 'p' },
-  connectionLimit: undefined,
-  tls: { ca: undefined, servername: undefined },
-  mailboxes: ['INBOX'],
-  initialSync: 'new',
-};
+const unreachable = accountConfig({ id: 'late', host: '127.0.0.1', port: 1, security: 'none' });
 
 describe('Watcher reconciling', () => {
   it('recovers from a failed account listing: later accounts are still picked up, and health follows', async () => {
