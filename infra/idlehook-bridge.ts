@@ -449,7 +449,8 @@ export class IdlehookBridge extends Construct {
     this.acknowledgeFindings(taskDefinition);
   }
 
-  private get secretPrefix(): string {
+  /** Secrets Manager name prefix of this deployment's secrets (the CLI creates secrets under it). */
+  get secretPrefix(): string {
     return this.props.secretPrefix ?? `idlehook/${Stack.of(this).stackName}/`;
   }
 

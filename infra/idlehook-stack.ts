@@ -17,6 +17,7 @@ export class IdlehookStack extends Stack {
     new CfnOutput(this, 'IngestQueueUrl', { value: this.bridge.ingestQueue.queueUrl });
     new CfnOutput(this, 'DeliveryQueueUrl', { value: this.bridge.deliveryQueue.queueUrl });
     new CfnOutput(this, 'BlobBucket', { value: this.bridge.bucket.bucketName });
+    new CfnOutput(this, 'SecretPrefix', { value: this.bridge.secretPrefix });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.bridge.alarmTopic.topicArn });
   }
 }

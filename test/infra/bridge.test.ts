@@ -143,6 +143,7 @@ describe('IdlehookBridge infrastructure', () => {
     assert.match(watcherReads, /secret:idlehook\/Test\/accounts\/\*/);
     assert.match(watcherReads, /secret:idlehook\/Test\/oauth2-tokens\/\*/);
     assert.doesNotMatch(watcherReads, /subscriptions/);
+    template.hasOutput('SecretPrefix', { Value: 'idlehook/Test/' });
     const secretWrites = granting(statements, 'secretsmanager:PutSecretValue');
     assert.equal(secretWrites.length, 1, 'only the watcher writes secrets');
     assert.match(resources(secretWrites), /:secret:idlehook\/Test\/oauth2-tokens\/\*/);
