@@ -466,11 +466,11 @@ export class IdlehookBridge extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
       });
     grantee.grantPrincipal.addToPrincipalPolicy(
-      scoped(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], partitions.read),
+      scoped(['dynamodb:GetItem', 'dynamodb:Query'], partitions.read),
     );
     if (partitions.write.length > 0)
       grantee.grantPrincipal.addToPrincipalPolicy(
-        scoped(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], partitions.write),
+        scoped(['dynamodb:PutItem', 'dynamodb:UpdateItem'], partitions.write),
       );
   }
 

@@ -65,8 +65,6 @@ const UNEXERCISED: Record<Component, Record<string, string>> = {
     'secretsmanager:CreateSecret':
       'rotated OAuth2 tokens (first save); aws-oauth2.test.ts covers it through a map',
     'secretsmanager:PutSecretValue': 'rotated OAuth2 tokens (later saves); covered as above',
-    'dynamodb:BatchGetItem': 'part of the read group; no code path uses it today',
-    'dynamodb:DeleteItem': 'part of the write group on its own partitions; no code path uses it today',
     's3:GetObject': 'reads of its own large state (state/), not reached at this size',
     's3:DeleteObject': 'replacing its own large state (state/), not reached at this size',
   },
@@ -75,15 +73,12 @@ const UNEXERCISED: Record<Component, Record<string, string>> = {
     'sqs:GetQueueAttributes': 'the event source mapping reads the queue when it starts',
     'sqs:GetQueueUrl': 'part of the consume group CDK grants for the event source mapping',
     'dynamodb:GetItem': 'part of the read group on SUBSCRIPTIONS',
-    'dynamodb:BatchGetItem': 'part of the read group on SUBSCRIPTIONS',
   },
   blobs: {},
   deliver: {
     'sqs:ChangeMessageVisibility': "retries: the test's event source stand-in leaves failures to expire",
     'sqs:GetQueueAttributes': 'the event source mapping reads the queue when it starts',
     'sqs:GetQueueUrl': 'part of the consume group CDK grants for the event source mapping',
-    'dynamodb:BatchGetItem': 'part of the read group; no code path uses it today',
-    'dynamodb:DeleteItem': 'part of the write group on its own partitions; no code path uses it today',
   },
 };
 
