@@ -4,6 +4,7 @@ import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
+import { errorMessage } from '../domain/errors.js';
 import { type DoctorReport, diagnoseAccount } from '../imap/doctor.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import { startLocalBridge } from '../runtime/local-bridge.js';
@@ -106,7 +107,7 @@ async function run(): Promise<void> {
     bridge.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error('shutdown failed', { error: (error as Error).message });
+        logger.error('shutdown failed', { error: errorMessage(error) });
         process.exit(1);
       },
     );

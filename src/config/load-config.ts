@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
+import { errorMessage } from '../domain/errors.js';
 import { ownValue } from '../domain/null-prototype.js';
 import type { Config } from './config.js';
 import { PROVIDERS, type ProviderPreset } from './providers.js';
@@ -198,15 +199,13 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (error) {
     const hint =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (start from idlehook.config.example.json)' : '';
-    throw new ConfigError(file, [
-      { path: '(file)', message: `cannot read: ${(error as Error).message}${hint}` },
-    ]);
+    throw new ConfigError(file, [{ path: '(file)', message: `cannot read: ${errorMessage(error)}${hint}` }]);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${(error as Error).message}` }]);
+    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${errorMessage(error)}` }]);
   }
   return parseConfig(json, { source: file, baseDir: dirname(resolve(file)), env });
 }

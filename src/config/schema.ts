@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { errorMessage } from '../domain/errors.js';
 import { EVENT_TYPES } from '../domain/event-types.js';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
@@ -72,7 +73,7 @@ export function configFileSchema(context: ConfigContext) {
     try {
       return decodeWebhookSecret(text);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      ctx.addIssue({ code: 'custom', message: errorMessage(error) });
       return z.NEVER;
     }
   });

@@ -1,5 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
+import { errorMessage } from '../domain/errors.js';
 import { isMailboxPattern, resolveMailboxes } from '../domain/folder-tree.js';
 import type { OAuth2TokenStore } from '../ports/index.js';
 import { type ImapCredentials, imapClientOptions } from './client-options.js';
@@ -47,7 +48,7 @@ async function credentialsFor(
   } catch (error) {
     return fail({
       name: 'login',
-      summary: `no OAuth2 access token: ${(error as Error).message}`,
+      summary: `no OAuth2 access token: ${errorMessage(error)}`,
       fix: 'Check oauth2.tokenUrl, clientId, clientSecret and refreshToken; a revoked refresh token needs a new authorization.',
     });
   }

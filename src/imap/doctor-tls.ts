@@ -1,6 +1,7 @@
 import { isIP, type Socket } from 'node:net';
 import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { AccountConfig } from '../config/config.js';
+import { errorMessage } from '../domain/errors.js';
 import { type DoctorStep, fail } from './doctor-steps.js';
 
 const CERTIFICATE_FIXES = new Map<string, (cert: CertificateFacts, account: AccountConfig) => string>([
@@ -111,13 +112,13 @@ export async function handshake(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     const plainText = /wrong version number|packet length too long|unknown protocol|http request/i.test(
-      (error as Error).message,
+      errorMessage(error),
     );
     return fail({
       name,
       summary: plainText
         ? `${where} answered in plain text, not TLS`
-        : `the TLS handshake with ${where} failed (${code}: ${(error as Error).message})`,
+        : `the TLS handshake with ${where} failed (${code}: ${errorMessage(error)})`,
       fix: plainText
         ? `Port ${account.port} is not an implicit-TLS port. Use "security": "starttls" on the server's STARTTLS port (usually 143), or "tls" on its TLS port (usually 993).`
         : 'The server may not support TLS 1.2 or later, which idlehook requires, or the port is wrong.',

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import { errorMessage } from '../domain/errors.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
@@ -98,7 +99,7 @@ abstract class ReconnectingConnection {
           await this.deps.connector.failed(failure).catch((error: unknown) =>
             this.deps.logger.error('could not queue account.error', {
               ...fields,
-              error: (error as Error).message,
+              error: errorMessage(error),
             }),
           );
         } else {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OAuth2Auth } from '../config/config.js';
+import { errorMessage } from '../domain/errors.js';
 import type { Clock, OAuth2TokenStore, StoredOAuth2Tokens } from '../ports/index.js';
 import { ImapConnectionError } from './connection-failure.js';
 
@@ -73,7 +74,7 @@ export class OAuth2Tokens {
       throw new ImapConnectionError(
         'network',
         'OAUTH2_TOKEN_ENDPOINT_UNREACHABLE',
-        `cannot reach the OAuth2 token endpoint ${endpoint} (${(error as Error).message}): check oauth2.tokenUrl and the network.`,
+        `cannot reach the OAuth2 token endpoint ${endpoint} (${errorMessage(error)}): check oauth2.tokenUrl and the network.`,
       );
     }
     const body = (await response.json().catch(() => ({}))) as TokenResponse;

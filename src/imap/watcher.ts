@@ -77,7 +77,7 @@ export class Watcher {
     if (intervalMs) {
       this.timer = setInterval(() => {
         this.reconcile().catch((error: unknown) =>
-          this.deps.logger.error('reconciling accounts failed', { error: (error as Error).message }),
+          this.deps.logger.error('reconciling accounts failed', { error: errorMessage(error) }),
         );
       }, intervalMs);
     }
@@ -224,7 +224,7 @@ export class Watcher {
     } catch (error) {
       this.deps.logger.error('cannot list the folders to resolve mailbox patterns; retrying in 30 s', {
         account: account.id,
-        error: (error as Error).message,
+        error: errorMessage(error),
       });
       this.reconcileLater(30_000);
       return undefined;
@@ -258,7 +258,7 @@ export class Watcher {
     if (before && watched(before) !== watched(folders)) {
       // Not awaited: this runs inside a session's sync, which the reconcile may have to stop.
       void this.reconcile().catch((error: unknown) =>
-        this.deps.logger.error('reconciling accounts failed', { error: (error as Error).message }),
+        this.deps.logger.error('reconciling accounts failed', { error: errorMessage(error) }),
       );
     }
   }
@@ -294,7 +294,7 @@ export class Watcher {
       this.deps.logger.error('mailbox session ended unexpectedly', {
         account: account.id,
         mailbox,
-        error: (error as Error).message,
+        error: errorMessage(error),
       });
     });
     this.sessions.set(key, { fingerprint: fingerprint(account), stop, done, mailboxes: [mailbox] });
@@ -310,7 +310,7 @@ export class Watcher {
     const done = poller.run(stop.signal).catch((error: unknown) => {
       this.deps.logger.error('mailbox poller ended unexpectedly', {
         account: account.id,
-        error: (error as Error).message,
+        error: errorMessage(error),
       });
     });
     this.sessions.set(key, {

@@ -1,6 +1,7 @@
 import EmailReplyParser from 'email-reply-parser';
 import { type AddressObject, type EmailAddress, type HeaderLines, simpleParser } from 'mailparser';
 import { autoSubmittedReason } from '../domain/auto-submitted.js';
+import { errorMessage } from '../domain/errors.js';
 import { emptyRecord } from '../domain/null-prototype.js';
 import type { BlobStore } from '../ports/index.js';
 import { decodeEncodedWords, hasUtf7EncodedWord } from './encoded-words.js';
@@ -187,7 +188,7 @@ export async function parseMessage(
       replyText: null,
       attachments: [],
       headers,
-      parseError: (error as Error).message || 'the message could not be parsed',
+      parseError: errorMessage(error) || 'the message could not be parsed',
     };
   }
 

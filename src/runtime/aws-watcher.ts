@@ -5,6 +5,7 @@ import { isLoopbackHost } from '../adapters/http/loopback-host.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
 import { ByteBudget, SOURCE_BYTES_IN_FLIGHT } from '../domain/byte-budget.js';
+import { errorMessage } from '../domain/errors.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import type { MailboxOwnership } from '../ports/index.js';
@@ -90,7 +91,7 @@ export async function startAwsWatcher(
   const heartbeat = options.heartbeat ?? cloudWatchHeartbeat(new CloudWatchClient({}));
   const beat = () =>
     heartbeat(watcher.mailboxCount).catch((error: unknown) =>
-      aws.logger.warn('heartbeat metric not sent', { error: (error as Error).message }),
+      aws.logger.warn('heartbeat metric not sent', { error: errorMessage(error) }),
     );
   void beat();
   const beating = setInterval(beat, HEARTBEAT_INTERVAL_MS);

@@ -9,6 +9,7 @@ import {
   PARSE_MEMORY_PER_SOURCE_BYTE,
   SOURCE_BYTES_IN_FLIGHT,
 } from '../domain/byte-budget.js';
+import { errorMessage } from '../domain/errors.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
@@ -99,7 +100,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   };
   await prune();
   const pruning = setInterval(() => {
-    prune().catch((error: unknown) => logger.error('pruning failed', { error: (error as Error).message }));
+    prune().catch((error: unknown) => logger.error('pruning failed', { error: errorMessage(error) }));
   }, PRUNE_INTERVAL_MS);
 
   const watcher = new Watcher({

@@ -54,8 +54,13 @@ describe('npm start under a supervisor', () => {
     try {
       await waitForPort(port, 60_000);
       assert.equal(processesWith(config).length > 0, true, 'the bridge runs');
+      const exited = once(npm, 'exit') as Promise<[number | null, string | null]>;
+      // 'close' comes once every holder of the output pipes (npm and the bridge) has let go: only then has all
+      // the output arrived. An orphaned bridge would hold them forever, hence the bound.
+      const closed = once(npm, 'close');
       npm.kill('SIGTERM');
-      const [code, signal] = (await once(npm, 'exit')) as [number | null, string | null];
+      const [code, signal] = await exited;
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 15_000))]);
       await waitForPortClosed(port, 10_000);
       assert.deepEqual(processesWith(config), [], 'no bridge left running as an orphan');
       assert.match(output, /"message":"shutting down".*"signal":"SIGTERM"/);

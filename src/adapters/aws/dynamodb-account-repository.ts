@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountConfig } from '../../config/config.js';
+import { errorMessage } from '../../domain/errors.js';
 import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
@@ -88,7 +89,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
         } catch (error) {
           this.logger.error('cannot read the credentials of an account; it is not watched', {
             account: account.id,
-            error: (error as Error).message,
+            error: errorMessage(error),
           });
           return undefined;
         }
