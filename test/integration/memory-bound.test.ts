@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Scenario, startScenario } from '../support/scenario.js';
 
-const MAILBOXES = Array.from({ length: 8 }, (_, i) => `Backlog${i}`);
+const MAILBOXES = Array.from({ length: 12 }, (_, i) => `Backlog${i}`);
 const PER_MAILBOX = 4;
 const MESSAGE_MIB = 6;
 
@@ -16,7 +16,7 @@ function largeMessage(subject: string, mib: number): string {
 }
 
 // After a restart with many mailboxes catching up at once, every session fetches its backlog together: without a
-// cap on the bytes in flight that is every mailbox's batch at the same time (here 192 MiB of sources, then
+// cap on the bytes in flight that is every mailbox's batch at the same time (here 288 MiB of sources, then
 // parsing on top), and the 512 MiB watcher task ran out of memory. With the cap the peak stays bounded.
 describe('many mailboxes catching up on large mail at once', () => {
   let scenario: Scenario;
@@ -34,7 +34,7 @@ describe('many mailboxes catching up on large mail at once', () => {
     await scenario?.dispose();
   });
 
-  it('delivers every message with the bridge process peaking under 450 MiB (602 MiB without the cap, measured)', async (t) => {
+  it('delivers every message with the bridge process peaking under 550 MiB (675 MiB without the cap, measured)', async (t) => {
     const { bridge, receiver } = scenario;
     await bridge.start();
     const total = MAILBOXES.length * PER_MAILBOX;
@@ -46,6 +46,6 @@ describe('many mailboxes catching up on large mail at once', () => {
     const peak = bridge.peakRssMiB();
     assert.equal(new Set(receiver.ofType('message.received').map((w) => w.id)).size, total);
     t.diagnostic(`peak RSS ${peak.toFixed(0)} MiB`);
-    assert.ok(peak < 450, `peak RSS ${peak.toFixed(0)} MiB`);
+    assert.ok(peak < 550, `peak RSS ${peak.toFixed(0)} MiB`);
   });
 });
