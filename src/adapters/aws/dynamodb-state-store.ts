@@ -213,7 +213,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
             ':reason': letter.reason,
             ':attempts': letter.attempts,
             ':failedAt': letter.failedAt,
-            ':deadLetters': DEAD_LETTER_PARTITION,
+            ':deadLetters': DEAD_LETTER_INDEX_PARTITION,
             ':order': `${String(letter.failedAt).padStart(15, '0')}#${letter.eventId}#${letter.subscriptionId}`,
           },
         }),
@@ -226,7 +226,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
       TableName: this.tableName,
       IndexName: 'gsi1',
       KeyConditionExpression: 'gsi1pk = :deadLetters',
-      ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_PARTITION },
+      ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_INDEX_PARTITION },
     });
     return Promise.all(
       items.map(async (item) => ({
@@ -304,8 +304,6 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     );
   }
 }
-
-const DEAD_LETTER_PARTITION = DEAD_LETTER_INDEX_PARTITION;
 
 interface DeadLetterItem {
   pk: string;
