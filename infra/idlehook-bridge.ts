@@ -17,7 +17,12 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/table-partitions.js';
+import {
+  DEAD_LETTER_INDEX,
+  PARTITIONS_BY_COMPONENT,
+  TABLE_KEY,
+  TTL_ATTRIBUTE,
+} from '../src/adapters/aws/state-table.js';
 import { type SecretKind, secretName } from '../src/config/aws-environment.js';
 import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 
@@ -82,18 +87,18 @@ export class IdlehookBridge extends Construct {
 
     // --- State: one table, keys as in src/adapters/aws/dynamodb-state-store.ts ---
     this.table = new dynamodb.Table(this, 'State', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      partitionKey: stringAttribute(TABLE_KEY.partition),
+      sortKey: stringAttribute(TABLE_KEY.sort),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expiresAt',
+      timeToLiveAttribute: TTL_ATTRIBUTE,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy,
     });
     this.table.addGlobalSecondaryIndex({
-      indexName: 'gsi1',
-      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      indexName: DEAD_LETTER_INDEX.name,
+      partitionKey: stringAttribute(DEAD_LETTER_INDEX.partitionKey),
+      sortKey: stringAttribute(DEAD_LETTER_INDEX.sortKey),
     });
 
     // --- Blobs ---
@@ -577,4 +582,8 @@ export class IdlehookBridge extends Construct {
         'The environment holds resource names only (table, queues, bucket); secrets come from Secrets Manager at run time.',
     });
   }
+}
+
+function stringAttribute(name: string): dynamodb.Attribute {
+  return { name, type: dynamodb.AttributeType.STRING };
 }

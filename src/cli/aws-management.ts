@@ -13,7 +13,7 @@ import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { PROVIDER_NAMES, PROVIDERS, type ProviderPreset } from '../config/providers.js';
 import { errorMessage } from '../domain/errors.js';
-import { EVENT_TYPES } from '../domain/event-types.js';
+import { EVENT_TYPES } from '../domain/event-schemas.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 

@@ -1,4 +1,4 @@
-import type { EventType } from '../domain/event-types.js';
+import type { EventType } from '../domain/event-schemas.js';
 
 /** The validated, fully resolved configuration: paths absolute, secrets read, defaults filled in. */
 export interface Config {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../domain/errors.js';
-import { EVENT_TYPES } from '../domain/event-types.js';
+import { EVENT_TYPES } from '../domain/event-schemas.js';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { DEFAULT_OVERLOAD_FLOOR_SECONDS } from '../domain/retry.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 // The webhook contract, as schemas: `npm run schemas` writes them to schemas/*.schema.json for receivers, and
 // the tests validate real deliveries against those files with an independent validator (ajv).
 
-const mailbox = z.object({ name: z.string(), address: z.string() }).strict();
+const namedAddress = z.object({ name: z.string(), address: z.string() }).strict();
 const isoTime = z.iso.datetime({ offset: true });
 const decimal = z.string().regex(/^\d+$/);
 
@@ -27,17 +27,21 @@ const messageReceivedSchema = envelope(
       references: z.array(z.string()),
       subject: z.string().nullable(),
       date: isoTime.nullable(),
-      from: mailbox.nullable(),
-      sender: mailbox.nullable(),
-      replyTo: z.array(mailbox),
-      to: z.array(mailbox),
-      cc: z.array(mailbox),
-      bcc: z.array(mailbox),
+      from: namedAddress.nullable(),
+      sender: namedAddress.nullable(),
+      replyTo: z.array(namedAddress),
+      to: z.array(namedAddress),
+      cc: z.array(namedAddress),
+      bcc: z.array(namedAddress),
       text: z.string().nullable(),
       html: z.string().nullable(),
+      // Which of text/html were cut at MAX_BODY_CHARACTERS; the whole message stays behind `raw.url`.
       truncated: z.object({ text: z.boolean(), html: z.boolean() }).strict(),
+      // The newest reply without quoted history or signature, from `text` (null without a text part).
       replyText: z.string().nullable(),
+      // Machine-generated (autoreply, bounce, bulk): do not answer it automatically.
       autoSubmitted: z.boolean(),
+      // Which signal made it so, e.g. "Auto-Submitted: auto-replied" or "empty Return-Path".
       autoSubmittedReason: z.string().nullable(),
       attachments: z.array(
         z
@@ -47,13 +51,16 @@ const messageReceivedSchema = envelope(
             size: z.number().int().nonnegative(),
             contentId: z.string().nullable(),
             disposition: z.string().nullable(),
+            // sha256 of the decoded content, hex.
             checksum: z.string().regex(/^[0-9a-f]{64}$/),
             url: z.url(),
           })
           .strict(),
       ),
+      // Raw header values (unfolded, not decoded) by lower-case name, in message order.
       headers: z.record(z.string(), z.array(z.string())),
       raw: z.object({ url: z.url(), size: z.number().int().nonnegative() }).strict(),
+      // Set when the MIME structure could not be fully parsed; the event is delivered anyway.
       parseError: z.string().nullable(),
     })
     .strict(),
@@ -131,7 +138,7 @@ const endpointDisabledSchema = envelope(
     .strict(),
 );
 
-/** Event type -> schema, for every type in EVENT_TYPES. */
+/** Every event idlehook emits, by type: the one definition the event types, builders and JSON Schemas derive from. */
 export const EVENT_SCHEMAS = {
   'message.received': messageReceivedSchema,
   'message.flags_changed': messageFlagsChangedSchema,
@@ -144,7 +151,12 @@ export const EVENT_SCHEMAS = {
   'endpoint.disabled': endpointDisabledSchema,
 } as const;
 
-export function jsonSchemaOf(type: keyof typeof EVENT_SCHEMAS): Record<string, unknown> {
+export type EventType = keyof typeof EVENT_SCHEMAS;
+
+/** Every event type, in the order above; subscriptions filter on these names. */
+export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as [EventType, ...EventType[]];
+
+export function jsonSchemaOf(type: EventType): Record<string, unknown> {
   return {
     $id: `urn:idlehook:event:${type}`,
     title: type,

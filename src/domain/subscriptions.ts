@@ -1,11 +1,11 @@
 import type { SubscriptionConfig } from '../config/config.js';
-import type { WebhookEvent } from './events.js';
+import { eventScope, type WebhookEvent } from './events.js';
 
 export function subscriptionsFor(
   event: WebhookEvent,
   subscriptions: readonly SubscriptionConfig[],
 ): SubscriptionConfig[] {
-  const account = event.data.account;
+  const { account } = eventScope(event);
   return subscriptions.filter(
     (s) =>
       (!s.events || s.events.has(event.type)) &&

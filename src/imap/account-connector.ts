@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
-import { accountErrorEventId, type WebhookEvent } from '../domain/events.js';
+import { accountErrorEvent, type EventOf } from '../domain/events.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { Clock, Logger, OAuth2TokenStore } from '../ports/index.js';
 import type { ImapCredentials } from './client-options.js';
@@ -14,7 +14,7 @@ export interface AccountConnectorDependencies {
   readonly clock: Clock;
   readonly logger: Logger;
   /** Queues an `account.error` event; resolves once it is durable. */
-  readonly emit: (event: WebhookEvent) => Promise<void>;
+  readonly emit: (event: EventOf<'account.error'>) => Promise<void>;
   /** Keeps rotated OAuth2 tokens across restarts (OAuth2 accounts only). */
   readonly tokenStore?: OAuth2TokenStore;
   readonly random?: () => number;
@@ -115,19 +115,19 @@ export class AccountConnector {
       code: error.code,
       error: error.message,
     });
-    await this.deps.emit({
-      id: accountErrorEventId(this.account.id, this.episode.startedAt, error.code),
-      type: 'account.error',
-      timestamp: this.episode.startedAt,
-      data: {
-        account: this.account.id,
-        code: error.code,
-        kind: error.kind,
-        message: error.message,
-        host: this.account.host,
-        port: this.account.port,
-        nextLoginAttemptAt: status.nextLoginAttemptAt,
-      },
-    });
+    await this.deps.emit(
+      accountErrorEvent(
+        {
+          account: this.account.id,
+          code: error.code,
+          kind: error.kind,
+          message: error.message,
+          host: this.account.host,
+          port: this.account.port,
+          nextLoginAttemptAt: status.nextLoginAttemptAt,
+        },
+        this.episode.startedAt,
+      ),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import type { ImapFlow } from 'imapflow';
-import { flagsChangedEventId, type MessageCoordinates, messageEventId } from '../domain/events.js';
-import type { IngestRecord } from '../pipeline/records.js';
+import { type MessageCoordinates, messageDeletedEvent, messageFlagsChangedEvent } from '../domain/events.js';
+import { eventRecord, type IngestRecord } from '../pipeline/records.js';
 import type { OutgoingMessage } from '../ports/index.js';
 
 export interface ChangesSince {
@@ -36,14 +36,7 @@ export function messageDeleted(
   detectedBy: 'vanished' | 'uid-comparison',
   detectedAt: string,
 ): OutgoingMessage<IngestRecord> {
-  const id = messageEventId('message.deleted', message);
-  return {
-    deduplicationKey: id,
-    body: {
-      kind: 'event',
-      event: { id, type: 'message.deleted', timestamp: detectedAt, data: { ...message, detectedBy } },
-    },
-  };
+  return eventRecord(messageDeletedEvent(message, detectedBy, detectedAt));
 }
 
 function maxModseq(values: readonly (string | null | undefined)[]): string {
@@ -91,19 +84,10 @@ export async function changesSince(
   for (const message of changed.sort((a, b) => a.uid - b.uid)) {
     // A message announced moments ago shows up as changed (its MODSEQ is new): not a change unless it moved on.
     if (vanished.has(message.uid) || since.justAnnounced.get(message.uid) === message.modseq) continue;
-    const id = flagsChangedEventId(coordinates(message.uid), message.modseq);
-    records.push({
-      deduplicationKey: id,
-      body: {
-        kind: 'event',
-        event: {
-          id,
-          type: 'message.flags_changed',
-          timestamp: since.detectedAt,
-          data: { ...coordinates(message.uid), flags: message.flags, modseq: message.modseq },
-        },
-      },
-    });
+    const { flags, modseq } = message;
+    records.push(
+      eventRecord(messageFlagsChangedEvent(coordinates(message.uid), { flags, modseq }, since.detectedAt)),
+    );
   }
   for (const uid of [...vanished].sort((a, b) => a - b)) {
     records.push(messageDeleted(coordinates(uid), 'vanished', since.detectedAt));

@@ -1,9 +1,15 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
 import type { ByteBudget } from '../domain/byte-budget.js';
-import { mailboxResetEventId, messageEventId } from '../domain/events.js';
+import { mailboxResetEvent, messageEventId } from '../domain/events.js';
 import { batchBySize, type MailboxCursor, planSync } from '../domain/sync.js';
-import { type IngestRecord, type MessageArrival, rawBlobKey } from '../pipeline/records.js';
+import {
+  arrivalRecord,
+  eventRecord,
+  type IngestRecord,
+  type MessageArrival,
+  rawBlobKey,
+} from '../pipeline/records.js';
 import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
 import { changesSince, sharedFlags } from './mailbox-changes.js';
@@ -230,27 +236,17 @@ export class MailboxSync {
         uidValidity: plan.cursor.uidValidity,
       });
       const now = new Date(this.deps.clock.now()).toISOString();
-      const id = mailboxResetEventId(this.account.id, this.mailbox, plan.cursor.uidValidity);
-      await this.deps.ingest.send([
+      const reset = mailboxResetEvent(
         {
-          deduplicationKey: id,
-          body: {
-            kind: 'event',
-            event: {
-              id,
-              type: 'mailbox.reset',
-              timestamp: now,
-              data: {
-                account: this.account.id,
-                mailbox: this.mailbox,
-                previousUidValidity: plan.previousUidValidity,
-                uidValidity: plan.cursor.uidValidity,
-                uidNext: plan.cursor.lastUid + 1,
-              },
-            },
-          },
+          account: this.account.id,
+          mailbox: this.mailbox,
+          previousUidValidity: plan.previousUidValidity,
+          uidValidity: plan.cursor.uidValidity,
+          uidNext: plan.cursor.lastUid + 1,
         },
-      ]);
+        now,
+      );
+      await this.deps.ingest.send([eventRecord(reset)]);
     }
     if (plan.kind !== 'catch-up')
       await this.deps.cursors.resetCursor(this.account.id, this.mailbox, plan.cursor);
@@ -440,16 +436,17 @@ export class MailboxSync {
         const eventId = messageEventId('message.received', coordinates);
         const rawKey = rawBlobKey(eventId);
         await this.deps.blobs.put(rawKey, source);
-        const arrival: MessageArrival = {
-          kind: 'message',
-          eventId,
-          ...coordinates,
-          ...meta,
-          rawKey,
-          detectedAt,
-          ...(unavailable.has(meta.uid) ? { sourceUnavailable: true } : {}),
-        };
-        records.push({ deduplicationKey: eventId, body: arrival });
+        records.push(
+          arrivalRecord({
+            kind: 'message',
+            eventId,
+            ...coordinates,
+            ...meta,
+            rawKey,
+            detectedAt,
+            ...(unavailable.has(meta.uid) ? { sourceUnavailable: true } : {}),
+          }),
+        );
         announced.set(meta.uid, meta.modseq);
       }),
     );

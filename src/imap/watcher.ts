@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
 import { errorMessage } from '../domain/errors.js';
-import { folderEventId, type WebhookEvent } from '../domain/events.js';
+import { folderChangedEvent } from '../domain/events.js';
 import {
   diffFolderTrees,
-  type FolderChange,
   type FolderEntry,
   needsFolderListing,
   resolveMailboxes,
 } from '../domain/folder-tree.js';
+import { eventRecord } from '../pipeline/records.js';
 import type { AccountRepository, MailboxOwnership, MailboxRef, OAuth2TokenStore } from '../ports/index.js';
 import { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
@@ -244,10 +244,7 @@ export class Watcher {
     const now = new Date(this.deps.clock.now()).toISOString();
     if (changes.length > 0) {
       await this.deps.ingest.send(
-        changes.map((change) => {
-          const event = folderChangeEvent(account.id, change, now);
-          return { deduplicationKey: event.id, body: { kind: 'event', event } };
-        }),
+        changes.map((change) => eventRecord(folderChangedEvent(account.id, change, now))),
       );
       this.deps.logger.info('folder tree changed', { account: account.id, changes: changes.length });
     }
@@ -272,8 +269,7 @@ export class Watcher {
       status: this.deps.status,
       clock: this.deps.clock,
       logger: this.deps.logger,
-      emit: (event) =>
-        this.deps.ingest.send([{ deduplicationKey: event.id, body: { kind: 'event', event } }]),
+      emit: (event) => this.deps.ingest.send([eventRecord(event)]),
       ...(this.deps.tokenStore ? { tokenStore: this.deps.tokenStore } : {}),
     });
     this.connectors.set(account.id, { fingerprint: current, connector });
@@ -336,30 +332,4 @@ export class Watcher {
     const [account = ''] = key.split('\u0000');
     for (const mailbox of session.mailboxes) this.deps.status.forget(account, mailbox);
   }
-}
-
-function folderChangeEvent(account: string, change: FolderChange, timestamp: string): WebhookEvent {
-  if (change.kind === 'renamed') {
-    const { from, to } = change;
-    return {
-      id: folderEventId('mailbox.renamed', account, [from.path, to.path], to.uidValidity),
-      type: 'mailbox.renamed',
-      timestamp,
-      data: {
-        account,
-        mailbox: to.path,
-        previousMailbox: from.path,
-        uidValidity: to.uidValidity,
-        specialUse: to.specialUse,
-      },
-    };
-  }
-  const type = change.kind === 'created' ? 'mailbox.created' : 'mailbox.deleted';
-  const { folder } = change;
-  return {
-    id: folderEventId(type, account, [folder.path], folder.uidValidity),
-    type,
-    timestamp,
-    data: { account, mailbox: folder.path, uidValidity: folder.uidValidity, specialUse: folder.specialUse },
-  };
 }

@@ -1,6 +1,6 @@
 import type { Config, SubscriptionConfig } from '../config/config.js';
 import { type EndpointHealth, nextEndpointHealth } from '../domain/endpoint-health.js';
-import { endpointDisabledEventId } from '../domain/events.js';
+import { endpointDisabledEvent } from '../domain/events.js';
 import { type DeliveryDecision, decideDelivery, parseRetryAfter } from '../domain/retry.js';
 import type {
   AttemptLog,
@@ -198,11 +198,8 @@ async function announceDisabled(
 ): Promise<void> {
   const others = [...deps.subscriptions.values()].filter((s) => s.id !== subscription.id);
   const announcements = deliveriesFor(
-    {
-      id: endpointDisabledEventId(subscription.id, failingSince ?? triggeringEventId),
-      type: 'endpoint.disabled',
-      timestamp: new Date(now).toISOString(),
-      data: {
+    endpointDisabledEvent(
+      {
         subscriptionId: subscription.id,
         // Only the host: webhook URLs often carry tokens, and this goes to every other subscription.
         host: new URL(subscription.url).host,
@@ -210,7 +207,8 @@ async function announceDisabled(
         failingSince: failingSince === undefined ? null : new Date(failingSince).toISOString(),
         disabledAt: new Date(now).toISOString(),
       },
-    },
+      failingSince ?? triggeringEventId,
+    ),
     others,
   );
   if (announcements.length > 0) await deps.deliveries.send(announcements);

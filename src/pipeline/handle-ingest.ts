@@ -1,5 +1,5 @@
 import type { SubscriptionConfig } from '../config/config.js';
-import type { WebhookEvent } from '../domain/events.js';
+import { messageReceivedEvent, type WebhookEvent } from '../domain/events.js';
 import type { BlobStore, EventQueue } from '../ports/index.js';
 import { deliveriesFor } from './fan-out.js';
 import { parseMessage } from './parse-message.js';
@@ -27,8 +27,7 @@ async function messageEvent(arrival: MessageArrival, blobs: BlobStore): Promise<
   const data = arrival.sourceUnavailable
     ? { ...parsed, parseError: 'the mail server listed this message but returned no source for it' }
     : parsed;
-  // The timestamp is when the watcher saw the message, so a re-parse yields a byte-identical body.
-  return { id: arrival.eventId, type: 'message.received', timestamp: arrival.detectedAt, data: { ...data } };
+  return messageReceivedEvent(arrival, data);
 }
 
 /** The parse stage for one record: build the event, then queue one delivery per matching subscription. */

@@ -2,61 +2,21 @@ import EmailReplyParser from 'email-reply-parser';
 import { type AddressObject, type EmailAddress, type HeaderLines, simpleParser } from 'mailparser';
 import { autoSubmittedReason } from '../domain/auto-submitted.js';
 import { errorMessage } from '../domain/errors.js';
+import type { EventData } from '../domain/events.js';
 import { emptyRecord } from '../domain/null-prototype.js';
 import type { BlobStore } from '../ports/index.js';
 import { decodeEncodedWords, hasUtf7EncodedWord } from './encoded-words.js';
-import { attachmentBlobKey, type MessageArrival, type MessageMetadata } from './records.js';
+import { attachmentBlobKey, type MessageArrival } from './records.js';
 
-export interface Mailbox {
-  readonly name: string;
-  readonly address: string;
-}
+/** The `data` of a `message.received` event (the public webhook contract, see event-schemas.ts). */
+export type MessageReceivedData = EventData<'message.received'>;
+/** A name and an email address, as in From or To. */
+type NamedAddress = MessageReceivedData['from'] & {};
+type AttachmentSummary = MessageReceivedData['attachments'][number];
 
-export interface AttachmentSummary {
-  readonly filename: string | null;
-  readonly contentType: string;
-  readonly size: number;
-  readonly contentId: string | null;
-  readonly disposition: string | null;
-  /** sha256 of the decoded content, hex. */
-  readonly checksum: string;
-  readonly url: string;
-}
-
-/** The `data` of a `message.received` event (the public webhook contract, see README). */
-export interface MessageReceivedData extends MessageMetadata {
-  readonly messageId: string | null;
-  readonly inReplyTo: string | null;
-  readonly references: readonly string[];
-  readonly subject: string | null;
-  readonly date: string | null;
-  readonly from: Mailbox | null;
-  readonly sender: Mailbox | null;
-  readonly replyTo: readonly Mailbox[];
-  readonly to: readonly Mailbox[];
-  readonly cc: readonly Mailbox[];
-  readonly bcc: readonly Mailbox[];
-  readonly text: string | null;
-  readonly html: string | null;
-  /** Which of text/html were cut at MAX_BODY_CHARACTERS; the whole message stays behind `raw.url`. */
-  readonly truncated: { readonly text: boolean; readonly html: boolean };
-  readonly attachments: readonly AttachmentSummary[];
-  /** Raw header values (unfolded, not decoded) by lower-case name, in message order. */
-  readonly headers: Readonly<Record<string, string[]>>;
-  readonly raw: { readonly url: string; readonly size: number };
-  /** The newest reply without quoted history or signature, from `text` (null without a text part). */
-  readonly replyText: string | null;
-  /** Machine-generated (autoreply, bounce, bulk): do not answer it automatically. */
-  readonly autoSubmitted: boolean;
-  /** Which signal made it so, e.g. "Auto-Submitted: auto-replied" or "empty Return-Path". */
-  readonly autoSubmittedReason: string | null;
-  /** Set when the MIME structure could not be fully parsed; the event is delivered anyway. */
-  readonly parseError: string | null;
-}
-
-function flattenAddresses(field: AddressObject | AddressObject[] | undefined): Mailbox[] {
+function flattenAddresses(field: AddressObject | AddressObject[] | undefined): NamedAddress[] {
   const objects = field === undefined ? [] : Array.isArray(field) ? field : [field];
-  const flatten = (address: EmailAddress): Mailbox[] =>
+  const flatten = (address: EmailAddress): NamedAddress[] =>
     address.group
       ? address.group.flatMap(flatten)
       : [{ name: address.name ?? '', address: address.address ?? '' }];

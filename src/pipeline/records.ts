@@ -1,7 +1,18 @@
 import type { WebhookEvent } from '../domain/events.js';
+import type { OutgoingMessage } from '../ports/index.js';
 
 /** What the watcher hands to the parse stage: a message to parse, or an event that needs no parsing. */
 export type IngestRecord = MessageArrival | { readonly kind: 'event'; readonly event: WebhookEvent };
+
+/** An event for the parse stage to fan out as is; its id keeps a re-emission from being queued twice. */
+export function eventRecord(event: WebhookEvent): OutgoingMessage<IngestRecord> {
+  return { deduplicationKey: event.id, body: { kind: 'event', event } };
+}
+
+/** A new message for the parse stage to parse. */
+export function arrivalRecord(arrival: MessageArrival): OutgoingMessage<IngestRecord> {
+  return { deduplicationKey: arrival.eventId, body: arrival };
+}
 
 /** What the IMAP server says about a message before its content is parsed (FETCH UID FLAGS ...). */
 export interface MessageMetadata {

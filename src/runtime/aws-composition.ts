@@ -17,6 +17,7 @@ import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { signBlobLink } from '../domain/blob-links.js';
+import { eventScope } from '../domain/events.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
 import type { OAuth2TokenStore, SecretResolver } from '../ports/index.js';
 import { type BlobLinkHandler, createBlobLinkHandler } from './blob-link-handler.js';
@@ -72,7 +73,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
       overflow: blobs,
       fifo: true,
       groupOf: (record) => {
-        const { account, mailbox } = record.kind === 'message' ? record : record.event.data;
+        const { account, mailbox } = record.kind === 'message' ? record : eventScope(record.event);
         return mailbox ? `${account}#${mailbox}` : (account ?? 'idlehook');
       },
     }),

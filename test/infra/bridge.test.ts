@@ -9,6 +9,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
+import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
 
 const root = resolve(import.meta.dirname, '../..');
 /** Asset bundling is tested once, below; the assertion tests skip it. */
@@ -74,6 +75,29 @@ describe('IdlehookBridge infrastructure', () => {
       ],
       GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1' })],
     });
+  });
+
+  it('creates the same table the emulator tests create from STATE_TABLE_DEFINITION', () => {
+    const [table] = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    const sortedByName = (attributes: readonly { AttributeName?: string }[] = []) =>
+      [...attributes].sort((a, b) => String(a.AttributeName).localeCompare(String(b.AttributeName)));
+    const expected = STATE_TABLE_DEFINITION;
+    assert.deepEqual(table?.Properties.KeySchema, expected.KeySchema);
+    assert.deepEqual(
+      sortedByName(table?.Properties.AttributeDefinitions),
+      sortedByName(expected.AttributeDefinitions),
+    );
+    assert.deepEqual(
+      table?.Properties.GlobalSecondaryIndexes.map(
+        ({ IndexName, KeySchema, Projection }: Record<string, unknown>) => ({
+          IndexName,
+          KeySchema,
+          Projection,
+        }),
+      ),
+      expected.GlobalSecondaryIndexes,
+    );
+    assert.equal(table?.Properties.BillingMode, expected.BillingMode);
   });
 
   it('stores blobs encrypted, private, TLS-only and expiring', () => {

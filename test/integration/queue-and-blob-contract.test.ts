@@ -17,7 +17,20 @@ import { startLinkEndpoint } from '../support/link-endpoint.js';
 
 const event = (id: string, padding = ''): IngestRecord => ({
   kind: 'event',
-  event: { id, type: 'account.error', timestamp: '2026-11-27T00:00:00Z', data: { account: 'a', padding } },
+  event: {
+    id,
+    type: 'account.error',
+    timestamp: '2026-11-27T00:00:00Z',
+    data: {
+      account: 'a',
+      code: 'TEST',
+      kind: 'network',
+      message: padding,
+      host: 'h',
+      port: 993,
+      nextLoginAttemptAt: null,
+    },
+  },
 });
 const idOf = (record: IngestRecord | undefined) => (record?.kind === 'event' ? record.event.id : undefined);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

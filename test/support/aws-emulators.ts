@@ -4,7 +4,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
-import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/dynamodb-state-store.js';
+import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
 import { enforceAwsLimits, enforceDynamoDbLimits } from './aws-limits.js';
 
 /** Emulators need credentials to sign with; they are never real and never leave loopback. */

@@ -27,7 +27,7 @@ export class FlakyNetwork {
       upstream.pipe(client);
       client.on('data', (chunk: Buffer) => {
         const trap = this.trap;
-        if (!trap || !trap.pattern.test(chunk.toString('latin1'))) return;
+        if (!trap?.pattern.test(chunk.toString('latin1'))) return;
         this.trap = undefined;
         if (trap.how === 'reset') {
           upstream.destroy();

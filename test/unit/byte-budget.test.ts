@@ -9,8 +9,14 @@ describe('ByteBudget', () => {
     const budget = new ByteBudget(100);
     const order: string[] = [];
     const a = await budget.acquire(60);
-    const b = budget.acquire(50).then((release) => (order.push('b'), release));
-    const c = budget.acquire(10).then((release) => (order.push('c'), release));
+    const b = budget.acquire(50).then((release) => {
+      order.push('b');
+      return release;
+    });
+    const c = budget.acquire(10).then((release) => {
+      order.push('c');
+      return release;
+    });
     await settled();
     assert.deepEqual(order, [], 'b does not fit; c waits behind it (no overtaking)');
     a();

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { EVENT_SCHEMAS, jsonSchemaOf } from '../../src/domain/event-schemas.js';
-import { EVENT_TYPES } from '../../src/domain/event-types.js';
+import { EVENT_SCHEMAS, EVENT_TYPES, jsonSchemaOf } from '../../src/domain/event-schemas.js';
 
 describe('published event schemas', () => {
   it('cover every event type, and the files in schemas/ are what the code defines (npm run schemas)', () => {

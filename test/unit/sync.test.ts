@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mailboxResetEventId, messageEventId } from '../../src/domain/events.js';
+import { mailboxResetEvent, messageEventId } from '../../src/domain/events.js';
 import { batchBySize, planSync } from '../../src/domain/sync.js';
 
 const snapshot = { uidValidity: '100', uidNext: 42, highestModseq: '900' };
@@ -59,6 +59,11 @@ describe('event ids', () => {
     for (const other of [{ uid: 8 }, { uidValidity: '2' }, { mailbox: 'Sent' }, { account: 'b' }]) {
       assert.notEqual(id, messageEventId('message.received', { ...coordinates, ...other }));
     }
-    assert.notEqual(mailboxResetEventId('a', 'INBOX', '1'), mailboxResetEventId('a', 'INBOX', '2'));
+    const reset = (uidValidity: string) =>
+      mailboxResetEvent(
+        { account: 'a', mailbox: 'INBOX', previousUidValidity: '0', uidValidity, uidNext: 1 },
+        '',
+      ).id;
+    assert.notEqual(reset('1'), reset('2'));
   });
 });

@@ -5,7 +5,7 @@ import { errorMessage } from '../../domain/errors.js';
 import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
-import { TABLE_PARTITIONS } from './table-partitions.js';
+import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 /** An account as stored: everything but its credentials, which stay in Secrets Manager. */
 export interface StoredAccount {
@@ -31,8 +31,6 @@ export interface StoredAccount {
   readonly initialSync: 'new' | 'all';
 }
 
-const PARTITION = TABLE_PARTITIONS.accounts;
-
 /**
  * Accounts in the state table (pk ACCOUNTS, sk = id), passwords resolved through the SecretResolver. The
  * watcher lists them on every reconcile, so adding an account needs no redeploy.
@@ -51,13 +49,13 @@ export class DynamoDbAccountRepository implements AccountRepository {
 
   async put(account: StoredAccount): Promise<void> {
     await this.documents.send(
-      new PutCommand({ TableName: this.tableName, Item: { pk: PARTITION, sk: account.id, ...account } }),
+      new PutCommand({ TableName: this.tableName, Item: { ...TABLE_KEYS.account(account.id), ...account } }),
     );
   }
 
   async remove(accountId: string): Promise<void> {
     await this.documents.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { pk: PARTITION, sk: accountId } }),
+      new DeleteCommand({ TableName: this.tableName, Key: TABLE_KEYS.account(accountId) }),
     );
   }
 
@@ -65,7 +63,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
     return queryAll(this.documents, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': PARTITION },
+      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accounts },
     });
   }
 

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttemptLog, DeliveryAttempt } from '../../ports/index.js';
 import { documentClient } from './dynamodb-documents.js';
-import { TABLE_PARTITIONS } from './table-partitions.js';
+import { attemptsPartition, TABLE_KEYS } from './state-table.js';
 
 /**
  * The per-endpoint attempt log on the state table: pk ATTEMPTS#<subscription>, sk <attemptedAt>#<event>#<n>,
@@ -24,8 +24,12 @@ export class DynamoDbAttemptLog implements AttemptLog {
       new PutCommand({
         TableName: this.tableName,
         Item: {
-          pk: partition(attempt.subscriptionId),
-          sk: `${String(attempt.attemptedAt).padStart(15, '0')}#${attempt.eventId}#${attempt.attempt}`,
+          ...TABLE_KEYS.attempt(
+            attempt.subscriptionId,
+            String(attempt.attemptedAt).padStart(15, '0'),
+            attempt.eventId,
+            String(attempt.attempt),
+          ),
           ...attempt,
           expiresAt: Math.floor(attempt.attemptedAt / 1000) + this.retentionSeconds,
         },
@@ -38,7 +42,7 @@ export class DynamoDbAttemptLog implements AttemptLog {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': partition(subscriptionId) },
+        ExpressionAttributeValues: { ':pk': attemptsPartition(subscriptionId) },
         ScanIndexForward: false,
         Limit: limit,
       }),
@@ -46,5 +50,3 @@ export class DynamoDbAttemptLog implements AttemptLog {
     return Items.map(({ pk: _pk, sk: _sk, expiresAt: _expiresAt, ...attempt }) => attempt as DeliveryAttempt);
   }
 }
-
-const partition = (subscriptionId: string) => `${TABLE_PARTITIONS.attempts}${subscriptionId}`;

@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { msUntilNextWindow, windowOf } from '../../domain/rate-window.js';
 import type { Admission, Clock, EndpointThrottle } from '../../ports/index.js';
 import { documentClient, isFailedCondition } from './dynamodb-documents.js';
-import { TABLE_PARTITIONS } from './table-partitions.js';
+import { TABLE_KEYS } from './state-table.js';
 
 /**
  * Per-endpoint rate limits for the deliver function. A limit must hold across every concurrent function
@@ -29,7 +29,7 @@ export class DynamoDbEndpointThrottle implements EndpointThrottle {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `${TABLE_PARTITIONS.rate}${subscriptionId}`, sk: String(second) },
+          Key: TABLE_KEYS.rateWindow(subscriptionId, String(second)),
           UpdateExpression: 'ADD admitted :one SET expiresAt = :expiresAt',
           ConditionExpression: 'attribute_not_exists(admitted) OR admitted < :limit',
           ExpressionAttributeValues: { ':one': 1, ':limit': ratePerSecond, ':expiresAt': second + 60 },

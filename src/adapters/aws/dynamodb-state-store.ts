@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -21,18 +21,10 @@ import type {
   UidGaps,
 } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
-import { DEAD_LETTER_INDEX_PARTITION, TABLE_PARTITIONS } from './table-partitions.js';
+import { DEAD_LETTER_INDEX, TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 /**
- * The state store on one DynamoDB table (single-table design, see README "DynamoDB table"):
- *
- * | item               | pk                           | sk                 | GSI1 (sparse)                         |
- * | mailbox cursor     | MAILBOX#<account>#<mailbox>  | CURSOR             |                                       |
- * | UID gaps (no QRESYNC) | MAILBOX#<account>#<mailbox> | UIDGAPS          |                                       |
- * | folder tree        | ACCOUNT#<account>            | FOLDERS            |                                       |
- * | delivery outcome   | EVENT#<eventId>              | SUB#<subscription> | gsi1pk=DEADLETTER, gsi1sk=<failedAt>  |
- * | endpoint health    | SUBSCRIPTION#<id>            | STATUS             |                                       |
- *
+ * The state store on one DynamoDB table (single-table design: state-table.ts, and README "DynamoDB table").
  * Correctness rests on conditional writes only (no transactions): a cursor moves forward within one
  * UIDVALIDITY, a delivered outcome is never turned back into a dead letter.
  */
@@ -53,7 +45,11 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
 
   async getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined> {
     const { Item } = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: cursorKey(account, mailbox), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: TABLE_KEYS.cursor(account, mailbox),
+        ConsistentRead: true,
+      }),
     );
     if (!Item) return undefined;
     return {
@@ -68,7 +64,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
       this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: cursorKey(account, mailbox),
+          Key: TABLE_KEYS.cursor(account, mailbox),
           UpdateExpression:
             'SET lastUid = :lastUid, updatedAt = :now' +
             (cursor.highestModseq ? ', highestModseq = :modseq' : ''),
@@ -88,27 +84,29 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...cursorKey(account, mailbox), ...cursor, updatedAt: this.clock.now() },
+        Item: { ...TABLE_KEYS.cursor(account, mailbox), ...cursor, updatedAt: this.clock.now() },
       }),
     );
   }
 
   async getUidGaps(account: string, mailbox: string): Promise<UidGaps | undefined> {
-    const stored = await this.getSized(uidGapsKey(account, mailbox), 'gaps');
+    const stored = await this.getSized(TABLE_KEYS.uidGaps(account, mailbox), 'gaps');
     return stored && { uidValidity: String(stored.item.uidValidity), gaps: stored.value };
   }
 
   async setUidGaps(account: string, mailbox: string, gaps: UidGaps): Promise<void> {
-    await this.putSized(uidGapsKey(account, mailbox), 'gaps', gaps.gaps, { uidValidity: gaps.uidValidity });
+    await this.putSized(TABLE_KEYS.uidGaps(account, mailbox), 'gaps', gaps.gaps, {
+      uidValidity: gaps.uidValidity,
+    });
   }
 
   async getFolderTree(account: string): Promise<FolderEntry[] | undefined> {
-    const stored = await this.getSized(folderTreeKey(account), 'folders');
+    const stored = await this.getSized(TABLE_KEYS.folderTree(account), 'folders');
     return stored && (JSON.parse(stored.value) as FolderEntry[]);
   }
 
   async setFolderTree(account: string, folders: readonly FolderEntry[]): Promise<void> {
-    await this.putSized(folderTreeKey(account), 'folders', JSON.stringify(folders), {});
+    await this.putSized(TABLE_KEYS.folderTree(account), 'folders', JSON.stringify(folders), {});
   }
 
   /**
@@ -157,7 +155,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     const { Item } = await this.documents.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: outcomeKey(eventId, subscriptionId),
+        Key: TABLE_KEYS.outcome(eventId, subscriptionId),
         ConsistentRead: true,
         ProjectionExpression: '#status',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -171,7 +169,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     const { Attributes } = await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: outcomeKey(eventId, subscriptionId),
+        Key: TABLE_KEYS.outcome(eventId, subscriptionId),
         UpdateExpression:
           'SET #status = :delivered, attempts = :attempts, updatedAt = :now, expiresAt = :expiresAt ' +
           'REMOVE body, bodyRef, reason, gsi1pk, gsi1sk',
@@ -198,7 +196,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
       this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: outcomeKey(letter.eventId, letter.subscriptionId),
+          Key: TABLE_KEYS.outcome(letter.eventId, letter.subscriptionId),
           UpdateExpression:
             `SET #status = :failed, eventType = :eventType, ${inline ? 'body' : 'bodyRef'} = :body, reason = :reason, ` +
             'attempts = :attempts, failedAt = :failedAt, updatedAt = :failedAt, gsi1pk = :deadLetters, gsi1sk = :order ' +
@@ -213,7 +211,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
             ':reason': letter.reason,
             ':attempts': letter.attempts,
             ':failedAt': letter.failedAt,
-            ':deadLetters': DEAD_LETTER_INDEX_PARTITION,
+            ':deadLetters': DEAD_LETTER_INDEX.partition,
             ':order': `${String(letter.failedAt).padStart(15, '0')}#${letter.eventId}#${letter.subscriptionId}`,
           },
         }),
@@ -224,9 +222,9 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
   async listDeadLetters(): Promise<DeadLetter[]> {
     const items = await queryAll<DeadLetterItem>(this.documents, {
       TableName: this.tableName,
-      IndexName: 'gsi1',
+      IndexName: DEAD_LETTER_INDEX.name,
       KeyConditionExpression: 'gsi1pk = :deadLetters',
-      ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_INDEX_PARTITION },
+      ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_INDEX.partition },
     });
     return Promise.all(
       items.map(async (item) => ({
@@ -247,7 +245,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     const { Item } = await this.documents.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: subscriptionKey(subscriptionId),
+        Key: TABLE_KEYS.endpointHealth(subscriptionId),
         ConsistentRead: true,
       }),
     );
@@ -261,7 +259,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: subscriptionKey(subscriptionId),
+        Key: TABLE_KEYS.endpointHealth(subscriptionId),
         UpdateExpression: 'SET failingSince = if_not_exists(failingSince, :since)',
         ExpressionAttributeValues: { ':since': since },
       }),
@@ -273,7 +271,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
       .send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: subscriptionKey(subscriptionId),
+          Key: TABLE_KEYS.endpointHealth(subscriptionId),
           UpdateExpression: 'REMOVE failingSince',
           ConditionExpression: 'attribute_exists(pk)',
         }),
@@ -286,7 +284,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
       .send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: subscriptionKey(subscriptionId),
+          Key: TABLE_KEYS.endpointHealth(subscriptionId),
           UpdateExpression: 'SET disabledReason = :reason, disabledAt = :now',
           ConditionExpression: 'attribute_not_exists(disabledReason)',
           ExpressionAttributeValues: { ':reason': reason, ':now': this.clock.now() },
@@ -300,7 +298,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
 
   async enable(subscriptionId: string): Promise<void> {
     await this.documents.send(
-      new DeleteCommand({ TableName: this.tableName, Key: subscriptionKey(subscriptionId) }),
+      new DeleteCommand({ TableName: this.tableName, Key: TABLE_KEYS.endpointHealth(subscriptionId) }),
     );
   }
 }
@@ -318,24 +316,6 @@ interface DeadLetterItem {
 /** A DynamoDB item holds 400 KB; leave room for the other attributes. */
 const MAX_INLINE_BODY_BYTES = 300 * 1024;
 
-const cursorKey = (account: string, mailbox: string) => ({
-  pk: `${TABLE_PARTITIONS.mailbox}${account}#${mailbox}`,
-  sk: 'CURSOR',
-});
-const folderTreeKey = (account: string) => ({ pk: `${TABLE_PARTITIONS.account}${account}`, sk: 'FOLDERS' });
-const uidGapsKey = (account: string, mailbox: string) => ({
-  pk: `${TABLE_PARTITIONS.mailbox}${account}#${mailbox}`,
-  sk: 'UIDGAPS',
-});
-const outcomeKey = (eventId: string, subscriptionId: string) => ({
-  pk: `${TABLE_PARTITIONS.event}${eventId}`,
-  sk: `SUB#${subscriptionId}`,
-});
-const subscriptionKey = (subscriptionId: string) => ({
-  pk: `${TABLE_PARTITIONS.subscriptionStatus}${subscriptionId}`,
-  sk: 'STATUS',
-});
-
 /** A failed condition is the store refusing a write that must not happen (backwards, downgrade): not an error. */
 async function ignoringFailedCondition(write: Promise<unknown>): Promise<void> {
   await write.catch(ignoreFailedCondition);
@@ -344,28 +324,3 @@ async function ignoringFailedCondition(write: Promise<unknown>): Promise<void> {
 async function ignoreFailedCondition(error: unknown): Promise<void> {
   if (!isFailedCondition(error)) throw error;
 }
-
-/** The table this store expects; the CDK construct creates the same (kept here so tests and infra agree). */
-export const STATE_TABLE_DEFINITION: Omit<CreateTableCommandInput, 'TableName'> = {
-  KeySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  AttributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-    { AttributeName: 'gsi1pk', AttributeType: 'S' },
-    { AttributeName: 'gsi1sk', AttributeType: 'S' },
-  ],
-  GlobalSecondaryIndexes: [
-    {
-      IndexName: 'gsi1',
-      KeySchema: [
-        { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-        { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    },
-  ],
-  BillingMode: 'PAY_PER_REQUEST',
-};

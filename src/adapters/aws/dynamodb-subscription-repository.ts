@@ -2,11 +2,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
-import type { EventType } from '../../domain/event-types.js';
+import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
-import { TABLE_PARTITIONS } from './table-partitions.js';
+import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 /** A subscription as stored: everything but the secret, which stays in Secrets Manager. */
 export interface StoredSubscription {
@@ -19,8 +19,6 @@ export interface StoredSubscription {
   readonly accounts?: readonly string[];
   readonly rateLimitPerSecond?: number;
 }
-
-const PARTITION = TABLE_PARTITIONS.subscriptions;
 
 /**
  * Subscriptions in the state table (pk SUBSCRIPTIONS, sk = id: one Query lists them all), their secrets
@@ -45,7 +43,7 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: PARTITION, sk: subscription.id, ...subscription },
+        Item: { ...TABLE_KEYS.subscription(subscription.id), ...subscription },
       }),
     );
     this.cached = undefined;
@@ -53,7 +51,7 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
 
   async remove(subscriptionId: string): Promise<void> {
     await this.documents.send(
-      new DeleteCommand({ TableName: this.tableName, Key: { pk: PARTITION, sk: subscriptionId } }),
+      new DeleteCommand({ TableName: this.tableName, Key: TABLE_KEYS.subscription(subscriptionId) }),
     );
     this.cached = undefined;
   }
@@ -63,7 +61,7 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
     return queryAll(this.documents, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': PARTITION },
+      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.subscriptions },
     });
   }
 

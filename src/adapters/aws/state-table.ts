@@ -1,0 +1,150 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The state table, defined once: its keys, index and TTL attribute (the CDK construct and the emulator tests
+ * build the table from these), the partitions each component owns (IAM grants), and every item's key. The
+ * README's "DynamoDB table" is checked against STATE_TABLE_ITEMS by a test.
+ */
+
+export const TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
+/** DynamoDB deletes items whose `expiresAt` (unix seconds) has passed. */
+export const TTL_ATTRIBUTE = 'expiresAt';
+/** The sparse index that lists dead letters oldest first. */
+export const DEAD_LETTER_INDEX = {
+  name: 'gsi1',
+  partitionKey: 'gsi1pk',
+  sortKey: 'gsi1sk',
+  partition: 'DEADLETTER',
+} as const;
+
+/**
+ * The partition keys (`pk`), by who owns them. IAM scopes each role to its own partitions with
+ * `dynamodb:LeadingKeys`, so a key prefix here and a grant in the construct must agree: both import this.
+ */
+export const TABLE_PARTITIONS = {
+  /** Accounts: written by the CLI, read by the watcher. */
+  accounts: 'ACCOUNTS',
+  /** Subscriptions: written by the CLI, read by parse and deliver. */
+  subscriptions: 'SUBSCRIPTIONS',
+  /** Per mailbox: cursor and UID gaps (watcher). */
+  mailbox: 'MAILBOX#',
+  /** Per account: the folder tree (watcher). */
+  account: 'ACCOUNT#',
+  /** Per event: delivery outcomes and dead letters (deliver). */
+  event: 'EVENT#',
+  /** Per subscription: endpoint health (deliver). */
+  subscriptionStatus: 'SUBSCRIPTION#',
+  /** Per subscription: the attempt log (deliver). */
+  attempts: 'ATTEMPTS#',
+  /** Per subscription and second: the rate-limit counter (deliver). */
+  rate: 'RATE#',
+} as const;
+
+/** Which partitions each deployed component reads and writes (its IAM grant). */
+export const PARTITIONS_BY_COMPONENT = {
+  watcher: {
+    read: [TABLE_PARTITIONS.accounts, `${TABLE_PARTITIONS.mailbox}*`, `${TABLE_PARTITIONS.account}*`],
+    write: [`${TABLE_PARTITIONS.mailbox}*`, `${TABLE_PARTITIONS.account}*`],
+  },
+  parse: { read: [TABLE_PARTITIONS.subscriptions], write: [] },
+  deliver: {
+    read: [
+      TABLE_PARTITIONS.subscriptions,
+      `${TABLE_PARTITIONS.event}*`,
+      `${TABLE_PARTITIONS.subscriptionStatus}*`,
+      `${TABLE_PARTITIONS.attempts}*`,
+      `${TABLE_PARTITIONS.rate}*`,
+    ],
+    write: [
+      `${TABLE_PARTITIONS.event}*`,
+      `${TABLE_PARTITIONS.subscriptionStatus}*`,
+      `${TABLE_PARTITIONS.attempts}*`,
+      `${TABLE_PARTITIONS.rate}*`,
+    ],
+  },
+} as const;
+
+export interface TableKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+/** The partition that holds one subscription's attempt log, newest last. */
+export const attemptsPartition = (subscriptionId: string): string =>
+  `${TABLE_PARTITIONS.attempts}${subscriptionId}`;
+
+/** Every item's key. Parts are strings so that the README's placeholders go through the same code. */
+export const TABLE_KEYS = {
+  cursor: (account: string, mailbox: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.mailbox}${account}#${mailbox}`,
+    sk: 'CURSOR',
+  }),
+  uidGaps: (account: string, mailbox: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.mailbox}${account}#${mailbox}`,
+    sk: 'UIDGAPS',
+  }),
+  folderTree: (account: string): TableKey => ({ pk: `${TABLE_PARTITIONS.account}${account}`, sk: 'FOLDERS' }),
+  outcome: (eventId: string, subscriptionId: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.event}${eventId}`,
+    sk: `SUB#${subscriptionId}`,
+  }),
+  endpointHealth: (subscriptionId: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.subscriptionStatus}${subscriptionId}`,
+    sk: 'STATUS',
+  }),
+  /** `attemptedAt` zero-padded, so that the sort key orders attempts by time. */
+  attempt: (subscriptionId: string, attemptedAt: string, eventId: string, attempt: string): TableKey => ({
+    pk: attemptsPartition(subscriptionId),
+    sk: `${attemptedAt}#${eventId}#${attempt}`,
+  }),
+  rateWindow: (subscriptionId: string, unixSecond: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.rate}${subscriptionId}`,
+    sk: unixSecond,
+  }),
+  account: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accounts, sk: accountId }),
+  subscription: (subscriptionId: string): TableKey => ({
+    pk: TABLE_PARTITIONS.subscriptions,
+    sk: subscriptionId,
+  }),
+} as const;
+
+/** The README's table, row by row: each item's name and its key with placeholders. */
+export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: TableKey }[] = [
+  { item: 'mailbox cursor', key: TABLE_KEYS.cursor('<account>', '<mailbox>') },
+  { item: 'UID gaps (servers without QRESYNC)', key: TABLE_KEYS.uidGaps('<account>', '<mailbox>') },
+  { item: 'folder tree', key: TABLE_KEYS.folderTree('<account>') },
+  { item: 'delivery outcome', key: TABLE_KEYS.outcome('<eventId>', '<subscription>') },
+  { item: 'endpoint health', key: TABLE_KEYS.endpointHealth('<id>') },
+  {
+    item: 'delivery attempt',
+    key: TABLE_KEYS.attempt('<subscription>', '<attemptedAt>', '<eventId>', '<attempt>'),
+  },
+  { item: 'rate window', key: TABLE_KEYS.rateWindow('<subscription>', '<unix second>') },
+  { item: 'account', key: TABLE_KEYS.account('<id>') },
+  { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },
+];
+
+/** The table as CreateTable takes it (the emulator tests); the construct declares the same from the constants above. */
+export const STATE_TABLE_DEFINITION: Omit<CreateTableCommandInput, 'TableName'> = {
+  KeySchema: [
+    { AttributeName: TABLE_KEY.partition, KeyType: 'HASH' },
+    { AttributeName: TABLE_KEY.sort, KeyType: 'RANGE' },
+  ],
+  AttributeDefinitions: [
+    TABLE_KEY.partition,
+    TABLE_KEY.sort,
+    DEAD_LETTER_INDEX.partitionKey,
+    DEAD_LETTER_INDEX.sortKey,
+  ].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: DEAD_LETTER_INDEX.name,
+      KeySchema: [
+        { AttributeName: DEAD_LETTER_INDEX.partitionKey, KeyType: 'HASH' },
+        { AttributeName: DEAD_LETTER_INDEX.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+  BillingMode: 'PAY_PER_REQUEST',
+};
