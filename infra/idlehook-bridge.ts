@@ -23,8 +23,10 @@ import {
   TABLE_KEY,
   TTL_ATTRIBUTE,
 } from '../src/adapters/aws/state-table.js';
-import { type SecretKind, secretName } from '../src/config/aws-environment.js';
+import { type AwsEnvironmentVariables, type SecretKind, secretName } from '../src/config/aws-environment.js';
+import { WATCHER_HEALTH_CHECK_COMMAND, WATCHER_METRICS } from '../src/config/deployment.js';
 import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.js';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../src/domain/retry.js';
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,7 +52,6 @@ export interface IdlehookBridgeProps {
   readonly secretPrefix?: string;
 }
 
-const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
 const PARSE_TIMEOUT = Duration.seconds(60);
 const DELIVER_TIMEOUT = Duration.seconds(30);
 
@@ -83,7 +84,7 @@ export class IdlehookBridge extends Construct {
     super(scope, id);
     const retain = props.retainData ?? true;
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const retryScheduleSeconds = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE;
+    const retryScheduleSeconds = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
 
     // --- State: one table, keys as in src/adapters/aws/dynamodb-state-store.ts ---
     this.table = new dynamodb.Table(this, 'State', {
@@ -163,7 +164,7 @@ export class IdlehookBridge extends Construct {
     });
 
     // --- Functions ---
-    const environment = {
+    const environment: AwsEnvironmentVariables & { readonly NODE_OPTIONS: string } = {
       IDLEHOOK_TABLE_NAME: this.table.tableName,
       IDLEHOOK_INGEST_QUEUE_URL: this.ingestQueue.queueUrl,
       IDLEHOOK_DELIVERY_QUEUE_URL: this.deliveryQueue.queueUrl,
@@ -173,7 +174,7 @@ export class IdlehookBridge extends Construct {
       IDLEHOOK_ALLOWED_NETWORKS: (props.allowedNetworks ?? []).join(','),
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const functionDefaults = (name: string, timeout: Duration, extra?: Readonly<Record<string, string>>) => ({
+    const functionDefaults = (name: string, timeout: Duration, extra?: AwsEnvironmentVariables) => ({
       entry: join(repositoryRoot, 'functions', name, 'index.ts'),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -205,7 +206,9 @@ export class IdlehookBridge extends Construct {
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
       removalPolicy,
     });
-    const linkKeyEnvironment = { IDLEHOOK_BLOB_LINK_KEY_ARN: this.blobLinkKey.secretArn };
+    const linkKeyEnvironment: AwsEnvironmentVariables = {
+      IDLEHOOK_BLOB_LINK_KEY_ARN: this.blobLinkKey.secretArn,
+    };
     this.blobsFunction = new NodejsFunction(
       this,
       'BlobLinks',
@@ -283,7 +286,7 @@ export class IdlehookBridge extends Construct {
         platform: Platform.LINUX_ARM64,
         exclude: ['node_modules', 'cdk.out', 'dist', 'dist-watcher', '.idlehook', '.git', 'test', 'bench'],
       }),
-      environment: { ...environment, IDLEHOOK_HEALTH_PORT: '8080' },
+      environment,
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'watcher',
         logGroup: new logs.LogGroup(this, 'watcher-logs', {
@@ -292,12 +295,7 @@ export class IdlehookBridge extends Construct {
         }),
       }),
       healthCheck: {
-        command: [
-          'CMD',
-          'node',
-          '-e',
-          "fetch('http://127.0.0.1:8080/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
-        ],
+        command: ['CMD', ...WATCHER_HEALTH_CHECK_COMMAND],
         interval: Duration.seconds(30),
         timeout: Duration.seconds(5),
         startPeriod: Duration.seconds(30),
@@ -327,7 +325,7 @@ export class IdlehookBridge extends Construct {
       new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],
         resources: ['*'],
-        conditions: { StringEquals: { 'cloudwatch:namespace': 'idlehook' } },
+        conditions: { StringEquals: { 'cloudwatch:namespace': WATCHER_METRICS.namespace } },
       }),
     );
     this.watcherService = new ecs.FargateService(this, 'Watcher', {
@@ -386,7 +384,8 @@ export class IdlehookBridge extends Construct {
     alarm(
       'DeliveryAgeAlarm',
       this.deliveryQueue.metricApproximateAgeOfOldestMessage({ period }),
-      36_000 * 1.5,
+      // A record on its last retry has waited the whole schedule; half as long again means it is stuck.
+      Math.ceil(retryScheduleSeconds.reduce((total, seconds) => total + seconds, 0) * 1.5),
       'A delivery has waited longer than the retry schedule allows.',
     );
     alarm('ParseErrorsAlarm', this.parseFunction.metricErrors({ period }), 1, 'The parse function failed.');
@@ -397,8 +396,8 @@ export class IdlehookBridge extends Construct {
       'The deliver function failed (not a failed webhook: a crash).',
     );
     const heartbeat = new cloudwatch.Metric({
-      namespace: 'idlehook',
-      metricName: 'WatcherHeartbeat',
+      namespace: WATCHER_METRICS.namespace,
+      metricName: WATCHER_METRICS.heartbeat,
       statistic: 'Sum',
       period,
     });
@@ -418,8 +417,8 @@ export class IdlehookBridge extends Construct {
             left: [
               heartbeat,
               new cloudwatch.Metric({
-                namespace: 'idlehook',
-                metricName: 'WatchedMailboxes',
+                namespace: WATCHER_METRICS.namespace,
+                metricName: WATCHER_METRICS.watchedMailboxes,
                 statistic: 'Maximum',
                 period,
               }),

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import type { StackOutputName } from '../src/config/deployment.js';
 import { IdlehookBridge, type IdlehookBridgeProps } from './idlehook-bridge.js';
 
 /** The ready-made stack: the bridge construct and the outputs the CLI reads. */
@@ -13,11 +14,14 @@ export class IdlehookStack extends Stack {
   ) {
     super(scope, id, props);
     this.bridge = new IdlehookBridge(this, 'Bridge', props.bridge);
-    new CfnOutput(this, 'TableName', { value: this.bridge.table.tableName });
-    new CfnOutput(this, 'IngestQueueUrl', { value: this.bridge.ingestQueue.queueUrl });
-    new CfnOutput(this, 'DeliveryQueueUrl', { value: this.bridge.deliveryQueue.queueUrl });
-    new CfnOutput(this, 'BlobBucket', { value: this.bridge.bucket.bucketName });
-    new CfnOutput(this, 'SecretPrefix', { value: this.bridge.secretPrefix });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.bridge.alarmTopic.topicArn });
+    const outputs: { readonly [Name in StackOutputName]: string } = {
+      TableName: this.bridge.table.tableName,
+      IngestQueueUrl: this.bridge.ingestQueue.queueUrl,
+      DeliveryQueueUrl: this.bridge.deliveryQueue.queueUrl,
+      BlobBucket: this.bridge.bucket.bucketName,
+      SecretPrefix: this.bridge.secretPrefix,
+      AlarmTopicArn: this.bridge.alarmTopic.topicArn,
+    };
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }
 }

@@ -4,7 +4,9 @@ import { openLocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../config/aws-environment.js';
 import type { SubscriptionConfig } from '../config/config.js';
+import { STACK_OUTPUTS } from '../config/deployment.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
+import { recordOf } from '../domain/null-prototype.js';
 import type { AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/index.js';
 import { type AwsAdapters, composeAwsAdapters } from '../runtime/aws-composition.js';
 
@@ -45,13 +47,9 @@ async function stackEnvironment(stackName: string): Promise<AwsEnvironment> {
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
-    return loadAwsEnvironment({
-      IDLEHOOK_TABLE_NAME: outputs.get('TableName'),
-      IDLEHOOK_INGEST_QUEUE_URL: outputs.get('IngestQueueUrl'),
-      IDLEHOOK_DELIVERY_QUEUE_URL: outputs.get('DeliveryQueueUrl'),
-      IDLEHOOK_BLOB_BUCKET: outputs.get('BlobBucket'),
-      IDLEHOOK_SECRET_PREFIX: outputs.get('SecretPrefix'),
-    });
+    return loadAwsEnvironment(
+      recordOf(Object.entries(STACK_OUTPUTS).map(([output, variable]) => [variable, outputs.get(output)])),
+    );
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new ConfigError(`the outputs of stack ${stackName}`, error.problems);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
-import { DEFAULT_OVERLOAD_FLOOR_SECONDS } from '../domain/retry.js';
+import { DEFAULT_OVERLOAD_FLOOR_SECONDS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../domain/retry.js';
+import { DEFAULT_HEALTH_PORT } from './deployment.js';
 import { ConfigError } from './load-config.js';
 
 /**
@@ -15,8 +16,6 @@ export type SecretKind = 'accounts' | 'subscriptions' | 'oauth2-tokens';
 export function secretName(prefix: string, kind: SecretKind, id: string): string {
   return `${prefix}${kind}/${id}`;
 }
-
-const DEFAULT_SCHEDULE = '5,300,1800,7200,18000,36000,36000';
 
 const queueUrl = z
   .string()
@@ -41,7 +40,7 @@ const schema = z.object({
   /** Watcher task: how often an idle mailbox connection is checked (UIDVALIDITY, and that it still answers). */
   IDLEHOOK_MAILBOX_CHECK_SECONDS: z.coerce.number().min(1).default(60),
   /** Watcher task: port of its /health endpoint (container health check). */
-  IDLEHOOK_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  IDLEHOOK_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_HEALTH_PORT),
   /**
    * The link endpoint (the blobs function's URL) and the secret holding its HMAC key: events link to raw mail and
    * attachments through it, so links outlive the credentials that made them (the parse function needs both).
@@ -70,7 +69,7 @@ const schema = z.object({
   IDLEHOOK_OVERLOAD_FLOOR_SECONDS: z.coerce.number().positive().default(DEFAULT_OVERLOAD_FLOOR_SECONDS),
   IDLEHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
-    .default(DEFAULT_SCHEDULE)
+    .default(DEFAULT_RETRY_SCHEDULE_SECONDS.join(','))
     .transform((text, ctx) => {
       const values = text.split(',').map((part) => Number(part.trim()));
       if (values.some((v) => !Number.isFinite(v) || v <= 0)) {
@@ -82,6 +81,10 @@ const schema = z.object({
 });
 
 export type AwsEnvironment = z.output<typeof schema>;
+/** Every environment variable the Lambdas and the watcher task read. */
+export type AwsEnvironmentVariable = keyof z.input<typeof schema>;
+/** Environment variables as the construct sets them: only names the runtimes read. */
+export type AwsEnvironmentVariables = { readonly [Name in AwsEnvironmentVariable]?: string };
 
 /** The Lambdas' and the watcher task's configuration: environment variables set by the CDK stack. */
 export function loadAwsEnvironment(env: NodeJS.ProcessEnv = process.env): AwsEnvironment {

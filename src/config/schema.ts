@@ -5,7 +5,7 @@ import { errorMessage } from '../domain/errors.js';
 import { EVENT_TYPES } from '../domain/event-schemas.js';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
-import { DEFAULT_OVERLOAD_FLOOR_SECONDS } from '../domain/retry.js';
+import { DEFAULT_OVERLOAD_FLOOR_SECONDS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../domain/retry.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 import { DEFAULT_RECONNECT_POLICY } from './config.js';
 import { PROVIDER_NAMES } from './providers.js';
@@ -135,7 +135,7 @@ export function configFileSchema(context: ConfigContext) {
 
   const deliveryDefaults = {
     timeoutSeconds: 15,
-    retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
+    retryScheduleSeconds: [...DEFAULT_RETRY_SCHEDULE_SECONDS],
     concurrency: 32,
     blockInternalAddresses: false,
     allowedNetworks: [],

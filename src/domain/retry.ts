@@ -27,6 +27,9 @@ function isRetryable(result: AttemptResult): boolean {
   return result.status === 408 || result.status === 429 || result.status >= 500;
 }
 
+/** Waits between delivery attempts: 8 attempts over about 27.6 hours, the default everywhere. */
+export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+
 /** After a 429, a 503 or a timeout the endpoint is overloaded: wait at least this long, as Svix does. */
 export const DEFAULT_OVERLOAD_FLOOR_SECONDS = 60;
 

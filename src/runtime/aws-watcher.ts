@@ -4,6 +4,7 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { isLoopbackHost } from '../adapters/http/loopback-host.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
+import { WATCHER_METRICS } from '../config/deployment.js';
 import { ByteBudget, SOURCE_BYTES_IN_FLIGHT } from '../domain/byte-budget.js';
 import { errorMessage } from '../domain/errors.js';
 import { StatusBoard } from '../imap/status-board.js';
@@ -16,15 +17,15 @@ const HEARTBEAT_INTERVAL_MS = 60_000;
 /** Reports that the watcher loop is alive and how many mailboxes it watches (an alarm fires when it stops). */
 export type Heartbeat = (watchedMailboxes: number) => Promise<void>;
 
-/** The heartbeat as a CloudWatch metric: namespace idlehook, WatcherHeartbeat = 1 a minute. */
+/** The heartbeat as CloudWatch metrics: 1 a minute, and the number of mailboxes watched. */
 export function cloudWatchHeartbeat(client: Pick<CloudWatchClient, 'send'>): Heartbeat {
   return async (watchedMailboxes) => {
     await client.send(
       new PutMetricDataCommand({
-        Namespace: 'idlehook',
+        Namespace: WATCHER_METRICS.namespace,
         MetricData: [
-          { MetricName: 'WatcherHeartbeat', Value: 1, Unit: 'Count' },
-          { MetricName: 'WatchedMailboxes', Value: watchedMailboxes, Unit: 'Count' },
+          { MetricName: WATCHER_METRICS.heartbeat, Value: 1, Unit: 'Count' },
+          { MetricName: WATCHER_METRICS.watchedMailboxes, Value: watchedMailboxes, Unit: 'Count' },
         ],
       }),
     );

@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
+import { STACK_OUTPUTS, WATCHER_METRICS } from '../../src/config/deployment.js';
 
 const root = resolve(import.meta.dirname, '../..');
 /** Asset bundling is tested once, below; the assertion tests skip it. */
@@ -75,6 +76,18 @@ describe('IdlehookBridge infrastructure', () => {
       ],
       GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1' })],
     });
+  });
+
+  it('outputs every name the CLI reads with --stack, and the alarm topic', () => {
+    const outputs = Object.keys(template.findOutputs('*')).sort();
+    assert.deepEqual(outputs, [...Object.keys(STACK_OUTPUTS), 'AlarmTopicArn'].sort());
+  });
+
+  it('graphs and alarms on the metrics the watcher sends', () => {
+    const metricNames = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter((alarm) => alarm.Properties.Namespace === WATCHER_METRICS.namespace)
+      .map((alarm) => alarm.Properties.MetricName);
+    assert.deepEqual(metricNames, [WATCHER_METRICS.heartbeat]);
   });
 
   it('creates the same table the emulator tests create from STATE_TABLE_DEFINITION', () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { AwsEnvironment } from '../../src/config/aws-environment.js';
@@ -149,5 +150,18 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     await until('the removed account to go', async () => (await health()).accounts.support === undefined);
     assert.equal((await health()).mailboxes, 1);
     assert.ok(heartbeats.length >= 1, 'a heartbeat was sent at start');
+  });
+
+  it("passes the container's health check, which fails when /health does not answer", async () => {
+    // Not spawnSync: the watcher answering /health runs in this process.
+    const healthCheck = (port: string) =>
+      new Promise<number | null>((resolve) =>
+        spawn(process.execPath, ['--import', 'tsx', 'containers/watcher/healthcheck.ts'], {
+          env: { ...process.env, IDLEHOOK_HEALTH_PORT: port },
+          stdio: 'ignore',
+        }).on('exit', resolve),
+      );
+    assert.equal(await healthCheck(new URL(watcher.healthUrl).port), 0);
+    assert.equal(await healthCheck('1'), 1);
   });
 });

@@ -1,0 +1,30 @@
+import type { AwsEnvironmentVariable } from './aws-environment.js';
+
+/**
+ * Names that the construct, the runtimes, the CLI and the container image must agree on, defined once here.
+ * Environment variable names are typed from the AWS environment's schema (aws-environment.ts), so that a name
+ * set by the construct and not read by the runtimes fails to compile.
+ */
+
+/** The watcher's CloudWatch metrics: it sends them, the construct alarms and graphs them. */
+export const WATCHER_METRICS = {
+  namespace: 'idlehook',
+  heartbeat: 'WatcherHeartbeat',
+  watchedMailboxes: 'WatchedMailboxes',
+} as const;
+
+/** The stack's outputs the CLI turns into its AWS environment (`--stack NAME`), by output name. */
+export const STACK_OUTPUTS = {
+  TableName: 'IDLEHOOK_TABLE_NAME',
+  IngestQueueUrl: 'IDLEHOOK_INGEST_QUEUE_URL',
+  DeliveryQueueUrl: 'IDLEHOOK_DELIVERY_QUEUE_URL',
+  BlobBucket: 'IDLEHOOK_BLOB_BUCKET',
+  SecretPrefix: 'IDLEHOOK_SECRET_PREFIX',
+} as const satisfies Readonly<Record<string, AwsEnvironmentVariable>>;
+export type StackOutputName = keyof typeof STACK_OUTPUTS | 'AlarmTopicArn';
+
+/** The watcher's /health port inside its task, when IDLEHOOK_HEALTH_PORT does not say otherwise. */
+export const DEFAULT_HEALTH_PORT = 8080;
+
+/** The container health check: a second bundle in the image, so the port stays in one place. */
+export const WATCHER_HEALTH_CHECK_COMMAND = ['node', 'healthcheck.mjs'] as const;
