@@ -294,15 +294,21 @@ async function checkStoredSecret(
   try {
     value = await resolve(arn);
   } catch (error) {
-    throw new ConfigError('the command line', [
-      { path: option, message: `${arn} cannot be read: ${errorMessage(error)}` },
-    ]);
+    throw new ConfigError(
+      'the command line',
+      [{ path: option, message: `${arn} cannot be read: ${errorMessage(error)}` }],
+      { cause: error },
+    );
   }
   try {
     check(value);
   } catch (error) {
-    throw new ConfigError('the command line', [
-      { path: option, message: `the secret ${errorMessage(error)}` },
-    ]);
+    throw new ConfigError(
+      'the command line',
+      [{ path: option, message: `the secret ${errorMessage(error)}` }],
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { errorMessage } from '../domain/errors.js';
+import { errorMessage, IdlehookError } from '../domain/errors.js';
 import { ownValue } from '../domain/null-prototype.js';
 import type { Config } from './config.js';
 import { PROVIDERS, type ProviderPreset } from './providers.js';
@@ -14,16 +14,18 @@ export interface ConfigProblem {
 }
 
 /** A configuration that cannot be used; lists every bad field by path. Not retryable: fix the file. */
-export class ConfigError extends Error {
+export class ConfigError extends IdlehookError {
+  readonly code = 'CONFIG_INVALID';
   readonly retryable = false;
   constructor(
     readonly source: string,
     readonly problems: readonly ConfigProblem[],
+    options: { readonly cause?: unknown } = {},
   ) {
     super(
       `Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+      options,
     );
-    this.name = 'ConfigError';
   }
 }
 
@@ -199,13 +201,17 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (error) {
     const hint =
       (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (start from idlehook.config.example.json)' : '';
-    throw new ConfigError(file, [{ path: '(file)', message: `cannot read: ${errorMessage(error)}${hint}` }]);
+    throw new ConfigError(file, [{ path: '(file)', message: `cannot read: ${errorMessage(error)}${hint}` }], {
+      cause: error,
+    });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${errorMessage(error)}` }]);
+    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${errorMessage(error)}` }], {
+      cause: error,
+    });
   }
   return parseConfig(json, { source: file, baseDir: dirname(resolve(file)), env });
 }

@@ -1,3 +1,18 @@
+/**
+ * The base of every error idlehook raises on purpose: a stable UPPER_SNAKE `code` for logs, events and callers
+ * to branch on; whether trying again can help; and the error that caused it, chained (`cause`).
+ * Codes of system errors (ECONNREFUSED, CERT_HAS_EXPIRED, ...) pass through unchanged.
+ */
+export abstract class IdlehookError extends Error {
+  abstract readonly code: string;
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.name = new.target.name;
+  }
+}
+
 /** The message of anything thrown: an Error's message, or the value itself as text. */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,7 +1,8 @@
+import { IdlehookError } from '../domain/errors.js';
 import type { ConnectionFailureKind } from '../domain/retry.js';
 
 /** An IMAP connection problem in our own terms, with a cause and a fix a person can act on. */
-export class ImapConnectionError extends Error {
+export class ImapConnectionError extends IdlehookError {
   /** Always retried; authentication failures only after a long wait (see reconnectDelayMs). */
   readonly retryable = true;
 
@@ -9,10 +10,82 @@ export class ImapConnectionError extends Error {
     readonly kind: ConnectionFailureKind,
     readonly code: string,
     message: string,
+    options: { readonly cause?: unknown } = {},
   ) {
-    super(message);
-    this.name = 'ImapConnectionError';
+    super(message, options);
   }
+}
+
+/** A command got no answer before our deadline: the connection is presumed dead. */
+export class ServerSilentError extends IdlehookError {
+  readonly code = 'SERVER_SILENT';
+  readonly retryable = true;
+  constructor(overdueMs: number) {
+    super(`the server did not answer for ${Math.round(overdueMs / 1000)} s`);
+  }
+}
+
+/** The server (or the network) closed a connection we still needed. */
+export class ConnectionClosedError extends IdlehookError {
+  readonly code = 'CONNECTION_CLOSED';
+  readonly retryable = true;
+  constructor() {
+    super('the server closed the connection');
+  }
+}
+
+/** The selected mailbox was recreated (or removed) under us: the session restarts and re-baselines. */
+export class UidValidityChangedError extends IdlehookError {
+  readonly code = 'UIDVALIDITY_CHANGED';
+  readonly retryable = true;
+  constructor(mailbox: string) {
+    super(`UIDVALIDITY of ${mailbox} changed or it disappeared while selected`);
+  }
+}
+
+export interface LoginRejection {
+  readonly summary: string;
+  readonly fix: string;
+}
+
+const LOGIN_CAUSES: readonly (LoginRejection & { readonly pattern: RegExp })[] = [
+  {
+    pattern: /application-specific password|app password|\bASP\b/i,
+    summary: 'the provider requires an app password (or OAuth2) for IMAP',
+    fix: 'Create an app password in the account’s security settings and use it instead of the account password.',
+  },
+  {
+    pattern: /web login required|log ?in via your web browser|WEBALERT/i,
+    summary: 'the provider blocked this login until someone signs in on the web',
+    fix: 'Sign in to the account in a browser once and confirm the login, then run the doctor again.',
+  },
+  {
+    pattern: /IMAP (access )?is disabled|not enabled for IMAP|IMAP.*not enabled/i,
+    summary: 'IMAP access is switched off for this account',
+    fix: 'Enable IMAP in the account’s (or the organisation’s) mail settings.',
+  },
+  {
+    pattern: /CONTACTADMIN|AUTHORIZATIONFAILED|disabled|locked|suspended|blocked/i,
+    summary: 'the account is disabled or locked',
+    fix: 'Ask the mail administrator to unlock or enable it; further logins will not help and may extend a lockout.',
+  },
+  {
+    pattern: /UNAVAILABLE|try again later|temporar/i,
+    summary: 'the server is temporarily unable to log anyone in',
+    fix: 'Wait and run the doctor again; if it persists, ask the provider.',
+  },
+];
+
+const WRONG_CREDENTIALS: LoginRejection = {
+  summary: 'wrong user name or password',
+  fix:
+    'Check the user name (often the full address) and the password. Some providers (Gmail, iCloud, Yahoo, ' +
+    'Outlook with security defaults) need an app password or OAuth2.',
+};
+
+/** Why a server rejected a login, read from what it said; the bridge's account.error and the doctor both use it. */
+export function explainLoginRejection(serverResponse: string): LoginRejection {
+  return LOGIN_CAUSES.find((cause) => cause.pattern.test(serverResponse)) ?? WRONG_CREDENTIALS;
 }
 
 const CERTIFICATE_CODES = new Set([
@@ -45,11 +118,13 @@ export function classifyImapError(
   const where = `${target.host}:${target.port}`;
   if (e.authenticationFailed) {
     const server = [e.serverResponseCode, e.responseText].filter(Boolean).join(' ');
+    const rejection = explainLoginRejection(server);
     return new ImapConnectionError(
       'authentication',
       'AUTHENTICATION_FAILED',
-      `${where} rejected the login for ${target.user}${server ? ` (${server})` : ''}: check the user name and password ` +
-        '(some providers need an app password or OAuth2). Retries are spaced minutes apart so the account is not locked.',
+      `${where} rejected the login for ${target.user}: ${rejection.summary}${server ? ` (server said: ${server})` : ''}. ` +
+        `${rejection.fix} Retries are spaced minutes apart so the account is not locked.`,
+      { cause: error },
     );
   }
   if (e.tlsFailed) {
@@ -57,6 +132,7 @@ export function classifyImapError(
       'network',
       'STARTTLS_UNAVAILABLE',
       `${where} does not offer STARTTLS; refusing to continue in plain text. Use "security": "tls" with port 993 if the server supports it.`,
+      { cause: error },
     );
   }
   if (e.mailboxMissing) {
@@ -64,6 +140,7 @@ export function classifyImapError(
       'network',
       'MAILBOX_NOT_FOUND',
       `mailbox does not exist on ${where}: ${e.message}`,
+      { cause: error },
     );
   }
   const code = e.code ?? 'UNKNOWN';
@@ -72,6 +149,7 @@ export function classifyImapError(
       'network',
       code,
       `connection refused by ${where}: nothing listens on that port. Check host and port (993 for TLS, 143 for STARTTLS).`,
+      { cause: error },
     );
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
@@ -79,6 +157,7 @@ export function classifyImapError(
       'network',
       code,
       `cannot resolve ${target.host} (${code}): check the host name and DNS.`,
+      { cause: error },
     );
   }
   if (code === 'ETIMEDOUT' || code === 'CONNECT_TIMEOUT' || code === 'GREETING_TIMEOUT') {
@@ -86,6 +165,7 @@ export function classifyImapError(
       'network',
       code,
       `no answer from ${where} (${code}): a firewall may drop the traffic, or the port is wrong.`,
+      { cause: error },
     );
   }
   if (CERTIFICATE_CODES.has(code)) {
@@ -93,6 +173,7 @@ export function classifyImapError(
       'network',
       code,
       `the TLS certificate of ${where} is not trusted (${code}): fix the server certificate, or add its CA with "tls": { "ca": "ca.pem" }.`,
+      { cause: error },
     );
   }
   if (
@@ -103,7 +184,10 @@ export function classifyImapError(
       'network',
       'TLS_MISMATCH',
       `TLS handshake with ${where} failed: the port may expect plain text/STARTTLS (try "security": "starttls", port 143) rather than implicit TLS.`,
+      { cause: error },
     );
   }
-  return new ImapConnectionError('network', code, `${where}: ${e.message ?? String(error)}`);
+  return new ImapConnectionError('network', code, `${where}: ${e.message ?? String(error)}`, {
+    cause: error,
+  });
 }

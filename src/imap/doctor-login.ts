@@ -4,38 +4,10 @@ import { errorMessage } from '../domain/errors.js';
 import { isMailboxPattern, resolveMailboxes } from '../domain/folder-tree.js';
 import type { OAuth2TokenStore } from '../ports/index.js';
 import { type ImapCredentials, imapClientOptions } from './client-options.js';
+import { explainLoginRejection } from './connection-failure.js';
 import { type DoctorStep, fail } from './doctor-steps.js';
 import { listFolders } from './folder-listing.js';
 import { OAuth2Tokens } from './oauth2-tokens.js';
-
-const LOGIN_CAUSES: readonly { readonly pattern: RegExp; readonly summary: string; readonly fix: string }[] =
-  [
-    {
-      pattern: /application-specific password|app password|\bASP\b/i,
-      summary: 'the provider requires an app password (or OAuth2) for IMAP',
-      fix: 'Create an app password in the account’s security settings and use it instead of the account password.',
-    },
-    {
-      pattern: /web login required|log ?in via your web browser|WEBALERT/i,
-      summary: 'the provider blocked this login until someone signs in on the web',
-      fix: 'Sign in to the account in a browser once and confirm the login, then run the doctor again.',
-    },
-    {
-      pattern: /IMAP (access )?is disabled|not enabled for IMAP|IMAP.*not enabled/i,
-      summary: 'IMAP access is switched off for this account',
-      fix: 'Enable IMAP in the account’s (or the organisation’s) mail settings.',
-    },
-    {
-      pattern: /CONTACTADMIN|AUTHORIZATIONFAILED|disabled|locked|suspended|blocked/i,
-      summary: 'the account is disabled or locked',
-      fix: 'Ask the mail administrator to unlock or enable it; further logins will not help and may extend a lockout.',
-    },
-    {
-      pattern: /UNAVAILABLE|try again later|temporar/i,
-      summary: 'the server is temporarily unable to log anyone in',
-      fix: 'Wait and run the doctor again; if it persists, ask the provider.',
-    },
-  ];
 
 async function credentialsFor(
   account: AccountConfig,
@@ -46,11 +18,14 @@ async function credentialsFor(
     const tokens = new OAuth2Tokens(account.id, account.auth, { now: () => Date.now() }, tokenStore);
     return { accessToken: (await tokens.accessToken()).accessToken };
   } catch (error) {
-    return fail({
-      name: 'login',
-      summary: `no OAuth2 access token: ${errorMessage(error)}`,
-      fix: 'Check oauth2.tokenUrl, clientId, clientSecret and refreshToken; a revoked refresh token needs a new authorization.',
-    });
+    return fail(
+      {
+        name: 'login',
+        summary: `no OAuth2 access token: ${errorMessage(error)}`,
+        fix: 'Check oauth2.tokenUrl, clientId, clientSecret and refreshToken; a revoked refresh token needs a new authorization.',
+      },
+      error,
+    );
   }
 }
 
@@ -80,13 +55,11 @@ export async function loginAndInspect(
         fix: 'Run the doctor again; if it persists, check the server.',
       });
     }
-    const cause = LOGIN_CAUSES.find((c) => c.pattern.test(server));
+    const rejection = explainLoginRejection(server);
     return fail({
       name: 'login',
-      summary: `${account.host} rejected the login for ${account.user}: ${cause?.summary ?? 'wrong user name or password'} (server said: ${server})`,
-      fix:
-        cause?.fix ??
-        'Check the user name (often the full address) and the password. Some providers (Gmail, iCloud, Yahoo, Outlook with security defaults) need an app password or OAuth2.',
+      summary: `${account.host} rejected the login for ${account.user}: ${rejection.summary} (server said: ${server})`,
+      fix: rejection.fix,
       details: { serverResponse: server },
     });
   }

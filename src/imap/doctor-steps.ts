@@ -1,3 +1,5 @@
+import { IdlehookError } from '../domain/errors.js';
+
 /** One stage of the path a connection takes, as the doctor found it. */
 export interface DoctorStep {
   readonly name: 'dns' | 'tcp' | 'tls' | 'starttls' | 'login' | 'capabilities' | 'mailboxes';
@@ -16,12 +18,17 @@ export interface DoctorReport {
 }
 
 /** Stops the walk at a failed stage; the doctor reports that stage and goes no further. */
-export class StepFailure extends Error {
-  constructor(readonly step: DoctorStep) {
-    super(step.summary);
+export class StepFailure extends IdlehookError {
+  readonly code = 'DOCTOR_STEP_FAILED';
+  readonly retryable = false;
+  constructor(
+    readonly step: DoctorStep,
+    options: { readonly cause?: unknown } = {},
+  ) {
+    super(step.summary, options);
   }
 }
 
-export const fail = (step: Omit<DoctorStep, 'ok'>): never => {
-  throw new StepFailure({ ...step, ok: false });
+export const fail = (step: Omit<DoctorStep, 'ok'>, cause?: unknown): never => {
+  throw new StepFailure({ ...step, ok: false }, cause === undefined ? {} : { cause });
 };

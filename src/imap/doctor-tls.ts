@@ -1,7 +1,7 @@
 import { isIP, type Socket } from 'node:net';
 import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { AccountConfig } from '../config/config.js';
-import { errorMessage } from '../domain/errors.js';
+import { errorMessage, IdlehookError } from '../domain/errors.js';
 import { type DoctorStep, fail } from './doctor-steps.js';
 
 const CERTIFICATE_FIXES = new Map<string, (cert: CertificateFacts, account: AccountConfig) => string>([
@@ -94,11 +94,7 @@ export async function handshake(
       const tls = tlsConnect({ ...tlsOptions(account), ...over, rejectUnauthorized: false });
       const timer = setTimeout(() => {
         tls.destroy();
-        reject(
-          Object.assign(new Error(`no TLS answer within ${timeoutMs / 1000} s`), {
-            code: 'HANDSHAKE_TIMEOUT',
-          }),
-        );
+        reject(new HandshakeTimeoutError(timeoutMs));
       }, timeoutMs);
       tls.once('secureConnect', () => {
         clearTimeout(timer);
@@ -229,4 +225,12 @@ export async function checkPlainGreeting(
     });
   }
   await handshake(account, { socket }, timeoutMs, steps, 'starttls');
+}
+
+class HandshakeTimeoutError extends IdlehookError {
+  readonly code = 'HANDSHAKE_TIMEOUT';
+  readonly retryable = true;
+  constructor(timeoutMs: number) {
+    super(`no TLS answer within ${timeoutMs / 1000} s`);
+  }
 }

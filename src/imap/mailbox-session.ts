@@ -6,7 +6,7 @@ import { errorMessage } from '../domain/errors.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
-import { classifyImapError } from './connection-failure.js';
+import { ConnectionClosedError, classifyImapError, ServerSilentError } from './connection-failure.js';
 import { MailboxSync, type MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
 
@@ -34,7 +34,7 @@ async function answeredWithin<T>(
 ): Promise<T> {
   const started = Date.now();
   const deadline = setTimeout(() => {
-    onTimeout(unansweredError(Date.now() - started));
+    onTimeout(new ServerSilentError(Date.now() - started));
     client.close();
   }, timeoutMs);
   try {
@@ -42,12 +42,6 @@ async function answeredWithin<T>(
   } finally {
     clearTimeout(deadline);
   }
-}
-
-function unansweredError(overdueMs: number): Error {
-  return Object.assign(new Error(`the server did not answer for ${Math.round(overdueMs / 1000)} s`), {
-    code: 'ETIMEOUT',
-  });
 }
 
 export interface MailboxSessionDependencies extends MailboxSyncDependencies {
@@ -194,7 +188,7 @@ export class MailboxSession extends ReconnectingConnection {
       // and imapflow's own inactivity timeout takes 10 minutes. A check left unanswered is taken as that.
       const check = setInterval(() => {
         if (sync.checkOverdueMs() > timeoutMs) {
-          connectionError = unansweredError(sync.checkOverdueMs());
+          connectionError = new ServerSilentError(sync.checkOverdueMs());
           client.close();
           return;
         }
@@ -207,10 +201,7 @@ export class MailboxSession extends ReconnectingConnection {
         await client.logout().catch(() => client.close());
         return;
       }
-      throw (
-        connectionError ??
-        Object.assign(new Error('the server closed the connection'), { code: 'EConnectionClosed' })
-      );
+      throw connectionError ?? new ConnectionClosedError();
     } catch (error) {
       client.close();
       // What broke the connection (a reset, our own deadline) says more than the command it broke.
@@ -259,10 +250,7 @@ export class MailboxPoller extends ReconnectingConnection {
         syncs.get(expunged.path)?.rememberVanished(expunged.uid);
     });
     const closed = closeOf(client).then(() => {
-      throw (
-        connectionError ??
-        Object.assign(new Error('the server closed the connection'), { code: 'EConnectionClosed' })
-      );
+      throw connectionError ?? new ConnectionClosedError();
     });
     closed.catch(() => undefined); // observed by the races below; a close between them must not go unhandled
     // A silently dead connection (a cut network) would hang a poll for imapflow's 10-minute timeout.
@@ -270,7 +258,7 @@ export class MailboxPoller extends ReconnectingConnection {
     const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
     const watchdog = setInterval(() => {
       if (polling && polling.checkOverdueMs() > timeoutMs) {
-        connectionError = unansweredError(polling.checkOverdueMs());
+        connectionError = new ServerSilentError(polling.checkOverdueMs());
         client.close();
       }
     }, 1000);

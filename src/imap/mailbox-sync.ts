@@ -11,6 +11,7 @@ import {
   rawBlobKey,
 } from '../pipeline/records.js';
 import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
+import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
 import { changesSince, sharedFlags } from './mailbox-changes.js';
 import type { MailboxStatus } from './status-board.js';
@@ -206,12 +207,7 @@ export class MailboxSync {
     if (!selected) return;
     const current = await this.client.status(this.mailbox, { uidValidity: true });
     if (!current || (current.uidValidity !== undefined && current.uidValidity !== selected.uidValidity)) {
-      throw Object.assign(
-        new Error(`UIDVALIDITY of ${this.mailbox} changed or it disappeared while selected`),
-        {
-          code: 'UIDVALIDITY_CHANGED',
-        },
-      );
+      throw new UidValidityChangedError(this.mailbox);
     }
   }
 

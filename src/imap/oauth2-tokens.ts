@@ -75,6 +75,7 @@ export class OAuth2Tokens {
         'network',
         'OAUTH2_TOKEN_ENDPOINT_UNREACHABLE',
         `cannot reach the OAuth2 token endpoint ${endpoint} (${errorMessage(error)}): check oauth2.tokenUrl and the network.`,
+        { cause: error },
       );
     }
     const body = (await response.json().catch(() => ({}))) as TokenResponse;

@@ -1,4 +1,5 @@
 import type { SubscriptionConfig } from '../config/config.js';
+import { IdlehookError } from '../domain/errors.js';
 import { messageReceivedEvent, type WebhookEvent } from '../domain/events.js';
 import type { BlobStore, EventQueue } from '../ports/index.js';
 import { deliveriesFor } from './fan-out.js';
@@ -6,11 +7,11 @@ import { parseMessage } from './parse-message.js';
 import type { DeliveryRecord, IngestRecord, MessageArrival } from './records.js';
 
 /** The raw message the watcher stored is not there (yet): the record should be retried, not dropped. */
-export class RawMessageMissingError extends Error {
+export class RawMessageMissingError extends IdlehookError {
+  readonly code = 'RAW_MESSAGE_MISSING';
   readonly retryable = true;
   constructor(key: string) {
     super(`raw message ${key} is not in the blob store`);
-    this.name = 'RawMessageMissingError';
   }
 }
 

@@ -6,6 +6,7 @@ import {
 } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SqsQueue } from '../adapters/aws/sqs-queue.js';
+import { IdlehookError } from '../domain/errors.js';
 import { type DeliveryDependencies, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
@@ -14,11 +15,11 @@ import type { BlobStore, SubscriptionRepository } from '../ports/index.js';
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 /** Thrown to hand a record back to SQS after its visibility was set to the retry delay. Retryable by design. */
-export class DeliveryRetryScheduledError extends Error {
+export class DeliveryRetryScheduledError extends IdlehookError {
+  readonly code = 'DELIVERY_RETRY_SCHEDULED';
   readonly retryable = true;
   constructor(delayMs: number) {
     super(`delivery failed; retry scheduled in ${Math.round(delayMs / 1000)} s`);
-    this.name = 'DeliveryRetryScheduledError';
   }
 }
 

@@ -36,7 +36,10 @@ describe('a wrong password', () => {
     const data = errors[0]?.body.data;
     assert.equal(data?.account, 'broken');
     assert.equal(data?.code, 'AUTHENTICATION_FAILED');
-    assert.match(data?.message, /rejected the login for other.*check the user name and password/);
+    assert.match(
+      data?.message,
+      /rejected the login for other: wrong user name or password .*Check the user name/,
+    );
     assert.doesNotMatch(JSON.stringify(data), /not-the-password/);
     assert.deepEqual(receiver.schemaViolations, [], 'account.error matches its JSON Schema');
     assert.doesNotMatch(bridge.log(), /not-the-password/, 'the password is never logged');

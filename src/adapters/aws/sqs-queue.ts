@@ -8,16 +8,17 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { queueOverflowKey } from '../../domain/blob-keys.js';
+import { IdlehookError } from '../../domain/errors.js';
 import type { BlobStore, EventQueue, OutgoingMessage, QueueMessage } from '../../ports/index.js';
 
 /** SQS refused some messages of a batch; the caller must not advance past them. Retryable. */
-export class QueueSendError extends Error {
+export class QueueSendError extends IdlehookError {
+  readonly code = 'QUEUE_SEND_FAILED';
   readonly retryable = true;
   constructor(failed: readonly { Id?: string; Code?: string; Message?: string }[]) {
     super(
       `SQS rejected ${failed.length} message(s): ${failed.map((f) => `${f.Code}: ${f.Message}`).join('; ')}`,
     );
-    this.name = 'QueueSendError';
   }
 }
 

@@ -1,15 +1,15 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { IdlehookError } from '../../domain/errors.js';
 
 /** The webhook URL leads to an address idlehook must not reach. Not retryable: fix the URL or the allowlist. */
-export class ForbiddenDestinationError extends Error {
-  readonly retryable = false;
+export class ForbiddenDestinationError extends IdlehookError {
   readonly code = 'FORBIDDEN_DESTINATION';
+  readonly retryable = false;
   constructor(address: string, host: string) {
     super(
       `${host} resolves to ${address}, a loopback, private, link-local or otherwise internal address (SSRF protection)`,
     );
-    this.name = 'ForbiddenDestinationError';
   }
 }
 
