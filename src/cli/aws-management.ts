@@ -6,14 +6,19 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { StoredAccount } from '../adapters/aws/dynamodb-account-repository.js';
+import { type StoredAccount, storedAccountOf } from '../adapters/aws/dynamodb-account-repository.js';
 import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
+import {
+  accountFields,
+  accountSettings,
+  oauth2Fields,
+  oauth2TokenUrl,
+  subscriptionFields,
+} from '../config/account-settings.js';
 import { DEFAULT_SECRET_PREFIX, type SecretKind, secretName } from '../config/aws-environment.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
-import { PROVIDER_NAMES, PROVIDERS, type ProviderPreset } from '../config/providers.js';
 import { errorMessage } from '../domain/errors.js';
-import { EVENT_TYPES } from '../domain/event-schemas.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 
@@ -25,18 +30,44 @@ const list = (text: string | undefined) =>
         .filter(Boolean)
     : undefined;
 
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
+/** The command-line option that fills each field, so that an error names what the user typed. */
+const OPTION_OF_FIELD = new Map([
+  ['initialSync', '--initial-sync'],
+  ['tokenUrl', '--oauth2-token-url'],
+  ['clientId', '--oauth2-client-id'],
+  ['scope', '--oauth2-scope'],
+  ['rateLimitPerSecond', '--rate-limit'],
+]);
 
-function parseOrExplain<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+function parseOrExplain<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   throw new ConfigError(
-    what,
-    parsed.error.issues.map((i) => ({ path: `--${String(i.path[0] ?? '')}`, message: i.message })),
+    'the command line',
+    parsed.error.issues.map((issue) => {
+      const field = String(issue.path[0] ?? '');
+      return { path: OPTION_OF_FIELD.get(field) ?? `--${field}`, message: issue.message };
+    }),
   );
 }
+
+const optionalNumber = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+
+/** AWS mode refuses plain text outright: the watcher runs far from any loopback server. */
+const awsAccountFields = z
+  .object({
+    ...accountFields,
+    security: z.enum(['tls', 'starttls']).default('tls'),
+    oauth2: z.object(oauth2Fields).optional(),
+  })
+  .refine((fields) => fields.host !== undefined || fields.provider !== undefined, {
+    path: ['host'],
+    message: 'give a host, or a provider preset',
+  })
+  .refine((fields) => !fields.oauth2 || oauth2TokenUrl(fields.provider, fields.oauth2.tokenUrl), {
+    path: ['tokenUrl'],
+    message: 'required unless a provider preset gives it',
+  });
 
 /**
  * Stores a secret value under idlehook/<kind>/<id> in Secrets Manager (creating or updating it) and returns its
@@ -115,76 +146,58 @@ export async function accountFromOptions(
   precheck?: AccountPrecheck,
   secretPrefix = DEFAULT_SECRET_PREFIX,
 ): Promise<StoredAccount> {
-  const preset = options.provider ? ownValue<ProviderPreset>(PROVIDERS, options.provider) : undefined;
-  const security = (options.security ?? preset?.security ?? 'tls') as 'tls' | 'starttls' | 'none';
   const oauth2 = options['oauth2-client-id'] !== undefined;
-  const fields = parseOrExplain(
-    z.object({
-      id: identifier,
-      provider: z.enum(PROVIDER_NAMES).optional(),
-      host: z.string().min(1),
-      port: z.coerce.number().int().min(1).max(65535),
-      security: z.enum(['tls', 'starttls']),
-      user: z.string().min(1),
-      mailboxes: z.array(z.string().min(1)).min(1),
-      'initial-sync': z.enum(['new', 'all']),
-      'oauth2-token-url': oauth2 ? z.url({ protocol: /^https?$/ }) : z.undefined().optional(),
-      'oauth2-refresh-token-env': oauth2 ? z.string().min(1) : z.undefined().optional(),
-    }),
-    {
-      ...options,
-      host: options.host ?? preset?.host,
-      security,
-      port: options.port ?? preset?.port ?? (security === 'tls' ? 993 : 143),
-      mailboxes: list(options.mailboxes) ?? ['INBOX'],
-      'initial-sync': options['initial-sync'] ?? 'new',
-      ...(oauth2 ? { 'oauth2-token-url': options['oauth2-token-url'] ?? preset?.tokenUrl } : {}),
-    },
-    'the command line',
-  );
-  const tlsCa = options.ca ? readFileSync(options.ca, 'utf8') : undefined;
-  const oauth2Settings = oauth2
+  const fields = parseOrExplain(awsAccountFields, {
+    id: options.id,
+    provider: options.provider,
+    host: options.host,
+    port: optionalNumber(options.port),
+    security: options.security,
+    user: options.user,
+    mailboxes: list(options.mailboxes),
+    initialSync: options['initial-sync'],
+    ...(oauth2
+      ? {
+          oauth2: {
+            tokenUrl: options['oauth2-token-url'],
+            clientId: options['oauth2-client-id'],
+            scope: options['oauth2-scope'],
+          },
+        }
+      : {}),
+  });
+  const settings = accountSettings({
+    ...fields,
+    tls: { ca: options.ca ? readFileSync(options.ca, 'utf8') : undefined, servername: options.servername },
+  });
+  const oauth2Settings = fields.oauth2
     ? {
-        tokenUrl: fields['oauth2-token-url'] ?? '',
-        clientId: options['oauth2-client-id'] ?? '',
-        ...(options['oauth2-scope'] ? { scope: options['oauth2-scope'] } : {}),
+        tokenUrl: oauth2TokenUrl(fields.provider, fields.oauth2.tokenUrl) ?? '',
+        clientId: fields.oauth2.clientId,
+        scope: fields.oauth2.scope,
       }
     : undefined;
-  const oauth2Secret = oauth2
+  const oauth2Secret = oauth2Settings
     ? {
-        refreshToken: requiredEnv(env, fields['oauth2-refresh-token-env'] ?? ''),
-        ...(options['oauth2-client-secret-env']
-          ? { clientSecret: requiredEnv(env, options['oauth2-client-secret-env']) }
-          : {}),
+        refreshToken: requiredEnv(env, '--oauth2-refresh-token-env', options['oauth2-refresh-token-env']),
+        clientSecret: options['oauth2-client-secret-env']
+          ? requiredEnv(env, '--oauth2-client-secret-env', options['oauth2-client-secret-env'])
+          : undefined,
       }
     : undefined;
   if (precheck) {
     const arn = options['password-secret-arn'];
     await precheck.check({
-      id: fields.id,
-      host: fields.host,
-      port: fields.port,
-      security: fields.security,
-      user: fields.user,
+      ...settings,
       auth:
         oauth2Settings && oauth2Secret
-          ? {
-              kind: 'oauth2',
-              ...oauth2Settings,
-              scope: oauth2Settings.scope,
-              clientSecret: oauth2Secret.clientSecret,
-              refreshToken: oauth2Secret.refreshToken,
-            }
+          ? { kind: 'oauth2', ...oauth2Settings, ...oauth2Secret }
           : {
               kind: 'password',
               password:
                 (arn ? await precheck.resolveSecret(arn) : ownValue(env, options['password-env'] ?? '')) ??
                 '',
             },
-      connectionLimit: preset?.connectionLimit,
-      tls: { ca: tlsCa, servername: options.servername },
-      mailboxes: fields.mailboxes,
-      initialSync: fields['initial-sync'],
     });
   }
   const credentials =
@@ -192,34 +205,24 @@ export async function accountFromOptions(
       ? {
           oauth2: {
             ...oauth2Settings,
-            secretArn: await storeSecret(secretPrefix, 'accounts', fields.id, JSON.stringify(oauth2Secret)),
+            secretArn: await storeSecret(secretPrefix, 'accounts', settings.id, JSON.stringify(oauth2Secret)),
           },
         }
       : {
           passwordSecretArn: await secretArn(
             secretPrefix,
             'accounts',
-            fields.id,
+            settings.id,
             { arn: options['password-secret-arn'], env: options['password-env'] },
             env,
           ),
         };
-  return {
-    id: fields.id,
-    host: fields.host,
-    port: fields.port,
-    security: fields.security,
-    user: fields.user,
-    ...credentials,
-    ...(preset?.connectionLimit ? { connectionLimit: preset.connectionLimit } : {}),
-    tlsCa,
-    tlsServername: options.servername,
-    mailboxes: fields.mailboxes,
-    initialSync: fields['initial-sync'],
-  };
+  return storedAccountOf(settings, credentials);
 }
 
-function requiredEnv(env: NodeJS.ProcessEnv, name: string): string {
+function requiredEnv(env: NodeJS.ProcessEnv, option: string, name: string | undefined): string {
+  if (!name)
+    throw new ConfigError('the command line', [{ path: option, message: 'is required with OAuth2' }]);
   const value = ownValue(env, name);
   if (!value)
     throw new ConfigError('the command line', [{ path: name, message: 'environment variable is not set' }]);
@@ -246,23 +249,13 @@ export async function subscriptionFromOptions(
   },
 ): Promise<StoredSubscription> {
   const resolveSecret = secrets.resolve;
-  const fields = parseOrExplain(
-    z.object({
-      id: identifier,
-      url: z.url({ protocol: /^https?$/ }),
-      events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
-      accounts: z.array(identifier).min(1).optional(),
-      rateLimitPerSecond: z.coerce.number().positive().max(10_000).optional(),
-    }),
-    {
-      id: options.id,
-      url: options.url,
-      events: list(options.events),
-      accounts: list(options.accounts),
-      rateLimitPerSecond: options['rate-limit'],
-    },
-    'the command line',
-  );
+  const fields = parseOrExplain(z.object(subscriptionFields), {
+    id: options.id,
+    url: options.url,
+    events: list(options.events),
+    accounts: list(options.accounts),
+    rateLimitPerSecond: optionalNumber(options['rate-limit']),
+  });
   const previousSecretArn = options['previous-secret-arn'];
   if (previousSecretArn && resolveSecret)
     await checkStoredSecret('--previous-secret-arn', previousSecretArn, resolveSecret, isWebhookSecret);

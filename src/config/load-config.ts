@@ -3,9 +3,8 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { errorMessage, IdlehookError } from '../domain/errors.js';
-import { ownValue } from '../domain/null-prototype.js';
+import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
 import type { Config } from './config.js';
-import { PROVIDERS, type ProviderPreset } from './providers.js';
 import { type ConfigContext, type ConfigFile, configFileSchema } from './schema.js';
 
 export interface ConfigProblem {
@@ -74,10 +73,7 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
   duplicates(accounts, 'accounts', 'account');
   duplicates(subscriptions, 'subscriptions', 'subscription');
   accounts.forEach((account, index) => {
-    const preset =
-      typeof account?.provider === 'string'
-        ? ownValue<ProviderPreset>(PROVIDERS, account.provider)
-        : undefined;
+    const preset = typeof account?.provider === 'string' ? presetOf(account.provider) : undefined;
     if (account && account.host === undefined && account.provider === undefined) {
       problems.push({ path: `accounts[${index}].host`, message: 'give a host, or a provider preset' });
     }
@@ -144,31 +140,19 @@ function toConfig(file: ConfigFile): Config {
     reconnect: file.reconnect,
     imap: file.imap,
     retention: file.retention,
-    accounts: file.accounts.map((account) => {
-      const preset = account.provider ? ownValue<ProviderPreset>(PROVIDERS, account.provider) : undefined;
-      const security = account.security;
-      return {
-        id: account.id,
-        host: account.host ?? preset?.host ?? '',
-        port: account.port ?? preset?.port ?? (security === 'tls' ? 993 : 143),
-        security,
-        user: account.user,
-        auth: account.oauth2
-          ? {
-              kind: 'oauth2' as const,
-              tokenUrl: account.oauth2.tokenUrl ?? preset?.tokenUrl ?? '',
-              clientId: account.oauth2.clientId,
-              clientSecret: account.oauth2.clientSecret,
-              refreshToken: account.oauth2.refreshToken,
-              scope: account.oauth2.scope,
-            }
-          : { kind: 'password' as const, password: account.password ?? '' },
-        connectionLimit: account.connectionLimit ?? preset?.connectionLimit,
-        tls: { ca: account.tls.ca, servername: account.tls.servername },
-        mailboxes: account.mailboxes,
-        initialSync: account.initialSync,
-      };
-    }),
+    accounts: file.accounts.map((account) => ({
+      ...accountSettings({ ...account, tls: { ca: account.tls.ca, servername: account.tls.servername } }),
+      auth: account.oauth2
+        ? {
+            kind: 'oauth2' as const,
+            tokenUrl: oauth2TokenUrl(account.provider, account.oauth2.tokenUrl) ?? '',
+            clientId: account.oauth2.clientId,
+            clientSecret: account.oauth2.clientSecret,
+            refreshToken: account.oauth2.refreshToken,
+            scope: account.oauth2.scope,
+          }
+        : { kind: 'password' as const, password: account.password ?? '' },
+    })),
     subscriptions: file.subscriptions.map((subscription) => ({
       id: subscription.id,
       url: subscription.url,

@@ -2,26 +2,18 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../domain/errors.js';
-import { EVENT_TYPES } from '../domain/event-schemas.js';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { DEFAULT_OVERLOAD_FLOOR_SECONDS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../domain/retry.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
+import { accountFields, oauth2Fields, subscriptionFields } from './account-settings.js';
 import { DEFAULT_RECONNECT_POLICY } from './config.js';
-import { PROVIDER_NAMES } from './providers.js';
 
 /** What resolving a config needs from outside: where relative paths start, and the environment. */
 export interface ConfigContext {
   readonly baseDir: string;
   readonly env: NodeJS.ProcessEnv;
 }
-
-const identifier = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
-    'use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
-  );
 
 const seconds = z.number().positive();
 
@@ -80,23 +72,11 @@ export function configFileSchema(context: ConfigContext) {
 
   const account = z
     .object({
-      id: identifier,
-      /** Fills host, port, security, the connection limit and the OAuth2 token endpoint. */
-      provider: z.enum(PROVIDER_NAMES).optional(),
-      host: z.string().min(1).optional(),
-      port: z.number().int().min(1).max(65535).optional(),
-      security: z.enum(['tls', 'starttls', 'none']).default('tls'),
+      ...accountFields,
       allowInsecure: z.boolean().default(false),
-      user: z.string().min(1),
       password: secret.optional(),
       oauth2: z
-        .object({
-          tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
-          clientId: z.string().min(1),
-          clientSecret: secret.optional(),
-          refreshToken: secret,
-          scope: z.string().min(1).optional(),
-        })
+        .object({ ...oauth2Fields, clientSecret: secret.optional(), refreshToken: secret })
         .strict()
         .optional(),
       connectionLimit: z.number().int().min(1).optional(),
@@ -111,25 +91,15 @@ export function configFileSchema(context: ConfigContext) {
         })
         .strict()
         .default({}),
-      mailboxes: z
-        .array(z.string().min(1))
-        .min(1)
-        .refine((list) => new Set(list).size === list.length, 'lists a mailbox twice')
-        .default(['INBOX']),
-      initialSync: z.enum(['new', 'all']).default('new'),
     })
     .strict();
 
   const subscription = z
     .object({
-      id: identifier,
-      url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+      ...subscriptionFields,
       secret: webhookSecret,
       /** During a rotation: the secret receivers may still verify with; requests carry both signatures. */
       previousSecret: webhookSecret.optional(),
-      events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
-      accounts: z.array(z.string().min(1)).min(1).optional(),
-      rateLimitPerSecond: z.number().positive().max(10_000).optional(),
     })
     .strict();
 

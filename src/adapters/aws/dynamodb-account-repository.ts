@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
@@ -29,6 +30,35 @@ export interface StoredAccount {
   readonly tlsServername?: string;
   readonly mailboxes: readonly string[];
   readonly initialSync: 'new' | 'all';
+}
+
+/** What is stored of an account: its settings, flattened, and where its credentials are. */
+export function storedAccountOf(
+  settings: AccountSettings,
+  credentials: Pick<StoredAccount, 'passwordSecretArn' | 'oauth2'>,
+): StoredAccount {
+  const { tls, connectionLimit, ...rest } = settings;
+  return {
+    ...rest,
+    ...credentials,
+    ...(connectionLimit ? { connectionLimit } : {}),
+    tlsCa: tls.ca,
+    tlsServername: tls.servername,
+  };
+}
+
+function settingsOfStored(account: StoredAccount): AccountSettings {
+  return {
+    id: account.id,
+    host: account.host,
+    port: account.port,
+    security: account.security,
+    user: account.user,
+    connectionLimit: account.connectionLimit,
+    tls: { ca: account.tlsCa, servername: account.tlsServername },
+    mailboxes: account.mailboxes,
+    initialSync: account.initialSync,
+  };
 }
 
 /**
@@ -72,18 +102,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
     const resolved = await Promise.all(
       (await this.stored()).map(async (account): Promise<AccountConfig | undefined> => {
         try {
-          return {
-            id: account.id,
-            host: account.host,
-            port: account.port,
-            security: account.security,
-            user: account.user,
-            auth: await this.credentialsOf(account),
-            connectionLimit: account.connectionLimit,
-            tls: { ca: account.tlsCa, servername: account.tlsServername },
-            mailboxes: account.mailboxes,
-            initialSync: account.initialSync,
-          };
+          return { ...settingsOfStored(account), auth: await this.credentialsOf(account) };
         } catch (error) {
           this.logger.error('cannot read the credentials of an account; it is not watched', {
             account: account.id,
