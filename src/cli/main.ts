@@ -5,7 +5,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
-import { type DoctorReport, diagnoseAccount } from '../imap/doctor.js';
+import { type DoctorReport, diagnoseAccount } from '../imap/doctor/doctor.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import { startLocalBridge } from '../runtime/local-bridge.js';
 import { exitOnUnexpectedErrors } from '../runtime/unexpected-errors.js';

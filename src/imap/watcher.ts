@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import { planConnections } from '../domain/connection-plan.js';
 import { errorMessage } from '../domain/errors.js';
 import { folderChangedEvent } from '../domain/events.js';
 import {
@@ -155,17 +156,13 @@ export class Watcher {
     for (const ref of ownedRefs)
       if (!this.designated.has(ref.account)) this.designated.set(ref.account, ref.mailbox);
 
-    // What should run: one IDLE session per mailbox, up to the account's connection limit; past it, the rest
-    // share one polling connection (the limit counts it).
     const planned = new Map<
       string,
       { account: AccountConfig; fingerprint: string; start: (key: string) => void }
     >();
     for (const account of accounts.values()) {
       const mine = ownedRefs.filter((ref) => ref.account === account.id).map((ref) => ref.mailbox);
-      const limit = account.connectionLimit;
-      const idle = limit !== undefined && mine.length > limit ? mine.slice(0, Math.max(0, limit - 1)) : mine;
-      const polled = mine.slice(idle.length);
+      const { idle, polled } = planConnections(mine, account.connectionLimit);
       for (const mailbox of idle) {
         planned.set(sessionKey({ account: account.id, mailbox }), {
           account,

@@ -1,4 +1,4 @@
-import { IdlehookError } from '../domain/errors.js';
+import { IdlehookError } from '../../domain/errors.js';
 
 /** One stage of the path a connection takes, as the doctor found it. */
 export interface DoctorStep {

@@ -1,12 +1,12 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
-import type { AccountConfig } from '../config/config.js';
-import type { OAuth2TokenStore } from '../ports/index.js';
-import { loginAndInspect } from './doctor-login.js';
-import { type DoctorReport, type DoctorStep, fail, StepFailure } from './doctor-steps.js';
-import { checkPlainGreeting, handshake } from './doctor-tls.js';
+import type { AccountConfig } from '../../config/config.js';
+import type { OAuth2TokenStore } from '../../ports/index.js';
+import { loginAndInspect } from './login.js';
+import { type DoctorReport, type DoctorStep, fail, StepFailure } from './steps.js';
+import { checkPlainGreeting, handshake } from './tls.js';
 
-export type { DoctorReport, DoctorStep } from './doctor-steps.js';
+export type { DoctorReport, DoctorStep } from './steps.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 

@@ -1,13 +1,13 @@
 import { ImapFlow } from 'imapflow';
-import type { AccountConfig } from '../config/config.js';
-import { errorMessage } from '../domain/errors.js';
-import { isMailboxPattern, resolveMailboxes } from '../domain/folder-tree.js';
-import type { OAuth2TokenStore } from '../ports/index.js';
-import { type ImapCredentials, imapClientOptions } from './client-options.js';
-import { explainLoginRejection } from './connection-failure.js';
-import { type DoctorStep, fail } from './doctor-steps.js';
-import { listFolders } from './folder-listing.js';
-import { OAuth2Tokens } from './oauth2-tokens.js';
+import type { AccountConfig } from '../../config/config.js';
+import { errorMessage } from '../../domain/errors.js';
+import { isMailboxPattern, resolveMailboxes } from '../../domain/folder-tree.js';
+import type { OAuth2TokenStore } from '../../ports/index.js';
+import { type ImapCredentials, imapClientOptions } from '../client-options.js';
+import { explainLoginRejection } from '../connection-failure.js';
+import { listFolders } from '../folder-listing.js';
+import { OAuth2Tokens } from '../oauth2-tokens.js';
+import { type DoctorStep, fail } from './steps.js';
 
 async function credentialsFor(
   account: AccountConfig,

@@ -1,8 +1,8 @@
 import { isIP, type Socket } from 'node:net';
 import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import type { AccountConfig } from '../config/config.js';
-import { errorMessage, IdlehookError } from '../domain/errors.js';
-import { type DoctorStep, fail } from './doctor-steps.js';
+import type { AccountConfig } from '../../config/config.js';
+import { errorMessage, IdlehookError } from '../../domain/errors.js';
+import { type DoctorStep, fail } from './steps.js';
 
 const CERTIFICATE_FIXES = new Map<string, (cert: CertificateFacts, account: AccountConfig) => string>([
   [
