@@ -6,16 +6,10 @@ import { errorMessage } from '../domain/errors.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
-import { ConnectionClosedError, classifyImapError, ServerSilentError } from './connection-failure.js';
+import { ConnectionClosedError, classifyImapError } from './connection-failure.js';
+import { answeredWithin, unansweredAfterMs, watchLiveness } from './liveness.js';
 import { MailboxSync, type MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
-
-/** A check unanswered for this long (or one check interval, if longer) means the connection is dead. */
-const MIN_CHECK_TIMEOUT_MS = 10_000;
-
-function unansweredAfterMs(checkIntervalMs: number): number {
-  return Math.max(MIN_CHECK_TIMEOUT_MS, checkIntervalMs);
-}
 
 /**
  * Resolves when the client has closed. Unlike `once(client, 'close')` it never rejects: imapflow emits `error`
@@ -23,25 +17,6 @@ function unansweredAfterMs(checkIntervalMs: number): number {
  */
 function closeOf(client: ImapFlow): Promise<void> {
   return new Promise((resolve) => client.once('close', () => resolve()));
-}
-
-/** Runs `step`; if the server has not answered it within `timeoutMs`, closes the connection instead. */
-async function answeredWithin<T>(
-  client: ImapFlow,
-  step: Promise<T>,
-  timeoutMs: number,
-  onTimeout: (error: Error) => void,
-): Promise<T> {
-  const started = Date.now();
-  const deadline = setTimeout(() => {
-    onTimeout(new ServerSilentError(Date.now() - started));
-    client.close();
-  }, timeoutMs);
-  try {
-    return await step;
-  } finally {
-    clearTimeout(deadline);
-  }
 }
 
 export interface MailboxSessionDependencies extends MailboxSyncDependencies {
@@ -184,18 +159,18 @@ export class MailboxSession extends ReconnectingConnection {
         else sync.expungedBySequence();
       });
       sync.request();
-      // A connection can die silently (a cut network drops packets without a reset): IDLE then waits forever
-      // and imapflow's own inactivity timeout takes 10 minutes. A check left unanswered is taken as that.
-      const check = setInterval(() => {
-        if (sync.checkOverdueMs() > timeoutMs) {
-          connectionError = new ServerSilentError(sync.checkOverdueMs());
-          client.close();
-          return;
-        }
-        sync.requestCheck();
-      }, this.deps.checkIntervalMs);
+      // Each check interval asks the server to confirm the mailbox; an unanswered check closes the connection.
+      const stopWatching = watchLiveness(client, {
+        everyMs: this.deps.checkIntervalMs,
+        timeoutMs,
+        liveness: () => sync.liveness,
+        onSilent: (error) => {
+          connectionError = error;
+        },
+        onTick: () => sync.requestCheck(),
+      });
       const aborted = once(signal, 'abort');
-      await Promise.race([closed, aborted, syncFailed]).finally(() => clearInterval(check));
+      await Promise.race([closed, aborted, syncFailed]).finally(stopWatching);
       if (signal.aborted) {
         await sync.settled();
         await client.logout().catch(() => client.close());
@@ -255,13 +230,14 @@ export class MailboxPoller extends ReconnectingConnection {
     closed.catch(() => undefined); // observed by the races below; a close between them must not go unhandled
     // A silently dead connection (a cut network) would hang a poll for imapflow's 10-minute timeout.
     let polling: MailboxSync | undefined;
-    const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
-    const watchdog = setInterval(() => {
-      if (polling && polling.checkOverdueMs() > timeoutMs) {
-        connectionError = new ServerSilentError(polling.checkOverdueMs());
-        client.close();
-      }
-    }, 1000);
+    const stopWatching = watchLiveness(client, {
+      everyMs: 1000,
+      timeoutMs: unansweredAfterMs(this.deps.checkIntervalMs),
+      liveness: () => polling?.liveness,
+      onSilent: (error) => {
+        connectionError = error;
+      },
+    });
     try {
       while (!signal.aborted) {
         for (const [mailbox, sync] of syncs) {
@@ -279,7 +255,7 @@ export class MailboxPoller extends ReconnectingConnection {
       client.close();
       throw error;
     } finally {
-      clearInterval(watchdog);
+      stopWatching();
     }
   }
 }

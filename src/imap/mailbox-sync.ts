@@ -13,6 +13,7 @@ import {
 import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
 import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
+import { Liveness } from './liveness.js';
 import { changesSince, sharedFlags } from './mailbox-changes.js';
 import type { MailboxStatus } from './status-board.js';
 import { UidComparison } from './uid-comparison.js';
@@ -61,14 +62,13 @@ export class MailboxSync {
   private checkRequested = false;
   /** The account's folders are listed with the periodic check, by the designated session only. */
   private foldersDue = false;
-  /** When the oldest check not yet answered was requested (ms); undefined when none is pending. */
-  private checkPendingSince: number | undefined;
   private running: Promise<void> | undefined;
   /** UIDs the server reported expunged (VANISHED), not yet announced. */
   private vanished = new Set<number>();
   private readonly uidComparison: UidComparison;
   private failure: ((error: unknown) => void) | undefined;
-  private waitingForBudget = false;
+  /** Whether the server answers: the session and the poller close a connection that stopped. */
+  readonly liveness: Liveness;
 
   constructor(
     private readonly client: ImapFlow,
@@ -78,6 +78,7 @@ export class MailboxSync {
     private readonly deps: MailboxSyncDependencies,
   ) {
     this.uidComparison = new UidComparison(account.id, mailbox, deps.cursors);
+    this.liveness = new Liveness(deps.clock);
   }
 
   /** Called on open and on every EXISTS; runs coalesced, one sync at a time. */
@@ -109,25 +110,8 @@ export class MailboxSync {
   requestCheck(): void {
     this.checkRequested = true;
     this.foldersDue = true;
-    this.checkPendingSince ??= this.deps.clock.now();
+    this.liveness.asked();
     this.request();
-  }
-
-  /**
-   * How long the pending check has gone unanswered (ms), or 0 when none is pending. Waiting for the process's
-   * byte budget is not the server's silence.
-   */
-  checkOverdueMs(): number {
-    if (this.checkPendingSince === undefined || this.waitingForBudget) return 0;
-    return this.deps.clock.now() - this.checkPendingSince;
-  }
-
-  /**
-   * A long catch-up delays the pending check, but every message it receives is the server answering: the
-   * connection is not dead (see MailboxSession's check). A single message slower than the timeout still is.
-   */
-  private serverAnswered(): void {
-    if (this.checkPendingSince !== undefined) this.checkPendingSince = this.deps.clock.now();
   }
 
   onFailure(listener: (error: unknown) => void): void {
@@ -142,12 +126,12 @@ export class MailboxSync {
     this.checkRequested = false;
     // Nothing tells a poller about expunges between polls: without QRESYNC, compare UIDs at every poll.
     this.uidComparison.expungedBySequence();
-    // The poll itself is the liveness check (checkOverdueMs): the server must answer it.
-    this.checkPendingSince = this.deps.clock.now();
+    // The poll itself is the liveness check: the server must answer it.
+    this.liveness.askedAfresh();
     try {
       await this.syncOnce({ reselected: true });
     } finally {
-      this.checkPendingSince = undefined;
+      this.liveness.answered();
     }
   }
 
@@ -179,7 +163,7 @@ export class MailboxSync {
       if (this.checkRequested) {
         this.checkRequested = false;
         await this.checkMailbox();
-        this.checkPendingSince = undefined;
+        this.liveness.answered();
       }
       if ((firstSync || this.foldersDue) && this.deps.folders?.designated()) {
         this.foldersDue = false;
@@ -274,7 +258,7 @@ export class MailboxSync {
       },
       { uid: true },
     )) {
-      this.serverAnswered();
+      this.liveness.heardFrom();
       if (message.uid <= from.lastUid) continue;
       if (message.source) sources.set(message.uid, message.source);
       pending.push({
@@ -291,11 +275,7 @@ export class MailboxSync {
     const announced = new Map<number, string | null>();
     for (const batch of batchBySize(pending, FETCH_BATCH_MESSAGES, FETCH_BATCH_BYTES)) {
       const bytes = batch.reduce((sum, m) => sum + (sources.has(m.uid) ? 0 : m.size), 0);
-      this.waitingForBudget = true;
-      const release = await this.deps.sourceBudget.acquire(bytes).finally(() => {
-        this.waitingForBudget = false;
-      });
-      this.serverAnswered();
+      const release = await this.liveness.waitingOnUsFor(this.deps.sourceBudget.acquire(bytes));
       try {
         cursor = await this.announce(batch, cursor, sources, announced);
       } finally {
@@ -372,7 +352,7 @@ export class MailboxSync {
     const missing = batch.filter((m) => !sources.has(m.uid)).map((m) => m.uid);
     if (missing.length === 0) return new Set();
     const found = await this.client.search({ uid: missing.join(',') }, { uid: true });
-    this.serverAnswered();
+    this.liveness.heardFrom();
     const present = new Set(Array.isArray(found) ? found : []);
     const fields = { account: this.account.id, mailbox: this.mailbox };
     for (const uid of missing) {
@@ -410,7 +390,7 @@ export class MailboxSync {
       );
       // Collect first: no other IMAP command may be issued inside a fetch() loop.
       for await (const message of fetched) {
-        this.serverAnswered();
+        this.liveness.heardFrom();
         if (message.source) sources.set(message.uid, message.source);
       }
     }
