@@ -51,4 +51,21 @@ describe('the idlehook command', () => {
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /Unknown command "frobnicate"/);
   });
+
+  it("lists every command in the usage, and refuses an option that is not the command's", () => {
+    const help = idlehook(['--help']).stdout;
+    for (const command of [
+      'run',
+      'doctor',
+      'deliveries',
+      'replay',
+      'attempts',
+      'accounts add',
+      'subscriptions add',
+    ])
+      assert.match(help, new RegExp(`^  ${command}\\b`, 'm'), command);
+    const foreign = idlehook(['doctor', '--url', 'https://example.com', '--config', '/dev/null']);
+    assert.equal(foreign.status, 78);
+    assert.match(foreign.stderr, /--url: is not an option of "idlehook doctor"/);
+  });
 });

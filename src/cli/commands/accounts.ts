@@ -1,0 +1,97 @@
+import { ConfigError } from '../../config/load-config.js';
+import { diagnoseAccount } from '../../imap/doctor/doctor.js';
+import { accountFromOptions } from '../aws-management.js';
+import { awsOnly, type Command, flag, stringOptions } from '../command.js';
+import { printReport } from './local.js';
+
+export const listAccountsCommand: Command = {
+  name: 'accounts',
+  synopsis: 'list',
+  summary: 'list the accounts the watcher watches',
+  scope: 'aws',
+  async run({ target: openTarget, out }) {
+    const target = await openTarget();
+    for (const a of await awsOnly(target).accounts.stored()) {
+      out(`${a.id}  ${a.user}  ${a.host}:${a.port} (${a.security})  ${a.mailboxes.join(',')}`);
+    }
+    return 0;
+  },
+};
+
+const ADD_OPTIONS = {
+  id: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  security: { type: 'string' },
+  user: { type: 'string' },
+  'password-env': { type: 'string' },
+  'password-secret-arn': { type: 'string' },
+  mailboxes: { type: 'string' },
+  'initial-sync': { type: 'string' },
+  ca: { type: 'string' },
+  servername: { type: 'string' },
+  provider: { type: 'string' },
+  'oauth2-client-id': { type: 'string' },
+  'oauth2-token-url': { type: 'string' },
+  'oauth2-scope': { type: 'string' },
+  'oauth2-refresh-token-env': { type: 'string' },
+  'oauth2-client-secret-env': { type: 'string' },
+} as const;
+
+export const addAccountCommand: Command = {
+  name: 'accounts add',
+  synopsis:
+    '--id ID (--host HOST | --provider gmail|outlook|icloud|yahoo|fastmail) --user USER\n' +
+    '               (--password-env NAME | --password-secret-arn ARN |\n' +
+    '                --oauth2-client-id ID --oauth2-refresh-token-env NAME [--oauth2-client-secret-env NAME]\n' +
+    '                [--oauth2-token-url URL] [--oauth2-scope SCOPE])\n' +
+    '               [--port N] [--security tls|starttls] [--mailboxes INBOX,Support,*] [--initial-sync new|all]\n' +
+    '               [--ca FILE] [--servername NAME] [--skip-check]',
+  summary: "(runs the doctor's checks first and stores nothing if they fail)",
+  scope: 'aws',
+  options: { ...ADD_OPTIONS, 'skip-check': { type: 'boolean', default: false } },
+  async run({ values, target: openTarget, out }) {
+    const target = await openTarget();
+    const aws = awsOnly(target);
+    const account = await accountFromOptions(
+      stringOptions(values, Object.keys(ADD_OPTIONS)),
+      process.env,
+      flag(values, 'skip-check')
+        ? undefined
+        : {
+            resolveSecret: (arn) => aws.secrets.resolve(arn),
+            check: async (config) => {
+              const report = await diagnoseAccount(config, { tokenStore: aws.oauth2Tokens });
+              printReport(out, report);
+              if (!report.ok)
+                throw new ConfigError(`account ${config.id}`, [
+                  { path: 'doctor', message: 'the checks above failed; nothing was stored' },
+                ]);
+            },
+          },
+      aws.secretPrefix,
+    );
+    await aws.accounts.put(account);
+    out(
+      `Account ${account.id} added (${account.user} at ${account.host}:${account.port}); the watcher picks it up within a minute.`,
+    );
+    return 0;
+  },
+};
+
+export const removeAccountCommand: Command = {
+  name: 'accounts remove',
+  synopsis: 'ID',
+  summary: 'stop watching an account (its secret is kept)',
+  scope: 'aws',
+  async run({ args, target: openTarget, out, usageError }) {
+    const target = await openTarget();
+    const [id] = args;
+    if (!id) return usageError('accounts remove ID');
+    await awsOnly(target).accounts.remove(id);
+    out(
+      `Account ${id} removed; its password secret is kept (delete it in Secrets Manager if no longer needed).`,
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,124 @@
+import { systemClock } from '../../adapters/system-clock.js';
+import { ConfigError } from '../../config/load-config.js';
+import { replayDeadLetters } from '../../pipeline/replay.js';
+import { type Command, flag, text } from '../command.js';
+
+export const deliveriesCommand: Command = {
+  name: 'deliveries',
+  synopsis: '--failed [--json]',
+  summary: 'list dead-lettered deliveries',
+  scope: 'both',
+  options: { failed: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  async run({ values, target: openTarget, out }) {
+    const target = await openTarget();
+    if (!flag(values, 'failed')) {
+      process.stderr.write('Only `idlehook deliveries --failed` is available.\n');
+      return 2;
+    }
+    const letters = await target.log.listDeadLetters();
+    if (flag(values, 'json')) {
+      out(
+        JSON.stringify(
+          letters.map(({ body: _body, ...rest }) => rest),
+          null,
+          2,
+        ),
+      );
+      return 0;
+    }
+    if (letters.length === 0) out('No failed deliveries.');
+    for (const l of letters) {
+      out(
+        `${new Date(l.failedAt).toISOString()}  ${l.eventId}  ${l.eventType}  -> ${l.subscriptionId}  ` +
+          `attempts=${l.attempts}  ${l.reason}`,
+      );
+    }
+    return 0;
+  },
+};
+
+export const replayCommand: Command = {
+  name: 'replay',
+  synopsis: '[--event ID] [--subscription ID] [--since TIME] [--until TIME]',
+  summary:
+    'send dead-lettered deliveries again (original webhook-id and body);\n' +
+    'TIME is ISO 8601 and selects by when the delivery failed',
+  scope: 'both',
+  options: {
+    event: { type: 'string' },
+    subscription: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+  },
+  async run({ values, target: openTarget, out }) {
+    const target = await openTarget();
+    const results = await replayDeadLetters(
+      {
+        eventId: text(values, 'event'),
+        subscriptionId: text(values, 'subscription'),
+        since: timeOption('--since', text(values, 'since')),
+        until: timeOption('--until', text(values, 'until')),
+      },
+      {
+        log: target.log,
+        attempts: target.attempts,
+        subscriptionStatus: target.subscriptionStatus,
+        subscriptions: new Map((await target.subscriptions()).map((s) => [s.id, s])),
+        http: target.http,
+        clock: systemClock,
+        timeoutMs: target.timeoutMs,
+      },
+    );
+    for (const r of results) {
+      out(
+        `${r.delivered ? 'delivered' : 'failed   '}  ${r.letter.eventId} -> ${r.letter.subscriptionId}  ${r.detail}`,
+      );
+    }
+    const failed = results.filter((r) => !r.delivered).length;
+    out(`${results.length - failed} delivered, ${failed} still failed`);
+    return failed === 0 ? 0 : 1;
+  },
+};
+
+export const attemptsCommand: Command = {
+  name: 'attempts',
+  synopsis: 'SUBSCRIPTION [--limit N] [--json]',
+  summary: "the endpoint's latest delivery attempts: status, response, duration",
+  scope: 'both',
+  options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } },
+  async run({ values, args, target: openTarget, out, usageError }) {
+    const target = await openTarget();
+    const [subscriptionId] = args;
+    const limit = Number(text(values, 'limit'));
+    if (!subscriptionId || !Number.isInteger(limit) || limit < 1) {
+      return usageError('attempts SUBSCRIPTION [--limit N] [--json]');
+    }
+    const list = await target.attempts.listAttempts(subscriptionId, limit);
+    if (flag(values, 'json')) {
+      out(JSON.stringify(list, null, 2));
+      return 0;
+    }
+    if (list.length === 0) out(`No delivery attempts logged for ${subscriptionId}.`);
+    for (const a of list) {
+      const result = a.status === undefined ? (a.error ?? 'no response') : `HTTP ${a.status}`;
+      const response = a.responseExcerpt ? `  ${JSON.stringify(a.responseExcerpt.slice(0, 120))}` : '';
+      out(
+        `${new Date(a.attemptedAt).toISOString()}  ${a.succeeded ? 'ok    ' : 'failed'}  ${result}  ` +
+          `${a.durationMs} ms  ${a.eventId} (${a.eventType}) attempt ${a.attempt}${response}`,
+      );
+    }
+    return 0;
+  },
+};
+
+/** An ISO-8601 time (e.g. 2026-11-27T10:00:00Z) as ms, or a ConfigError naming the option. */
+function timeOption(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) {
+    throw new ConfigError('the command line', [
+      { path: option, message: `not a time: ${value} (use ISO 8601)` },
+    ]);
+  }
+  return time;
+}

@@ -1,0 +1,90 @@
+import { openLocalStores } from '../../adapters/local/local-stores.js';
+import { createLogger } from '../../adapters/powertools-logger.js';
+import { systemClock } from '../../adapters/system-clock.js';
+import type { AccountConfig } from '../../config/config.js';
+import { loadConfig } from '../../config/load-config.js';
+import { errorMessage } from '../../domain/errors.js';
+import { type DoctorReport, diagnoseAccount } from '../../imap/doctor/doctor.js';
+import { startLocalBridge } from '../../runtime/local-bridge.js';
+import { exitOnUnexpectedErrors } from '../../runtime/unexpected-errors.js';
+import { type Command, flag, text } from '../command.js';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'watch the configured mailboxes and deliver webhooks',
+  scope: 'local',
+  async run({ values }) {
+    const config = loadConfig(text(values, 'config') ?? '');
+    const logger = createLogger(config.logLevel);
+    const bridge = await startLocalBridge(config, logger);
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutting down', { signal });
+      bridge.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error: errorMessage(error) });
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    exitOnUnexpectedErrors(logger, () => bridge.stop());
+    return -1; // keeps running until a signal
+  },
+};
+
+export const doctorCommand: Command = {
+  name: 'doctor',
+  synopsis: '[--account ID] [--json]',
+  summary:
+    "check each account's connection step by step (DNS, TCP, TLS/STARTTLS, one\n" +
+    'login, capabilities, mailboxes) and say what to fix; exits 1 on a failure',
+  scope: 'local',
+  options: { account: { type: 'string' }, json: { type: 'boolean', default: false } },
+  async run({ values, out }) {
+    const configFile = text(values, 'config') ?? '';
+    const only = text(values, 'account');
+    const config = loadConfig(configFile);
+    const accounts = config.accounts.filter((a) => !only || a.id === only);
+    if (accounts.length === 0) {
+      process.stderr.write(`No account "${only}" in ${configFile}.\n`);
+      return 2;
+    }
+    const json = flag(values, 'json');
+    const reports = [];
+    const stores = openLocalStores(config.dataDir, systemClock);
+    try {
+      for (const account of accounts) {
+        const report = await diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
+        reports.push(report);
+        if (!json) printReport(out, report, account);
+      }
+    } finally {
+      stores.close();
+    }
+    if (json) out(JSON.stringify(reports, null, 2));
+    return reports.every((r) => r.ok) ? 0 : 1;
+  },
+};
+
+export function printReport(
+  out: (line: string) => void,
+  report: DoctorReport,
+  account?: AccountConfig,
+): void {
+  out(
+    account
+      ? `${report.account} (${account.user} at ${account.host}:${account.port}, ${account.security})`
+      : report.account,
+  );
+  for (const step of report.steps) {
+    out(`  ${step.ok ? 'ok  ' : 'FAIL'}  ${step.name.padEnd(12)} ${step.summary}`);
+    for (const warning of step.warnings ?? []) out(`        ${''.padEnd(12)} warning: ${warning}`);
+    if (step.fix) out(`        ${''.padEnd(12)} fix: ${step.fix}`);
+  }
+  out(report.ok ? '  all checks passed' : '  stopped at the first failure');
+}

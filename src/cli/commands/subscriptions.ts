@@ -1,0 +1,94 @@
+import { subscriptionFromOptions } from '../aws-management.js';
+import { awsOnly, type Command, stringOptions } from '../command.js';
+
+export const listSubscriptionsCommand: Command = {
+  name: 'subscriptions',
+  summary: 'list subscriptions and whether they are enabled',
+  scope: 'both',
+  async run({ target: openTarget, out }) {
+    const target = await openTarget();
+    const listed = target.aws
+      ? (await target.aws.subscriptions.stored()).map((s) => ({ id: s.id, url: s.url }))
+      : await target.subscriptions();
+    for (const s of listed) {
+      const health = await target.subscriptionStatus.health(s.id);
+      const state = health.disabledReason
+        ? `disabled: ${health.disabledReason}`
+        : health.failingSince !== undefined
+          ? `enabled, failing since ${new Date(health.failingSince).toISOString()}`
+          : 'enabled';
+      out(`${s.id}  ${s.url}  ${state}`);
+    }
+    return 0;
+  },
+};
+
+export const enableSubscriptionCommand: Command = {
+  name: 'subscriptions enable',
+  synopsis: 'ID',
+  summary: 're-enable a subscription disabled by a 410 Gone or by failing too long',
+  scope: 'both',
+  async run({ args, target: openTarget, out }) {
+    const target = await openTarget();
+    const [id] = args;
+    const known = (await target.subscriptions()).some((s) => s.id === id);
+    if (!id || !known) {
+      process.stderr.write(`No subscription "${id ?? ''}".\n`);
+      return 2;
+    }
+    await target.subscriptionStatus.enable(id);
+    out(`Subscription ${id} enabled.`);
+    return 0;
+  },
+};
+
+const ADD_OPTIONS = {
+  id: { type: 'string' },
+  url: { type: 'string' },
+  'secret-env': { type: 'string' },
+  'secret-arn': { type: 'string' },
+  'previous-secret-arn': { type: 'string' },
+  events: { type: 'string' },
+  accounts: { type: 'string' },
+  'rate-limit': { type: 'string' },
+} as const;
+
+export const addSubscriptionCommand: Command = {
+  name: 'subscriptions add',
+  synopsis:
+    '--id ID --url URL (--secret-env NAME | --secret-arn ARN)\n' +
+    '               [--events message.received,...] [--accounts a,b] [--previous-secret-arn ARN]\n' +
+    '               [--rate-limit REQUESTS_PER_SECOND]',
+  summary:
+    '(adding an existing id replaces it; --previous-secret-arn signs with the old\n' +
+    ' secret too while receivers switch)',
+  scope: 'aws',
+  options: ADD_OPTIONS,
+  async run({ values, target: openTarget, out }) {
+    const target = await openTarget();
+    const aws = awsOnly(target);
+    const subscription = await subscriptionFromOptions(
+      stringOptions(values, Object.keys(ADD_OPTIONS)),
+      process.env,
+      { prefix: aws.secretPrefix, resolve: (arn) => aws.secrets.resolve(arn) },
+    );
+    await aws.subscriptions.put(subscription);
+    out(`Subscription ${subscription.id} added: ${subscription.url}`);
+    return 0;
+  },
+};
+
+export const removeSubscriptionCommand: Command = {
+  name: 'subscriptions remove',
+  synopsis: 'ID',
+  summary: 'stop delivering to a subscription',
+  scope: 'aws',
+  async run({ args, target: openTarget, out, usageError }) {
+    const target = await openTarget();
+    const [id] = args;
+    if (!id) return usageError('subscriptions remove ID');
+    await awsOnly(target).subscriptions.remove(id);
+    out(`Subscription ${id} removed.`);
+    return 0;
+  },
+};
