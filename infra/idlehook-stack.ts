@@ -16,8 +16,8 @@ export class IdlehookStack extends Stack {
     this.bridge = new IdlehookBridge(this, 'Bridge', props.bridge);
     const outputs: { readonly [Name in StackOutputName]: string } = {
       TableName: this.bridge.table.tableName,
-      IngestQueueUrl: this.bridge.ingestQueue.queueUrl,
-      DeliveryQueueUrl: this.bridge.deliveryQueue.queueUrl,
+      IngestQueueUrl: this.bridge.ingest.queue.queueUrl,
+      DeliveryQueueUrl: this.bridge.delivery.queue.queueUrl,
       BlobBucket: this.bridge.bucket.bucketName,
       SecretPrefix: this.bridge.secretPrefix,
       AlarmTopicArn: this.bridge.alarmTopic.topicArn,

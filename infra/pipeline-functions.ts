@@ -1,0 +1,162 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/state-table.js';
+import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
+import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
+import { notifyingAlarm } from './alarms.js';
+import {
+  grantBlobPrefixes,
+  grantSecretKinds,
+  grantSecretValue,
+  grantSend,
+  grantTablePartitions,
+} from './grants.js';
+
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const PARSE_TIMEOUT = Duration.seconds(60);
+export const DELIVER_TIMEOUT = Duration.seconds(30);
+
+export interface PipelineFunctionsProps {
+  readonly table: dynamodb.ITable;
+  readonly bucket: s3.IBucket;
+  readonly ingestQueue: sqs.IQueue;
+  readonly deliveryQueue: sqs.IQueue;
+  /** What every function reads from its environment (table, queues, bucket, secret prefix, retry schedule). */
+  readonly environment: AwsEnvironmentVariables;
+  readonly secretPrefix: string;
+  readonly deliveryMaxConcurrency: number;
+  readonly alarmTopic: sns.ITopic;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The three functions: parse (ingest queue -> delivery queue), deliver (delivery queue -> webhooks), and blobs
+ * (answers the links in events), each with its own least-privilege role and an alarm on its errors.
+ */
+export class PipelineFunctions extends Construct {
+  readonly parseFunction: NodejsFunction;
+  readonly deliverFunction: NodejsFunction;
+  /** Answers the links in events with fresh presigned URLs, behind `blobsUrl`. */
+  readonly blobsFunction: NodejsFunction;
+  readonly blobsUrl: lambda.FunctionUrl;
+  readonly blobLinkKey: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
+    super(scope, id);
+    const functionProps = (
+      name: string,
+      timeout: Duration,
+      extra: AwsEnvironmentVariables = {},
+    ): NodejsFunctionProps => ({
+      entry: join(repositoryRoot, 'functions', name, 'index.ts'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout,
+      environment: { ...props.environment, ...extra, NODE_OPTIONS: '--enable-source-maps' },
+      logGroup: new logs.LogGroup(this, `${name}-logs`, {
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: props.removalPolicy,
+      }),
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    });
+
+    // Links in events (raw mail, attachments) go to the blobs function, which checks their HMAC and redirects to
+    // a URL it presigns then: a URL presigned by the parse function would die with its session, long before the
+    // 7 days a link promises. Rotating the key invalidates every outstanding link, so it is not rotated.
+    this.blobLinkKey = new secretsmanager.Secret(this, 'BlobLinkKey', {
+      secretName: `${props.secretPrefix}blob-link-key`,
+      description: 'HMAC key of the links to raw mail and attachments in idlehook events (base64)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: props.removalPolicy,
+    });
+    const linkKey: AwsEnvironmentVariables = { IDLEHOOK_BLOB_LINK_KEY_ARN: this.blobLinkKey.secretArn };
+    this.blobsFunction = new NodejsFunction(
+      this,
+      'BlobLinks',
+      functionProps('blobs', Duration.seconds(10), linkKey),
+    );
+    this.blobsUrl = this.blobsFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    grantBlobPrefixes(this.blobsFunction, props.bucket, {
+      read: [BLOB_PREFIXES.raw, BLOB_PREFIXES.attachments],
+      write: [],
+    });
+    grantSecretValue(this.blobsFunction, this.blobLinkKey);
+
+    this.parseFunction = new NodejsFunction(
+      this,
+      'Parse',
+      functionProps('parse', PARSE_TIMEOUT, { ...linkKey, IDLEHOOK_BLOB_LINK_URL: this.blobsUrl.url }),
+    );
+    // Parse reads raw mail and large ingest records, writes attachments and large delivery records, and signs the
+    // links in events with the link key.
+    grantTablePartitions(this.parseFunction, props.table, PARTITIONS_BY_COMPONENT.parse);
+    grantBlobPrefixes(this.parseFunction, props.bucket, {
+      read: [BLOB_PREFIXES.raw, BLOB_PREFIXES.queueOverflow],
+      write: [BLOB_PREFIXES.attachments, BLOB_PREFIXES.queueOverflow],
+    });
+    grantSecretValue(this.parseFunction, this.blobLinkKey);
+    props.ingestQueue.grantConsumeMessages(this.parseFunction);
+    grantSend(this.parseFunction, props.deliveryQueue);
+    this.parseFunction.addEventSource(
+      new SqsEventSource(props.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+
+    this.deliverFunction = new NodejsFunction(this, 'Deliver', functionProps('deliver', DELIVER_TIMEOUT));
+    // Deliver faces the internet: webhook signing secrets only, never IMAP passwords or refresh tokens, and only
+    // its own table partitions. It keeps large dead-letter bodies (a replay, which runs with the operator's
+    // credentials, deletes them) and re-queues held-back records, which may overflow to S3.
+    grantTablePartitions(this.deliverFunction, props.table, PARTITIONS_BY_COMPONENT.deliver);
+    grantBlobPrefixes(this.deliverFunction, props.bucket, {
+      read: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
+      write: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
+    });
+    props.deliveryQueue.grantConsumeMessages(this.deliverFunction);
+    grantSend(this.deliverFunction, props.deliveryQueue);
+    grantSecretKinds(this, this.deliverFunction, ['secretsmanager:GetSecretValue'], props.secretPrefix, [
+      'subscriptions',
+    ]);
+    this.deliverFunction.addEventSource(
+      new SqsEventSource(props.deliveryQueue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.deliveryMaxConcurrency,
+      }),
+    );
+
+    const period = Duration.minutes(1);
+    notifyingAlarm(this, 'ParseErrorsAlarm', {
+      metric: this.parseFunction.metricErrors({ period }),
+      threshold: 1,
+      description: 'The parse function failed.',
+      topic: props.alarmTopic,
+    });
+    notifyingAlarm(this, 'DeliverErrorsAlarm', {
+      metric: this.deliverFunction.metricErrors({ period }),
+      threshold: 1,
+      description: 'The deliver function failed (not a failed webhook: a crash).',
+      topic: props.alarmTopic,
+    });
+  }
+}

@@ -1,0 +1,147 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/state-table.js';
+import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
+import { WATCHER_HEALTH_CHECK_COMMAND, WATCHER_METRICS } from '../src/config/deployment.js';
+import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
+import { notifyingAlarm } from './alarms.js';
+import { grantBlobPrefixes, grantSecretKinds, grantSend, grantTablePartitions } from './grants.js';
+
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface WatcherServiceProps {
+  /** Where the task runs. Created (2 AZs, one NAT gateway) when not given; never looked up. */
+  readonly vpc?: ec2.IVpc;
+  readonly table: dynamodb.ITable;
+  readonly bucket: s3.IBucket;
+  readonly ingestQueue: sqs.IQueue;
+  readonly environment: AwsEnvironmentVariables;
+  readonly secretPrefix: string;
+  readonly alarmTopic: sns.ITopic;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** The watcher: one Fargate task on ARM64 holding the IMAP connections, its role, and its heartbeat alarm. */
+export class WatcherService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** 1 a minute while the watcher loop runs. */
+  readonly heartbeat: cloudwatch.Metric;
+  readonly watchedMailboxes: cloudwatch.Metric;
+
+  constructor(scope: Construct, id: string, props: WatcherServiceProps) {
+    super(scope, id);
+    const vpc =
+      props.vpc ??
+      new ec2.Vpc(this, 'Vpc', {
+        maxAzs: 2,
+        natGateways: 1,
+        flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+      });
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: 256,
+      memoryLimitMiB: 512,
+      runtimePlatform: {
+        cpuArchitecture: ecs.CpuArchitecture.ARM64,
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+      },
+    });
+    this.taskDefinition.addContainer('watcher', {
+      image: ecs.ContainerImage.fromAsset(repositoryRoot, {
+        file: 'containers/watcher/Dockerfile',
+        platform: Platform.LINUX_ARM64,
+        exclude: ['node_modules', 'cdk.out', 'dist', 'dist-watcher', '.idlehook', '.git', 'test', 'bench'],
+      }),
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'watcher',
+        logGroup: new logs.LogGroup(this, 'logs', {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: props.removalPolicy,
+        }),
+      }),
+      healthCheck: {
+        command: ['CMD', ...WATCHER_HEALTH_CHECK_COMMAND],
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        startPeriod: Duration.seconds(30),
+      },
+      stopTimeout: Duration.seconds(30),
+    });
+    const role = this.taskDefinition.taskRole;
+    // The watcher stores raw mail and large ingest records; its only S3 reads are its own large state.
+    grantTablePartitions(role, props.table, PARTITIONS_BY_COMPONENT.watcher);
+    grantBlobPrefixes(role, props.bucket, {
+      read: [BLOB_PREFIXES.state],
+      write: [BLOB_PREFIXES.raw, BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.state],
+      delete: [BLOB_PREFIXES.state],
+    });
+    grantSend(role, props.ingestQueue);
+    grantSecretKinds(this, role, ['secretsmanager:GetSecretValue'], props.secretPrefix, [
+      'accounts',
+      'oauth2-tokens',
+    ]);
+    // OAuth2 accounts: the watcher keeps each account's refreshed (possibly rotated) tokens in a secret of its own.
+    grantSecretKinds(
+      this,
+      role,
+      ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+      props.secretPrefix,
+      ['oauth2-tokens'],
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': WATCHER_METRICS.namespace } },
+      }),
+    );
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: 1,
+      // One task owns every mailbox (until leases shard them): never run two side by side during a deploy.
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
+      circuitBreaker: { rollback: true },
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
+
+    const period = Duration.minutes(1);
+    this.heartbeat = new cloudwatch.Metric({
+      namespace: WATCHER_METRICS.namespace,
+      metricName: WATCHER_METRICS.heartbeat,
+      statistic: 'Sum',
+      period,
+    });
+    this.watchedMailboxes = new cloudwatch.Metric({
+      namespace: WATCHER_METRICS.namespace,
+      metricName: WATCHER_METRICS.watchedMailboxes,
+      statistic: 'Maximum',
+      period,
+    });
+    notifyingAlarm(this, 'HeartbeatAlarm', {
+      metric: this.heartbeat,
+      threshold: 1,
+      description: 'The watcher has not reported for 3 minutes: no mail is being watched.',
+      topic: props.alarmTopic,
+      missingBreaches: true,
+    });
+  }
+}

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { DeadLetteredQueue } from '../../infra/dead-lettered-queue.js';
+import { IdlehookBridge } from '../../infra/idlehook-bridge.js';
+
+/** A bare stack: no outputs, no nag checks; asset bundling skipped. */
+function bareStack(): Stack {
+  return new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Bare');
+}
+
+describe('DeadLetteredQueue', () => {
+  it('redrives to its own dead-letter queue and alarms on that queue and on the age of its own', () => {
+    const stack = bareStack();
+    const topic = new sns.Topic(stack, 'Topic');
+    new DeadLetteredQueue(stack, 'Work', {
+      visibilityTimeout: Duration.seconds(42),
+      retentionPeriod: Duration.days(2),
+      maxReceiveCount: 7,
+      alarmTopic: topic,
+      deadLetterDescription: 'dead letters',
+      ageAlarm: { thresholdSeconds: 123, description: 'too old' },
+    });
+    const template = Template.fromStack(stack);
+    const deadLetters = new Capture();
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 42,
+      MessageRetentionPeriod: 2 * 86_400,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] }, maxReceiveCount: 7 },
+    });
+    const queues = template.findResources('AWS::SQS::Queue');
+    const [work] = Object.keys(queues).filter((id) => id !== deadLetters.asString());
+    assert.equal(queues[deadLetters.asString()]?.Properties.MessageRetentionPeriod, 14 * 86_400);
+    assert.equal(queues[deadLetters.asString()]?.Properties.FifoQueue, undefined, 'standard unless fifo');
+
+    const alarmed = (queue: string | undefined) => ({
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      AlarmDescription: 'dead letters',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^Topic') }],
+      ...alarmed(deadLetters.asString()),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 123,
+      AlarmDescription: 'too old',
+      ...alarmed(work),
+    });
+  });
+});
+
+describe('IdlehookBridge with non-default props', () => {
+  const stack = bareStack();
+  const topic = new sns.Topic(stack, 'OpsTopic');
+  new IdlehookBridge(stack, 'Mail', {
+    retryScheduleSeconds: [10, 20],
+    deliveryMaxConcurrency: 3,
+    blobRetentionDays: 7,
+    secretPrefix: 'acme/prod/',
+    alarmTopic: topic,
+    allowedNetworks: ['10.1.0.0/16'],
+    retainData: false,
+  });
+  const template = Template.fromStack(stack);
+
+  it('passes the retry schedule to every component and sets the delivery age alarm from it', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 45, // (10 + 20) x 1.5
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 12 },
+    });
+    const environments = new Capture();
+    template.allResourcesProperties('AWS::Lambda::Function', { Environment: { Variables: environments } });
+    const captured: Record<string, unknown>[] = [environments.asObject()];
+    while (environments.next()) captured.push(environments.asObject());
+    assert.equal(captured.length, 3);
+    for (const variables of captured) {
+      assert.equal(variables.IDLEHOOK_RETRY_SCHEDULE_SECONDS, '10,20');
+      assert.equal(variables.IDLEHOOK_ALLOWED_NETWORKS, '10.1.0.0/16');
+      assert.equal(variables.IDLEHOOK_SECRET_PREFIX, 'acme/prod/');
+    }
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: Match.arrayWith([{ Name: 'IDLEHOOK_RETRY_SCHEDULE_SECONDS', Value: '10,20' }]),
+        }),
+      ],
+    });
+  });
+
+  it('limits delivery concurrency, expires blobs, and sends every alarm to the given topic', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 3 },
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 7 })]) },
+    });
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    const actions = new Capture();
+    template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: actions });
+    do assert.match(JSON.stringify(actions.asArray()), /"Ref":"OpsTopic/);
+    while (actions.next());
+  });
+
+  it('scopes secrets to the given prefix and deletes data with the stack when asked', () => {
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    assert.match(policies, /:secret:acme\/prod\/subscriptions\/\*/);
+    assert.doesNotMatch(policies, /idlehook\/Bare\//);
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
