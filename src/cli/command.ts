@@ -35,12 +35,12 @@ export interface Command {
 }
 
 /** Options every command accepts: where its state is. */
-export const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+export const GLOBAL_OPTIONS = {
   config: { type: 'string', default: './idlehook.config.json' },
   aws: { type: 'boolean', default: false },
   stack: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
-};
+} satisfies Readonly<Record<string, OptionSpec>>;
 
 /** A string option's value (parseArgs gives strings for `type: 'string'`). */
 export function text(values: OptionValues, name: string): string | undefined {
@@ -63,6 +63,26 @@ export function stringOptions(
       return [name, typeof value === 'string' ? value : undefined] as const;
     }),
   );
+}
+
+/** An AWS-only command on one id ("accounts remove ID"): `act` does it and says what it did. */
+export function awsIdCommand(
+  name: string,
+  summary: string,
+  act: (aws: NonNullable<Target['aws']>, id: string) => Promise<string>,
+): Command {
+  return {
+    name,
+    synopsis: 'ID',
+    summary,
+    scope: 'aws',
+    async run({ args, target, out, usageError }) {
+      const [id] = args;
+      if (!id) return usageError(`${name} ID`);
+      out(await act(awsOnly(await target()), id));
+      return 0;
+    },
+  };
 }
 
 export function awsOnly(target: Target): NonNullable<Target['aws']> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
-import { errorMessage, IdlehookError } from '../domain/errors.js';
+import { type ErrorCause, errorMessage, IdlehookError } from '../domain/errors.js';
 import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
 import type { Config } from './config.js';
 import { type ConfigContext, type ConfigFile, configFileSchema } from './schema.js';
@@ -14,14 +14,14 @@ export interface ConfigProblem {
 
 /** A configuration that cannot be used; lists every bad field by path. Not retryable: fix the file. */
 export class ConfigError extends IdlehookError {
-  readonly code = 'CONFIG_INVALID';
-  readonly retryable = false;
   constructor(
     readonly source: string,
     readonly problems: readonly ConfigProblem[],
-    options: { readonly cause?: unknown } = {},
+    options: ErrorCause = {},
   ) {
     super(
+      'CONFIG_INVALID',
+      false,
       `Invalid configuration in ${source}:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
       options,
     );

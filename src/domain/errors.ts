@@ -4,13 +4,19 @@
  * Codes of system errors (ECONNREFUSED, CERT_HAS_EXPIRED, ...) pass through unchanged.
  */
 export abstract class IdlehookError extends Error {
-  abstract readonly code: string;
-  abstract readonly retryable: boolean;
-
-  constructor(message: string, options: { readonly cause?: unknown } = {}) {
+  constructor(
+    readonly code: string,
+    readonly retryable: boolean,
+    message: string,
+    options: ErrorCause = {},
+  ) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
     this.name = new.target.name;
   }
+}
+
+export interface ErrorCause {
+  readonly cause?: unknown;
 }
 
 /** The message of anything thrown: an Error's message, or the value itself as text. */

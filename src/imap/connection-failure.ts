@@ -1,45 +1,37 @@
-import { IdlehookError } from '../domain/errors.js';
+import { type ErrorCause, IdlehookError } from '../domain/errors.js';
 import type { ConnectionFailureKind } from '../domain/retry.js';
 
 /** An IMAP connection problem in our own terms, with a cause and a fix a person can act on. */
 export class ImapConnectionError extends IdlehookError {
   /** Always retried; authentication failures only after a long wait (see reconnectDelayMs). */
-  readonly retryable = true;
-
   constructor(
     readonly kind: ConnectionFailureKind,
-    readonly code: string,
+    code: string,
     message: string,
-    options: { readonly cause?: unknown } = {},
+    options: ErrorCause = {},
   ) {
-    super(message, options);
+    super(code, true, message, options);
   }
 }
 
 /** A command got no answer before our deadline: the connection is presumed dead. */
 export class ServerSilentError extends IdlehookError {
-  readonly code = 'SERVER_SILENT';
-  readonly retryable = true;
   constructor(overdueMs: number) {
-    super(`the server did not answer for ${Math.round(overdueMs / 1000)} s`);
+    super('SERVER_SILENT', true, `the server did not answer for ${Math.round(overdueMs / 1000)} s`);
   }
 }
 
 /** The server (or the network) closed a connection we still needed. */
 export class ConnectionClosedError extends IdlehookError {
-  readonly code = 'CONNECTION_CLOSED';
-  readonly retryable = true;
   constructor() {
-    super('the server closed the connection');
+    super('CONNECTION_CLOSED', true, 'the server closed the connection');
   }
 }
 
 /** The selected mailbox was recreated (or removed) under us: the session restarts and re-baselines. */
 export class UidValidityChangedError extends IdlehookError {
-  readonly code = 'UIDVALIDITY_CHANGED';
-  readonly retryable = true;
   constructor(mailbox: string) {
-    super(`UIDVALIDITY of ${mailbox} changed or it disappeared while selected`);
+    super('UIDVALIDITY_CHANGED', true, `UIDVALIDITY of ${mailbox} changed or it disappeared while selected`);
   }
 }
 

@@ -8,10 +8,8 @@ import type { DeliveryRecord, IngestRecord, MessageArrival } from './records.js'
 
 /** The raw message the watcher stored is not there (yet): the record should be retried, not dropped. */
 export class RawMessageMissingError extends IdlehookError {
-  readonly code = 'RAW_MESSAGE_MISSING';
-  readonly retryable = true;
   constructor(key: string) {
-    super(`raw message ${key} is not in the blob store`);
+    super('RAW_MESSAGE_MISSING', true, `raw message ${key} is not in the blob store`);
   }
 }
 

@@ -16,10 +16,12 @@ export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatc
 
 /** Thrown to hand a record back to SQS after its visibility was set to the retry delay. Retryable by design. */
 export class DeliveryRetryScheduledError extends IdlehookError {
-  readonly code = 'DELIVERY_RETRY_SCHEDULED';
-  readonly retryable = true;
   constructor(delayMs: number) {
-    super(`delivery failed; retry scheduled in ${Math.round(delayMs / 1000)} s`);
+    super(
+      'DELIVERY_RETRY_SCHEDULED',
+      true,
+      `delivery failed; retry scheduled in ${Math.round(delayMs / 1000)} s`,
+    );
   }
 }
 

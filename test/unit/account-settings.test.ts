@@ -33,40 +33,36 @@ async function problemsOf(run: () => Promise<unknown>): Promise<string[]> {
 }
 
 describe('one account and subscription schema for the config file and the CLI', () => {
-  it('reads a preset account the same way: host, port, connection limit and defaults', async () => {
+  /** The same account from a config file and from `accounts add`. */
+  async function bothWays(
+    fileAccount: Record<string, unknown>,
+    options: Parameters<typeof accountFromOptions>[0],
+  ) {
     const [fromFile] = parseConfig(
-      { accounts: [{ id: 'mail', provider: 'gmail', user: 'me@gmail.com', password: 'app-password' }] },
+      { accounts: [{ ...fileAccount, password: 'app-password' }] },
       context,
     ).accounts;
-    const fromCli = await fromCommandLine({
-      id: 'mail',
-      provider: 'gmail',
-      user: 'me@gmail.com',
-      'password-secret-arn': 'arn:aws:secretsmanager:eu-west-1:1:secret:mail',
-    });
+    const fromCli = await fromCommandLine({ ...options, 'password-secret-arn': 'arn:x' });
     assert.deepEqual(fromCli, fromFile);
-    assert.equal(fromCli.port, 993);
-    assert.equal(fromCli.connectionLimit, 15);
+    return fromCli;
+  }
+
+  it('reads a preset account the same way: host, port, connection limit and defaults', async () => {
+    const account = await bothWays(
+      { id: 'mail', provider: 'gmail', user: 'me@gmail.com' },
+      { id: 'mail', provider: 'gmail', user: 'me@gmail.com' },
+    );
+    assert.equal(account.host, 'imap.gmail.com');
+    assert.equal(account.port, 993);
+    assert.equal(account.connectionLimit, 15);
   });
 
   it('defaults the STARTTLS port alike', async () => {
-    const [fromFile] = parseConfig(
-      {
-        accounts: [
-          { id: 'a', host: 'imap.example.com', security: 'starttls', user: 'u', password: 'app-password' },
-        ],
-      },
-      context,
-    ).accounts;
-    const fromCli = await fromCommandLine({
-      id: 'a',
-      host: 'imap.example.com',
-      security: 'starttls',
-      user: 'u',
-      'password-secret-arn': 'arn:x',
-    });
-    assert.deepEqual(fromCli, fromFile);
-    assert.equal(fromCli.port, 143);
+    const account = await bothWays(
+      { id: 'a', host: 'imap.example.com', security: 'starttls', user: 'u' },
+      { id: 'a', host: 'imap.example.com', security: 'starttls', user: 'u' },
+    );
+    assert.equal(account.port, 143);
   });
 
   it('explains a bad identifier in the same words', async () => {

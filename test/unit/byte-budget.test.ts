@@ -3,20 +3,20 @@ import { describe, it } from 'node:test';
 import { ByteBudget } from '../../src/domain/byte-budget.js';
 
 const settled = () => new Promise((r) => setImmediate(r));
+/** Asks `budget` for `bytes`, runs `granted` when they are given, and resolves to their release. */
+const acquireNoting = (budget: ByteBudget, bytes: number, granted: () => void) =>
+  budget.acquire(bytes).then((release) => {
+    granted();
+    return release;
+  });
 
 describe('ByteBudget', () => {
   it('holds requests back until their bytes fit, in order, and never exceeds its capacity', async () => {
     const budget = new ByteBudget(100);
     const order: string[] = [];
     const a = await budget.acquire(60);
-    const b = budget.acquire(50).then((release) => {
-      order.push('b');
-      return release;
-    });
-    const c = budget.acquire(10).then((release) => {
-      order.push('c');
-      return release;
-    });
+    const b = acquireNoting(budget, 50, () => order.push('b'));
+    const c = acquireNoting(budget, 10, () => order.push('c'));
     await settled();
     assert.deepEqual(order, [], 'b does not fit; c waits behind it (no overtaking)');
     a();
@@ -35,9 +35,8 @@ describe('ByteBudget', () => {
     const budget = new ByteBudget(10);
     const small = await budget.acquire(5);
     let big = false;
-    const pending = budget.acquire(50).then((release) => {
+    const pending = acquireNoting(budget, 50, () => {
       big = true;
-      return release;
     });
     await settled();
     assert.equal(big, false, 'waits for the budget to empty');
@@ -45,9 +44,8 @@ describe('ByteBudget', () => {
     const release = await pending;
     assert.equal(big, true);
     let after = false;
-    const next = budget.acquire(1).then((r) => {
+    const next = acquireNoting(budget, 1, () => {
       after = true;
-      return r;
     });
     await settled();
     assert.equal(after, false, 'nothing runs beside it');

@@ -93,22 +93,17 @@ describe('reconnect back-off', () => {
   };
 
   it('grows exponentially for network failures, within [half, full] of the ceiling, capped', () => {
-    assert.equal(
-      reconnectDelayMs('network', 1, policy, () => 0),
-      500,
-    );
-    assert.equal(
-      reconnectDelayMs('network', 1, policy, () => 1),
-      1000,
-    );
-    assert.equal(
-      reconnectDelayMs('network', 4, policy, () => 1),
-      8000,
-    );
-    assert.equal(
-      reconnectDelayMs('network', 30, policy, () => 1),
-      300_000,
-    );
+    const cases: [failures: number, random: number, delayMs: number][] = [
+      [1, 0, 500],
+      [1, 1, 1000],
+      [4, 1, 8000],
+      [30, 1, 300_000],
+    ];
+    for (const [failures, random, delayMs] of cases)
+      assert.equal(
+        reconnectDelayMs('network', failures, policy, () => random),
+        delayMs,
+      );
   });
 
   it('waits minutes after an authentication failure and grows to the hour cap', () => {

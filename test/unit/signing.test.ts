@@ -11,24 +11,19 @@ describe('Standard Webhooks signing', () => {
     data: { uid: 1 },
   });
   const now = Math.floor(Date.now() / 1000);
+  const signedHeaders = () => ({
+    'webhook-id': 'evt_1',
+    'webhook-timestamp': String(now),
+    'webhook-signature': signWebhook([decodeWebhookSecret(secret)], 'evt_1', now, body),
+  });
 
   it('produces signatures the standardwebhooks library accepts', () => {
-    const signature = signWebhook([decodeWebhookSecret(secret)], 'evt_1', now, body);
-    const headers = {
-      'webhook-id': 'evt_1',
-      'webhook-timestamp': String(now),
-      'webhook-signature': signature,
-    };
+    const headers = signedHeaders();
     assert.deepEqual(new Webhook(secret).verify(body, headers), JSON.parse(body));
   });
 
   it('fails verification when the body, id or key differ', () => {
-    const signature = signWebhook([decodeWebhookSecret(secret)], 'evt_1', now, body);
-    const headers = {
-      'webhook-id': 'evt_1',
-      'webhook-timestamp': String(now),
-      'webhook-signature': signature,
-    };
+    const headers = signedHeaders();
     assert.throws(() => new Webhook(secret).verify(`${body} `, headers));
     assert.throws(() => new Webhook(secret).verify(body, { ...headers, 'webhook-id': 'evt_2' }));
     const other = `whsec_${Buffer.from('b'.repeat(32)).toString('base64')}`;

@@ -13,10 +13,10 @@ import type { BlobStore, EventQueue, OutgoingMessage, QueueMessage } from '../..
 
 /** SQS refused some messages of a batch; the caller must not advance past them. Retryable. */
 export class QueueSendError extends IdlehookError {
-  readonly code = 'QUEUE_SEND_FAILED';
-  readonly retryable = true;
   constructor(failed: readonly { Id?: string; Code?: string; Message?: string }[]) {
     super(
+      'QUEUE_SEND_FAILED',
+      true,
       `SQS rejected ${failed.length} message(s): ${failed.map((f) => `${f.Code}: ${f.Message}`).join('; ')}`,
     );
   }

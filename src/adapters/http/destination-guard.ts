@@ -4,10 +4,10 @@ import { IdlehookError } from '../../domain/errors.js';
 
 /** The webhook URL leads to an address idlehook must not reach. Not retryable: fix the URL or the allowlist. */
 export class ForbiddenDestinationError extends IdlehookError {
-  readonly code = 'FORBIDDEN_DESTINATION';
-  readonly retryable = false;
   constructor(address: string, host: string) {
     super(
+      'FORBIDDEN_DESTINATION',
+      false,
       `${host} resolves to ${address}, a loopback, private, link-local or otherwise internal address (SSRF protection)`,
     );
   }

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../config/load-config.js';
 import { diagnoseAccount } from '../../imap/doctor/doctor.js';
 import { accountFromOptions } from '../aws-management.js';
-import { awsOnly, type Command, flag, stringOptions } from '../command.js';
+import { awsIdCommand, awsOnly, type Command, flag, stringOptions } from '../command.js';
 import { printReport } from './local.js';
 
 export const listAccountsCommand: Command = {
@@ -50,9 +50,8 @@ export const addAccountCommand: Command = {
   summary: "(runs the doctor's checks first and stores nothing if they fail)",
   scope: 'aws',
   options: { ...ADD_OPTIONS, 'skip-check': { type: 'boolean', default: false } },
-  async run({ values, target: openTarget, out }) {
-    const target = await openTarget();
-    const aws = awsOnly(target);
+  async run({ values, target, out }) {
+    const aws = awsOnly(await target());
     const account = await accountFromOptions(
       stringOptions(values, Object.keys(ADD_OPTIONS)),
       process.env,
@@ -79,19 +78,11 @@ export const addAccountCommand: Command = {
   },
 };
 
-export const removeAccountCommand: Command = {
-  name: 'accounts remove',
-  synopsis: 'ID',
-  summary: 'stop watching an account (its secret is kept)',
-  scope: 'aws',
-  async run({ args, target: openTarget, out, usageError }) {
-    const target = await openTarget();
-    const [id] = args;
-    if (!id) return usageError('accounts remove ID');
-    await awsOnly(target).accounts.remove(id);
-    out(
-      `Account ${id} removed; its password secret is kept (delete it in Secrets Manager if no longer needed).`,
-    );
-    return 0;
+export const removeAccountCommand = awsIdCommand(
+  'accounts remove',
+  'stop watching an account (its secret is kept)',
+  async (aws, id) => {
+    await aws.accounts.remove(id);
+    return `Account ${id} removed; its password secret is kept (delete it in Secrets Manager if no longer needed).`;
   },
-};
+);

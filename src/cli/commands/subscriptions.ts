@@ -1,5 +1,5 @@
 import { subscriptionFromOptions } from '../aws-management.js';
-import { awsOnly, type Command, stringOptions } from '../command.js';
+import { awsIdCommand, awsOnly, type Command, stringOptions } from '../command.js';
 
 export const listSubscriptionsCommand: Command = {
   name: 'subscriptions',
@@ -64,9 +64,8 @@ export const addSubscriptionCommand: Command = {
     ' secret too while receivers switch)',
   scope: 'aws',
   options: ADD_OPTIONS,
-  async run({ values, target: openTarget, out }) {
-    const target = await openTarget();
-    const aws = awsOnly(target);
+  async run({ values, target, out }) {
+    const aws = awsOnly(await target());
     const subscription = await subscriptionFromOptions(
       stringOptions(values, Object.keys(ADD_OPTIONS)),
       process.env,
@@ -78,17 +77,11 @@ export const addSubscriptionCommand: Command = {
   },
 };
 
-export const removeSubscriptionCommand: Command = {
-  name: 'subscriptions remove',
-  synopsis: 'ID',
-  summary: 'stop delivering to a subscription',
-  scope: 'aws',
-  async run({ args, target: openTarget, out, usageError }) {
-    const target = await openTarget();
-    const [id] = args;
-    if (!id) return usageError('subscriptions remove ID');
-    await awsOnly(target).subscriptions.remove(id);
-    out(`Subscription ${id} removed.`);
-    return 0;
+export const removeSubscriptionCommand = awsIdCommand(
+  'subscriptions remove',
+  'stop delivering to a subscription',
+  async (aws, id) => {
+    await aws.subscriptions.remove(id);
+    return `Subscription ${id} removed.`;
   },
-};
+);

@@ -1,4 +1,4 @@
-import { IdlehookError } from '../../domain/errors.js';
+import { type ErrorCause, IdlehookError } from '../../domain/errors.js';
 
 /** One stage of the path a connection takes, as the doctor found it. */
 export interface DoctorStep {
@@ -19,13 +19,11 @@ export interface DoctorReport {
 
 /** Stops the walk at a failed stage; the doctor reports that stage and goes no further. */
 export class StepFailure extends IdlehookError {
-  readonly code = 'DOCTOR_STEP_FAILED';
-  readonly retryable = false;
   constructor(
     readonly step: DoctorStep,
-    options: { readonly cause?: unknown } = {},
+    options: ErrorCause = {},
   ) {
-    super(step.summary, options);
+    super('DOCTOR_STEP_FAILED', false, step.summary, options);
   }
 }
 

@@ -228,9 +228,7 @@ export async function checkPlainGreeting(
 }
 
 class HandshakeTimeoutError extends IdlehookError {
-  readonly code = 'HANDSHAKE_TIMEOUT';
-  readonly retryable = true;
   constructor(timeoutMs: number) {
-    super(`no TLS answer within ${timeoutMs / 1000} s`);
+    super('HANDSHAKE_TIMEOUT', true, `no TLS answer within ${timeoutMs / 1000} s`);
   }
 }
