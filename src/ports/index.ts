@@ -1,6 +1,7 @@
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
 import type { EndpointHealth } from '../domain/endpoint-health.js';
 import type { FolderEntry } from '../domain/folder-tree.js';
+import type { Lease, LeaseTable } from '../domain/shard-leases.js';
 import type { MailboxCursor } from '../domain/sync.js';
 
 export interface Clock {
@@ -187,6 +188,21 @@ export interface MailboxRef {
  */
 export interface MailboxOwnership {
   owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]>;
+}
+
+/**
+ * Shard leases with conditional writes: a take succeeds only if the lease's counter is still the one the taker
+ * saw, so two workers never both take a lease from the same state. A refused take returns undefined.
+ */
+export interface LeaseStore {
+  /** Every shard's lease, 0 to shardCount - 1 (a shard never taken is free with counter 0), and the heartbeats. */
+  list(shardCount: number): Promise<LeaseTable>;
+  /** Bumps `worker`'s heartbeat: it is alive, and so are its leases. */
+  heartbeat(worker: string): Promise<void>;
+  /** Takes `lease` for `owner` if its counter is unchanged; the new counter. */
+  take(lease: Lease, owner: string): Promise<number | undefined>;
+  /** Gives a lease `owner` holds up, so another worker need not wait for it to expire. */
+  release(lease: Lease, owner: string): Promise<void>;
 }
 
 /** OAuth2 tokens as last refreshed: providers may rotate the refresh token, and the new one must be kept. */

@@ -38,13 +38,20 @@ export const TABLE_PARTITIONS = {
   attempts: 'ATTEMPTS#',
   /** Per subscription and second: the rate-limit counter (deliver). */
   rate: 'RATE#',
+  /** Shard leases: which watcher holds which shard of the mailboxes (watcher). */
+  leases: 'LEASES',
 } as const;
 
 /** Which partitions each deployed component reads and writes (its IAM grant). */
 export const PARTITIONS_BY_COMPONENT = {
   watcher: {
-    read: [TABLE_PARTITIONS.accounts, `${TABLE_PARTITIONS.mailbox}*`, `${TABLE_PARTITIONS.account}*`],
-    write: [`${TABLE_PARTITIONS.mailbox}*`, `${TABLE_PARTITIONS.account}*`],
+    read: [
+      TABLE_PARTITIONS.accounts,
+      `${TABLE_PARTITIONS.mailbox}*`,
+      `${TABLE_PARTITIONS.account}*`,
+      TABLE_PARTITIONS.leases,
+    ],
+    write: [`${TABLE_PARTITIONS.mailbox}*`, `${TABLE_PARTITIONS.account}*`, TABLE_PARTITIONS.leases],
   },
   parse: { read: [TABLE_PARTITIONS.subscriptions], write: [] },
   deliver: {
@@ -106,6 +113,9 @@ export const TABLE_KEYS = {
     pk: TABLE_PARTITIONS.subscriptions,
     sk: subscriptionId,
   }),
+  /** The shard number zero-padded, so that a query lists the shards in order. */
+  lease: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: shard }),
+  heartbeat: (worker: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: `WORKER#${worker}` }),
 } as const;
 
 /** The README's table, row by row: each item's name and its key with placeholders. */
@@ -122,6 +132,8 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'rate window', key: TABLE_KEYS.rateWindow('<subscription>', '<unix second>') },
   { item: 'account', key: TABLE_KEYS.account('<id>') },
   { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },
+  { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
+  { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
 ];
 
 /** The table as CreateTable takes it (the emulator tests); the construct declares the same from the constants above. */

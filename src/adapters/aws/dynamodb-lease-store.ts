@@ -1,0 +1,102 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Lease, LeaseTable } from '../../domain/shard-leases.js';
+import type { LeaseStore } from '../../ports/index.js';
+import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
+import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
+
+const shardKey = (shard: number) => TABLE_KEYS.lease(String(shard).padStart(6, '0'));
+const HEARTBEAT_PREFIX = TABLE_KEYS.heartbeat('').sk;
+/** OWNER is a DynamoDB reserved word. */
+const NAMES = { '#owner': 'owner', '#counter': 'counter' };
+
+/** Shard leases and watcher heartbeats in the state table's LEASES partition (see ports LeaseStore). */
+export class DynamoDbLeaseStore implements LeaseStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.documents = documentClient(client);
+  }
+
+  async list(shardCount: number): Promise<LeaseTable> {
+    const items = await queryAll<{ sk: string; owner?: string; counter: number }>(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.leases },
+      ConsistentRead: true,
+    });
+    const heartbeats = new Map<string, number>();
+    const leases = new Map<number, Lease>();
+    for (const item of items) {
+      if (item.sk.startsWith(HEARTBEAT_PREFIX))
+        heartbeats.set(item.sk.slice(HEARTBEAT_PREFIX.length), item.counter);
+      else
+        leases.set(Number(item.sk), {
+          shard: Number(item.sk),
+          owner: item.owner ?? null,
+          counter: item.counter,
+        });
+    }
+    return {
+      leases: Array.from(
+        { length: shardCount },
+        (_, shard) => leases.get(shard) ?? { shard, owner: null, counter: 0 },
+      ),
+      heartbeats,
+    };
+  }
+
+  async heartbeat(worker: string): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: TABLE_KEYS.heartbeat(worker),
+        UpdateExpression: 'ADD #counter :one',
+        ExpressionAttributeNames: { '#counter': 'counter' },
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+  }
+
+  take(lease: Lease, owner: string): Promise<number | undefined> {
+    return this.update(lease, {
+      UpdateExpression: 'SET #owner = :owner, #counter = :next',
+      ConditionExpression:
+        lease.counter === 0 ? 'attribute_not_exists(#counter) OR #counter = :seen' : '#counter = :seen',
+      ExpressionAttributeValues: { ':owner': owner, ':seen': lease.counter, ':next': lease.counter + 1 },
+    });
+  }
+
+  async release(lease: Lease, owner: string): Promise<void> {
+    await this.update(lease, {
+      UpdateExpression: 'SET #counter = #counter + :one REMOVE #owner',
+      ConditionExpression: '#owner = :owner',
+      ExpressionAttributeValues: { ':owner': owner, ':one': 1 },
+    });
+  }
+
+  /** The counter after the write, or undefined when its condition did not hold. */
+  private async update(
+    lease: Lease,
+    write: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ): Promise<number | undefined> {
+    try {
+      const { Attributes } = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: shardKey(lease.shard),
+          ExpressionAttributeNames: NAMES,
+          ReturnValues: 'UPDATED_NEW',
+          ...write,
+        }),
+      );
+      return Number(Attributes?.counter);
+    } catch (error) {
+      if (isFailedCondition(error)) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Shard leases, after the Kinesis Client Library's lease table: mailboxes map to a fixed number of virtual shards,
+ * and each watcher holds the leases of some shards. Unlike KCL, liveness is one heartbeat per worker, not one
+ * renewal per lease: renewing 256 leases every few seconds would cost a DynamoDB write each. A worker whose
+ * heartbeat counter has not moved for the lease duration, as timed on the observer's own clock, is gone, and its
+ * leases are free. No clock is shared, so no clock needs to be synchronised.
+ */
+
+/** A shard's lease as stored: who holds it (null: nobody), and a counter bumped by every take and release. */
+export interface Lease {
+  readonly shard: number;
+  readonly owner: string | null;
+  readonly counter: number;
+}
+
+/** The lease table at one moment: every shard's lease, and each worker's heartbeat counter. */
+export interface LeaseTable {
+  readonly leases: readonly Lease[];
+  readonly heartbeats: ReadonlyMap<string, number>;
+}
+
+/** The shard a mailbox belongs to: a stable hash, the same in every process and after every restart. */
+export function shardOf(account: string, mailbox: string, shardCount: number): number {
+  // NUL cannot occur in account ids or mailbox names, so the joined parts cannot collide.
+  const hash = createHash('sha256').update(`${account}\u0000${mailbox}`).digest();
+  return hash.readUInt32BE(0) % shardCount;
+}
+
+/** What one observer has seen of each worker's heartbeat, and when (on its own clock) it last saw it move. */
+export class HeartbeatObservations {
+  private readonly seen = new Map<string, { readonly counter: number; readonly changedAt: number }>();
+
+  /** Records the heartbeats as listed at `now`. */
+  observe(heartbeats: ReadonlyMap<string, number>, now: number): void {
+    for (const [worker, counter] of heartbeats) {
+      if (this.seen.get(worker)?.counter !== counter) this.seen.set(worker, { counter, changedAt: now });
+    }
+  }
+
+  /** Whether `worker` has beaten within `durationMs` of `now`. One never seen beating counts as alive until it has been watched that long. */
+  isAlive(worker: string, now: number, durationMs: number, firstObservedAt: number): boolean {
+    const seen = this.seen.get(worker);
+    const since = seen?.changedAt ?? firstObservedAt;
+    return now - since < durationMs;
+  }
+}
+
+export interface LeasePlan {
+  /** Leases to take: free ones, or one stolen from the most loaded worker. */
+  readonly take: readonly Lease[];
+}
+
+/**
+ * This worker's next step, towards ceil(shards / live workers) leases each: take free leases (no owner, or one
+ * whose owner is gone) up to its share, and when none are left and it is still short, steal one lease (one per
+ * cycle, so that ownership moves gradually) from the worker holding the most, if that one holds more than its
+ * share, or exactly its share while this worker is two or more short (2, 2, 0 becomes 2, 1, 1).
+ */
+export function planLeases(
+  me: string,
+  leases: readonly Lease[],
+  alive: (worker: string) => boolean,
+): LeasePlan {
+  const mine = leases.filter((lease) => lease.owner === me);
+  const byOwner = new Map<string, Lease[]>();
+  for (const lease of leases)
+    if (lease.owner !== null && lease.owner !== me && alive(lease.owner))
+      byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), lease]);
+  const share = Math.ceil(leases.length / (byOwner.size + 1));
+  const wanted = share - mine.length;
+  if (wanted <= 0) return { take: [] };
+  const free = leases.filter((lease) => lease.owner !== me && (lease.owner === null || !alive(lease.owner)));
+  if (free.length > 0) return { take: free.slice(0, wanted) };
+  const [mostLoaded = []] = [...byOwner.values()].sort((a, b) => b.length - a.length);
+  const steal = mostLoaded.length > share || (mostLoaded.length === share && wanted > 1);
+  return { take: steal ? mostLoaded.slice(0, 1) : [] };
+}

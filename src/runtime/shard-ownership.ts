@@ -1,0 +1,98 @@
+import { errorMessage } from '../domain/errors.js';
+import { HeartbeatObservations, planLeases, shardOf } from '../domain/shard-leases.js';
+import type { Clock, LeaseStore, Logger, MailboxOwnership, MailboxRef } from '../ports/index.js';
+
+export interface ShardOwnershipSettings {
+  /** This worker's name in the lease table: unique per process (the task id, say). */
+  readonly workerId: string;
+  /** Fixed per deployment: changing it remaps every mailbox. */
+  readonly shardCount: number;
+  /** A worker whose heartbeat has not moved for this long is gone, and its leases are free. */
+  readonly leaseDurationMs: number;
+}
+
+/**
+ * Mailbox ownership by shard leases (see domain/shard-leases.ts). `cycle()` beats, takes and steals; the caller
+ * runs it every few seconds (a third of the lease duration leaves two heartbeats' slack). A worker whose own
+ * heartbeat has not been stored for the lease duration drops every lease before anyone may take them over
+ * (self-fencing), and `holds()` answers from the local clock, so a process that was paused checks before it acts.
+ */
+export class ShardOwnership implements MailboxOwnership {
+  private readonly observations = new HeartbeatObservations();
+  private readonly startedAt: number;
+  private held = new Set<number>();
+  /** When this worker's heartbeat was last stored (own clock); undefined before the first. */
+  private lastBeatAt: number | undefined;
+
+  constructor(
+    private readonly store: LeaseStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly settings: ShardOwnershipSettings,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  async owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]> {
+    return mailboxes.filter((ref) => this.holds(ref));
+  }
+
+  /** Whether this worker may act for the mailbox now: its shard is held and the heartbeat is recent enough. */
+  holds(ref: MailboxRef): boolean {
+    if (!this.fresh()) return false;
+    return this.held.has(shardOf(ref.account, ref.mailbox, this.settings.shardCount));
+  }
+
+  /** The shards this worker holds now. */
+  get shards(): readonly number[] {
+    return this.fresh() ? [...this.held].sort((a, b) => a - b) : [];
+  }
+
+  /** One round: beat, learn who holds what, take and steal. Resolves to whether the held set changed. */
+  async cycle(): Promise<boolean> {
+    const before = this.shards.join(',');
+    const { workerId: me, leaseDurationMs, shardCount } = this.settings;
+    try {
+      await this.store.heartbeat(me);
+      this.lastBeatAt = this.clock.now();
+      const table = await this.store.list(shardCount);
+      const now = this.clock.now();
+      this.observations.observe(table.heartbeats, now);
+      // What the table says is ours; a lease stolen since the last cycle is gone from here on.
+      this.held = new Set(table.leases.filter((lease) => lease.owner === me).map((lease) => lease.shard));
+      const alive = (worker: string) =>
+        worker === me || this.observations.isAlive(worker, now, leaseDurationMs, this.startedAt);
+      for (const lease of planLeases(me, table.leases, alive).take) {
+        if ((await this.store.take(lease, me)) !== undefined) this.held.add(lease.shard);
+      }
+    } catch (error) {
+      // The table is unreachable: keep what is held until the heartbeat is too old (see fresh()).
+      this.logger.warn('shard lease cycle failed', { worker: me, error: errorMessage(error) });
+    }
+    const after = this.shards.join(',');
+    if (after !== before)
+      this.logger.info('shard leases changed', { worker: me, shards: this.shards.length });
+    return after !== before;
+  }
+
+  /** Gives every held lease up (on SIGTERM), so the others take them without waiting for expiry. */
+  async release(): Promise<void> {
+    const { workerId: me, shardCount } = this.settings;
+    const held = this.held;
+    this.held = new Set();
+    const { leases } = await this.store.list(shardCount);
+    await Promise.all(
+      leases.filter((l) => held.has(l.shard) && l.owner === me).map((l) => this.store.release(l, me)),
+    );
+  }
+
+  /**
+   * Others count this worker gone once its heartbeat has stood still for the lease duration on their clocks;
+   * a heartbeat this worker stored longer ago than that (on its own clock) may already count as gone.
+   */
+  private fresh(): boolean {
+    return (
+      this.lastBeatAt !== undefined && this.clock.now() - this.lastBeatAt < this.settings.leaseDurationMs
+    );
+  }
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HeartbeatObservations, type Lease, planLeases, shardOf } from '../../src/domain/shard-leases.js';
+import { ShardOwnership } from '../../src/runtime/shard-ownership.js';
+import { MemoryLeaseStore } from '../support/memory-lease-store.js';
+
+const SHARDS = 12;
+const LEASE_MS = 10_000;
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+const leases = (owners: readonly (string | null)[]): Lease[] =>
+  owners.map((owner, shard) => ({ shard, owner, counter: 1 }));
+
+describe('planLeases', () => {
+  const everyoneAlive = () => true;
+
+  it('takes free leases, and those of a gone worker, up to its share', () => {
+    const table = leases(['a', null, null, 'b', 'gone', null]);
+    const plan = planLeases('a', table, (worker) => worker !== 'gone');
+    assert.deepEqual(
+      plan.take.map((l) => l.shard),
+      [1, 2],
+    );
+  });
+
+  it('steals one lease per cycle from the most loaded worker, and none once balanced', () => {
+    const plan = planLeases('c', leases(['a', 'a', 'a', 'a', 'a', 'a', 'b', 'b']), everyoneAlive);
+    assert.equal(plan.take.length, 1);
+    assert.equal(plan.take[0]?.owner, 'a');
+    assert.deepEqual(
+      planLeases('c', leases(['a', 'a', 'a', 'b', 'b', 'b', 'c', 'c']), everyoneAlive).take,
+      [],
+    );
+  });
+
+  it('takes from a worker at exactly its share when two or more short (2, 2, 0 becomes 2, 1, 1)', () => {
+    assert.equal(planLeases('c', leases(['a', 'a', 'b', 'b']), everyoneAlive).take.length, 1);
+  });
+});
+
+describe('HeartbeatObservations', () => {
+  it("counts a worker gone only when its heartbeat stood still for the duration on the observer's clock", () => {
+    const observations = new HeartbeatObservations();
+    observations.observe(new Map([['a', 5]]), 0);
+    assert.equal(observations.isAlive('a', LEASE_MS - 1, LEASE_MS, 0), true);
+    assert.equal(observations.isAlive('a', LEASE_MS, LEASE_MS, 0), false);
+    observations.observe(new Map([['a', 6]]), LEASE_MS + 1);
+    assert.equal(observations.isAlive('a', LEASE_MS + 2, LEASE_MS, 0), true);
+    assert.equal(
+      observations.isAlive('never-beat', LEASE_MS - 1, LEASE_MS, 0),
+      true,
+      'watched for less than the duration',
+    );
+    assert.equal(observations.isAlive('never-beat', LEASE_MS, LEASE_MS, 0), false);
+  });
+});
+
+describe('shardOf', () => {
+  it('is stable and spreads mailboxes over the shards', () => {
+    assert.equal(shardOf('acme', 'INBOX', 256), shardOf('acme', 'INBOX', 256));
+    const used = new Set(Array.from({ length: 2_000 }, (_, i) => shardOf(`account-${i}`, 'INBOX', 256)));
+    assert.ok(used.size > 240, `${used.size} of 256 shards used`);
+  });
+});
+
+/** Workers over one lease table, on one injected clock; `cycle` runs every worker's round once. */
+function cluster(store = new MemoryLeaseStore()) {
+  const clock = { time: 0, now: () => clock.time };
+  const workers = new Map<string, ShardOwnership>();
+  const join = (id: string) => {
+    const worker = new ShardOwnership(store, clock, quiet, {
+      workerId: id,
+      shardCount: SHARDS,
+      leaseDurationMs: LEASE_MS,
+    });
+    workers.set(id, worker);
+    return worker;
+  };
+  const cycle = async (...ids: string[]) => {
+    for (const id of ids.length > 0 ? ids : [...workers.keys()]) await workers.get(id)?.cycle();
+  };
+  const counts = () => [...workers.values()].map((w) => w.shards.length);
+  return { store, clock, workers, join, cycle, counts };
+}
+
+/** Shards two workers believe they hold: a steal is seen by the loser at its next cycle, not before. */
+function overlapOf(workers: Iterable<ShardOwnership>): number {
+  const all = [...workers].flatMap((w) => w.shards);
+  return all.length - new Set(all).size;
+}
+
+describe('ShardOwnership', () => {
+  it('gives one worker every shard, and balances as workers join, one steal per worker and cycle', async () => {
+    const c = cluster();
+    c.join('a');
+    await c.cycle();
+    assert.deepEqual(c.counts(), [SHARDS]);
+    c.join('b');
+    c.join('c');
+    for (let round = 0; round < SHARDS; round++) {
+      c.clock.time += 1_000;
+      await c.cycle();
+      assert.ok(overlapOf(c.workers.values()) <= 2, 'at most the steals of this cycle overlap');
+    }
+    assert.deepEqual(c.counts(), [4, 4, 4]);
+    assert.equal(overlapOf(c.workers.values()), 0);
+  });
+
+  it("takes a silent worker's shards after the lease duration, not before", async () => {
+    const c = cluster();
+    c.join('a');
+    c.join('b');
+    for (let round = 0; round < 8; round++) {
+      c.clock.time += 1_000;
+      await c.cycle();
+    }
+    assert.deepEqual(c.counts(), [6, 6]);
+    // a stops renewing (killed or paused); b keeps cycling.
+    for (let elapsed = 0; elapsed < LEASE_MS - 1_000; elapsed += 1_000) {
+      c.clock.time += 1_000;
+      await c.cycle('b');
+      assert.equal(c.workers.get('b')?.shards.length, 6, `still 6 after ${elapsed + 1_000} ms`);
+    }
+    c.clock.time += 2_000;
+    await c.cycle('b');
+    assert.equal(c.workers.get('b')?.shards.length, SHARDS);
+  });
+
+  it('fences itself: a worker whose heartbeat cannot be stored for the lease duration holds nothing', async () => {
+    const c = cluster();
+    const a = c.join('a');
+    await c.cycle();
+    c.store.unreachable = true;
+    c.clock.time += LEASE_MS - 1;
+    await a.cycle().catch(() => undefined);
+    assert.equal(a.shards.length, SHARDS, 'kept while within the lease duration');
+    c.clock.time += 1;
+    await a.cycle().catch(() => undefined);
+    assert.deepEqual(a.shards, [], 'dropped once a lease may have expired for others');
+    const owned = await a.owned([{ account: 'x', mailbox: 'INBOX' }]);
+    assert.deepEqual(owned, []);
+  });
+
+  it('a paused worker (a zombie) holds nothing the moment it resumes, before its next cycle', async () => {
+    const c = cluster();
+    const a = c.join('a');
+    await c.cycle();
+    const ref = { account: 'x', mailbox: 'INBOX' };
+    assert.equal(a.holds(ref), true);
+    c.clock.time += LEASE_MS; // SIGSTOP ... SIGCONT: no cycle ran meanwhile
+    assert.equal(a.holds(ref), false);
+    assert.deepEqual(await a.owned([ref]), []);
+  });
+
+  it('hands its shards over on release without waiting for expiry', async () => {
+    const c = cluster();
+    const a = c.join('a');
+    const b = c.join('b');
+    await c.cycle();
+    await a.release();
+    assert.deepEqual(a.shards, []);
+    c.clock.time += 1;
+    await b.cycle();
+    assert.equal(b.shards.length, SHARDS);
+  });
+});
