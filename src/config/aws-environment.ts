@@ -39,6 +39,10 @@ const schema = z.object({
   IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: z.coerce.number().min(1).default(30),
   /** Watcher task: how often an idle mailbox connection is checked (UIDVALIDITY, and that it still answers). */
   IDLEHOOK_MAILBOX_CHECK_SECONDS: z.coerce.number().min(1).default(60),
+  /** Watcher tasks: the mailboxes are spread over this many shards, whose leases the tasks share. Fixed per deployment. */
+  IDLEHOOK_SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).default(256),
+  /** Watcher tasks: a task whose heartbeat stood still this long is gone, and others take its shards. */
+  IDLEHOOK_LEASE_SECONDS: z.coerce.number().min(3).max(300).default(15),
   /** Watcher task: port of its /health endpoint (container health check). */
   IDLEHOOK_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).default(DEFAULT_HEALTH_PORT),
   /**

@@ -10,8 +10,16 @@ import {
   type MessageArrival,
   rawBlobKey,
 } from '../pipeline/records.js';
-import type { BlobStore, Clock, CursorStore, EventQueue, Logger, OutgoingMessage } from '../ports/index.js';
-import { UidValidityChangedError } from './connection-failure.js';
+import type {
+  BlobStore,
+  Clock,
+  CursorStore,
+  EventQueue,
+  Logger,
+  MailboxOwnership,
+  OutgoingMessage,
+} from '../ports/index.js';
+import { MailboxNotOwnedError, UidValidityChangedError } from './connection-failure.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';
 import { changesSince, sharedFlags } from './mailbox-changes.js';
@@ -34,6 +42,8 @@ export interface MailboxSyncDependencies {
   readonly logger: Logger;
   /** Shared by every mailbox of the process: caps the message sources held at once. */
   readonly sourceBudget: ByteBudget;
+  /** Asked before every event and cursor write (see MailboxOwnership.holds). */
+  readonly ownership?: MailboxOwnership;
 }
 
 interface MessageMeta {
@@ -135,6 +145,12 @@ export class MailboxSync {
     }
   }
 
+  /** Refuses to act for a mailbox another watcher owns now (a lease lost during a pause or a long sync). */
+  private fence(): void {
+    if (this.deps.ownership?.holds?.({ account: this.account.id, mailbox: this.mailbox }) === false)
+      throw new MailboxNotOwnedError(this.account.id, this.mailbox);
+  }
+
   /** Resolves when no sync is running (for a graceful shutdown). */
   async settled(): Promise<void> {
     while (this.running) await this.running;
@@ -226,10 +242,11 @@ export class MailboxSync {
         },
         now,
       );
+      this.fence();
       await this.deps.ingest.send([eventRecord(reset)]);
     }
-    if (plan.kind !== 'catch-up')
-      await this.deps.cursors.resetCursor(this.account.id, this.mailbox, plan.cursor);
+    if (plan.kind !== 'catch-up') this.fence();
+    await this.deps.cursors.resetCursor(this.account.id, this.mailbox, plan.cursor);
     this.status.uidValidity = plan.cursor.uidValidity;
     this.status.lastUid = plan.cursor.lastUid;
     return plan.cursor;
@@ -294,6 +311,7 @@ export class MailboxSync {
       { from, announced },
       detectedAt,
     );
+    this.fence();
     if (records.length > 0) await this.deps.ingest.send(records);
     await commit();
   }
@@ -332,9 +350,11 @@ export class MailboxSync {
             },
             takeVanished,
           );
+    this.fence();
     if (changes.records.length > 0) await this.deps.ingest.send(changes.records);
     if (changes.modseq === null || changes.modseq === cursor.highestModseq) return;
     const next: MailboxCursor = { ...cursor, highestModseq: changes.modseq };
+    this.fence();
     await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
     this.cursor = next;
   }
@@ -427,6 +447,7 @@ export class MailboxSync {
       }),
     );
     records.sort((a, b) => (a.body as MessageArrival).uid - (b.body as MessageArrival).uid);
+    this.fence();
     await this.deps.ingest.send(records);
 
     const last = batch[batch.length - 1];
@@ -435,6 +456,7 @@ export class MailboxSync {
       lastUid: last ? last.uid : cursor.lastUid,
       highestModseq: cursor.highestModseq,
     };
+    this.fence();
     await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
     this.cursor = next;
     this.status.lastUid = next.lastUid;

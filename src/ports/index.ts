@@ -188,6 +188,11 @@ export interface MailboxRef {
  */
 export interface MailboxOwnership {
   owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]>;
+  /**
+   * Whether this process may still act for the mailbox (emit its events, move its cursor), asked right before
+   * each such write: a process paused past its lease must not act on what it held before the pause.
+   */
+  holds?(mailbox: MailboxRef): boolean;
 }
 
 /**

@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
 import { DynamoDbAttemptLog } from '../adapters/aws/dynamodb-attempt-log.js';
 import { DynamoDbEndpointThrottle } from '../adapters/aws/dynamodb-endpoint-throttle.js';
+import { DynamoDbLeaseStore } from '../adapters/aws/dynamodb-lease-store.js';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../adapters/aws/dynamodb-subscription-repository.js';
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.js';
@@ -63,6 +64,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,
     accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
+    leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME),
     // SSRF protection is always on here: webhook URLs are user input, the functions run inside AWS.
     http: new UndiciHttpSender(new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS)),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { isLoopbackHost } from '../adapters/http/loopback-host.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
@@ -11,8 +13,14 @@ import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import type { MailboxOwnership } from '../ports/index.js';
 import { type AwsClients, composeAwsAdapters } from './aws-composition.js';
+import { ShardOwnership } from './shard-ownership.js';
 
 const HEARTBEAT_INTERVAL_MS = 60_000;
+
+/** Unique per process: a restarted task must not pass for the one before it, whose leases others may hold. */
+function workerId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
 
 /** Reports that the watcher loop is alive and how many mailboxes it watches (an alarm fires when it stops). */
 export type Heartbeat = (watchedMailboxes: number) => Promise<void>;
@@ -49,13 +57,26 @@ export async function startAwsWatcher(
     readonly ownership?: MailboxOwnership;
     readonly healthPort?: number;
     readonly heartbeat?: Heartbeat;
+    /** This task's name in the lease table (default: host name, process id and a random suffix). */
+    readonly workerId?: string;
   } = {},
 ): Promise<AwsWatcher> {
   const aws = composeAwsAdapters(env, options.clients);
   const status = new StatusBoard();
+  const leaseMs = env.IDLEHOOK_LEASE_SECONDS * 1000;
+  const shards =
+    options.ownership === undefined
+      ? new ShardOwnership(aws.leases, aws.clock, aws.logger, {
+          workerId: options.workerId ?? workerId(),
+          shardCount: env.IDLEHOOK_SHARD_COUNT,
+          leaseDurationMs: leaseMs,
+        })
+      : undefined;
+  // Shards first: the first reconcile watches what this task holds.
+  await shards?.cycle();
   const watcher = new Watcher({
     accounts: aws.accounts,
-    ownership: options.ownership ?? ownsEverything,
+    ownership: options.ownership ?? shards ?? ownsEverything,
     status,
     policy: DEFAULT_RECONNECT_POLICY,
     checkIntervalMs: env.IDLEHOOK_MAILBOX_CHECK_SECONDS * 1000,
@@ -96,12 +117,28 @@ export async function startAwsWatcher(
     );
   void beat();
   const beating = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+  // A third of the lease duration: two heartbeats may fail before the others count this task gone.
+  const leasing = setInterval(() => {
+    void shards
+      ?.cycle()
+      .then((changed) => (changed ? watcher.reconcile() : undefined))
+      .catch((error: unknown) =>
+        aws.logger.error('reconciling after a lease change failed', { error: errorMessage(error) }),
+      );
+  }, leaseMs / 3);
 
   return {
     healthUrl: `http://127.0.0.1:${port}/health`,
     stop: async () => {
       clearInterval(beating);
+      clearInterval(leasing);
       await watcher.stop();
+      // Sessions are closed: the others may take the shards now instead of after the lease duration.
+      await shards
+        ?.release()
+        .catch((error: unknown) =>
+          aws.logger.warn('shard leases not released; they expire instead', { error: errorMessage(error) }),
+        );
       await new Promise<void>((resolve) => health.close(() => resolve()));
       await aws.http.close();
       aws.logger.info('idlehook watcher stopped');

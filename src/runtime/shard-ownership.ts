@@ -62,9 +62,11 @@ export class ShardOwnership implements MailboxOwnership {
       this.held = new Set(table.leases.filter((lease) => lease.owner === me).map((lease) => lease.shard));
       const alive = (worker: string) =>
         worker === me || this.observations.isAlive(worker, now, leaseDurationMs, this.startedAt);
-      for (const lease of planLeases(me, table.leases, alive).take) {
-        if ((await this.store.take(lease, me)) !== undefined) this.held.add(lease.shard);
-      }
+      const { take } = planLeases(me, table.leases, alive);
+      const taken = await Promise.all(
+        take.map(async (lease) => ((await this.store.take(lease, me)) ? lease : undefined)),
+      );
+      for (const lease of taken) if (lease) this.held.add(lease.shard);
     } catch (error) {
       // The table is unreachable: keep what is held until the heartbeat is too old (see fresh()).
       this.logger.warn('shard lease cycle failed', { worker: me, error: errorMessage(error) });

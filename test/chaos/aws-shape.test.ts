@@ -61,6 +61,8 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
       ...UNFETCHED_LINKS,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '5',
       IDLEHOOK_MAILBOX_CHECK_SECONDS: '1',
+      // A restarted watcher waits this long for the killed one's shard leases.
+      IDLEHOOK_LEASE_SECONDS: '6',
       IDLEHOOK_LOG_LEVEL: 'error',
       IDLEHOOK_RETRY_SCHEDULE_SECONDS: '1,2,4,8,16,30,30',
       // The receiver listens on loopback, which SSRF protection refuses unless allowlisted.
@@ -126,7 +128,7 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
   async function startWatcher(): Promise<void> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', resolve(import.meta.dirname, 'aws-watcher-process.ts')],
+      ['--import', 'tsx', resolve(import.meta.dirname, '../support/aws-watcher-process.ts')],
       { env: watcherEnv, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stderr?.on('data', (d: Buffer) => watcherLog.push(d.toString()));

@@ -16,22 +16,27 @@ export const runCommand: Command = {
   async run({ values }) {
     const config = loadConfig(text(values, 'config') ?? '');
     const logger = createLogger(config.logLevel);
-    const bridge = await startLocalBridge(config, logger);
+    const starting = startLocalBridge(config, logger);
     let stopping = false;
+    // Listening before the bridge has started: a SIGTERM during start-up (the HTTP port is open before the
+    // watcher has its accounts) must still stop it cleanly, not kill it with the default action.
     const shutdown = (signal: string) => {
       if (stopping) return;
       stopping = true;
       logger.info('shutting down', { signal });
-      bridge.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error('shutdown failed', { error: errorMessage(error) });
-          process.exit(1);
-        },
-      );
+      starting
+        .then((bridge) => bridge.stop())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error('shutdown failed', { error: errorMessage(error) });
+            process.exit(1);
+          },
+        );
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
+    const bridge = await starting;
     exitOnUnexpectedErrors(logger, () => bridge.stop());
     return -1; // keeps running until a signal
   },

@@ -1,4 +1,4 @@
-// The watcher task as its own process, so the chaos suite can SIGKILL it: the container's entry point, with
+// The watcher task as its own process, so a test can SIGKILL, SIGSTOP or SIGTERM it: the container's entry point, with
 // the AWS clients pointed at the emulators the test runs. Secrets Manager cannot run here: the account
 // passwords come from CHAOS_SECRETS (JSON, ARN -> value) through a resolver with the same contract.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -6,7 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import { enforceAwsLimits, enforceDynamoDbLimits } from '../support/aws-limits.js';
+import { enforceAwsLimits, enforceDynamoDbLimits } from './aws-limits.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const region = 'us-east-1';
@@ -42,3 +42,10 @@ const watcher = await startAwsWatcher(loadAwsEnvironment(), {
   heartbeat: async () => {},
 });
 process.stdout.write(`HEALTH ${watcher.healthUrl}\n`);
+// As the container's entry point does: stop cleanly on SIGTERM (sessions closed, shard leases released).
+process.once('SIGTERM', () => {
+  watcher.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});

@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import type { SecretResolver } from '../../src/ports/index.js';
+import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
+import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { pollOnce } from '../support/event-source.js';
+import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
+import { connectAppender, simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+
+/** CI size; FAILOVER_ACCOUNTS=300 runs the full size on demand. */
+const ACCOUNTS = Number(process.env.FAILOVER_ACCOUNTS ?? 24);
+const LEASE_SECONDS = 6;
+const USERS = Array.from({ length: ACCOUNTS }, (_, i) => ({ name: `user${i}`, password: `pw-${i}` }));
+const passwordArn = (user: string) =>
+  `arn:aws:secretsmanager:us-east-1:000000000000:secret:idlehook/accounts/${user}`;
+const WEBHOOK_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:idlehook/subscriptions/hook';
+
+interface WatcherProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly healthUrl: string;
+}
+
+describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`, () => {
+  let dovecot: DovecotServer;
+  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let adapters: ReturnType<typeof composeAwsAdapters>;
+  let watcherEnv: NodeJS.ProcessEnv;
+  const watchers = new Map<string, WatcherProcess>();
+  const receiver = new WebhookReceiver(newWebhookSecret());
+  const secrets: SecretResolver = {
+    resolve: async (arn) => (arn === WEBHOOK_ARN ? receiver.secret : assert.fail(`no secret ${arn}`)),
+  };
+  let stopFunctions = false;
+  let functionsRunning: Promise<unknown> | undefined;
+  let sent = 0;
+  const log: string[] = [];
+
+  async function startWatcher(name: string): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve(import.meta.dirname, '../support/aws-watcher-process.ts')],
+      {
+        env: watcherEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stderr?.on('data', (d: Buffer) => log.push(`${name}: ${d}`));
+    const healthUrl = await new Promise<string>((resolveUrl, reject) => {
+      let output = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        output += d.toString();
+        const match = /HEALTH (\S+)/.exec(output);
+        if (match?.[1]) resolveUrl(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`watcher ${name} exited (${code}):\n${log.join('')}`)));
+    });
+    watchers.set(name, { name, child, healthUrl });
+  }
+
+  /** Which watcher has each mailbox in IDLE (a mailbox may appear under two during a handover). */
+  async function idleMailboxes(): Promise<Map<string, string[]>> {
+    const holders = new Map<string, string[]>();
+    for (const watcher of watchers.values()) {
+      const health = await fetch(watcher.healthUrl)
+        .then(
+          (r) =>
+            r.json() as Promise<{
+              accounts: Record<string, { mailboxes: Record<string, { state: string }> }>;
+            }>,
+        )
+        .catch(() => ({ accounts: {} }));
+      for (const [account, { mailboxes }] of Object.entries(health.accounts))
+        for (const [mailbox, { state }] of Object.entries(mailboxes))
+          if (state === 'idle')
+            holders.set(`${account}/${mailbox}`, [
+              ...(holders.get(`${account}/${mailbox}`) ?? []),
+              watcher.name,
+            ]);
+    }
+    return holders;
+  }
+
+  /** Waits until every mailbox is in IDLE on exactly one watcher; the time it took (ms). */
+  async function allIdleOnce(
+    what: string,
+    timeoutMs = 60_000,
+  ): Promise<{ ms: number; holders: Map<string, string[]> }> {
+    const started = Date.now();
+    while (Date.now() - started < timeoutMs) {
+      const holders = await idleMailboxes();
+      if (holders.size === ACCOUNTS && [...holders.values()].every((h) => h.length === 1))
+        return { ms: Date.now() - started, holders };
+      await sleep(200);
+    }
+    assert.fail(
+      `${what}: not every mailbox in IDLE on exactly one watcher within ${timeoutMs} ms\n${log.slice(-20).join('')}`,
+    );
+  }
+
+  async function sendToEvery(subject: string): Promise<void> {
+    for (const user of USERS) {
+      const appender = await connectAppender(dovecot, user.name, user.password);
+      await appender.append('INBOX', simpleMessage(`${subject} ${user.name}`));
+      await appender.logout();
+      sent += 1;
+    }
+  }
+
+  async function allDelivered(): Promise<void> {
+    const started = Date.now();
+    while (new Set(receiver.accepted.map((w) => w.body.data.subject)).size < sent) {
+      if (Date.now() - started > 60_000)
+        assert.fail(
+          `${new Set(receiver.accepted.map((w) => w.body.data.subject)).size} of ${sent} delivered`,
+        );
+      await sleep(200);
+    }
+  }
+
+  before(async () => {
+    dovecot = await startDovecot(USERS);
+    dynamo = await startDynamoDb();
+    aws = await startSqsAndS3();
+    const variables = {
+      IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
+      IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
+      IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
+      IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-failover'),
+      ...UNFETCHED_LINKS,
+      IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '5',
+      IDLEHOOK_MAILBOX_CHECK_SECONDS: '2',
+      IDLEHOOK_SHARD_COUNT: '32',
+      IDLEHOOK_LEASE_SECONDS: String(LEASE_SECONDS),
+      IDLEHOOK_LOG_LEVEL: 'warn',
+      IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
+    };
+    const env = loadAwsEnvironment(variables);
+    watcherEnv = {
+      ...process.env,
+      ...variables,
+      CHAOS_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      CHAOS_SQS_ENDPOINT: aws.endpoint,
+      CHAOS_SECRETS: JSON.stringify(Object.fromEntries(USERS.map((u) => [passwordArn(u.name), u.password]))),
+    };
+    adapters = composeAwsAdapters(env, {
+      dynamo: dynamo.client,
+      sqs: aws.sqs,
+      s3: aws.s3,
+      secrets: withLinkKey(secrets),
+    });
+    const ca = readFileSync(dovecot.caFile, 'utf8');
+    for (const user of USERS) {
+      await adapters.accounts.put({
+        id: user.name,
+        host: '127.0.0.1',
+        port: dovecot.tlsPort,
+        security: 'tls',
+        user: user.name,
+        passwordSecretArn: passwordArn(user.name),
+        tlsCa: ca,
+        tlsServername: 'localhost',
+        mailboxes: ['INBOX'],
+        initialSync: 'new',
+      });
+    }
+    await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: WEBHOOK_ARN });
+    // Stand-ins for the Lambda event source mappings, as in the AWS-shape tests.
+    const parse = parseFunction(adapters);
+    const deliver = deliverFunction(adapters, env);
+    const poll = async (queueUrl: string, handler: typeof parse) => {
+      while (!stopFunctions)
+        if ((await pollOnce(aws.sqs, queueUrl, handler).catch(() => 0)) === 0) await sleep(50);
+    };
+    functionsRunning = Promise.all([
+      poll(env.IDLEHOOK_INGEST_QUEUE_URL, parse),
+      poll(env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver),
+    ]);
+  });
+
+  after(async () => {
+    for (const watcher of watchers.values()) {
+      watcher.child.kill('SIGCONT');
+      watcher.child.kill('SIGKILL');
+    }
+    stopFunctions = true;
+    await functionsRunning;
+    await adapters?.http.close();
+    await receiver.close();
+    await aws?.stop();
+    await dynamo?.stop();
+    await dovecot?.stop();
+  });
+
+  it('spreads the mailboxes over three watchers, each watched by exactly one', async () => {
+    await Promise.all(['a', 'b', 'c'].map(startWatcher));
+    const { holders } = await allIdleOnce('three watchers started');
+    const perWatcher = new Map<string, number>();
+    for (const [holder] of holders.values())
+      if (holder) perWatcher.set(holder, (perWatcher.get(holder) ?? 0) + 1);
+    assert.equal(perWatcher.size, 3, `every watcher holds some: ${[...perWatcher]}`);
+    await sendToEvery('first');
+    await allDelivered();
+  });
+
+  it('watches a SIGKILLed watcher’s mailboxes elsewhere within 30 s, and loses no mail', async () => {
+    const killed = watchers.get('a');
+    assert.ok(killed);
+    killed.child.kill('SIGKILL');
+    watchers.delete('a');
+    const failover = await allIdleOnce('after SIGKILL', 30_000);
+    process.stdout.write(`# failover after SIGKILL: ${failover.ms} ms (lease ${LEASE_SECONDS} s)\n`);
+    await sendToEvery('after kill');
+    await allDelivered();
+  });
+
+  it('rebalances when a watcher joins, and a SIGTERMed one hands over without waiting for its leases to expire', async () => {
+    await startWatcher('d');
+    // Steals go one shard per cycle: wait for the newcomer's first mailboxes, then for a settled state.
+    const joined = Date.now();
+    while (![...(await idleMailboxes()).values()].some((holders) => holders.includes('d'))) {
+      assert.ok(Date.now() - joined < 30_000, 'the new watcher took no mailbox within 30 s');
+      await sleep(200);
+    }
+    await allIdleOnce('fourth watcher joined');
+    const leaving = watchers.get('b');
+    assert.ok(leaving);
+    const exited = new Promise((r) => leaving.child.once('exit', r));
+    leaving.child.kill('SIGTERM');
+    await exited;
+    watchers.delete('b');
+    const handover = await allIdleOnce('after SIGTERM', 30_000);
+    process.stdout.write(`# handover after SIGTERM: ${handover.ms} ms\n`);
+    assert.ok(handover.ms < LEASE_SECONDS * 1000, `handover took ${handover.ms} ms, not less than the lease`);
+    await sendToEvery('after handover');
+    await allDelivered();
+  });
+
+  it('a paused watcher resumed after its leases expired does not keep its old mailboxes', async () => {
+    const paused = watchers.get('c');
+    assert.ok(paused);
+    paused.child.kill('SIGSTOP');
+    await sleep((LEASE_SECONDS + 4) * 1000);
+    await sendToEvery('while paused');
+    paused.child.kill('SIGCONT');
+    await allIdleOnce('after the zombie resumed', 30_000);
+    await allDelivered();
+    const ids = new Map<string, string>();
+    for (const webhook of receiver.accepted) {
+      const subject = String(webhook.body.data.subject);
+      assert.equal(
+        ids.get(subject) ?? webhook.id,
+        webhook.id,
+        `a message delivered twice keeps its webhook-id: ${subject}`,
+      );
+      ids.set(subject, webhook.id);
+    }
+    assert.equal(ids.size, sent);
+  });
+});
