@@ -33,6 +33,16 @@ export interface IdlehookBridgeProps {
    * secrets under it and each component may read only its own kind there, so other stacks' secrets stay apart.
    */
   readonly secretPrefix?: string;
+  /** Watcher tasks always running (default 2) and the most scaling may add (default 10). */
+  readonly minWatcherTasks?: number;
+  readonly maxWatcherTasks?: number;
+  /** Scaling keeps each watcher task near this many mailboxes (default 5,000). */
+  readonly mailboxesPerWatcherTask?: number;
+  /**
+   * Mailboxes are spread over this many shards, whose leases the watcher tasks share (default 256). Fixed for a
+   * deployment's life: changing it moves every mailbox.
+   */
+  readonly shardCount?: number;
 }
 
 /**
@@ -112,6 +122,7 @@ export class IdlehookBridge extends Construct {
       IDLEHOOK_SECRET_PREFIX: this.secretPrefix,
       IDLEHOOK_RETRY_SCHEDULE_SECONDS: retryScheduleSeconds.join(','),
       IDLEHOOK_ALLOWED_NETWORKS: (props.allowedNetworks ?? []).join(','),
+      ...(props.shardCount ? { IDLEHOOK_SHARD_COUNT: String(props.shardCount) } : {}),
     };
     const shared = {
       table: this.table,
@@ -130,6 +141,9 @@ export class IdlehookBridge extends Construct {
     this.watcher = new WatcherService(this, 'Watcher', {
       ...shared,
       ...(props.vpc ? { vpc: props.vpc } : {}),
+      ...(props.minWatcherTasks ? { minTasks: props.minWatcherTasks } : {}),
+      ...(props.maxWatcherTasks ? { maxTasks: props.maxWatcherTasks } : {}),
+      ...(props.mailboxesPerWatcherTask ? { mailboxesPerTask: props.mailboxesPerWatcherTask } : {}),
     });
 
     this.dashboard = this.createDashboard();

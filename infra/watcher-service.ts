@@ -31,6 +31,12 @@ export interface WatcherServiceProps {
   readonly secretPrefix: string;
   readonly alarmTopic: sns.ITopic;
   readonly removalPolicy: RemovalPolicy;
+  /** Tasks always running (default 2: one can fail or be replaced while the other watches). */
+  readonly minTasks?: number;
+  /** The most tasks scaling may add (default 10). */
+  readonly maxTasks?: number;
+  /** Scaling adds tasks to keep each near this many watched mailboxes (default 5,000). */
+  readonly mailboxesPerTask?: number;
 }
 
 /** The watcher: one Fargate task on ARM64 holding the IMAP connections, its role, and its heartbeat alarm. */
@@ -112,13 +118,15 @@ export class WatcherService extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': WATCHER_METRICS.namespace } },
       }),
     );
+    const minTasks = props.minTasks ?? 2;
+    // Tasks share the mailboxes by shard leases: a deploy starts new tasks before it stops old ones, which hand
+    // their shards over on SIGTERM, so mail is watched throughout.
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: 1,
-      // One task owns every mailbox (until leases shard them): never run two side by side during a deploy.
-      minHealthyPercent: 0,
-      maxHealthyPercent: 100,
+      desiredCount: minTasks,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     });
@@ -136,6 +144,18 @@ export class WatcherService extends Construct {
       statistic: 'Maximum',
       period,
     });
+    // Each task reports how many mailboxes it watches; the average over tasks is the load per task.
+    this.service
+      .autoScaleTaskCount({ minCapacity: minTasks, maxCapacity: Math.max(minTasks, props.maxTasks ?? 10) })
+      .scaleToTrackCustomMetric('MailboxesPerTask', {
+        metric: new cloudwatch.Metric({
+          namespace: WATCHER_METRICS.namespace,
+          metricName: WATCHER_METRICS.watchedMailboxes,
+          statistic: 'Average',
+          period: Duration.minutes(5),
+        }),
+        targetValue: props.mailboxesPerTask ?? 5_000,
+      });
     notifyingAlarm(this, 'HeartbeatAlarm', {
       metric: this.heartbeat,
       threshold: 1,

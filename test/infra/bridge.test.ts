@@ -197,7 +197,7 @@ describe('IdlehookBridge infrastructure', () => {
     ]);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:PutItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:Query'), ['SUBSCRIPTIONS']);
-    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'ACCOUNT#*']);
+    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'ACCOUNT#*', 'LEASES']);
 
     assert.match(resources(granting(deliver, 's3:PutObject')), /dead-letters\/\*/);
     assert.equal(granting(deliver, 's3:DeleteObject').length, 0, 'deliver deletes nothing');
@@ -230,10 +230,24 @@ describe('IdlehookBridge infrastructure', () => {
         }),
       ],
     });
+    // Two tasks share the mailboxes by leases; deploys start new tasks before stopping old ones.
     template.hasResourceProperties('AWS::ECS::Service', {
-      DesiredCount: 1,
+      DesiredCount: 2,
       LaunchType: 'FARGATE',
-      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 0, MaximumPercent: 100 }),
+      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, MaximumPercent: 200 }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 2,
+      MaxCapacity: 10,
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 5000,
+        CustomizedMetricSpecification: Match.objectLike({
+          MetricName: 'WatchedMailboxes',
+          Statistic: 'Average',
+        }),
+      }),
     });
   });
 

@@ -65,6 +65,10 @@ describe('IdlehookBridge with non-default props', () => {
     alarmTopic: topic,
     allowedNetworks: ['10.1.0.0/16'],
     retainData: false,
+    minWatcherTasks: 3,
+    maxWatcherTasks: 40,
+    mailboxesPerWatcherTask: 8000,
+    shardCount: 1024,
   });
   const template = Template.fromStack(stack);
 
@@ -107,6 +111,22 @@ describe('IdlehookBridge with non-default props', () => {
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: actions });
     do assert.match(JSON.stringify(actions.asArray()), /"Ref":"OpsTopic/);
     while (actions.next());
+  });
+
+  it('runs the watcher tasks asked for, scales them on mailboxes per task, and passes the shard count', () => {
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 3 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 3,
+      MaxCapacity: 40,
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 8000 }),
+    });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({ Environment: Match.arrayWith([{ Name: 'IDLEHOOK_SHARD_COUNT', Value: '1024' }]) }),
+      ],
+    });
   });
 
   it('scopes secrets to the given prefix and deletes data with the stack when asked', () => {
