@@ -1,20 +1,23 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { replayDeadLetters } from '../../src/pipeline/replay.js';
 import type { SecretResolver } from '../../src/ports/index.js';
-import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
-import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { composeAwsAdapters } from '../../src/runtime/aws-composition.js';
+import {
+  type EmulatedStack,
+  runFunctions,
+  spawnWatcher,
+  startEmulatedStack,
+} from '../support/aws-pipeline.js';
 import type { DovecotServer } from '../support/dovecot.js';
-import { pollOnce } from '../support/event-source.js';
 import type { FlakyNetwork } from '../support/flaky-network.js';
-import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
+import { withLinkKey } from '../support/link-endpoint.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import {
   assertNothingLost,
@@ -34,14 +37,12 @@ const DELIVER_INSTANCES = 4;
 describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the watcher task SIGKILLed`, () => {
   let dovecot: DovecotServer;
   let network: FlakyNetwork;
-  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
-  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let stack: EmulatedStack;
   let env: AwsEnvironment;
   let watcherEnv: NodeJS.ProcessEnv;
   let adapters: ReturnType<typeof composeAwsAdapters>;
   let watcher: { process: ChildProcess; healthUrl: string } | undefined;
-  let functionsRunning: Promise<void> | undefined;
-  let stopFunctions = false;
+  let functions: ReturnType<typeof runFunctions> | undefined;
   const watcherLog: string[] = [];
   const receiver = new WebhookReceiver(newWebhookSecret());
   // Secrets Manager cannot run here: a resolver with the same contract reads this map.
@@ -51,37 +52,19 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
 
   before(async () => {
     ({ dovecot, network } = await startChaosMailServer(USER));
-    dynamo = await startDynamoDb();
-    aws = await startSqsAndS3();
+    stack = await startEmulatedStack('idlehook-chaos');
     const variables = {
-      IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
-      IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
-      IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
-      IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-chaos'),
-      ...UNFETCHED_LINKS,
+      ...stack.variables,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '5',
       IDLEHOOK_MAILBOX_CHECK_SECONDS: '1',
       // A restarted watcher waits this long for the killed one's shard leases.
       IDLEHOOK_LEASE_SECONDS: '6',
       IDLEHOOK_LOG_LEVEL: 'error',
       IDLEHOOK_RETRY_SCHEDULE_SECONDS: '1,2,4,8,16,30,30',
-      // The receiver listens on loopback, which SSRF protection refuses unless allowlisted.
-      IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
     };
     env = loadAwsEnvironment(variables);
-    watcherEnv = {
-      ...process.env,
-      ...variables,
-      CHAOS_DYNAMODB_ENDPOINT: dynamo.endpoint,
-      CHAOS_SQS_ENDPOINT: aws.endpoint,
-      CHAOS_SECRETS: JSON.stringify({ [PASSWORD_ARN]: USER.password }),
-    };
-    adapters = composeAwsAdapters(env, {
-      dynamo: dynamo.client,
-      sqs: aws.sqs,
-      s3: aws.s3,
-      secrets: withLinkKey(secrets),
-    });
+    watcherEnv = stack.watcherEnv(variables, new Map([[PASSWORD_ARN, USER.password]]));
+    adapters = composeAwsAdapters(env, { ...stack.clients, secrets: withLinkKey(secrets) });
     await adapters.accounts.put({
       id: 'chaos',
       host: '127.0.0.1',
@@ -96,57 +79,27 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
     });
     await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: WEBHOOK_ARN });
 
-    // Stand-ins for the Lambda event source mappings (which cannot run here): pollers that invoke the real
-    // handlers, one on the FIFO ingest queue and several on the delivery queue.
-    const parse = parseFunction(adapters);
-    const deliver = deliverFunction(adapters, env);
-    const poll = async (queueUrl: string, handler: typeof parse) => {
-      while (!stopFunctions) {
-        const received = await pollOnce(aws.sqs, queueUrl, handler).catch(() => 0);
-        if (received === 0) await sleep(50);
-      }
-    };
-    functionsRunning = Promise.all([
-      poll(env.IDLEHOOK_INGEST_QUEUE_URL, parse),
-      ...Array.from({ length: DELIVER_INSTANCES }, () => poll(env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver)),
-    ]).then(() => undefined);
+    functions = runFunctions(adapters, env, stack.aws.sqs, DELIVER_INSTANCES);
   });
 
   after(async () => {
     if (process.env.CHAOS_WATCHER_LOG) writeFileSync(process.env.CHAOS_WATCHER_LOG, watcherLog.join(''));
     watcher?.process.kill('SIGKILL');
-    stopFunctions = true;
-    await functionsRunning;
+    await functions?.stop();
     await adapters?.http.close();
     await receiver.close();
     await network?.close();
-    await aws?.stop();
-    await dynamo?.stop();
+    await stack?.stop();
     await dovecot?.stop();
   });
 
   async function startWatcher(): Promise<void> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', resolve(import.meta.dirname, '../support/aws-watcher-process.ts')],
-      { env: watcherEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stderr?.on('data', (d: Buffer) => watcherLog.push(d.toString()));
-    const healthUrl = await new Promise<string>((resolveUrl, reject) => {
-      let output = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        output += d.toString();
-        watcherLog.push(d.toString());
-        const match = /HEALTH (\S+)/.exec(output);
-        if (match?.[1]) resolveUrl(match[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`watcher exited (${code}):\n${watcherLog.join('')}`)));
-    });
+    const { child, healthUrl } = await spawnWatcher(watcherEnv, (line) => watcherLog.push(line));
     watcher = { process: child, healthUrl };
   }
 
   async function queueDepth(queueUrl: string): Promise<number> {
-    const { Attributes = {} } = await aws.sqs.send(
+    const { Attributes = {} } = await stack.aws.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] }),
     );
     return (

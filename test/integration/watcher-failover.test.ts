@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import type { SecretResolver } from '../../src/ports/index.js';
-import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
-import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { composeAwsAdapters } from '../../src/runtime/aws-composition.js';
+import {
+  type EmulatedStack,
+  runFunctions,
+  spawnWatcher,
+  startEmulatedStack,
+} from '../support/aws-pipeline.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
-import { pollOnce } from '../support/event-source.js';
-import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
+import { withLinkKey } from '../support/link-endpoint.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
@@ -30,8 +33,7 @@ interface WatcherProcess {
 
 describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`, () => {
   let dovecot: DovecotServer;
-  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
-  let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let stack: EmulatedStack;
   let adapters: ReturnType<typeof composeAwsAdapters>;
   let watcherEnv: NodeJS.ProcessEnv;
   const watchers = new Map<string, WatcherProcess>();
@@ -39,30 +41,12 @@ describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`
   const secrets: SecretResolver = {
     resolve: async (arn) => (arn === WEBHOOK_ARN ? receiver.secret : assert.fail(`no secret ${arn}`)),
   };
-  let stopFunctions = false;
-  let functionsRunning: Promise<unknown> | undefined;
+  let functions: ReturnType<typeof runFunctions> | undefined;
   let sent = 0;
   const log: string[] = [];
 
   async function startWatcher(name: string): Promise<void> {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', resolve(import.meta.dirname, '../support/aws-watcher-process.ts')],
-      {
-        env: watcherEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stderr?.on('data', (d: Buffer) => log.push(`${name}: ${d}`));
-    const healthUrl = await new Promise<string>((resolveUrl, reject) => {
-      let output = '';
-      child.stdout?.on('data', (d: Buffer) => {
-        output += d.toString();
-        const match = /HEALTH (\S+)/.exec(output);
-        if (match?.[1]) resolveUrl(match[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`watcher ${name} exited (${code}):\n${log.join('')}`)));
-    });
+    const { child, healthUrl } = await spawnWatcher(watcherEnv, (line) => log.push(`${name}: ${line}`));
     watchers.set(name, { name, child, healthUrl });
   }
 
@@ -128,35 +112,18 @@ describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`
 
   before(async () => {
     dovecot = await startDovecot(USERS);
-    dynamo = await startDynamoDb();
-    aws = await startSqsAndS3();
+    stack = await startEmulatedStack('idlehook-failover');
     const variables = {
-      IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
-      IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
-      IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
-      IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-failover'),
-      ...UNFETCHED_LINKS,
+      ...stack.variables,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '5',
       IDLEHOOK_MAILBOX_CHECK_SECONDS: '2',
       IDLEHOOK_SHARD_COUNT: '32',
       IDLEHOOK_LEASE_SECONDS: String(LEASE_SECONDS),
       IDLEHOOK_LOG_LEVEL: 'warn',
-      IDLEHOOK_ALLOWED_NETWORKS: '127.0.0.0/8',
     };
     const env = loadAwsEnvironment(variables);
-    watcherEnv = {
-      ...process.env,
-      ...variables,
-      CHAOS_DYNAMODB_ENDPOINT: dynamo.endpoint,
-      CHAOS_SQS_ENDPOINT: aws.endpoint,
-      CHAOS_SECRETS: JSON.stringify(Object.fromEntries(USERS.map((u) => [passwordArn(u.name), u.password]))),
-    };
-    adapters = composeAwsAdapters(env, {
-      dynamo: dynamo.client,
-      sqs: aws.sqs,
-      s3: aws.s3,
-      secrets: withLinkKey(secrets),
-    });
+    watcherEnv = stack.watcherEnv(variables, new Map(USERS.map((u) => [passwordArn(u.name), u.password])));
+    adapters = composeAwsAdapters(env, { ...stack.clients, secrets: withLinkKey(secrets) });
     const ca = readFileSync(dovecot.caFile, 'utf8');
     for (const user of USERS) {
       await adapters.accounts.put({
@@ -173,17 +140,7 @@ describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`
       });
     }
     await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: WEBHOOK_ARN });
-    // Stand-ins for the Lambda event source mappings, as in the AWS-shape tests.
-    const parse = parseFunction(adapters);
-    const deliver = deliverFunction(adapters, env);
-    const poll = async (queueUrl: string, handler: typeof parse) => {
-      while (!stopFunctions)
-        if ((await pollOnce(aws.sqs, queueUrl, handler).catch(() => 0)) === 0) await sleep(50);
-    };
-    functionsRunning = Promise.all([
-      poll(env.IDLEHOOK_INGEST_QUEUE_URL, parse),
-      poll(env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver),
-    ]);
+    functions = runFunctions(adapters, env, stack.aws.sqs);
   });
 
   after(async () => {
@@ -191,12 +148,10 @@ describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`
       watcher.child.kill('SIGCONT');
       watcher.child.kill('SIGKILL');
     }
-    stopFunctions = true;
-    await functionsRunning;
+    await functions?.stop();
     await adapters?.http.close();
     await receiver.close();
-    await aws?.stop();
-    await dynamo?.stop();
+    await stack?.stop();
     await dovecot?.stop();
   });
 

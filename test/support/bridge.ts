@@ -80,10 +80,14 @@ export class BridgeProcess {
 
   /** Peak resident memory of the bridge process so far (VmHWM), in MiB. */
   peakRssMiB(): number {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+    return Number(match?.[1] ?? 0) / 1024;
+  }
+
+  get pid(): number {
     const pid = this.child?.pid;
     if (!pid) throw new Error('bridge is not running');
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return Number(match?.[1] ?? 0) / 1024;
+    return pid;
   }
 
   get running(): boolean {

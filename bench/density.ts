@@ -1,0 +1,152 @@
+// How many idle mailboxes one bridge process holds, and at what cost: the bridge (local mode, a separate process
+// started through the real CLI) watches N accounts of one INBOX each on one Dovecot, next to a one-mailbox run of
+// the same build as the baseline.
+// Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 30]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BridgeProcess } from '../test/support/bridge.js';
+import { type DovecotServer, startDovecot } from '../test/support/dovecot.js';
+import { connectAppender, simpleMessage } from '../test/support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../test/support/receiver.js';
+import { ms, summary } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    mailboxes: { type: 'string', default: '200' },
+    samples: { type: 'string', default: '20' },
+    'idle-seconds': { type: 'string', default: '30' },
+  },
+});
+const mailboxes = Number(values.mailboxes);
+const samples = Number(values.samples);
+const idleSeconds = Number(values['idle-seconds']);
+const users = Array.from({ length: mailboxes }, (_, i) => ({ name: `user${i}`, password: `pw-${i}` }));
+
+/** Resident memory of a process now (VmRSS), in KiB. */
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
+/** CPU seconds a process has used (user + system). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+async function allIdle(bridge: BridgeProcess, count: number, timeoutMs: number): Promise<void> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    const status = await bridge.status().catch(() => ({ accounts: {} }));
+    const idle = Object.values(status.accounts).flatMap((account) =>
+      Object.values(account.mailboxes).filter((mailbox) => mailbox.state === 'idle'),
+    ).length;
+    if (idle >= count) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`not all ${count} mailboxes in IDLE within ${timeoutMs} ms`);
+}
+
+interface RunFigures {
+  readonly startToIdleMs: number;
+  readonly rssKiB: number;
+  readonly idleCpuPercent: number;
+  readonly latency: ReturnType<typeof summary>;
+  readonly restartToIdleMs?: number;
+}
+
+async function run(
+  dovecot: DovecotServer,
+  count: number,
+  options: { restart: boolean },
+): Promise<RunFigures> {
+  const receiver = new WebhookReceiver(newWebhookSecret());
+  const url = await receiver.listen();
+  const bridge = await BridgeProcess.create(
+    {
+      logLevel: 'warn',
+      accounts: users.slice(0, count).map((user) => ({
+        id: user.name,
+        host: 'localhost',
+        port: dovecot.tlsPort,
+        tls: { ca: dovecot.caFile },
+        user: user.name,
+        password: user.password,
+      })),
+      subscriptions: [{ id: 'bench', url, secret: { env: 'BENCH_WEBHOOK_SECRET' } }],
+    },
+    { BENCH_WEBHOOK_SECRET: receiver.secret },
+  );
+  const started = performance.now();
+  await bridge.start();
+  await allIdle(bridge, count, 600_000);
+  const startToIdleMs = performance.now() - started;
+  const pid = bridge.pid;
+  await new Promise((r) => setTimeout(r, 5_000)); // let start-up garbage be collected
+  const cpuBefore = cpuSeconds(pid);
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idleCpuPercent = ((cpuSeconds(pid) - cpuBefore) / idleSeconds) * 100;
+  const rss = rssKiB(pid);
+
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const user = users[Math.floor((i * count) / samples)] ?? users[0];
+    if (!user) break;
+    const appender = await connectAppender(dovecot, user.name, user.password);
+    const before = receiver.accepted.length;
+    const appendedAt = performance.now();
+    await appender.append('INBOX', simpleMessage(`density ${i}`));
+    await receiver.waitUntil(() => receiver.accepted.length > before, 30_000, `message ${i}`);
+    latencies.push((receiver.accepted[before]?.receivedAt ?? Number.NaN) - appendedAt);
+    await appender.logout();
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+
+  let restartToIdleMs: number | undefined;
+  if (options.restart) {
+    await dovecot.halt();
+    await dovecot.start();
+    const restarted = performance.now();
+    // Until the bridge has noticed: every mailbox must leave IDLE before "all in IDLE" means anything.
+    await new Promise((r) => setTimeout(r, 2_000));
+    await allIdle(bridge, count, 600_000);
+    restartToIdleMs = performance.now() - restarted;
+  }
+  await bridge.dispose();
+  await receiver.close();
+  return {
+    startToIdleMs,
+    rssKiB: rss,
+    idleCpuPercent,
+    latency: summary(latencies),
+    ...(restartToIdleMs === undefined ? {} : { restartToIdleMs }),
+  };
+}
+
+const dovecot = await startDovecot(users);
+try {
+  const baseline = await run(dovecot, 1, { restart: false });
+  const dense = await run(dovecot, mailboxes, { restart: true });
+  const perMailboxKiB = (dense.rssKiB - baseline.rssKiB) / (mailboxes - 1);
+  console.log(
+    `\nidlehook density, ${mailboxes} idle mailboxes (one account each) vs 1, one Dovecot, same run`,
+  );
+  console.log(
+    `  start -> all in IDLE:        ${(dense.startToIdleMs / 1000).toFixed(1)} s  (1 mailbox: ${(baseline.startToIdleMs / 1000).toFixed(1)} s)`,
+  );
+  console.log(
+    `  RSS:                         ${(dense.rssKiB / 1024).toFixed(0)} MiB  (1 mailbox: ${(baseline.rssKiB / 1024).toFixed(0)} MiB)`,
+  );
+  console.log(`  RSS per mailbox above 1:     ${perMailboxKiB.toFixed(0)} KiB`);
+  console.log(
+    `  CPU while idle (${idleSeconds} s):      ${dense.idleCpuPercent.toFixed(2)} % of a core  (1 mailbox: ${baseline.idleCpuPercent.toFixed(2)} %)`,
+  );
+  console.log(
+    `  APPEND -> webhook, ${dense.latency.n} mailboxes: p50 ${ms(dense.latency.p50)}, p99 ${ms(dense.latency.p99)}  ` +
+      `(1 mailbox: p50 ${ms(baseline.latency.p50)}, p99 ${ms(baseline.latency.p99)}; p50 ratio ${(dense.latency.p50 / baseline.latency.p50).toFixed(2)})`,
+  );
+  console.log(
+    `  Dovecot restart -> all in IDLE again: ${((dense.restartToIdleMs ?? Number.NaN) / 1000).toFixed(1)} s`,
+  );
+} finally {
+  await dovecot.stop();
+}
