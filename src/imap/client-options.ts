@@ -1,4 +1,4 @@
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import type { ImapFlowOptions } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
 
@@ -7,6 +7,23 @@ const MAX_IDLE_MS = 4 * 60 * 1000;
 
 /** What a login presents: the password, or an OAuth2 access token (imapflow then uses XOAUTH2/OAUTHBEARER). */
 export type ImapCredentials = { readonly pass: string } | { readonly accessToken: string };
+
+const MIN_TLS_VERSION = 'TLSv1.2';
+
+/**
+ * One TLS context per extra CA, shared by every connection that trusts it. Built per connection, each context
+ * copied the ~140 public roots as well: about 1.2 MB per connection, measured by bench:density.
+ */
+const contextsByCa = new Map<string, SecureContext>();
+function secureContextTrusting(ca: string): SecureContext {
+  let context = contextsByCa.get(ca);
+  if (!context) {
+    // A configured CA is added to the public roots, not substituted for them.
+    context = createSecureContext({ ca: [...rootCertificates, ca], minVersion: MIN_TLS_VERSION });
+    contextsByCa.set(ca, context);
+  }
+  return context;
+}
 
 export function imapClientOptions(account: AccountConfig, credentials: ImapCredentials): ImapFlowOptions {
   return {
@@ -20,9 +37,8 @@ export function imapClientOptions(account: AccountConfig, credentials: ImapCrede
     auth: { user: account.user, ...credentials },
     tls: {
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      // A configured CA is added to the public roots, not substituted for them.
-      ...(account.tls.ca ? { ca: [...rootCertificates, account.tls.ca] } : {}),
+      minVersion: MIN_TLS_VERSION,
+      ...(account.tls.ca ? { secureContext: secureContextTrusting(account.tls.ca) } : {}),
     },
     logger: false,
     clientInfo: { name: 'idlehook' },
