@@ -18,7 +18,7 @@ import {
   listSubscriptionsCommand,
   removeSubscriptionCommand,
 } from './commands/subscriptions.js';
-import { openAwsTarget, openLocalTarget, type Target } from './targets.js';
+import type { Target } from './targets.js';
 
 /** Every command, in the order the usage lists them. */
 const COMMANDS: readonly Command[] = [
@@ -76,10 +76,11 @@ async function main(): Promise<number> {
   let opened: Promise<Target> | undefined;
   const target = () => {
     const stack = text(values, 'stack');
+    // Imported on demand: `run` opens no target, and local mode never loads the AWS SDK.
     opened ??=
       flag(values, 'aws') || stack
-        ? openAwsTarget(stack)
-        : Promise.resolve(openLocalTarget(text(values, 'config') ?? ''));
+        ? import('./aws-target.js').then(({ openAwsTarget }) => openAwsTarget(stack))
+        : import('./targets.js').then(({ openLocalTarget }) => openLocalTarget(text(values, 'config') ?? ''));
     return opened;
   };
   try {

@@ -1,6 +1,5 @@
 import { ConfigError } from '../../config/load-config.js';
 import { diagnoseAccount } from '../../imap/doctor/doctor.js';
-import { accountFromOptions } from '../aws-management.js';
 import { awsIdCommand, awsOnly, type Command, flag, stringOptions } from '../command.js';
 import { printReport } from './local.js';
 
@@ -52,6 +51,8 @@ export const addAccountCommand: Command = {
   options: { ...ADD_OPTIONS, 'skip-check': { type: 'boolean', default: false } },
   async run({ values, target, out }) {
     const aws = awsOnly(await target());
+    // AWS mode only: the Secrets Manager client loads with it.
+    const { accountFromOptions } = await import('../aws-management.js');
     const account = await accountFromOptions(
       stringOptions(values, Object.keys(ADD_OPTIONS)),
       process.env,

@@ -1,4 +1,3 @@
-import { subscriptionFromOptions } from '../aws-management.js';
 import { awsIdCommand, awsOnly, type Command, stringOptions } from '../command.js';
 
 export const listSubscriptionsCommand: Command = {
@@ -66,6 +65,8 @@ export const addSubscriptionCommand: Command = {
   options: ADD_OPTIONS,
   async run({ values, target, out }) {
     const aws = awsOnly(await target());
+    // AWS mode only: the Secrets Manager client loads with it.
+    const { subscriptionFromOptions } = await import('../aws-management.js');
     const subscription = await subscriptionFromOptions(
       stringOptions(values, Object.keys(ADD_OPTIONS)),
       process.env,
