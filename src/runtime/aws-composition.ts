@@ -64,7 +64,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,
     accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
-    leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME),
+    leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     // SSRF protection is always on here: webhook URLs are user input, the functions run inside AWS.
     http: new UndiciHttpSender(new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS)),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),

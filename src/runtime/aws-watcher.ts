@@ -118,9 +118,16 @@ export async function startAwsWatcher(
   void beat();
   const beating = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   // A third of the lease duration: two heartbeats may fail before the others count this task gone.
+  let cycling = false;
   const leasing = setInterval(() => {
+    // A cycle that outlasts the interval (hundreds of takes at start) is not run twice at once.
+    if (cycling || !shards) return;
+    cycling = true;
     void shards
-      ?.cycle()
+      .cycle()
+      .finally(() => {
+        cycling = false;
+      })
       .then((changed) => (changed ? watcher.reconcile() : undefined))
       .catch((error: unknown) =>
         aws.logger.error('reconciling after a lease change failed', { error: errorMessage(error) }),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
 import type { LeaseStore } from '../../src/ports/index.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 import { MemoryLeaseStore } from '../support/memory-lease-store.js';
@@ -80,4 +81,7 @@ after(async () => {
   await dynamo?.stop();
 });
 // The AWS limits layer sits on `dynamo.client`: the store runs through it, as in every AWS-shape test.
-leaseStoreContract('DynamoDB', async () => new DynamoDbLeaseStore(dynamo.client, await dynamo.createTable()));
+leaseStoreContract(
+  'DynamoDB',
+  async () => new DynamoDbLeaseStore(dynamo.client, await dynamo.createTable(), systemClock),
+);

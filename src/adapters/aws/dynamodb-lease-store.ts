@@ -1,12 +1,13 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Lease, LeaseTable } from '../../domain/shard-leases.js';
-import type { LeaseStore } from '../../ports/index.js';
+import type { Clock, LeaseStore } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
-import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
+import { TABLE_KEYS, TABLE_PARTITIONS, TTL_ATTRIBUTE } from './state-table.js';
 
 const shardKey = (shard: number) => TABLE_KEYS.lease(String(shard).padStart(6, '0'));
 const HEARTBEAT_PREFIX = TABLE_KEYS.heartbeat('').sk;
+const HEARTBEAT_KEPT_SECONDS = 86_400;
 /** OWNER is a DynamoDB reserved word. */
 const NAMES = { '#owner': 'owner', '#counter': 'counter' };
 
@@ -17,6 +18,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly clock: Clock,
   ) {
     this.documents = documentClient(client);
   }
@@ -54,9 +56,13 @@ export class DynamoDbLeaseStore implements LeaseStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: TABLE_KEYS.heartbeat(worker),
-        UpdateExpression: 'ADD #counter :one',
-        ExpressionAttributeNames: { '#counter': 'counter' },
-        ExpressionAttributeValues: { ':one': 1 },
+        // Every task that ever ran leaves an item: TTL removes those of tasks gone for a day.
+        UpdateExpression: 'ADD #counter :one SET #expiresAt = :expiresAt',
+        ExpressionAttributeNames: { '#counter': 'counter', '#expiresAt': TTL_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':expiresAt': Math.floor(this.clock.now() / 1000) + HEARTBEAT_KEPT_SECONDS,
+        },
       }),
     );
   }
