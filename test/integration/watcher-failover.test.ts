@@ -99,6 +99,21 @@ describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`
     }
   }
 
+  /** Sends the signal to a watcher and waits for it to exit. */
+  async function stopWatcher(name: string, signal: NodeJS.Signals): Promise<void> {
+    const watcher = watchers.get(name);
+    assert.ok(watcher, name);
+    const exited = new Promise((r) => watcher.child.once('exit', r));
+    watcher.child.kill(signal);
+    await exited;
+    watchers.delete(name);
+  }
+
+  async function sendToEveryAndDeliver(subject: string): Promise<void> {
+    await sendToEvery(subject);
+    await allDelivered();
+  }
+
   async function allDelivered(): Promise<void> {
     const started = Date.now();
     while (new Set(receiver.accepted.map((w) => w.body.data.subject)).size < sent) {
@@ -162,19 +177,14 @@ describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`
     for (const [holder] of holders.values())
       if (holder) perWatcher.set(holder, (perWatcher.get(holder) ?? 0) + 1);
     assert.equal(perWatcher.size, 3, `every watcher holds some: ${[...perWatcher]}`);
-    await sendToEvery('first');
-    await allDelivered();
+    await sendToEveryAndDeliver('first');
   });
 
   it('watches a SIGKILLed watcher’s mailboxes elsewhere within 30 s, and loses no mail', async () => {
-    const killed = watchers.get('a');
-    assert.ok(killed);
-    killed.child.kill('SIGKILL');
-    watchers.delete('a');
+    await stopWatcher('a', 'SIGKILL');
     const failover = await allIdleOnce('after SIGKILL', 30_000);
     process.stdout.write(`# failover after SIGKILL: ${failover.ms} ms (lease ${LEASE_SECONDS} s)\n`);
-    await sendToEvery('after kill');
-    await allDelivered();
+    await sendToEveryAndDeliver('after kill');
   });
 
   it('rebalances when a watcher joins, and a SIGTERMed one hands over without waiting for its leases to expire', async () => {
@@ -186,17 +196,11 @@ describe(`several watcher processes share ${ACCOUNTS} mailboxes by shard leases`
       await sleep(200);
     }
     await allIdleOnce('fourth watcher joined');
-    const leaving = watchers.get('b');
-    assert.ok(leaving);
-    const exited = new Promise((r) => leaving.child.once('exit', r));
-    leaving.child.kill('SIGTERM');
-    await exited;
-    watchers.delete('b');
+    await stopWatcher('b', 'SIGTERM');
     const handover = await allIdleOnce('after SIGTERM', 30_000);
     process.stdout.write(`# handover after SIGTERM: ${handover.ms} ms\n`);
     assert.ok(handover.ms < LEASE_SECONDS * 1000, `handover took ${handover.ms} ms, not less than the lease`);
-    await sendToEvery('after handover');
-    await allDelivered();
+    await sendToEveryAndDeliver('after handover');
   });
 
   it('a paused watcher resumed after its leases expired does not keep its old mailboxes', async () => {
