@@ -1,13 +1,20 @@
 // APPEND -> verified webhook latency, next to the floor measured in the same run: the same Dovecot's own
 // APPEND -> IDLE EXISTS latency, seen by a plain IDLE client watching the same mailbox.
-// Usage: npm run bench:latency [-- --messages 100]
+// Then mail that keeps coming: messages appended every --stream-gap-ms (300) whatever the webhooks do.
+// Usage: npm run bench:latency [-- --messages 100 --stream 60 --stream-gap-ms 300]
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import { simpleMessage } from '../test/support/mail.js';
 import { PASSWORD, startScenario, USER, waitForIdle } from '../test/support/scenario.js';
 import { ms, summary } from './stats.js';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '100' },
+    stream: { type: 'string', default: '60' },
+    'stream-gap-ms': { type: 'string', default: '300' },
+  },
+});
 const total = Number(values.messages);
 
 const scenario = await startScenario({
@@ -30,12 +37,15 @@ const floorClient = new ImapFlow({
 await floorClient.connect();
 await floorClient.mailboxOpen('INBOX', { readOnly: true });
 let existsAt = 0;
-floorClient.on('exists', () => {
+/** When the floor client saw each EXISTS count (Dovecot may announce two messages in one EXISTS). */
+const existsAtCount = new Map<number, number>();
+floorClient.on('exists', (update: { count: number }) => {
   existsAt = performance.now();
+  existsAtCount.set(update.count, existsAt);
 });
 await new Promise((r) => setTimeout(r, 500));
 
-type Pattern = 'after-quiet' | 'back-to-back';
+type Pattern = 'after-quiet' | 'back-to-back' | 'stream';
 const samples: { pattern: Pattern; floor: number; endToEnd: number }[] = [];
 for (let i = 0; i < total; i++) {
   // Alternate: a message after 1.5 s of quiet (both watchers deep in IDLE), then one sent 20 ms after the
@@ -78,6 +88,37 @@ report(
   '20 ms after the previous webhook',
   samples.filter((s) => s.pattern === 'back-to-back'),
 );
+
+/** When the plain IDLE client first saw a count that includes message number `count`. */
+function firstExistsCovering(count: number): number {
+  const times = [...existsAtCount].filter(([seen]) => seen >= count).map(([, at]) => at);
+  return times.length > 0 ? Math.min(...times) : Number.NaN;
+}
+
+// Mail that keeps coming: one message every gap, not waiting for webhooks. Each message's floor is when the
+// plain IDLE client saw the EXISTS count it made.
+const streamed = Number(values.stream);
+const gapMs = Number(values['stream-gap-ms']);
+if (streamed > 0) {
+  await new Promise((r) => setTimeout(r, 1500));
+  const countBefore = floorClient.mailbox ? floorClient.mailbox.exists : 0;
+  const acceptedBefore = receiver.accepted.length;
+  const appendedAt: number[] = [];
+  for (let i = 0; i < streamed; i++) {
+    const due = performance.now() + gapMs;
+    appendedAt.push(performance.now());
+    await appender.append('INBOX', simpleMessage(`stream-${i}`));
+    await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+  }
+  await receiver.waitUntil(() => receiver.accepted.length >= acceptedBefore + streamed, 60_000, 'the stream');
+  const arrivals = new Map(receiver.accepted.map((w) => [String(w.body.data.subject), w.receivedAt]));
+  const rows = appendedAt.map((at, i) => ({
+    pattern: 'stream' as const,
+    floor: firstExistsCovering(countBefore + i + 1) - at,
+    endToEnd: (arrivals.get(`stream-${i}`) ?? Number.NaN) - at,
+  }));
+  report(`mail ${gapMs} ms apart, ${streamed} messages, not waiting for webhooks`, rows);
+}
 console.log(
   `\ninvalid signatures: ${receiver.invalidSignatures}; bridge peak RSS ${bridge.peakRssMiB().toFixed(0)} MiB`,
 );
