@@ -6,7 +6,7 @@ import { errorMessage } from '../domain/errors.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
-import { ConnectionClosedError, classifyImapError } from './connection-failure.js';
+import { ConnectionClosedError, classifyImapError, MailboxNotOwnedError } from './connection-failure.js';
 import { answeredWithin, unansweredAfterMs, watchLiveness } from './liveness.js';
 import { MailboxSync, type MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
@@ -55,6 +55,13 @@ abstract class ReconnectingConnection {
         await this.watch(signal);
       } catch (error) {
         if (signal.aborted) break;
+        if (error instanceof MailboxNotOwnedError) {
+          // Another watcher owns it now: nothing to report (an account.error would be acting for it); the
+          // watcher's next reconcile ends this session.
+          this.deps.logger.info('mailbox owned elsewhere now; waiting for the reconcile', fields);
+          await sleep(this.deps.checkIntervalMs, undefined, { signal }).catch(() => undefined);
+          continue;
+        }
         const failure = classifyImapError(error, this.account);
         for (const mailbox of this.mailboxes)
           Object.assign(this.deps.status.mailbox(this.account.id, mailbox), {
