@@ -12,6 +12,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { loadAwsEnvironment } from '../src/config/aws-environment.js';
+import { ownsEverything } from '../src/imap/watcher.js';
 import { composeAwsAdapters, deliverFunction, parseFunction } from '../src/runtime/aws-composition.js';
 import { startAwsWatcher } from '../src/runtime/aws-watcher.js';
 import { startDynamoDb, startSqsAndS3 } from '../test/support/aws-emulators.js';
@@ -113,6 +114,8 @@ const queued = async () => {
 requests.clear();
 const watcher = await startAwsWatcher(env, {
   clients: { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets },
+  // Per-message requests only: the lease traffic is per task and time, priced on its own in the README.
+  ownership: ownsEverything,
   healthPort: 0,
   heartbeat: async () => {},
 });
