@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -68,6 +69,57 @@ describe('npm start under a supervisor', () => {
       assert.ok(code === 0 || signal === 'SIGTERM', `npm ended (${code ?? signal})`);
     } finally {
       for (const pid of processesWith(config)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('stops cleanly on a SIGTERM that arrives while the bridge is still starting', async () => {
+    // A server that accepts and never greets: listing the account's folders (mailboxes "*") holds the start-up
+    // for imapflow's greeting timeout, long after the HTTP port is open.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const imapPort = (silent.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'idlehook-supervisor-'));
+    const port = await freePort();
+    const config = join(dir, 'starting.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        http: { port },
+        accounts: [
+          {
+            id: 'a',
+            host: '127.0.0.1',
+            port: imapPort,
+            security: 'none',
+            user: 'u',
+            password: 'p',
+            mailboxes: ['*'],
+          },
+        ],
+        subscriptions: [{ id: 's', url: 'http://127.0.0.1:1/', secret: newWebhookSecret() }],
+      }),
+    );
+    const bridge = spawn(process.execPath, [resolve(ROOT, 'bin/idlehook.js'), 'run', '--config', config], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    bridge.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    try {
+      await waitForPort(port, 60_000);
+      assert.doesNotMatch(output, /local mode started/, 'still starting when the signal comes');
+      const exited = once(bridge, 'exit') as Promise<[number | null, string | null]>;
+      bridge.kill('SIGTERM');
+      const [code, signal] = await exited;
+      assert.equal(signal, null, 'not killed by the signal');
+      assert.equal(code, 0);
+      assert.match(output, /"message":"shutting down".*"signal":"SIGTERM"/);
+      assert.match(output, /"message":"idlehook stopped"/);
+    } finally {
+      bridge.kill('SIGKILL');
+      silent.close();
     }
   });
 });
