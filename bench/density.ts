@@ -1,9 +1,10 @@
 // How many idle mailboxes one bridge process holds, and at what cost: the bridge (local mode, a separate process
 // started through the real CLI) watches N accounts of one INBOX each on one Dovecot, next to a one-mailbox run of
 // the same build as the baseline.
-// Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 30]
-import { readFileSync } from 'node:fs';
+// Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 30 --compress]
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULT_LOGIN_LIMITS } from '../src/config/config.js';
 import { BridgeProcess } from '../test/support/bridge.js';
 import { type DovecotServer, startDovecot } from '../test/support/dovecot.js';
 import { connectAppender, simpleMessage } from '../test/support/mail.js';
@@ -15,6 +16,12 @@ const { values } = parseArgs({
     mailboxes: { type: 'string', default: '200' },
     samples: { type: 'string', default: '20' },
     'idle-seconds': { type: 'string', default: '30' },
+    /** Offer COMPRESS=DEFLATE, which imapflow then turns on for every connection. */
+    compress: { type: 'boolean', default: false },
+    'clients-per-process': { type: 'string', default: '100' },
+    /** The bridge's login pace (imap.loginsPerSecond, imap.maxConcurrentLogins); defaults are the config's. */
+    'logins-per-second': { type: 'string' },
+    'concurrent-logins': { type: 'string' },
   },
 });
 const mailboxes = Number(values.mailboxes);
@@ -25,6 +32,20 @@ const users = Array.from({ length: mailboxes }, (_, i) => ({ name: `user${i}`, p
 /** Resident memory of a process now (VmRSS), in KiB. */
 function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
+/**
+ * The most logins Dovecot accepted in one second, from its log after `fromByte` (its timestamps are to the
+ * second): how hard a reconnect wave hits the server.
+ */
+function peakLoginsPerSecond(logFile: string, fromByte: number): number {
+  const perSecond = new Map<string, number>();
+  for (const line of readFileSync(logFile).subarray(fromByte).toString('utf8').split('\n')) {
+    if (!line.includes('imap-login: Info: Login:')) continue;
+    const second = line.slice(0, 15);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  return Math.max(0, ...perSecond.values());
 }
 
 /** CPU seconds a process has used (user + system). */
@@ -52,6 +73,7 @@ interface RunFigures {
   readonly idleCpuPercent: number;
   readonly latency: ReturnType<typeof summary>;
   readonly restartToIdleMs?: number;
+  readonly restartPeakLoginsPerSecond?: number;
 }
 
 async function run(
@@ -64,6 +86,10 @@ async function run(
   const bridge = await BridgeProcess.create(
     {
       logLevel: 'warn',
+      imap: {
+        ...(values['logins-per-second'] ? { loginsPerSecond: Number(values['logins-per-second']) } : {}),
+        ...(values['concurrent-logins'] ? { maxConcurrentLogins: Number(values['concurrent-logins']) } : {}),
+      },
       accounts: users.slice(0, count).map((user) => ({
         id: user.name,
         host: 'localhost',
@@ -102,7 +128,9 @@ async function run(
   }
 
   let restartToIdleMs: number | undefined;
+  let restartPeakLoginsPerSecond: number | undefined;
   if (options.restart) {
+    const logBefore = statSync(dovecot.logFile).size;
     await dovecot.halt();
     await dovecot.start();
     const restarted = performance.now();
@@ -110,6 +138,7 @@ async function run(
     await new Promise((r) => setTimeout(r, 2_000));
     await allIdle(bridge, count, 600_000);
     restartToIdleMs = performance.now() - restarted;
+    restartPeakLoginsPerSecond = peakLoginsPerSecond(dovecot.logFile, logBefore);
   }
   await bridge.dispose();
   await receiver.close();
@@ -118,17 +147,23 @@ async function run(
     rssKiB: rss,
     idleCpuPercent,
     latency: summary(latencies),
-    ...(restartToIdleMs === undefined ? {} : { restartToIdleMs }),
+    ...(restartToIdleMs === undefined ? {} : { restartToIdleMs, restartPeakLoginsPerSecond }),
   };
 }
 
-const dovecot = await startDovecot(users);
+const dovecot = await startDovecot(users, {
+  imapClientsPerProcess: Number(values['clients-per-process']),
+  compress: values.compress,
+});
 try {
   const baseline = await run(dovecot, 1, { restart: false });
   const dense = await run(dovecot, mailboxes, { restart: true });
   const perMailboxKiB = (dense.rssKiB - baseline.rssKiB) / (mailboxes - 1);
   console.log(
-    `\nidlehook density, ${mailboxes} idle mailboxes (one account each) vs 1, one Dovecot, same run`,
+    `\nidlehook density, ${mailboxes} idle mailboxes (one account each) vs 1, one Dovecot, same run, ` +
+      `COMPRESS=DEFLATE ${values.compress ? 'on' : 'off'}, ` +
+      `login pace ${values['logins-per-second'] ?? DEFAULT_LOGIN_LIMITS.perSecond}/s, ` +
+      `${values['concurrent-logins'] ?? DEFAULT_LOGIN_LIMITS.maxConcurrent} at once`,
   );
   console.log(
     `  start -> all in IDLE:        ${(dense.startToIdleMs / 1000).toFixed(1)} s  (1 mailbox: ${(baseline.startToIdleMs / 1000).toFixed(1)} s)`,
@@ -145,7 +180,8 @@ try {
       `(1 mailbox: p50 ${ms(baseline.latency.p50)}, p99 ${ms(baseline.latency.p99)}; p50 ratio ${(dense.latency.p50 / baseline.latency.p50).toFixed(2)})`,
   );
   console.log(
-    `  Dovecot restart -> all in IDLE again: ${((dense.restartToIdleMs ?? Number.NaN) / 1000).toFixed(1)} s`,
+    `  Dovecot restart -> all in IDLE again: ${((dense.restartToIdleMs ?? Number.NaN) / 1000).toFixed(1)} s, ` +
+      `peak ${dense.restartPeakLoginsPerSecond} logins/s`,
   );
 } finally {
   await dovecot.stop();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { DEFAULT_OVERLOAD_FLOOR_SECONDS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../domain/retry.js';
+import { DEFAULT_LOGIN_LIMITS } from './config.js';
 import { DEFAULT_HEALTH_PORT } from './deployment.js';
 import { ConfigError } from './load-config.js';
 
@@ -39,6 +40,19 @@ const schema = z.object({
   IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: z.coerce.number().min(1).default(30),
   /** Watcher task: how often an idle mailbox connection is checked (UIDVALIDITY, and that it still answers). */
   IDLEHOOK_MAILBOX_CHECK_SECONDS: z.coerce.number().min(1).default(60),
+  /** Watcher task: TLS handshakes and logins in progress at once (a start must not be a login storm). */
+  IDLEHOOK_MAX_CONCURRENT_LOGINS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(DEFAULT_LOGIN_LIMITS.maxConcurrent),
+  /** Watcher task: logins started per second, across all its mailboxes. */
+  IDLEHOOK_LOGINS_PER_SECOND: z.coerce
+    .number()
+    .positive()
+    .max(10_000)
+    .default(DEFAULT_LOGIN_LIMITS.perSecond),
   /** Watcher tasks: the mailboxes are spread over this many shards, whose leases the tasks share. Fixed per deployment. */
   IDLEHOOK_SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).default(256),
   /** Watcher tasks: a task whose heartbeat stood still this long is gone, and others take its shards. */

@@ -21,7 +21,11 @@ export interface Config {
     readonly maxInFlightPerEndpoint: number;
   };
   readonly reconnect: ReconnectPolicy;
-  readonly imap: { readonly checkIntervalSeconds: number };
+  readonly imap: {
+    readonly checkIntervalSeconds: number;
+    readonly maxConcurrentLogins: number;
+    readonly loginsPerSecond: number;
+  };
   /** Local mode keeps raw messages, attachments and delivery records this long; dead letters stay until replayed. */
   readonly retention: { readonly days: number };
   readonly accounts: readonly AccountConfig[];
@@ -35,6 +39,15 @@ export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
   authFailureDelaySeconds: 300,
   maxAuthFailureDelaySeconds: 3600,
 };
+
+export interface LoginLimits {
+  /** TLS handshakes and logins in progress at once, across every account of the process. */
+  readonly maxConcurrent: number;
+  /** Logins started per second, across every account of the process. */
+  readonly perSecond: number;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { maxConcurrent: 16, perSecond: 100 };
 
 export interface ReconnectPolicy {
   readonly minDelaySeconds: number;

@@ -7,7 +7,7 @@ import { ownValue } from '../domain/null-prototype.js';
 import { DEFAULT_OVERLOAD_FLOOR_SECONDS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../domain/retry.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
 import { accountFields, oauth2Fields, subscriptionFields } from './account-settings.js';
-import { DEFAULT_RECONNECT_POLICY } from './config.js';
+import { DEFAULT_LOGIN_LIMITS, DEFAULT_RECONNECT_POLICY } from './config.js';
 
 /** What resolving a config needs from outside: where relative paths start, and the environment. */
 export interface ConfigContext {
@@ -113,6 +113,12 @@ export function configFileSchema(context: ConfigContext) {
     overloadFloorSeconds: DEFAULT_OVERLOAD_FLOOR_SECONDS,
   };
 
+  const imapDefaults = {
+    checkIntervalSeconds: 60,
+    maxConcurrentLogins: DEFAULT_LOGIN_LIMITS.maxConcurrent,
+    loginsPerSecond: DEFAULT_LOGIN_LIMITS.perSecond,
+  };
+
   return z
     .object({
       dataDir: z.string().min(1).default('.idlehook').transform(resolvePath),
@@ -145,9 +151,13 @@ export function configFileSchema(context: ConfigContext) {
         .strict()
         .default(DEFAULT_RECONNECT_POLICY),
       imap: z
-        .object({ checkIntervalSeconds: seconds.min(1).default(60) })
+        .object({
+          checkIntervalSeconds: seconds.min(1).default(imapDefaults.checkIntervalSeconds),
+          maxConcurrentLogins: z.number().int().min(1).max(1000).default(imapDefaults.maxConcurrentLogins),
+          loginsPerSecond: z.number().positive().max(10_000).default(imapDefaults.loginsPerSecond),
+        })
         .strict()
-        .default({ checkIntervalSeconds: 60 }),
+        .default(imapDefaults),
       retention: z
         .object({ days: seconds.default(30) })
         .strict()

@@ -23,3 +23,10 @@ export interface ErrorCause {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Another watcher owns the mailbox now: this one stops acting for it (the session ends; the watcher reconciles). */
+export class MailboxNotOwnedError extends IdlehookError {
+  constructor(account: string, mailbox: string) {
+    super('MAILBOX_NOT_OWNED', true, `${account}/${mailbox} belongs to another watcher now`);
+  }
+}

@@ -5,6 +5,7 @@ import { reconnectDelayMs } from '../domain/retry.js';
 import type { Clock, Logger, OAuth2TokenStore } from '../ports/index.js';
 import type { ImapCredentials } from './client-options.js';
 import { classifyImapError, type ImapConnectionError } from './connection-failure.js';
+import type { LoginPacer } from './login-pacer.js';
 import { OAuth2Tokens } from './oauth2-tokens.js';
 import type { StatusBoard } from './status-board.js';
 
@@ -13,6 +14,8 @@ export interface AccountConnectorDependencies {
   readonly status: StatusBoard;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Paces connection set-ups across every account of the process. */
+  readonly logins: LoginPacer;
   /** Queues an `account.error` event; resolves once it is durable. */
   readonly emit: (event: EventOf<'account.error'>) => Promise<void>;
   /** Keeps rotated OAuth2 tokens across restarts (OAuth2 accounts only). */
@@ -56,17 +59,17 @@ export class AccountConnector {
       const wait = this.blockedUntil - this.deps.clock.now();
       if (wait > 0) await sleep(wait, undefined, { signal });
       if (!this.tokens || this.account.auth.kind !== 'oauth2') {
-        return await attempt({
-          pass: this.account.auth.kind === 'password' ? this.account.auth.password : '',
-        });
+        const pass = this.account.auth.kind === 'password' ? this.account.auth.password : '';
+        return await this.deps.logins.run(() => attempt({ pass }), signal);
       }
       const token = await this.tokens.accessToken();
       try {
-        return await attempt({ accessToken: token.accessToken });
+        return await this.deps.logins.run(() => attempt({ accessToken: token.accessToken }), signal);
       } catch (error) {
         if (token.fresh || classifyImapError(error, this.account).kind !== 'authentication') throw error;
         this.tokens.invalidate();
-        return await attempt({ accessToken: (await this.tokens.accessToken()).accessToken });
+        const refreshed = await this.tokens.accessToken();
+        return await this.deps.logins.run(() => attempt({ accessToken: refreshed.accessToken }), signal);
       }
     } catch (error) {
       const failure = classifyImapError(error, this.account);

@@ -35,13 +35,6 @@ export class UidValidityChangedError extends IdlehookError {
   }
 }
 
-/** Another watcher owns the mailbox now: this one stops acting for it (the session ends; the watcher reconciles). */
-export class MailboxNotOwnedError extends IdlehookError {
-  constructor(account: string, mailbox: string) {
-    super('MAILBOX_NOT_OWNED', true, `${account}/${mailbox} belongs to another watcher now`);
-  }
-}
-
 export interface LoginRejection {
   readonly summary: string;
   readonly fix: string;

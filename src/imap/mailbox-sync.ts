@@ -1,6 +1,7 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
 import type { ByteBudget } from '../domain/byte-budget.js';
+import { MailboxNotOwnedError } from '../domain/errors.js';
 import { mailboxResetEvent, messageEventId } from '../domain/events.js';
 import { batchBySize, type MailboxCursor, planSync } from '../domain/sync.js';
 import {
@@ -15,11 +16,12 @@ import type {
   Clock,
   CursorStore,
   EventQueue,
+  LeaseFence,
   Logger,
   MailboxOwnership,
   OutgoingMessage,
 } from '../ports/index.js';
-import { MailboxNotOwnedError, UidValidityChangedError } from './connection-failure.js';
+import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';
 import { changesSince, sharedFlags } from './mailbox-changes.js';
@@ -42,7 +44,7 @@ export interface MailboxSyncDependencies {
   readonly logger: Logger;
   /** Shared by every mailbox of the process: caps the message sources held at once. */
   readonly sourceBudget: ByteBudget;
-  /** Asked before every event and cursor write (see MailboxOwnership.holds). */
+  /** Asked before every event and cursor write (see MailboxOwnership.lease). */
   readonly ownership?: MailboxOwnership;
 }
 
@@ -145,10 +147,17 @@ export class MailboxSync {
     }
   }
 
-  /** Refuses to act for a mailbox another watcher owns now (a lease lost during a pause or a long sync). */
-  private fence(): void {
-    if (this.deps.ownership?.holds?.({ account: this.account.id, mailbox: this.mailbox }) === false)
-      throw new MailboxNotOwnedError(this.account.id, this.mailbox);
+  /**
+   * Refuses to act for a mailbox another watcher owns now (a lease lost during a pause or a long sync); else the
+   * lease this process acts under, which cursor writes carry so that the store refuses them once a later owner
+   * has written. Undefined where one process owns everything.
+   */
+  private fence(): LeaseFence | undefined {
+    const lease = this.deps.ownership?.lease;
+    if (!lease) return undefined;
+    const held = lease.call(this.deps.ownership, { account: this.account.id, mailbox: this.mailbox });
+    if (!held) throw new MailboxNotOwnedError(this.account.id, this.mailbox);
+    return held;
   }
 
   /** Resolves when no sync is running (for a graceful shutdown). */
@@ -245,8 +254,7 @@ export class MailboxSync {
       this.fence();
       await this.deps.ingest.send([eventRecord(reset)]);
     }
-    if (plan.kind !== 'catch-up') this.fence();
-    await this.deps.cursors.resetCursor(this.account.id, this.mailbox, plan.cursor);
+    await this.deps.cursors.resetCursor(this.account.id, this.mailbox, plan.cursor, this.fence());
     this.status.uidValidity = plan.cursor.uidValidity;
     this.status.lastUid = plan.cursor.lastUid;
     return plan.cursor;
@@ -354,8 +362,7 @@ export class MailboxSync {
     if (changes.records.length > 0) await this.deps.ingest.send(changes.records);
     if (changes.modseq === null || changes.modseq === cursor.highestModseq) return;
     const next: MailboxCursor = { ...cursor, highestModseq: changes.modseq };
-    this.fence();
-    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
+    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next, this.fence());
     this.cursor = next;
   }
 
@@ -456,8 +463,7 @@ export class MailboxSync {
       lastUid: last ? last.uid : cursor.lastUid,
       highestModseq: cursor.highestModseq,
     };
-    this.fence();
-    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next);
+    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next, this.fence());
     this.cursor = next;
     this.status.lastUid = next.lastUid;
     this.status.lastEventAt = detectedAt;

@@ -15,6 +15,7 @@ import type { AccountRepository, MailboxOwnership, MailboxRef, OAuth2TokenStore 
 import { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
 import { listFolders } from './folder-listing.js';
+import type { LoginPacer } from './login-pacer.js';
 import { MailboxPoller, MailboxSession } from './mailbox-session.js';
 import type { MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
@@ -28,6 +29,8 @@ export interface WatcherDependencies extends MailboxSyncDependencies {
   readonly status: StatusBoard;
   readonly policy: ReconnectPolicy;
   readonly checkIntervalMs: number;
+  /** Paces connection set-ups: a start or a server restart must not become a login storm. */
+  readonly logins: LoginPacer;
   /** Where OAuth2 accounts keep rotated tokens; without one they live in memory for the process's life. */
   readonly tokenStore?: OAuth2TokenStore;
 }
@@ -266,6 +269,7 @@ export class Watcher {
       status: this.deps.status,
       clock: this.deps.clock,
       logger: this.deps.logger,
+      logins: this.deps.logins,
       emit: (event) => this.deps.ingest.send([eventRecord(event)]),
       ...(this.deps.tokenStore ? { tokenStore: this.deps.tokenStore } : {}),
     });

@@ -19,9 +19,9 @@ export interface Logger {
 export interface CursorStore {
   getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined>;
   /** Moves the cursor forward within the same UIDVALIDITY; never backwards, never across a UIDVALIDITY change. */
-  advanceCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void>;
+  advanceCursor(account: string, mailbox: string, cursor: MailboxCursor, fence?: LeaseFence): Promise<void>;
   /** Replaces the cursor outright: first sight of a mailbox, or after a UIDVALIDITY change. */
-  resetCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void>;
+  resetCursor(account: string, mailbox: string, cursor: MailboxCursor, fence?: LeaseFence): Promise<void>;
   /**
    * For servers without QRESYNC: the UIDs up to `upTo` that were absent from the mailbox when it was last
    * compared (IMAP set syntax), so that a later comparison can tell what was deleted since.
@@ -31,6 +31,15 @@ export interface CursorStore {
   /** The account's folder tree as last listed, to announce what changed since (also across restarts). */
   getFolderTree(account: string): Promise<FolderEntry[] | undefined>;
   setFolderTree(account: string, folders: readonly FolderEntry[]): Promise<void>;
+}
+
+/**
+ * The lease a cursor write is made under, where several processes share the mailboxes. Epochs of one mailbox's
+ * lease only grow (every take bumps them), so a store that keeps the epoch of the last write refuses a write
+ * under an older one with MailboxNotOwnedError: a watcher that lost the lease cannot move the cursor back.
+ */
+export interface LeaseFence {
+  readonly epoch: number;
 }
 
 export interface UidGaps {
@@ -189,10 +198,11 @@ export interface MailboxRef {
 export interface MailboxOwnership {
   owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]>;
   /**
-   * Whether this process may still act for the mailbox (emit its events, move its cursor), asked right before
-   * each such write: a process paused past its lease must not act on what it held before the pause.
+   * The lease under which this process may act for the mailbox now (emit its events, move its cursor), or
+   * undefined once it may not; asked right before each such write: a process paused past its lease must not
+   * act on what it held before the pause. Absent where one process owns everything.
    */
-  holds?(mailbox: MailboxRef): boolean;
+  lease?(mailbox: MailboxRef): LeaseFence | undefined;
 }
 
 /**

@@ -9,6 +9,7 @@ import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
 import { WATCHER_METRICS } from '../config/deployment.js';
 import { ByteBudget, SOURCE_BYTES_IN_FLIGHT } from '../domain/byte-budget.js';
 import { errorMessage } from '../domain/errors.js';
+import { LoginPacer } from '../imap/login-pacer.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import type { MailboxOwnership } from '../ports/index.js';
@@ -80,6 +81,10 @@ export async function startAwsWatcher(
     status,
     policy: DEFAULT_RECONNECT_POLICY,
     checkIntervalMs: env.IDLEHOOK_MAILBOX_CHECK_SECONDS * 1000,
+    logins: new LoginPacer(
+      { maxConcurrent: env.IDLEHOOK_MAX_CONCURRENT_LOGINS, perSecond: env.IDLEHOOK_LOGINS_PER_SECOND },
+      aws.clock,
+    ),
     tokenStore: aws.oauth2Tokens,
     cursors: aws.state,
     sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),

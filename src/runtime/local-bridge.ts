@@ -10,6 +10,7 @@ import {
   SOURCE_BYTES_IN_FLIGHT,
 } from '../domain/byte-budget.js';
 import { errorMessage } from '../domain/errors.js';
+import { LoginPacer } from '../imap/login-pacer.js';
 import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
@@ -109,6 +110,10 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     status,
     policy: config.reconnect,
     checkIntervalMs: config.imap.checkIntervalSeconds * 1000,
+    logins: new LoginPacer(
+      { maxConcurrent: config.imap.maxConcurrentLogins, perSecond: config.imap.loginsPerSecond },
+      clock,
+    ),
     tokenStore: stores.oauth2Tokens,
     cursors: state,
     sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),

@@ -1,6 +1,6 @@
 import { errorMessage } from '../domain/errors.js';
 import { HeartbeatObservations, planLeases, shardOf } from '../domain/shard-leases.js';
-import type { Clock, LeaseStore, Logger, MailboxOwnership, MailboxRef } from '../ports/index.js';
+import type { Clock, LeaseFence, LeaseStore, Logger, MailboxOwnership, MailboxRef } from '../ports/index.js';
 
 export interface ShardOwnershipSettings {
   /** This worker's name in the lease table: unique per process (the task id, say). */
@@ -15,12 +15,15 @@ export interface ShardOwnershipSettings {
  * Mailbox ownership by shard leases (see domain/shard-leases.ts). `cycle()` beats, takes and steals; the caller
  * runs it every few seconds (a third of the lease duration leaves two heartbeats' slack). A worker whose own
  * heartbeat has not been stored for the lease duration drops every lease before anyone may take them over
- * (self-fencing), and `holds()` answers from the local clock, so a process that was paused checks before it acts.
+ * (self-fencing), and `lease()` answers from the local clock, so a process that was paused checks before it acts.
+ * What `lease()` returns carries the lease's counter at the take as an epoch: cursor writes carry it, and the
+ * store refuses one under an older epoch than the last write's (fencing that holds even if this clock lied).
  */
 export class ShardOwnership implements MailboxOwnership {
   private readonly observations = new HeartbeatObservations();
   private readonly startedAt: number;
-  private held = new Set<number>();
+  /** Held shards, each with its lease counter as of this worker's take (the epoch its cursor writes carry). */
+  private held = new Map<number, number>();
   /** When this worker's heartbeat was last stored (own clock); undefined before the first. */
   private lastBeatAt: number | undefined;
 
@@ -34,18 +37,19 @@ export class ShardOwnership implements MailboxOwnership {
   }
 
   async owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]> {
-    return mailboxes.filter((ref) => this.holds(ref));
+    return mailboxes.filter((ref) => this.lease(ref) !== undefined);
   }
 
-  /** Whether this worker may act for the mailbox now: its shard is held and the heartbeat is recent enough. */
-  holds(ref: MailboxRef): boolean {
-    if (!this.fresh()) return false;
-    return this.held.has(shardOf(ref.account, ref.mailbox, this.settings.shardCount));
+  /** The lease to act for the mailbox under, if its shard is held and the heartbeat is recent enough. */
+  lease(ref: MailboxRef): LeaseFence | undefined {
+    if (!this.fresh()) return undefined;
+    const epoch = this.held.get(shardOf(ref.account, ref.mailbox, this.settings.shardCount));
+    return epoch === undefined ? undefined : { epoch };
   }
 
   /** The shards this worker holds now. */
   get shards(): readonly number[] {
-    return this.fresh() ? [...this.held].sort((a, b) => a - b) : [];
+    return this.fresh() ? [...this.held.keys()].sort((a, b) => a - b) : [];
   }
 
   /** One round: beat, learn who holds what, take and steal. Resolves to whether the held set changed. */
@@ -59,14 +63,18 @@ export class ShardOwnership implements MailboxOwnership {
       const now = this.clock.now();
       this.observations.observe(table.heartbeats, now);
       // What the table says is ours; a lease stolen since the last cycle is gone from here on.
-      this.held = new Set(table.leases.filter((lease) => lease.owner === me).map((lease) => lease.shard));
+      this.held = new Map(
+        table.leases.filter((lease) => lease.owner === me).map((lease) => [lease.shard, lease.counter]),
+      );
       const alive = (worker: string) =>
         worker === me || this.observations.isAlive(worker, now, leaseDurationMs, this.startedAt);
       const { take } = planLeases(me, table.leases, alive);
-      const taken = await Promise.all(
-        take.map(async (lease) => ((await this.store.take(lease, me)) ? lease : undefined)),
+      await Promise.all(
+        take.map(async (lease) => {
+          const epoch = await this.store.take(lease, me);
+          if (epoch !== undefined) this.held.set(lease.shard, epoch);
+        }),
       );
-      for (const lease of taken) if (lease) this.held.add(lease.shard);
     } catch (error) {
       // The table is unreachable: keep what is held until the heartbeat is too old (see fresh()).
       this.logger.warn('shard lease cycle failed', { worker: me, error: errorMessage(error) });
@@ -81,7 +89,7 @@ export class ShardOwnership implements MailboxOwnership {
   async release(): Promise<void> {
     const { workerId: me, shardCount } = this.settings;
     const held = this.held;
-    this.held = new Set();
+    this.held = new Map();
     const { leases } = await this.store.list(shardCount);
     await Promise.all(
       leases.filter((l) => held.has(l.shard) && l.owner === me).map((l) => this.store.release(l, me)),

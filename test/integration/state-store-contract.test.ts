@@ -257,6 +257,28 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
     assert.equal(await overflow.get('dead-letters/evt_s3/hook.json'), undefined);
   });
 
+  it('refuses cursor writes under an older lease epoch than the last write (a watcher that lost the mailbox)', async () => {
+    const store = new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, overflow);
+    const cursor = (lastUid: number) => ({ uidValidity: '7', lastUid, highestModseq: null });
+    await store.resetCursor('acct', 'INBOX', cursor(10), { epoch: 3 });
+    await store.advanceCursor('acct', 'INBOX', cursor(12), { epoch: 3 });
+    // Another watcher took the lease (epoch 5) and moved on.
+    await store.advanceCursor('acct', 'INBOX', cursor(15), { epoch: 5 });
+    await assert.rejects(
+      store.advanceCursor('acct', 'INBOX', cursor(20), { epoch: 3 }),
+      (error: Error & { code?: string }) => error.code === 'MAILBOX_NOT_OWNED',
+    );
+    await assert.rejects(
+      store.resetCursor('acct', 'INBOX', { uidValidity: '8', lastUid: 1, highestModseq: null }, { epoch: 4 }),
+      (error: Error & { code?: string }) => error.code === 'MAILBOX_NOT_OWNED',
+    );
+    assert.deepEqual(await store.getCursor('acct', 'INBOX'), cursor(15), 'the old owner moved nothing');
+    // Under the current lease, a write behind the cursor is refused quietly, as without leases.
+    await store.advanceCursor('acct', 'INBOX', cursor(14), { epoch: 5 });
+    await store.advanceCursor('acct', 'INBOX', cursor(16), { epoch: 6 });
+    assert.deepEqual(await store.getCursor('acct', 'INBOX'), cursor(16));
+  });
+
   stateStoreContract('DynamoDB', async () => {
     const table = await dynamo.createTable();
     return {

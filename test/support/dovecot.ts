@@ -154,16 +154,29 @@ function certificateFor(kind: CertificateKind): { caFile: string; certFile: stri
   return { caFile: good.caFile, certFile, keyFile: good.keyFile };
 }
 
+export interface DovecotOptions {
+  readonly tls?: boolean;
+  readonly withoutCapabilities?: readonly string[];
+  readonly certificate?: CertificateKind;
+  /** Accept XOAUTH2/OAUTHBEARER tokens that this RFC 7662 introspection endpoint says are active. */
+  readonly oauth2IntrospectionUrl?: string;
+  /** IMAP sessions one Dovecot process serves (1, Dovecot's default, unless a benchmark holds thousands). */
+  readonly imapClientsPerProcess?: number;
+  /** Offer COMPRESS=DEFLATE (the imap_zlib plugin). */
+  readonly compress?: boolean;
+}
+
 function dovecotConfig(
   dir: string,
   plainPort: number,
   tlsPort: number,
   certFile: string,
   keyFile: string,
-  tls: boolean,
-  withoutCapabilities: readonly string[],
-  oauth2IntrospectionUrl: string | undefined,
+  options: DovecotOptions,
 ): string {
+  const tls = options.tls ?? true;
+  const withoutCapabilities = options.withoutCapabilities ?? [];
+  const oauth2IntrospectionUrl = options.oauth2IntrospectionUrl;
   // Bearer tokens are checked against the test's token server (RFC 7662 introspection), passwords against the file.
   const oauth2Passdb = oauth2IntrospectionUrl
     ? `auth_mechanisms = plain login xoauth2 oauthbearer
@@ -180,6 +193,16 @@ passdb {
   imap_capability = ${capabilities.join(' ')}
 }`
       : '';
+  // Every IMAP process takes one inotify instance, and all run as one uid: past the kernel's per-uid limit
+  // (often 128) Dovecot falls back to polling every 30 s. Several clients per process keeps below it.
+  const imapService =
+    (options.imapClientsPerProcess ?? 1) > 1
+      ? `service_count = 0\n  client_limit = ${options.imapClientsPerProcess}\n  vsz_limit = 2G`
+      : '';
+  // COMPRESS=DEFLATE is offered only with the imap_zlib plugin; imapflow turns it on whenever it is offered.
+  const compressSetting = options.compress
+    ? 'mail_plugins = $mail_plugins zlib\nprotocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}'
+    : '';
   const sslSettings = tls ? `ssl = yes\nssl_cert = <${certFile}\nssl_key = <${keyFile}` : 'ssl = no';
   const tlsListener = tls
     ? `inet_listener imaps {\n    address = 127.0.0.1\n    port = ${tlsPort}\n    ssl = yes\n  }`
@@ -226,7 +249,9 @@ service imap-login {
 }
 service imap {
   process_limit = 1000
+  ${imapService}
 }
+${compressSetting}
 ${capabilitySetting}
 `;
 }
@@ -253,13 +278,7 @@ function childProcessesOf(pid: number): number[] {
  */
 export async function startDovecot(
   users: readonly DovecotUser[],
-  options: {
-    readonly tls?: boolean;
-    readonly withoutCapabilities?: readonly string[];
-    readonly certificate?: CertificateKind;
-    /** Accept XOAUTH2/OAUTHBEARER tokens that this RFC 7662 introspection endpoint says are active. */
-    readonly oauth2IntrospectionUrl?: string;
-  } = {},
+  options: DovecotOptions = {},
 ): Promise<DovecotServer> {
   const tls = options.tls ?? true;
   if (spawnSync('dovecot', ['--version']).status !== 0) {
@@ -277,19 +296,7 @@ export async function startDovecot(
   const plainPort = await freePort();
   const tlsPort = await freePort();
   const configFile = join(dir, 'dovecot.conf');
-  writeFileSync(
-    configFile,
-    dovecotConfig(
-      dir,
-      plainPort,
-      tlsPort,
-      certFile,
-      keyFile,
-      tls,
-      options.withoutCapabilities ?? [],
-      options.oauth2IntrospectionUrl,
-    ),
-  );
+  writeFileSync(configFile, dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile, options));
   const logFile = join(dir, 'dovecot.log');
   if (options.oauth2IntrospectionUrl) {
     writeFileSync(

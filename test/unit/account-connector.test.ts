@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
+import { DEFAULT_LOGIN_LIMITS, DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
 import type { WebhookEvent } from '../../src/domain/events.js';
 import { AccountConnector } from '../../src/imap/account-connector.js';
+import { LoginPacer } from '../../src/imap/login-pacer.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
 import { accountConfig } from '../support/accounts.js';
 
@@ -18,6 +19,7 @@ describe('AccountConnector after rejected logins', () => {
       status,
       clock: { now: () => now },
       logger: { debug() {}, info() {}, warn() {}, error() {} },
+      logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, { now: () => now }),
       emit: async (event) => void events.push(event),
       random: () => 0.5, // no jitter
     });

@@ -146,10 +146,26 @@ describe('ShardOwnership', () => {
     const a = c.join('a');
     await c.cycle();
     const ref = { account: 'x', mailbox: 'INBOX' };
-    assert.equal(a.holds(ref), true);
+    assert.notEqual(a.lease(ref), undefined);
     c.clock.time += LEASE_MS; // SIGSTOP ... SIGCONT: no cycle ran meanwhile
-    assert.equal(a.holds(ref), false);
+    assert.equal(a.lease(ref), undefined);
     assert.deepEqual(await a.owned([ref]), []);
+  });
+
+  it('acts under a later epoch once a shard has moved: the new owner outranks the old in the store', async () => {
+    const c = cluster();
+    const a = c.join('a');
+    await c.cycle();
+    const ref = { account: 'x', mailbox: 'INBOX' };
+    const before = a.lease(ref)?.epoch;
+    assert.notEqual(before, undefined);
+    await a.release();
+    const b = c.join('b');
+    await b.cycle();
+    const after = b.lease(ref)?.epoch;
+    assert.ok(after !== undefined && before !== undefined && after > before, `${before} -> ${after}`);
+    await a.cycle();
+    assert.ok((a.lease(ref)?.epoch ?? -1) !== before, 'the old owner never acts under its old epoch again');
   });
 
   it('hands its shards over on release without waiting for expiry', async () => {

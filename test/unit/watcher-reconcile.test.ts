@@ -4,8 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
-import { type AccountConfig, DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
+import {
+  type AccountConfig,
+  DEFAULT_LOGIN_LIMITS,
+  DEFAULT_RECONNECT_POLICY,
+} from '../../src/config/config.js';
 import { ByteBudget } from '../../src/domain/byte-budget.js';
+import { LoginPacer } from '../../src/imap/login-pacer.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
 import { ownsEverything, Watcher } from '../../src/imap/watcher.js';
 import type { Logger } from '../../src/ports/index.js';
@@ -30,6 +35,7 @@ describe('Watcher reconciling', () => {
       status: new StatusBoard(),
       policy: DEFAULT_RECONNECT_POLICY,
       checkIntervalMs: 60_000,
+      logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, clock),
       cursors: stores.state,
       sourceBudget: new ByteBudget(1024 * 1024),
       ingest: stores.ingest,

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { deadLetterBodyKey, stateBlobKey } from '../../domain/blob-keys.js';
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
+import { MailboxNotOwnedError } from '../../domain/errors.js';
 import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
@@ -17,11 +18,15 @@ import type {
   CursorStore,
   DeadLetter,
   DeliveryLog,
+  LeaseFence,
   SubscriptionStatusStore,
   UidGaps,
 } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
-import { DEAD_LETTER_INDEX, TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
+import { DEAD_LETTER_INDEX, TABLE_KEYS, TABLE_PARTITIONS, type TableKey } from './state-table.js';
+
+/** A cursor write under a lease: refused once the cursor was written under a later lease (a newer owner). */
+const UNDER_CURRENT_LEASE = '(attribute_not_exists(leaseEpoch) OR leaseEpoch <= :epoch)';
 
 /**
  * The state store on one DynamoDB table (single-table design: state-table.ts, and README "DynamoDB table").
@@ -59,34 +64,78 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     };
   }
 
-  async advanceCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
-    await ignoringFailedCondition(
-      this.documents.send(
+  async advanceCursor(
+    account: string,
+    mailbox: string,
+    cursor: MailboxCursor,
+    fence?: LeaseFence,
+  ): Promise<void> {
+    const key = TABLE_KEYS.cursor(account, mailbox);
+    try {
+      await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: TABLE_KEYS.cursor(account, mailbox),
+          Key: key,
           UpdateExpression:
             'SET lastUid = :lastUid, updatedAt = :now' +
-            (cursor.highestModseq ? ', highestModseq = :modseq' : ''),
-          ConditionExpression: 'uidValidity = :uidValidity AND lastUid <= :lastUid',
+            (cursor.highestModseq ? ', highestModseq = :modseq' : '') +
+            (fence ? ', leaseEpoch = :epoch' : ''),
+          ConditionExpression:
+            'uidValidity = :uidValidity AND lastUid <= :lastUid' +
+            (fence ? ` AND ${UNDER_CURRENT_LEASE}` : ''),
           ExpressionAttributeValues: {
             ':lastUid': cursor.lastUid,
             ':uidValidity': cursor.uidValidity,
             ':now': this.clock.now(),
             ...(cursor.highestModseq ? { ':modseq': cursor.highestModseq } : {}),
+            ...(fence ? { ':epoch': fence.epoch } : {}),
           },
         }),
-      ),
-    );
+      );
+    } catch (error) {
+      if (!isFailedCondition(error)) throw error;
+      // Refused: a cursor already further on is fine (nothing to do); a later lease's write is not.
+      if (fence && (await this.leaseEpochOf(key)) > fence.epoch)
+        throw new MailboxNotOwnedError(account, mailbox);
+    }
   }
 
-  async resetCursor(account: string, mailbox: string, cursor: MailboxCursor): Promise<void> {
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...TABLE_KEYS.cursor(account, mailbox), ...cursor, updatedAt: this.clock.now() },
-      }),
+  async resetCursor(
+    account: string,
+    mailbox: string,
+    cursor: MailboxCursor,
+    fence?: LeaseFence,
+  ): Promise<void> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...TABLE_KEYS.cursor(account, mailbox),
+            ...cursor,
+            updatedAt: this.clock.now(),
+            ...(fence ? { leaseEpoch: fence.epoch } : {}),
+          },
+          ...(fence
+            ? {
+                ConditionExpression: UNDER_CURRENT_LEASE,
+                ExpressionAttributeValues: { ':epoch': fence.epoch },
+              }
+            : {}),
+        }),
+      );
+    } catch (error) {
+      if (isFailedCondition(error)) throw new MailboxNotOwnedError(account, mailbox);
+      throw error;
+    }
+  }
+
+  /** The epoch of the lease the cursor was last written under (0: written without one). */
+  private async leaseEpochOf(key: TableKey): Promise<number> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
+    return typeof Item?.leaseEpoch === 'number' ? Item.leaseEpoch : 0;
   }
 
   async getUidGaps(account: string, mailbox: string): Promise<UidGaps | undefined> {
