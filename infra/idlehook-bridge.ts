@@ -36,8 +36,17 @@ export interface IdlehookBridgeProps {
   /** Watcher tasks always running (default 2) and the most scaling may add (default 10). */
   readonly minWatcherTasks?: number;
   readonly maxWatcherTasks?: number;
-  /** Scaling keeps each watcher task near this many mailboxes (default 5,000). */
+  /**
+   * Scaling keeps each watcher task near this many mailboxes (default: what half a task's memory holds, as
+   * measured by bench:density: 1,500 at 512 MiB, 7,500 at 2 GiB).
+   */
   readonly mailboxesPerWatcherTask?: number;
+  /**
+   * A watcher task's Fargate size: CPU units (default 256) and memory (default 512 MiB). Memory sets how many
+   * mailboxes a task holds (about 130 KiB each); 1,024 / 2,048 suits 10,000 mailboxes per task.
+   */
+  readonly watcherCpu?: number;
+  readonly watcherMemoryMiB?: number;
   /**
    * Mailboxes are spread over this many shards, whose leases the watcher tasks share (default 256). Fixed for a
    * deployment's life: changing it moves every mailbox.
@@ -144,6 +153,8 @@ export class IdlehookBridge extends Construct {
       ...(props.minWatcherTasks ? { minTasks: props.minWatcherTasks } : {}),
       ...(props.maxWatcherTasks ? { maxTasks: props.maxWatcherTasks } : {}),
       ...(props.mailboxesPerWatcherTask ? { mailboxesPerTask: props.mailboxesPerWatcherTask } : {}),
+      ...(props.watcherCpu ? { cpu: props.watcherCpu } : {}),
+      ...(props.watcherMemoryMiB ? { memoryMiB: props.watcherMemoryMiB } : {}),
     });
 
     this.dashboard = this.createDashboard();

@@ -35,8 +35,52 @@ export interface WatcherServiceProps {
   readonly minTasks?: number;
   /** The most tasks scaling may add (default 10). */
   readonly maxTasks?: number;
-  /** Scaling adds tasks to keep each near this many watched mailboxes (default 5,000). */
+  /** Scaling adds tasks to keep each near this many watched mailboxes (default: what half the memory holds). */
   readonly mailboxesPerTask?: number;
+  /** Fargate CPU units of a task (default 256) and its memory (default 512 MiB); a valid Fargate pair. */
+  readonly cpu?: number;
+  readonly memoryMiB?: number;
+}
+
+/**
+ * The watcher's memory as bench:density measured it (README "Density"): a base (the process with one mailbox,
+ * plus the 32 MiB of message sources a task may hold in flight) and the resident memory per idle mailbox.
+ */
+const WATCHER_BASE_MIB = 128;
+const WATCHER_KIB_PER_MAILBOX = 130;
+
+/**
+ * Mailboxes per task that scaling aims at: what half the task's memory beyond the base holds, so that a task can
+ * take over a failed neighbour's mailboxes (with two tasks, all of them) without running out.
+ */
+export function defaultMailboxesPerTask(memoryMiB: number): number {
+  const holds = ((memoryMiB - WATCHER_BASE_MIB) * 1024) / WATCHER_KIB_PER_MAILBOX;
+  return Math.max(100, Math.floor(holds / 2 / 100) * 100);
+}
+
+/** Fargate's CPU units and the memory (MiB) each allows. */
+const FARGATE_MEMORY_BY_CPU = new Map<number, { min: number; max: number; step: number }>([
+  [256, { min: 512, max: 2048, step: 512 }],
+  [512, { min: 1024, max: 4096, step: 1024 }],
+  [1024, { min: 2048, max: 8192, step: 1024 }],
+  [2048, { min: 4096, max: 16384, step: 1024 }],
+  [4096, { min: 8192, max: 30720, step: 1024 }],
+]);
+
+function checkFargateSize(cpu: number, memoryMiB: number): void {
+  const allowed = FARGATE_MEMORY_BY_CPU.get(cpu);
+  if (!allowed)
+    throw new Error(
+      `watcherCpu: ${cpu} is not a Fargate size; use one of ${[...FARGATE_MEMORY_BY_CPU.keys()].join(', ')}`,
+    );
+  const fits =
+    memoryMiB >= allowed.min &&
+    memoryMiB <= allowed.max &&
+    (memoryMiB === 512 || memoryMiB % allowed.step === 0);
+  if (!fits)
+    throw new Error(
+      `watcherMemoryMiB: ${memoryMiB} does not go with watcherCpu ${cpu}; Fargate allows ${allowed.min} to ${allowed.max} MiB in steps of ${allowed.step}`,
+    );
 }
 
 /** The watcher: one Fargate task on ARM64 holding the IMAP connections, its role, and its heartbeat alarm. */
@@ -49,20 +93,29 @@ export class WatcherService extends Construct {
 
   constructor(scope: Construct, id: string, props: WatcherServiceProps) {
     super(scope, id);
+    const cpu = props.cpu ?? 256;
+    const memoryMiB = props.memoryMiB ?? 512;
+    checkFargateSize(cpu, memoryMiB);
     const vpc =
       props.vpc ??
       new ec2.Vpc(this, 'Vpc', {
         maxAzs: 2,
         natGateways: 1,
         flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+        // Raw mail to S3 and state to DynamoDB then bypass the NAT gateway and its per-GB charge (the endpoints
+        // themselves are free).
+        gatewayEndpoints: {
+          S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+          DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+        },
       });
     const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
-      cpu: 256,
-      memoryLimitMiB: 512,
+      cpu,
+      memoryLimitMiB: memoryMiB,
       runtimePlatform: {
         cpuArchitecture: ecs.CpuArchitecture.ARM64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
@@ -154,7 +207,7 @@ export class WatcherService extends Construct {
           statistic: 'Average',
           period: Duration.minutes(5),
         }),
-        targetValue: props.mailboxesPerTask ?? 5_000,
+        targetValue: props.mailboxesPerTask ?? defaultMailboxesPerTask(memoryMiB),
       });
     notifyingAlarm(this, 'HeartbeatAlarm', {
       metric: this.heartbeat,

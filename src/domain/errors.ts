@@ -24,9 +24,12 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Another watcher owns the mailbox now: this one stops acting for it (the session ends; the watcher reconciles). */
+/**
+ * Another watcher owns the account's mailboxes now: this one stops acting for them (its sessions end; the
+ * watcher reconciles).
+ */
 export class MailboxNotOwnedError extends IdlehookError {
-  constructor(account: string, mailbox: string) {
-    super('MAILBOX_NOT_OWNED', true, `${account}/${mailbox} belongs to another watcher now`);
+  constructor(account: string) {
+    super('MAILBOX_NOT_OWNED', true, `the mailboxes of ${account} belong to another watcher now`);
   }
 }

@@ -21,10 +21,12 @@ export interface LeaseTable {
   readonly heartbeats: ReadonlyMap<string, number>;
 }
 
-/** The shard a mailbox belongs to: a stable hash, the same in every process and after every restart. */
-export function shardOf(account: string, mailbox: string, shardCount: number): number {
-  // NUL cannot occur in account ids or mailbox names, so the joined parts cannot collide.
-  const hash = createHash('sha256').update(`${account}\u0000${mailbox}`).digest();
+/**
+ * The shard an account (all its mailboxes) belongs to: a stable hash, the same in every process and after every
+ * restart. By account, not by mailbox: the connection limit and login gate of an account must be in one process.
+ */
+export function shardOf(account: string, shardCount: number): number {
+  const hash = createHash('sha256').update(account).digest();
   return hash.readUInt32BE(0) % shardCount;
 }
 

@@ -153,10 +153,10 @@ export class MailboxSync {
    * has written. Undefined where one process owns everything.
    */
   private fence(): LeaseFence | undefined {
-    const lease = this.deps.ownership?.lease;
-    if (!lease) return undefined;
-    const held = lease.call(this.deps.ownership, { account: this.account.id, mailbox: this.mailbox });
-    if (!held) throw new MailboxNotOwnedError(this.account.id, this.mailbox);
+    const { ownership } = this.deps;
+    if (!ownership?.lease) return undefined;
+    const held = ownership.lease(this.account.id);
+    if (!held) throw new MailboxNotOwnedError(this.account.id);
     return held;
   }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
 import { planConnections } from '../domain/connection-plan.js';
-import { errorMessage } from '../domain/errors.js';
+import { errorMessage, MailboxNotOwnedError } from '../domain/errors.js';
 import { folderChangedEvent } from '../domain/events.js';
 import {
   diffFolderTrees,
@@ -21,7 +21,7 @@ import type { MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
 
 /** A single process owns every mailbox. */
-export const ownsEverything: MailboxOwnership = { owned: async (mailboxes) => mailboxes };
+export const ownsEverything: MailboxOwnership = { owned: async (accountIds) => accountIds };
 
 export interface WatcherDependencies extends MailboxSyncDependencies {
   readonly accounts: AccountRepository;
@@ -138,8 +138,11 @@ export class Watcher {
 
   private async reconcileOnce(): Promise<void> {
     if (this.stopped) return;
-    const accounts = new Map((await this.deps.accounts.list()).map((a) => [a.id, a]));
-    const wanted: MailboxRef[] = [];
+    const owned = (ids: readonly string[]) => this.deps.ownership.owned(ids);
+    const listed = await this.deps.accounts.list(owned);
+    const mine = new Set(await owned(listed.map((a) => a.id)));
+    const accounts = new Map(listed.filter((a) => mine.has(a.id)).map((a) => [a.id, a]));
+    const wanted = new Map<string, readonly string[]>();
     for (const account of accounts.values()) {
       let mailboxes = resolveMailboxes(account.mailboxes, await this.folderTreeOf(account));
       if (mailboxes.length === 0) {
@@ -152,20 +155,17 @@ export class Watcher {
           this.reconcileLater(this.deps.checkIntervalMs);
         }
       }
-      wanted.push(...mailboxes.map((mailbox) => ({ account: account.id, mailbox })));
+      wanted.set(account.id, mailboxes);
     }
-    const ownedRefs = await this.deps.ownership.owned(wanted);
     this.designated.clear();
-    for (const ref of ownedRefs)
-      if (!this.designated.has(ref.account)) this.designated.set(ref.account, ref.mailbox);
+    for (const [account, mailboxes] of wanted) if (mailboxes[0]) this.designated.set(account, mailboxes[0]);
 
     const planned = new Map<
       string,
       { account: AccountConfig; fingerprint: string; start: (key: string) => void }
     >();
     for (const account of accounts.values()) {
-      const mine = ownedRefs.filter((ref) => ref.account === account.id).map((ref) => ref.mailbox);
-      const { idle, polled } = planConnections(mine, account.connectionLimit);
+      const { idle, polled } = planConnections(wanted.get(account.id) ?? [], account.connectionLimit);
       for (const mailbox of idle) {
         planned.set(sessionKey({ account: account.id, mailbox }), {
           account,
@@ -243,12 +243,16 @@ export class Watcher {
     const changes = before ? diffFolderTrees(before, folders) : [];
     const now = new Date(this.deps.clock.now()).toISOString();
     if (changes.length > 0) {
+      this.fence(account.id);
       await this.deps.ingest.send(
         changes.map((change) => eventRecord(folderChangedEvent(account.id, change, now))),
       );
       this.deps.logger.info('folder tree changed', { account: account.id, changes: changes.length });
     }
-    if (!before || changes.length > 0) await this.deps.cursors.setFolderTree(account.id, folders);
+    if (!before || changes.length > 0) {
+      this.fence(account.id);
+      await this.deps.cursors.setFolderTree(account.id, folders);
+    }
     this.folderTrees.set(account.id, folders);
     const watched = (tree: readonly FolderEntry[] | undefined) =>
       resolveMailboxes(account.mailboxes, tree).join('\u0000');
@@ -258,6 +262,12 @@ export class Watcher {
         this.deps.logger.error('reconciling accounts failed', { error: errorMessage(error) }),
       );
     }
+  }
+
+  /** Folder events and trees, like cursors, are written only while the account's lease is held. */
+  private fence(accountId: string): void {
+    const { ownership } = this.deps;
+    if (ownership.lease && !ownership.lease(accountId)) throw new MailboxNotOwnedError(accountId);
   }
 
   private connectorFor(account: AccountConfig): AccountConnector {

@@ -183,8 +183,15 @@ export interface SecretResolver {
 
 /** Where watched accounts come from: the config file in local mode, DynamoDB (+ Secrets Manager) on AWS. */
 export interface AccountRepository {
-  list(): Promise<readonly AccountConfig[]>;
+  /**
+   * The accounts, with their credentials. A store that keeps credentials apart (Secrets Manager) reads them only
+   * for the accounts `select` picks and leaves the others out: a watcher task holds the credentials of its own
+   * accounts, not of every account. The caller keeps only what it selected.
+   */
+  list(select: AccountSelection): Promise<readonly AccountConfig[]>;
 }
+
+export type AccountSelection = (accountIds: readonly string[]) => Promise<readonly string[]>;
 
 export interface MailboxRef {
   readonly account: string;
@@ -192,17 +199,19 @@ export interface MailboxRef {
 }
 
 /**
- * Which mailboxes this process watches. One process owns all of them today; a fleet of watcher tasks will
- * lease shards of mailboxes (DynamoDB leases) behind this same port.
+ * Which mailboxes this process watches: local mode owns all; watcher tasks share them by shard leases. An
+ * account's mailboxes are owned together, so that its connection limit, its login gate and its folder listing
+ * are in one process.
  */
 export interface MailboxOwnership {
-  owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]>;
+  /** Of the accounts given, the ones whose mailboxes this process watches now. */
+  owned(accountIds: readonly string[]): Promise<readonly string[]>;
   /**
-   * The lease under which this process may act for the mailbox now (emit its events, move its cursor), or
-   * undefined once it may not; asked right before each such write: a process paused past its lease must not
-   * act on what it held before the pause. Absent where one process owns everything.
+   * The lease under which this process may act for the account's mailboxes now (emit their events, move their
+   * cursors), or undefined once it may not; asked right before each such write: a process paused past its
+   * lease must not act on what it held before the pause. Absent where one process owns everything.
    */
-  lease?(mailbox: MailboxRef): LeaseFence | undefined;
+  lease?(accountId: string): LeaseFence | undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { errorMessage } from '../domain/errors.js';
 import { HeartbeatObservations, planLeases, shardOf } from '../domain/shard-leases.js';
-import type { Clock, LeaseFence, LeaseStore, Logger, MailboxOwnership, MailboxRef } from '../ports/index.js';
+import type { Clock, LeaseFence, LeaseStore, Logger, MailboxOwnership } from '../ports/index.js';
 
 export interface ShardOwnershipSettings {
   /** This worker's name in the lease table: unique per process (the task id, say). */
@@ -36,14 +36,14 @@ export class ShardOwnership implements MailboxOwnership {
     this.startedAt = clock.now();
   }
 
-  async owned(mailboxes: readonly MailboxRef[]): Promise<readonly MailboxRef[]> {
-    return mailboxes.filter((ref) => this.lease(ref) !== undefined);
+  async owned(accountIds: readonly string[]): Promise<readonly string[]> {
+    return accountIds.filter((id) => this.lease(id) !== undefined);
   }
 
-  /** The lease to act for the mailbox under, if its shard is held and the heartbeat is recent enough. */
-  lease(ref: MailboxRef): LeaseFence | undefined {
+  /** The lease to act for the account under, if its shard is held and the heartbeat is recent enough. */
+  lease(accountId: string): LeaseFence | undefined {
     if (!this.fresh()) return undefined;
-    const epoch = this.held.get(shardOf(ref.account, ref.mailbox, this.settings.shardCount));
+    const epoch = this.held.get(shardOf(accountId, this.settings.shardCount));
     return epoch === undefined ? undefined : { epoch };
   }
 

@@ -5,6 +5,7 @@ import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeadLetteredQueue } from '../../infra/dead-lettered-queue.js';
 import { IdlehookBridge } from '../../infra/idlehook-bridge.js';
+import { defaultMailboxesPerTask } from '../../infra/watcher-service.js';
 
 /** A bare stack: no outputs, no nag checks; asset bundling skipped. */
 function bareStack(): Stack {
@@ -69,6 +70,8 @@ describe('IdlehookBridge with non-default props', () => {
     maxWatcherTasks: 40,
     mailboxesPerWatcherTask: 8000,
     shardCount: 1024,
+    watcherCpu: 1024,
+    watcherMemoryMiB: 2048,
   });
   const template = Template.fromStack(stack);
 
@@ -115,6 +118,7 @@ describe('IdlehookBridge with non-default props', () => {
 
   it('runs the watcher tasks asked for, scales them on mailboxes per task, and passes the shard count', () => {
     template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 3 });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: '2048' });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       MinCapacity: 3,
       MaxCapacity: 40,
@@ -136,3 +140,40 @@ describe('IdlehookBridge with non-default props', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
   });
 });
+
+describe('WatcherService sizing', () => {
+  it("aims scaling at what half of a task's memory holds, and keeps S3 and DynamoDB traffic off the NAT gateway", () => {
+    const small = Template.fromStack(bridgeStack({}));
+    small.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '256', Memory: '512' });
+    small.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: defaultMailboxesPerTask(512),
+      }),
+    });
+    const gateways = small.findResources('AWS::EC2::VPCEndpoint', {
+      Properties: { VpcEndpointType: 'Gateway' },
+    });
+    assert.equal(Object.keys(gateways).length, 2);
+    const large = Template.fromStack(bridgeStack({ watcherCpu: 512, watcherMemoryMiB: 2048 }));
+    large.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: defaultMailboxesPerTask(2048),
+      }),
+    });
+    assert.ok(defaultMailboxesPerTask(2048) >= 4 * defaultMailboxesPerTask(512));
+  });
+
+  it('refuses a CPU and memory pair Fargate does not run, naming the prop', () => {
+    assert.throws(() => bridgeStack({ watcherCpu: 300 }), /watcherCpu: 300 is not a Fargate size/);
+    assert.throws(
+      () => bridgeStack({ watcherCpu: 256, watcherMemoryMiB: 4096 }),
+      /watcherMemoryMiB: 4096 does not go with watcherCpu 256/,
+    );
+  });
+});
+
+function bridgeStack(props: ConstructorParameters<typeof IdlehookBridge>[2]): Stack {
+  const stack = bareStack();
+  new IdlehookBridge(stack, 'Mail', props);
+  return stack;
+}

@@ -56,9 +56,9 @@ describe('HeartbeatObservations', () => {
 });
 
 describe('shardOf', () => {
-  it('is stable and spreads mailboxes over the shards', () => {
-    assert.equal(shardOf('acme', 'INBOX', 256), shardOf('acme', 'INBOX', 256));
-    const used = new Set(Array.from({ length: 2_000 }, (_, i) => shardOf(`account-${i}`, 'INBOX', 256)));
+  it('is stable and spreads accounts over the shards', () => {
+    assert.equal(shardOf('acme', 256), shardOf('acme', 256));
+    const used = new Set(Array.from({ length: 2_000 }, (_, i) => shardOf(`account-${i}`, 256)));
     assert.ok(used.size > 240, `${used.size} of 256 shards used`);
   });
 });
@@ -137,7 +137,7 @@ describe('ShardOwnership', () => {
     c.clock.time += 1;
     await a.cycle().catch(() => undefined);
     assert.deepEqual(a.shards, [], 'dropped once a lease may have expired for others');
-    const owned = await a.owned([{ account: 'x', mailbox: 'INBOX' }]);
+    const owned = await a.owned(['x']);
     assert.deepEqual(owned, []);
   });
 
@@ -145,7 +145,7 @@ describe('ShardOwnership', () => {
     const c = cluster();
     const a = c.join('a');
     await c.cycle();
-    const ref = { account: 'x', mailbox: 'INBOX' };
+    const ref = 'x';
     assert.notEqual(a.lease(ref), undefined);
     c.clock.time += LEASE_MS; // SIGSTOP ... SIGCONT: no cycle ran meanwhile
     assert.equal(a.lease(ref), undefined);
@@ -156,7 +156,7 @@ describe('ShardOwnership', () => {
     const c = cluster();
     const a = c.join('a');
     await c.cycle();
-    const ref = { account: 'x', mailbox: 'INBOX' };
+    const ref = 'x';
     const before = a.lease(ref)?.epoch;
     assert.notEqual(before, undefined);
     await a.release();

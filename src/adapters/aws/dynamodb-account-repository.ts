@@ -3,7 +3,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk
 import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
-import type { AccountRepository, Logger, SecretResolver } from '../../ports/index.js';
+import type { AccountRepository, AccountSelection, Logger, SecretResolver } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
@@ -98,19 +98,23 @@ export class DynamoDbAccountRepository implements AccountRepository {
   }
 
   /** Accounts whose credentials cannot be read are left out (and logged), not allowed to stop the others. */
-  async list(): Promise<readonly AccountConfig[]> {
+  async list(select: AccountSelection): Promise<readonly AccountConfig[]> {
+    const stored = await this.stored();
+    const selected = new Set(await select(stored.map((account) => account.id)));
     const resolved = await Promise.all(
-      (await this.stored()).map(async (account): Promise<AccountConfig | undefined> => {
-        try {
-          return { ...settingsOfStored(account), auth: await this.credentialsOf(account) };
-        } catch (error) {
-          this.logger.error('cannot read the credentials of an account; it is not watched', {
-            account: account.id,
-            error: errorMessage(error),
-          });
-          return undefined;
-        }
-      }),
+      stored
+        .filter((account) => selected.has(account.id))
+        .map(async (account): Promise<AccountConfig | undefined> => {
+          try {
+            return { ...settingsOfStored(account), auth: await this.credentialsOf(account) };
+          } catch (error) {
+            this.logger.error('cannot read the credentials of an account; it is not watched', {
+              account: account.id,
+              error: errorMessage(error),
+            });
+            return undefined;
+          }
+        }),
     );
     return resolved.filter((a): a is AccountConfig => a !== undefined);
   }

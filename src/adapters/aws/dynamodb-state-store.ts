@@ -95,8 +95,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     } catch (error) {
       if (!isFailedCondition(error)) throw error;
       // Refused: a cursor already further on is fine (nothing to do); a later lease's write is not.
-      if (fence && (await this.leaseEpochOf(key)) > fence.epoch)
-        throw new MailboxNotOwnedError(account, mailbox);
+      if (fence && (await this.leaseEpochOf(key)) > fence.epoch) throw new MailboxNotOwnedError(account);
     }
   }
 
@@ -125,7 +124,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
         }),
       );
     } catch (error) {
-      if (isFailedCondition(error)) throw new MailboxNotOwnedError(account, mailbox);
+      if (isFailedCondition(error)) throw new MailboxNotOwnedError(account);
       throw error;
     }
   }
