@@ -1,7 +1,7 @@
 // How many idle mailboxes one bridge process holds, and at what cost: the bridge (local mode, a separate process
 // started through the real CLI) watches N accounts of one INBOX each on one Dovecot, next to a one-mailbox run of
 // the same build as the baseline.
-// Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 30 --compress]
+// Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 60 --compress --plain]
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LOGIN_LIMITS } from '../src/config/config.js';
@@ -15,9 +15,11 @@ const { values } = parseArgs({
   options: {
     mailboxes: { type: 'string', default: '200' },
     samples: { type: 'string', default: '20' },
-    'idle-seconds': { type: 'string', default: '30' },
+    'idle-seconds': { type: 'string', default: '60' },
     /** Offer COMPRESS=DEFLATE, which imapflow then turns on for every connection. */
     compress: { type: 'boolean', default: false },
+    /** Plain-text IMAP on loopback instead of TLS: how much of each mailbox's memory is TLS. */
+    plain: { type: 'boolean', default: false },
     'clients-per-process': { type: 'string', default: '100' },
     /** The bridge's login pace (imap.loginsPerSecond, imap.maxConcurrentLogins); defaults are the config's. */
     'logins-per-second': { type: 'string' },
@@ -93,8 +95,9 @@ async function run(
       accounts: users.slice(0, count).map((user) => ({
         id: user.name,
         host: 'localhost',
-        port: dovecot.tlsPort,
-        tls: { ca: dovecot.caFile },
+        ...(values.plain
+          ? { port: dovecot.plainPort, security: 'none' }
+          : { port: dovecot.tlsPort, tls: { ca: dovecot.caFile } }),
         user: user.name,
         password: user.password,
       })),
@@ -140,6 +143,8 @@ async function run(
     restartToIdleMs = performance.now() - restarted;
     restartPeakLoginsPerSecond = peakLoginsPerSecond(dovecot.logFile, logBefore);
   }
+  // A clean stop, so that a profiled bridge (IDLEHOOK_BRIDGE_NODE_ARGS="--cpu-prof") writes its profile.
+  await bridge.kill('SIGTERM');
   await bridge.dispose();
   await receiver.close();
   return {
@@ -161,7 +166,7 @@ try {
   const perMailboxKiB = (dense.rssKiB - baseline.rssKiB) / (mailboxes - 1);
   console.log(
     `\nidlehook density, ${mailboxes} idle mailboxes (one account each) vs 1, one Dovecot, same run, ` +
-      `COMPRESS=DEFLATE ${values.compress ? 'on' : 'off'}, ` +
+      `${values.plain ? 'plain text' : 'TLS'}, COMPRESS=DEFLATE ${values.compress ? 'on' : 'off'}, ` +
       `login pace ${values['logins-per-second'] ?? DEFAULT_LOGIN_LIMITS.perSecond}/s, ` +
       `${values['concurrent-logins'] ?? DEFAULT_LOGIN_LIMITS.maxConcurrent} at once`,
   );

@@ -49,6 +49,10 @@ export function imapClientOptions(account: AccountConfig, credentials: ImapCrede
     // for the next command. The watcher holds a mailbox lock across its own command sequences, so IDLE can
     // start the moment the connection is free.
     autoIdleDelay: 0,
+    // COMPRESS=DEFLATE keeps a zlib deflater and inflater per connection, paid for around the clock to save
+    // bytes only while a message is fetched: bench:density measured 359 KiB per idle mailbox with it, 105 KiB
+    // without, and 54 % more CPU while idle.
+    disableCompression: true,
     connectionTimeout: 30_000,
     greetingTimeout: 16_000,
   };

@@ -316,7 +316,13 @@ export async function startDovecot(
     const pidFile = join(dir, 'run', 'master.pid');
     if (!existsSync(pidFile)) return;
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    // Children first listed, then the master killed (so it cannot respawn them), then the children.
+    // The master stopped first, so that it cannot start more children (it does, all the time, while thousands of
+    // clients reconnect) between the listing and the kill; then the master killed, then its children.
+    try {
+      process.kill(pid, 'SIGSTOP');
+    } catch {
+      // already gone
+    }
     const children = childProcessesOf(pid);
     for (const target of [pid, ...children]) {
       try {

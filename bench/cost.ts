@@ -1,0 +1,154 @@
+// What idlehook costs on AWS per mailbox-month, at 1,000, 10,000 and 100,000 mailboxes: a model, not a
+// measurement. Its inputs are the figures the benchmarks measured (marked) and AWS's published us-east-1 prices
+// (December 2026, ARM64, on-demand); it prints the README's cost table.
+// Usage: npm run cost [-- --messages-per-day 50 --message-kib 50]
+import { parseArgs } from 'node:util';
+import { defaultMailboxesPerTask } from '../infra/watcher-service.js';
+
+const { values } = parseArgs({
+  options: {
+    'messages-per-day': { type: 'string', default: '50' },
+    'message-kib': { type: 'string', default: '50' },
+  },
+});
+const MESSAGES_PER_DAY = Number(values['messages-per-day']);
+const MESSAGE_KIB = Number(values['message-kib']);
+const HOURS = 730;
+const SECONDS = HOURS * 3600;
+
+const PRICE = {
+  fargateVcpuHour: 0.03238,
+  fargateGbHour: 0.00356,
+  natHour: 0.045,
+  natGb: 0.045,
+  sqsPerMillion: 0.4,
+  lambdaPerMillion: 0.2,
+  lambdaGbSecond: 0.0000133334,
+  dynamoWritePerMillion: 0.625,
+  dynamoReadPerMillion: 0.125,
+  s3PutPerThousand: 0.005,
+  s3GetPerThousand: 0.0004,
+  s3GbMonth: 0.023,
+  secretMonth: 0.4,
+  secretCallsPer10k: 0.05,
+  logsGb: 0.5,
+  alarmMonth: 0.1,
+  metricMonth: 0.3,
+  dashboardMonth: 3,
+};
+
+/** Watcher tasks as the construct runs them for this many mailboxes: 0.5 vCPU / 2 GiB from 2,000 mailboxes on. */
+function watcherTasks(mailboxes: number): { count: number; vcpu: number; gb: number } {
+  const small = mailboxes < 2_000;
+  const memoryMiB = small ? 512 : 2048;
+  const perTask = defaultMailboxesPerTask(memoryMiB);
+  return {
+    count: Math.max(2, Math.ceil(mailboxes / perTask)),
+    vcpu: small ? 0.25 : 0.5,
+    gb: memoryMiB / 1024,
+  };
+}
+
+/** Per message, measured by bench:aws (requests) and bench:aws plus assumed AWS latencies (Lambda durations). */
+const PER_MESSAGE = {
+  sqsRequests: 6, // watcher send, parse receive + delete + send, deliver receive + delete (batches of 1: the worst case)
+  lambdaInvocations: 2,
+  lambdaGbSeconds: 0.5 * (0.04 + 0.12), // parse 40 ms, deliver 120 ms (with a 100 ms endpoint), at 512 MB
+  dynamoWrites: 3, // cursor, delivery outcome, attempt log
+  dynamoReads: 2,
+  s3Puts: 1,
+  s3Gets: 1,
+  logKib: 2, // one line per function invocation
+};
+
+/** Per mailbox, per month, while idle: IMAP keep-alive through the NAT gateway (a check a minute, IDLE renewed every 4 minutes). */
+const IDLE_IMAP_MIB_PER_MAILBOX = (43_800 * 300 + 10_950 * 200) / 1024 / 1024;
+const SHARDS = 256;
+/** Per task and lease cycle (every 5 s at the default 15 s lease): one heartbeat write, one consistent query of the leases. */
+const LEASE_READ_UNITS_PER_CYCLE = Math.ceil((SHARDS * 100) / 4096);
+/** Each task lists the accounts every 30 s (eventually consistent, about 400 bytes an account). */
+const ACCOUNT_ITEM_BYTES = 400;
+
+function costs(mailboxes: number): Map<string, number> {
+  const messages = mailboxes * MESSAGES_PER_DAY * 30.4;
+  const tasks = watcherTasks(mailboxes);
+  const cycles = SECONDS / 5;
+  const accountLists = SECONDS / 30;
+  const mailGb = (messages * MESSAGE_KIB) / 1024 / 1024;
+  return new Map([
+    [
+      'Fargate watcher tasks',
+      tasks.count * HOURS * (tasks.vcpu * PRICE.fargateVcpuHour + tasks.gb * PRICE.fargateGbHour),
+    ],
+    [
+      'NAT gateway (IMAP traffic; S3 and DynamoDB through gateway endpoints)',
+      HOURS * PRICE.natHour + (mailGb + (mailboxes * IDLE_IMAP_MIB_PER_MAILBOX) / 1024) * PRICE.natGb,
+    ],
+    ['SQS', ((messages * PER_MESSAGE.sqsRequests + 1_300_000) / 1e6) * PRICE.sqsPerMillion],
+    [
+      'Lambda',
+      (messages * PER_MESSAGE.lambdaInvocations * PRICE.lambdaPerMillion) / 1e6 +
+        messages * PER_MESSAGE.lambdaGbSeconds * PRICE.lambdaGbSecond,
+    ],
+    [
+      'DynamoDB, per message',
+      (messages * PER_MESSAGE.dynamoWrites * PRICE.dynamoWritePerMillion +
+        messages * PER_MESSAGE.dynamoReads * PRICE.dynamoReadPerMillion) /
+        1e6,
+    ],
+    [
+      'DynamoDB, leases and account listing',
+      (tasks.count *
+        (cycles * PRICE.dynamoWritePerMillion +
+          cycles * LEASE_READ_UNITS_PER_CYCLE * PRICE.dynamoReadPerMillion +
+          accountLists * Math.ceil((mailboxes * ACCOUNT_ITEM_BYTES) / 8192) * PRICE.dynamoReadPerMillion)) /
+        1e6,
+    ],
+    [
+      'S3 (raw mail, 30 days kept)',
+      (messages * PER_MESSAGE.s3Puts * PRICE.s3PutPerThousand +
+        messages * PER_MESSAGE.s3Gets * PRICE.s3GetPerThousand) /
+        1000 +
+        mailGb * PRICE.s3GbMonth,
+    ],
+    [
+      'CloudWatch (alarms, metrics, dashboard, logs)',
+      9 * PRICE.alarmMonth +
+        2 * PRICE.metricMonth +
+        PRICE.dashboardMonth +
+        ((messages * PER_MESSAGE.logKib) / 1024 / 1024) * PRICE.logsGb,
+    ],
+    [
+      'Secrets Manager (a secret per account, read every 5 minutes by its task)',
+      mailboxes * (PRICE.secretMonth + ((HOURS * 12) / 10_000) * PRICE.secretCallsPer10k),
+    ],
+  ]);
+}
+
+const sizes = [1_000, 10_000, 100_000];
+const tables = sizes.map(costs);
+const money = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : `$${n.toFixed(2)}`);
+const perMailbox = (n: number, mailboxes: number) => `$${(n / mailboxes).toFixed(4)}`;
+console.log(
+  `\nidlehook on AWS per month, ${MESSAGES_PER_DAY} messages of ${MESSAGE_KIB} KiB per mailbox and day (per mailbox-month in brackets)\n`,
+);
+console.log(`| item | ${sizes.map((n) => `${n.toLocaleString('en-US')} mailboxes`).join(' | ')} |`);
+console.log(`| --- | ${sizes.map(() => '---').join(' | ')} |`);
+for (const item of tables[0]?.keys() ?? []) {
+  const cells = tables.map(
+    (t, i) => `${money(t.get(item) ?? 0)} (${perMailbox(t.get(item) ?? 0, sizes[i] ?? 1)})`,
+  );
+  console.log(`| ${item} | ${cells.join(' | ')} |`);
+}
+const totals = tables.map((t) => [...t.values()].reduce((a, b) => a + b, 0));
+console.log(
+  `| **total** | ${totals.map((total, i) => `**${money(total)} (${perMailbox(total, sizes[i] ?? 1)})**`).join(' | ')} |`,
+);
+console.log(
+  `\nwatcher tasks: ${sizes
+    .map((n) => {
+      const t = watcherTasks(n);
+      return `${n.toLocaleString('en-US')}: ${t.count} x ${t.vcpu} vCPU / ${t.gb} GiB`;
+    })
+    .join('; ')}`,
+);
