@@ -38,12 +38,12 @@ export interface IdlehookBridgeProps {
   readonly maxWatcherTasks?: number;
   /**
    * Scaling keeps each watcher task near this many mailboxes (default: what half a task's memory holds, as
-   * measured by bench:density: 1,500 at 512 MiB, 7,500 at 2 GiB).
+   * measured by bench:density: 1,400 at 512 MiB, 7,000 at 2 GiB).
    */
   readonly mailboxesPerWatcherTask?: number;
   /**
    * A watcher task's Fargate size: CPU units (default 256) and memory (default 512 MiB). Memory sets how many
-   * mailboxes a task holds (about 130 KiB each); 1,024 / 2,048 suits 10,000 mailboxes per task.
+   * mailboxes a task holds (105-142 KiB each, measured); 1,024 / 2,048 holds 10,000 mailboxes per task.
    */
   readonly watcherCpu?: number;
   readonly watcherMemoryMiB?: number;

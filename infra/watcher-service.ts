@@ -47,7 +47,7 @@ export interface WatcherServiceProps {
  * plus the 32 MiB of message sources a task may hold in flight) and the resident memory per idle mailbox.
  */
 const WATCHER_BASE_MIB = 128;
-const WATCHER_KIB_PER_MAILBOX = 130;
+const WATCHER_KIB_PER_MAILBOX = 140;
 
 /**
  * Mailboxes per task that scaling aims at: what half the task's memory beyond the base holds, so that a task can

@@ -1,9 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -256,6 +258,16 @@ ${capabilitySetting}
 `;
 }
 
+/** Whether the process exists and is not a zombie (which holds no sockets any more). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** Pids whose parent is `pid`, read from /proc (no procps needed). */
 function childProcessesOf(pid: number): number[] {
   return readdirSync('/proc')
@@ -307,7 +319,15 @@ export async function startDovecot(
   }
 
   const start = async () => {
-    execFileSync('dovecot', ['-c', configFile], { stdio: 'ignore' });
+    // To a file, not a pipe: the daemon inherits the descriptors, and a pipe would stay open as long as it runs.
+    const output = join(dir, 'start.out');
+    const descriptor = openSync(output, 'w');
+    const started = spawnSync('dovecot', ['-c', configFile], { stdio: ['ignore', descriptor, descriptor] });
+    closeSync(descriptor);
+    if (started.status !== 0)
+      throw new Error(
+        `dovecot did not start (exit ${started.status}): ${readFileSync(output, 'utf8').trim()}`,
+      );
     await waitForPort(plainPort);
     if (tls) await waitForPort(tlsPort);
   };
@@ -323,14 +343,18 @@ export async function startDovecot(
     } catch {
       // already gone
     }
-    const children = childProcessesOf(pid);
-    for (const target of [pid, ...children]) {
+    const killed = [pid, ...childProcessesOf(pid)];
+    for (const target of killed) {
       try {
         process.kill(target, 'SIGKILL');
       } catch {
         // already gone
       }
     }
+    // A process with thousands of connections takes a while to die, and holds its sockets until then: a start
+    // before that finds them answering ("Dovecot is already running?").
+    const deadline = Date.now() + 30_000;
+    while (killed.some(isRunning) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     rmSync(pidFile, { force: true });
     await waitForPortClosed(plainPort);
   };
