@@ -98,6 +98,20 @@ describe(`several watcher processes share ${MAILBOXES} mailboxes of ${ACCOUNTS} 
     );
   }
 
+  /** Waits until no mailbox has changed watcher for two lease cycles. */
+  async function settledHolders(what: string): Promise<void> {
+    const started = Date.now();
+    let before = '';
+    while (Date.now() - started < 120_000) {
+      const { holders } = await allIdleOnce(what);
+      const now = JSON.stringify([...holders].sort());
+      if (now === before) return;
+      before = now;
+      await sleep((LEASE_SECONDS * 1000 * 2) / 3);
+    }
+    assert.fail(`${what}: mailboxes still moving between watchers after 120 s`);
+  }
+
   async function sendToEvery(subject: string): Promise<void> {
     for (const user of USERS) {
       const appender = await connectAppender(dovecot, user.name, user.password);
@@ -211,9 +225,12 @@ describe(`several watcher processes share ${MAILBOXES} mailboxes of ${ACCOUNTS} 
       const victim = kill === 0 ? 'a' : `replacement-${kill}`;
       if (kill > 0) {
         await startWatcher(victim);
-        await allIdleOnce(`replacement ${kill} started`);
-        // Until the newcomer holds some mailboxes, killing it would prove nothing.
-        while (![...(await idleMailboxes()).values()].some((h) => h.includes(victim))) await sleep(200);
+        // Killed in a steady state: during a steal the old owner still watches for up to a cycle.
+        await settledHolders(`replacement ${kill} started`);
+        assert.ok(
+          [...(await idleMailboxes()).values()].some((h) => h.includes(victim)),
+          `${victim} took no mailbox`,
+        );
       }
       await stopWatcher(victim, 'SIGKILL');
       failovers.push((await allIdleOnce(`after SIGKILL ${kill + 1}`, 30_000)).ms);
@@ -234,7 +251,8 @@ describe(`several watcher processes share ${MAILBOXES} mailboxes of ${ACCOUNTS} 
       assert.ok(Date.now() - joined < 30_000, 'the new watcher took no mailbox within 30 s');
       await sleep(200);
     }
-    await allIdleOnce('fourth watcher joined');
+    // Until the steals have run their course: a handover measured while shards still move would time both.
+    await settledHolders('fourth watcher joined');
     await stopWatcher('b', 'SIGTERM');
     const handover = await allIdleOnce('after SIGTERM', 30_000);
     process.stdout.write(`# handover after SIGTERM: ${handover.ms} ms\n`);
