@@ -9,6 +9,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
+import { defaultMailboxesPerTask } from '../../infra/watcher-service.js';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
 import { STACK_OUTPUTS, WATCHER_METRICS } from '../../src/config/deployment.js';
 
@@ -220,7 +221,7 @@ describe('IdlehookBridge infrastructure', () => {
     }
   });
 
-  it('runs one watcher task on Fargate ARM64 that never overlaps another during a deploy', () => {
+  it('runs two watcher tasks on Fargate ARM64, rolls deploys without a gap, and scales on mailboxes per task', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
       ContainerDefinitions: [
@@ -242,7 +243,8 @@ describe('IdlehookBridge infrastructure', () => {
     });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        TargetValue: 5000,
+        // Half of what a 512 MiB task holds at the measured memory per mailbox.
+        TargetValue: defaultMailboxesPerTask(512),
         CustomizedMetricSpecification: Match.objectLike({
           MetricName: 'WatchedMailboxes',
           Statistic: 'Average',
