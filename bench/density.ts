@@ -36,20 +36,6 @@ function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
 
-/**
- * The most logins Dovecot accepted in one second, from its log after `fromByte` (its timestamps are to the
- * second): how hard a reconnect wave hits the server.
- */
-function peakLoginsPerSecond(logFile: string, fromByte: number): number {
-  const perSecond = new Map<string, number>();
-  for (const line of readFileSync(logFile).subarray(fromByte).toString('utf8').split('\n')) {
-    if (!line.includes('imap-login: Info: Login:')) continue;
-    const second = line.slice(0, 15);
-    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
-  }
-  return Math.max(0, ...perSecond.values());
-}
-
 /** CPU seconds a process has used (user + system). */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -141,7 +127,7 @@ async function run(
     await new Promise((r) => setTimeout(r, 2_000));
     await allIdle(bridge, count, 600_000);
     restartToIdleMs = performance.now() - restarted;
-    restartPeakLoginsPerSecond = peakLoginsPerSecond(dovecot.logFile, logBefore);
+    restartPeakLoginsPerSecond = Math.max(0, ...dovecot.loginsPerSecond(logBefore));
   }
   // A clean stop, so that a profiled bridge (IDLEHOOK_BRIDGE_NODE_ARGS="--cpu-prof") writes its profile.
   await bridge.kill('SIGTERM');

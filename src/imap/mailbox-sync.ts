@@ -48,6 +48,20 @@ export interface MailboxSyncDependencies {
   readonly ownership?: MailboxOwnership;
 }
 
+/**
+ * The lease to write an account's events, cursors and folders under (undefined where one process owns
+ * everything); MailboxNotOwnedError once another watcher owns the account.
+ */
+export function leaseToActUnder(
+  ownership: MailboxOwnership | undefined,
+  accountId: string,
+): LeaseFence | undefined {
+  if (!ownership?.lease) return undefined;
+  const held = ownership.lease(accountId);
+  if (!held) throw new MailboxNotOwnedError(accountId);
+  return held;
+}
+
 interface MessageMeta {
   readonly uid: number;
   readonly size: number;
@@ -153,11 +167,7 @@ export class MailboxSync {
    * has written. Undefined where one process owns everything.
    */
   private fence(): LeaseFence | undefined {
-    const { ownership } = this.deps;
-    if (!ownership?.lease) return undefined;
-    const held = ownership.lease(this.account.id);
-    if (!held) throw new MailboxNotOwnedError(this.account.id);
-    return held;
+    return leaseToActUnder(this.deps.ownership, this.account.id);
   }
 
   /** Resolves when no sync is running (for a graceful shutdown). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
 import { planConnections } from '../domain/connection-plan.js';
-import { errorMessage, MailboxNotOwnedError } from '../domain/errors.js';
+import { errorMessage } from '../domain/errors.js';
 import { folderChangedEvent } from '../domain/events.js';
 import {
   diffFolderTrees,
@@ -17,7 +17,7 @@ import { imapClientOptions } from './client-options.js';
 import { listFolders } from './folder-listing.js';
 import type { LoginPacer } from './login-pacer.js';
 import { MailboxPoller, MailboxSession } from './mailbox-session.js';
-import type { MailboxSyncDependencies } from './mailbox-sync.js';
+import { leaseToActUnder, type MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
 
 /** A single process owns every mailbox. */
@@ -243,14 +243,14 @@ export class Watcher {
     const changes = before ? diffFolderTrees(before, folders) : [];
     const now = new Date(this.deps.clock.now()).toISOString();
     if (changes.length > 0) {
-      this.fence(account.id);
+      leaseToActUnder(this.deps.ownership, account.id);
       await this.deps.ingest.send(
         changes.map((change) => eventRecord(folderChangedEvent(account.id, change, now))),
       );
       this.deps.logger.info('folder tree changed', { account: account.id, changes: changes.length });
     }
     if (!before || changes.length > 0) {
-      this.fence(account.id);
+      leaseToActUnder(this.deps.ownership, account.id);
       await this.deps.cursors.setFolderTree(account.id, folders);
     }
     this.folderTrees.set(account.id, folders);
@@ -262,12 +262,6 @@ export class Watcher {
         this.deps.logger.error('reconciling accounts failed', { error: errorMessage(error) }),
       );
     }
-  }
-
-  /** Folder events and trees, like cursors, are written only while the account's lease is held. */
-  private fence(accountId: string): void {
-    const { ownership } = this.deps;
-    if (ownership.lease && !ownership.lease(accountId)) throw new MailboxNotOwnedError(accountId);
   }
 
   private connectorFor(account: AccountConfig): AccountConnector {

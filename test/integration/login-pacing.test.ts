@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { PASSWORD, type Scenario, startScenario, USER, waitForIdle } from '../support/scenario.js';
 
 const ACCOUNTS = 12;
 const LOGINS_PER_SECOND = 4;
-
-/** Dovecot's successful logins after `fromByte` of its log, by the second they were logged in. */
-function loginsBySecond(logFile: string, fromByte: number): number[] {
-  const perSecond = new Map<string, number>();
-  for (const line of readFileSync(logFile).subarray(fromByte).toString('utf8').split('\n')) {
-    if (!line.includes('imap-login: Info: Login:')) continue;
-    const second = line.slice(0, 15); // "Dec 01 15:59:19"
-    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
-  }
-  return [...perSecond.values()];
-}
 
 describe('a start with many mailboxes is paced, not a login storm', () => {
   let scenario: Scenario;
@@ -38,7 +27,7 @@ describe('a start with many mailboxes is paced, not a login storm', () => {
   });
 
   it('logs in no faster than imap.loginsPerSecond, and every mailbox still reaches IDLE', () => {
-    const bySecond = loginsBySecond(scenario.dovecot.logFile, logStart);
+    const bySecond = scenario.dovecot.loginsPerSecond(logStart);
     const logins = bySecond.reduce((sum, n) => sum + n, 0);
     assert.equal(logins, ACCOUNTS, 'one login per account');
     // Starts 250 ms apart can put five in one second of the log (one at each end), never more.

@@ -25,22 +25,28 @@ function processesWith(needle: string): number[] {
     .map(Number);
 }
 
+/** A config whose one account reaches no real server (`account` overrides port and mailboxes), and its HTTP port. */
+async function supervisedConfig(account: { port: number; mailboxes?: string[] }) {
+  const dir = mkdtempSync(join(tmpdir(), 'idlehook-supervisor-'));
+  const port = await freePort();
+  const config = join(dir, 'idlehook.config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      dataDir: join(dir, 'data'),
+      http: { port },
+      accounts: [{ id: 'a', host: '127.0.0.1', security: 'none', user: 'u', password: 'p', ...account }],
+      subscriptions: [{ id: 's', url: 'http://127.0.0.1:1/', secret: newWebhookSecret() }],
+    }),
+  );
+  return { config, port };
+}
+
 // The README tells people to run `npm start`; a supervisor (systemd, Docker, a shell's kill) then sends SIGTERM
 // to the process it started, which is npm.
 describe('npm start under a supervisor', () => {
   it('stops the bridge itself, cleanly, when npm gets SIGTERM', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'idlehook-supervisor-'));
-    const port = await freePort();
-    const config = join(dir, 'supervised.config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        dataDir: join(dir, 'data'),
-        http: { port },
-        accounts: [{ id: 'a', host: '127.0.0.1', port: 1, security: 'none', user: 'u', password: 'p' }],
-        subscriptions: [{ id: 's', url: 'http://127.0.0.1:1/', secret: newWebhookSecret() }],
-      }),
-    );
+    const { config, port } = await supervisedConfig({ port: 1 });
     const npm = spawn('npm', ['start', '--silent', '--', '--config', config], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -78,28 +84,7 @@ describe('npm start under a supervisor', () => {
     const silent = createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const imapPort = (silent.address() as AddressInfo).port;
-    const dir = mkdtempSync(join(tmpdir(), 'idlehook-supervisor-'));
-    const port = await freePort();
-    const config = join(dir, 'starting.config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        dataDir: join(dir, 'data'),
-        http: { port },
-        accounts: [
-          {
-            id: 'a',
-            host: '127.0.0.1',
-            port: imapPort,
-            security: 'none',
-            user: 'u',
-            password: 'p',
-            mailboxes: ['*'],
-          },
-        ],
-        subscriptions: [{ id: 's', url: 'http://127.0.0.1:1/', secret: newWebhookSecret() }],
-      }),
-    );
+    const { config, port } = await supervisedConfig({ port: imapPort, mailboxes: ['*'] });
     const bridge = spawn(process.execPath, [resolve(ROOT, 'bin/idlehook.js'), 'run', '--config', config], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

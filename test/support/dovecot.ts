@@ -28,6 +28,8 @@ export interface DovecotServer {
   loginFailures(user: string): number;
   /** How many logins for this user reached the server at all (success or failure). */
   loginAttempts(user: string): number;
+  /** Successful logins logged after `fromByte` of the log, counted per second of the log (it has no finer clock). */
+  loginsPerSecond(fromByte: number): number[];
   /** Stops the server and removes its files. */
   stop(): Promise<void>;
   /** Kills the server like a crash, keeping its mail, so that start() brings it back. */
@@ -377,6 +379,15 @@ export async function startDovecot(
       countLog(new RegExp(`passwd-file\\(${user},.*\\): (Password mismatch|unknown user)`)),
     loginAttempts: (user) =>
       countLog(new RegExp(`imap-login: Info: (Login:|Disconnected.*auth failed).*user=<${user}>`)),
+    loginsPerSecond: (fromByte) => {
+      const perSecond = new Map<string, number>();
+      for (const line of readFileSync(logFile).subarray(fromByte).toString('utf8').split('\n')) {
+        if (!line.includes('imap-login: Info: Login:')) continue;
+        const second = line.slice(0, 15); // "Dec 01 15:59:19"
+        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+      }
+      return [...perSecond.values()];
+    },
     start,
     halt,
     stop: async () => {
