@@ -36,6 +36,8 @@ export interface ReceivedWebhook {
 export class WebhookReceiver {
   readonly accepted: ReceivedWebhook[] = [];
   readonly attempts: { id: string; status: number }[] = [];
+  /** Requests per webhook-id so far: a Map, so counting an attempt stays O(1) in a 10,000-webhook benchmark. */
+  private readonly attemptsById = new Map<string, number>();
   invalidSignatures = 0;
   /** Accepted deliveries whose body does not match the published schema of its type. */
   readonly schemaViolations: { type: string; errors: unknown }[] = [];
@@ -76,7 +78,8 @@ export class WebhookReceiver {
         response.writeHead(400).end('bad signature');
         return;
       }
-      const attempt = this.attempts.filter((a) => a.id === id).length + 1;
+      const attempt = (this.attemptsById.get(id) ?? 0) + 1;
+      this.attemptsById.set(id, attempt);
       const status = this.respond(id, attempt);
       this.attempts.push({ id, status });
       if (status >= 200 && status < 300) {
