@@ -37,11 +37,6 @@ function rssKiB(pid: number): number {
 }
 
 /** CPU seconds a process has used (user + system). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
 async function allIdle(bridge: BridgeProcess, count: number, timeoutMs: number): Promise<void> {
   const started = performance.now();
   while (performance.now() - started < timeoutMs) {
@@ -97,9 +92,9 @@ async function run(
   const startToIdleMs = performance.now() - started;
   const pid = bridge.pid;
   await new Promise((r) => setTimeout(r, 5_000)); // let start-up garbage be collected
-  const cpuBefore = cpuSeconds(pid);
+  const cpuBefore = bridge.cpuSeconds();
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
-  const idleCpuPercent = ((cpuSeconds(pid) - cpuBefore) / idleSeconds) * 100;
+  const idleCpuPercent = ((bridge.cpuSeconds() - cpuBefore) / idleSeconds) * 100;
   const rss = rssKiB(pid);
 
   const latencies: number[] = [];

@@ -62,12 +62,14 @@ function rate(count: number, ms: number): string {
 // 1. Live burst: the bridge is running and in IDLE when the burst starts.
 await bridge.start();
 await waitForIdle(bridge);
+const liveCpuBefore = bridge.cpuSeconds();
 const liveStart = performance.now();
 const appendMs = await appendBurst('live');
 const liveArrivals = arrivalCounter('live');
 await receiver.waitUntil(() => liveArrivals() >= total, 600_000, 'live burst');
 const liveMs = (delivered('live').at(-1)?.receivedAt ?? Number.NaN) - liveStart;
 const lagMs = liveStart + liveMs - (liveStart + appendMs);
+const liveCpuMs = (bridge.cpuSeconds() - liveCpuBefore) * 1000;
 
 // 2. Catch-up: the same burst lands while the bridge is stopped; measured from the process start.
 await bridge.kill('SIGTERM');
@@ -77,6 +79,7 @@ await bridge.start();
 const backlogArrivals = arrivalCounter('backlog');
 await receiver.waitUntil(() => backlogArrivals() >= total, 600_000, 'backlog');
 const catchUpMs = (delivered('backlog').at(-1)?.receivedAt ?? Number.NaN) - restart;
+const catchUpCpuMs = bridge.cpuSeconds() * 1000; // from process start, like the rate
 const peak = bridge.peakRssMiB();
 
 const unique = new Set(receiver.accepted.map((w) => w.id)).size;
@@ -97,6 +100,9 @@ console.log(
 console.log(`  ratio idlehook / Dovecot APPEND rate             ${(appendMs / liveMs).toFixed(3)}`);
 console.log(
   `  catch-up of a ${total}-message backlog            ${rate(total, catchUpMs)}  (${(catchUpMs / 1000).toFixed(2)} s from process start; backlog appended at ${rate(total, catchUpAppendMs)})`,
+);
+console.log(
+  `  bridge CPU per message (user + system)       live ${(liveCpuMs / total).toFixed(2)} ms, catch-up ${(catchUpCpuMs / total).toFixed(2)} ms (from process start)`,
 );
 console.log(
   `  webhooks ${receiver.accepted.length}, unique ids ${unique}, invalid signatures ${receiver.invalidSignatures}`,

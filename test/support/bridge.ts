@@ -84,6 +84,12 @@ export class BridgeProcess {
     return Number(match?.[1] ?? 0) / 1024;
   }
 
+  /** CPU time the bridge process has used so far (user + system), in seconds. */
+  cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  }
+
   get pid(): number {
     const pid = this.child?.pid;
     if (!pid) throw new Error('bridge is not running');
