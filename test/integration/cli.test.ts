@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -41,6 +41,42 @@ describe('the idlehook command', () => {
     ]) {
       assert.match(result.stderr, new RegExp(`- ${field}`));
     }
+  });
+
+  it('lists dead letters without loading the IMAP client or the parser', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idlehook-cli-'));
+    const file = join(dir, 'idlehook.config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        accounts: [{ id: 'support', host: 'imap.example.com', user: 'u', password: 'p' }],
+        subscriptions: [{ id: 'hook', url: 'https://example.com/hook', secret: `whsec_${'A'.repeat(32)}` }],
+      }),
+    );
+    const trace = join(dir, 'modules.txt');
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        resolve(import.meta.dirname, '../support/module-trace.mjs'),
+        CLI,
+        'deliveries',
+        '--failed',
+        '--config',
+        file,
+      ],
+      { encoding: 'utf8', env: { ...process.env, IDLEHOOK_MODULE_TRACE: trace } },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /No failed deliveries/);
+    const modules = readFileSync(trace, 'utf8').split('\n');
+    assert.ok(
+      modules.some((url) => url.includes('/node_modules/better-sqlite3/')),
+      'the trace sees the modules the command does need',
+    );
+    const needless = modules.filter((url) => /\/node_modules\/(imapflow|mailparser|@aws-sdk)\//.test(url));
+    assert.deepEqual(needless, []);
   });
 
   it('prints usage for --help and rejects an unknown command', () => {

@@ -1,5 +1,4 @@
 import { ConfigError } from '../../config/load-config.js';
-import { diagnoseAccount } from '../../imap/doctor/doctor.js';
 import { awsIdCommand, awsOnly, type Command, flag, stringOptions } from '../command.js';
 import { printReport } from './local.js';
 
@@ -61,6 +60,7 @@ export const addAccountCommand: Command = {
         : {
             resolveSecret: (arn) => aws.secrets.resolve(arn),
             check: async (config) => {
+              const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
               const report = await diagnoseAccount(config, { tokenStore: aws.oauth2Tokens });
               printReport(out, report);
               if (!report.ok)

@@ -4,8 +4,7 @@ import { systemClock } from '../../adapters/system-clock.js';
 import type { AccountConfig } from '../../config/config.js';
 import { loadConfig } from '../../config/load-config.js';
 import { errorMessage } from '../../domain/errors.js';
-import { type DoctorReport, diagnoseAccount } from '../../imap/doctor/doctor.js';
-import { startLocalBridge } from '../../runtime/local-bridge.js';
+import type { DoctorReport } from '../../imap/doctor/doctor.js';
 import { exitOnUnexpectedErrors } from '../../runtime/unexpected-errors.js';
 import { type Command, flag, text } from '../command.js';
 
@@ -16,6 +15,9 @@ export const runCommand: Command = {
   async run({ values }) {
     const config = loadConfig(text(values, 'config') ?? '');
     const logger = createLogger(config.logLevel);
+    // Loaded here, not at the top: the other commands (deliveries, replay, ...) share this module's importer
+    // and need neither IMAP nor parsing.
+    const { startLocalBridge } = await import('../../runtime/local-bridge.js');
     const starting = startLocalBridge(config, logger);
     let stopping = false;
     // Listening before the bridge has started: a SIGTERM during start-up (the HTTP port is open before the
@@ -60,6 +62,7 @@ export const doctorCommand: Command = {
       return 2;
     }
     const json = flag(values, 'json');
+    const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
     const reports = [];
     const stores = openLocalStores(config.dataDir, systemClock);
     try {
