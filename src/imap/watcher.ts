@@ -127,6 +127,22 @@ export class Watcher {
     };
   }
 
+  /**
+   * Stops the sessions of accounts this process no longer owns, asking only the ownership's local view: unlike
+   * `reconcile()`, it lists nothing, so it still works while the account and lease tables cannot be reached
+   * (a stalled DynamoDB call must not keep connections open that another task has taken over).
+   */
+  async closeUnowned(): Promise<void> {
+    const accountOf = (key: string) => key.split('\u0000')[0] ?? '';
+    const accounts = [...new Set([...this.sessions.keys()].map(accountOf))];
+    const owned = new Set(await this.deps.ownership.owned(accounts));
+    await Promise.all(
+      [...this.sessions.keys()]
+        .filter((key) => !owned.has(accountOf(key)))
+        .map((key) => this.stopSession(key)),
+    );
+  }
+
   /** Stops every session: IDLE ended, in-flight syncs finished, LOGOUT sent. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -33,13 +33,24 @@ export interface AwsClients {
 }
 
 /**
+ * The SDK waits forever by default: one DynamoDB request stuck on a silent connection would stall the watcher's
+ * lease cycle, and with it every later one. Its items are small, so a few seconds is ample; the SDK's retries
+ * then open a fresh connection. (`throwOnRequestTimeout`: without it the SDK only logs the timeout.)
+ */
+export const DYNAMODB_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 5_000,
+  throwOnRequestTimeout: true,
+} as const;
+
+/**
  * Every AWS adapter, built once per cold start (or task start) from the environment. Tests pass clients
  * pointed at local API servers; everything else is the same wiring the functions and the watcher use.
  */
 export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClients> = {}) {
   const clock = systemClock;
   const logger = createLogger(env.IDLEHOOK_LOG_LEVEL);
-  const dynamo = clients.dynamo ?? new DynamoDBClient({});
+  const dynamo = clients.dynamo ?? new DynamoDBClient({ requestHandler: DYNAMODB_TIMEOUTS });
   const secretsManager = new SecretsManagerClient({});
   const secrets = clients.secrets ?? new SecretsManagerResolver(secretsManager, clock);
   const linkKey = blobLinkKey(env, secrets);

@@ -125,8 +125,16 @@ export async function startAwsWatcher(
   // A third of the lease duration: two heartbeats may fail before the others count this task gone.
   let cycling = false;
   const leasing = setInterval(() => {
+    if (!shards) return;
+    // Every tick, even while a cycle is still waiting on DynamoDB: once this task's heartbeat is older than the
+    // lease, its shards may be someone else's, and their connections close here rather than after the cycle.
+    void watcher
+      .closeUnowned()
+      .catch((error: unknown) =>
+        aws.logger.error('closing the sessions of lost shards failed', { error: errorMessage(error) }),
+      );
     // A cycle that outlasts the interval (hundreds of takes at start) is not run twice at once.
-    if (cycling || !shards) return;
+    if (cycling) return;
     cycling = true;
     void shards
       .cycle()

@@ -41,7 +41,13 @@ export class FlakyNetwork {
         upstream.destroy();
       };
       client.on('close', end).on('error', end);
-      upstream.on('close', end).on('error', end);
+      // A cut cable carries no FIN either: a silenced connection stays open on the client's side even when the
+      // server closes its end (a keep-alive timeout, say), until the client gives up on it.
+      const upstreamEnded = () => {
+        if (this.silenced.has(pair)) upstream.destroy();
+        else end();
+      };
+      upstream.on('close', upstreamEnded).on('error', upstreamEnded);
     });
   }
 
