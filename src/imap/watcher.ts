@@ -49,6 +49,7 @@ const RECONCILE_UNHEALTHY_AFTER_MS = 5 * 60_000;
 const POLLER = '\u0000poller';
 
 const sessionKey = (ref: MailboxRef) => `${ref.account}\u0000${ref.mailbox}`;
+const accountOfSessionKey = (key: string) => key.split('\u0000')[0] ?? '';
 
 /** Any change to an account's settings (password included) restarts its sessions; the hash keeps no copy. */
 function fingerprint(account: AccountConfig): string {
@@ -133,12 +134,11 @@ export class Watcher {
    * (a stalled DynamoDB call must not keep connections open that another task has taken over).
    */
   async closeUnowned(): Promise<void> {
-    const accountOf = (key: string) => key.split('\u0000')[0] ?? '';
-    const accounts = [...new Set([...this.sessions.keys()].map(accountOf))];
+    const accounts = [...new Set([...this.sessions.keys()].map(accountOfSessionKey))];
     const owned = new Set(await this.deps.ownership.owned(accounts));
     await Promise.all(
       [...this.sessions.keys()]
-        .filter((key) => !owned.has(accountOf(key)))
+        .filter((key) => !owned.has(accountOfSessionKey(key)))
         .map((key) => this.stopSession(key)),
     );
   }
@@ -350,7 +350,7 @@ export class Watcher {
     this.sessions.delete(key);
     session.stop.abort();
     await session.done;
-    const [account = ''] = key.split('\u0000');
+    const account = accountOfSessionKey(key);
     for (const mailbox of session.mailboxes) this.deps.status.forget(account, mailbox);
   }
 }

@@ -34,8 +34,9 @@ export interface AwsClients {
 
 /**
  * The SDK waits forever by default: one DynamoDB request stuck on a silent connection would stall the watcher's
- * lease cycle, and with it every later one. Its items are small, so a few seconds is ample; the SDK's retries
- * then open a fresh connection. (`throwOnRequestTimeout`: without it the SDK only logs the timeout.)
+ * lease cycle, and with it every later one. Its items are small, so a few seconds is ample; a request that times
+ * out drops its connection, so the cycle recovers once the network does. (`throwOnRequestTimeout`: without it
+ * the SDK only logs the timeout.)
  */
 export const DYNAMODB_TIMEOUTS = {
   connectionTimeout: 3_000,
