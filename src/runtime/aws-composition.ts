@@ -34,11 +34,12 @@ export interface AwsClients {
 
 /**
  * The SDK waits forever by default: one DynamoDB request stuck on a silent connection would stall the watcher's
- * lease cycle, and with it every later one. Its items are small, so a few seconds is ample; a request that times
- * out drops its connection, so the cycle recovers once the network does. (`throwOnRequestTimeout`: without it
- * the SDK only logs the timeout.)
+ * lease cycle and every later one, and a stuck Secrets Manager or SQS request would hold up every later account
+ * reconcile or that mailbox's sync. These services get small JSON requests (no long polling here), so a few
+ * seconds is ample; a request that times out drops its connection, and the SDK's retry takes another. S3 is left
+ * without: raw messages can be many megabytes. (`throwOnRequestTimeout`: without it the SDK only logs.)
  */
-export const DYNAMODB_TIMEOUTS = {
+export const AWS_REQUEST_TIMEOUTS = {
   connectionTimeout: 3_000,
   requestTimeout: 5_000,
   throwOnRequestTimeout: true,
@@ -51,8 +52,8 @@ export const DYNAMODB_TIMEOUTS = {
 export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClients> = {}) {
   const clock = systemClock;
   const logger = createLogger(env.IDLEHOOK_LOG_LEVEL);
-  const dynamo = clients.dynamo ?? new DynamoDBClient({ requestHandler: DYNAMODB_TIMEOUTS });
-  const secretsManager = new SecretsManagerClient({});
+  const dynamo = clients.dynamo ?? new DynamoDBClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
+  const secretsManager = new SecretsManagerClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
   const secrets = clients.secrets ?? new SecretsManagerResolver(secretsManager, clock);
   const linkKey = blobLinkKey(env, secrets);
   const linkUrl = env.IDLEHOOK_BLOB_LINK_URL;
@@ -61,7 +62,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
       ? { link: async (key: string) => signBlobLink(linkUrl, key, clock.now(), await linkKey()) }
       : undefined;
   const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET, links);
-  const sqs = clients.sqs ?? new SQSClient({});
+  const sqs = clients.sqs ?? new SQSClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
   const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock, blobs);
   return {
     linkKey,
