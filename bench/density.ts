@@ -36,7 +36,6 @@ function rssKiB(pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
 
-/** CPU seconds a process has used (user + system). */
 async function allIdle(bridge: BridgeProcess, count: number, timeoutMs: number): Promise<void> {
   const started = performance.now();
   while (performance.now() - started < timeoutMs) {
