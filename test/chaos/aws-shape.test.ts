@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
@@ -9,6 +9,7 @@ import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-en
 import { replayDeadLetters } from '../../src/pipeline/replay.js';
 import type { SecretResolver } from '../../src/ports/index.js';
 import { composeAwsAdapters } from '../../src/runtime/aws-composition.js';
+import { storedDovecotAccount } from '../support/accounts.js';
 import {
   type EmulatedStack,
   runFunctions,
@@ -65,18 +66,14 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
     env = loadAwsEnvironment(variables);
     watcherEnv = stack.watcherEnv(variables, new Map([[PASSWORD_ARN, USER.password]]));
     adapters = composeAwsAdapters(env, { ...stack.clients, secrets: withLinkKey(secrets) });
-    await adapters.accounts.put({
-      id: 'chaos',
-      host: '127.0.0.1',
-      port: network.port,
-      security: 'tls',
-      user: USER.name,
-      passwordSecretArn: PASSWORD_ARN,
-      tlsCa: readFileSync(dovecot.caFile, 'utf8'),
-      tlsServername: 'localhost',
-      mailboxes: MAILBOXES,
-      initialSync: 'new',
-    });
+    await adapters.accounts.put(
+      storedDovecotAccount(dovecot, 'chaos', {
+        port: network.port,
+        user: USER.name,
+        passwordSecretArn: PASSWORD_ARN,
+        mailboxes: MAILBOXES,
+      }),
+    );
     await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: WEBHOOK_ARN });
 
     functions = runFunctions(adapters, env, stack.aws.sqs, DELIVER_INSTANCES);

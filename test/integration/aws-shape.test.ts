@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { AwsEnvironment } from '../../src/config/aws-environment.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
@@ -12,6 +11,7 @@ import {
   parseFunction,
 } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { storedDovecotAccount } from '../support/accounts.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';
@@ -52,18 +52,9 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
   }
   const idle = (account: string) => async () =>
     Object.values((await health()).accounts[account]?.mailboxes ?? {}).some((m) => m.state === 'idle');
-  const account = (id: string, user: string) => ({
-    id,
-    host: '127.0.0.1',
-    port: dovecot.tlsPort,
-    security: 'tls' as const,
-    user,
-    passwordSecretArn: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}`,
-    tlsCa: readFileSync(dovecot.caFile, 'utf8'),
-    tlsServername: 'localhost',
-    mailboxes: ['INBOX'],
-    initialSync: 'new' as const,
-  });
+  const passwordArn = (id: string) => `arn:aws:secretsmanager:us-east-1:000000000000:secret:${id}`;
+  const account = (id: string, user: string) =>
+    storedDovecotAccount(dovecot, id, { user, passwordSecretArn: passwordArn(id) });
 
   before(async () => {
     dovecot = await startDovecot([
@@ -94,7 +85,7 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
       await pollOnce(aws.sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
     };
 
-    secrets.set(account('support', 'support').passwordSecretArn, 'support-pw');
+    secrets.set(passwordArn('support'), 'support-pw');
     secrets.set('arn:hook', receiver.secret);
     await adapters.accounts.put(account('support', 'support'));
     await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: 'arn:hook' });
@@ -137,7 +128,7 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
   });
 
   it('picks up an account added to DynamoDB, and drops a removed one, without a restart', async () => {
-    secrets.set(account('sales', 'sales').passwordSecretArn, 'sales-pw');
+    secrets.set(passwordArn('sales'), 'sales-pw');
     await adapters.accounts.put(account('sales', 'sales'));
     await until('the new account in IDLE', idle('sales'));
     const appender = await connectAppender(dovecot, 'sales', 'sales-pw');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -8,6 +7,7 @@ import { systemClock } from '../../src/adapters/system-clock.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { AWS_REQUEST_TIMEOUTS, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { storedDovecotAccount } from '../support/accounts.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { FlakyNetwork } from '../support/flaky-network.js';
@@ -43,18 +43,8 @@ describe('a watcher whose AWS services go silent', () => {
     }
     assert.fail(`not within ${seconds} s: ${what}`);
   }
-  const account = (id: string) => ({
-    id,
-    host: '127.0.0.1',
-    port: dovecot.tlsPort,
-    security: 'tls' as const,
-    user: id,
-    passwordSecretArn: secretsManager.put(id, `${id}-pw`),
-    tlsCa: readFileSync(dovecot.caFile, 'utf8'),
-    tlsServername: 'localhost',
-    mailboxes: ['INBOX'],
-    initialSync: 'new' as const,
-  });
+  const account = (id: string) =>
+    storedDovecotAccount(dovecot, id, { passwordSecretArn: secretsManager.put(id, `${id}-pw`) });
 
   before(async () => {
     dovecot = await startDovecot([

@@ -3,7 +3,6 @@
 // evaluates the policies the way IAM documents it. The CLI runs with the operator's own credentials and has no
 // role in the stack, so its calls are not checked here.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -22,6 +21,7 @@ import {
 } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
+import { storedDovecotAccount } from '../support/accounts.js';
 import { type Component, type RecordedCall, recordCalls, recordingResolver } from '../support/aws-calls.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { enforceAwsLimits, enforceDynamoDbLimits } from '../support/aws-limits.js';
@@ -145,18 +145,9 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     secrets.set(linkKeyArn, Buffer.alloc(32, 5).toString('base64'));
     secrets.set(secretArn('subscriptions', 'hook'), receiver.secret);
     secrets.set(secretArn('subscriptions', 'refusing'), receiver.secret);
-    await operator.accounts.put({
-      id: 'support',
-      host: '127.0.0.1',
-      port: dovecot.tlsPort,
-      security: 'tls',
-      user: 'support',
-      passwordSecretArn: secretArn('accounts', 'support'),
-      tlsCa: readFileSync(dovecot.caFile, 'utf8'),
-      tlsServername: 'localhost',
-      mailboxes: ['INBOX'],
-      initialSync: 'new',
-    });
+    await operator.accounts.put(
+      storedDovecotAccount(dovecot, 'support', { passwordSecretArn: secretArn('accounts', 'support') }),
+    );
     await operator.subscriptions.put({
       id: 'hook',
       url: await receiver.listen(),

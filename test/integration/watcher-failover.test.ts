@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import type { SecretResolver } from '../../src/ports/index.js';
 import { composeAwsAdapters } from '../../src/runtime/aws-composition.js';
+import { storedDovecotAccount } from '../support/accounts.js';
 import {
   type EmulatedStack,
   runFunctions,
@@ -166,20 +166,13 @@ describe(`several watcher processes share ${MAILBOXES} mailboxes of ${ACCOUNTS} 
     const env = loadAwsEnvironment(variables);
     watcherEnv = stack.watcherEnv(variables, new Map(USERS.map((u) => [passwordArn(u.name), u.password])));
     adapters = composeAwsAdapters(env, { ...stack.clients, secrets: withLinkKey(secrets) });
-    const ca = readFileSync(dovecot.caFile, 'utf8');
     for (const user of USERS) {
-      await adapters.accounts.put({
-        id: user.name,
-        host: '127.0.0.1',
-        port: dovecot.tlsPort,
-        security: 'tls',
-        user: user.name,
-        passwordSecretArn: passwordArn(user.name),
-        tlsCa: ca,
-        tlsServername: 'localhost',
-        mailboxes: user.mailboxes,
-        initialSync: 'new',
-      });
+      await adapters.accounts.put(
+        storedDovecotAccount(dovecot, user.name, {
+          passwordSecretArn: passwordArn(user.name),
+          mailboxes: user.mailboxes,
+        }),
+      );
     }
     await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: WEBHOOK_ARN });
     functions = runFunctions(adapters, env, stack.aws.sqs);

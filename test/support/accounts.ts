@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import type { StoredAccount } from '../../src/adapters/aws/dynamodb-account-repository.js';
 import type { AccountConfig } from '../../src/config/config.js';
+import type { DovecotServer } from './dovecot.js';
 
 /** A password account as the config loader would produce it; tests override what they exercise. */
 export function accountConfig(overrides: Partial<AccountConfig> = {}): AccountConfig {
@@ -11,6 +14,29 @@ export function accountConfig(overrides: Partial<AccountConfig> = {}): AccountCo
     auth: { kind: 'password', password: 'p' },
     connectionLimit: undefined,
     tls: { ca: undefined, servername: undefined },
+    mailboxes: ['INBOX'],
+    initialSync: 'new',
+    ...overrides,
+  };
+}
+
+/**
+ * An account as the AWS account table stores it, for a user of the test Dovecot over implicit TLS with its own
+ * CA; tests override what they exercise (the port of a relay, several mailboxes).
+ */
+export function storedDovecotAccount(
+  dovecot: Pick<DovecotServer, 'tlsPort' | 'caFile'>,
+  id: string,
+  overrides: Partial<StoredAccount> = {},
+): StoredAccount {
+  return {
+    id,
+    host: '127.0.0.1',
+    port: dovecot.tlsPort,
+    security: 'tls',
+    user: id,
+    tlsCa: readFileSync(dovecot.caFile, 'utf8'),
+    tlsServername: 'localhost',
     mailboxes: ['INBOX'],
     initialSync: 'new',
     ...overrides,
