@@ -124,21 +124,15 @@ export async function startAwsWatcher(
   const beating = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   // A third of the lease duration: two heartbeats may fail before the others count this task gone.
   let cycling = false;
-  let heldAtLastTick = shards?.shards.join(',');
   const leasing = setInterval(() => {
     if (!shards) return;
-    // Checked every tick, even while a cycle is still waiting on DynamoDB: once this task's heartbeat is older
-    // than the lease, it holds nothing on its own clock, its shards may be someone else's, and their connections
-    // close here rather than after the cycle. Only when the held set moved: most ticks it has not.
-    const held = shards.shards.join(',');
-    if (held !== heldAtLastTick) {
-      heldAtLastTick = held;
-      void watcher
-        .closeUnowned()
-        .catch((error: unknown) =>
-          aws.logger.error('closing the sessions of lost shards failed', { error: errorMessage(error) }),
-        );
-    }
+    // Every tick, even while a cycle is still waiting on DynamoDB: once this task's heartbeat is older than the
+    // lease, its shards may be someone else's, and their connections close here rather than after the cycle.
+    void watcher
+      .closeUnowned()
+      .catch((error: unknown) =>
+        aws.logger.error('closing the sessions of lost shards failed', { error: errorMessage(error) }),
+      );
     // A cycle that outlasts the interval (hundreds of takes at start) is not run twice at once.
     if (cycling) return;
     cycling = true;
