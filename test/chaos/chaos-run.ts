@@ -41,7 +41,7 @@ export interface BridgeUnderTest {
   /** Every mailbox in IDLE: on first sight a mailbox's baseline is its UIDNEXT, so earlier mail is not news. */
   watching(): Promise<void>;
   kill(): Promise<void>;
-  /** Nothing left to do: queues drained (nothing waiting for a retry either). */
+  /** Nothing left to do: every mailbox caught up and in IDLE, and the queues drained (no retry waiting either). */
   drained(): Promise<boolean>;
   replayDeadLetters(): Promise<void>;
   deadLetterCount(): Promise<number>;

@@ -65,8 +65,13 @@ describe(`chaos, local mode: ${CHAOS.messages} messages through kills, a Dovecot
         },
         drained: async () => {
           if (!bridge.running) return false;
-          const { queues } = await bridge.status();
-          return Object.values(queues).every((depth) => depth === 0);
+          const { queues, accounts } = await bridge.status();
+          const mailboxes = Object.values(accounts.chaos?.mailboxes ?? {});
+          return (
+            mailboxes.length === MAILBOXES.length &&
+            mailboxes.every((m) => m.state === 'idle') &&
+            Object.values(queues).every((depth) => depth === 0)
+          );
         },
         replayDeadLetters: async () => {
           await bridge.cli('replay');
