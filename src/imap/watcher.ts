@@ -290,7 +290,17 @@ export class Watcher {
       clock: this.deps.clock,
       logger: this.deps.logger,
       logins: this.deps.logins,
-      emit: (event) => this.deps.ingest.send([eventRecord(event)]),
+      emit: async (event) => {
+        // A watcher that lost the account's lease (one resumed from a pause, say) would speak for the new owner.
+        if (this.deps.ownership.lease && !this.deps.ownership.lease(account.id)) {
+          this.deps.logger.info('account error not reported: another watcher owns the account now', {
+            account: account.id,
+            code: event.data.code,
+          });
+          return;
+        }
+        await this.deps.ingest.send([eventRecord(event)]);
+      },
       ...(this.deps.tokenStore ? { tokenStore: this.deps.tokenStore } : {}),
     });
     this.connectors.set(account.id, { fingerprint: current, connector });

@@ -57,8 +57,8 @@ export class ShardOwnership implements MailboxOwnership {
     const before = this.shards.join(',');
     const { workerId: me, leaseDurationMs, shardCount } = this.settings;
     try {
+      const beatSentAt = this.clock.now();
       await this.store.heartbeat(me);
-      this.lastBeatAt = this.clock.now();
       const table = await this.store.list(shardCount);
       const now = this.clock.now();
       this.observations.observe(table.heartbeats, now);
@@ -66,6 +66,9 @@ export class ShardOwnership implements MailboxOwnership {
       this.held = new Map(
         table.leases.filter((lease) => lease.owner === me).map((lease) => [lease.shard, lease.counter]),
       );
+      // Only now: a worker resumed from a pause still holds its pre-pause shards until the list above has
+      // replaced them, and a fresh heartbeat must not vouch for those meanwhile.
+      this.lastBeatAt = beatSentAt;
       const alive = (worker: string) =>
         worker === me || this.observations.isAlive(worker, now, leaseDurationMs, this.startedAt);
       const { take } = planLeases(me, table.leases, alive);

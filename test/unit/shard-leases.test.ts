@@ -152,6 +152,37 @@ describe('ShardOwnership', () => {
     assert.deepEqual(await a.owned([ref]), []);
   });
 
+  it('a resumed zombie does not vouch for its old shards between its heartbeat and its reading of the table', async () => {
+    let listing: Promise<void> | undefined;
+    let listed = () => {};
+    class SlowListing extends MemoryLeaseStore {
+      override async list(shardCount: number) {
+        await listing;
+        return super.list(shardCount);
+      }
+    }
+    const c = cluster(new SlowListing());
+    const a = c.join('a');
+    await c.cycle();
+    // SIGSTOP ... SIGCONT; meanwhile b starts, watches a's heartbeat stand still for the lease, takes every shard
+    const b = c.join('b');
+    await b.cycle();
+    c.clock.time += LEASE_MS;
+    await b.cycle();
+    assert.equal(b.shards.length, SHARDS);
+
+    listing = new Promise((resolve) => {
+      listed = resolve;
+    });
+    const resumed = a.cycle();
+    await new Promise((resolve) => setImmediate(resolve)); // the heartbeat is stored, the list is pending
+    assert.equal(a.lease('x'), undefined, 'acts for a shard b holds');
+    listed();
+    await resumed;
+    assert.equal(a.lease('x'), undefined);
+    assert.ok(a.shards.length < SHARDS, 'a steals at most one shard back per cycle');
+  });
+
   it('acts under a later epoch once a shard has moved: the new owner outranks the old in the store', async () => {
     const c = cluster();
     const a = c.join('a');

@@ -62,4 +62,42 @@ describe('Watcher reconciling', () => {
       stores.close();
     }
   });
+
+  for (const leased of [true, false])
+    it(`reports a failing account as account.error only while it holds the account's lease (lease held: ${leased})`, async () => {
+      const clock = { now: () => Date.now() };
+      const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-fenced-error-')), clock);
+      const status = new StatusBoard();
+      const watcher = new Watcher({
+        accounts: { list: async () => [unreachable] },
+        // The zombie's view: the account was owned at the reconcile, and the lease has lapsed since.
+        ownership: { owned: async (ids) => ids, lease: () => (leased ? { epoch: 1 } : undefined) },
+        status,
+        policy: DEFAULT_RECONNECT_POLICY,
+        checkIntervalMs: 60_000,
+        logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, clock),
+        cursors: stores.state,
+        sourceBudget: new ByteBudget(1024 * 1024),
+        ingest: stores.ingest,
+        blobs: stores.blobs,
+        clock,
+        logger: quiet,
+      });
+      try {
+        await watcher.reconcile();
+        const deadline = Date.now() + 10_000;
+        while (status.snapshot().late?.mailboxes.INBOX?.state !== 'error') {
+          assert.ok(Date.now() < deadline, 'the connection never failed');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the report is queued after the status
+        const queued = (await stores.ingest.receive(10)).map(
+          (m) => m.body.kind === 'event' && m.body.event.type,
+        );
+        assert.deepEqual(queued, leased ? ['account.error'] : []);
+      } finally {
+        await watcher.stop();
+        stores.close();
+      }
+    });
 });
