@@ -4,8 +4,14 @@ import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { type ErrorCause, errorMessage, IdlehookError } from '../domain/errors.js';
 import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
-import type { Config } from './config.js';
-import { type ConfigContext, type ConfigFile, configFileSchema } from './schema.js';
+import type { AccountConfig, Config, SubscriptionConfig } from './config.js';
+import {
+  type AccountInput,
+  type ConfigContext,
+  type ConfigFile,
+  configFileSchema,
+  type SubscriptionInput,
+} from './schema.js';
 
 export interface ConfigProblem {
   readonly path: string;
@@ -36,7 +42,7 @@ function formatPath(path: readonly PropertyKey[]): string {
   return text || '(root)';
 }
 
-function zodProblem(issue: z.core.$ZodIssue): ConfigProblem {
+export function zodProblem(issue: z.core.$ZodIssue): ConfigProblem {
   if (issue.code === 'unrecognized_keys') {
     return { path: formatPath(issue.path), message: `unknown field(s): ${issue.keys.join(', ')}` };
   }
@@ -73,43 +79,7 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
   duplicates(accounts, 'accounts', 'account');
   duplicates(subscriptions, 'subscriptions', 'subscription');
   accounts.forEach((account, index) => {
-    const preset = typeof account?.provider === 'string' ? presetOf(account.provider) : undefined;
-    if (account && account.host === undefined && account.provider === undefined) {
-      problems.push({ path: `accounts[${index}].host`, message: 'give a host, or a provider preset' });
-    }
-    if (account && (account.password === undefined) === (account.oauth2 === undefined)) {
-      problems.push({
-        path: `accounts[${index}].password`,
-        message: 'give either a password (or app password) or an "oauth2" object, not both',
-      });
-    }
-    const oauth2 = account?.oauth2 as Record<string, unknown> | undefined;
-    if (oauth2 && oauth2.tokenUrl === undefined && !preset?.tokenUrl) {
-      problems.push({
-        path: `accounts[${index}].oauth2.tokenUrl`,
-        message: `required${typeof account?.provider === 'string' ? ` (the ${account.provider} preset has none)` : ' unless a provider preset gives it'}`,
-      });
-    }
-    if (typeof oauth2?.tokenUrl === 'string' && /^http:/i.test(oauth2.tokenUrl)) {
-      const host = URL.canParse(oauth2.tokenUrl) ? new URL(oauth2.tokenUrl).hostname : '';
-      if (!isLoopbackHost(host))
-        problems.push({
-          path: `accounts[${index}].oauth2.tokenUrl`,
-          message:
-            'must be https:// (the client secret and refresh token travel in it); http:// only for loopback hosts',
-        });
-    }
-    // The host may come from the preset: the rule holds for it as for one written out.
-    const host = typeof account?.host === 'string' ? account.host : preset?.host;
-    if (account?.security === 'none' && account.allowInsecure !== true && host !== undefined) {
-      if (!isLoopbackHost(host)) {
-        problems.push({
-          path: `accounts[${index}].security`,
-          message:
-            '"none" sends the password in plain text; allowed only for loopback hosts or with "allowInsecure": true',
-        });
-      }
-    }
+    problems.push(...accountProblems(account, `accounts[${index}]`));
   });
   const accountIds = new Set(accounts.map((a) => a?.id));
   subscriptions.forEach((subscription, index) => {
@@ -123,6 +93,50 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
       }
     });
   });
+  return problems;
+}
+
+/** Rules across one account's fields (the host or a preset, one kind of credentials, no plain text off loopback). */
+export function accountProblems(json: unknown, path: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const account = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const preset = typeof account.provider === 'string' ? presetOf(account.provider) : undefined;
+  if (account.host === undefined && account.provider === undefined) {
+    problems.push({ path: `${path}.host`, message: 'give a host, or a provider preset' });
+  }
+  if (account && (account.password === undefined) === (account.oauth2 === undefined)) {
+    problems.push({
+      path: `${path}.password`,
+      message: 'give either a password (or app password) or an "oauth2" object, not both',
+    });
+  }
+  const oauth2 = account.oauth2 as Record<string, unknown> | undefined;
+  if (oauth2 && oauth2.tokenUrl === undefined && !preset?.tokenUrl) {
+    problems.push({
+      path: `${path}.oauth2.tokenUrl`,
+      message: `required${typeof account.provider === 'string' ? ` (the ${account.provider} preset has none)` : ' unless a provider preset gives it'}`,
+    });
+  }
+  if (typeof oauth2?.tokenUrl === 'string' && /^http:/i.test(oauth2.tokenUrl)) {
+    const host = URL.canParse(oauth2.tokenUrl) ? new URL(oauth2.tokenUrl).hostname : '';
+    if (!isLoopbackHost(host))
+      problems.push({
+        path: `${path}.oauth2.tokenUrl`,
+        message:
+          'must be https:// (the client secret and refresh token travel in it); http:// only for loopback hosts',
+      });
+  }
+  // The host may come from the preset: the rule holds for it as for one written out.
+  const host = typeof account.host === 'string' ? account.host : preset?.host;
+  if (account.security === 'none' && account.allowInsecure !== true && host !== undefined) {
+    if (!isLoopbackHost(host)) {
+      problems.push({
+        path: `${path}.security`,
+        message:
+          '"none" sends the password in plain text; allowed only for loopback hosts or with "allowInsecure": true',
+      });
+    }
+  }
   return problems;
 }
 
@@ -140,29 +154,38 @@ function toConfig(file: ConfigFile): Config {
     reconnect: file.reconnect,
     imap: file.imap,
     retention: file.retention,
-    accounts: file.accounts.map((account) => ({
-      ...accountSettings({ ...account, tls: { ca: account.tls.ca, servername: account.tls.servername } }),
-      auth: account.oauth2
-        ? {
-            kind: 'oauth2' as const,
-            tokenUrl: oauth2TokenUrl(account.provider, account.oauth2.tokenUrl) ?? '',
-            clientId: account.oauth2.clientId,
-            clientSecret: account.oauth2.clientSecret,
-            refreshToken: account.oauth2.refreshToken,
-            scope: account.oauth2.scope,
-          }
-        : { kind: 'password' as const, password: account.password ?? '' },
-    })),
-    subscriptions: file.subscriptions.map((subscription) => ({
-      id: subscription.id,
-      url: subscription.url,
-      secrets: subscription.previousSecret
-        ? [subscription.secret, subscription.previousSecret]
-        : [subscription.secret],
-      events: subscription.events ? new Set(subscription.events) : undefined,
-      accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
-      rateLimitPerSecond: subscription.rateLimitPerSecond,
-    })),
+    accounts: file.accounts.map(toAccountConfig),
+    subscriptions: file.subscriptions.map(toSubscriptionConfig),
+  };
+}
+
+/** An account as the rest of the bridge uses it: defaults of the provider filled in, credentials resolved. */
+export function toAccountConfig(account: AccountInput): AccountConfig {
+  return {
+    ...accountSettings({ ...account, tls: { ca: account.tls.ca, servername: account.tls.servername } }),
+    auth: account.oauth2
+      ? {
+          kind: 'oauth2' as const,
+          tokenUrl: oauth2TokenUrl(account.provider, account.oauth2.tokenUrl) ?? '',
+          clientId: account.oauth2.clientId,
+          clientSecret: account.oauth2.clientSecret,
+          refreshToken: account.oauth2.refreshToken,
+          scope: account.oauth2.scope,
+        }
+      : { kind: 'password' as const, password: account.password ?? '' },
+  };
+}
+
+export function toSubscriptionConfig(subscription: SubscriptionInput): SubscriptionConfig {
+  return {
+    id: subscription.id,
+    url: subscription.url,
+    secrets: subscription.previousSecret
+      ? [subscription.secret, subscription.previousSecret]
+      : [subscription.secret],
+    events: subscription.events ? new Set(subscription.events) : undefined,
+    accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
+    rateLimitPerSecond: subscription.rateLimitPerSecond,
   };
 }
 

@@ -61,47 +61,16 @@ export function configFileSchema(context: ConfigContext) {
       return readFile(reference.file, ctx, ['file'])?.trim() ?? z.NEVER;
     });
 
-  const webhookSecret = secret.transform((text, ctx): Buffer => {
-    try {
-      return decodeWebhookSecret(text);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: errorMessage(error) });
-      return z.NEVER;
-    }
-  });
-
-  const account = z
-    .object({
-      ...accountFields,
-      allowInsecure: z.boolean().default(false),
-      password: secret.optional(),
-      oauth2: z
-        .object({ ...oauth2Fields, clientSecret: secret.optional(), refreshToken: secret })
-        .strict()
-        .optional(),
-      connectionLimit: z.number().int().min(1).optional(),
-      tls: z
-        .object({
-          ca: z
-            .string()
-            .min(1)
-            .transform((path, ctx) => readFile(path, ctx) ?? z.NEVER)
-            .optional(),
-          servername: z.string().min(1).optional(),
-        })
-        .strict()
-        .default({}),
-    })
-    .strict();
-
-  const subscription = z
-    .object({
-      ...subscriptionFields,
-      secret: webhookSecret,
-      /** During a rotation: the secret receivers may still verify with; requests carry both signatures. */
-      previousSecret: webhookSecret.optional(),
-    })
-    .strict();
+  const files: SecretFields = {
+    secret,
+    webhookSecret: webhookSecretOf(secret),
+    caCertificate: z
+      .string()
+      .min(1)
+      .transform((path, ctx) => readFile(path, ctx) ?? z.NEVER),
+  };
+  const account = accountSchema(files);
+  const subscription = subscriptionSchema(files);
 
   const deliveryDefaults = {
     timeoutSeconds: 15,
@@ -169,3 +138,57 @@ export function configFileSchema(context: ConfigContext) {
 }
 
 export type ConfigFile = z.output<ReturnType<typeof configFileSchema>>;
+
+/** How an account's or a subscription's secrets and CA certificate are given: by reference (file), or inline (API). */
+export interface SecretFields {
+  readonly secret: z.ZodType<string, unknown>;
+  readonly webhookSecret: z.ZodType<Buffer, unknown>;
+  readonly caCertificate: z.ZodType<string, unknown>;
+}
+
+/** A `whsec_` signing secret, decoded, from what `secret` gives. */
+export function webhookSecretOf(secret: z.ZodType<string, unknown>): z.ZodType<Buffer, unknown> {
+  return secret.transform((text, ctx): Buffer => {
+    try {
+      return decodeWebhookSecret(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(error) });
+      return z.NEVER;
+    }
+  });
+}
+
+/** One account as the config file and the management API take it; rules across fields are in load-config. */
+export function accountSchema(fields: SecretFields) {
+  return z
+    .object({
+      ...accountFields,
+      allowInsecure: z.boolean().default(false),
+      password: fields.secret.optional(),
+      oauth2: z
+        .object({ ...oauth2Fields, clientSecret: fields.secret.optional(), refreshToken: fields.secret })
+        .strict()
+        .optional(),
+      connectionLimit: z.number().int().min(1).optional(),
+      tls: z
+        .object({ ca: fields.caCertificate.optional(), servername: z.string().min(1).optional() })
+        .strict()
+        .default({}),
+    })
+    .strict();
+}
+
+/** One subscription as the config file and the management API take it. */
+export function subscriptionSchema(fields: SecretFields) {
+  return z
+    .object({
+      ...subscriptionFields,
+      secret: fields.webhookSecret,
+      /** During a rotation: the secret receivers may still verify with; requests carry both signatures. */
+      previousSecret: fields.webhookSecret.optional(),
+    })
+    .strict();
+}
+
+export type AccountInput = z.output<ReturnType<typeof accountSchema>>;
+export type SubscriptionInput = z.output<ReturnType<typeof subscriptionSchema>>;
