@@ -18,12 +18,16 @@ import {
   listSubscriptionsCommand,
   removeSubscriptionCommand,
 } from './commands/subscriptions.js';
+import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
 import type { Target } from './targets.js';
 
 /** Every command, in the order the usage lists them. */
 const COMMANDS: readonly Command[] = [
   runCommand,
   doctorCommand,
+  createTokenCommand,
+  listTokensCommand,
+  revokeTokenCommand,
   deliveriesCommand,
   replayCommand,
   listSubscriptionsCommand,

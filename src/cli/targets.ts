@@ -1,10 +1,12 @@
 import { senderFor, type UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
+import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { SubscriptionConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import type { AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/index.js';
 import type { AwsAdapters } from '../runtime/aws-composition.js';
+import { LocalDirectory } from '../runtime/local-directory.js';
 
 /** What the operating commands work on: local mode's SQLite file, or a deployed stack's DynamoDB table. */
 export interface Target {
@@ -29,7 +31,13 @@ export function openLocalTarget(configFile: string): Target {
     subscriptionStatus: stores.state,
     http,
     timeoutMs: config.delivery.timeoutSeconds * 1000,
-    subscriptions: async () => config.subscriptions,
+    // The config file's and those made through the management API.
+    subscriptions: async () =>
+      new LocalDirectory(
+        config,
+        { accounts: stores.managedAccounts, subscriptions: stores.managedSubscriptions },
+        createLogger('error'),
+      ).subscriptionConfigs(),
     close: async () => {
       await http.close();
       stores.close();

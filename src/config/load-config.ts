@@ -7,10 +7,13 @@ import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js
 import type { AccountConfig, Config, SubscriptionConfig } from './config.js';
 import {
   type AccountInput,
+  accountSchema,
   type ConfigContext,
   type ConfigFile,
   configFileSchema,
+  INLINE_SECRETS,
   type SubscriptionInput,
+  subscriptionSchema,
 } from './schema.js';
 
 export interface ConfigProblem {
@@ -96,24 +99,25 @@ function crossFieldProblems(json: unknown): ConfigProblem[] {
   return problems;
 }
 
-/** Rules across one account's fields (the host or a preset, one kind of credentials, no plain text off loopback). */
+/** Rules across one account's fields (`path` prefixes the fields named; empty for a document of its own): the host or a preset, one kind of credentials, no plain text off loopback. */
 export function accountProblems(json: unknown, path: string): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  const at = (field: string) => (path ? `${path}.${field}` : field);
   const account = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
   const preset = typeof account.provider === 'string' ? presetOf(account.provider) : undefined;
   if (account.host === undefined && account.provider === undefined) {
-    problems.push({ path: `${path}.host`, message: 'give a host, or a provider preset' });
+    problems.push({ path: at('host'), message: 'give a host, or a provider preset' });
   }
   if (account && (account.password === undefined) === (account.oauth2 === undefined)) {
     problems.push({
-      path: `${path}.password`,
+      path: at('password'),
       message: 'give either a password (or app password) or an "oauth2" object, not both',
     });
   }
   const oauth2 = account.oauth2 as Record<string, unknown> | undefined;
   if (oauth2 && oauth2.tokenUrl === undefined && !preset?.tokenUrl) {
     problems.push({
-      path: `${path}.oauth2.tokenUrl`,
+      path: at('oauth2.tokenUrl'),
       message: `required${typeof account.provider === 'string' ? ` (the ${account.provider} preset has none)` : ' unless a provider preset gives it'}`,
     });
   }
@@ -121,7 +125,7 @@ export function accountProblems(json: unknown, path: string): ConfigProblem[] {
     const host = URL.canParse(oauth2.tokenUrl) ? new URL(oauth2.tokenUrl).hostname : '';
     if (!isLoopbackHost(host))
       problems.push({
-        path: `${path}.oauth2.tokenUrl`,
+        path: at('oauth2.tokenUrl'),
         message:
           'must be https:// (the client secret and refresh token travel in it); http:// only for loopback hosts',
       });
@@ -131,7 +135,7 @@ export function accountProblems(json: unknown, path: string): ConfigProblem[] {
   if (account.security === 'none' && account.allowInsecure !== true && host !== undefined) {
     if (!isLoopbackHost(host)) {
       problems.push({
-        path: `${path}.security`,
+        path: at('security'),
         message:
           '"none" sends the password in plain text; allowed only for loopback hosts or with "allowInsecure": true',
       });
@@ -187,6 +191,37 @@ export function toSubscriptionConfig(subscription: SubscriptionInput): Subscript
     accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
     rateLimitPerSecond: subscription.rateLimitPerSecond,
   };
+}
+
+/**
+ * An account document of the management API: the config file's account, with its secrets and CA certificate
+ * inline. Every problem goes into one ConfigError, paths relative to the document.
+ */
+export function parseAccountDocument(json: unknown, source: string): AccountConfig {
+  const parsed = accountSchema(INLINE_SECRETS).safeParse(json);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map(zodProblem)),
+    ...accountProblems(json, ''),
+  ];
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
+  return toAccountConfig(parsed.data);
+}
+
+/** A subscription document of the management API; `accountIds` are the accounts it may name. */
+export function parseSubscriptionDocument(
+  json: unknown,
+  source: string,
+  accountIds: ReadonlySet<string>,
+): SubscriptionConfig {
+  const parsed = subscriptionSchema(INLINE_SECRETS).safeParse(json);
+  const problems = parsed.success ? [] : parsed.error.issues.map(zodProblem);
+  if (parsed.success)
+    parsed.data.accounts?.forEach((id, i) => {
+      if (!accountIds.has(id))
+        problems.push({ path: `accounts[${i}]`, message: `no account with id "${id}"` });
+    });
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
+  return toSubscriptionConfig(parsed.data);
 }
 
 /** Validates a parsed config document and resolves it; every problem goes into one ConfigError. */

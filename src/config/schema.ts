@@ -146,6 +146,20 @@ export interface SecretFields {
   readonly caCertificate: z.ZodType<string, unknown>;
 }
 
+const inlineSecret = z.string().min(1);
+
+/**
+ * Secrets and the CA certificate as the management API takes them: written out. Never a file or variable
+ * reference, which would let an API caller read the bridge's files and environment.
+ */
+export const INLINE_SECRETS: SecretFields = {
+  secret: inlineSecret,
+  webhookSecret: webhookSecretOf(inlineSecret),
+  caCertificate: z
+    .string()
+    .regex(/-----BEGIN CERTIFICATE-----/, 'expected PEM text (-----BEGIN CERTIFICATE----- ...)'),
+};
+
 /** A `whsec_` signing secret, decoded, from what `secret` gives. */
 export function webhookSecretOf(secret: z.ZodType<string, unknown>): z.ZodType<Buffer, unknown> {
   return secret.transform((text, ctx): Buffer => {

@@ -1,7 +1,9 @@
+import { getRequestListener } from '@hono/node-server';
 import { senderFor } from '../adapters/http/undici-http-sender.js';
 import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
+import { createManagementApi } from '../api/management-api.js';
 import type { Config } from '../config/config.js';
 import {
   ByteBudget,
@@ -15,7 +17,9 @@ import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
+import { replayDeadLetters } from '../pipeline/replay.js';
 import type { Logger } from '../ports/index.js';
+import { LocalDirectory } from './local-directory.js';
 import { QueueWorker } from './queue-worker.js';
 
 export interface LocalBridge {
@@ -38,16 +42,49 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   deliveries.releaseStaleLeases();
   const status = new StatusBoard();
 
+  const directory = new LocalDirectory(
+    config,
+    { accounts: stores.managedAccounts, subscriptions: stores.managedSubscriptions },
+    logger,
+  );
+  const subscriptions = directory.subscriptions;
+  // Set once the watcher exists: API requests that change accounts before then change what it starts with.
+  let reconcileAccounts = () => {};
+  const http = senderFor(config.delivery);
+  const api = createManagementApi({
+    directory,
+    verifyToken: (token) => stores.apiTokens.verify(token),
+    accountStatus: (id) => status.snapshot()[id],
+    queueDepths: () => ({ ingest: ingest.depth(), delivery: deliveries.depth() }),
+    checkAccount: async (account) => {
+      const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
+      return diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
+    },
+    accountsChanged: () => reconcileAccounts(),
+    listDeadLetters: () => state.listDeadLetters(),
+    replay: (filter) =>
+      replayDeadLetters(filter, {
+        log: state,
+        attempts: stores.attempts,
+        subscriptionStatus: state,
+        subscriptions,
+        http,
+        clock,
+        timeoutMs: config.delivery.timeoutSeconds * 1000,
+      }),
+    attempts: stores.attempts,
+    logger,
+  });
   const server = await startLocalHttpServer(config.http.port, {
     blobs,
     status: () => ({
       accounts: status.snapshot(),
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
     }),
+    api: getRequestListener(api.fetch),
   });
   blobs.setBaseUrl(server.url);
 
-  const subscriptions = new Map(config.subscriptions.map((s) => [s.id, s]));
   const parseBudget = new ByteBudget(PARSE_BYTES_IN_FLIGHT);
   const parseWorker = new QueueWorker(
     ingest,
@@ -55,7 +92,11 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       const size = message.body.kind === 'message' ? message.body.size : 0;
       const release = await parseBudget.acquire(size * PARSE_MEMORY_PER_SOURCE_BYTE);
       try {
-        await handleIngestRecord(message.body, { blobs, deliveries, subscriptions: config.subscriptions });
+        await handleIngestRecord(message.body, {
+          blobs,
+          deliveries,
+          subscriptions: directory.subscriptionConfigs(),
+        });
       } finally {
         release();
       }
@@ -63,7 +104,6 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     },
     { name: 'ingest', concurrency: PARSE_CONCURRENCY, logger },
   );
-  const http = senderFor(config.delivery);
   const deliveryDependencies = {
     log: state,
     attempts: stores.attempts,
@@ -105,7 +145,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   }, PRUNE_INTERVAL_MS);
 
   const watcher = new Watcher({
-    accounts: { list: async () => config.accounts },
+    accounts: { list: async () => directory.accountConfigs() },
     ownership: ownsEverything,
     status,
     policy: config.reconnect,
@@ -123,11 +163,16 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     logger,
   });
   await watcher.start();
+  reconcileAccounts = () => {
+    watcher
+      .reconcile()
+      .catch((error: unknown) => logger.error('reconciling accounts failed', { error: errorMessage(error) }));
+  };
   logger.info('idlehook local mode started', {
     url: server.url,
-    accounts: config.accounts.length,
+    accounts: directory.accountConfigs().length,
     mailboxes: watcher.mailboxCount,
-    subscriptions: config.subscriptions.length,
+    subscriptions: directory.subscriptionConfigs().length,
   });
 
   return {

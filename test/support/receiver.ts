@@ -12,10 +12,12 @@ const schemaValidators = (() => {
   addFormats.default(ajv);
   const dir = join(import.meta.dirname, '../../schemas');
   return new Map(
-    readdirSync(dir).map((file) => {
-      const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { title: string };
-      return [schema.title, ajv.compile(schema)] as const;
-    }),
+    readdirSync(dir)
+      .filter((file) => file.endsWith('.schema.json'))
+      .map((file) => {
+        const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { title: string };
+        return [schema.title, ajv.compile(schema)] as const;
+      }),
   );
 })();
 
@@ -52,7 +54,7 @@ export class WebhookReceiver {
   maxInFlight = 0;
   /** When each request arrived (ms since the epoch), in order. */
   readonly arrivals: number[] = [];
-  private readonly verifier: Webhook;
+  private verifier: Webhook;
   private readonly listeners = new Set<() => void>();
   private server = createServer((request, response) => {
     if (this.refuseConnections) {
@@ -104,7 +106,13 @@ export class WebhookReceiver {
     });
   });
 
-  constructor(readonly secret: string) {
+  constructor(public secret: string) {
+    this.verifier = new Webhook(secret);
+  }
+
+  /** Verifies with `secret` from now on: one idlehook made when the subscription was created, say. */
+  useSecret(secret: string): void {
+    this.secret = secret;
     this.verifier = new Webhook(secret);
   }
 

@@ -95,6 +95,23 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS delivery_attempts_by_endpoint ON delivery_attempts (subscription_id, attempted_at);
 CREATE INDEX IF NOT EXISTS delivery_attempts_by_age ON delivery_attempts (attempted_at);
+
+CREATE TABLE IF NOT EXISTS api_tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS managed_documents (
+  kind TEXT NOT NULL CHECK (kind IN ('account', 'subscription')),
+  id TEXT NOT NULL,
+  document TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+) STRICT;
 `;
 
 /** Opens (and creates) local mode's single SQLite file: cursors, queues and delivery records in one place. */

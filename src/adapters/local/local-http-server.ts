@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackHost } from '../http/loopback-host.js';
 import type { SqliteBlobStore } from './sqlite-blob-store.js';
@@ -17,13 +17,18 @@ function decodedPath(pathname: string): string | undefined {
 }
 
 /**
- * Loopback-only HTTP for local mode: `GET /status` and `GET /blobs/<key>` (raw messages and attachments, the
- * URLs in events). Never bound beyond 127.0.0.1, and answers only requests addressed to a loopback name: blobs
+ * Loopback-only HTTP for local mode: `GET /status`, `GET /blobs/<key>` (raw messages and attachments, the
+ * URLs in events) and the management API under `/v1/`. Never bound beyond 127.0.0.1, and answers only requests addressed to a loopback name: blobs
  * are mail content.
  */
 export async function startLocalHttpServer(
   port: number,
-  routes: { readonly status: () => unknown; readonly blobs: Pick<SqliteBlobStore, 'read'> },
+  routes: {
+    readonly status: () => unknown;
+    readonly blobs: Pick<SqliteBlobStore, 'read'>;
+    /** The management API, under /v1/ (it authenticates every request itself). */
+    readonly api?: RequestListener;
+  },
 ): Promise<LocalHttpServer> {
   const server: Server = createServer((request, response) => {
     if (!isLoopbackHost(request.headers.host)) {
@@ -36,6 +41,10 @@ export async function startLocalHttpServer(
       response
         .writeHead(400, { 'content-type': 'text/plain' })
         .end('malformed percent-encoding in the path\n');
+      return;
+    }
+    if (routes.api && path.startsWith('/v1/')) {
+      routes.api(request, response);
       return;
     }
     if (request.method !== 'GET') {

@@ -4,6 +4,7 @@ import { openLocalDatabase, persistentKey } from './database.js';
 import { MemoryEndpointThrottle } from './memory-endpoint-throttle.js';
 import { SqliteAttemptLog } from './sqlite-attempt-log.js';
 import { SqliteBlobStore } from './sqlite-blob-store.js';
+import { SqliteApiTokens, SqliteManagedDocuments } from './sqlite-management-store.js';
 import { SqliteOAuth2TokenStore } from './sqlite-oauth2-token-store.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteStateStore } from './sqlite-state-store.js';
@@ -18,6 +19,9 @@ export interface LocalStores {
   readonly ingest: SqliteQueue<IngestRecord>;
   readonly deliveries: SqliteQueue<DeliveryRecord>;
   readonly blobs: SqliteBlobStore;
+  readonly apiTokens: SqliteApiTokens;
+  readonly managedAccounts: SqliteManagedDocuments;
+  readonly managedSubscriptions: SqliteManagedDocuments;
   close(): void;
 }
 
@@ -32,6 +36,9 @@ export function openLocalStores(dataDir: string, clock: Clock): LocalStores {
     ingest: new SqliteQueue<IngestRecord>(db, 'ingest', clock, writes),
     deliveries: new SqliteQueue<DeliveryRecord>(db, 'delivery', clock, writes, (r) => r.subscriptionId),
     blobs: new SqliteBlobStore(db, writes, () => clock.now(), persistentKey(db, 'blob-url-key')),
+    apiTokens: new SqliteApiTokens(db, clock),
+    managedAccounts: new SqliteManagedDocuments(db, 'account', clock),
+    managedSubscriptions: new SqliteManagedDocuments(db, 'subscription', clock),
     close: () => db.close(),
   };
 }

@@ -1,0 +1,96 @@
+import { apiTokenHash, newApiToken } from '../../api/tokens.js';
+import type { Clock } from '../../ports/index.js';
+import type { LocalDatabase } from './database.js';
+
+export interface ApiTokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | undefined;
+}
+
+/** A managed item as stored: the request document it was created from (secrets inline), by id. */
+export interface StoredDocument {
+  readonly id: string;
+  readonly document: unknown;
+}
+
+/** Tokens of the management API, hashed (local mode). */
+export class SqliteApiTokens {
+  constructor(
+    private readonly db: LocalDatabase,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A new token: the only time it is seen in the clear. */
+  create(name: string): { readonly id: string; readonly token: string } {
+    const { id, token } = newApiToken();
+    this.db
+      .prepare('INSERT INTO api_tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)')
+      .run(id, name, apiTokenHash(token), this.clock.now());
+    return { id, token };
+  }
+
+  list(): ApiTokenInfo[] {
+    const rows = this.db
+      .prepare('SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY created_at, id')
+      .all() as { id: string; name: string; created_at: number; last_used_at: number | null }[];
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      createdAt: r.created_at,
+      lastUsedAt: r.last_used_at ?? undefined,
+    }));
+  }
+
+  /** Whether a token existed to revoke. */
+  revoke(id: string): boolean {
+    return this.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id).changes > 0;
+  }
+
+  /** Whether `token` is a live token; notes its use. */
+  verify(token: string): boolean {
+    return (
+      this.db
+        .prepare('UPDATE api_tokens SET last_used_at = ? WHERE hash = ?')
+        .run(this.clock.now(), apiTokenHash(token)).changes > 0
+    );
+  }
+}
+
+/** Accounts or subscriptions created through the management API (local mode), kept as their documents. */
+export class SqliteManagedDocuments {
+  constructor(
+    private readonly db: LocalDatabase,
+    private readonly kind: 'account' | 'subscription',
+    private readonly clock: Clock,
+  ) {}
+
+  list(): StoredDocument[] {
+    const rows = this.db
+      .prepare('SELECT id, document FROM managed_documents WHERE kind = ? ORDER BY id')
+      .all(this.kind) as { id: string; document: string }[];
+    return rows.map((r) => ({ id: r.id, document: JSON.parse(r.document) as unknown }));
+  }
+
+  /** Stores a new document; false when the id is taken. */
+  insert(id: string, document: unknown): boolean {
+    const now = this.clock.now();
+    return (
+      this.db
+        .prepare(
+          `INSERT INTO managed_documents (kind, id, document, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (kind, id) DO NOTHING`,
+        )
+        .run(this.kind, id, JSON.stringify(document), now, now).changes > 0
+    );
+  }
+
+  /** Whether there was a document to delete. */
+  delete(id: string): boolean {
+    return (
+      this.db.prepare('DELETE FROM managed_documents WHERE kind = ? AND id = ?').run(this.kind, id).changes >
+      0
+    );
+  }
+}

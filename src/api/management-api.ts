@@ -1,0 +1,364 @@
+import { randomBytes } from 'node:crypto';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
+import { ConfigError, parseAccountDocument, parseSubscriptionDocument } from '../config/load-config.js';
+import { errorMessage } from '../domain/errors.js';
+import type { DoctorReport } from '../imap/doctor/doctor.js';
+import type { AccountSnapshot } from '../imap/status-board.js';
+import type { ReplayResult } from '../pipeline/replay.js';
+import type { AttemptLog, DeadLetter, Logger } from '../ports/index.js';
+import { problemResponse } from './problem.js';
+import {
+  createAccountRoute,
+  createSubscriptionRoute,
+  deleteAccountRoute,
+  deleteSubscriptionRoute,
+  getAccountRoute,
+  getSubscriptionRoute,
+  listAccountsRoute,
+  listAttemptsRoute,
+  listDeadLettersRoute,
+  listSubscriptionsRoute,
+  openApiDocument,
+  replayRoute,
+  statusRoute,
+} from './routes.js';
+import { bearerToken } from './tokens.js';
+
+/** Bodies larger than this are refused before they are parsed (an account document is a few KiB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+type Origin = 'config' | 'api';
+interface Listed<T> {
+  readonly value: T;
+  readonly origin: Origin;
+}
+
+/** Where accounts and subscriptions live; config-file ones are read-only (see runtime/local-directory.ts). */
+export interface ManagedDirectory {
+  listAccounts(): readonly Listed<AccountConfig>[];
+  account(id: string): Listed<AccountConfig> | undefined;
+  accountIds(): ReadonlySet<string>;
+  addAccount(document: unknown, account: AccountConfig): boolean;
+  removeAccount(id: string): 'removed' | 'not-found' | 'read-only';
+  listSubscriptions(): readonly Listed<SubscriptionConfig>[];
+  subscription(id: string): Listed<SubscriptionConfig> | undefined;
+  addSubscription(document: unknown, subscription: SubscriptionConfig): boolean;
+  removeSubscription(id: string): 'removed' | 'not-found' | 'read-only';
+}
+
+export interface DeadLetterFilter {
+  readonly eventId?: string;
+  readonly subscriptionId?: string;
+  readonly since?: number;
+  readonly until?: number;
+}
+
+/** What the management API works on; each mode composes its own. */
+export interface ManagementBackend {
+  readonly directory: ManagedDirectory;
+  verifyToken(token: string): boolean;
+  accountStatus(id: string): AccountSnapshot | undefined;
+  queueDepths(): { readonly ingest: number; readonly delivery: number };
+  /** The doctor's walk (DNS to mailboxes) for an account about to be created. */
+  checkAccount(account: AccountConfig): Promise<DoctorReport>;
+  /** The accounts changed: the watcher picks them up now rather than at its next refresh. */
+  accountsChanged(): void;
+  listDeadLetters(): Promise<readonly DeadLetter[]>;
+  replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
+  readonly attempts: Pick<AttemptLog, 'listAttempts'>;
+  readonly logger: Logger;
+}
+
+/** A page of `items` (sorted by `key`) after the cursor, which is the last key of the page before. */
+function paginate<T>(
+  items: readonly T[],
+  key: (item: T) => string,
+  query: { limit: number; cursor?: string | undefined },
+) {
+  const after = query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString();
+  const start = after === undefined ? 0 : items.findIndex((item) => key(item) > after);
+  const rest = start < 0 ? [] : items.slice(start);
+  const data = rest.slice(0, query.limit);
+  const last = data.at(-1);
+  return {
+    data,
+    nextCursor:
+      rest.length > query.limit && last !== undefined ? Buffer.from(key(last)).toString('base64url') : null,
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function accountView(backend: ManagementBackend, { value, origin }: Listed<AccountConfig>) {
+  const status = backend.accountStatus(value.id);
+  return {
+    id: value.id,
+    origin,
+    host: value.host,
+    port: value.port,
+    security: value.security,
+    user: value.user,
+    auth: value.auth.kind,
+    mailboxes: [...value.mailboxes],
+    initialSync: value.initialSync,
+    connectionLimit: value.connectionLimit ?? null,
+    status: {
+      state: status?.state ?? ('starting' as const),
+      lastError: status?.lastError ?? null,
+      errorCode: status?.errorCode ?? null,
+      nextLoginAttemptAt: status?.nextLoginAttemptAt ?? null,
+      mailboxes: Object.entries(status?.mailboxes ?? {}).map(([name, m]) => ({ name, ...m })),
+    },
+  };
+}
+
+function subscriptionView({ value, origin }: Listed<SubscriptionConfig>) {
+  return {
+    id: value.id,
+    origin,
+    url: value.url,
+    events: value.events ? [...value.events] : null,
+    accounts: value.accounts ? [...value.accounts] : null,
+    rateLimitPerSecond: value.rateLimitPerSecond ?? null,
+  };
+}
+
+function deadLetterKey(letter: DeadLetter): string {
+  return `${String(letter.failedAt).padStart(15, '0')} ${letter.eventId} ${letter.subscriptionId}`;
+}
+
+/** A new `whsec_` signing secret: 24 random bytes, as the Standard Webhooks libraries make them. */
+function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/**
+ * The management API (`/v1/...`): accounts, subscriptions, dead letters and attempts, every route behind a
+ * bearer token. Requests are validated by the zod schemas the OpenAPI document (`/v1/openapi.json`) is made from,
+ * and the account and subscription documents by the config file's own schemas.
+ */
+export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (result.success) return undefined;
+      return problemResponse(c, 422, {
+        detail: 'the request has invalid fields; see errors',
+        errors: result.error.issues.map((issue) => ({
+          in: result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : result.target,
+          path: issue.path.map(String).join('.') || '(root)',
+          message:
+            issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+        })),
+      });
+    },
+  });
+
+  app.use('*', async (c, next) => {
+    const token = bearerToken(c.req.header('authorization'));
+    if (token === undefined || !backend.verifyToken(token)) {
+      c.header('www-authenticate', 'Bearer realm="idlehook"');
+      return problemResponse(c, 401, {
+        detail: 'send a token made with `idlehook tokens create` as "Authorization: Bearer <token>"',
+      });
+    }
+    await next();
+    return undefined;
+  });
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problemResponse(c, 413, { detail: `bodies are limited to ${MAX_BODY_BYTES} bytes` }),
+    }),
+  );
+  app.onError((error, c) => {
+    if (error instanceof ConfigError)
+      return problemResponse(c, 422, {
+        detail: 'the request has invalid fields; see errors',
+        errors: error.problems.map((p) => ({ in: 'body', ...p })),
+      });
+    if (error instanceof HTTPException)
+      return problemResponse(c, error.status === 415 ? 415 : 400, { detail: error.message });
+    backend.logger.error('management API request failed', { path: c.req.path, error: errorMessage(error) });
+    return problemResponse(c, 500, { detail: 'the request failed inside idlehook; see its log' });
+  });
+  app.notFound((c) => problemResponse(c, 404, { detail: `no route ${c.req.method} ${c.req.path}` }));
+
+  const notFound = (c: Context, what: string) => problemResponse(c, 404, { detail: `no ${what}` });
+  const readOnly = (c: Context, what: string) =>
+    problemResponse(c, 409, {
+      title: 'Defined in the config file',
+      detail: `${what} is defined in the config file: change it there`,
+    });
+
+  app.openapi(statusRoute, (c) => {
+    const accounts = backend.directory.listAccounts();
+    const failing = accounts.filter((a) => backend.accountStatus(a.value.id)?.state === 'error').length;
+    return c.json({ accounts: { total: accounts.length, failing }, queues: backend.queueDepths() }, 200);
+  });
+
+  app.openapi(listAccountsRoute, (c) => {
+    const listed = backend.directory.listAccounts();
+    const { data, nextCursor } = paginate(listed, (a) => a.value.id, c.req.valid('query'));
+    return c.json({ data: data.map((a) => accountView(backend, a)), nextCursor }, 200);
+  });
+
+  app.openapi(createAccountRoute, async (c) => {
+    const document: unknown = await c.req.json();
+    const account = parseAccountDocument(document, 'the request body');
+    if (backend.directory.account(account.id))
+      return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
+    if (c.req.valid('query').check === 'true') {
+      const report = await backend.checkAccount(account);
+      if (!report.ok)
+        return problemResponse(c, 422, {
+          title: 'The account does not work',
+          detail: report.steps.find((s) => !s.ok)?.summary ?? 'a check failed',
+          doctor: report,
+        });
+    }
+    if (!backend.directory.addAccount(document, account))
+      return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
+    backend.accountsChanged();
+    return c.json(accountView(backend, { value: account, origin: 'api' }), 201);
+  });
+
+  app.openapi(getAccountRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const account = backend.directory.account(id);
+    return account ? c.json(accountView(backend, account), 200) : notFound(c, `account "${id}"`);
+  });
+
+  app.openapi(deleteAccountRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const outcome = backend.directory.removeAccount(id);
+    if (outcome === 'not-found') return notFound(c, `account "${id}"`);
+    if (outcome === 'read-only') return readOnly(c, `account "${id}"`);
+    backend.accountsChanged();
+    return c.body(null, 204);
+  });
+
+  app.openapi(listSubscriptionsRoute, (c) => {
+    const listed = backend.directory.listSubscriptions();
+    const { data, nextCursor } = paginate(listed, (s) => s.value.id, c.req.valid('query'));
+    return c.json({ data: data.map(subscriptionView), nextCursor }, 200);
+  });
+
+  app.openapi(createSubscriptionRoute, async (c) => {
+    const given = (await c.req.json()) as Record<string, unknown>;
+    const secret = typeof given.secret === 'string' ? undefined : newWebhookSecret();
+    const document = secret === undefined ? given : { ...given, secret };
+    const subscription = parseSubscriptionDocument(
+      document,
+      'the request body',
+      backend.directory.accountIds(),
+    );
+    if (!backend.directory.addSubscription(document, subscription))
+      return problemResponse(c, 409, { detail: `a subscription with id "${subscription.id}" exists` });
+    return c.json(
+      { ...subscriptionView({ value: subscription, origin: 'api' }), ...(secret ? { secret } : {}) },
+      201,
+    );
+  });
+
+  app.openapi(getSubscriptionRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const subscription = backend.directory.subscription(id);
+    return subscription ? c.json(subscriptionView(subscription), 200) : notFound(c, `subscription "${id}"`);
+  });
+
+  app.openapi(deleteSubscriptionRoute, (c) => {
+    const { id } = c.req.valid('param');
+    const outcome = backend.directory.removeSubscription(id);
+    if (outcome === 'not-found') return notFound(c, `subscription "${id}"`);
+    if (outcome === 'read-only') return readOnly(c, `subscription "${id}"`);
+    return c.body(null, 204);
+  });
+
+  app.openapi(listAttemptsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!backend.directory.subscription(id)) return notFound(c, `subscription "${id}"`);
+    const attempts = await backend.attempts.listAttempts(id, c.req.valid('query').limit);
+    return c.json(
+      {
+        data: attempts.map((a) => ({
+          eventId: a.eventId,
+          eventType: a.eventType,
+          attempt: a.attempt,
+          attemptedAt: iso(a.attemptedAt),
+          durationMs: a.durationMs,
+          succeeded: a.succeeded,
+          status: a.status ?? null,
+          error: a.error ?? null,
+          responseExcerpt: a.responseExcerpt ?? null,
+        })),
+      },
+      200,
+    );
+  });
+
+  const filterOf = (query: {
+    subscription?: string | undefined;
+    event?: string | undefined;
+    since?: string | undefined;
+    until?: string | undefined;
+  }): DeadLetterFilter => ({
+    ...(query.subscription ? { subscriptionId: query.subscription } : {}),
+    ...(query.event ? { eventId: query.event } : {}),
+    ...(query.since ? { since: Date.parse(query.since) } : {}),
+    ...(query.until ? { until: Date.parse(query.until) } : {}),
+  });
+  const matches = (filter: DeadLetterFilter) => (l: DeadLetter) =>
+    (!filter.eventId || l.eventId === filter.eventId) &&
+    (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId) &&
+    (filter.since === undefined || l.failedAt >= filter.since) &&
+    (filter.until === undefined || l.failedAt < filter.until);
+
+  app.openapi(listDeadLettersRoute, async (c) => {
+    const query = c.req.valid('query');
+    const letters = (await backend.listDeadLetters())
+      .filter(matches(filterOf(query)))
+      .sort((a, b) => (deadLetterKey(a) < deadLetterKey(b) ? -1 : 1));
+    const { data, nextCursor } = paginate(letters, deadLetterKey, query);
+    return c.json(
+      {
+        data: data.map((l) => ({
+          eventId: l.eventId,
+          eventType: l.eventType,
+          subscriptionId: l.subscriptionId,
+          failedAt: iso(l.failedAt),
+          attempts: l.attempts,
+          reason: l.reason,
+        })),
+        nextCursor,
+      },
+      200,
+    );
+  });
+
+  app.openapi(replayRoute, async (c) => {
+    const results = await backend.replay(filterOf(c.req.valid('json')));
+    const delivered = results.filter((r) => r.delivered).length;
+    return c.json(
+      {
+        delivered,
+        failed: results.length - delivered,
+        results: results.map((r) => ({
+          eventId: r.letter.eventId,
+          subscriptionId: r.letter.subscriptionId,
+          delivered: r.delivered,
+          detail: r.detail,
+        })),
+      },
+      200,
+    );
+  });
+
+  const document = openApiDocument();
+  app.get('/v1/openapi.json', (c) => c.json(document));
+  return app;
+}

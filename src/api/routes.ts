@@ -1,0 +1,341 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { identifier } from '../config/account-settings.js';
+import { accountSchema, INLINE_SECRETS, subscriptionSchema } from '../config/schema.js';
+
+/** The management API's contract: every route's request and response schemas, from which requests are validated and /v1/openapi.json is made. */
+
+const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z
+      .array(z.object({ in: z.string(), path: z.string(), message: z.string() }))
+      .optional()
+      .describe('each bad field: where it is (body, query, path), its path, and what is wrong with it'),
+  })
+  .openapi('Problem');
+
+const PROBLEM = {
+  description: 'RFC 9457 problem details',
+  content: { 'application/problem+json': { schema: ProblemSchema } },
+};
+
+/** The problem responses a route documents, by status (keys from code). */
+const problems = <const S extends readonly number[]>(...statuses: S) =>
+  statuses.reduce((out, status) => Object.assign(out, { [status]: PROBLEM }), {}) as {
+    [K in S[number]]: typeof PROBLEM;
+  };
+
+const MailboxSchema = z
+  .object({
+    name: z.string(),
+    state: z.enum(['connecting', 'syncing', 'idle', 'polling', 'error', 'stopped']),
+    lastError: z.string().nullable(),
+    uidValidity: z.string().nullable(),
+    lastUid: z.number().int().nullable(),
+    lastEventAt: z.string().nullable(),
+  })
+  .openapi('MailboxStatus');
+
+const AccountStatusSchema = z
+  .object({
+    state: z.enum(['ok', 'error', 'starting']),
+    lastError: z.string().nullable(),
+    errorCode: z.string().nullable(),
+    nextLoginAttemptAt: z.string().nullable(),
+    mailboxes: z.array(MailboxSchema),
+  })
+  .openapi('AccountStatus');
+
+const AccountSchema = z
+  .object({
+    id: z.string(),
+    origin: z.enum(['config', 'api']).describe('config: defined in the config file, read-only here'),
+    host: z.string(),
+    port: z.number().int(),
+    security: z.enum(['tls', 'starttls', 'none']),
+    user: z.string(),
+    auth: z.enum(['password', 'oauth2']),
+    mailboxes: z.array(z.string()),
+    initialSync: z.enum(['new', 'all']),
+    connectionLimit: z.number().int().nullable(),
+    status: AccountStatusSchema,
+  })
+  .openapi('Account');
+
+const SubscriptionSchema = z
+  .object({
+    id: z.string(),
+    origin: z.enum(['config', 'api']),
+    url: z.string(),
+    events: z.array(z.string()).nullable().describe('null: every event type'),
+    accounts: z.array(z.string()).nullable().describe('null: every account'),
+    rateLimitPerSecond: z.number().nullable(),
+  })
+  .openapi('Subscription');
+
+const CreatedSubscriptionSchema = SubscriptionSchema.extend({
+  secret: z
+    .string()
+    .optional()
+    .describe('the signing secret, when idlehook made it: shown this once, never again'),
+}).openapi('CreatedSubscription');
+
+const DeadLetterSchema = z
+  .object({
+    eventId: z.string(),
+    eventType: z.string(),
+    subscriptionId: z.string(),
+    failedAt: z.string(),
+    attempts: z.number().int(),
+    reason: z.string(),
+  })
+  .openapi('DeadLetter');
+
+const AttemptSchema = z
+  .object({
+    eventId: z.string(),
+    eventType: z.string(),
+    attempt: z.number().int(),
+    attemptedAt: z.string(),
+    durationMs: z.number(),
+    succeeded: z.boolean(),
+    status: z.number().int().nullable(),
+    error: z.string().nullable(),
+    responseExcerpt: z.string().nullable(),
+  })
+  .openapi('DeliveryAttempt');
+
+const page = <T extends z.ZodType>(item: T, name: string) =>
+  z
+    .object({
+      data: z.array(item),
+      nextCursor: z.string().nullable().describe('pass as `cursor` for the next page; null on the last'),
+    })
+    .openapi(name);
+
+const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().min(1).optional(),
+});
+
+const IdParam = z.object({ id: identifier });
+
+const isoTime = z.iso.datetime({ offset: true });
+
+const AccountInput = accountSchema(INLINE_SECRETS).openapi('AccountInput');
+const SubscriptionInput = subscriptionSchema(INLINE_SECRETS)
+  .omit({ previousSecret: true })
+  .extend({ secret: INLINE_SECRETS.webhookSecret.optional() })
+  .openapi('SubscriptionInput');
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});
+
+const DeadLetterFilterFields = {
+  subscription: identifier.optional(),
+  event: z.string().min(1).optional(),
+  since: isoTime.optional().describe('failed at or after this time'),
+  until: isoTime.optional().describe('failed before this time'),
+};
+
+export const statusRoute = createRoute({
+  method: 'get',
+  path: '/v1/status',
+  summary: 'Queue depths and the number of accounts by state',
+  responses: {
+    200: json(
+      z
+        .object({
+          accounts: z.object({ total: z.number().int(), failing: z.number().int() }),
+          queues: z.object({ ingest: z.number().int(), delivery: z.number().int() }),
+        })
+        .openapi('Status'),
+      'overall status',
+    ),
+    ...problems(401),
+  },
+});
+
+export const listAccountsRoute = createRoute({
+  method: 'get',
+  path: '/v1/accounts',
+  summary: 'List accounts, with their mailboxes’ state',
+  request: { query: PageQuery },
+  responses: {
+    200: json(page(AccountSchema, 'AccountPage'), 'a page of accounts'),
+    ...problems(401, 422),
+  },
+});
+
+export const createAccountRoute = createRoute({
+  method: 'post',
+  path: '/v1/accounts',
+  summary: 'Create an account; the doctor checks it first',
+  description:
+    'The id is chosen by the client, so a retried create cannot make a second account: it answers 409. ' +
+    'Unless `check=false`, the connection is tried (DNS, TCP, TLS, login, mailboxes) and a failure answers 422 ' +
+    'with the doctor’s report. Secrets never come back out of the API.',
+  request: {
+    query: z.object({ check: z.enum(['true', 'false']).default('true') }),
+    body: jsonBody(AccountInput),
+  },
+  responses: {
+    201: json(AccountSchema, 'created'),
+    ...problems(400, 401, 409, 413, 415, 422),
+  },
+});
+
+export const getAccountRoute = createRoute({
+  method: 'get',
+  path: '/v1/accounts/{id}',
+  summary: 'One account, with its mailboxes’ state, last error and next login attempt',
+  request: { params: IdParam },
+  responses: { 200: json(AccountSchema, 'the account'), ...problems(401, 404, 422) },
+});
+
+export const deleteAccountRoute = createRoute({
+  method: 'delete',
+  path: '/v1/accounts/{id}',
+  summary: 'Delete an account: its connections close, and no more events come from it',
+  request: { params: IdParam },
+  responses: { 204: { description: 'deleted' }, ...problems(401, 404, 409, 422) },
+});
+
+export const listSubscriptionsRoute = createRoute({
+  method: 'get',
+  path: '/v1/subscriptions',
+  summary: 'List subscriptions',
+  request: { query: PageQuery },
+  responses: {
+    200: json(page(SubscriptionSchema, 'SubscriptionPage'), 'a page of subscriptions'),
+    ...problems(401, 422),
+  },
+});
+
+export const createSubscriptionRoute = createRoute({
+  method: 'post',
+  path: '/v1/subscriptions',
+  summary: 'Create a subscription',
+  description:
+    'Without `secret`, idlehook makes a signing secret and returns it in this response only. The id is chosen ' +
+    'by the client: a retried create answers 409.',
+  request: { body: jsonBody(SubscriptionInput) },
+  responses: {
+    201: json(CreatedSubscriptionSchema, 'created'),
+    ...problems(400, 401, 409, 413, 415, 422),
+  },
+});
+
+export const getSubscriptionRoute = createRoute({
+  method: 'get',
+  path: '/v1/subscriptions/{id}',
+  summary: 'One subscription',
+  request: { params: IdParam },
+  responses: { 200: json(SubscriptionSchema, 'the subscription'), ...problems(401, 404, 422) },
+});
+
+export const deleteSubscriptionRoute = createRoute({
+  method: 'delete',
+  path: '/v1/subscriptions/{id}',
+  summary: 'Delete a subscription: no more deliveries are made to it',
+  request: { params: IdParam },
+  responses: { 204: { description: 'deleted' }, ...problems(401, 404, 409, 422) },
+});
+
+export const listAttemptsRoute = createRoute({
+  method: 'get',
+  path: '/v1/subscriptions/{id}/attempts',
+  summary: 'The latest delivery attempts to a subscription’s endpoint, newest first',
+  request: {
+    params: IdParam,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+  },
+  responses: {
+    200: json(z.object({ data: z.array(AttemptSchema) }).openapi('AttemptList'), 'attempts'),
+    ...problems(401, 404, 422),
+  },
+});
+
+export const listDeadLettersRoute = createRoute({
+  method: 'get',
+  path: '/v1/dead-letters',
+  summary: 'Deliveries that failed every attempt, oldest first',
+  request: { query: PageQuery.extend(DeadLetterFilterFields) },
+  responses: {
+    200: json(page(DeadLetterSchema, 'DeadLetterPage'), 'a page of dead letters'),
+    ...problems(401, 422),
+  },
+});
+
+export const replayRoute = createRoute({
+  method: 'post',
+  path: '/v1/dead-letters/replay',
+  summary: 'Send the dead letters that match again, once each, with their original webhook-id and body',
+  request: { body: jsonBody(z.object(DeadLetterFilterFields).strict().openapi('DeadLetterFilter')) },
+  responses: {
+    200: json(
+      z
+        .object({
+          delivered: z.number().int(),
+          failed: z.number().int(),
+          results: z.array(
+            z.object({
+              eventId: z.string(),
+              subscriptionId: z.string(),
+              delivered: z.boolean(),
+              detail: z.string(),
+            }),
+          ),
+        })
+        .openapi('ReplayOutcome'),
+      'what each replay did; failed ones stay dead letters with the new reason',
+    ),
+    ...problems(400, 401, 413, 415, 422),
+  },
+});
+
+const ROUTES = [
+  statusRoute,
+  listAccountsRoute,
+  createAccountRoute,
+  getAccountRoute,
+  deleteAccountRoute,
+  listSubscriptionsRoute,
+  createSubscriptionRoute,
+  getSubscriptionRoute,
+  deleteSubscriptionRoute,
+  listAttemptsRoute,
+  listDeadLettersRoute,
+  replayRoute,
+];
+
+/** The OpenAPI 3.1 document of the routes: served at /v1/openapi.json, kept in schemas/ (`npm run schemas`). */
+export function openApiDocument(): unknown {
+  const documented = new OpenAPIHono();
+  const registry = documented.openAPIRegistry;
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'a token made with `idlehook tokens create`',
+  });
+  for (const route of ROUTES) registry.registerPath(route);
+  return documented.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'idlehook management API',
+      version: '1',
+      description:
+        'Accounts, subscriptions and dead letters of an idlehook bridge. Every route needs a bearer token.',
+    },
+    security: [{ bearer: [] }],
+  });
+}
