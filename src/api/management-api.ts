@@ -9,13 +9,14 @@ import { errorMessage } from '../domain/errors.js';
 import type { DoctorReport } from '../imap/doctor/doctor.js';
 import type { AccountSnapshot } from '../imap/status-board.js';
 import type { ReplayResult } from '../pipeline/replay.js';
-import type { AttemptLog, DeadLetter, Logger } from '../ports/index.js';
+import type { AttemptLog, Clock, DeadLetter, Logger, SubscriptionStatusStore } from '../ports/index.js';
 import { problemResponse } from './problem.js';
 import {
   createAccountRoute,
   createSubscriptionRoute,
   deleteAccountRoute,
   deleteSubscriptionRoute,
+  enableSubscriptionRoute,
   getAccountRoute,
   getSubscriptionRoute,
   listAccountsRoute,
@@ -24,7 +25,10 @@ import {
   listSubscriptionsRoute,
   openApiDocument,
   replayRoute,
+  rotateSecretRoute,
   statusRoute,
+  updateAccountRoute,
+  updateSubscriptionRoute,
 } from './routes.js';
 import { bearerToken } from './tokens.js';
 
@@ -48,6 +52,11 @@ export interface ManagedDirectory {
   subscription(id: string): Listed<SubscriptionConfig> | undefined;
   addSubscription(document: unknown, subscription: SubscriptionConfig): boolean;
   removeSubscription(id: string): 'removed' | 'not-found' | 'read-only';
+  /** The stored document of an API-made item (secrets inline), for changes; undefined for config-file ones. */
+  accountDocument(id: string): unknown;
+  replaceAccount(document: unknown, account: AccountConfig): boolean;
+  subscriptionDocument(id: string): unknown;
+  replaceSubscription(document: unknown, subscription: SubscriptionConfig): boolean;
 }
 
 export interface DeadLetterFilter {
@@ -70,6 +79,8 @@ export interface ManagementBackend {
   listDeadLetters(): Promise<readonly DeadLetter[]>;
   replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
   readonly attempts: Pick<AttemptLog, 'listAttempts'>;
+  readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
+  readonly clock: Clock;
   readonly logger: Logger;
 }
 
@@ -116,7 +127,9 @@ function accountView(backend: ManagementBackend, { value, origin }: Listed<Accou
   };
 }
 
-function subscriptionView({ value, origin }: Listed<SubscriptionConfig>) {
+async function subscriptionView(backend: ManagementBackend, { value, origin }: Listed<SubscriptionConfig>) {
+  const health = await backend.subscriptionStatus.health(value.id);
+  const previousUntil = value.secrets.length > 1 ? value.previousSecretUntil : undefined;
   return {
     id: value.id,
     origin,
@@ -124,11 +137,26 @@ function subscriptionView({ value, origin }: Listed<SubscriptionConfig>) {
     events: value.events ? [...value.events] : null,
     accounts: value.accounts ? [...value.accounts] : null,
     rateLimitPerSecond: value.rateLimitPerSecond ?? null,
+    previousSecretExpiresAt: previousUntil === undefined ? null : iso(previousUntil),
+    health: {
+      enabled: health.disabledReason === undefined,
+      disabledReason: health.disabledReason ?? null,
+      failingSince: health.failingSince === undefined ? null : iso(health.failingSince),
+    },
   };
 }
 
 function deadLetterKey(letter: DeadLetter): string {
   return `${String(letter.failedAt).padStart(15, '0')} ${letter.eventId} ${letter.subscriptionId}`;
+}
+
+/** A failed doctor walk, with its report: each step, and what to fix. */
+function doctorProblem(c: Context, report: DoctorReport) {
+  return problemResponse(c, 422, {
+    title: 'The account does not work',
+    detail: report.steps.find((s) => !s.ok)?.summary ?? 'a check failed',
+    doctor: report,
+  });
 }
 
 /** A new `whsec_` signing secret: 24 random bytes, as the Standard Webhooks libraries make them. */
@@ -214,12 +242,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
       return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
     if (c.req.valid('query').check === 'true') {
       const report = await backend.checkAccount(account);
-      if (!report.ok)
-        return problemResponse(c, 422, {
-          title: 'The account does not work',
-          detail: report.steps.find((s) => !s.ok)?.summary ?? 'a check failed',
-          doctor: report,
-        });
+      if (!report.ok) return doctorProblem(c, report);
     }
     if (!backend.directory.addAccount(document, account))
       return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
@@ -242,10 +265,13 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     return c.body(null, 204);
   });
 
-  app.openapi(listSubscriptionsRoute, (c) => {
+  app.openapi(listSubscriptionsRoute, async (c) => {
     const listed = backend.directory.listSubscriptions();
     const { data, nextCursor } = paginate(listed, (s) => s.value.id, c.req.valid('query'));
-    return c.json({ data: data.map(subscriptionView), nextCursor }, 200);
+    return c.json(
+      { data: await Promise.all(data.map((s) => subscriptionView(backend, s))), nextCursor },
+      200,
+    );
   });
 
   app.openapi(createSubscriptionRoute, async (c) => {
@@ -260,15 +286,20 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     if (!backend.directory.addSubscription(document, subscription))
       return problemResponse(c, 409, { detail: `a subscription with id "${subscription.id}" exists` });
     return c.json(
-      { ...subscriptionView({ value: subscription, origin: 'api' }), ...(secret ? { secret } : {}) },
+      {
+        ...(await subscriptionView(backend, { value: subscription, origin: 'api' })),
+        ...(secret ? { secret } : {}),
+      },
       201,
     );
   });
 
-  app.openapi(getSubscriptionRoute, (c) => {
+  app.openapi(getSubscriptionRoute, async (c) => {
     const { id } = c.req.valid('param');
     const subscription = backend.directory.subscription(id);
-    return subscription ? c.json(subscriptionView(subscription), 200) : notFound(c, `subscription "${id}"`);
+    return subscription
+      ? c.json(await subscriptionView(backend, subscription), 200)
+      : notFound(c, `subscription "${id}"`);
   });
 
   app.openapi(deleteSubscriptionRoute, (c) => {
@@ -276,6 +307,90 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const outcome = backend.directory.removeSubscription(id);
     if (outcome === 'not-found') return notFound(c, `subscription "${id}"`);
     if (outcome === 'read-only') return readOnly(c, `subscription "${id}"`);
+    return c.body(null, 204);
+  });
+
+  /** The stored document of an API-made item, or the answer why there is none to change. */
+  const changeable = (c: Context, what: string, exists: boolean, document: unknown) => {
+    if (!exists) return { answer: notFound(c, what) };
+    if (typeof document !== 'object' || document === null) return { answer: readOnly(c, what) };
+    return { document: document as Record<string, unknown> };
+  };
+
+  app.openapi(updateAccountRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { document, answer } = changeable(
+      c,
+      `account "${id}"`,
+      backend.directory.account(id) !== undefined,
+      backend.directory.accountDocument(id),
+    );
+    if (!document) return answer;
+    const changed = { ...document, ...((await c.req.json()) as Record<string, unknown>), id };
+    const account = parseAccountDocument(changed, 'the request body');
+    if (c.req.valid('query').check === 'true') {
+      const report = await backend.checkAccount(account);
+      if (!report.ok) return doctorProblem(c, report);
+    }
+    if (!backend.directory.replaceAccount(changed, account)) return notFound(c, `account "${id}"`);
+    backend.accountsChanged();
+    return c.json(accountView(backend, { value: account, origin: 'api' }), 200);
+  });
+
+  app.openapi(updateSubscriptionRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { document, answer } = changeable(
+      c,
+      `subscription "${id}"`,
+      backend.directory.subscription(id) !== undefined,
+      backend.directory.subscriptionDocument(id),
+    );
+    if (!document) return answer;
+    const changed = { ...document, ...((await c.req.json()) as Record<string, unknown>), id };
+    const subscription = parseSubscriptionDocument(
+      changed,
+      'the request body',
+      backend.directory.accountIds(),
+    );
+    if (!backend.directory.replaceSubscription(changed, subscription))
+      return notFound(c, `subscription "${id}"`);
+    return c.json(await subscriptionView(backend, { value: subscription, origin: 'api' }), 200);
+  });
+
+  app.openapi(rotateSecretRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const { document, answer } = changeable(
+      c,
+      `subscription "${id}"`,
+      backend.directory.subscription(id) !== undefined,
+      backend.directory.subscriptionDocument(id),
+    );
+    if (!document) return answer;
+    const given = (await c.req.json()) as { secret?: unknown };
+    const made = typeof given.secret === 'string' ? undefined : newWebhookSecret();
+    const previousSecretExpiresAt = iso(
+      backend.clock.now() + c.req.valid('json').previousSecretValidSeconds * 1000,
+    );
+    const changed = {
+      ...document,
+      secret: made ?? given.secret,
+      previousSecret: document.secret,
+      previousSecretExpiresAt,
+    };
+    const subscription = parseSubscriptionDocument(
+      changed,
+      'the stored subscription',
+      backend.directory.accountIds(),
+    );
+    if (!backend.directory.replaceSubscription(changed, subscription))
+      return notFound(c, `subscription "${id}"`);
+    return c.json({ ...(made ? { secret: made } : {}), previousSecretExpiresAt }, 200);
+  });
+
+  app.openapi(enableSubscriptionRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!backend.directory.subscription(id)) return notFound(c, `subscription "${id}"`);
+    await backend.subscriptionStatus.enable(id);
     return c.body(null, 204);
   });
 

@@ -73,6 +73,17 @@ const SubscriptionSchema = z
     events: z.array(z.string()).nullable().describe('null: every event type'),
     accounts: z.array(z.string()).nullable().describe('null: every account'),
     rateLimitPerSecond: z.number().nullable(),
+    previousSecretExpiresAt: z
+      .string()
+      .nullable()
+      .describe('during a rotation: until when requests also carry the previous secret’s signature'),
+    health: z
+      .object({
+        enabled: z.boolean(),
+        disabledReason: z.string().nullable(),
+        failingSince: z.string().nullable().describe('when the current run of failed attempts began'),
+      })
+      .openapi('EndpointHealth'),
   })
   .openapi('Subscription');
 
@@ -127,9 +138,32 @@ const isoTime = z.iso.datetime({ offset: true });
 
 const AccountInput = accountSchema(INLINE_SECRETS).openapi('AccountInput');
 const SubscriptionInput = subscriptionSchema(INLINE_SECRETS)
-  .omit({ previousSecret: true })
+  .omit({ previousSecret: true, previousSecretExpiresAt: true })
   .extend({ secret: INLINE_SECRETS.webhookSecret.optional() })
   .openapi('SubscriptionInput');
+
+const AccountPatch = accountSchema(INLINE_SECRETS).omit({ id: true }).partial().openapi('AccountPatch');
+
+const SubscriptionPatch = subscriptionSchema(INLINE_SECRETS)
+  .omit({ id: true, secret: true, previousSecret: true, previousSecretExpiresAt: true })
+  .partial()
+  .openapi('SubscriptionPatch');
+
+const RotationInput = z
+  .object({
+    secret: INLINE_SECRETS.webhookSecret
+      .optional()
+      .describe('the new whsec_ secret; without it idlehook makes one and returns it'),
+    previousSecretValidSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(86_400)
+      .describe('how long requests also carry the old secret’s signature (default a day)'),
+  })
+  .strict()
+  .openapi('SecretRotation');
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -251,6 +285,65 @@ export const deleteSubscriptionRoute = createRoute({
   responses: { 204: { description: 'deleted' }, ...problems(401, 404, 409, 422) },
 });
 
+export const updateAccountRoute = createRoute({
+  method: 'patch',
+  path: '/v1/accounts/{id}',
+  summary: 'Change an account: send the fields to change; the doctor checks the result first',
+  description:
+    'Fields sent replace the stored ones (an object such as `tls` as a whole); the id cannot change. The sessions ' +
+    'reconnect with the new settings. Unless `check=false`, a failing check answers 422 with the doctor’s report.',
+  request: {
+    params: IdParam,
+    query: z.object({ check: z.enum(['true', 'false']).default('true') }),
+    body: jsonBody(AccountPatch),
+  },
+  responses: {
+    200: json(AccountSchema, 'the account as changed'),
+    ...problems(400, 401, 404, 409, 413, 415, 422),
+  },
+});
+
+export const updateSubscriptionRoute = createRoute({
+  method: 'patch',
+  path: '/v1/subscriptions/{id}',
+  summary: 'Change a subscription’s URL, events, accounts or rate limit (the secret: rotate-secret)',
+  request: { params: IdParam, body: jsonBody(SubscriptionPatch) },
+  responses: {
+    200: json(SubscriptionSchema, 'the subscription as changed'),
+    ...problems(400, 401, 404, 409, 413, 415, 422),
+  },
+});
+
+export const rotateSecretRoute = createRoute({
+  method: 'post',
+  path: '/v1/subscriptions/{id}/rotate-secret',
+  summary: 'Rotate the signing secret; requests carry both signatures for a while',
+  description:
+    'The new secret signs from now on. Until `previousSecretExpiresAt` every request carries the old secret’s ' +
+    'signature as well (space-separated in webhook-signature), so receivers can switch at their own pace.',
+  request: { params: IdParam, body: jsonBody(RotationInput) },
+  responses: {
+    200: json(
+      z
+        .object({
+          secret: z.string().optional().describe('the new secret, when idlehook made it: shown this once'),
+          previousSecretExpiresAt: z.string(),
+        })
+        .openapi('RotatedSecret'),
+      'rotated',
+    ),
+    ...problems(400, 401, 404, 409, 413, 415, 422),
+  },
+});
+
+export const enableSubscriptionRoute = createRoute({
+  method: 'post',
+  path: '/v1/subscriptions/{id}/enable',
+  summary: 'Re-enable a subscription disabled by a 410 Gone or by failing too long',
+  request: { params: IdParam },
+  responses: { 204: { description: 'enabled' }, ...problems(401, 404, 422) },
+});
+
 export const listAttemptsRoute = createRoute({
   method: 'get',
   path: '/v1/subscriptions/{id}/attempts',
@@ -313,6 +406,10 @@ const ROUTES = [
   createSubscriptionRoute,
   getSubscriptionRoute,
   deleteSubscriptionRoute,
+  updateAccountRoute,
+  updateSubscriptionRoute,
+  rotateSecretRoute,
+  enableSubscriptionRoute,
   listAttemptsRoute,
   listDeadLettersRoute,
   replayRoute,

@@ -93,6 +93,8 @@ export interface SubscriptionConfig {
    * here too and every request carries both signatures, so receivers on either secret verify.
    */
   readonly secrets: readonly Buffer[];
+  /** When the previous secret (`secrets[1]`) stops being signed with (ms); undefined: while it is configured. */
+  readonly previousSecretUntil?: number | undefined;
   /**
    * Why the signing secret cannot be used (unreadable, not a `whsec_` secret), when it cannot: its deliveries then
    * fail and are retried and dead-lettered like any failed attempt, while the other subscriptions carry on.

@@ -190,6 +190,10 @@ export function toSubscriptionConfig(subscription: SubscriptionInput): Subscript
     events: subscription.events ? new Set(subscription.events) : undefined,
     accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
     rateLimitPerSecond: subscription.rateLimitPerSecond,
+    previousSecretUntil:
+      subscription.previousSecret && subscription.previousSecretExpiresAt
+        ? Date.parse(subscription.previousSecretExpiresAt)
+        : undefined,
   };
 }
 

@@ -200,6 +200,8 @@ export function subscriptionSchema(fields: SecretFields) {
       secret: fields.webhookSecret,
       /** During a rotation: the secret receivers may still verify with; requests carry both signatures. */
       previousSecret: fields.webhookSecret.optional(),
+      /** When signing with the previous secret stops (ISO 8601); without it, while it is configured. */
+      previousSecretExpiresAt: z.iso.datetime({ offset: true }).optional(),
     })
     .strict();
 }

@@ -12,3 +12,9 @@ export function subscriptionsFor(
       (!s.accounts || account === undefined || s.accounts.has(account)),
   );
 }
+
+/** The keys to sign with now: the previous secret of a rotation only until its stated end. */
+export function signingSecrets(subscription: SubscriptionConfig, now: number): readonly Buffer[] {
+  const until = subscription.previousSecretUntil;
+  return until !== undefined && now >= until ? subscription.secrets.slice(0, 1) : subscription.secrets;
+}

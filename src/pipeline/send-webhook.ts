@@ -1,5 +1,6 @@
 import type { SubscriptionConfig } from '../config/config.js';
 import { signWebhook } from '../domain/signing.js';
+import { signingSecrets } from '../domain/subscriptions.js';
 import type { Clock, DeliveryAttempt, HttpSender, WebhookResponse } from '../ports/index.js';
 import type { DeliveryRecord } from './records.js';
 
@@ -25,7 +26,12 @@ export async function sendWebhook(
       'user-agent': 'idlehook',
       'webhook-id': record.eventId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(subscription.secrets, record.eventId, timestamp, record.body),
+      'webhook-signature': signWebhook(
+        signingSecrets(subscription, deps.clock.now()),
+        record.eventId,
+        timestamp,
+        record.body,
+      ),
     },
   });
 }

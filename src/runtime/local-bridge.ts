@@ -73,6 +73,8 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
         timeoutMs: config.delivery.timeoutSeconds * 1000,
       }),
     attempts: stores.attempts,
+    subscriptionStatus: state,
+    clock,
     logger,
   });
   const server = await startLocalHttpServer(config.http.port, {

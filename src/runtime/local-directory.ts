@@ -78,6 +78,22 @@ export class LocalDirectory {
     return true;
   }
 
+  /** The document an API-made account was created or last updated from (secrets inline); undefined otherwise. */
+  accountDocument(id: string): unknown {
+    return this.accounts.get(id)?.origin === 'api' ? this.stored.accounts.get(id) : undefined;
+  }
+
+  /** Replaces an API-made account (same id). */
+  replaceAccount(document: unknown, account: AccountConfig): boolean {
+    if (
+      this.accounts.get(account.id)?.origin !== 'api' ||
+      !this.stored.accounts.replace(account.id, document)
+    )
+      return false;
+    this.accounts.set(account.id, { value: account, origin: 'api' });
+    return true;
+  }
+
   removeAccount(id: string): RemoveOutcome {
     const existing = this.accounts.get(id);
     if (!existing) return 'not-found';
@@ -107,6 +123,21 @@ export class LocalDirectory {
     if (
       this.subscriptions.has(subscription.id) ||
       !this.stored.subscriptions.insert(subscription.id, document)
+    )
+      return false;
+    this.setSubscription(subscription, 'api');
+    this.refreshSubscriptionList();
+    return true;
+  }
+
+  subscriptionDocument(id: string): unknown {
+    return this.subscriptionOrigins.get(id) === 'api' ? this.stored.subscriptions.get(id) : undefined;
+  }
+
+  replaceSubscription(document: unknown, subscription: SubscriptionConfig): boolean {
+    if (
+      this.subscriptionOrigins.get(subscription.id) !== 'api' ||
+      !this.stored.subscriptions.replace(subscription.id, document)
     )
       return false;
     this.setSubscription(subscription, 'api');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImapFlow } from 'imapflow';
+import { Webhook } from 'standardwebhooks';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
@@ -244,6 +245,79 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     assert.equal(receiver.accepted.length, 1);
     assert.equal(receiver.accepted[0]?.id, letter.eventId, 'replayed under the original webhook-id');
     assert.equal((await api('GET', '/v1/dead-letters?subscription=failing')).json.data.length, 0);
+  });
+
+  it('rotates a subscription’s secret: both signatures during the overlap, then only the new one', async () => {
+    const receiver = await subscribe('rotating', { accounts: ['support'], events: ['message.received'] });
+    const oldSecret = receiver.secret;
+    const rotated = await api('POST', '/v1/subscriptions/rotating/rotate-secret', {
+      previousSecretValidSeconds: 4,
+    });
+    assert.equal(rotated.status, 200, rotated.text);
+    const newSecret = rotated.json.secret as string;
+    assert.match(newSecret, /^whsec_/);
+    assert.notEqual(newSecret, oldSecret);
+    const shown = await api('GET', '/v1/subscriptions/rotating');
+    assert.equal(shown.json.previousSecretExpiresAt, rotated.json.previousSecretExpiresAt);
+
+    await scenario.appender.append('INBOX', simpleMessage('during the overlap'));
+    await receiver.waitUntil(() => receiver.accepted.length === 1, 15_000, 'the webhook during the overlap');
+    const during = receiver.accepted[0];
+    assert.ok(during);
+    assert.equal(during.raw.headers['webhook-signature']?.split(' ').length, 2, 'two signatures');
+    assert.doesNotThrow(
+      () => new Webhook(newSecret).verify(during.raw.body, during.raw.headers),
+      'new secret',
+    );
+    // The receiver itself verified with the old one.
+
+    const expiresAt = Date.parse(rotated.json.previousSecretExpiresAt);
+    await sleep(Math.max(0, expiresAt - Date.now()) + 200);
+    receiver.useSecret(newSecret);
+    await scenario.appender.append('INBOX', simpleMessage('after the overlap'));
+    await receiver.waitUntil(() => receiver.accepted.length === 2, 15_000, 'the webhook after the overlap');
+    const afterwards = receiver.accepted[1];
+    assert.ok(afterwards);
+    assert.equal(afterwards.raw.headers['webhook-signature']?.split(' ').length, 1, 'one signature');
+    assert.throws(() => new Webhook(oldSecret).verify(afterwards.raw.body, afterwards.raw.headers));
+    assert.equal(receiver.invalidSignatures, 0);
+  });
+
+  it('changes an account and a subscription in place, and re-enables a disabled subscription', async () => {
+    await otherAppender.mailboxCreate('Archive').catch(() => undefined);
+    const changed = await api('PATCH', '/v1/accounts/other', { mailboxes: ['INBOX', 'Archive'] });
+    assert.equal(changed.status, 200, changed.text);
+    assert.deepEqual(changed.json.mailboxes, ['INBOX', 'Archive']);
+    await waitForIdle(scenario.bridge, ['support', 'other']);
+    const watched = await api('GET', '/v1/accounts/other');
+    assert.deepEqual(watched.json.status.mailboxes.map((m: { name: string }) => m.name).sort(), [
+      'Archive',
+      'INBOX',
+    ]);
+    const wrong = await api('PATCH', '/v1/accounts/other', { password: 'not it' });
+    assert.equal(wrong.status, 422, 'the doctor checks a change too');
+    assert.equal(wrong.json.doctor.ok, false);
+    assert.equal((await api('PATCH', '/v1/accounts/support', { mailboxes: ['INBOX'] })).status, 409);
+
+    const receiver = await subscribe('gone-hook', { accounts: ['support'], events: ['mailbox.created'] });
+    const narrowed = await api('PATCH', '/v1/subscriptions/gone-hook', { events: ['message.received'] });
+    assert.equal(narrowed.status, 200, narrowed.text);
+    assert.deepEqual(narrowed.json.events, ['message.received']);
+    const secretByPatch = await api('PATCH', '/v1/subscriptions/gone-hook', { secret: newWebhookSecret() });
+    assert.equal(secretByPatch.status, 422, 'the secret changes by rotation only');
+
+    receiver.respond = () => 410;
+    await scenario.appender.append('INBOX', simpleMessage('to a gone endpoint'));
+    let health: { enabled: boolean; disabledReason: string | null } | undefined;
+    const deadline = Date.now() + 15_000;
+    do {
+      await sleep(200);
+      health = (await api('GET', '/v1/subscriptions/gone-hook')).json.health;
+    } while (health?.enabled !== false && Date.now() < deadline);
+    assert.equal(health?.enabled, false, 'a 410 disables the subscription');
+    assert.match(health?.disabledReason ?? '', /410/);
+    assert.equal((await api('POST', '/v1/subscriptions/gone-hook/enable')).status, 204);
+    assert.equal((await api('GET', '/v1/subscriptions/gone-hook')).json.health.enabled, true);
   });
 
   it('names every bad field, refuses malformed and oversized bodies, and stays up', async () => {

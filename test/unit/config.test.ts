@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load-config.js';
+import { signingSecrets } from '../../src/domain/subscriptions.js';
 
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const OLD_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
@@ -140,6 +141,38 @@ describe('configuration', () => {
       context,
     );
     assert.equal(config.accounts[0]?.port, 143);
+  });
+
+  it('signs with the previous secret of a rotation until previousSecretExpiresAt, then with the new one only', () => {
+    const config = parseConfig(
+      {
+        ...minimal,
+        subscriptions: [
+          {
+            id: 'rotating',
+            url: 'https://example.com/hook',
+            secret: SECRET,
+            previousSecret: OLD_SECRET,
+            previousSecretExpiresAt: '2026-12-01T12:00:00Z',
+          },
+        ],
+      },
+      context,
+    );
+    const [subscription] = config.subscriptions;
+    assert.ok(subscription);
+    const end = Date.parse('2026-12-01T12:00:00Z');
+    assert.equal(signingSecrets(subscription, end - 1).length, 2);
+    assert.deepEqual(signingSecrets(subscription, end), [subscription.secrets[0]]);
+    assert.match(
+      problems({
+        ...minimal,
+        subscriptions: [
+          { id: 's', url: 'https://e.com/', secret: SECRET, previousSecretExpiresAt: 'tomorrow' },
+        ],
+      }).get('subscriptions[0].previousSecretExpiresAt') ?? '',
+      /./,
+    );
   });
 
   it('reports a missing file and invalid JSON by file name', () => {

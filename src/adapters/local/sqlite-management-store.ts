@@ -86,6 +86,22 @@ export class SqliteManagedDocuments {
     );
   }
 
+  get(id: string): unknown {
+    const row = this.db
+      .prepare('SELECT document FROM managed_documents WHERE kind = ? AND id = ?')
+      .get(this.kind, id) as { document: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.document) as unknown);
+  }
+
+  /** Replaces an existing document; false when there is none. */
+  replace(id: string, document: unknown): boolean {
+    return (
+      this.db
+        .prepare('UPDATE managed_documents SET document = ?, updated_at = ? WHERE kind = ? AND id = ?')
+        .run(JSON.stringify(document), this.clock.now(), this.kind, id).changes > 0
+    );
+  }
+
   /** Whether there was a document to delete. */
   delete(id: string): boolean {
     return (
