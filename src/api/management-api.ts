@@ -36,6 +36,7 @@ import { bearerToken } from './tokens.js';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 type Origin = 'config' | 'api';
+type Awaitable<T> = T | Promise<T>;
 interface Listed<T> {
   readonly value: T;
   readonly origin: Origin;
@@ -43,20 +44,20 @@ interface Listed<T> {
 
 /** Where accounts and subscriptions live; config-file ones are read-only (see runtime/local-directory.ts). */
 export interface ManagedDirectory {
-  listAccounts(): readonly Listed<AccountConfig>[];
-  account(id: string): Listed<AccountConfig> | undefined;
-  accountIds(): ReadonlySet<string>;
-  addAccount(document: unknown, account: AccountConfig): boolean;
-  removeAccount(id: string): 'removed' | 'not-found' | 'read-only';
-  listSubscriptions(): readonly Listed<SubscriptionConfig>[];
-  subscription(id: string): Listed<SubscriptionConfig> | undefined;
-  addSubscription(document: unknown, subscription: SubscriptionConfig): boolean;
-  removeSubscription(id: string): 'removed' | 'not-found' | 'read-only';
-  /** The stored document of an API-made item (secrets inline), for changes; undefined for config-file ones. */
-  accountDocument(id: string): unknown;
-  replaceAccount(document: unknown, account: AccountConfig): boolean;
-  subscriptionDocument(id: string): unknown;
-  replaceSubscription(document: unknown, subscription: SubscriptionConfig): boolean;
+  listAccounts(): Awaitable<readonly Listed<AccountConfig>[]>;
+  account(id: string): Awaitable<Listed<AccountConfig> | undefined>;
+  accountIds(): Awaitable<ReadonlySet<string>>;
+  addAccount(document: unknown, account: AccountConfig): Awaitable<boolean>;
+  removeAccount(id: string): Awaitable<'removed' | 'not-found' | 'read-only'>;
+  listSubscriptions(): Awaitable<readonly Listed<SubscriptionConfig>[]>;
+  subscription(id: string): Awaitable<Listed<SubscriptionConfig> | undefined>;
+  addSubscription(document: unknown, subscription: SubscriptionConfig): Awaitable<boolean>;
+  removeSubscription(id: string): Awaitable<'removed' | 'not-found' | 'read-only'>;
+  /** The document an item can be changed from (secrets inline; it never leaves the server); undefined: read-only. */
+  accountDocument(id: string): Awaitable<unknown>;
+  replaceAccount(document: unknown, account: AccountConfig): Awaitable<boolean>;
+  subscriptionDocument(id: string): Awaitable<unknown>;
+  replaceSubscription(document: unknown, subscription: SubscriptionConfig): Awaitable<boolean>;
 }
 
 export interface DeadLetterFilter {
@@ -69,9 +70,10 @@ export interface DeadLetterFilter {
 /** What the management API works on; each mode composes its own. */
 export interface ManagementBackend {
   readonly directory: ManagedDirectory;
-  verifyToken(token: string): boolean;
+  verifyToken(token: string): Awaitable<boolean>;
+  /** Undefined where the watcher's live status cannot be read (AWS mode). */
   accountStatus(id: string): AccountSnapshot | undefined;
-  queueDepths(): { readonly ingest: number; readonly delivery: number };
+  queueDepths(): Awaitable<{ readonly ingest: number; readonly delivery: number }>;
   /** The doctor's walk (DNS to mailboxes) for an account about to be created. */
   checkAccount(account: AccountConfig): Promise<DoctorReport>;
   /** The accounts changed: the watcher picks them up now rather than at its next refresh. */
@@ -187,7 +189,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
 
   app.use('*', async (c, next) => {
     const token = bearerToken(c.req.header('authorization'));
-    if (token === undefined || !backend.verifyToken(token)) {
+    if (token === undefined || !(await backend.verifyToken(token))) {
       c.header('www-authenticate', 'Bearer realm="idlehook"');
       return problemResponse(c, 401, {
         detail: 'send a token made with `idlehook tokens create` as "Authorization: Bearer <token>"',
@@ -223,14 +225,17 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
       detail: `${what} is defined in the config file: change it there`,
     });
 
-  app.openapi(statusRoute, (c) => {
-    const accounts = backend.directory.listAccounts();
+  app.openapi(statusRoute, async (c) => {
+    const accounts = await backend.directory.listAccounts();
     const failing = accounts.filter((a) => backend.accountStatus(a.value.id)?.state === 'error').length;
-    return c.json({ accounts: { total: accounts.length, failing }, queues: backend.queueDepths() }, 200);
+    return c.json(
+      { accounts: { total: accounts.length, failing }, queues: await backend.queueDepths() },
+      200,
+    );
   });
 
-  app.openapi(listAccountsRoute, (c) => {
-    const listed = backend.directory.listAccounts();
+  app.openapi(listAccountsRoute, async (c) => {
+    const listed = await backend.directory.listAccounts();
     const { data, nextCursor } = paginate(listed, (a) => a.value.id, c.req.valid('query'));
     return c.json({ data: data.map((a) => accountView(backend, a)), nextCursor }, 200);
   });
@@ -238,27 +243,27 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
   app.openapi(createAccountRoute, async (c) => {
     const document: unknown = await c.req.json();
     const account = parseAccountDocument(document, 'the request body');
-    if (backend.directory.account(account.id))
+    if (await backend.directory.account(account.id))
       return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
     if (c.req.valid('query').check === 'true') {
       const report = await backend.checkAccount(account);
       if (!report.ok) return doctorProblem(c, report);
     }
-    if (!backend.directory.addAccount(document, account))
+    if (!(await backend.directory.addAccount(document, account)))
       return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
     backend.accountsChanged();
     return c.json(accountView(backend, { value: account, origin: 'api' }), 201);
   });
 
-  app.openapi(getAccountRoute, (c) => {
+  app.openapi(getAccountRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const account = backend.directory.account(id);
+    const account = await backend.directory.account(id);
     return account ? c.json(accountView(backend, account), 200) : notFound(c, `account "${id}"`);
   });
 
-  app.openapi(deleteAccountRoute, (c) => {
+  app.openapi(deleteAccountRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const outcome = backend.directory.removeAccount(id);
+    const outcome = await backend.directory.removeAccount(id);
     if (outcome === 'not-found') return notFound(c, `account "${id}"`);
     if (outcome === 'read-only') return readOnly(c, `account "${id}"`);
     backend.accountsChanged();
@@ -266,7 +271,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
   });
 
   app.openapi(listSubscriptionsRoute, async (c) => {
-    const listed = backend.directory.listSubscriptions();
+    const listed = await backend.directory.listSubscriptions();
     const { data, nextCursor } = paginate(listed, (s) => s.value.id, c.req.valid('query'));
     return c.json(
       { data: await Promise.all(data.map((s) => subscriptionView(backend, s))), nextCursor },
@@ -281,9 +286,9 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const subscription = parseSubscriptionDocument(
       document,
       'the request body',
-      backend.directory.accountIds(),
+      await backend.directory.accountIds(),
     );
-    if (!backend.directory.addSubscription(document, subscription))
+    if (!(await backend.directory.addSubscription(document, subscription)))
       return problemResponse(c, 409, { detail: `a subscription with id "${subscription.id}" exists` });
     return c.json(
       {
@@ -296,15 +301,15 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
 
   app.openapi(getSubscriptionRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const subscription = backend.directory.subscription(id);
+    const subscription = await backend.directory.subscription(id);
     return subscription
       ? c.json(await subscriptionView(backend, subscription), 200)
       : notFound(c, `subscription "${id}"`);
   });
 
-  app.openapi(deleteSubscriptionRoute, (c) => {
+  app.openapi(deleteSubscriptionRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const outcome = backend.directory.removeSubscription(id);
+    const outcome = await backend.directory.removeSubscription(id);
     if (outcome === 'not-found') return notFound(c, `subscription "${id}"`);
     if (outcome === 'read-only') return readOnly(c, `subscription "${id}"`);
     return c.body(null, 204);
@@ -322,8 +327,8 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const { document, answer } = changeable(
       c,
       `account "${id}"`,
-      backend.directory.account(id) !== undefined,
-      backend.directory.accountDocument(id),
+      (await backend.directory.account(id)) !== undefined,
+      await backend.directory.accountDocument(id),
     );
     if (!document) return answer;
     const changed = { ...document, ...((await c.req.json()) as Record<string, unknown>), id };
@@ -332,7 +337,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
       const report = await backend.checkAccount(account);
       if (!report.ok) return doctorProblem(c, report);
     }
-    if (!backend.directory.replaceAccount(changed, account)) return notFound(c, `account "${id}"`);
+    if (!(await backend.directory.replaceAccount(changed, account))) return notFound(c, `account "${id}"`);
     backend.accountsChanged();
     return c.json(accountView(backend, { value: account, origin: 'api' }), 200);
   });
@@ -342,17 +347,17 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const { document, answer } = changeable(
       c,
       `subscription "${id}"`,
-      backend.directory.subscription(id) !== undefined,
-      backend.directory.subscriptionDocument(id),
+      (await backend.directory.subscription(id)) !== undefined,
+      await backend.directory.subscriptionDocument(id),
     );
     if (!document) return answer;
     const changed = { ...document, ...((await c.req.json()) as Record<string, unknown>), id };
     const subscription = parseSubscriptionDocument(
       changed,
       'the request body',
-      backend.directory.accountIds(),
+      await backend.directory.accountIds(),
     );
-    if (!backend.directory.replaceSubscription(changed, subscription))
+    if (!(await backend.directory.replaceSubscription(changed, subscription)))
       return notFound(c, `subscription "${id}"`);
     return c.json(await subscriptionView(backend, { value: subscription, origin: 'api' }), 200);
   });
@@ -362,8 +367,8 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const { document, answer } = changeable(
       c,
       `subscription "${id}"`,
-      backend.directory.subscription(id) !== undefined,
-      backend.directory.subscriptionDocument(id),
+      (await backend.directory.subscription(id)) !== undefined,
+      await backend.directory.subscriptionDocument(id),
     );
     if (!document) return answer;
     const given = (await c.req.json()) as { secret?: unknown };
@@ -380,23 +385,23 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const subscription = parseSubscriptionDocument(
       changed,
       'the stored subscription',
-      backend.directory.accountIds(),
+      await backend.directory.accountIds(),
     );
-    if (!backend.directory.replaceSubscription(changed, subscription))
+    if (!(await backend.directory.replaceSubscription(changed, subscription)))
       return notFound(c, `subscription "${id}"`);
     return c.json({ ...(made ? { secret: made } : {}), previousSecretExpiresAt }, 200);
   });
 
   app.openapi(enableSubscriptionRoute, async (c) => {
     const { id } = c.req.valid('param');
-    if (!backend.directory.subscription(id)) return notFound(c, `subscription "${id}"`);
+    if (!(await backend.directory.subscription(id))) return notFound(c, `subscription "${id}"`);
     await backend.subscriptionStatus.enable(id);
     return c.body(null, 204);
   });
 
   app.openapi(listAttemptsRoute, async (c) => {
     const { id } = c.req.valid('param');
-    if (!backend.directory.subscription(id)) return notFound(c, `subscription "${id}"`);
+    if (!(await backend.directory.subscription(id))) return notFound(c, `subscription "${id}"`);
     const attempts = await backend.attempts.listAttempts(id, c.req.valid('query').limit);
     return c.json(
       {
