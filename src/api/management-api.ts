@@ -76,8 +76,11 @@ export interface ManagementBackend {
   queueDepths(): Awaitable<{ readonly ingest: number; readonly delivery: number }>;
   /** The doctor's walk (DNS to mailboxes) for an account about to be created. */
   checkAccount(account: AccountConfig): Promise<DoctorReport>;
-  /** The accounts changed: the watcher picks them up now rather than at its next refresh. */
-  accountsChanged(): void;
+  /**
+   * The accounts changed: the watcher picks them up now rather than at its next refresh. Resolves once it has
+   * (a deleted account's sessions are closed), so that an answer means it is done.
+   */
+  accountsChanged(): Awaitable<void>;
   listDeadLetters(): Promise<readonly DeadLetter[]>;
   replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
   readonly attempts: Pick<AttemptLog, 'listAttempts'>;
@@ -251,7 +254,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     }
     if (!(await backend.directory.addAccount(document, account)))
       return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
-    backend.accountsChanged();
+    await backend.accountsChanged();
     return c.json(accountView(backend, { value: account, origin: 'api' }), 201);
   });
 
@@ -266,7 +269,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const outcome = await backend.directory.removeAccount(id);
     if (outcome === 'not-found') return notFound(c, `account "${id}"`);
     if (outcome === 'read-only') return readOnly(c, `account "${id}"`);
-    backend.accountsChanged();
+    await backend.accountsChanged();
     return c.body(null, 204);
   });
 
@@ -338,7 +341,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
       if (!report.ok) return doctorProblem(c, report);
     }
     if (!(await backend.directory.replaceAccount(changed, account))) return notFound(c, `account "${id}"`);
-    backend.accountsChanged();
+    await backend.accountsChanged();
     return c.json(accountView(backend, { value: account, origin: 'api' }), 200);
   });
 

@@ -49,7 +49,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   );
   const subscriptions = directory.subscriptions;
   // Set once the watcher exists: API requests that change accounts before then change what it starts with.
-  let reconcileAccounts = () => {};
+  let reconcileAccounts = async (): Promise<void> => {};
   const http = senderFor(config.delivery);
   const api = createManagementApi({
     directory,
@@ -165,11 +165,11 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     logger,
   });
   await watcher.start();
-  reconcileAccounts = () => {
+  reconcileAccounts = () =>
     watcher
       .reconcile()
       .catch((error: unknown) => logger.error('reconciling accounts failed', { error: errorMessage(error) }));
-  };
+
   logger.info('idlehook local mode started', {
     url: server.url,
     accounts: directory.accountConfigs().length,
