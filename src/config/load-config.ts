@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import type { z } from 'zod';
 import { type ErrorCause, errorMessage, IdlehookError } from '../domain/errors.js';
 import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
 import type { AccountConfig, Config, SubscriptionConfig } from './config.js';
+import { didYouMean, knownFieldsAt } from './field-suggestions.js';
 import {
   type AccountInput,
   accountSchema,
@@ -45,9 +47,12 @@ function formatPath(path: readonly PropertyKey[]): string {
   return text || '(root)';
 }
 
-export function zodProblem(issue: z.core.$ZodIssue): ConfigProblem {
+/** One zod issue as a problem; an unknown field gets the nearest known one of `schema` as a suggestion. */
+export function zodProblem(issue: z.core.$ZodIssue, schema?: z.ZodType): ConfigProblem {
   if (issue.code === 'unrecognized_keys') {
-    return { path: formatPath(issue.path), message: `unknown field(s): ${issue.keys.join(', ')}` };
+    const known = schema ? knownFieldsAt(schema, issue.path) : [];
+    const named = issue.keys.map((key) => `${key}${didYouMean(key, known)}`);
+    return { path: formatPath(issue.path), message: `unknown field(s): ${named.join(', ')}` };
   }
   return { path: formatPath(issue.path), message: issue.message };
 }
@@ -202,9 +207,10 @@ export function toSubscriptionConfig(subscription: SubscriptionInput): Subscript
  * inline. Every problem goes into one ConfigError, paths relative to the document.
  */
 export function parseAccountDocument(json: unknown, source: string): AccountConfig {
-  const parsed = accountSchema(INLINE_SECRETS).safeParse(json);
+  const schema = accountSchema(INLINE_SECRETS);
+  const parsed = schema.safeParse(json);
   const problems = [
-    ...(parsed.success ? [] : parsed.error.issues.map(zodProblem)),
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => zodProblem(issue, schema))),
     ...accountProblems(json, ''),
   ];
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);
@@ -217,8 +223,9 @@ export function parseSubscriptionDocument(
   source: string,
   accountIds: ReadonlySet<string>,
 ): SubscriptionConfig {
-  const parsed = subscriptionSchema(INLINE_SECRETS).safeParse(json);
-  const problems = parsed.success ? [] : parsed.error.issues.map(zodProblem);
+  const schema = subscriptionSchema(INLINE_SECRETS);
+  const parsed = schema.safeParse(json);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => zodProblem(issue, schema));
   if (parsed.success)
     parsed.data.accounts?.forEach((id, i) => {
       if (!accountIds.has(id))
@@ -230,13 +237,29 @@ export function parseSubscriptionDocument(
 
 /** Validates a parsed config document and resolves it; every problem goes into one ConfigError. */
 export function parseConfig(json: unknown, context: ConfigContext & { readonly source: string }): Config {
-  const parsed = configFileSchema(context).safeParse(json);
+  const schema = configFileSchema(context);
+  const parsed = schema.safeParse(json);
   const problems = [
-    ...(parsed.success ? [] : parsed.error.issues.map(zodProblem)),
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => zodProblem(issue, schema))),
     ...crossFieldProblems(json),
   ];
   if (problems.length > 0 || !parsed.success) throw new ConfigError(context.source, problems);
   return toConfig(parsed.data);
+}
+
+/** Where JSON.parse gave up, as the line and column an editor shows, and what was expected there. */
+function jsonErrorAt(text: string): string {
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
+  const [first] = errors;
+  if (!first) return 'cannot be parsed';
+  const before = text.slice(0, first.offset).split('\n');
+  const line = before.length;
+  const column = (before.at(-1)?.length ?? 0) + 1;
+  const what = printParseErrorCode(first.error)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
+  return `line ${line}, column ${column}: ${what}`;
 }
 
 /** Reads, validates and resolves a config file; relative paths are relative to the file's folder. */
@@ -255,7 +278,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${errorMessage(error)}` }], {
+    throw new ConfigError(file, [{ path: '(file)', message: `not valid JSON: ${jsonErrorAt(text)}` }], {
       cause: error,
     });
   }

@@ -24,13 +24,15 @@ const seconds = z.number().positive();
 export function configFileSchema(context: ConfigContext) {
   const resolvePath = (path: string) => (isAbsolute(path) ? path : resolve(context.baseDir, path));
   const readFile = (path: string, ctx: z.RefinementCtx, issuePath: string[] = []): string | undefined => {
+    const resolved = resolvePath(path);
     try {
-      return readFileSync(resolvePath(path), 'utf8');
+      return readFileSync(resolved, 'utf8');
     } catch (error) {
+      const relative = resolved === path ? '' : ` ("${path}" is taken relative to the config file's folder)`;
       ctx.addIssue({
         code: 'custom',
         path: issuePath,
-        message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+        message: `cannot read ${resolved}${relative}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
       });
       return undefined;
     }

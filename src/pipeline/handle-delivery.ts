@@ -124,11 +124,12 @@ export async function handleDeliveryRecord(
     subscriptionId,
     attempt,
     status: response.status,
-    durationMs: response.durationMs,
+    durationMs: Math.round(response.durationMs),
   };
   if (decision.kind === 'delivered') {
     await deps.log.markDelivered(eventId, subscriptionId, attempt);
-    deps.logger.debug('webhook delivered', fields);
+    // One line per delivery at info level: the log shows the bridge working, not only starting.
+    deps.logger.info('webhook delivered', fields);
     return DONE;
   }
   if (disabledNow) {

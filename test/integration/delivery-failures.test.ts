@@ -54,6 +54,22 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
       scenario.receiver.ofType('message.received')[0]?.id,
       'same event id for every subscription',
     );
+    // At the default level, one log line per delivery: event, subscription, status and duration.
+    const deliveredLine = () =>
+      scenario.bridge
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('"webhook delivered"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((entry) => entry.subscriptionId === 'flaky');
+    // The log reaches its file through a pipe: give the line a moment to land.
+    for (let i = 0; i < 50 && !deliveredLine(); i++) await new Promise((r) => setTimeout(r, 100));
+    const line = deliveredLine();
+    assert.equal(line?.level, 'INFO');
+    assert.equal(line?.eventId, delivered?.id);
+    assert.equal(line?.status, 200);
+    assert.equal(line?.attempt, 2);
+    assert.equal(typeof line?.durationMs, 'number');
   });
 
   it('dead-letters after the last retry and lists the failure', async () => {

@@ -127,7 +127,10 @@ describe('configuration', () => {
     assert.match(found.get('accounts[1].id') ?? '', /duplicate account id "support"/);
     assert.match(found.get('accounts[1].password.env') ?? '', /MISSING_PASSWORD is not set/);
     assert.match(found.get('accounts[2].security') ?? '', /loopback hosts or with "allowInsecure"/);
-    assert.match(found.get('accounts[3].tls.ca') ?? '', /missing-ca.pem: ENOENT/);
+    assert.equal(
+      found.get('accounts[3].tls.ca'),
+      'cannot read /etc/idlehook/missing-ca.pem ("missing-ca.pem" is taken relative to the config file\'s folder): ENOENT',
+    );
     assert.match(found.get('accounts[4].mailboxes') ?? '', /twice/);
     assert.match(found.get('accounts[4].password') ?? '', /\{ "env": NAME \}/);
     assert.match(found.get('subscriptions[0].accounts[0]') ?? '', /no account with id "nope"/);
@@ -182,7 +185,24 @@ describe('configuration', () => {
     );
     const dir = mkdtempSync(join(tmpdir(), 'idlehook-config-'));
     writeFileSync(join(dir, 'bad.json'), '{ "accounts": [ }');
-    assert.throws(() => loadConfig(join(dir, 'bad.json')), /not valid JSON/);
+    assert.throws(
+      () => loadConfig(join(dir, 'bad.json')),
+      /not valid JSON: line 1, column 17: value expected/,
+    );
+    writeFileSync(join(dir, 'trailing.json'), '{\n  "accounts": [],\n}\n');
+    assert.throws(() => loadConfig(join(dir, 'trailing.json')), /line 3, column 1: property name expected/);
+  });
+
+  it('suggests the known field nearest to an unknown one, at its own level', () => {
+    const found = problems({
+      accounts: [{ ...minimal.accounts[0], securty: 'tls', tls: { servrname: 'x' } }],
+      delivery: { timeoutSecond: 3 },
+      colour: 'blue',
+    });
+    assert.equal(found.get('accounts[0]'), 'unknown field(s): securty (did you mean `security`?)');
+    assert.equal(found.get('accounts[0].tls'), 'unknown field(s): servrname (did you mean `servername`?)');
+    assert.equal(found.get('delivery'), 'unknown field(s): timeoutSecond (did you mean `timeoutSeconds`?)');
+    assert.equal(found.get('(root)'), 'unknown field(s): colour', 'no suggestion without a near miss');
   });
 
   it('never echoes a secret value in an error', () => {
