@@ -111,8 +111,13 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
     const letters = JSON.parse((await bridge.cli('deliveries', '--failed', '--json')).stdout) as {
       reason: string;
       subscriptionId: string;
+      failedAt: string;
     }[];
     assert.ok(letters.some((l) => l.subscriptionId === 'gone' && /disabled/.test(l.reason)));
+    assert.ok(
+      letters.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(l.failedAt)),
+      'ISO 8601 times',
+    );
   });
 
   it('replays dead letters once the endpoint recovers, with the original webhook-id', async () => {

@@ -79,14 +79,20 @@ describe('endpoint health: attempt log, disabling after a failing period, endpoi
     const { bridge } = scenario;
     const result = await bridge.cli('attempts', 'broken', '--json', '--limit', '100');
     assert.equal(result.code, 0, result.stderr);
-    const logged = JSON.parse(result.stdout) as DeliveryAttempt[];
+    const logged = JSON.parse(result.stdout) as (Omit<DeliveryAttempt, 'attemptedAt'> & {
+      attemptedAt: string;
+    })[];
+    assert.ok(
+      logged.every((a) => new Date(a.attemptedAt).toISOString() === a.attemptedAt),
+      'times are ISO 8601, as in the text output',
+    );
     assert.equal(logged.length, broken.attempts.length, 'one log entry per request the endpoint saw');
     assert.ok(
       logged.every((a) => a.status === 503 && !a.succeeded && a.responseExcerpt === 'refused with 503'),
     );
     assert.deepEqual(
       logged.map((a) => a.attemptedAt),
-      logged.map((a) => a.attemptedAt).sort((a, b) => b - a),
+      logged.map((a) => a.attemptedAt).sort((a, b) => b.localeCompare(a)),
       'newest first',
     );
     assert.deepEqual(

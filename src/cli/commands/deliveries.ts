@@ -19,7 +19,7 @@ export const deliveriesCommand: Command = {
     if (flag(values, 'json')) {
       out(
         JSON.stringify(
-          letters.map(({ body: _body, ...rest }) => rest),
+          letters.map(({ body: _body, failedAt, ...rest }) => ({ ...rest, failedAt: isoTime(failedAt) })),
           null,
           2,
         ),
@@ -29,7 +29,7 @@ export const deliveriesCommand: Command = {
     if (letters.length === 0) out('No failed deliveries.');
     for (const l of letters) {
       out(
-        `${new Date(l.failedAt).toISOString()}  ${l.eventId}  ${l.eventType}  -> ${l.subscriptionId}  ` +
+        `${isoTime(l.failedAt)}  ${l.eventId}  ${l.eventType}  -> ${l.subscriptionId}  ` +
           `attempts=${l.attempts}  ${l.reason}`,
       );
     }
@@ -95,7 +95,13 @@ export const attemptsCommand: Command = {
     }
     const list = await target.attempts.listAttempts(subscriptionId, limit);
     if (flag(values, 'json')) {
-      out(JSON.stringify(list, null, 2));
+      out(
+        JSON.stringify(
+          list.map((a) => ({ ...a, attemptedAt: isoTime(a.attemptedAt) })),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     if (list.length === 0) out(`No delivery attempts logged for ${subscriptionId}.`);
@@ -103,13 +109,16 @@ export const attemptsCommand: Command = {
       const result = a.status === undefined ? (a.error ?? 'no response') : `HTTP ${a.status}`;
       const response = a.responseExcerpt ? `  ${JSON.stringify(a.responseExcerpt.slice(0, 120))}` : '';
       out(
-        `${new Date(a.attemptedAt).toISOString()}  ${a.succeeded ? 'ok    ' : 'failed'}  ${result}  ` +
+        `${isoTime(a.attemptedAt)}  ${a.succeeded ? 'ok    ' : 'failed'}  ${result}  ` +
           `${a.durationMs} ms  ${a.eventId} (${a.eventType}) attempt ${a.attempt}${response}`,
       );
     }
     return 0;
   },
 };
+
+/** Times in `--json` output are ISO 8601, as in the text output. */
+const isoTime = (ms: number) => new Date(ms).toISOString();
 
 /** An ISO-8601 time (e.g. 2026-11-27T10:00:00Z) as ms, or a ConfigError naming the option. */
 function timeOption(option: string, value: string | undefined): number | undefined {
