@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -40,6 +41,42 @@ describe('the idlehook command', () => {
       'subscriptions\\[0\\]\\.secret',
     ]) {
       assert.match(result.stderr, new RegExp(`- ${field}`));
+    }
+  });
+
+  it('says the HTTP port is taken, by another idlehook perhaps, instead of a stack trace (exit 78)', async () => {
+    const holder = createServer();
+    await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'idlehook-cli-'));
+      const file = join(dir, 'idlehook.config.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          dataDir: join(dir, 'data'),
+          http: { port },
+          accounts: [{ id: 'a', host: '127.0.0.1', port: 1, security: 'none', user: 'u', password: 'p' }],
+        }),
+      );
+      const result = await new Promise<{ status: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [CLI, 'run', '--config', file], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
+        child.on('exit', (status) => done({ status, stderr }));
+      });
+      assert.equal(result.status, 78, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`http\\.port: 127\\.0\\.0\\.1:${port} is in use\\. Another idlehook may be running`),
+      );
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    } finally {
+      holder.close();
     }
   });
 

@@ -2,18 +2,18 @@ import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { createLogger } from '../../adapters/powertools-logger.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import type { AccountConfig } from '../../config/config.js';
-import { loadConfig } from '../../config/load-config.js';
+import { ConfigError, loadConfig } from '../../config/load-config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { DoctorReport } from '../../imap/doctor/doctor.js';
 import { exitOnUnexpectedErrors } from '../../runtime/unexpected-errors.js';
-import { type Command, flag, text } from '../command.js';
+import { type Command, flag, type OptionValues, text } from '../command.js';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'watch the configured mailboxes and deliver webhooks',
   scope: 'local',
   async run({ values }) {
-    const config = loadConfig(text(values, 'config') ?? '');
+    const config = loadConfig(configFile(values));
     const logger = createLogger(config.logLevel);
     // Loaded here, not at the top: the other commands (deliveries, replay, ...) share this module's importer
     // and need neither IMAP nor parsing.
@@ -38,11 +38,34 @@ export const runCommand: Command = {
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
-    const bridge = await starting;
+    const bridge = await starting.catch((error: unknown) => {
+      throw portInUse(error) ? busyPortError(configFile(values), config.http.port, error) : error;
+    });
     exitOnUnexpectedErrors(logger, () => bridge.stop());
     return -1; // keeps running until a signal
   },
 };
+
+const configFile = (values: OptionValues) => text(values, 'config') ?? '';
+
+const portInUse = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+
+/** The loopback port is taken: most often by another idlehook on the same config. */
+function busyPortError(file: string, port: number, cause: unknown): ConfigError {
+  return new ConfigError(
+    file,
+    [
+      {
+        path: 'http.port',
+        message:
+          `127.0.0.1:${port} is in use. Another idlehook may be running with this config (stop it first: two ` +
+          'bridges on one data directory would deliver everything twice), or another program holds the port: ' +
+          'set http.port to a free one',
+      },
+    ],
+    { cause },
+  );
+}
 
 export const doctorCommand: Command = {
   name: 'doctor',
