@@ -89,6 +89,24 @@ describe('idlehook doctor against real Dovecot servers', () => {
     assert.match(failed(report)?.fix ?? '', /Nothing listens on port/);
   });
 
+  it('plain text ("none") is checked by its greeting, not labelled STARTTLS, and a wrong port names 143 for it', async () => {
+    // A server of its own: the login here must not count against plainOnly's "no login attempt" check.
+    const plain = await startDovecot([USER], { tls: false });
+    const { code, report } = await doctor({
+      host: '127.0.0.1',
+      port: plain.plainPort,
+      security: 'none',
+    }).finally(() => plain.stop());
+    assert.equal(code, 0, JSON.stringify(report));
+    assert.deepEqual(report.steps.map((s) => s.name).slice(0, 4), ['dns', 'tcp', 'greeting', 'login']);
+    assert.ok(!report.steps.some((s) => s.name === 'starttls'));
+    const refused = await doctor({ host: '127.0.0.1', port: await freePort(), security: 'none' });
+    assert.match(
+      failed(refused.report)?.fix ?? '',
+      /143 for "starttls" and "none" \(this account: "security": "none"\)/,
+    );
+  });
+
   it('a wrong password fails the login, in exactly one attempt', async () => {
     const before = good.loginFailures(USER.name);
     const bridge = await BridgeProcess.create({

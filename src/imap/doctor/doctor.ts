@@ -15,6 +15,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  * mailboxes) and stops at the first stage that fails, with its cause and fix in plain words. It makes exactly
  * one login attempt, so it cannot contribute to an account lockout.
  */
+const IMAP_PORTS = 'IMAP listens on 993 for "security": "tls", and on 143 for "starttls" and "none"';
+
 export async function diagnoseAccount(
   account: AccountConfig,
   options: {
@@ -84,7 +86,7 @@ function connectTcp(
           name: 'tcp',
           ok: false,
           summary: `no answer from ${where} within ${timeoutMs / 1000} s`,
-          fix: 'A firewall drops the connection, or the host or port is wrong. IMAP listens on 993 (TLS) or 143 (STARTTLS); check that outbound traffic to that port is allowed.',
+          fix: `A firewall drops the connection, or the host or port is wrong. ${IMAP_PORTS}; check that outbound traffic to port ${account.port} is allowed.`,
         }),
       );
     }, timeoutMs);
@@ -102,7 +104,7 @@ function connectTcp(
           ok: false,
           summary: refused ? `${where} refused the connection` : `cannot connect to ${where} (${error.code})`,
           fix: refused
-            ? `Nothing listens on port ${account.port}: check the port (993 for "security": "tls", 143 for "starttls").`
+            ? `Nothing listens on port ${account.port}: check the port. ${IMAP_PORTS} (this account: "security": "${account.security}").`
             : 'Check the host, the port and this machine’s network.',
         }),
       );

@@ -2,7 +2,7 @@ import { type ErrorCause, IdlehookError } from '../../domain/errors.js';
 
 /** One stage of the path a connection takes, as the doctor found it. */
 export interface DoctorStep {
-  readonly name: 'dns' | 'tcp' | 'tls' | 'starttls' | 'login' | 'capabilities' | 'mailboxes';
+  readonly name: 'dns' | 'tcp' | 'tls' | 'starttls' | 'greeting' | 'login' | 'capabilities' | 'mailboxes';
   readonly ok: boolean;
   readonly summary: string;
   /** What to change, when it failed (or a warning needs action). */

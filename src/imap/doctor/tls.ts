@@ -175,7 +175,7 @@ function readUntil(
   });
 }
 
-/** STARTTLS or plain text: the greeting, the STARTTLS offer, then the upgrade (never a plain-text login). */
+/** STARTTLS: the greeting, the STARTTLS offer, then the upgrade (never a plain-text login); plain text: the greeting. */
 export async function checkPlainGreeting(
   account: AccountConfig,
   socket: Socket,
@@ -183,11 +183,13 @@ export async function checkPlainGreeting(
   steps: DoctorStep[],
 ): Promise<void> {
   const where = `${account.host}:${account.port}`;
+  // Plain text has no STARTTLS step: the greeting is all there is to check before the login.
+  const step = account.security === 'none' ? 'greeting' : 'starttls';
   const greeting = await readUntil(socket, () => true, timeoutMs);
   if (!greeting || !/^\* (OK|PREAUTH)/i.test(greeting[0] ?? '')) {
     socket.destroy();
     return fail({
-      name: 'starttls',
+      name: step,
       summary: greeting
         ? `${where} did not greet like an IMAP server`
         : `${where} sent no IMAP greeting within ${timeoutMs / 1000} s`,
@@ -197,7 +199,7 @@ export async function checkPlainGreeting(
   if (account.security === 'none') {
     socket.destroy();
     steps.push({
-      name: 'starttls',
+      name: step,
       ok: true,
       summary: `${where} greets in plain text`,
       warnings: ['"security": "none": the password and all mail cross the network unencrypted'],
