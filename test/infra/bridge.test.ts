@@ -290,7 +290,19 @@ describe('cdk-nag AwsSolutions checks', () => {
     const stack = new Stack(app, 'Bad');
     new sqs.Queue(stack, 'NoDeadLetterQueue');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    assert.throws(() => app.synth());
+    // The deliberately bad queue's findings are this test's expected output, not CI noise: kept, then checked.
+    const printed: string[] = [];
+    const { write } = process.stderr;
+    const { log, error } = console;
+    process.stderr.write = ((chunk: string | Uint8Array) => printed.push(String(chunk)) > 0) as typeof write;
+    console.log = console.error = (...parts: unknown[]) => void printed.push(parts.map(String).join(' '));
+    try {
+      assert.throws(() => app.synth());
+    } finally {
+      process.stderr.write = write;
+      Object.assign(console, { log, error });
+    }
+    assert.match(printed.join('\n'), /AwsSolutions-SQS3/, 'the finding that failed it');
   });
 });
 
