@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
 import { accountErrorEvent, type EventOf } from '../domain/events.js';
 import { reconnectDelayMs } from '../domain/retry.js';
-import type { Clock, Logger, OAuth2TokenStore } from '../ports/index.js';
+import type { Clock, Logger, Metrics, OAuth2TokenStore } from '../ports/index.js';
 import type { ImapCredentials } from './client-options.js';
 import { classifyImapError, type ImapConnectionError } from './connection-failure.js';
 import type { LoginPacer } from './login-pacer.js';
@@ -21,6 +21,7 @@ export interface AccountConnectorDependencies {
   /** Keeps rotated OAuth2 tokens across restarts (OAuth2 accounts only). */
   readonly tokenStore?: OAuth2TokenStore;
   readonly random?: () => number;
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -82,6 +83,7 @@ export class AccountConnector {
   }
 
   connected(): void {
+    this.deps.metrics?.login('ok');
     this.authenticationFailures = 0;
     this.blockedUntil = 0;
     const status = this.deps.status.account(this.account.id);
@@ -104,6 +106,7 @@ export class AccountConnector {
 
   /** Records a failed connection; reports each distinct failure once as an `account.error` event. */
   async failed(error: ImapConnectionError): Promise<void> {
+    this.deps.metrics?.login({ failure: error.code });
     const now = this.deps.clock.now();
     const status = this.deps.status.account(this.account.id);
     // The login gate already counted this failure and set the back-off (postponeLogins): counting it again here

@@ -64,6 +64,14 @@ export class StatusBoard {
     if (entry.mailboxes.size === 0) this.accounts.delete(accountId);
   }
 
+  /** Connections (watched mailboxes) by state, for the metrics. */
+  connectionsByState(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const { mailboxes } of this.accounts.values())
+      for (const { state } of mailboxes.values()) counts.set(state, (counts.get(state) ?? 0) + 1);
+    return counts;
+  }
+
   snapshot(): Record<string, AccountSnapshot> {
     return recordOf(
       [...this.accounts].map(([id, { status, mailboxes }]) => [

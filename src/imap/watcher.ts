@@ -11,7 +11,13 @@ import {
   resolveMailboxes,
 } from '../domain/folder-tree.js';
 import { eventRecord } from '../pipeline/records.js';
-import type { AccountRepository, MailboxOwnership, MailboxRef, OAuth2TokenStore } from '../ports/index.js';
+import type {
+  AccountRepository,
+  MailboxOwnership,
+  MailboxRef,
+  Metrics,
+  OAuth2TokenStore,
+} from '../ports/index.js';
 import { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
 import { listFolders } from './folder-listing.js';
@@ -33,6 +39,7 @@ export interface WatcherDependencies extends MailboxSyncDependencies {
   readonly logins: LoginPacer;
   /** Where OAuth2 accounts keep rotated tokens; without one they live in memory for the process's life. */
   readonly tokenStore?: OAuth2TokenStore;
+  readonly metrics?: Metrics;
 }
 
 interface RunningSession {
@@ -302,6 +309,7 @@ export class Watcher {
         await this.deps.ingest.send([eventRecord(event)]);
       },
       ...(this.deps.tokenStore ? { tokenStore: this.deps.tokenStore } : {}),
+      ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
     });
     this.connectors.set(account.id, { fingerprint: current, connector });
     return connector;

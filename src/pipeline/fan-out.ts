@@ -12,8 +12,16 @@ export function deliveriesFor(
   const targets = subscriptionsFor(event, subscriptions);
   if (targets.length === 0) return [];
   const body = serializeEvent(event);
+  const internalDate = event.type === 'message.received' ? event.data.internalDate : null;
+  const times = { detectedAt: event.timestamp, ...(internalDate ? { internalDate } : {}) };
   return targets.map((subscription) => {
-    const record = { eventId: event.id, eventType: event.type, subscriptionId: subscription.id, body };
+    const record = {
+      eventId: event.id,
+      eventType: event.type,
+      subscriptionId: subscription.id,
+      body,
+      ...times,
+    };
     return { deduplicationKey: deliveryDeduplicationKey(record), body: record };
   });
 }

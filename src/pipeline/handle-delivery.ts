@@ -10,6 +10,7 @@ import type {
   EventQueue,
   HttpSender,
   Logger,
+  Metrics,
   SubscriptionStatusStore,
 } from '../ports/index.js';
 import { deliveriesFor } from './fan-out.js';
@@ -29,6 +30,7 @@ export interface DeliveryDependencies {
   readonly logger: Logger;
   readonly policy: DeliveryPolicy;
   readonly random?: () => number;
+  readonly metrics?: Metrics;
 }
 
 export interface DeliveryPolicy {
@@ -126,13 +128,21 @@ export async function handleDeliveryRecord(
     status: response.status,
     durationMs: Math.round(response.durationMs),
   };
+  const counted = (outcome: 'delivered' | 'retry' | 'dead-lettered') =>
+    deps.metrics?.deliveryAttempt({
+      outcome,
+      statusClass: response.status === undefined ? 'none' : `${Math.floor(response.status / 100)}xx`,
+      ...(outcome === 'delivered' ? latencies(record, deps.clock.now()) : {}),
+    });
   if (decision.kind === 'delivered') {
+    counted('delivered');
     await deps.log.markDelivered(eventId, subscriptionId, attempt);
     // One line per delivery at info level: the log shows the bridge working, not only starting.
     deps.logger.info('webhook delivered', fields);
     return DONE;
   }
   if (disabledNow) {
+    counted('dead-lettered');
     await deadLetter(
       disabledNow === decision.reason
         ? decision.reason
@@ -141,6 +151,7 @@ export async function handleDeliveryRecord(
     return DONE;
   }
   if (decision.kind === 'retry') {
+    counted('retry');
     deps.logger.warn('webhook attempt failed, will retry', {
       ...fields,
       reason: decision.reason,
@@ -148,9 +159,20 @@ export async function handleDeliveryRecord(
     });
     return { kind: 'retry', delayMs: decision.delayMs };
   }
+  counted('dead-lettered');
   await deadLetter(decision.reason);
   deps.logger.error('webhook dead-lettered', { ...fields, reason: decision.reason });
   return DONE;
+}
+
+/** How long the delivered event took: from detection, and from the message's arrival at the server. */
+function latencies(record: DeliveryRecord, now: number): { sinceDetectedMs?: number; endToEndMs?: number } {
+  const detected = record.detectedAt === undefined ? Number.NaN : Date.parse(record.detectedAt);
+  const arrived = record.internalDate === undefined ? detected : Date.parse(record.internalDate);
+  return {
+    ...(Number.isNaN(detected) ? {} : { sinceDetectedMs: now - detected }),
+    ...(Number.isNaN(arrived) ? {} : { endToEndMs: now - arrived }),
+  };
 }
 
 /**

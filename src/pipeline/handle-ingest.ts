@@ -1,7 +1,7 @@
 import type { SubscriptionConfig } from '../config/config.js';
 import { IdlehookError } from '../domain/errors.js';
 import { messageReceivedEvent, type WebhookEvent } from '../domain/events.js';
-import type { BlobStore, EventQueue } from '../ports/index.js';
+import type { BlobStore, EventQueue, Metrics } from '../ports/index.js';
 import { deliveriesFor } from './fan-out.js';
 import { parseMessage } from './parse-message.js';
 import type { DeliveryRecord, IngestRecord, MessageArrival } from './records.js';
@@ -17,6 +17,7 @@ export interface IngestDependencies {
   readonly blobs: BlobStore;
   readonly deliveries: EventQueue<DeliveryRecord>;
   readonly subscriptions: readonly SubscriptionConfig[];
+  readonly metrics?: Metrics;
 }
 
 async function messageEvent(arrival: MessageArrival, blobs: BlobStore): Promise<WebhookEvent> {
@@ -34,4 +35,5 @@ export async function handleIngestRecord(record: IngestRecord, deps: IngestDepen
   const event = record.kind === 'event' ? record.event : await messageEvent(record, deps.blobs);
   const deliveries = deliveriesFor(event, deps.subscriptions);
   if (deliveries.length > 0) await deps.deliveries.send(deliveries);
+  deps.metrics?.eventQueued(event.type);
 }

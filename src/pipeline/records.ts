@@ -43,6 +43,10 @@ export interface DeliveryRecord {
   readonly subscriptionId: string;
   /** The serialized envelope; signed and sent as is on every attempt. */
   readonly body: string;
+  /** When the watcher saw what the event is about (ISO 8601), for the delivery latency. */
+  readonly detectedAt?: string;
+  /** The message's INTERNALDATE (message.received; ISO 8601), for the end-to-end latency. */
+  readonly internalDate?: string;
   /**
    * Attempts made on earlier copies of this record. A record held back by its endpoint's rate limit is
    * re-queued as a new copy (queues cannot lower a receive count), and the held-back turn is not an attempt.

@@ -16,6 +16,27 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** What happened, counted: the figures `/metrics` shows (local mode, the watcher task). */
+export interface Metrics {
+  /** A connection reached its mailbox (`ok`), or failed before it did, by the failure's code. */
+  login(outcome: 'ok' | { readonly failure: string }): void;
+  /** An event left the parse stage for its subscriptions. */
+  eventQueued(type: string): void;
+  /** One delivery attempt's outcome; latencies for the delivered ones (ms). */
+  deliveryAttempt(attempt: {
+    readonly outcome: 'delivered' | 'retry' | 'dead-lettered';
+    /** 2xx, 4xx, 5xx, or `none` when no response came. */
+    readonly statusClass: string;
+    /** From detection by the watcher to the endpoint's answer. */
+    readonly sinceDetectedMs?: number;
+    /** From the message's INTERNALDATE (or detection, for other events) to the endpoint's answer. */
+    readonly endToEndMs?: number;
+  }): void;
+}
+
+/** Counts nothing: where no metrics are published (the functions, for now). */
+export const NO_METRICS: Metrics = { login() {}, eventQueued() {}, deliveryAttempt() {} };
+
 export interface CursorStore {
   getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined>;
   /** Moves the cursor forward within the same UIDVALIDITY; never backwards, never across a UIDVALIDITY change. */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { isLoopbackHost } from '../adapters/http/loopback-host.js';
+import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
 import { WATCHER_METRICS } from '../config/deployment.js';
@@ -73,6 +74,9 @@ export async function startAwsWatcher(
           leaseDurationMs: leaseMs,
         })
       : undefined;
+  const metrics = new PrometheusMetrics({
+    connectionsByState: () => status.connectionsByState(),
+  });
   // Shards first: the first reconcile watches what this task holds.
   await shards?.cycle();
   const watcher = new Watcher({
@@ -86,6 +90,7 @@ export async function startAwsWatcher(
       aws.clock,
     ),
     tokenStore: aws.oauth2Tokens,
+    metrics,
     cursors: aws.state,
     sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),
     ingest: aws.ingest,
@@ -101,6 +106,13 @@ export async function startAwsWatcher(
   const health = createServer((request, response) => {
     if (!isLoopbackHost(request.headers.host)) {
       response.writeHead(421).end();
+      return;
+    }
+    if (request.url === '/metrics') {
+      metrics.text().then(
+        (body) => response.writeHead(200, { 'content-type': metrics.contentType }).end(body),
+        () => response.writeHead(500).end(),
+      );
       return;
     }
     const reconcile = watcher.reconcileHealth();

@@ -2,6 +2,7 @@ import { getRequestListener } from '@hono/node-server';
 import { senderFor } from '../adapters/http/undici-http-sender.js';
 import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
+import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../adapters/system-clock.js';
 import { createManagementApi } from '../api/management-api.js';
 import type { Config } from '../config/config.js';
@@ -77,6 +78,14 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     clock,
     logger,
   });
+  const metrics = new PrometheusMetrics({
+    connectionsByState: () => status.connectionsByState(),
+    queues: () => [
+      { queue: 'ingest', depth: ingest.depth(), oldestAgeSeconds: ingest.oldestDueAgeMs() / 1000 },
+      { queue: 'delivery', depth: deliveries.depth(), oldestAgeSeconds: deliveries.oldestDueAgeMs() / 1000 },
+    ],
+    deadLetters: () => state.deadLetterCount(),
+  });
   const server = await startLocalHttpServer(config.http.port, {
     blobs,
     status: () => ({
@@ -84,6 +93,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
     }),
     api: getRequestListener(api.fetch),
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
   });
   blobs.setBaseUrl(server.url);
 
@@ -98,6 +108,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
           blobs,
           deliveries,
           subscriptions: directory.subscriptionConfigs(),
+          metrics,
         });
       } finally {
         release();
@@ -117,6 +128,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     clock,
     logger,
     policy: deliveryPolicyOf(config.delivery),
+    metrics,
   };
   const deliverWorker = new QueueWorker(
     deliveries,
@@ -157,6 +169,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       clock,
     ),
     tokenStore: stores.oauth2Tokens,
+    metrics,
     cursors: state,
     sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),
     ingest,

@@ -143,6 +143,13 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     assert.ok(heartbeats.length >= 1, 'a heartbeat was sent at start');
   });
 
+  it('serves /metrics in the watcher task: connections by state and logins', async () => {
+    const text = await (await fetch(new URL('/metrics', watcher.healthUrl))).text();
+    assert.match(text, /^idlehook_connections\{state="idle"\} 1$/m, 'the one mailbox left, in IDLE');
+    const logins = /^idlehook_logins_total\{outcome="ok",cause=""\} (\d+)$/m.exec(text);
+    assert.ok(Number(logins?.[1]) >= 2, `support and sales logged in: ${logins?.[0]}`);
+  });
+
   it("passes the container's health check, which fails when /health does not answer", async () => {
     // Not spawnSync: the watcher answering /health runs in this process.
     const healthCheck = (port: string) =>

@@ -17,7 +17,7 @@ function decodedPath(pathname: string): string | undefined {
 }
 
 /**
- * Loopback-only HTTP for local mode: `GET /status`, `GET /blobs/<key>` (raw messages and attachments, the
+ * Loopback-only HTTP for local mode: `GET /status`, `GET /metrics`, `GET /blobs/<key>` (raw messages and attachments, the
  * URLs in events) and the management API under `/v1/`. Never bound beyond 127.0.0.1, and answers only requests addressed to a loopback name: blobs
  * are mail content.
  */
@@ -28,6 +28,8 @@ export async function startLocalHttpServer(
     readonly blobs: Pick<SqliteBlobStore, 'read'>;
     /** The management API, under /v1/ (it authenticates every request itself). */
     readonly api?: RequestListener;
+    /** GET /metrics: Prometheus' text format. */
+    readonly metrics?: () => Promise<{ readonly contentType: string; readonly body: string }>;
   },
 ): Promise<LocalHttpServer> {
   const server: Server = createServer((request, response) => {
@@ -55,6 +57,13 @@ export async function startLocalHttpServer(
       response
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify(routes.status(), null, 2));
+      return;
+    }
+    if (path === '/metrics' && routes.metrics) {
+      routes.metrics().then(
+        ({ contentType, body }) => response.writeHead(200, { 'content-type': contentType }).end(body),
+        () => response.writeHead(500).end(),
+      );
       return;
     }
     if (path.startsWith('/blobs/')) {

@@ -43,6 +43,9 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
       delay: db.prepare('UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE seq = ?'),
       nextVisible: db.prepare('SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ?'),
       depth: db.prepare('SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ?'),
+      oldestDue: db.prepare(
+        'SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ? AND leased = 0 AND visible_at <= ?',
+      ),
       releaseLeases: db.prepare(
         'UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE queue = ? AND leased = 1',
       ),
@@ -125,6 +128,13 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
 
   depth(): number {
     return (this.statements.depth.get(this.name) as { n: number }).n;
+  }
+
+  /** How long the oldest record that is due has waited (ms); 0 when none is. */
+  oldestDueAgeMs(): number {
+    const now = this.clock.now();
+    const { at } = this.statements.oldestDue.get(this.name, now) as { at: number | null };
+    return at === null ? 0 : now - at;
   }
 
   onAvailable(listener: () => void): () => void {

@@ -83,6 +83,7 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
         `SELECT event_id, subscription_id, event_type, body, reason, attempts, updated_at FROM deliveries
          WHERE status = 'failed' ORDER BY updated_at`,
       ),
+      deadLetterCount: db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'failed'`),
       pruneDelivered: db.prepare(`DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?`),
       health: db.prepare(
         'SELECT disabled_reason, failing_since FROM endpoint_health WHERE subscription_id = ?',
@@ -180,6 +181,10 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
         letter.failedAt,
       ),
     );
+  }
+
+  deadLetterCount(): number {
+    return (this.statements.deadLetterCount.get() as { n: number }).n;
   }
 
   async listDeadLetters(): Promise<DeadLetter[]> {
