@@ -34,9 +34,6 @@ export interface Metrics {
   }): void;
 }
 
-/** Counts nothing: where no metrics are published (the functions, for now). */
-export const NO_METRICS: Metrics = { login() {}, eventQueued() {}, deliveryAttempt() {} };
-
 export interface CursorStore {
   getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined>;
   /** Moves the cursor forward within the same UIDVALIDITY; never backwards, never across a UIDVALIDITY change. */
