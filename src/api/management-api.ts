@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -6,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
 import { ConfigError, parseAccountDocument, parseSubscriptionDocument } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
+import { newWebhookSecret } from '../domain/signing.js';
 import type { DoctorReport } from '../imap/doctor/doctor.js';
 import type { AccountSnapshot } from '../imap/status-board.js';
 import type { ReplayResult } from '../pipeline/replay.js';
@@ -164,11 +164,6 @@ function doctorProblem(c: Context, report: DoctorReport) {
   });
 }
 
-/** A new `whsec_` signing secret: 24 random bytes, as the Standard Webhooks libraries make them. */
-function newWebhookSecret(): string {
-  return `whsec_${randomBytes(24).toString('base64')}`;
-}
-
 /**
  * The management API (`/v1/...`): accounts, subscriptions, dead letters and attempts, every route behind a
  * bearer token. Requests are validated by the zod schemas the OpenAPI document (`/v1/openapi.json`) is made from,
@@ -319,22 +314,28 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
   });
 
   /** The stored document of an API-made item, or the answer why there is none to change. */
-  const changeable = (c: Context, what: string, exists: boolean, document: unknown) => {
+  const changeable = async (c: Context, kind: 'account' | 'subscription', id: string) => {
+    const { directory } = backend;
+    const what = `${kind} "${id}"`;
+    const exists = kind === 'account' ? await directory.account(id) : await directory.subscription(id);
     if (!exists) return { answer: notFound(c, what) };
+    const document =
+      kind === 'account' ? await directory.accountDocument(id) : await directory.subscriptionDocument(id);
     if (typeof document !== 'object' || document === null) return { answer: readOnly(c, what) };
     return { document: document as Record<string, unknown> };
   };
+  /** The stored document with the fields of the request body over it (a field sent replaces the stored one). */
+  const patched = async (c: Context, document: Record<string, unknown>, id: string) => ({
+    ...document,
+    ...((await c.req.json()) as Record<string, unknown>),
+    id,
+  });
 
   app.openapi(updateAccountRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { document, answer } = changeable(
-      c,
-      `account "${id}"`,
-      (await backend.directory.account(id)) !== undefined,
-      await backend.directory.accountDocument(id),
-    );
+    const { document, answer } = await changeable(c, 'account', id);
     if (!document) return answer;
-    const changed = { ...document, ...((await c.req.json()) as Record<string, unknown>), id };
+    const changed = await patched(c, document, id);
     const account = parseAccountDocument(changed, 'the request body');
     if (c.req.valid('query').check === 'true') {
       const report = await backend.checkAccount(account);
@@ -347,14 +348,9 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
 
   app.openapi(updateSubscriptionRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { document, answer } = changeable(
-      c,
-      `subscription "${id}"`,
-      (await backend.directory.subscription(id)) !== undefined,
-      await backend.directory.subscriptionDocument(id),
-    );
+    const { document, answer } = await changeable(c, 'subscription', id);
     if (!document) return answer;
-    const changed = { ...document, ...((await c.req.json()) as Record<string, unknown>), id };
+    const changed = await patched(c, document, id);
     const subscription = parseSubscriptionDocument(
       changed,
       'the request body',
@@ -367,12 +363,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
 
   app.openapi(rotateSecretRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const { document, answer } = changeable(
-      c,
-      `subscription "${id}"`,
-      (await backend.directory.subscription(id)) !== undefined,
-      await backend.directory.subscriptionDocument(id),
-    );
+    const { document, answer } = await changeable(c, 'subscription', id);
     if (!document) return answer;
     const given = (await c.req.json()) as { secret?: unknown };
     const made = typeof given.secret === 'string' ? undefined : newWebhookSecret();

@@ -11,6 +11,7 @@ import {
 } from './command.js';
 import { addAccountCommand, listAccountsCommand, removeAccountCommand } from './commands/accounts.js';
 import { attemptsCommand, deliveriesCommand, replayCommand } from './commands/deliveries.js';
+import { listenCommand } from './commands/listen.js';
 import { doctorCommand, runCommand } from './commands/local.js';
 import {
   addSubscriptionCommand,
@@ -25,6 +26,7 @@ import type { Target } from './targets.js';
 const COMMANDS: readonly Command[] = [
   runCommand,
   doctorCommand,
+  listenCommand,
   createTokenCommand,
   listTokensCommand,
   revokeTokenCommand,

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 const SECRET_PREFIX = 'whsec_';
 
@@ -16,6 +16,11 @@ export function decodeWebhookSecret(secret: string): Buffer {
     throw new Error(`must decode to 24-64 bytes, got ${key.length}`);
   }
   return key;
+}
+
+/** A new signing secret: 24 random bytes, as the Standard Webhooks libraries make them. */
+export function newWebhookSecret(): string {
+  return `${SECRET_PREFIX}${randomBytes(24).toString('base64')}`;
 }
 
 /** The `webhook-signature` header: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, one per key, space-separated. */

@@ -73,11 +73,22 @@ export class StatusBoard {
   }
 
   snapshot(): Record<string, AccountSnapshot> {
-    return recordOf(
-      [...this.accounts].map(([id, { status, mailboxes }]) => [
-        id,
-        { ...status, mailboxes: recordOf([...mailboxes].map(([name, m]) => [name, { ...m }] as const)) },
-      ]),
-    );
+    return recordOf([...this.accounts].map(([id, entry]) => [id, snapshotOf(entry)] as const));
   }
+
+  /** One account's status and mailboxes, as `snapshot()` shows them; undefined for one not watched. */
+  snapshotOf(accountId: string): AccountSnapshot | undefined {
+    const entry = this.accounts.get(accountId);
+    return entry && snapshotOf(entry);
+  }
+}
+
+function snapshotOf(entry: {
+  status: AccountStatus;
+  mailboxes: Map<string, MailboxStatus>;
+}): AccountSnapshot {
+  return {
+    ...entry.status,
+    mailboxes: recordOf([...entry.mailboxes].map(([name, m]) => [name, { ...m }] as const)),
+  };
 }

@@ -4,7 +4,6 @@ import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../adapters/system-clock.js';
-import { createManagementApi } from '../api/management-api.js';
 import type { Config } from '../config/config.js';
 import {
   ByteBudget,
@@ -18,9 +17,9 @@ import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
-import { replayDeadLetters } from '../pipeline/replay.js';
 import type { Logger } from '../ports/index.js';
 import { LocalDirectory } from './local-directory.js';
+import { localManagementApi } from './local-management-api.js';
 import { QueueWorker } from './queue-worker.js';
 
 export interface LocalBridge {
@@ -52,31 +51,14 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   // Set once the watcher exists: API requests that change accounts before then change what it starts with.
   let reconcileAccounts = async (): Promise<void> => {};
   const http = senderFor(config.delivery);
-  const api = createManagementApi({
+  const api = localManagementApi({
+    config,
+    stores,
+    status,
     directory,
-    verifyToken: (token) => stores.apiTokens.verify(token),
-    accountStatus: (id) => status.snapshot()[id],
-    queueDepths: () => ({ ingest: ingest.depth(), delivery: deliveries.depth() }),
-    checkAccount: async (account) => {
-      const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
-      return diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
-    },
-    accountsChanged: () => reconcileAccounts(),
-    listDeadLetters: () => state.listDeadLetters(),
-    replay: (filter) =>
-      replayDeadLetters(filter, {
-        log: state,
-        attempts: stores.attempts,
-        subscriptionStatus: state,
-        subscriptions,
-        http,
-        clock,
-        timeoutMs: config.delivery.timeoutSeconds * 1000,
-      }),
-    attempts: stores.attempts,
-    subscriptionStatus: state,
-    clock,
+    http,
     logger,
+    accountsChanged: () => reconcileAccounts(),
   });
   const metrics = new PrometheusMetrics({
     connectionsByState: () => status.connectionsByState(),

@@ -3,13 +3,22 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
 
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
 function idlehook(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+/** A config file in a new temporary folder, its data directory beside it; returns the file's path. */
+function configFile(config: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'idlehook-cli-'));
+  const file = join(dir, 'idlehook.config.json');
+  writeFileSync(file, JSON.stringify({ dataDir: join(dir, 'data'), ...config }));
+  return file;
 }
 
 describe('the idlehook command', () => {
@@ -49,16 +58,10 @@ describe('the idlehook command', () => {
     await new Promise<void>((done) => holder.listen(0, '127.0.0.1', done));
     const { port } = holder.address() as AddressInfo;
     try {
-      const dir = mkdtempSync(join(tmpdir(), 'idlehook-cli-'));
-      const file = join(dir, 'idlehook.config.json');
-      writeFileSync(
-        file,
-        JSON.stringify({
-          dataDir: join(dir, 'data'),
-          http: { port },
-          accounts: [{ id: 'a', host: '127.0.0.1', port: 1, security: 'none', user: 'u', password: 'p' }],
-        }),
-      );
+      const file = configFile({
+        http: { port },
+        accounts: [{ id: 'a', host: '127.0.0.1', port: 1, security: 'none', user: 'u', password: 'p' }],
+      });
       const result = await new Promise<{ status: number | null; stderr: string }>((done) => {
         const child = spawn(process.execPath, [CLI, 'run', '--config', file], {
           stdio: ['ignore', 'ignore', 'pipe'],
@@ -80,18 +83,74 @@ describe('the idlehook command', () => {
     }
   });
 
+  it('listen: verifies each webhook with the Standard Webhooks library and prints one line per event', async () => {
+    const secret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+    const child = spawn(process.execPath, [CLI, 'listen', '--port', '0', '--secret', secret], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const match = /Listening on (\S+?),? /.exec(stderr);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.once('exit', () => reject(new Error(stderr)));
+      });
+      const body = JSON.stringify({
+        type: 'message.received',
+        timestamp: new Date().toISOString(),
+        data: { account: 'support', mailbox: 'INBOX', uid: 7, subject: 'Printer' },
+      });
+      const post = (signature: string) =>
+        fetch(url, {
+          method: 'POST',
+          body,
+          headers: {
+            'webhook-id': 'evt_1',
+            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+            'webhook-signature': signature,
+          },
+        });
+      const signature = new Webhook(secret).sign('evt_1', new Date(), body);
+      assert.equal((await post(signature)).status, 200);
+      assert.equal((await post('v1,bm90IGEgc2lnbmF0dXJl')).status, 400);
+      for (let i = 0; i < 50 && !stdout.includes('rejected'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      const [accepted, rejected] = stdout.trim().split('\n');
+      assert.match(
+        accepted ?? '',
+        /evt_1 {2}message\.received account=support mailbox=INBOX uid=7 subject="Printer"$/,
+      );
+      assert.match(rejected ?? '', /^rejected {2}evt_1: /);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const made = spawn(process.execPath, [CLI, 'listen', '--port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const announced = await new Promise<string>((resolve) => {
+      let text = '';
+      made.stderr.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('\n')) resolve(text);
+      });
+    });
+    made.kill('SIGTERM');
+    assert.match(announced, /Give the subscription this secret: whsec_[A-Za-z0-9+/]{32}\n/);
+  });
+
   it('lists dead letters without loading the IMAP client or the parser', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'idlehook-cli-'));
-    const file = join(dir, 'idlehook.config.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        dataDir: join(dir, 'data'),
-        accounts: [{ id: 'support', host: 'imap.example.com', user: 'u', password: 'p' }],
-        subscriptions: [{ id: 'hook', url: 'https://example.com/hook', secret: `whsec_${'A'.repeat(32)}` }],
-      }),
-    );
-    const trace = join(dir, 'modules.txt');
+    const file = configFile({
+      accounts: [{ id: 'support', host: 'imap.example.com', user: 'u', password: 'p' }],
+      subscriptions: [{ id: 'hook', url: 'https://example.com/hook', secret: `whsec_${'A'.repeat(32)}` }],
+    });
+    const trace = join(dirname(file), 'modules.txt');
     const result = spawnSync(
       process.execPath,
       [

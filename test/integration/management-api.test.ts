@@ -251,7 +251,7 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     const receiver = await subscribe('rotating', { accounts: ['support'], events: ['message.received'] });
     const oldSecret = receiver.secret;
     const rotated = await api('POST', '/v1/subscriptions/rotating/rotate-secret', {
-      previousSecretValidSeconds: 4,
+      previousSecretValidSeconds: 8,
     });
     assert.equal(rotated.status, 200, rotated.text);
     const newSecret = rotated.json.secret as string;

@@ -12,7 +12,7 @@ import {
 import { ByteBudget } from '../../src/domain/byte-budget.js';
 import { LoginPacer } from '../../src/imap/login-pacer.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
-import { ownsEverything, Watcher } from '../../src/imap/watcher.js';
+import { ownsEverything, Watcher, type WatcherDependencies } from '../../src/imap/watcher.js';
 import type { Logger } from '../../src/ports/index.js';
 import { accountConfig } from '../support/accounts.js';
 
@@ -21,27 +21,38 @@ const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 /** An account nobody answers for: its session keeps reconnecting, which is all this test needs of it. */
 const unreachable = accountConfig({ id: 'late', host: '127.0.0.1', port: 1, security: 'none' });
 
+/** A watcher on local stores in a temporary folder, quiet, with what the test varies. */
+function watcherOn(
+  clock: { now(): number },
+  parts: Pick<WatcherDependencies, 'accounts' | 'ownership'> & { status?: StatusBoard },
+) {
+  const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-reconcile-')), clock);
+  const watcher = new Watcher({
+    status: new StatusBoard(),
+    ...parts,
+    policy: DEFAULT_RECONNECT_POLICY,
+    checkIntervalMs: 60_000,
+    logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, clock),
+    cursors: stores.state,
+    sourceBudget: new ByteBudget(1024 * 1024),
+    ingest: stores.ingest,
+    blobs: stores.blobs,
+    clock,
+    logger: quiet,
+  });
+  return { stores, watcher };
+}
+
 describe('Watcher reconciling', () => {
   it('recovers from a failed account listing: later accounts are still picked up, and health follows', async () => {
     let now = 1_000_000;
     const clock = { now: () => now };
-    const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-reconcile-')), clock);
     let listing: () => AccountConfig[] = () => {
       throw new Error('ProvisionedThroughputExceededException: throttled');
     };
-    const watcher = new Watcher({
+    const { stores, watcher } = watcherOn(clock, {
       accounts: { list: async () => listing() },
       ownership: ownsEverything,
-      status: new StatusBoard(),
-      policy: DEFAULT_RECONNECT_POLICY,
-      checkIntervalMs: 60_000,
-      logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, clock),
-      cursors: stores.state,
-      sourceBudget: new ByteBudget(1024 * 1024),
-      ingest: stores.ingest,
-      blobs: stores.blobs,
-      clock,
-      logger: quiet,
     });
     try {
       await assert.rejects(watcher.reconcile(), /throttled/);
@@ -66,22 +77,12 @@ describe('Watcher reconciling', () => {
   for (const leased of [true, false])
     it(`reports a failing account as account.error only while it holds the account's lease (lease held: ${leased})`, async () => {
       const clock = { now: () => Date.now() };
-      const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-fenced-error-')), clock);
       const status = new StatusBoard();
-      const watcher = new Watcher({
+      const { stores, watcher } = watcherOn(clock, {
         accounts: { list: async () => [unreachable] },
         // The zombie's view: the account was owned at the reconcile, and the lease has lapsed since.
         ownership: { owned: async (ids) => ids, lease: () => (leased ? { epoch: 1 } : undefined) },
         status,
-        policy: DEFAULT_RECONNECT_POLICY,
-        checkIntervalMs: 60_000,
-        logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, clock),
-        cursors: stores.state,
-        sourceBudget: new ByteBudget(1024 * 1024),
-        ingest: stores.ingest,
-        blobs: stores.blobs,
-        clock,
-        logger: quiet,
       });
       try {
         await watcher.reconcile();

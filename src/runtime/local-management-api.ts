@@ -1,0 +1,49 @@
+import type { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
+import type { LocalStores } from '../adapters/local/local-stores.js';
+import { systemClock } from '../adapters/system-clock.js';
+import { createManagementApi } from '../api/management-api.js';
+import type { Config } from '../config/config.js';
+import type { StatusBoard } from '../imap/status-board.js';
+import { replayDeadLetters } from '../pipeline/replay.js';
+import type { Logger } from '../ports/index.js';
+import type { LocalDirectory } from './local-directory.js';
+
+/** The management API on local mode's stores: SQLite, the in-process status board and watcher. */
+export function localManagementApi(parts: {
+  readonly config: Config;
+  readonly stores: LocalStores;
+  readonly status: StatusBoard;
+  readonly directory: LocalDirectory;
+  readonly http: UndiciHttpSender;
+  readonly logger: Logger;
+  readonly accountsChanged: () => Promise<void>;
+}) {
+  const { config, stores, status, directory, http, logger } = parts;
+  const clock = systemClock;
+  return createManagementApi({
+    directory,
+    verifyToken: (token) => stores.apiTokens.verify(token),
+    accountStatus: (id) => status.snapshotOf(id),
+    queueDepths: () => ({ ingest: stores.ingest.depth(), delivery: stores.deliveries.depth() }),
+    checkAccount: async (account) => {
+      const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
+      return diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
+    },
+    accountsChanged: parts.accountsChanged,
+    listDeadLetters: () => stores.state.listDeadLetters(),
+    replay: (filter) =>
+      replayDeadLetters(filter, {
+        log: stores.state,
+        attempts: stores.attempts,
+        subscriptionStatus: stores.state,
+        subscriptions: directory.subscriptions,
+        http,
+        clock,
+        timeoutMs: config.delivery.timeoutSeconds * 1000,
+      }),
+    attempts: stores.attempts,
+    subscriptionStatus: stores.state,
+    clock,
+    logger,
+  });
+}
