@@ -115,7 +115,9 @@ describe('OAuth2 accounts (XOAUTH2 against Dovecot, tokens from a real token end
     await new Promise((r) => setTimeout(r, 2000));
     assert.ok(dovecot.loginFailures('support') - failuresBefore <= 1, 'at most the one rejected token');
     assert.equal(receiver.ofType('account.error').length, 1);
-    assert.doesNotMatch(bridge.log(), /[0-9a-f]{32}/, 'no token value in the log');
+    // The token server's tokens are 32 hex digits; so are event ids, which the log names on purpose.
+    const withoutEventIds = bridge.log().replace(/\bevt_[0-9a-f]{32}\b/g, 'evt_');
+    assert.doesNotMatch(withoutEventIds, /[0-9a-f]{32}/, 'no token value in the log');
     const doctor = await bridge.cli('doctor');
     assert.equal(doctor.code, 1);
     assert.match(
