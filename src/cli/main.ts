@@ -20,6 +20,7 @@ import {
   removeSubscriptionCommand,
 } from './commands/subscriptions.js';
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
+import { triggerCommand } from './commands/trigger.js';
 import type { Target } from './targets.js';
 
 /** Every command, in the order the usage lists them. */
@@ -27,6 +28,7 @@ const COMMANDS: readonly Command[] = [
   runCommand,
   doctorCommand,
   listenCommand,
+  triggerCommand,
   createTokenCommand,
   listTokensCommand,
   revokeTokenCommand,

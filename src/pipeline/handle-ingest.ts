@@ -33,7 +33,10 @@ async function messageEvent(arrival: MessageArrival, blobs: BlobStore): Promise<
 /** The parse stage for one record: build the event, then queue one delivery per matching subscription. */
 export async function handleIngestRecord(record: IngestRecord, deps: IngestDependencies): Promise<void> {
   const event = record.kind === 'event' ? record.event : await messageEvent(record, deps.blobs);
-  const deliveries = deliveriesFor(event, deps.subscriptions);
+  const only = record.kind === 'message' ? record.onlySubscription : undefined;
+  const subscriptions =
+    only === undefined ? deps.subscriptions : deps.subscriptions.filter((s) => s.id === only);
+  const deliveries = deliveriesFor(event, subscriptions);
   if (deliveries.length > 0) await deps.deliveries.send(deliveries);
   deps.metrics?.eventQueued(event.type);
 }

@@ -34,6 +34,8 @@ export interface MessageArrival extends MessageMetadata {
   readonly detectedAt: string;
   /** The server listed the message but returned no source for it: the raw blob is empty. */
   readonly sourceUnavailable?: true;
+  /** `idlehook trigger --subscription`: to this subscription only, rather than to every one that wants it. */
+  readonly onlySubscription?: string;
 }
 
 /** One event on its way to one subscription. */
