@@ -2,14 +2,19 @@
 // how fast Dovecot itself accepts the burst (APPEND rate over the same connections). The burst is spread over
 // several watched mailboxes, one APPEND connection each: Dovecot serializes APPENDs to one mailbox, so a
 // single mailbox would measure its lock, not the bridge.
-// Usage: npm run bench:throughput [-- --messages 5000 --mailboxes 4]
+// Usage: npm run bench:throughput [-- --messages 5000 --mailboxes 4 --log-level info]
 import { parseArgs } from 'node:util';
 import type { ImapFlow } from 'imapflow';
 import { connectAppender, simpleMessage } from '../test/support/mail.js';
 import { PASSWORD, startScenario, USER, waitForIdle } from '../test/support/scenario.js';
 
 const { values } = parseArgs({
-  options: { messages: { type: 'string', default: '5000' }, mailboxes: { type: 'string', default: '4' } },
+  options: {
+    messages: { type: 'string', default: '5000' },
+    mailboxes: { type: 'string', default: '4' },
+    // The bridge's log level: info (the default) writes a line per delivered webhook.
+    'log-level': { type: 'string', default: 'info' },
+  },
 });
 const total = Number(values.messages);
 const mailboxes = ['INBOX', 'Support', 'Sales', 'Billing', 'Orders', 'Returns', 'Press', 'Jobs'].slice(
@@ -20,7 +25,10 @@ const BODY = 'The printer on the third floor is out of toner again, could someon
   40,
 );
 
-const scenario = await startScenario({ mailboxes, config: { delivery: { retryScheduleSeconds: [5, 300] } } });
+const scenario = await startScenario({
+  mailboxes,
+  config: { logLevel: values['log-level'], delivery: { retryScheduleSeconds: [5, 300] } },
+});
 const { dovecot, receiver, bridge } = scenario;
 const appenders: ImapFlow[] = [];
 for (const _ of mailboxes) appenders.push(await connectAppender(dovecot, USER, PASSWORD));
