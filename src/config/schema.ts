@@ -133,7 +133,8 @@ export function configFileSchema(context: ConfigContext) {
         .object({ days: seconds.default(30) })
         .strict()
         .default({ days: 30 }),
-      accounts: z.array(account).min(1, 'add at least one account'),
+      // None is a valid start: accounts can come through the management API, and `trigger` needs none.
+      accounts: z.array(account).default([]),
       subscriptions: z.array(subscription).default([]),
     })
     .strict();

@@ -165,6 +165,10 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       .reconcile()
       .catch((error: unknown) => logger.error('reconciling accounts failed', { error: errorMessage(error) }));
 
+  if (directory.accountConfigs().length === 0)
+    logger.info('no mail accounts yet: add one to the config file or through the management API', {
+      meanwhile: 'idlehook trigger message.received sends a sample through the pipeline',
+    });
   logger.info('idlehook local mode started', {
     url: server.url,
     accounts: directory.accountConfigs().length,

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BridgeProcess } from '../support/bridge.js';
+import { freePort } from '../support/net.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
+
+const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
 const WITH_ATTACHMENT = [
   'From: Carol <carol@example.org>',
@@ -100,5 +105,38 @@ describe('idlehook trigger: a sample or an .eml file through the ordinary parse 
     assert.match(unknown.stderr, /--subscription: no subscription "nope"/);
     assert.match(unknown.stderr, /--eml: cannot read \/nonexistent\.eml: ENOENT/);
     assert.equal((await scenario.bridge.cli('trigger', 'mailbox.created')).code, 2);
+  });
+});
+
+describe('a first run without a mail account: run, listen and trigger', () => {
+  it('delivers a triggered sample to `idlehook listen`, which verifies it', async () => {
+    const secret = newWebhookSecret();
+    const port = await freePort();
+    const listener = spawn(process.execPath, [CLI, 'listen', '--port', String(port), '--secret', secret], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let printed = '';
+    listener.stdout.on('data', (d: Buffer) => {
+      printed += d.toString();
+    });
+    const bridge = await BridgeProcess.create(
+      {
+        subscriptions: [{ id: 'local', url: `http://127.0.0.1:${port}/`, secret: { env: 'LISTEN_SECRET' } }],
+      },
+      { LISTEN_SECRET: secret },
+    );
+    try {
+      await bridge.start();
+      assert.match(bridge.log(), /no mail accounts yet/);
+      const triggered = await bridge.cli('trigger', 'message.received');
+      assert.equal(triggered.code, 0, triggered.stderr);
+      const [, eventId] = /Queued (evt_[0-9a-f]{32})/.exec(triggered.stdout) ?? [];
+      for (let i = 0; i < 100 && !printed.includes(eventId ?? '-'); i++) await sleep(100);
+      assert.match(printed, new RegExp(`${eventId}  message\\.received account=trigger mailbox=INBOX`));
+      assert.doesNotMatch(printed, /rejected/);
+    } finally {
+      listener.kill('SIGTERM');
+      await bridge.dispose();
+    }
   });
 });

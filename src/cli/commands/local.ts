@@ -76,12 +76,14 @@ export const doctorCommand: Command = {
   scope: 'local',
   options: { account: { type: 'string' }, json: { type: 'boolean', default: false } },
   async run({ values, out }) {
-    const configFile = text(values, 'config') ?? '';
+    const file = configFile(values);
     const only = text(values, 'account');
-    const config = loadConfig(configFile);
+    const config = loadConfig(file);
     const accounts = config.accounts.filter((a) => !only || a.id === only);
     if (accounts.length === 0) {
-      process.stderr.write(`No account "${only}" in ${configFile}.\n`);
+      process.stderr.write(
+        only === undefined ? `No accounts in ${file}.\n` : `No account "${only}" in ${file}.\n`,
+      );
       return 2;
     }
     const json = flag(values, 'json');
