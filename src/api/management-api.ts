@@ -33,11 +33,12 @@ import {
 import { bearerToken } from './tokens.js';
 
 /** Bodies larger than this are refused before they are parsed (an account document is a few KiB). */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
-type Origin = 'config' | 'api';
+/** Where an account or subscription was defined: the config file (read-only through the API) or the API. */
+export type Origin = 'config' | 'api';
 type Awaitable<T> = T | Promise<T>;
-interface Listed<T> {
+export interface Listed<T> {
   readonly value: T;
   readonly origin: Origin;
 }
@@ -71,7 +72,7 @@ export interface DeadLetterFilter {
 export interface ManagementBackend {
   readonly directory: ManagedDirectory;
   verifyToken(token: string): Awaitable<boolean>;
-  /** Undefined where the watcher's live status cannot be read (AWS mode). */
+  /** The watcher's live status of the account; undefined until its sessions have started. */
   accountStatus(id: string): AccountSnapshot | undefined;
   queueDepths(): Awaitable<{ readonly ingest: number; readonly delivery: number }>;
   /** The doctor's walk (DNS to mailboxes) for an account about to be created. */

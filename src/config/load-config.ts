@@ -217,18 +217,21 @@ export function parseAccountDocument(json: unknown, source: string): AccountConf
   return toAccountConfig(parsed.data);
 }
 
-/** A subscription document of the management API; `accountIds` are the accounts it may name. */
+/**
+ * A subscription document of the management API; `accountIds` are the accounts it may name (undefined: any, for
+ * a stored document, which keeps working when an account it names is deleted later).
+ */
 export function parseSubscriptionDocument(
   json: unknown,
   source: string,
-  accountIds: ReadonlySet<string>,
+  accountIds: ReadonlySet<string> | undefined,
 ): SubscriptionConfig {
   const schema = subscriptionSchema(INLINE_SECRETS);
   const parsed = schema.safeParse(json);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => zodProblem(issue, schema));
   if (parsed.success)
     parsed.data.accounts?.forEach((id, i) => {
-      if (!accountIds.has(id))
+      if (accountIds && !accountIds.has(id))
         problems.push({ path: `accounts[${i}]`, message: `no account with id "${id}"` });
     });
   if (problems.length > 0 || !parsed.success) throw new ConfigError(source, problems);

@@ -1,16 +1,9 @@
 import type { SqliteManagedDocuments } from '../adapters/local/sqlite-management-store.js';
+import type { Listed, Origin } from '../api/management-api.js';
 import type { AccountConfig, Config, SubscriptionConfig } from '../config/config.js';
 import { parseAccountDocument, parseSubscriptionDocument } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
 import type { Logger } from '../ports/index.js';
-
-/** Where an account or subscription was defined: the config file (read-only through the API) or the API. */
-export type Origin = 'config' | 'api';
-
-export interface Listed<T> {
-  readonly value: T;
-  readonly origin: Origin;
-}
 
 export type RemoveOutcome = 'removed' | 'not-found' | 'read-only';
 
@@ -49,7 +42,7 @@ export class LocalDirectory {
         this.skipStored('subscription', id, 'the config file defines the same id');
       else
         this.load('subscription', id, () =>
-          this.setSubscription(parseSubscriptionDocument(document, id, this.accountIds()), 'api'),
+          this.setSubscription(parseSubscriptionDocument(document, id, undefined), 'api'),
         );
     }
     this.refreshSubscriptionList();

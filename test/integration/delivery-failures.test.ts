@@ -55,16 +55,11 @@ describe('delivery failures: retries, dead letters, replay, 410 Gone', () => {
       'same event id for every subscription',
     );
     // At the default level, one log line per delivery: event, subscription, status and duration.
-    const deliveredLine = () =>
-      scenario.bridge
-        .log()
-        .split('\n')
-        .filter((l) => l.includes('"webhook delivered"'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-        .find((entry) => entry.subscriptionId === 'flaky');
-    // The log reaches its file through a pipe: give the line a moment to land.
-    for (let i = 0; i < 50 && !deliveredLine(); i++) await new Promise((r) => setTimeout(r, 100));
-    const line = deliveredLine();
+    const line = (await scenario.bridge.logWith(/"webhook delivered".*"subscriptionId":"flaky"/))
+      .split('\n')
+      .filter((l) => l.includes('"webhook delivered"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((entry) => entry.subscriptionId === 'flaky');
     assert.equal(line?.level, 'INFO');
     assert.equal(line?.eventId, delivered?.id);
     assert.equal(line?.status, 200);

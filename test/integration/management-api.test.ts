@@ -413,4 +413,13 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     await sleep(1000);
     assert.equal(receiver.ofType('message.received').length, before);
   });
+
+  it('keeps a subscription that names a deleted account across a restart', async () => {
+    assert.deepEqual((await api('GET', '/v1/subscriptions/other-hook')).json.accounts, ['other']);
+    await scenario.bridge.kill('SIGTERM');
+    await scenario.bridge.start();
+    const kept = await api('GET', '/v1/subscriptions/other-hook');
+    assert.equal(kept.status, 200, 'not dropped at the start for naming an account that is gone');
+    assert.doesNotMatch(scenario.bridge.log(), /is not used/);
+  });
 });

@@ -127,7 +127,7 @@ describe('a first run without a mail account: run, listen and trigger', () => {
     );
     try {
       await bridge.start();
-      assert.match(bridge.log(), /no mail accounts yet/);
+      assert.match(await bridge.logWith(/no mail accounts yet/), /no mail accounts yet/);
       const triggered = await bridge.cli('trigger', 'message.received');
       assert.equal(triggered.code, 0, triggered.stderr);
       const [, eventId] = /Queued (evt_[0-9a-f]{32})/.exec(triggered.stdout) ?? [];

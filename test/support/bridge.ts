@@ -118,6 +118,13 @@ export class BridgeProcess {
     return { code, stdout, stderr };
   }
 
+  /** The log once `pattern` is in it: lines reach the file through a pipe, a moment after they happened. */
+  async logWith(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.log()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return this.log();
+  }
+
   log(): string {
     try {
       return readFileSync(this.logFile, 'utf8');
