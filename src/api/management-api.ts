@@ -8,7 +8,7 @@ import { errorMessage } from '../domain/errors.js';
 import { newWebhookSecret } from '../domain/signing.js';
 import type { DoctorReport } from '../imap/doctor/doctor.js';
 import type { AccountSnapshot } from '../imap/status-board.js';
-import type { ReplayResult } from '../pipeline/replay.js';
+import { type DeadLetterFilter, deadLetterMatches, type ReplayResult } from '../pipeline/replay.js';
 import type { AttemptLog, Clock, DeadLetter, Logger, SubscriptionStatusStore } from '../ports/index.js';
 import { problemResponse } from './problem.js';
 import {
@@ -59,13 +59,6 @@ export interface ManagedDirectory {
   replaceAccount(document: unknown, account: AccountConfig): Awaitable<boolean>;
   subscriptionDocument(id: string): Awaitable<unknown>;
   replaceSubscription(document: unknown, subscription: SubscriptionConfig): Awaitable<boolean>;
-}
-
-export interface DeadLetterFilter {
-  readonly eventId?: string;
-  readonly subscriptionId?: string;
-  readonly since?: number;
-  readonly until?: number;
 }
 
 /** What the management API works on; each mode composes its own. */
@@ -427,16 +420,10 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     ...(query.since ? { since: Date.parse(query.since) } : {}),
     ...(query.until ? { until: Date.parse(query.until) } : {}),
   });
-  const matches = (filter: DeadLetterFilter) => (l: DeadLetter) =>
-    (!filter.eventId || l.eventId === filter.eventId) &&
-    (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId) &&
-    (filter.since === undefined || l.failedAt >= filter.since) &&
-    (filter.until === undefined || l.failedAt < filter.until);
-
   app.openapi(listDeadLettersRoute, async (c) => {
     const query = c.req.valid('query');
     const letters = (await backend.listDeadLetters())
-      .filter(matches(filterOf(query)))
+      .filter(deadLetterMatches(filterOf(query)))
       .sort((a, b) => (deadLetterKey(a) < deadLetterKey(b) ? -1 : 1));
     const { data, nextCursor } = paginate(letters, deadLetterKey, query);
     return c.json(

@@ -26,28 +26,33 @@ export interface ReplayDependencies {
   readonly timeoutMs: number;
 }
 
+/** Which dead letters a listing or a replay selects; every field narrows it. */
+export interface DeadLetterFilter {
+  readonly eventId?: string;
+  readonly subscriptionId?: string;
+  /** Only dead letters that failed at or after this time (ms). */
+  readonly since?: number;
+  /** Only dead letters that failed before this time (ms). */
+  readonly until?: number;
+}
+
+export function deadLetterMatches(filter: DeadLetterFilter): (letter: DeadLetter) => boolean {
+  return (l) =>
+    (!filter.eventId || l.eventId === filter.eventId) &&
+    (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId) &&
+    (filter.since === undefined || l.failedAt >= filter.since) &&
+    (filter.until === undefined || l.failedAt < filter.until);
+}
+
 /**
  * Sends dead letters again, once each, with their original webhook-id and body. Delivered ones leave the
  * dead-letter store; the rest stay with the new reason.
  */
 export async function replayDeadLetters(
-  filter: {
-    readonly eventId?: string;
-    readonly subscriptionId?: string;
-    /** Only dead letters that failed at or after this time (ms). */
-    readonly since?: number;
-    /** Only dead letters that failed before this time (ms). */
-    readonly until?: number;
-  },
+  filter: DeadLetterFilter,
   deps: ReplayDependencies,
 ): Promise<ReplayResult[]> {
-  const letters = (await deps.log.listDeadLetters()).filter(
-    (l) =>
-      (!filter.eventId || l.eventId === filter.eventId) &&
-      (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId) &&
-      (filter.since === undefined || l.failedAt >= filter.since) &&
-      (filter.until === undefined || l.failedAt < filter.until),
-  );
+  const letters = (await deps.log.listDeadLetters()).filter(deadLetterMatches(filter));
   const results: ReplayResult[] = [];
   for (const letter of letters) {
     const subscription = deps.subscriptions.get(letter.subscriptionId);
