@@ -54,7 +54,13 @@ describe('GET /metrics (local mode): the figures move with what the bridge does'
     let before = await scrape();
     const failedLogins = (m: Map<string, number>) =>
       [...m.keys()].some((k) => k.startsWith('idlehook_logins_total{outcome="failed"'));
-    for (let i = 0; i < 100 && !failedLogins(before); i++) {
+    // The locked account's failed login also yields an account.error for the helpdesk: the baseline is taken
+    // after that delivery, or it would be counted with the messages' deliveries below.
+    const settled = (m: Map<string, number>) =>
+      failedLogins(m) &&
+      (m.get('idlehook_delivery_attempts_total{outcome="delivered",status_class="2xx"}') ?? 0) >= 1 &&
+      m.get('idlehook_queue_depth{queue="delivery"}') === 0;
+    for (let i = 0; i < 150 && !settled(before); i++) {
       await sleep(100);
       before = await scrape();
     }
@@ -64,6 +70,11 @@ describe('GET /metrics (local mode): the figures move with what the bridge does'
     assert.ok((before.get('process_resident_memory_bytes') ?? 0) > 10_000_000, 'RSS');
     assert.ok(before.has('nodejs_eventloop_lag_seconds'), 'event-loop lag');
     assert.equal(before.get('idlehook_dead_letters'), 0);
+    assert.equal(
+      scenario.receiver.ofType('account.error').length,
+      1,
+      "the locked account's error, delivered",
+    );
 
     for (const subject of ['first', 'second'])
       await scenario.appender.append('INBOX', simpleMessage(subject));
