@@ -11,6 +11,7 @@ import {
 } from './command.js';
 import { addAccountCommand, listAccountsCommand, removeAccountCommand } from './commands/accounts.js';
 import { attemptsCommand, deliveriesCommand, replayCommand } from './commands/deliveries.js';
+import { initCommand } from './commands/init.js';
 import { listenCommand } from './commands/listen.js';
 import { doctorCommand, runCommand } from './commands/local.js';
 import {
@@ -25,6 +26,7 @@ import type { Target } from './targets.js';
 
 /** Every command, in the order the usage lists them. */
 const COMMANDS: readonly Command[] = [
+  initCommand,
   runCommand,
   doctorCommand,
   listenCommand,
@@ -60,12 +62,12 @@ async function main(): Promise<number> {
     options: Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((command) => command.options ?? {})),
   });
   const { positionals, tokens } = parsed;
-  // Every option is declared without `multiple`: each value is one string or boolean.
-  const values = parsed.values as OptionValues;
   const found = findCommand(COMMANDS, positionals);
-  if (flag(values, 'help') || positionals.length === 0) {
+  // Every option is declared without `multiple`: each value is one string or boolean.
+  const help = flag(parsed.values as OptionValues, 'help');
+  if (help || positionals.length === 0) {
     process.stdout.write(USAGE);
-    return positionals.length > 0 || flag(values, 'help') ? 0 : 2;
+    return help ? 0 : 2;
   }
   if (!found) {
     process.stderr.write(`Unknown command "${positionals[0]}".\n\n${USAGE}`);
@@ -81,6 +83,12 @@ async function main(): Promise<number> {
       { path: `--${foreign[0]}`, message: `is not an option of "idlehook ${command.name}"` },
     ]);
   }
+  // Parsed again with this command's options alone: two commands may declare one name with different defaults
+  // (`listen --port` defaults to 7466, `accounts add --port` to the security's port).
+  const values = parseArgs({
+    allowPositionals: true,
+    options: Object.assign({}, GLOBAL_OPTIONS, command.options ?? {}),
+  }).values as OptionValues;
   let opened: Promise<Target> | undefined;
   const target = () => {
     const stack = text(values, 'stack');

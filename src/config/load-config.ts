@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import type { z } from 'zod';
 import { type ErrorCause, errorMessage, IdlehookError } from '../domain/errors.js';
+import { recordOf } from '../domain/null-prototype.js';
 import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
 import type { AccountConfig, Config, SubscriptionConfig } from './config.js';
 import { didYouMean, knownFieldsAt } from './field-suggestions.js';
@@ -238,9 +240,35 @@ export function parseSubscriptionDocument(
   return toSubscriptionConfig(parsed.data);
 }
 
+/**
+ * The environment secrets are resolved in: the process's, over the variables of the config's `envFile` (the
+ * process wins, as with dotenv, so a deployment can override a file written by `idlehook init`).
+ */
+function environmentOf(
+  json: unknown,
+  context: ConfigContext,
+): { readonly env: NodeJS.ProcessEnv } | { readonly problem: ConfigProblem } {
+  const envFile = (json as { envFile?: unknown } | null)?.envFile;
+  if (typeof envFile !== 'string' || envFile === '') return { env: context.env };
+  const path = isAbsolute(envFile) ? envFile : resolve(context.baseDir, envFile);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    return { problem: { path: 'envFile', message: `cannot read ${path}: ${code}` } };
+  }
+  const fromProcess = Object.entries(context.env).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  );
+  return { env: recordOf([...Object.entries(parseEnv(text)), ...fromProcess]) };
+}
+
 /** Validates a parsed config document and resolves it; every problem goes into one ConfigError. */
 export function parseConfig(json: unknown, context: ConfigContext & { readonly source: string }): Config {
-  const schema = configFileSchema(context);
+  const environment = environmentOf(json, context);
+  if ('problem' in environment) throw new ConfigError(context.source, [environment.problem]);
+  const schema = configFileSchema({ ...context, env: environment.env });
   const parsed = schema.safeParse(json);
   const problems = [
     ...(parsed.success ? [] : parsed.error.issues.map((issue) => zodProblem(issue, schema))),
@@ -272,7 +300,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const hint =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (start from idlehook.config.example.json)' : '';
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? ' (write one with idlehook init, or start from idlehook.config.example.json)'
+        : '';
     throw new ConfigError(file, [{ path: '(file)', message: `cannot read: ${errorMessage(error)}${hint}` }], {
       cause: error,
     });

@@ -92,6 +92,8 @@ export function configFileSchema(context: ConfigContext) {
 
   return z
     .object({
+      /** A `NAME=value` file (as `idlehook init` writes) whose variables `{ "env": NAME }` secrets may name. */
+      envFile: z.string().min(1).optional(),
       dataDir: z.string().min(1).default('.idlehook').transform(resolvePath),
       logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       http: z

@@ -251,4 +251,30 @@ describe('config: credentials only over encrypted or loopback connections', () =
       assert.ok(found.has('accounts[0].provider'), `${provider}: ${[...found.keys()]}`);
     }
   });
+
+  it('reads { "env" } secrets from the envFile, with the process environment winning, and names an unreadable one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idlehook-envfile-'));
+    writeFileSync(
+      join(dir, 'idlehook.env'),
+      "# comment\nIMAP_PASSWORD='from the # file'\nWEBHOOK_SECRET=\"" + SECRET + '"\n__proto__=x\n',
+    );
+    const document = {
+      envFile: 'idlehook.env',
+      accounts: [{ ...minimal.accounts[0], password: { env: 'IMAP_PASSWORD' } }],
+      subscriptions: [{ id: 'hook', url: 'https://example.com/', secret: { env: 'WEBHOOK_SECRET' } }],
+    };
+    const fromFile = parseConfig(document, { ...context, baseDir: dir });
+    assert.deepEqual(fromFile.accounts[0]?.auth, { kind: 'password', password: 'from the # file' });
+    assert.deepEqual(fromFile.subscriptions[0]?.secrets, [Buffer.alloc(32, 7)]);
+    const overridden = parseConfig(document, {
+      ...context,
+      baseDir: dir,
+      env: { IMAP_PASSWORD: 'from the process' },
+    });
+    assert.deepEqual(overridden.accounts[0]?.auth, { kind: 'password', password: 'from the process' });
+    assert.equal(({} as { x?: unknown }).x, undefined, 'Object.prototype untouched');
+
+    const missing = problems({ ...document, envFile: 'nowhere.env' });
+    assert.match(missing.get('envFile') ?? '', /cannot read \/etc\/idlehook\/nowhere\.env: ENOENT/);
+  });
 });

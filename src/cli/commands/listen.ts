@@ -1,7 +1,10 @@
+import { existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { ConfigError } from '../../config/load-config.js';
+import type { Config } from '../../config/config.js';
+import { ConfigError, loadConfig } from '../../config/load-config.js';
+import { errorMessage } from '../../domain/errors.js';
 import { decodeWebhookSecret, newWebhookSecret } from '../../domain/signing.js';
 import { type Command, flag, text } from '../command.js';
 
@@ -35,6 +38,34 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
 }
 
 /**
+ * The signing secret of the config's subscription to this receiver (a loopback URL on `port`), as `idlehook init`
+ * writes one: so `listen` needs no `--secret` after `init`.
+ */
+function configuredSecret(
+  file: string,
+  port: number,
+): { readonly secret: string; readonly subscription: string; readonly file: string } | undefined {
+  if (!existsSync(file)) return undefined;
+  let config: Config;
+  try {
+    config = loadConfig(file);
+  } catch (error) {
+    process.stderr.write(`Not using the secrets in ${file}: ${errorMessage(error)}\n`);
+    return undefined;
+  }
+  const target = config.subscriptions.find((subscription) => {
+    const url = new URL(subscription.url);
+    return LOOPBACK_HOSTS.has(url.hostname) && Number(url.port || 80) === port;
+  });
+  const [current] = target?.secrets ?? [];
+  return target && current
+    ? { secret: `whsec_${current.toString('base64')}`, subscription: target.id, file }
+    : undefined;
+}
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
  * A webhook receiver on this machine, in the manner of `stripe listen`: it checks each request's signature with
  * the Standard Webhooks library (not idlehook's own signing code) and prints a line per event.
  */
@@ -51,9 +82,11 @@ export const listenCommand: Command = {
     json: { type: 'boolean' },
   },
   async run({ values, out }) {
-    const given = text(values, 'secret');
-    const secret = given ?? newWebhookSecret();
     const port = Number(text(values, 'port'));
+    const given = text(values, 'secret');
+    const configFile = text(values, 'config') ?? '';
+    let configured = given === undefined ? configuredSecret(configFile, port) : undefined;
+    const secret = given ?? configured?.secret ?? newWebhookSecret();
     const problems = [];
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       problems.push({ path: '--port', message: 'a port number, 0-65535 (0: any free one)' });
@@ -63,8 +96,23 @@ export const listenCommand: Command = {
       problems.push({ path: '--secret', message: (error as Error).message });
     }
     if (problems.length > 0) throw new ConfigError('the command line', problems);
-    const verifier = new Webhook(secret);
+    let verifier = new Webhook(secret);
     const json = flag(values, 'json');
+    // Without --secret, a config written after the start (`idlehook init` in another terminal) is picked up.
+    let configSeenAt = configFile && existsSync(configFile) ? statSync(configFile).mtimeMs : 0;
+    const followConfig = () => {
+      if (given !== undefined || !existsSync(configFile)) return;
+      const changedAt = statSync(configFile).mtimeMs;
+      if (changedAt === configSeenAt) return;
+      configSeenAt = changedAt;
+      const found = configuredSecret(configFile, port);
+      if (!found || found.secret === configured?.secret) return;
+      configured = found;
+      verifier = new Webhook(found.secret);
+      process.stderr.write(
+        `Now verifying with the secret of subscription ${found.subscription} in ${found.file}.\n`,
+      );
+    };
 
     const server = createServer(async (request, response) => {
       const body = await readBody(request).catch(() => undefined);
@@ -74,6 +122,7 @@ export const listenCommand: Command = {
         out(`rejected  ${id || '(no webhook-id)'}: body over ${MAX_BODY_BYTES} bytes`);
         return;
       }
+      followConfig();
       let event: unknown;
       try {
         event = verifier.verify(body, {
@@ -101,7 +150,9 @@ export const listenCommand: Command = {
     process.stderr.write(
       given
         ? `Listening on ${url}, verifying with the secret given.\n`
-        : `Listening on ${url}. Give the subscription this secret: ${secret}\n`,
+        : configured
+          ? `Listening on ${url}, verifying with the secret of subscription ${configured.subscription} in ${configured.file}.\n`
+          : `Listening on ${url}. Give the subscription this secret: ${secret}\n`,
     );
     const stop = () => server.close(() => process.exit(0));
     process.on('SIGINT', stop);

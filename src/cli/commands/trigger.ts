@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { openLocalStores } from '../../adapters/local/local-stores.js';
+import { type LocalStores, openLocalStores } from '../../adapters/local/local-stores.js';
 import { createLogger } from '../../adapters/powertools-logger.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { ConfigError, loadConfig } from '../../config/load-config.js';
@@ -9,7 +9,7 @@ import { LocalDirectory } from '../../runtime/local-directory.js';
 import { type Command, text } from '../command.js';
 
 /** What `trigger` sends without `--eml`: a small message with a text and an HTML part. */
-function sampleMessage(now: Date): Buffer {
+export function sampleMessage(now: Date): Buffer {
   return Buffer.from(
     'From: idlehook <trigger@idlehook.invalid>\r\nTo: you@example.com\r\nSubject: A test message from idlehook trigger\r\n' +
       `Message-ID: <${randomBytes(8).toString('hex')}@idlehook.invalid>\r\nDate: ${now.toUTCString()}\r\n` +
@@ -17,6 +17,39 @@ function sampleMessage(now: Date): Buffer {
       '--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThis is what a new message looks like as a webhook.\r\n' +
       '--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>This is what a new message looks like as a webhook.</p>\r\n--b--\r\n',
   );
+}
+
+/**
+ * Queues `source` as mail that arrived in `account`'s INBOX: a raw blob and an arrival record, which is what the
+ * watcher writes after an IMAP FETCH. Returns the event id.
+ */
+export async function queueMessage(
+  stores: Pick<LocalStores, 'blobs' | 'ingest'>,
+  source: Buffer,
+  account: string,
+  onlySubscription?: string,
+): Promise<string> {
+  const now = systemClock.now();
+  const eventId = `evt_${randomBytes(16).toString('hex')}`;
+  await stores.blobs.put(rawBlobKey(eventId), source);
+  await stores.ingest.send([
+    arrivalRecord({
+      kind: 'message',
+      eventId,
+      rawKey: rawBlobKey(eventId),
+      detectedAt: new Date(now).toISOString(),
+      account,
+      mailbox: 'INBOX',
+      uidValidity: '0',
+      uid: Math.floor(now / 1000),
+      modseq: null,
+      flags: [],
+      internalDate: new Date(now).toISOString(),
+      size: source.length,
+      ...(onlySubscription ? { onlySubscription } : {}),
+    }),
+  ]);
+  return eventId;
 }
 
 /**
@@ -61,26 +94,7 @@ export const triggerCommand: Command = {
       }
       if (problems.length > 0 || source === undefined) throw new ConfigError('the command line', problems);
 
-      const now = systemClock.now();
-      const eventId = `evt_${randomBytes(16).toString('hex')}`;
-      await stores.blobs.put(rawBlobKey(eventId), source);
-      await stores.ingest.send([
-        arrivalRecord({
-          kind: 'message',
-          eventId,
-          rawKey: rawBlobKey(eventId),
-          detectedAt: new Date(now).toISOString(),
-          account,
-          mailbox: 'INBOX',
-          uidValidity: '0',
-          uid: Math.floor(now / 1000),
-          modseq: null,
-          flags: [],
-          internalDate: new Date(now).toISOString(),
-          size: source.length,
-          ...(subscription ? { onlySubscription: subscription } : {}),
-        }),
-      ]);
+      const eventId = await queueMessage(stores, source, account, subscription);
       out(
         `Queued ${eventId} (message.received, account ${account}, ${source.length} bytes)${subscription ? ` for ${subscription} only` : ''}.`,
       );

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BridgeProcess } from '../support/bridge.js';
+import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { connectAppender, simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+import { waitForIdle } from '../support/scenario.js';
+
+const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
+
+/** `idlehook ARGS` in `cwd`, with `input` on its standard input; resolves with its exit code and output. */
+async function idlehook(cwd: string, args: string[], input = '', env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdin.end(input);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** A long-running `idlehook ARGS`; `output()` is what it has printed so far, both streams. */
+function started(cwd: string, args: string[]) {
+  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  return {
+    output: () => output,
+    async until(pattern: RegExp, what: string, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (child.exitCode !== null) assert.fail(`exited (${child.exitCode}) before ${what}:\n${output}`);
+        if (Date.now() > deadline) assert.fail(`no ${what} within ${timeoutMs} ms:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const folder = () => mkdtempSync(join(tmpdir(), 'idlehook-init-'));
+
+describe('idlehook init', () => {
+  let dovecot: DovecotServer | undefined;
+  after(async () => {
+    await dovecot?.stop();
+  });
+
+  it('a first run in two commands: init --run (no mail account) and listen, which prints the verified sample', async () => {
+    const dir = folder();
+    // Standard input ends at once: every question takes its default (no account, idlehook listen, a new secret).
+    const bridge = started(dir, ['init', '--run']);
+    const listener = started(dir, ['listen']);
+    try {
+      await bridge.until(/Wrote .*idlehook\.config\.json/, 'the config written');
+      await listener.until(/Listening on http:\/\/127\.0\.0\.1:7466\//, 'the receiver');
+      await listener.until(
+        /message\.received account=sample mailbox=INBOX/,
+        'the verified sample event',
+        60_000,
+      );
+    } finally {
+      await Promise.all([bridge.stop(), listener.stop()]);
+    }
+    // The receiver verified it with the secret init wrote (it says which), not one of its own.
+    assert.match(
+      listener.output(),
+      /[Vv]erifying with the secret of subscription listen in .*idlehook\.config\.json/,
+    );
+    const config = JSON.parse(readFileSync(join(dir, 'idlehook.config.json'), 'utf8'));
+    assert.deepEqual(config, {
+      envFile: 'idlehook.env',
+      accounts: [],
+      subscriptions: [
+        { id: 'listen', url: 'http://127.0.0.1:7466/', secret: { env: 'IDLEHOOK_WEBHOOK_SECRET' } },
+      ],
+    });
+    const envFile = join(dir, 'idlehook.env');
+    assert.equal(statSync(envFile).mode & 0o777, 0o600);
+    assert.match(readFileSync(envFile, 'utf8'), /^IDLEHOOK_WEBHOOK_SECRET='whsec_[A-Za-z0-9+/=]{32,}'$/m);
+  });
+
+  it('asks for an account, checks it with the doctor, and the config it writes delivers that mailbox', async () => {
+    dovecot = await startDovecot([{ name: 'support', password: "correct horse #1 'x'" }]);
+    const secret = newWebhookSecret();
+    const receiver = new WebhookReceiver(secret);
+    const url = await receiver.listen();
+    const dir = folder();
+    // The answers a user types: host, port, security (Enter: tls), user, password (Enter), the password, the
+    // webhook URL and its secret. The CA is for the test's own certificate authority.
+    const answers = [
+      'localhost',
+      String(dovecot.tlsPort),
+      '',
+      'support',
+      '',
+      "correct horse #1 'x'",
+      url,
+      secret,
+    ];
+    const init = await idlehook(dir, ['init', '--ca', dovecot.caFile], `${answers.join('\n')}\n`);
+    assert.equal(init.code, 0, init.stderr);
+    assert.match(init.stdout, /ok +login/);
+    assert.match(init.stdout, /all checks passed/);
+    const written = readFileSync(join(dir, 'idlehook.config.json'), 'utf8');
+    assert.doesNotMatch(written, /correct horse|whsec_/, 'no secret in the config itself');
+    assert.equal(JSON.parse(written).accounts[0].id, 'support');
+
+    const bridge = new BridgeProcess(dir);
+    bridge.url = 'http://127.0.0.1:7465';
+    const appender = await connectAppender(dovecot, 'support', "correct horse #1 'x'");
+    try {
+      await bridge.start();
+      await waitForIdle(bridge, ['support']);
+      await appender.append('INBOX', simpleMessage('Written by init'));
+      await receiver.waitUntil(
+        () => receiver.ofType('message.received').some((w) => w.body.data.subject === 'Written by init'),
+        15_000,
+        'the message, signed with the secret init was given',
+      );
+    } finally {
+      await appender.logout();
+      await bridge.kill('SIGTERM');
+      await receiver.close();
+    }
+  });
+
+  it('writes nothing when the doctor fails, and never replaces a config without --force', async () => {
+    assert.ok(dovecot, 'runs after the previous case');
+    const dir = folder();
+    const wrong = await idlehook(
+      dir,
+      ['init', '--host', 'localhost', '--port', String(dovecot.tlsPort), '--ca', dovecot.caFile],
+      '\nsupport\n\nnot the password\n',
+    );
+    assert.equal(wrong.code, 78);
+    assert.match(wrong.stdout, /FAIL +login/);
+    assert.match(wrong.stderr, /account: the checks above failed; nothing was written/);
+    assert.equal(existsSync(join(dir, 'idlehook.config.json')), false);
+    assert.equal(existsSync(join(dir, 'idlehook.env')), false);
+
+    writeFileSync(join(dir, 'idlehook.config.json'), '{ "subscriptions": [] }');
+    const again = await idlehook(dir, ['init', '--no-account']);
+    assert.equal(again.code, 78);
+    assert.match(again.stderr, /idlehook\.config\.json: exists already: pass --force/);
+    assert.equal(readFileSync(join(dir, 'idlehook.config.json'), 'utf8'), '{ "subscriptions": [] }');
+    const forced = await idlehook(dir, ['init', '--no-account', '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /Queued a sample message/);
+  });
+});
