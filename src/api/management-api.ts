@@ -31,6 +31,7 @@ import {
   updateSubscriptionRoute,
 } from './routes.js';
 import { bearerToken } from './tokens.js';
+import { accountView, attemptView, deadLetterView, iso, subscriptionView } from './views.js';
 
 /** Bodies larger than this are refused before they are parsed (an account document is a few KiB). */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -65,6 +66,8 @@ export interface ManagedDirectory {
 export interface ManagementBackend {
   readonly directory: ManagedDirectory;
   verifyToken(token: string): Awaitable<boolean>;
+  /** Whether any token exists: the dashboard asks for one only then. */
+  hasTokens(): Awaitable<boolean>;
   /** The watcher's live status of the account; undefined until its sessions have started. */
   accountStatus(id: string): AccountSnapshot | undefined;
   queueDepths(): Awaitable<{ readonly ingest: number; readonly delivery: number }>;
@@ -98,50 +101,6 @@ function paginate<T>(
     data,
     nextCursor:
       rest.length > query.limit && last !== undefined ? Buffer.from(key(last)).toString('base64url') : null,
-  };
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function accountView(backend: ManagementBackend, { value, origin }: Listed<AccountConfig>) {
-  const status = backend.accountStatus(value.id);
-  return {
-    id: value.id,
-    origin,
-    host: value.host,
-    port: value.port,
-    security: value.security,
-    user: value.user,
-    auth: value.auth.kind,
-    mailboxes: [...value.mailboxes],
-    initialSync: value.initialSync,
-    connectionLimit: value.connectionLimit ?? null,
-    status: {
-      state: status?.state ?? ('starting' as const),
-      lastError: status?.lastError ?? null,
-      errorCode: status?.errorCode ?? null,
-      nextLoginAttemptAt: status?.nextLoginAttemptAt ?? null,
-      mailboxes: Object.entries(status?.mailboxes ?? {}).map(([name, m]) => ({ name, ...m })),
-    },
-  };
-}
-
-async function subscriptionView(backend: ManagementBackend, { value, origin }: Listed<SubscriptionConfig>) {
-  const health = await backend.subscriptionStatus.health(value.id);
-  const previousUntil = value.secrets.length > 1 ? value.previousSecretUntil : undefined;
-  return {
-    id: value.id,
-    origin,
-    url: value.url,
-    events: value.events ? [...value.events] : null,
-    accounts: value.accounts ? [...value.accounts] : null,
-    rateLimitPerSecond: value.rateLimitPerSecond ?? null,
-    previousSecretExpiresAt: previousUntil === undefined ? null : iso(previousUntil),
-    health: {
-      enabled: health.disabledReason === undefined,
-      disabledReason: health.disabledReason ?? null,
-      failingSince: health.failingSince === undefined ? null : iso(health.failingSince),
-    },
   };
 }
 
@@ -393,17 +352,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const attempts = await backend.attempts.listAttempts(id, c.req.valid('query').limit);
     return c.json(
       {
-        data: attempts.map((a) => ({
-          eventId: a.eventId,
-          eventType: a.eventType,
-          attempt: a.attempt,
-          attemptedAt: iso(a.attemptedAt),
-          durationMs: a.durationMs,
-          succeeded: a.succeeded,
-          status: a.status ?? null,
-          error: a.error ?? null,
-          responseExcerpt: a.responseExcerpt ?? null,
-        })),
+        data: attempts.map(attemptView),
       },
       200,
     );
@@ -428,14 +377,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
     const { data, nextCursor } = paginate(letters, deadLetterKey, query);
     return c.json(
       {
-        data: data.map((l) => ({
-          eventId: l.eventId,
-          eventType: l.eventType,
-          subscriptionId: l.subscriptionId,
-          failedAt: iso(l.failedAt),
-          attempts: l.attempts,
-          reason: l.reason,
-        })),
+        data: data.map(deadLetterView),
         nextCursor,
       },
       200,

@@ -11,11 +11,12 @@ export interface Problem {
   readonly [extension: string]: unknown;
 }
 
-type ProblemStatus = 400 | 401 | 404 | 409 | 413 | 415 | 422 | 500;
+type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500;
 
 const TITLES = new Map<number, string>([
   [400, 'Bad request'],
   [401, 'Unauthorized'],
+  [403, 'Forbidden'],
   [404, 'Not found'],
   [409, 'Conflict'],
   [413, 'Request body too large'],

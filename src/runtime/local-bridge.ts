@@ -4,7 +4,9 @@ import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../adapters/system-clock.js';
+import { createManagementApi } from '../api/management-api.js';
 import type { Config } from '../config/config.js';
+import { createDashboard } from '../dashboard/dashboard.js';
 import {
   ByteBudget,
   PARSE_BYTES_IN_FLIGHT,
@@ -19,7 +21,7 @@ import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-deliv
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
 import type { Logger } from '../ports/index.js';
 import { LocalDirectory } from './local-directory.js';
-import { localManagementApi } from './local-management-api.js';
+import { localManagementBackend } from './local-management-backend.js';
 import { QueueWorker } from './queue-worker.js';
 
 export interface LocalBridge {
@@ -51,7 +53,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   // Set once the watcher exists: API requests that change accounts before then change what it starts with.
   let reconcileAccounts = async (): Promise<void> => {};
   const http = senderFor(config.delivery);
-  const api = localManagementApi({
+  const backend = localManagementBackend({
     config,
     stores,
     status,
@@ -74,7 +76,8 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       accounts: status.snapshot(),
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
     }),
-    api: getRequestListener(api.fetch),
+    api: getRequestListener(createManagementApi(backend).fetch),
+    dashboard: getRequestListener(createDashboard(backend).fetch),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
   });
   blobs.setBaseUrl(server.url);

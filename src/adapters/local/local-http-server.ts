@@ -18,7 +18,7 @@ function decodedPath(pathname: string): string | undefined {
 
 /**
  * Loopback-only HTTP for local mode: `GET /status`, `GET /metrics`, `GET /blobs/<key>` (raw messages and attachments, the
- * URLs in events) and the management API under `/v1/`. Never bound beyond 127.0.0.1, and answers only requests addressed to a loopback name: blobs
+ * URLs in events) the management API under `/v1/` and the dashboard under `/dashboard`. Never bound beyond 127.0.0.1, and answers only requests addressed to a loopback name: blobs
  * are mail content.
  */
 export async function startLocalHttpServer(
@@ -28,6 +28,8 @@ export async function startLocalHttpServer(
     readonly blobs: Pick<SqliteBlobStore, 'read'>;
     /** The management API, under /v1/ (it authenticates every request itself). */
     readonly api?: RequestListener;
+    /** The dashboard page and its data, under /dashboard (it applies the API's tokens itself). */
+    readonly dashboard?: RequestListener;
     /** GET /metrics: Prometheus' text format. */
     readonly metrics?: () => Promise<{ readonly contentType: string; readonly body: string }>;
   },
@@ -47,6 +49,10 @@ export async function startLocalHttpServer(
     }
     if (routes.api && path.startsWith('/v1/')) {
       routes.api(request, response);
+      return;
+    }
+    if (routes.dashboard && (path === '/dashboard' || path.startsWith('/dashboard/'))) {
+      routes.dashboard(request, response);
       return;
     }
     if (request.method !== 'GET') {

@@ -43,6 +43,10 @@ export class SqliteApiTokens {
     }));
   }
 
+  any(): boolean {
+    return this.db.prepare('SELECT 1 FROM api_tokens LIMIT 1').get() !== undefined;
+  }
+
   /** Whether a token existed to revoke. */
   revoke(id: string): boolean {
     return this.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id).changes > 0;

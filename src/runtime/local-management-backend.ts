@@ -1,15 +1,15 @@
 import type { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
 import type { LocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
-import { createManagementApi } from '../api/management-api.js';
+import type { ManagementBackend } from '../api/management-api.js';
 import type { Config } from '../config/config.js';
 import type { StatusBoard } from '../imap/status-board.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import type { Logger } from '../ports/index.js';
 import type { LocalDirectory } from './local-directory.js';
 
-/** The management API on local mode's stores: SQLite, the in-process status board and watcher. */
-export function localManagementApi(parts: {
+/** What the management API and the dashboard work on in local mode: SQLite, the in-process status board and watcher. */
+export function localManagementBackend(parts: {
   readonly config: Config;
   readonly stores: LocalStores;
   readonly status: StatusBoard;
@@ -17,12 +17,13 @@ export function localManagementApi(parts: {
   readonly http: UndiciHttpSender;
   readonly logger: Logger;
   readonly accountsChanged: () => Promise<void>;
-}) {
+}): ManagementBackend {
   const { config, stores, status, directory, http, logger } = parts;
   const clock = systemClock;
-  return createManagementApi({
+  return {
     directory,
     verifyToken: (token) => stores.apiTokens.verify(token),
+    hasTokens: () => stores.apiTokens.any(),
     accountStatus: (id) => status.snapshotOf(id),
     queueDepths: () => ({ ingest: stores.ingest.depth(), delivery: stores.deliveries.depth() }),
     checkAccount: async (account) => {
@@ -45,5 +46,5 @@ export function localManagementApi(parts: {
     subscriptionStatus: stores.state,
     clock,
     logger,
-  });
+  };
 }

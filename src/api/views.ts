@@ -1,0 +1,80 @@
+import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
+import type { DeadLetter, DeliveryAttempt } from '../ports/index.js';
+import type { Listed, ManagementBackend } from './management-api.js';
+
+/** How the API (and the dashboard) show accounts, subscriptions, attempts and dead letters: no secrets. */
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+export function accountView(
+  backend: Pick<ManagementBackend, 'accountStatus'>,
+  { value, origin }: Listed<AccountConfig>,
+) {
+  const status = backend.accountStatus(value.id);
+  return {
+    id: value.id,
+    origin,
+    host: value.host,
+    port: value.port,
+    security: value.security,
+    user: value.user,
+    auth: value.auth.kind,
+    mailboxes: [...value.mailboxes],
+    initialSync: value.initialSync,
+    connectionLimit: value.connectionLimit ?? null,
+    status: {
+      state: status?.state ?? ('starting' as const),
+      lastError: status?.lastError ?? null,
+      errorCode: status?.errorCode ?? null,
+      nextLoginAttemptAt: status?.nextLoginAttemptAt ?? null,
+      mailboxes: Object.entries(status?.mailboxes ?? {}).map(([name, m]) => ({ name, ...m })),
+    },
+  };
+}
+
+export async function subscriptionView(
+  backend: Pick<ManagementBackend, 'subscriptionStatus'>,
+  { value, origin }: Listed<SubscriptionConfig>,
+) {
+  const health = await backend.subscriptionStatus.health(value.id);
+  const previousUntil = value.secrets.length > 1 ? value.previousSecretUntil : undefined;
+  return {
+    id: value.id,
+    origin,
+    url: value.url,
+    events: value.events ? [...value.events] : null,
+    accounts: value.accounts ? [...value.accounts] : null,
+    rateLimitPerSecond: value.rateLimitPerSecond ?? null,
+    previousSecretExpiresAt: previousUntil === undefined ? null : iso(previousUntil),
+    health: {
+      enabled: health.disabledReason === undefined,
+      disabledReason: health.disabledReason ?? null,
+      failingSince: health.failingSince === undefined ? null : iso(health.failingSince),
+    },
+  };
+}
+
+export function attemptView(a: DeliveryAttempt) {
+  return {
+    eventId: a.eventId,
+    eventType: a.eventType,
+    attempt: a.attempt,
+    attemptedAt: iso(a.attemptedAt),
+    durationMs: a.durationMs,
+    succeeded: a.succeeded,
+    status: a.status ?? null,
+    error: a.error ?? null,
+    responseExcerpt: a.responseExcerpt ?? null,
+  };
+}
+
+export function deadLetterView(l: DeadLetter) {
+  return {
+    eventId: l.eventId,
+    eventType: l.eventType,
+    subscriptionId: l.subscriptionId,
+    failedAt: iso(l.failedAt),
+    attempts: l.attempts,
+    reason: l.reason,
+  };
+}

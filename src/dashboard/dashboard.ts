@@ -1,0 +1,135 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import type { ManagementBackend } from '../api/management-api.js';
+import { problemResponse } from '../api/problem.js';
+import { bearerToken } from '../api/tokens.js';
+import { accountView, attemptView, deadLetterView, iso, subscriptionView } from '../api/views.js';
+import type { DeliveryAttempt } from '../ports/index.js';
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './assets.js';
+
+/** The latest attempts read per subscription, and the latest events shown. */
+const ATTEMPTS_PER_SUBSCRIPTION = 100;
+const EVENTS_SHOWN = 25;
+const DEAD_LETTERS_SHOWN = 200;
+
+/** No inline code, nothing from elsewhere, never in a frame (a replay button must not be clickjacked). */
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+const replayRequest = z
+  .object({ subscriptionId: z.string().min(1), eventId: z.string().min(1).optional() })
+  .strict();
+
+/** Attempts grouped by event and subscription, the latest events first. */
+function latestEvents(attempts: readonly DeliveryAttempt[]) {
+  const events = new Map<
+    string,
+    { eventType: string; latest: number; bySubscription: Map<string, DeliveryAttempt[]> }
+  >();
+  for (const attempt of attempts) {
+    const event = events.get(attempt.eventId) ?? {
+      eventType: attempt.eventType,
+      latest: 0,
+      bySubscription: new Map<string, DeliveryAttempt[]>(),
+    };
+    event.latest = Math.max(event.latest, attempt.attemptedAt);
+    const list = event.bySubscription.get(attempt.subscriptionId) ?? [];
+    list.push(attempt);
+    event.bySubscription.set(attempt.subscriptionId, list);
+    events.set(attempt.eventId, event);
+  }
+  return [...events]
+    .sort(([, a], [, b]) => b.latest - a.latest)
+    .slice(0, EVENTS_SHOWN)
+    .map(([eventId, event]) => ({
+      eventId,
+      eventType: event.eventType,
+      deliveries: [...event.bySubscription].map(([subscriptionId, list]) => {
+        const ordered = [...list].sort((a, b) => a.attempt - b.attempt || a.attemptedAt - b.attemptedAt);
+        return {
+          subscriptionId,
+          outcome: ordered.some((a) => a.succeeded) ? 'delivered' : 'failing',
+          attempts: ordered.map(attemptView),
+        };
+      }),
+    }));
+}
+
+/**
+ * The dashboard (`/dashboard`): a page that polls `/dashboard/state` and replays dead letters through
+ * `/dashboard/replay`. It shows what the management API shows, never a message body, subject or address. Where
+ * API tokens exist its data needs one, as the API does; without any it is open to loopback callers, like
+ * `/status`. Its POSTs need a custom header and a JSON body, which another site's page cannot send here without
+ * a CORS preflight that idlehook never grants.
+ */
+export function createDashboard(backend: ManagementBackend): Hono {
+  const app = new Hono();
+  app.get('/dashboard', (c) => c.html(DASHBOARD_HTML, 200, PAGE_HEADERS));
+  app.get('/dashboard/app.js', (c) =>
+    c.body(DASHBOARD_JS, 200, { ...PAGE_HEADERS, 'content-type': 'text/javascript; charset=utf-8' }),
+  );
+  app.get('/dashboard/app.css', (c) =>
+    c.body(DASHBOARD_CSS, 200, { ...PAGE_HEADERS, 'content-type': 'text/css; charset=utf-8' }),
+  );
+
+  app.use('/dashboard/*', async (c, next) => {
+    if (c.req.path === '/dashboard/app.js' || c.req.path === '/dashboard/app.css') return next();
+    if (c.req.header('x-idlehook-dashboard') !== '1')
+      return problemResponse(c, 403, { detail: 'dashboard requests carry the x-idlehook-dashboard header' });
+    if (await backend.hasTokens()) {
+      const token = bearerToken(c.req.header('authorization'));
+      if (token === undefined || !(await backend.verifyToken(token)))
+        return problemResponse(c, 401, { detail: 'send an API token as "Authorization: Bearer <token>"' });
+    }
+    return next();
+  });
+
+  app.get('/dashboard/state', async (c) => {
+    const [accounts, subscriptions, letters, queues] = await Promise.all([
+      backend.directory.listAccounts(),
+      backend.directory.listSubscriptions(),
+      backend.listDeadLetters(),
+      backend.queueDepths(),
+    ]);
+    const attempts = await Promise.all(
+      subscriptions.map((s) => backend.attempts.listAttempts(s.value.id, ATTEMPTS_PER_SUBSCRIPTION)),
+    );
+    return c.json(
+      {
+        generatedAt: iso(backend.clock.now()),
+        queues,
+        accounts: accounts.map((a) => accountView(backend, a)),
+        subscriptions: await Promise.all(subscriptions.map((s) => subscriptionView(backend, s))),
+        events: latestEvents(attempts.flat()),
+        deadLetters: [...letters]
+          .sort((a, b) => b.failedAt - a.failedAt)
+          .slice(0, DEAD_LETTERS_SHOWN)
+          .map(deadLetterView),
+      },
+      200,
+      { 'cache-control': 'no-store' },
+    );
+  });
+
+  app.post(
+    '/dashboard/replay',
+    bodyLimit({ maxSize: 4096, onError: (c) => problemResponse(c, 413, { detail: 'too large' }) }),
+    async (c) => {
+      if (!c.req.header('content-type')?.startsWith('application/json'))
+        return problemResponse(c, 415, { detail: 'send application/json' });
+      const parsed = replayRequest.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success)
+        return problemResponse(c, 422, { detail: 'expected { "subscriptionId", "eventId"? }' });
+      const results = await backend.replay(parsed.data);
+      const delivered = results.filter((r) => r.delivered).length;
+      return c.json({ delivered, failed: results.length - delivered }, 200);
+    },
+  );
+  return app;
+}

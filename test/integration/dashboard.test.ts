@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
+
+/** Screenshots of the main views, kept for a person to look at (the directory is git-ignored). */
+const ARTIFACTS = resolve(import.meta.dirname, '../../artifacts/dashboard');
+/** Debian's package: the test drives the system browser and downloads none. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+async function cellTexts(page: Page, table: string): Promise<string[]> {
+  return page.$$eval(`#${table} tbody td`, (cells) => cells.map((c) => c.textContent ?? ''));
+}
+
+describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
+  let scenario: Scenario;
+  let browser: Browser;
+  let page: Page;
+  const secret = newWebhookSecret();
+  const flaky = new WebhookReceiver(secret);
+  let refusing = true;
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    flaky.respond = () => (refusing ? 503 : 200);
+    scenario = await startScenario({
+      secret,
+      extraSubscriptions: [
+        { id: 'flaky', url: await flaky.listen(), accounts: ['support'], events: ['message.received'] },
+      ],
+    });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge, ['support']);
+    // Root in a container has no user namespaces for Chromium's sandbox.
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await scenario?.dispose();
+    await flaky.close();
+  });
+
+  it('loads with the mailbox in IDLE', async () => {
+    await page.goto(`${scenario.bridge.url}/dashboard`);
+    await page.waitForFunction(
+      "[...document.querySelectorAll('#accounts tbody td')].some((td) => td.textContent === 'idle')",
+    );
+    await page.waitForSelector('#login', { hidden: true }); // no token form while no token exists
+    const accounts = await cellTexts(page, 'accounts');
+    assert.deepEqual(accounts.slice(0, 3), ['support', 'INBOX', 'idle']);
+    assert.deepEqual((await cellTexts(page, 'subscriptions')).filter((t) => t === 'enabled').length, 2);
+    await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
+  });
+
+  it('shows a message appended to Dovecot as delivered, without its subject or body', async () => {
+    await scenario.appender.append('INBOX', simpleMessage('Quarterly numbers for Ada', 'the body text 4711'));
+    await page.waitForSelector('#events tbody tr[data-outcome="delivered"]', { timeout: 15_000 });
+    const delivered = await page.$$eval('#events tbody tr[data-outcome="delivered"] td', (cells) =>
+      cells.map((c) => c.textContent ?? ''),
+    );
+    assert.match(delivered[0] ?? '', /^evt_[0-9a-f]{32}$/);
+    assert.equal(delivered[1], 'message.received');
+    assert.equal(delivered[2], 'helpdesk');
+    assert.match(delivered[3] ?? '', /^HTTP 200, \d+ ms/);
+    const text = String(await page.evaluate('document.body.innerText'));
+    assert.doesNotMatch(text, /Quarterly numbers|Ada|4711/, 'no subject, address or body on the page');
+    await page.screenshot({ path: join(ARTIFACTS, 'delivered.png'), fullPage: true });
+  });
+
+  it('replays a dead letter when its button is clicked, and the receiver gets it', async () => {
+    const button = await page.waitForSelector('#dead-letters button[data-replay-event]', { timeout: 20_000 });
+    assert.ok(button);
+    const eventId = await button.evaluate((b) => b.getAttribute('data-replay-event'));
+    assert.equal(flaky.accepted.length, 0);
+    await page.screenshot({ path: join(ARTIFACTS, 'dead-letter.png'), fullPage: true });
+    refusing = false;
+    await button.click();
+    await flaky.waitUntil(() => flaky.accepted.length === 1, 10_000, 'the replayed event at the receiver');
+    assert.equal(flaky.accepted[0]?.id, eventId, 'replayed under its original webhook-id');
+    await page.waitForFunction("document.getElementById('replayed').textContent.includes('1 delivered')");
+    await page.waitForFunction("document.querySelector('#dead-letters button[data-replay-event]') === null");
+  });
+
+  it('fits a phone screen: the page never scrolls sideways, only its tables do', async () => {
+    await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+    await page.reload();
+    await page.waitForSelector('#events tbody tr[data-outcome]');
+    const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+    assert.ok(width <= 390, `page is ${width} px wide`);
+    await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
+  });
+
+  it('asks for an API token once one exists, and refuses requests without its header or from foreign hosts', async () => {
+    const made = await scenario.bridge.cli('tokens', 'create', '--name', 'dashboard');
+    const token = /ihk_\S+/.exec(made.stdout)?.[0];
+    assert.ok(token, made.stdout + made.stderr);
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.evaluate('sessionStorage.clear()');
+    await page.reload();
+    await page.waitForSelector('#login', { visible: true });
+    await page.waitForSelector('#views', { hidden: true });
+    assert.deepEqual(await cellTexts(page, 'accounts'), [], 'no data before the token');
+    await page.type('#token', token);
+    await page.click('#login button');
+    await page.waitForSelector('#views', { visible: true });
+    await page.waitForSelector('#login', { hidden: true });
+    assert.deepEqual((await cellTexts(page, 'accounts')).slice(0, 3), ['support', 'INBOX', 'idle']);
+
+    const state = `${scenario.bridge.url}/dashboard/state`;
+    assert.equal((await fetch(state, { headers: { authorization: `Bearer ${token}` } })).status, 403);
+    assert.equal((await fetch(state, { headers: { 'x-idlehook-dashboard': '1' } })).status, 401);
+    const replay = await fetch(`${scenario.bridge.url}/dashboard/replay`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-idlehook-dashboard': '1',
+        'content-type': 'text/plain',
+      },
+      body: '{"subscriptionId":"flaky"}',
+    });
+    assert.equal(replay.status, 415, 'a form post from another site cannot replay');
+    const { port } = new URL(scenario.bridge.url);
+    const foreign = await new Promise<number | undefined>((done, fail) => {
+      request({ host: '127.0.0.1', port, path: '/dashboard', headers: { host: 'evil.example' } }, (r) => {
+        r.resume();
+        done(r.statusCode);
+      })
+        .on('error', fail)
+        .end();
+    });
+    assert.equal(foreign, 421);
+    const page2 = await fetch(`${scenario.bridge.url}/dashboard`);
+    assert.match(page2.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  });
+});
