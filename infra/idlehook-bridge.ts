@@ -194,7 +194,7 @@ export class IdlehookBridge extends Construct {
   }
 
   private createDashboard(): cloudwatch.Dashboard {
-    const { parseFunction, deliverFunction } = this.functions;
+    const { parseFunction, deliverFunction, figures } = this.functions;
     return new cloudwatch.Dashboard(this, 'Dashboard', {
       widgets: [
         [
@@ -223,6 +223,22 @@ export class IdlehookBridge extends Construct {
           new cloudwatch.GraphWidget({
             title: 'Function duration',
             left: [parseFunction.metricDuration(), deliverFunction.metricDuration()],
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Webhooks',
+            left: [figures.delivered, figures.retried, figures.deadLettered],
+            right: [figures.eventsQueued],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Latency (ms): detection and arrival to delivery',
+            left: [
+              figures.deliveryLatency.with({ statistic: 'p50', label: 'delivery p50' }),
+              figures.deliveryLatency.with({ label: 'delivery p99' }),
+              figures.endToEndLatency.with({ statistic: 'p50', label: 'end to end p50' }),
+              figures.endToEndLatency.with({ label: 'end to end p99' }),
+            ],
           }),
         ],
       ],

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -13,6 +14,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/state-table.js';
 import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
+import { PIPELINE_METRICS } from '../src/config/deployment.js';
 import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
 import {
@@ -52,6 +54,15 @@ export class PipelineFunctions extends Construct {
   readonly blobsFunction: NodejsFunction;
   readonly blobsUrl: lambda.FunctionUrl;
   readonly blobLinkKey: secretsmanager.Secret;
+  /** The functions' own figures (Powertools Metrics, EMF), for the dashboard and the alarms. */
+  readonly figures: {
+    readonly eventsQueued: cloudwatch.Metric;
+    readonly delivered: cloudwatch.Metric;
+    readonly retried: cloudwatch.Metric;
+    readonly deadLettered: cloudwatch.Metric;
+    readonly deliveryLatency: cloudwatch.Metric;
+    readonly endToEndLatency: cloudwatch.Metric;
+  };
 
   constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
     super(scope, id);
@@ -144,6 +155,37 @@ export class PipelineFunctions extends Construct {
         maxConcurrency: props.deliveryMaxConcurrency,
       }),
     );
+
+    const figure = (service: string, metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: PIPELINE_METRICS.namespace,
+        metricName,
+        dimensionsMap: { service },
+        statistic,
+        period: Duration.minutes(1),
+      });
+    const { parseService, deliverService } = PIPELINE_METRICS;
+    this.figures = {
+      eventsQueued: figure(parseService, PIPELINE_METRICS.eventsQueued, 'Sum'),
+      delivered: figure(deliverService, PIPELINE_METRICS.delivered, 'Sum'),
+      retried: figure(deliverService, PIPELINE_METRICS.retried, 'Sum'),
+      deadLettered: figure(deliverService, PIPELINE_METRICS.deadLettered, 'Sum'),
+      deliveryLatency: figure(deliverService, PIPELINE_METRICS.deliveryLatency, 'p99'),
+      endToEndLatency: figure(deliverService, PIPELINE_METRICS.endToEndLatency, 'p99'),
+    };
+    notifyingAlarm(this, 'DeadLetteredAlarm', {
+      metric: this.figures.deadLettered.with({ period: Duration.minutes(5) }),
+      threshold: 1,
+      description:
+        'A webhook was dead-lettered: its endpoint failed every retry. See `idlehook deliveries`, then `idlehook replay`.',
+      topic: props.alarmTopic,
+    });
+    notifyingAlarm(this, 'EndToEndLatencyAlarm', {
+      metric: this.figures.endToEndLatency.with({ period: Duration.minutes(5) }),
+      threshold: 60_000,
+      description: 'Mail takes more than a minute (p99 over 5 minutes) from arrival to a delivered webhook.',
+      topic: props.alarmTopic,
+    });
 
     const period = Duration.minutes(1);
     notifyingAlarm(this, 'ParseErrorsAlarm', {

@@ -13,6 +13,24 @@ export const WATCHER_METRICS = {
   watchedMailboxes: 'WatchedMailboxes',
 } as const;
 
+/**
+ * The functions' CloudWatch metrics (Powertools Metrics, as EMF log lines): the deliver and parse functions publish
+ * them under their `service` dimension, the construct graphs them and alarms on them.
+ */
+export const PIPELINE_METRICS = {
+  namespace: 'idlehook',
+  parseService: 'idlehook-parse',
+  deliverService: 'idlehook-deliver',
+  eventsQueued: 'EventsQueued',
+  delivered: 'WebhooksDelivered',
+  retried: 'WebhookRetries',
+  deadLettered: 'WebhooksDeadLettered',
+  /** Followed by the status class: WebhookAttempts2xx, ...4xx, ...5xx, ...NoResponse. */
+  attemptsByStatusClass: 'WebhookAttempts',
+  deliveryLatency: 'DeliveryLatency',
+  endToEndLatency: 'EndToEndLatency',
+} as const;
+
 /** The stack's outputs the CLI turns into its AWS environment (`--stack NAME`), by output name. */
 export const STACK_OUTPUTS = {
   TableName: 'IDLEHOOK_TABLE_NAME',

@@ -14,15 +14,22 @@ import { SecretsManagerOAuth2TokenStore } from '../adapters/aws/secrets-manager-
 import { SqsQueue } from '../adapters/aws/sqs-queue.js';
 import { DestinationGuard } from '../adapters/http/destination-guard.js';
 import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
+import { EmfMetrics } from '../adapters/metrics/emf-metrics.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
+import { PIPELINE_METRICS } from '../config/deployment.js';
 import { signBlobLink } from '../domain/blob-links.js';
 import { eventScope } from '../domain/events.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
 import type { OAuth2TokenStore, SecretResolver } from '../ports/index.js';
 import { type BlobLinkHandler, createBlobLinkHandler } from './blob-link-handler.js';
-import { createDeliverHandler, createParseHandler, type SqsHandler } from './lambda-handlers.js';
+import {
+  createDeliverHandler,
+  createParseHandler,
+  type InvocationMetrics,
+  type SqsHandler,
+} from './lambda-handlers.js';
 
 export interface AwsClients {
   readonly dynamo: DynamoDBClient;
@@ -124,18 +131,27 @@ export function blobLinkFunction(aws: AwsAdapters): BlobLinkHandler {
 }
 
 /** The parse Lambda's handler over the composed adapters (functions/parse exports this). */
-export function parseFunction(aws: AwsAdapters): SqsHandler {
+export function parseFunction(
+  aws: AwsAdapters,
+  metrics: InvocationMetrics = new EmfMetrics(PIPELINE_METRICS.parseService),
+): SqsHandler {
   return createParseHandler({
     blobs: aws.blobs,
     ingest: aws.ingest,
     deliveries: aws.deliveries,
     subscriptions: aws.routing,
+    metrics,
   });
 }
 
 /** The deliver Lambda's handler over the composed adapters (functions/deliver exports this). */
-export function deliverFunction(aws: AwsAdapters, env: AwsEnvironment): SqsHandler {
+export function deliverFunction(
+  aws: AwsAdapters,
+  env: AwsEnvironment,
+  metrics: InvocationMetrics = new EmfMetrics(PIPELINE_METRICS.deliverService),
+): SqsHandler {
   return createDeliverHandler({
+    metrics,
     deliveries: aws.deliveries,
     subscriptionRepository: aws.subscriptions,
     log: aws.state,

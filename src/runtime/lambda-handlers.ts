@@ -10,9 +10,14 @@ import { IdlehookError } from '../domain/errors.js';
 import { type DeliveryDependencies, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
-import type { BlobStore, SubscriptionRepository } from '../ports/index.js';
+import type { BlobStore, Metrics, SubscriptionRepository } from '../ports/index.js';
 
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/** Metrics a function publishes once per invocation (Powertools' EMF line), after its batch. */
+export interface InvocationMetrics extends Metrics {
+  flush(): void;
+}
 
 /** Thrown to hand a record back to SQS after its visibility was set to the retry delay. Retryable by design. */
 export class DeliveryRetryScheduledError extends IdlehookError {
@@ -30,6 +35,7 @@ export interface ParseHandlerDependencies {
   readonly ingest: SqsQueue<IngestRecord>;
   readonly deliveries: SqsQueue<DeliveryRecord>;
   readonly subscriptions: SubscriptionRepository;
+  readonly metrics?: InvocationMetrics;
 }
 
 /**
@@ -41,21 +47,32 @@ export function createParseHandler(deps: ParseHandlerDependencies): SqsHandler {
     // A processor per invocation: it keeps the batch's results, and invocations must not share them.
     const processor = new SqsFifoPartialProcessorAsync();
     const subscriptions = await deps.subscriptions.list();
-    return processPartialResponse(
-      event,
-      async (record: SQSRecord) => {
-        const body = await deps.ingest.decode(record.body);
-        await handleIngestRecord(body, { blobs: deps.blobs, deliveries: deps.deliveries, subscriptions });
-      },
-      processor,
-      { context, skipGroupOnError: true },
-    );
+    const { blobs, deliveries, metrics } = deps;
+    try {
+      return await processPartialResponse(
+        event,
+        async (record: SQSRecord) => {
+          const body = await deps.ingest.decode(record.body);
+          await handleIngestRecord(body, {
+            blobs,
+            deliveries,
+            subscriptions,
+            ...(metrics ? { metrics } : {}),
+          });
+        },
+        processor,
+        { context, skipGroupOnError: true },
+      );
+    } finally {
+      metrics?.flush();
+    }
   };
 }
 
 export interface DeliverHandlerDependencies extends Omit<DeliveryDependencies, 'subscriptions'> {
   readonly deliveries: SqsQueue<DeliveryRecord>;
   readonly subscriptionRepository: SubscriptionRepository;
+  readonly metrics?: InvocationMetrics;
 }
 
 /**
@@ -66,19 +83,23 @@ export function createDeliverHandler(deps: DeliverHandlerDependencies): SqsHandl
   return async (event, context) => {
     const processor = new BatchProcessor(EventType.SQS);
     const subscriptions = new Map((await deps.subscriptionRepository.list()).map((s) => [s.id, s]));
-    return processPartialResponse(
-      event,
-      async (record: SQSRecord) => {
-        const body = await deps.deliveries.decode(record.body);
-        const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-        const outcome = await handleDeliveryRecord(body, receiveCount, { ...deps, subscriptions });
-        if (outcome.kind === 'retry') {
-          await deps.deliveries.retryLater(record.receiptHandle, outcome.delayMs);
-          throw new DeliveryRetryScheduledError(outcome.delayMs);
-        }
-      },
-      processor,
-      { context },
-    );
+    try {
+      return await processPartialResponse(
+        event,
+        async (record: SQSRecord) => {
+          const body = await deps.deliveries.decode(record.body);
+          const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+          const outcome = await handleDeliveryRecord(body, receiveCount, { ...deps, subscriptions });
+          if (outcome.kind === 'retry') {
+            await deps.deliveries.retryLater(record.receiptHandle, outcome.delayMs);
+            throw new DeliveryRetryScheduledError(outcome.delayMs);
+          }
+        },
+        processor,
+        { context },
+      );
+    } finally {
+      deps.metrics?.flush();
+    }
   };
 }

@@ -11,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
 import { defaultMailboxesPerTask } from '../../infra/watcher-service.js';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
-import { STACK_OUTPUTS, WATCHER_METRICS } from '../../src/config/deployment.js';
+import { PIPELINE_METRICS, STACK_OUTPUTS, WATCHER_METRICS } from '../../src/config/deployment.js';
 
 const root = resolve(import.meta.dirname, '../..');
 /** Asset bundling is tested once, below; the assertion tests skip it. */
@@ -84,11 +84,38 @@ describe('IdlehookBridge infrastructure', () => {
     assert.deepEqual(outputs, [...Object.keys(STACK_OUTPUTS), 'AlarmTopicArn'].sort());
   });
 
-  it('graphs and alarms on the metrics the watcher sends', () => {
-    const metricNames = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
-      .filter((alarm) => alarm.Properties.Namespace === WATCHER_METRICS.namespace)
-      .map((alarm) => alarm.Properties.MetricName);
-    assert.deepEqual(metricNames, [WATCHER_METRICS.heartbeat]);
+  it('graphs and alarms on the metrics the watcher and the functions send', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarm) => alarm.Properties.Namespace === WATCHER_METRICS.namespace,
+    );
+    assert.deepEqual(alarms.map((alarm) => alarm.Properties.MetricName).sort(), [
+      PIPELINE_METRICS.endToEndLatency,
+      WATCHER_METRICS.heartbeat,
+      PIPELINE_METRICS.deadLettered,
+    ]);
+    // The functions' figures carry Powertools' service dimension: an alarm without it would watch nothing.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: PIPELINE_METRICS.deadLettered,
+      Dimensions: [{ Name: 'service', Value: PIPELINE_METRICS.deliverService }],
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: PIPELINE_METRICS.endToEndLatency,
+      Dimensions: [{ Name: 'service', Value: PIPELINE_METRICS.deliverService }],
+      ExtendedStatistic: 'p99',
+      Threshold: 60_000,
+    });
+    const dashboard = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard')));
+    for (const name of [
+      PIPELINE_METRICS.delivered,
+      PIPELINE_METRICS.retried,
+      PIPELINE_METRICS.deadLettered,
+      PIPELINE_METRICS.eventsQueued,
+      PIPELINE_METRICS.deliveryLatency,
+      PIPELINE_METRICS.endToEndLatency,
+    ])
+      assert.ok(dashboard.includes(name), `the dashboard graphs ${name}`);
   });
 
   it('creates the same table the emulator tests create from STATE_TABLE_DEFINITION', () => {
@@ -253,8 +280,8 @@ describe('IdlehookBridge infrastructure', () => {
     });
   });
 
-  it('alarms on dead letters, queue age, function errors and a silent watcher', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+  it('alarms on dead letters, queue age, function errors, slow mail and a silent watcher', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'idlehook',
       MetricName: 'WatcherHeartbeat',

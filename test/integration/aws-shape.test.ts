@@ -11,6 +11,7 @@ import {
   parseFunction,
 } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import type { InvocationMetrics } from '../../src/runtime/lambda-handlers.js';
 import { storedDovecotAccount } from '../support/accounts.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
@@ -25,6 +26,23 @@ const stubSecrets: SecretResolver = {
   resolve: async (arn) => secrets.get(arn) ?? assert.fail(`no secret ${arn}`),
 };
 
+/** The Metrics port as the functions use it, recorded. */
+class RecordedMetrics implements InvocationMetrics {
+  readonly queued: string[] = [];
+  readonly attempts: Parameters<InvocationMetrics['deliveryAttempt']>[0][] = [];
+  flushes = 0;
+  login(): void {}
+  eventQueued(type: string): void {
+    this.queued.push(type);
+  }
+  deliveryAttempt(attempt: Parameters<InvocationMetrics['deliveryAttempt']>[0]): void {
+    this.attempts.push(attempt);
+  }
+  flush(): void {
+    this.flushes++;
+  }
+}
+
 describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -> deliver -> webhook', () => {
   let dovecot: DovecotServer;
   let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
@@ -35,6 +53,8 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
   let adapters: ReturnType<typeof composeAwsAdapters>;
   let pump: () => Promise<void>;
   const heartbeats: number[] = [];
+  const parseMetrics = new RecordedMetrics();
+  const deliverMetrics = new RecordedMetrics();
   let links: Awaited<ReturnType<typeof startLinkEndpoint>>;
 
   const health = async () =>
@@ -78,8 +98,9 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     });
     const clients = { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets: withLinkKey(stubSecrets) };
     adapters = composeAwsAdapters(env, clients);
-    const parse = parseFunction(adapters);
-    const deliver = deliverFunction(adapters, env);
+    // The functions' Powertools (EMF) metrics, recorded here: test/unit/emf-metrics.test.ts checks their format.
+    const parse = parseFunction(adapters, parseMetrics);
+    const deliver = deliverFunction(adapters, env, deliverMetrics);
     pump = async () => {
       await pollOnce(aws.sqs, env.IDLEHOOK_INGEST_QUEUE_URL, parse);
       await pollOnce(aws.sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
@@ -148,6 +169,18 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     assert.match(text, /^idlehook_connections\{state="idle"\} 1$/m, 'the one mailbox left, in IDLE');
     const logins = /^idlehook_logins_total\{outcome="ok",cause=""\} (\d+)$/m.exec(text);
     assert.ok(Number(logins?.[1]) >= 2, `support and sales logged in: ${logins?.[0]}`);
+  });
+
+  it('the functions count what they did: events queued, deliveries with their latencies, once per invocation', () => {
+    assert.deepEqual(parseMetrics.queued, ['message.received', 'message.received']);
+    const delivered = deliverMetrics.attempts.filter((a) => a.outcome === 'delivered');
+    assert.equal(delivered.length, 2);
+    assert.ok(
+      delivered.every(
+        (a) => a.statusClass === '2xx' && a.sinceDetectedMs !== undefined && a.endToEndMs !== undefined,
+      ),
+    );
+    assert.ok(parseMetrics.flushes >= 2 && deliverMetrics.flushes >= 2, 'published after each batch');
   });
 
   it("passes the container's health check, which fails when /health does not answer", async () => {

@@ -256,7 +256,7 @@ describe('config: credentials only over encrypted or loopback connections', () =
     const dir = mkdtempSync(join(tmpdir(), 'idlehook-envfile-'));
     writeFileSync(
       join(dir, 'idlehook.env'),
-      "# comment\nIMAP_PASSWORD='from the # file'\nWEBHOOK_SECRET=\"" + SECRET + '"\n__proto__=x\n',
+      `# comment\nIMAP_PASSWORD='from the # file'\nWEBHOOK_SECRET="${SECRET}"\n__proto__=x\n`,
     );
     const document = {
       envFile: 'idlehook.env',
