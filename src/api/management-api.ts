@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
 import { ConfigError, parseAccountDocument, parseSubscriptionDocument } from '../config/load-config.js';
+import type { LinkRequest } from '../connect/connect-links.js';
 import { errorMessage } from '../domain/errors.js';
 import { newWebhookSecret } from '../domain/signing.js';
 import type { DoctorReport } from '../imap/doctor/doctor.js';
@@ -13,6 +14,7 @@ import type { AttemptLog, Clock, DeadLetter, Logger, SubscriptionStatusStore } f
 import { problemResponse } from './problem.js';
 import {
   createAccountRoute,
+  createConnectLinkRoute,
   createSubscriptionRoute,
   deleteAccountRoute,
   deleteSubscriptionRoute,
@@ -84,6 +86,8 @@ export interface ManagementBackend {
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** A signed link into the hosted OAuth2 connect flow; undefined where the flow is not configured. */
+  connectLink?(request: LinkRequest): { readonly url: string; readonly expiresAt: number };
 }
 
 /** A page of `items` (sorted by `key`) after the cursor, which is the last key of the page before. */
@@ -400,6 +404,15 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
       },
       200,
     );
+  });
+
+  app.openapi(createConnectLinkRoute, async (c) => {
+    if (!backend.connectLink)
+      return problemResponse(c, 404, {
+        detail: 'the connect flow is not configured: add connect.providers to the config',
+      });
+    const link = backend.connectLink(c.req.valid('json'));
+    return c.json({ url: link.url, expiresAt: iso(link.expiresAt) }, 201);
   });
 
   const document = openApiDocument();

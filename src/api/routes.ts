@@ -396,6 +396,32 @@ export const replayRoute = createRoute({
   },
 });
 
+export const createConnectLinkRoute = createRoute({
+  method: 'post',
+  path: '/v1/connect-links',
+  summary:
+    "A link that sends a user's browser through the provider's OAuth2 consent; the account is created or updated when they come back",
+  request: {
+    body: jsonBody(
+      z
+        .object({
+          provider: z.enum(['gmail', 'outlook']),
+          account: z.string().min(1),
+          redirect: z.string().min(1),
+        })
+        .strict()
+        .openapi('ConnectLinkRequest'),
+    ),
+  },
+  responses: {
+    201: json(
+      z.object({ url: z.string(), expiresAt: z.string() }).openapi('ConnectLink'),
+      "open `url` in the user's browser before `expiresAt`; it comes back to `redirect` with `account`, `status` (`connected` or `error`) and `error`",
+    ),
+    ...problems(400, 401, 404, 413, 415, 422),
+  },
+});
+
 const ROUTES = [
   statusRoute,
   listAccountsRoute,
@@ -413,6 +439,7 @@ const ROUTES = [
   listAttemptsRoute,
   listDeadLettersRoute,
   replayRoute,
+  createConnectLinkRoute,
 ];
 
 /** The OpenAPI 3.1 document of the routes: served at /v1/openapi.json, kept in schemas/ (`npm run schemas`). */

@@ -30,6 +30,35 @@ export interface Config {
   readonly retention: { readonly days: number };
   readonly accounts: readonly AccountConfig[];
   readonly subscriptions: readonly SubscriptionConfig[];
+  /** The hosted OAuth2 connect flow; undefined when no provider's OAuth client is configured. */
+  readonly connect: ConnectConfig | undefined;
+}
+
+/** The hosted OAuth2 connect flow (`/connect/...`): OAuth clients per provider, and where users may return to. */
+export interface ConnectConfig {
+  /** Where users may be sent back after connecting: an exact origin and path, or a path prefix ending in "/". */
+  readonly allowedRedirects: readonly string[];
+  readonly linkValidSeconds: number;
+  readonly providers: ReadonlyMap<string, ConnectProviderConfig>;
+}
+
+export interface ConnectProviderConfig {
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly authorizeUrl: string;
+  readonly tokenUrl: string;
+  readonly scope: string;
+  readonly extraParameters: ReadonlyMap<string, string>;
+  /** The IMAP server the connected accounts use, where not the provider's own (a proxy, or a test server). */
+  readonly imap:
+    | {
+        readonly host: string;
+        readonly port: number;
+        readonly security: 'tls' | 'starttls';
+        /** PEM text of an extra CA. */
+        readonly ca: string | undefined;
+      }
+    | undefined;
 }
 
 /** Seconds: 1 s growing to 5 min after a lost connection; 5 min growing to an hour after a rejected login. */

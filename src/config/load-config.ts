@@ -7,8 +7,15 @@ import type { z } from 'zod';
 import { type ErrorCause, errorMessage, IdlehookError } from '../domain/errors.js';
 import { recordOf } from '../domain/null-prototype.js';
 import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
-import type { AccountConfig, Config, SubscriptionConfig } from './config.js';
+import type {
+  AccountConfig,
+  Config,
+  ConnectConfig,
+  ConnectProviderConfig,
+  SubscriptionConfig,
+} from './config.js';
 import { didYouMean, knownFieldsAt } from './field-suggestions.js';
+import { CONNECT_PRESETS, CONNECT_PROVIDER_NAMES } from './providers.js';
 import {
   type AccountInput,
   accountSchema,
@@ -167,6 +174,30 @@ function toConfig(file: ConfigFile): Config {
     retention: file.retention,
     accounts: file.accounts.map(toAccountConfig),
     subscriptions: file.subscriptions.map(toSubscriptionConfig),
+    connect: file.connect && toConnectConfig(file.connect),
+  };
+}
+
+function toConnectConfig(connect: NonNullable<ConfigFile['connect']>): ConnectConfig {
+  const providers = new Map<string, ConnectProviderConfig>();
+  for (const name of CONNECT_PROVIDER_NAMES) {
+    const client = connect.providers[name];
+    const preset = CONNECT_PRESETS.get(name);
+    if (!client || !preset) continue;
+    providers.set(name, {
+      clientId: client.clientId,
+      clientSecret: client.clientSecret,
+      authorizeUrl: client.authorizeUrl ?? preset.authorizeUrl,
+      tokenUrl: client.tokenUrl ?? oauth2TokenUrl(name, undefined) ?? '',
+      scope: client.scope ?? preset.scope,
+      extraParameters: preset.extraParameters,
+      imap: client.imap && { ...client.imap, ca: client.imap.ca },
+    });
+  }
+  return {
+    allowedRedirects: connect.allowedRedirects,
+    linkValidSeconds: connect.linkValidSeconds,
+    providers,
   };
 }
 

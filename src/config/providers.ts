@@ -31,3 +31,37 @@ export const PROVIDERS: Readonly<Record<ProviderName, ProviderPreset>> = {
   yahoo: { host: 'imap.mail.yahoo.com', port: 993, security: 'tls' },
   fastmail: { host: 'imap.fastmail.com', port: 993, security: 'tls' },
 };
+
+/** Where a provider asks its user for consent (the hosted connect flow), and what idlehook asks for. */
+export interface ConnectPreset {
+  readonly authorizeUrl: string;
+  /** IMAP access, a refresh token, and the address (OpenID Connect's `email` claim) to log in as. */
+  readonly scope: string;
+  /** Parameters the provider needs to issue a refresh token every time. */
+  readonly extraParameters: ReadonlyMap<string, string>;
+}
+
+export const CONNECT_PROVIDER_NAMES = ['gmail', 'outlook'] as const;
+export type ConnectProviderName = (typeof CONNECT_PROVIDER_NAMES)[number];
+
+export const CONNECT_PRESETS: ReadonlyMap<ConnectProviderName, ConnectPreset> = new Map([
+  [
+    'gmail',
+    {
+      authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
+      scope: 'https://mail.google.com/ openid email',
+      extraParameters: new Map([
+        ['access_type', 'offline'],
+        ['prompt', 'consent'],
+      ]),
+    },
+  ],
+  [
+    'outlook',
+    {
+      authorizeUrl: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
+      scope: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access openid email',
+      extraParameters: new Map(),
+    },
+  ],
+]);

@@ -74,6 +74,26 @@ export function configFileSchema(context: ConfigContext) {
   const account = accountSchema(files);
   const subscription = subscriptionSchema(files);
 
+  /** An OAuth client for the hosted connect flow; URLs and scope default to the provider's. */
+  const connectProvider = z
+    .object({
+      clientId: z.string().min(1),
+      clientSecret: secret.optional(),
+      authorizeUrl: z.url({ protocol: /^https?$/ }).optional(),
+      tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
+      scope: z.string().min(1).optional(),
+      imap: z
+        .object({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65535),
+          security: z.enum(['tls', 'starttls']).default('tls'),
+          ca: files.caCertificate.optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict();
+
   const deliveryDefaults = {
     timeoutSeconds: 15,
     retryScheduleSeconds: [...DEFAULT_RETRY_SCHEDULE_SECONDS],
@@ -135,6 +155,17 @@ export function configFileSchema(context: ConfigContext) {
         .object({ days: seconds.default(30) })
         .strict()
         .default({ days: 30 }),
+      connect: z
+        .object({
+          allowedRedirects: z.array(z.url({ protocol: /^https?$/ })).default([]),
+          linkValidSeconds: seconds.max(86_400).default(900),
+          providers: z
+            .object({ gmail: connectProvider.optional(), outlook: connectProvider.optional() })
+            .strict()
+            .default({}),
+        })
+        .strict()
+        .optional(),
       // None is a valid start: accounts can come through the management API, and `trigger` needs none.
       accounts: z.array(account).default([]),
       subscriptions: z.array(subscription).default([]),

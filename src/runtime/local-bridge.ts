@@ -1,12 +1,12 @@
-import { getRequestListener } from '@hono/node-server';
+import type { RequestListener } from 'node:http';
 import { senderFor } from '../adapters/http/undici-http-sender.js';
-import { startLocalHttpServer } from '../adapters/local/local-http-server.js';
+import { type LocalHttpServer, startLocalHttpServer } from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../adapters/system-clock.js';
-import { createManagementApi } from '../api/management-api.js';
-import type { Config } from '../config/config.js';
-import { createDashboard } from '../dashboard/dashboard.js';
+import type { ManagementBackend } from '../api/management-api.js';
+import type { Config, ConnectConfig } from '../config/config.js';
+import { ConnectSigner } from '../connect/connect-links.js';
 import {
   ByteBudget,
   PARSE_BYTES_IN_FLIGHT,
@@ -35,6 +35,53 @@ const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** Parsing is CPU-bound on this thread; concurrency here only lets receives lease records in batches. */
 const PARSE_CONCURRENCY = 16;
 
+/**
+ * A listener loaded when the first request comes: a bridge whose API and dashboard nobody opens keeps Hono and the
+ * OpenAPI schemas out of its memory (issue 11's idle figure).
+ */
+function onFirstRequest(logger: Logger, load: () => Promise<RequestListener>): RequestListener {
+  let loaded: Promise<RequestListener> | undefined;
+  return (request, response) => {
+    loaded ??= load();
+    loaded.then(
+      (listener) => listener(request, response),
+      (error: unknown) => {
+        logger.error('loading an HTTP route failed', { path: request.url, error: errorMessage(error) });
+        response.writeHead(500).end();
+      },
+    );
+  };
+}
+
+async function managementApi(backend: ManagementBackend): Promise<RequestListener> {
+  const [{ getRequestListener }, { createManagementApi }] = await Promise.all([
+    import('@hono/node-server'),
+    import('../api/management-api.js'),
+  ]);
+  return getRequestListener(createManagementApi(backend).fetch);
+}
+
+async function dashboard(backend: ManagementBackend): Promise<RequestListener> {
+  const [{ getRequestListener }, { createDashboard }] = await Promise.all([
+    import('@hono/node-server'),
+    import('../dashboard/dashboard.js'),
+  ]);
+  return getRequestListener(createDashboard(backend).fetch);
+}
+
+async function connectFlow(
+  config: ConnectConfig,
+  signer: ConnectSigner,
+  baseUrl: () => string,
+  backend: ManagementBackend,
+): Promise<RequestListener> {
+  const [{ getRequestListener }, { createConnectRoutes }] = await Promise.all([
+    import('@hono/node-server'),
+    import('../connect/connect-routes.js'),
+  ]);
+  return getRequestListener(createConnectRoutes({ config, signer, baseUrl, backend }).fetch);
+}
+
 /** Local mode: watcher, parse stage and deliver stage in one process, on SQLite and local files. */
 export async function startLocalBridge(config: Config, logger: Logger): Promise<LocalBridge> {
   const clock = systemClock;
@@ -53,6 +100,10 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   // Set once the watcher exists: API requests that change accounts before then change what it starts with.
   let reconcileAccounts = async (): Promise<void> => {};
   const http = senderFor(config.delivery);
+  const connectSigner = new ConnectSigner();
+  const connectConfig = config.connect;
+  // Assigned below, before the server answers its first request.
+  let server: LocalHttpServer;
   const backend = localManagementBackend({
     config,
     stores,
@@ -61,6 +112,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     http,
     logger,
     accountsChanged: () => reconcileAccounts(),
+    connect: { signer: connectSigner, baseUrl: () => server.url },
   });
   const metrics = new PrometheusMetrics({
     connectionsByState: () => status.connectionsByState(),
@@ -70,14 +122,21 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     ],
     deadLetters: () => state.deadLetterCount(),
   });
-  const server = await startLocalHttpServer(config.http.port, {
+  server = await startLocalHttpServer(config.http.port, {
     blobs,
     status: () => ({
       accounts: status.snapshot(),
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
     }),
-    api: getRequestListener(createManagementApi(backend).fetch),
-    dashboard: getRequestListener(createDashboard(backend).fetch),
+    api: onFirstRequest(logger, () => managementApi(backend)),
+    dashboard: onFirstRequest(logger, () => dashboard(backend)),
+    ...(connectConfig
+      ? {
+          connect: onFirstRequest(logger, () =>
+            connectFlow(connectConfig, connectSigner, () => server.url, backend),
+          ),
+        }
+      : {}),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
   });
   blobs.setBaseUrl(server.url);

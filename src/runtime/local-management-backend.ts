@@ -3,6 +3,7 @@ import type { LocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { ManagementBackend } from '../api/management-api.js';
 import type { Config } from '../config/config.js';
+import { type ConnectSigner, connectLink, type LinkRequest } from '../connect/connect-links.js';
 import type { StatusBoard } from '../imap/status-board.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import type { Logger } from '../ports/index.js';
@@ -17,9 +18,12 @@ export function localManagementBackend(parts: {
   readonly http: UndiciHttpSender;
   readonly logger: Logger;
   readonly accountsChanged: () => Promise<void>;
+  /** Signs connect links; the loopback server's URL once it listens. */
+  readonly connect: { readonly signer: ConnectSigner; readonly baseUrl: () => string };
 }): ManagementBackend {
   const { config, stores, status, directory, http, logger } = parts;
   const clock = systemClock;
+  const connect = config.connect;
   return {
     directory,
     verifyToken: (token) => stores.apiTokens.verify(token),
@@ -46,5 +50,11 @@ export function localManagementBackend(parts: {
     subscriptionStatus: stores.state,
     clock,
     logger,
+    ...(connect
+      ? {
+          connectLink: (request: LinkRequest) =>
+            connectLink(connect, parts.connect.signer, parts.connect.baseUrl(), request, clock.now()),
+        }
+      : {}),
   };
 }

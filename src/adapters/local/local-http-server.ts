@@ -30,6 +30,8 @@ export async function startLocalHttpServer(
     readonly api?: RequestListener;
     /** The dashboard page and its data, under /dashboard (it applies the API's tokens itself). */
     readonly dashboard?: RequestListener;
+    /** The hosted OAuth2 connect flow, under /connect/ (its links are signed; see connect/connect-routes.ts). */
+    readonly connect?: RequestListener;
     /** GET /metrics: Prometheus' text format. */
     readonly metrics?: () => Promise<{ readonly contentType: string; readonly body: string }>;
   },
@@ -53,6 +55,10 @@ export async function startLocalHttpServer(
     }
     if (routes.dashboard && (path === '/dashboard' || path.startsWith('/dashboard/'))) {
       routes.dashboard(request, response);
+      return;
+    }
+    if (routes.connect && path.startsWith('/connect/')) {
+      routes.connect(request, response);
       return;
     }
     if (request.method !== 'GET') {
