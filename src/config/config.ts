@@ -30,6 +30,8 @@ export interface Config {
   readonly retention: { readonly days: number };
   readonly accounts: readonly AccountConfig[];
   readonly subscriptions: readonly SubscriptionConfig[];
+  /** Whether the dashboard shows the subject and sender of the latest messages (off: ids and outcomes only). */
+  readonly dashboard: { readonly showMessageDetails: boolean };
   /** The hosted OAuth2 connect flow; undefined when no provider's OAuth client is configured. */
   readonly connect: ConnectConfig | undefined;
 }

@@ -174,6 +174,7 @@ function toConfig(file: ConfigFile): Config {
     retention: file.retention,
     accounts: file.accounts.map(toAccountConfig),
     subscriptions: file.subscriptions.map(toSubscriptionConfig),
+    dashboard: file.dashboard,
     connect: file.connect && toConnectConfig(file.connect),
   };
 }

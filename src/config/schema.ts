@@ -155,6 +155,10 @@ export function configFileSchema(context: ConfigContext) {
         .object({ days: seconds.default(30) })
         .strict()
         .default({ days: 30 }),
+      dashboard: z
+        .object({ showMessageDetails: z.boolean().default(false) })
+        .strict()
+        .default({ showMessageDetails: false }),
       connect: z
         .object({
           allowedRedirects: z.array(z.url({ protocol: /^https?$/ })).default([]),

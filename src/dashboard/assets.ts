@@ -60,6 +60,7 @@ code, .id { font-family: ui-monospace, monospace; font-size: 12px; }
 button { font: inherit; padding: 2px 10px; cursor: pointer; }
 form { display: flex; flex-direction: column; gap: 8px; max-width: 420px; margin: 24px 0; }
 .empty { color: GrayText; }
+.subject { font-weight: 600; } .from { color: GrayText; font-size: 12px; }
 @media (max-width: 600px) { th, td { padding: 4px; } body { font-size: 13px; } }
 `;
 
@@ -148,7 +149,10 @@ function render(state) {
         + (a.responseExcerpt ? ': ' + a.responseExcerpt : '') + ' (' + when(a.attemptedAt) + ')',
         a.succeeded ? 'state-delivered' : 'state-failed'));
     }
-    const tr = row([el('span', event.eventId, 'id'), event.eventType, el('span', delivery.subscriptionId, 'id'), attempts]);
+    const what = el('div');
+    what.append(el('span', event.eventType));
+    if (event.message) what.append(el('div', event.message.subject || '(no subject)', 'subject'), el('div', event.message.from || '', 'from'));
+    const tr = row([el('span', event.eventId, 'id'), what, el('span', delivery.subscriptionId, 'id'), attempts]);
     tr.dataset.event = event.eventId;
     tr.dataset.outcome = delivery.outcome;
     return tr;

@@ -7,6 +7,7 @@ import { bearerToken } from '../api/tokens.js';
 import { accountView, attemptView, deadLetterView, iso, subscriptionView } from '../api/views.js';
 import type { DeliveryAttempt } from '../ports/index.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './assets.js';
+import type { MessageDetails } from './message-details.js';
 
 /** The latest attempts read per subscription, and the latest events shown. */
 const ATTEMPTS_PER_SUBSCRIPTION = 100;
@@ -61,14 +62,34 @@ function latestEvents(attempts: readonly DeliveryAttempt[]) {
     }));
 }
 
+/** The events, each with its message's subject and sender where the operator wants them shown. */
+async function withDetails<E extends { readonly eventId: string; readonly eventType: string }>(
+  events: readonly E[],
+  messageDetails: ((eventId: string) => Promise<MessageDetails | undefined>) | undefined,
+): Promise<(E & { readonly message?: MessageDetails })[]> {
+  if (!messageDetails) return [...events];
+  return Promise.all(
+    events.map(async (event) => {
+      if (event.eventType !== 'message.received') return event;
+      const message = await messageDetails(event.eventId).catch(() => undefined);
+      return message ? { ...event, message } : event;
+    }),
+  );
+}
+
 /**
  * The dashboard (`/dashboard`): a page that polls `/dashboard/state` and replays dead letters through
- * `/dashboard/replay`. It shows what the management API shows, never a message body, subject or address. Where
+ * `/dashboard/replay`. It shows what the management API shows, never a message body; subjects and senders only
+ * where the operator turned them on. Where
  * API tokens exist its data needs one, as the API does; without any it is open to loopback callers, like
  * `/status`. Its POSTs need a custom header and a JSON body, which another site's page cannot send here without
  * a CORS preflight that idlehook never grants.
  */
-export function createDashboard(backend: ManagementBackend): Hono {
+export function createDashboard(
+  backend: ManagementBackend,
+  /** Only where the operator turned on `dashboard.showMessageDetails`. */
+  messageDetails?: (eventId: string) => Promise<MessageDetails | undefined>,
+): Hono {
   const app = new Hono();
   app.get('/dashboard', (c) => c.html(DASHBOARD_HTML, 200, PAGE_HEADERS));
   app.get('/dashboard/app.js', (c) =>
@@ -106,7 +127,7 @@ export function createDashboard(backend: ManagementBackend): Hono {
         queues,
         accounts: accounts.map((a) => accountView(backend, a)),
         subscriptions: await Promise.all(subscriptions.map((s) => subscriptionView(backend, s))),
-        events: latestEvents(attempts.flat()),
+        events: await withDetails(latestEvents(attempts.flat()), messageDetails),
         deadLetters: [...letters]
           .sort((a, b) => b.failedAt - a.failedAt)
           .slice(0, DEAD_LETTERS_SHOWN)

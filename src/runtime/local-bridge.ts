@@ -19,7 +19,7 @@ import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
-import type { Logger } from '../ports/index.js';
+import type { BlobStore, Logger } from '../ports/index.js';
 import { LocalDirectory } from './local-directory.js';
 import { localManagementBackend } from './local-management-backend.js';
 import { QueueWorker } from './queue-worker.js';
@@ -61,12 +61,18 @@ async function managementApi(backend: ManagementBackend): Promise<RequestListene
   return getRequestListener(createManagementApi(backend).fetch);
 }
 
-async function dashboard(backend: ManagementBackend): Promise<RequestListener> {
-  const [{ getRequestListener }, { createDashboard }] = await Promise.all([
+/** `messagesFrom`: where raw messages are, when the operator wants subjects and senders shown. */
+async function dashboard(
+  backend: ManagementBackend,
+  messagesFrom: Pick<BlobStore, 'get'> | undefined,
+): Promise<RequestListener> {
+  const [{ getRequestListener }, { createDashboard }, { messageDetailsReader }] = await Promise.all([
     import('@hono/node-server'),
     import('../dashboard/dashboard.js'),
+    import('../dashboard/message-details.js'),
   ]);
-  return getRequestListener(createDashboard(backend).fetch);
+  const details = messagesFrom ? messageDetailsReader(messagesFrom) : undefined;
+  return getRequestListener(createDashboard(backend, details).fetch);
 }
 
 async function connectFlow(
@@ -129,7 +135,9 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
     }),
     api: onFirstRequest(logger, () => managementApi(backend)),
-    dashboard: onFirstRequest(logger, () => dashboard(backend)),
+    dashboard: onFirstRequest(logger, () =>
+      dashboard(backend, config.dashboard.showMessageDetails ? blobs : undefined),
+    ),
     ...(connectConfig
       ? {
           connect: onFirstRequest(logger, () =>

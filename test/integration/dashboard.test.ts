@@ -141,3 +141,33 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
     assert.match(page2.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
   });
 });
+
+describe('the dashboard with "dashboard.showMessageDetails" turned on', () => {
+  let scenario: Scenario;
+  let browser: Browser;
+
+  before(async () => {
+    scenario = await startScenario({ config: { dashboard: { showMessageDetails: true } } });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge, ['support']);
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await scenario?.dispose();
+  });
+
+  it("shows each message's subject and sender next to its deliveries, still never its body", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${scenario.bridge.url}/dashboard`);
+    await scenario.appender.append(
+      'INBOX',
+      simpleMessage('=?UTF-8?Q?Quarterly_numbers_f=C3=BCr_Ada?=', 'the body text 4711'),
+    );
+    await page.waitForSelector('#events tbody tr[data-outcome="delivered"] .subject', { timeout: 15_000 });
+    assert.equal(await page.$eval('#events .subject', (e) => e.textContent), 'Quarterly numbers für Ada');
+    assert.match((await page.$eval('#events .from', (e) => e.textContent)) ?? '', /@/);
+    assert.doesNotMatch(String(await page.evaluate('document.body.innerText')), /4711/, 'no body');
+    await page.screenshot({ path: join(ARTIFACTS, 'message-details.png'), fullPage: true });
+  });
+});
