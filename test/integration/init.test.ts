@@ -10,6 +10,7 @@ import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { waitForIdle } from '../support/scenario.js';
+import { TokenServer } from '../support/token-server.js';
 
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
@@ -170,5 +171,48 @@ describe('idlehook init', () => {
     const forced = await idlehook(dir, ['init', '--no-account', '--force']);
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stdout, /Queued a sample message/);
+  });
+
+  it('sets up an OAuth2 account from options alone, checked by the doctor with a real token endpoint', async () => {
+    const tokens = new TokenServer();
+    const base = await tokens.listen();
+    const oauthDovecot = await startDovecot([{ name: 'support', password: 'unused' }], {
+      oauth2IntrospectionUrl: `${base}/introspect`,
+    });
+    try {
+      const dir = folder();
+      const refreshToken = tokens.issueRefreshToken();
+      const options = [
+        ...['--host', 'localhost', '--port', String(oauthDovecot.tlsPort), '--ca', oauthDovecot.caFile],
+        ...[
+          '--user',
+          'support',
+          '--oauth2-client-id',
+          'idlehook-test',
+          '--oauth2-token-url',
+          `${base}/token`,
+        ],
+        ...['--oauth2-refresh-token-env', 'MY_REFRESH_TOKEN', '--url', 'https://hooks.example.com/mail'],
+      ];
+      const init = await idlehook(dir, ['init', ...options], '', { MY_REFRESH_TOKEN: refreshToken });
+      assert.equal(init.code, 0, init.stdout + init.stderr);
+      assert.match(init.stdout, /ok +login/);
+      assert.equal(tokens.refreshes, 1, "the doctor's one login used an access token from the refresh token");
+      const config = JSON.parse(readFileSync(join(dir, 'idlehook.config.json'), 'utf8'));
+      assert.deepEqual(config.accounts[0].oauth2, {
+        clientId: 'idlehook-test',
+        tokenUrl: `${base}/token`,
+        refreshToken: { env: 'IDLEHOOK_OAUTH2_REFRESH_TOKEN' },
+      });
+      assert.equal(config.subscriptions[0].id, 'webhook');
+      assert.ok(
+        readFileSync(join(dir, 'idlehook.env'), 'utf8').includes(
+          `IDLEHOOK_OAUTH2_REFRESH_TOKEN='${refreshToken}'`,
+        ),
+      );
+    } finally {
+      await oauthDovecot.stop();
+      await tokens.close();
+    }
   });
 });
