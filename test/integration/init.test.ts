@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BridgeProcess } from '../support/bridge.js';
+import { BridgeProcess, runIdlehook } from '../support/bridge.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
@@ -15,20 +15,8 @@ import { TokenServer } from '../support/token-server.js';
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
 /** `idlehook ARGS` in `cwd`, with `input` on its standard input; resolves with its exit code and output. */
-async function idlehook(cwd: string, args: string[], input = '', env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdin.end(input);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
-}
+const idlehook = (cwd: string, args: string[], input = '', env: NodeJS.ProcessEnv = {}) =>
+  runIdlehook(args, { cwd, input, env });
 
 /** A long-running `idlehook ARGS`; `output()` is what it has printed so far, both streams. */
 function started(cwd: string, args: string[]) {

@@ -13,6 +13,35 @@ export interface BridgeStatus {
 
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
 
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `idlehook ARGS` to its end, in `cwd`, with `input` on its standard input (which then ends). */
+export async function runIdlehook(
+  args: readonly string[],
+  options: { readonly cwd?: string; readonly input?: string; readonly env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdin.end(options.input ?? '');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
 /** The real `idlehook` CLI as a child process, as a user runs it. */
 export class BridgeProcess {
   private child: ChildProcess | undefined;
@@ -101,21 +130,8 @@ export class BridgeProcess {
   }
 
   /** Runs another CLI command against the same config and data. */
-  async cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, [CLI, ...args, '--config', this.configFile], {
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const [code] = (await once(child, 'exit')) as [number | null];
-    return { code, stdout, stderr };
+  cli(...args: string[]): Promise<CliResult> {
+    return runIdlehook([...args, '--config', this.configFile], { env: this.env });
   }
 
   /** The log once `pattern` is in it: lines reach the file through a pipe, a moment after they happened. */
