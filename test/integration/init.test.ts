@@ -156,8 +156,14 @@ describe('idlehook init', () => {
     assert.equal(again.code, 78);
     assert.match(again.stderr, /idlehook\.config\.json: exists already: pass --force/);
     assert.equal(readFileSync(join(dir, 'idlehook.config.json'), 'utf8'), '{ "subscriptions": [] }');
+    writeFileSync(join(dir, 'idlehook.env'), 'OLD=1\n', { mode: 0o644 });
     const forced = await idlehook(dir, ['init', '--no-account', '--force']);
     assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(
+      statSync(join(dir, 'idlehook.env')).mode & 0o777,
+      0o600,
+      'a replaced secrets file is private too',
+    );
     assert.match(forced.stdout, /Queued a sample message/);
   });
 

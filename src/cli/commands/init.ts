@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -304,6 +304,7 @@ export const initCommand: Command = {
         }
       }
       writeFileSync(envPath, envFileText(secrets), { mode: 0o600 });
+      chmodSync(envPath, 0o600); // a file replaced with --force keeps its mode otherwise
       writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
       out(`Wrote ${file} and ${envPath} (the secrets; readable by you only).`);
       if (config.accounts.length === 0) {
