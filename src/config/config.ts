@@ -4,7 +4,7 @@ import type { EventType } from '../domain/event-schemas.js';
 export interface Config {
   readonly dataDir: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
-  readonly http: { readonly port: number };
+  readonly http: { readonly port: number; readonly public: PublicListenerConfig | undefined };
   readonly delivery: {
     readonly timeoutSeconds: number;
     readonly retryScheduleSeconds: readonly number[];
@@ -34,6 +34,16 @@ export interface Config {
   readonly dashboard: { readonly showMessageDetails: boolean };
   /** The hosted OAuth2 connect flow; undefined when no provider's OAuth client is configured. */
   readonly connect: ConnectConfig | undefined;
+}
+
+/** The listener other machines reach (API and connect flow only): TLS here, or behind a stated proxy. */
+export interface PublicListenerConfig {
+  /** How clients and browsers reach it (https). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** PEM texts; undefined when a reverse proxy ends TLS. */
+  readonly tls: { readonly cert: string; readonly key: string } | undefined;
 }
 
 /** The hosted OAuth2 connect flow (`/connect/...`): OAuth clients per provider, and where users may return to. */

@@ -162,7 +162,15 @@ function toConfig(file: ConfigFile): Config {
   return {
     dataDir: file.dataDir,
     logLevel: file.logLevel,
-    http: file.http,
+    http: {
+      port: file.http.port,
+      public: file.http.public && {
+        url: file.http.public.url.replace(/\/$/, ''),
+        host: file.http.public.host,
+        port: file.http.public.port,
+        tls: file.http.public.tls,
+      },
+    },
     delivery: {
       ...file.delivery,
       // One endpoint may use most of the slots, never all: a slow one leaves room for the others.

@@ -74,6 +74,45 @@ export function configFileSchema(context: ConfigContext) {
   const account = accountSchema(files);
   const subscription = subscriptionSchema(files);
 
+  /**
+   * A second listener for the management API and the connect flow, reachable from other machines: only with TLS
+   * here, or behind a reverse proxy the operator states (which ends TLS). Its `url` is how clients reach it.
+   */
+  const publicListener = z
+    .object({
+      url: z.url({
+        protocol: /^https$/,
+        error: 'must be an https:// URL: the API carries tokens and secrets',
+      }),
+      host: z.string().min(1).default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535),
+      tls: z
+        .object({
+          cert: z
+            .string()
+            .min(1)
+            .transform((path, ctx) => readFile(path, ctx) ?? z.NEVER),
+          key: z
+            .string()
+            .min(1)
+            .transform((path, ctx) => readFile(path, ctx) ?? z.NEVER),
+        })
+        .strict()
+        .optional(),
+      behindProxy: z.boolean().default(false),
+    })
+    .strict()
+    .superRefine((listener, ctx) => {
+      if (!listener.tls === !listener.behindProxy)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tls'],
+          message: listener.tls
+            ? 'give either tls or "behindProxy": true, not both'
+            : 'needs tls (cert and key files), or "behindProxy": true where a reverse proxy ends TLS',
+        });
+    });
+
   /** An OAuth client for the hosted connect flow; URLs and scope default to the provider's. */
   const connectProvider = z
     .object({
@@ -117,7 +156,7 @@ export function configFileSchema(context: ConfigContext) {
       dataDir: z.string().min(1).default('.idlehook').transform(resolvePath),
       logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
       http: z
-        .object({ port: z.number().int().min(0).max(65535).default(7465) })
+        .object({ port: z.number().int().min(0).max(65535).default(7465), public: publicListener.optional() })
         .strict()
         .default({ port: 7465 }),
       delivery: z

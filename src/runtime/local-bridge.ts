@@ -1,6 +1,10 @@
 import type { RequestListener } from 'node:http';
 import { senderFor } from '../adapters/http/undici-http-sender.js';
-import { type LocalHttpServer, startLocalHttpServer } from '../adapters/local/local-http-server.js';
+import {
+  type LocalHttpServer,
+  startLocalHttpServer,
+  startPublicHttpServer,
+} from '../adapters/local/local-http-server.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -118,8 +122,10 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     http,
     logger,
     accountsChanged: () => reconcileAccounts(),
-    connect: { signer: connectSigner, baseUrl: () => server.url },
+    connect: { signer: connectSigner, baseUrl: () => connectBaseUrl() },
   });
+  // Browsers come back to the public listener where there is one; otherwise to this machine's loopback.
+  const connectBaseUrl = () => config.http.public?.url ?? server.url;
   const metrics = new PrometheusMetrics({
     connectionsByState: () => status.connectionsByState(),
     queues: () => [
@@ -128,26 +134,33 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     ],
     deadLetters: () => state.deadLetterCount(),
   });
+  const apiListener = onFirstRequest(logger, () => managementApi(backend));
+  const connectListener =
+    connectConfig &&
+    onFirstRequest(logger, () => connectFlow(connectConfig, connectSigner, connectBaseUrl, backend));
   server = await startLocalHttpServer(config.http.port, {
     blobs,
     status: () => ({
       accounts: status.snapshot(),
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
     }),
-    api: onFirstRequest(logger, () => managementApi(backend)),
+    api: apiListener,
     dashboard: onFirstRequest(logger, () =>
       dashboard(backend, config.dashboard.showMessageDetails ? blobs : undefined),
     ),
-    ...(connectConfig
-      ? {
-          connect: onFirstRequest(logger, () =>
-            connectFlow(connectConfig, connectSigner, () => server.url, backend),
-          ),
-        }
-      : {}),
+    ...(connectListener ? { connect: connectListener } : {}),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
   });
   blobs.setBaseUrl(server.url);
+  const publicServer =
+    config.http.public &&
+    (await startPublicHttpServer(config.http.public, {
+      api: apiListener,
+      ...(connectListener ? { connect: connectListener } : {}),
+    }).catch(async (error: unknown) => {
+      await server.close();
+      throw error;
+    }));
 
   const parseBudget = new ByteBudget(PARSE_BYTES_IN_FLIGHT);
   const parseWorker = new QueueWorker(
@@ -241,6 +254,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     });
   logger.info('idlehook local mode started', {
     url: server.url,
+    ...(publicServer ? { publicUrl: publicServer.url } : {}),
     accounts: directory.accountConfigs().length,
     mailboxes: watcher.mailboxCount,
     subscriptions: directory.subscriptionConfigs().length,
@@ -254,6 +268,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       await parseWorker.stop();
       await deliverWorker.stop();
       await http.close();
+      await publicServer?.close();
       await server.close();
       stores.close();
       logger.info('idlehook stopped');

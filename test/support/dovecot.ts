@@ -106,7 +106,7 @@ const DEFAULT_CAPABILITIES =
 /** Certificates a broken server might present, made once per machine next to the good one. */
 export type CertificateKind = 'ca-signed' | 'self-signed' | 'expired';
 
-function certificateFor(kind: CertificateKind): { caFile: string; certFile: string; keyFile: string } {
+export function certificateFor(kind: CertificateKind): { caFile: string; certFile: string; keyFile: string } {
   const good = ensureCertificates();
   if (kind === 'ca-signed') return good;
   const certFile = join(certificateDir, `${kind}.crt`);

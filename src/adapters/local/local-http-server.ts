@@ -1,5 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { PublicListenerConfig } from '../../config/config.js';
 import { isLoopbackHost } from '../http/loopback-host.js';
 import type { SqliteBlobStore } from './sqlite-blob-store.js';
 
@@ -101,6 +103,44 @@ export async function startLocalHttpServer(
   const { port: boundPort } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${boundPort}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/**
+ * The listener other machines reach (`http.public`): the management API (`/v1/`, behind its tokens) and the
+ * connect flow (`/connect/`, behind signed links) only; never `/status`, `/metrics`, blobs or the dashboard.
+ * HTTPS with the configured certificate, or plain HTTP behind the reverse proxy the operator stated. It answers
+ * only requests addressed to its URL's host.
+ */
+export async function startPublicHttpServer(
+  listener: PublicListenerConfig,
+  routes: { readonly api: RequestListener; readonly connect?: RequestListener },
+): Promise<LocalHttpServer> {
+  const expectedHost = new URL(listener.url).host.toLowerCase();
+  const handle: RequestListener = (request, response) => {
+    if ((request.headers.host ?? '').toLowerCase() !== expectedHost) {
+      response.writeHead(421, { 'content-type': 'text/plain' }).end(`only ${expectedHost} is served here\n`);
+      return;
+    }
+    const path = decodedPath(new URL(request.url ?? '/', 'http://x').pathname);
+    if (path?.startsWith('/v1/')) routes.api(request, response);
+    else if (path?.startsWith('/connect/') && routes.connect) routes.connect(request, response);
+    else response.writeHead(404).end();
+  };
+  const server = listener.tls
+    ? createHttpsServer({ cert: listener.tls.cert, key: listener.tls.key }, handle)
+    : createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listener.port, listener.host, () => resolve());
+  });
+  return {
+    url: listener.url,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
