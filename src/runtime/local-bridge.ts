@@ -10,6 +10,7 @@ import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { ManagementBackend } from '../api/management-api.js';
 import type { Config, ConnectConfig } from '../config/config.js';
+import { ConfigError } from '../config/load-config.js';
 import { ConnectSigner } from '../connect/connect-links.js';
 import {
   ByteBudget,
@@ -159,7 +160,10 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       ...(connectListener ? { connect: connectListener } : {}),
     }).catch(async (error: unknown) => {
       await server.close();
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      throw new ConfigError('the config', [
+        { path: 'http.public.port', message: `${config.http.public?.port} is in use: choose a free port` },
+      ]);
     }));
 
   const parseBudget = new ByteBudget(PARSE_BYTES_IN_FLIGHT);

@@ -118,5 +118,19 @@ describe('the public listener (http.public): the API and the connect flow for ot
       assert.equal(run.code, 78, run.stderr);
       assert.match(run.stderr, new RegExp(`- ${field.replace(/\./g, '\\.')}: `));
     }
+    const taken = Number(new URL(base).port); // the running bridge's public port
+    writeFileSync(
+      file,
+      JSON.stringify({
+        dataDir: join(dir, 'data'),
+        http: {
+          port: 0,
+          public: { url: 'https://localhost', host: '127.0.0.1', port: taken, behindProxy: true },
+        },
+      }),
+    );
+    const busy = await runIdlehook(['run', '--config', file]);
+    assert.equal(busy.code, 78, busy.stderr);
+    assert.match(busy.stderr, /- http\.public\.port: \d+ is in use/);
   });
 });
