@@ -80,9 +80,12 @@ export function createConnectRoutes(deps: {
   const callbackUrl = () => `${deps.baseUrl()}/connect/callback`;
   const app = new Hono();
 
-  app.get('/connect/callback', async (c) => {
-    const now = backend.clock.now();
+  const sweep = (now: number) => {
     for (const [id, flow] of flows) if (flow.expiresAt <= now) flows.delete(id);
+  };
+
+  app.get('/connect/callback', async (c) => {
+    sweep(backend.clock.now());
     const [id = '', signature = ''] = (c.req.query('state') ?? '').split('.');
     const flow = signer.verify(['state', id], signature) ? flows.get(id) : undefined;
     flows.delete(id);
@@ -161,6 +164,7 @@ export function createConnectRoutes(deps: {
     const provider = c.req.param('provider');
     const client = config.providers.get(provider);
     const now = backend.clock.now();
+    sweep(now); // started flows that never came back go when they expire, not at the next callback only
     const link = client && verifiedLink(signer, provider, new URL(c.req.url).searchParams, now);
     if (!client || !link)
       return problemResponse(c, 401, {
