@@ -1,4 +1,5 @@
 import type { RequestListener } from 'node:http';
+import type { getRequestListener } from '@hono/node-server';
 import { senderFor } from '../adapters/http/undici-http-sender.js';
 import {
   type LocalHttpServer,
@@ -8,8 +9,7 @@ import {
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { ManagementBackend } from '../api/management-api.js';
-import type { Config, ConnectConfig } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { ConnectSigner } from '../connect/connect-links.js';
 import {
@@ -24,7 +24,7 @@ import { StatusBoard } from '../imap/status-board.js';
 import { ownsEverything, Watcher } from '../imap/watcher.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../pipeline/handle-ingest.js';
-import type { BlobStore, Logger } from '../ports/index.js';
+import type { Logger } from '../ports/index.js';
 import { LocalDirectory } from './local-directory.js';
 import { localManagementBackend } from './local-management-backend.js';
 import { QueueWorker } from './queue-worker.js';
@@ -40,14 +40,18 @@ const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** Parsing is CPU-bound on this thread; concurrency here only lets receives lease records in batches. */
 const PARSE_CONCURRENCY = 16;
 
+type FetchHandler = Parameters<typeof getRequestListener>[0];
+
 /**
- * A listener loaded when the first request comes: a bridge whose API and dashboard nobody opens keeps Hono and the
- * OpenAPI schemas out of its memory (issue 11's idle figure).
+ * A Hono app's listener, loaded with the first request: a bridge whose API, dashboard and connect flow nobody
+ * opens keeps Hono and the OpenAPI schemas out of its memory (issue 11's idle figure).
  */
-function onFirstRequest(logger: Logger, load: () => Promise<RequestListener>): RequestListener {
+function lazyApp(logger: Logger, build: () => Promise<{ readonly fetch: FetchHandler }>): RequestListener {
   let loaded: Promise<RequestListener> | undefined;
   return (request, response) => {
-    loaded ??= load();
+    loaded ??= Promise.all([import('@hono/node-server'), build()]).then(([{ getRequestListener }, app]) =>
+      getRequestListener(app.fetch),
+    );
     loaded.then(
       (listener) => listener(request, response),
       (error: unknown) => {
@@ -56,41 +60,6 @@ function onFirstRequest(logger: Logger, load: () => Promise<RequestListener>): R
       },
     );
   };
-}
-
-async function managementApi(backend: ManagementBackend): Promise<RequestListener> {
-  const [{ getRequestListener }, { createManagementApi }] = await Promise.all([
-    import('@hono/node-server'),
-    import('../api/management-api.js'),
-  ]);
-  return getRequestListener(createManagementApi(backend).fetch);
-}
-
-/** `messagesFrom`: where raw messages are, when the operator wants subjects and senders shown. */
-async function dashboard(
-  backend: ManagementBackend,
-  messagesFrom: Pick<BlobStore, 'get'> | undefined,
-): Promise<RequestListener> {
-  const [{ getRequestListener }, { createDashboard }, { messageDetailsReader }] = await Promise.all([
-    import('@hono/node-server'),
-    import('../dashboard/dashboard.js'),
-    import('../dashboard/message-details.js'),
-  ]);
-  const details = messagesFrom ? messageDetailsReader(messagesFrom) : undefined;
-  return getRequestListener(createDashboard(backend, details).fetch);
-}
-
-async function connectFlow(
-  config: ConnectConfig,
-  signer: ConnectSigner,
-  baseUrl: () => string,
-  backend: ManagementBackend,
-): Promise<RequestListener> {
-  const [{ getRequestListener }, { createConnectRoutes }] = await Promise.all([
-    import('@hono/node-server'),
-    import('../connect/connect-routes.js'),
-  ]);
-  return getRequestListener(createConnectRoutes({ config, signer, baseUrl, backend }).fetch);
 }
 
 /** Local mode: watcher, parse stage and deliver stage in one process, on SQLite and local files. */
@@ -135,10 +104,30 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     ],
     deadLetters: () => state.deadLetterCount(),
   });
-  const apiListener = onFirstRequest(logger, () => managementApi(backend));
+  const apiListener = lazyApp(logger, async () =>
+    (await import('../api/management-api.js')).createManagementApi(backend),
+  );
   const connectListener =
     connectConfig &&
-    onFirstRequest(logger, () => connectFlow(connectConfig, connectSigner, connectBaseUrl, backend));
+    lazyApp(logger, async () =>
+      (await import('../connect/connect-routes.js')).createConnectRoutes({
+        config: connectConfig,
+        signer: connectSigner,
+        baseUrl: connectBaseUrl,
+        backend,
+      }),
+    );
+  const dashboardListener = lazyApp(logger, async () => {
+    const [{ createDashboard }, { messageDetailsReader }] = await Promise.all([
+      import('../dashboard/dashboard.js'),
+      import('../dashboard/message-details.js'),
+    ]);
+    // Subjects and senders come from the raw messages, only where the operator turned them on.
+    return createDashboard(
+      backend,
+      config.dashboard.showMessageDetails ? messageDetailsReader(blobs) : undefined,
+    );
+  });
   server = await startLocalHttpServer(config.http.port, {
     blobs,
     status: () => ({
@@ -146,9 +135,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
     }),
     api: apiListener,
-    dashboard: onFirstRequest(logger, () =>
-      dashboard(backend, config.dashboard.showMessageDetails ? blobs : undefined),
-    ),
+    dashboard: dashboardListener,
     ...(connectListener ? { connect: connectListener } : {}),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
   });
