@@ -24,6 +24,8 @@ const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 for (const args of [
   ['update', '-qq'],
   ['install', '-y', '-qq', ...needed],
+  // The downloaded packages stay in apt's cache otherwise; Chromium's alone are a few hundred MB.
+  ['clean'],
 ]) {
   const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
   if (result.status !== 0) {
