@@ -70,8 +70,11 @@ export interface ManagementBackend {
   verifyToken(token: string): Awaitable<boolean>;
   /** Whether any token exists: the dashboard asks for one only then. */
   hasTokens(): Awaitable<boolean>;
-  /** The watcher's live status of the account; undefined until its sessions have started. */
-  accountStatus(id: string): AccountSnapshot | undefined;
+  /**
+   * The watcher's live status of the account; undefined until its sessions have started. Absent where the API
+   * runs apart from the watcher (AWS mode): accounts then show the state `unknown`.
+   */
+  accountStatus?(id: string): AccountSnapshot | undefined;
   queueDepths(): Awaitable<{ readonly ingest: number; readonly delivery: number }>;
   /** The doctor's walk (DNS to mailboxes) for an account about to be created. */
   checkAccount(account: AccountConfig): Promise<DoctorReport>;
@@ -126,7 +129,16 @@ function doctorProblem(c: Context, report: DoctorReport) {
  * bearer token. Requests are validated by the zod schemas the OpenAPI document (`/v1/openapi.json`) is made from,
  * and the account and subscription documents by the config file's own schemas.
  */
-export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
+export function createManagementApi(
+  backend: ManagementBackend,
+  options: {
+    /**
+     * The caller the platform in front has already authenticated, if it did (AWS mode: IAM, by SigV4, at a
+     * function URL); such a request needs no token.
+     */
+    readonly platformCaller?: (c: Context) => string | undefined;
+  } = {},
+): OpenAPIHono {
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
       if (result.success) return undefined;
@@ -143,6 +155,10 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
   });
 
   app.use('*', async (c, next) => {
+    if (options.platformCaller?.(c) !== undefined) {
+      await next();
+      return undefined;
+    }
     const token = bearerToken(c.req.header('authorization'));
     if (token === undefined || !(await backend.verifyToken(token))) {
       c.header('www-authenticate', 'Bearer realm="idlehook"');
@@ -182,7 +198,7 @@ export function createManagementApi(backend: ManagementBackend): OpenAPIHono {
 
   app.openapi(statusRoute, async (c) => {
     const accounts = await backend.directory.listAccounts();
-    const failing = accounts.filter((a) => backend.accountStatus(a.value.id)?.state === 'error').length;
+    const failing = accounts.filter((a) => backend.accountStatus?.(a.value.id)?.state === 'error').length;
     return c.json(
       { accounts: { total: accounts.length, failing }, queues: await backend.queueDepths() },
       200,

@@ -41,7 +41,11 @@ const MailboxSchema = z
 
 const AccountStatusSchema = z
   .object({
-    state: z.enum(['ok', 'error', 'starting']),
+    state: z
+      .enum(['ok', 'error', 'starting', 'unknown'])
+      .describe(
+        "unknown: AWS mode, where the API runs apart from the watcher (see the watcher's health check)",
+      ),
     lastError: z.string().nullable(),
     errorCode: z.string().nullable(),
     nextLoginAttemptAt: z.string().nullable(),

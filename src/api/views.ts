@@ -10,7 +10,7 @@ export function accountView(
   backend: Pick<ManagementBackend, 'accountStatus'>,
   { value, origin }: Listed<AccountConfig>,
 ) {
-  const status = backend.accountStatus(value.id);
+  const status = backend.accountStatus?.(value.id);
   return {
     id: value.id,
     origin,
@@ -23,7 +23,7 @@ export function accountView(
     initialSync: value.initialSync,
     connectionLimit: value.connectionLimit ?? null,
     status: {
-      state: status?.state ?? ('starting' as const),
+      state: status?.state ?? (backend.accountStatus ? ('starting' as const) : ('unknown' as const)),
       lastError: status?.lastError ?? null,
       errorCode: status?.errorCode ?? null,
       nextLoginAttemptAt: status?.nextLoginAttemptAt ?? null,

@@ -1,13 +1,9 @@
 import { readFileSync } from 'node:fs';
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  ResourceExistsException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { type StoredAccount, storedAccountOf } from '../adapters/aws/dynamodb-account-repository.js';
 import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
+import { SecretsManagerWriter } from '../adapters/aws/secrets-manager-writer.js';
 import {
   accountFields,
   accountSettings,
@@ -75,14 +71,8 @@ const awsAccountFields = z
  */
 async function storeSecret(prefix: string, kind: SecretKind, id: string, value: string): Promise<string> {
   const client = new SecretsManagerClient({});
-  const name = secretName(prefix, kind, id);
   try {
-    const created = await client.send(new CreateSecretCommand({ Name: name, SecretString: value }));
-    return created.ARN ?? name;
-  } catch (error) {
-    if (!(error instanceof ResourceExistsException)) throw error;
-    const updated = await client.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
-    return updated.ARN ?? name;
+    return await new SecretsManagerWriter(client).store(secretName(prefix, kind, id), value);
   } finally {
     client.destroy();
   }

@@ -199,6 +199,32 @@ export interface SecretResolver {
   resolve(reference: string): Promise<string>;
 }
 
+/** Stores a secret value under a name (creating or replacing it); returns the reference to resolve it by. */
+export interface SecretWriter {
+  store(name: string, value: string): Promise<string>;
+}
+
+export interface ApiTokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | undefined;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+/** The management API's tokens; only their hashes are stored (see api/tokens.ts). */
+export interface ApiTokenStore {
+  /** A new token: the only time it is seen in the clear. */
+  create(name: string): Awaitable<{ readonly id: string; readonly token: string }>;
+  list(): Awaitable<readonly ApiTokenInfo[]>;
+  any(): Awaitable<boolean>;
+  /** Whether a token existed to revoke. */
+  revoke(id: string): Awaitable<boolean>;
+  /** Whether `token` is a live token; notes its use. */
+  verify(token: string): Awaitable<boolean>;
+}
+
 /** Where watched accounts come from: the config file in local mode, DynamoDB (+ Secrets Manager) on AWS. */
 export interface AccountRepository {
   /**

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
+import { DynamoDbApiTokenStore } from '../adapters/aws/dynamodb-api-token-store.js';
 import { DynamoDbAttemptLog } from '../adapters/aws/dynamodb-attempt-log.js';
 import { DynamoDbEndpointThrottle } from '../adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbLeaseStore } from '../adapters/aws/dynamodb-lease-store.js';
@@ -11,6 +12,7 @@ import { DynamoDbSubscriptionRepository } from '../adapters/aws/dynamodb-subscri
 import { S3BlobStore } from '../adapters/aws/s3-blob-store.js';
 import { SecretsManagerResolver } from '../adapters/aws/secrets-manager-resolver.js';
 import { SecretsManagerOAuth2TokenStore } from '../adapters/aws/secrets-manager-token-store.js';
+import { SecretsManagerWriter } from '../adapters/aws/secrets-manager-writer.js';
 import { SqsQueue } from '../adapters/aws/sqs-queue.js';
 import { DestinationGuard } from '../adapters/http/destination-guard.js';
 import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
@@ -22,7 +24,7 @@ import { PIPELINE_METRICS } from '../config/deployment.js';
 import { signBlobLink } from '../domain/blob-links.js';
 import { eventScope } from '../domain/events.js';
 import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
-import type { OAuth2TokenStore, SecretResolver } from '../ports/index.js';
+import type { OAuth2TokenStore, SecretResolver, SecretWriter } from '../ports/index.js';
 import { type BlobLinkHandler, createBlobLinkHandler } from './blob-link-handler.js';
 import {
   createDeliverHandler,
@@ -36,6 +38,7 @@ export interface AwsClients {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly secrets: SecretResolver;
+  readonly secretWriter: SecretWriter;
   readonly oauth2Tokens: OAuth2TokenStore;
 }
 
@@ -80,6 +83,8 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     oauth2Tokens:
       clients.oauth2Tokens ?? new SecretsManagerOAuth2TokenStore(secretsManager, env.IDLEHOOK_SECRET_PREFIX),
     secretPrefix: env.IDLEHOOK_SECRET_PREFIX,
+    secretWriter: clients.secretWriter ?? new SecretsManagerWriter(secretsManager),
+    apiTokens: new DynamoDbApiTokenStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,

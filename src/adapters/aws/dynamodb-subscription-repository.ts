@@ -15,6 +15,8 @@ export interface StoredSubscription {
   readonly secretArn: string;
   /** During a rotation: the previous secret, signed with too. */
   readonly previousSecretArn?: string;
+  /** When signing with the previous secret stops (ms); without it, while it is stored. */
+  readonly previousSecretExpiresAt?: number;
   readonly events?: readonly EventType[];
   readonly accounts?: readonly string[];
   readonly rateLimitPerSecond?: number;
@@ -81,6 +83,7 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
         id: s.id,
         url: s.url,
         ...(await this.signingKeys(s)),
+        previousSecretUntil: s.previousSecretArn ? s.previousSecretExpiresAt : undefined,
         events: s.events ? new Set(s.events) : undefined,
         accounts: s.accounts ? new Set(s.accounts) : undefined,
         rateLimitPerSecond: s.rateLimitPerSecond,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
@@ -64,6 +65,17 @@ export class SqsQueue<Body> implements EventQueue<Body> {
     private readonly queueUrl: string,
     private readonly options: SqsQueueOptions<Body>,
   ) {}
+
+  /** Messages waiting to be received (SQS's approximate count; in-flight and delayed ones are not in it). */
+  async depth(): Promise<number> {
+    const { Attributes } = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+  }
 
   async send(messages: readonly OutgoingMessage<Body>[]): Promise<void> {
     const entries = await Promise.all(messages.map((message, index) => this.entry(message, index)));

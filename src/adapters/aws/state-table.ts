@@ -40,6 +40,8 @@ export const TABLE_PARTITIONS = {
   rate: 'RATE#',
   /** Shard leases: which watcher holds which shard of the mailboxes (watcher). */
   leases: 'LEASES',
+  /** Management API tokens, by the SHA-256 of the token (written by the CLI, read by the API). */
+  apiTokens: 'API_TOKENS',
 } as const;
 
 /** Which partitions each deployed component reads and writes (its IAM grant). */
@@ -54,6 +56,26 @@ export const PARTITIONS_BY_COMPONENT = {
     write: [`${TABLE_PARTITIONS.mailbox}*`, `${TABLE_PARTITIONS.account}*`, TABLE_PARTITIONS.leases],
   },
   parse: { read: [TABLE_PARTITIONS.subscriptions], write: [] },
+  /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
+  api: {
+    read: [
+      TABLE_PARTITIONS.accounts,
+      TABLE_PARTITIONS.subscriptions,
+      TABLE_PARTITIONS.apiTokens,
+      DEAD_LETTER_INDEX.partition,
+      `${TABLE_PARTITIONS.event}*`,
+      `${TABLE_PARTITIONS.subscriptionStatus}*`,
+      `${TABLE_PARTITIONS.attempts}*`,
+    ],
+    write: [
+      TABLE_PARTITIONS.accounts,
+      TABLE_PARTITIONS.subscriptions,
+      TABLE_PARTITIONS.apiTokens,
+      `${TABLE_PARTITIONS.event}*`,
+      `${TABLE_PARTITIONS.subscriptionStatus}*`,
+      `${TABLE_PARTITIONS.attempts}*`,
+    ],
+  },
   deliver: {
     read: [
       TABLE_PARTITIONS.subscriptions,
@@ -116,6 +138,7 @@ export const TABLE_KEYS = {
   /** The shard number zero-padded, so that a query lists the shards in order. */
   lease: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: shard }),
   heartbeat: (worker: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: `WORKER#${worker}` }),
+  apiToken: (tokenHash: string): TableKey => ({ pk: TABLE_PARTITIONS.apiTokens, sk: tokenHash }),
 } as const;
 
 /** The README's table, row by row: each item's name and its key with placeholders. */
@@ -134,6 +157,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },
   { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
   { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
+  { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
 ];
 
 /** The table as CreateTable takes it (the emulator tests); the construct declares the same from the constants above. */

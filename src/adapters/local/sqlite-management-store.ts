@@ -1,13 +1,6 @@
 import { apiTokenHash, newApiToken } from '../../api/tokens.js';
-import type { Clock } from '../../ports/index.js';
+import type { ApiTokenInfo, ApiTokenStore, Clock } from '../../ports/index.js';
 import type { LocalDatabase } from './database.js';
-
-export interface ApiTokenInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly lastUsedAt: number | undefined;
-}
 
 /** A managed item as stored: the request document it was created from (secrets inline), by id. */
 export interface StoredDocument {
@@ -16,13 +9,12 @@ export interface StoredDocument {
 }
 
 /** Tokens of the management API, hashed (local mode). */
-export class SqliteApiTokens {
+export class SqliteApiTokens implements ApiTokenStore {
   constructor(
     private readonly db: LocalDatabase,
     private readonly clock: Clock,
   ) {}
 
-  /** A new token: the only time it is seen in the clear. */
   create(name: string): { readonly id: string; readonly token: string } {
     const { id, token } = newApiToken();
     this.db
@@ -47,12 +39,10 @@ export class SqliteApiTokens {
     return this.db.prepare('SELECT 1 FROM api_tokens LIMIT 1').get() !== undefined;
   }
 
-  /** Whether a token existed to revoke. */
   revoke(id: string): boolean {
     return this.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id).changes > 0;
   }
 
-  /** Whether `token` is a live token; notes its use. */
   verify(token: string): boolean {
     return (
       this.db

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import type { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
+import { storedAccountOf } from '../adapters/aws/dynamodb-account-repository.js';
+import type {
+  DynamoDbSubscriptionRepository,
+  StoredSubscription,
+} from '../adapters/aws/dynamodb-subscription-repository.js';
+import type { Listed, ManagedDirectory } from '../api/management-api.js';
+import { type SecretKind, secretName } from '../config/aws-environment.js';
+import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
+import { ConfigError } from '../config/load-config.js';
+import type { SecretResolver, SecretWriter } from '../ports/index.js';
+
+type Document = Record<string, unknown>;
+
+/** The fields of `fields` that are set (documents are checked by strict schemas, and stored as DynamoDB items). */
+function defined(fields: Document): Document {
+  let result: Document = {};
+  for (const [key, value] of Object.entries(fields))
+    if (value !== undefined) result = { ...result, [key]: value };
+  return result;
+}
+
+/** An account as the management API's documents give it, secrets inline (it never leaves the function). */
+function accountDocumentOf(account: AccountConfig): Document {
+  const { auth } = account;
+  return defined({
+    id: account.id,
+    host: account.host,
+    port: account.port,
+    security: account.security,
+    user: account.user,
+    ...(auth.kind === 'password'
+      ? { password: auth.password }
+      : {
+          oauth2: defined({
+            tokenUrl: auth.tokenUrl,
+            clientId: auth.clientId,
+            scope: auth.scope,
+            clientSecret: auth.clientSecret,
+            refreshToken: auth.refreshToken,
+          }),
+        }),
+    connectionLimit: account.connectionLimit,
+    tls: defined({ ca: account.tls.ca, servername: account.tls.servername }),
+    mailboxes: [...account.mailboxes],
+    initialSync: account.initialSync,
+  });
+}
+
+/**
+ * AWS mode's accounts and subscriptions for the management API: settings in DynamoDB, where the watcher and the
+ * functions read them; passwords, refresh tokens and signing secrets in Secrets Manager. Everything here was made
+ * by the API or the CLI, so nothing is read-only. The watcher picks up changes at its next account refresh.
+ */
+export class AwsDirectory implements ManagedDirectory {
+  constructor(
+    private readonly parts: {
+      readonly accounts: DynamoDbAccountRepository;
+      readonly subscriptions: DynamoDbSubscriptionRepository;
+      readonly resolver: SecretResolver;
+      readonly writer: SecretWriter;
+      readonly secretPrefix: string;
+    },
+  ) {}
+
+  /**
+   * A secret's name carries a digest of its value, so that a name never changes value: the functions and the
+   * watcher cache secrets by name for minutes, and a rotated secret must not be read as its old value meanwhile.
+   */
+  private storeSecret(kind: SecretKind, id: string, value: string): Promise<string> {
+    const digest = createHash('sha256').update(value).digest('hex').slice(0, 16);
+    return this.parts.writer.store(secretName(this.parts.secretPrefix, kind, `${id}/${digest}`), value);
+  }
+
+  private async accountsWhere(pick: (id: string) => boolean): Promise<AccountConfig[]> {
+    return [...(await this.parts.accounts.list(async (ids) => ids.filter(pick)))].sort((a, b) =>
+      a.id.localeCompare(b.id),
+    );
+  }
+
+  async listAccounts(): Promise<readonly Listed<AccountConfig>[]> {
+    return (await this.accountsWhere(() => true)).map((value) => ({ value, origin: 'api' as const }));
+  }
+
+  async account(id: string): Promise<Listed<AccountConfig> | undefined> {
+    const [value] = await this.accountsWhere((candidate) => candidate === id);
+    return value && { value, origin: 'api' };
+  }
+
+  async accountIds(): Promise<ReadonlySet<string>> {
+    return new Set((await this.parts.accounts.stored()).map((account) => account.id));
+  }
+
+  async addAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
+    if ((await this.accountIds()).has(account.id)) return false;
+    await this.putAccount(account);
+    return true;
+  }
+
+  async replaceAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
+    if (!(await this.accountIds()).has(account.id)) return false;
+    await this.putAccount(account);
+    return true;
+  }
+
+  private async putAccount(account: AccountConfig): Promise<void> {
+    // The watcher runs far from any loopback server: AWS mode never logs in in plain text.
+    if (account.security === 'none')
+      throw new ConfigError('the request body', [
+        { path: 'security', message: 'AWS mode needs "tls" or "starttls"' },
+      ]);
+    const { auth, ...settings } = account;
+    const credentials =
+      auth.kind === 'password'
+        ? { passwordSecretArn: await this.storeSecret('accounts', account.id, auth.password) }
+        : {
+            oauth2: {
+              tokenUrl: auth.tokenUrl,
+              clientId: auth.clientId,
+              ...(auth.scope ? { scope: auth.scope } : {}),
+              secretArn: await this.storeSecret(
+                'accounts',
+                account.id,
+                JSON.stringify(defined({ refreshToken: auth.refreshToken, clientSecret: auth.clientSecret })),
+              ),
+            },
+          };
+    await this.parts.accounts.put(storedAccountOf(settings, credentials));
+  }
+
+  async removeAccount(id: string): Promise<'removed' | 'not-found'> {
+    if (!(await this.accountIds()).has(id)) return 'not-found';
+    await this.parts.accounts.remove(id);
+    return 'removed';
+  }
+
+  async accountDocument(id: string): Promise<unknown> {
+    const account = await this.account(id);
+    return account && accountDocumentOf(account.value);
+  }
+
+  async listSubscriptions(): Promise<readonly Listed<SubscriptionConfig>[]> {
+    return [...(await this.parts.subscriptions.list())]
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((value) => ({ value, origin: 'api' as const }));
+  }
+
+  async subscription(id: string): Promise<Listed<SubscriptionConfig> | undefined> {
+    const value = (await this.parts.subscriptions.list()).find((candidate) => candidate.id === id);
+    return value && { value, origin: 'api' };
+  }
+
+  private async storedSubscription(id: string): Promise<StoredSubscription | undefined> {
+    return (await this.parts.subscriptions.stored()).find((candidate) => candidate.id === id);
+  }
+
+  async addSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
+    if (await this.storedSubscription(subscription.id)) return false;
+    await this.putSubscription(document as Document, subscription);
+    return true;
+  }
+
+  async replaceSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
+    if (!(await this.storedSubscription(subscription.id))) return false;
+    await this.putSubscription(document as Document, subscription);
+    return true;
+  }
+
+  /** `document` has passed the subscription schema: its secrets are `whsec_` strings. */
+  private async putSubscription(document: Document, subscription: SubscriptionConfig): Promise<void> {
+    const { id } = subscription;
+    const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
+    await this.parts.subscriptions.put(
+      defined({
+        id,
+        url: subscription.url,
+        secretArn: await this.storeSecret('subscriptions', id, String(document.secret)),
+        previousSecretArn: previous && (await this.storeSecret('subscriptions', id, previous)),
+        previousSecretExpiresAt: previous ? subscription.previousSecretUntil : undefined,
+        events: subscription.events && [...subscription.events],
+        accounts: subscription.accounts && [...subscription.accounts],
+        rateLimitPerSecond: subscription.rateLimitPerSecond,
+      }) as unknown as StoredSubscription,
+    );
+  }
+
+  async removeSubscription(id: string): Promise<'removed' | 'not-found'> {
+    if (!(await this.storedSubscription(id))) return 'not-found';
+    await this.parts.subscriptions.remove(id);
+    return 'removed';
+  }
+
+  async subscriptionDocument(id: string): Promise<unknown> {
+    const stored = await this.storedSubscription(id);
+    if (!stored) return undefined;
+    const { resolver } = this.parts;
+    const previousExpiry = stored.previousSecretExpiresAt;
+    return defined({
+      id,
+      url: stored.url,
+      secret: await resolver.resolve(stored.secretArn),
+      previousSecret: stored.previousSecretArn && (await resolver.resolve(stored.previousSecretArn)),
+      previousSecretExpiresAt:
+        stored.previousSecretArn && previousExpiry !== undefined
+          ? new Date(previousExpiry).toISOString()
+          : undefined,
+      events: stored.events && [...stored.events],
+      accounts: stored.accounts && [...stored.accounts],
+      rateLimitPerSecond: stored.rateLimitPerSecond,
+    });
+  }
+}

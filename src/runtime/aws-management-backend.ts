@@ -1,0 +1,46 @@
+import type { ManagementBackend } from '../api/management-api.js';
+import type { AwsEnvironment } from '../config/aws-environment.js';
+import { replayDeadLetters } from '../pipeline/replay.js';
+import type { AwsAdapters } from './aws-composition.js';
+import { AwsDirectory } from './aws-directory.js';
+
+/**
+ * What the management API works on in AWS mode: the state table, Secrets Manager and the queues, the same stores
+ * the functions and the watcher use. The watcher's live status is in the watcher task, not here.
+ */
+export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): ManagementBackend {
+  const directory = new AwsDirectory({
+    accounts: aws.accounts,
+    subscriptions: aws.subscriptions,
+    resolver: aws.secrets,
+    writer: aws.secretWriter,
+    secretPrefix: aws.secretPrefix,
+  });
+  return {
+    directory,
+    verifyToken: (token) => aws.apiTokens.verify(token),
+    hasTokens: () => aws.apiTokens.any(),
+    queueDepths: async () => ({ ingest: await aws.ingest.depth(), delivery: await aws.deliveries.depth() }),
+    checkAccount: async (account) => {
+      const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
+      return diagnoseAccount(account, { tokenStore: aws.oauth2Tokens });
+    },
+    // The watcher reads the accounts again at its next refresh (IDLEHOOK_ACCOUNTS_REFRESH_SECONDS).
+    accountsChanged: () => undefined,
+    listDeadLetters: () => aws.state.listDeadLetters(),
+    replay: async (filter) =>
+      replayDeadLetters(filter, {
+        log: aws.state,
+        attempts: aws.attempts,
+        subscriptionStatus: aws.state,
+        subscriptions: new Map((await aws.subscriptions.list()).map((s) => [s.id, s])),
+        http: aws.http,
+        clock: aws.clock,
+        timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+      }),
+    attempts: aws.attempts,
+    subscriptionStatus: aws.state,
+    clock: aws.clock,
+    logger: aws.logger,
+  };
+}
