@@ -13,7 +13,11 @@ import { type SecretKind, secretName } from '../src/config/aws-environment.js';
 export function grantTablePartitions(
   grantee: iam.IGrantable,
   table: dynamodb.ITable,
-  partitions: { readonly read: readonly string[]; readonly write: readonly string[] },
+  partitions: {
+    readonly read: readonly string[];
+    readonly write: readonly string[];
+    readonly delete?: readonly string[];
+  },
 ): void {
   const scoped = (actions: string[], keys: readonly string[]) =>
     new iam.PolicyStatement({
@@ -28,6 +32,8 @@ export function grantTablePartitions(
     grantee.grantPrincipal.addToPrincipalPolicy(
       scoped(['dynamodb:PutItem', 'dynamodb:UpdateItem'], partitions.write),
     );
+  if (partitions.delete?.length)
+    grantee.grantPrincipal.addToPrincipalPolicy(scoped(['dynamodb:DeleteItem'], partitions.delete));
 }
 
 /** sqs:SendMessage alone (CDK's send group adds queue reads nobody makes); batches are authorized as it. */

@@ -10,6 +10,7 @@ import { type AwsEnvironmentVariables, secretName } from '../src/config/aws-envi
 import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../src/domain/retry.js';
 import { DeadLetteredQueue } from './dead-lettered-queue.js';
+import { ManagementApi } from './management-api.js';
 import { DELIVER_TIMEOUT, PARSE_TIMEOUT, PipelineFunctions } from './pipeline-functions.js';
 import { WatcherService } from './watcher-service.js';
 
@@ -52,6 +53,16 @@ export interface IdlehookBridgeProps {
    * deployment's life: changing it moves every mailbox.
    */
   readonly shardCount?: number;
+  /**
+   * The management API (always deployed; nobody gets in before `idlehook tokens create --stack NAME` makes a
+   * token). `iamAccess` adds a function URL for callers inside AWS that sign with SigV4 (see `grantIamAccess`);
+   * the HTTP API lets `rateLimit` requests per second through (default 20, bursts of 40).
+   */
+  readonly managementApi?: {
+    readonly iamAccess?: boolean;
+    readonly rateLimit?: number;
+    readonly burstLimit?: number;
+  };
 }
 
 /**
@@ -65,6 +76,7 @@ export class IdlehookBridge extends Construct {
   readonly delivery: DeadLetteredQueue;
   readonly functions: PipelineFunctions;
   readonly watcher: WatcherService;
+  readonly api: ManagementApi;
   readonly alarmTopic: sns.ITopic;
   readonly dashboard: cloudwatch.Dashboard;
 
@@ -155,6 +167,13 @@ export class IdlehookBridge extends Construct {
       ...(props.mailboxesPerWatcherTask ? { mailboxesPerTask: props.mailboxesPerWatcherTask } : {}),
       ...(props.watcherCpu ? { cpu: props.watcherCpu } : {}),
       ...(props.watcherMemoryMiB ? { memoryMiB: props.watcherMemoryMiB } : {}),
+    });
+    const api = props.managementApi ?? {};
+    this.api = new ManagementApi(this, 'Api', {
+      ...shared,
+      deliveryQueue: this.delivery.queue,
+      iamAccess: api.iamAccess ?? false,
+      throttle: { rateLimit: api.rateLimit ?? 20, burstLimit: api.burstLimit ?? 40 },
     });
 
     this.dashboard = this.createDashboard();
@@ -286,6 +305,11 @@ export class IdlehookBridge extends Construct {
       'AwsSolutions-L1',
       'Node.js 22 is the runtime the project targets and tests (the AWS SDK needs Node 22 from 2027).',
     );
+    Validations.of(this.api.httpApi).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Every route checks a bearer token inside the function (hashes in the state table); IAM callers use the function URL.',
+    });
     Validations.of(this.watcher.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:

@@ -21,7 +21,9 @@ export class IdlehookStack extends Stack {
       BlobBucket: this.bridge.bucket.bucketName,
       SecretPrefix: this.bridge.secretPrefix,
       AlarmTopicArn: this.bridge.alarmTopic.topicArn,
+      ApiUrl: this.bridge.api.url,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+    if (this.bridge.api.iamUrl) new CfnOutput(this, 'ApiIamUrl', { value: this.bridge.api.iamUrl.url });
   }
 }

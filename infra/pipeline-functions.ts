@@ -1,12 +1,9 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -17,6 +14,7 @@ import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
 import { PIPELINE_METRICS } from '../src/config/deployment.js';
 import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
+import { bundledFunctionProps } from './function-props.js';
 import {
   grantBlobPrefixes,
   grantSecretKinds,
@@ -24,8 +22,6 @@ import {
   grantSend,
   grantTablePartitions,
 } from './grants.js';
-
-const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const PARSE_TIMEOUT = Duration.seconds(60);
 export const DELIVER_TIMEOUT = Duration.seconds(30);
@@ -66,32 +62,8 @@ export class PipelineFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
     super(scope, id);
-    const functionProps = (
-      name: string,
-      timeout: Duration,
-      extra: AwsEnvironmentVariables = {},
-    ): NodejsFunctionProps => ({
-      entry: join(repositoryRoot, 'functions', name, 'index.ts'),
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 512,
-      timeout,
-      environment: { ...props.environment, ...extra, NODE_OPTIONS: '--enable-source-maps' },
-      logGroup: new logs.LogGroup(this, `${name}-logs`, {
-        retention: logs.RetentionDays.ONE_MONTH,
-        removalPolicy: props.removalPolicy,
-      }),
-      bundling: {
-        forceDockerBundling: false,
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
-    });
+    const functionProps = (name: string, timeout: Duration, extra: AwsEnvironmentVariables = {}) =>
+      bundledFunctionProps(this, name, timeout, { ...props.environment, ...extra }, props.removalPolicy);
 
     // Links in events (raw mail, attachments) go to the blobs function, which checks their HMAC and redirects to
     // a URL it presigns then: a URL presigned by the parse function would die with its session, long before the

@@ -35,6 +35,7 @@ export async function openAwsTarget(stackName: string | undefined): Promise<Targ
     log: aws.state,
     attempts: aws.attempts,
     subscriptionStatus: aws.state,
+    apiTokens: aws.apiTokens,
     http: aws.http,
     timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
     subscriptions: () => aws.subscriptions.list(),

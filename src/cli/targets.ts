@@ -4,7 +4,7 @@ import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { SubscriptionConfig } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
-import type { AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/index.js';
+import type { ApiTokenStore, AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/index.js';
 import type { AwsAdapters } from '../runtime/aws-composition.js';
 import { LocalDirectory } from '../runtime/local-directory.js';
 
@@ -13,6 +13,8 @@ export interface Target {
   readonly log: DeliveryLog;
   readonly attempts: AttemptLog;
   readonly subscriptionStatus: SubscriptionStatusStore;
+  /** The management API's tokens (hashes only). */
+  readonly apiTokens: ApiTokenStore;
   readonly http: UndiciHttpSender;
   readonly timeoutMs: number;
   subscriptions(): Promise<readonly SubscriptionConfig[]>;
@@ -29,6 +31,7 @@ export function openLocalTarget(configFile: string): Target {
     log: stores.state,
     attempts: stores.attempts,
     subscriptionStatus: stores.state,
+    apiTokens: stores.apiTokens,
     http,
     timeoutMs: config.delivery.timeoutSeconds * 1000,
     // The config file's and those made through the management API.

@@ -39,7 +39,7 @@ export const STACK_OUTPUTS = {
   BlobBucket: 'IDLEHOOK_BLOB_BUCKET',
   SecretPrefix: 'IDLEHOOK_SECRET_PREFIX',
 } as const satisfies Readonly<Record<string, AwsEnvironmentVariable>>;
-export type StackOutputName = keyof typeof STACK_OUTPUTS | 'AlarmTopicArn';
+export type StackOutputName = keyof typeof STACK_OUTPUTS | 'AlarmTopicArn' | 'ApiUrl';
 
 /** The watcher's /health port inside its task, when IDLEHOOK_HEALTH_PORT does not say otherwise. */
 export const DEFAULT_HEALTH_PORT = 8080;

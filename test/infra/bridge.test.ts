@@ -25,11 +25,11 @@ function synthesize(): Template {
 describe('IdlehookBridge infrastructure', () => {
   const template = synthesize();
 
-  it('runs the three functions on ARM64 Node.js 22, two fed by SQS with per-record failure reporting', () => {
+  it('runs the four functions on ARM64 Node.js 22, two fed by SQS with per-record failure reporting', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Runtime: 'nodejs22.x', Architectures: ['arm64'] },
-      3,
+      4,
     );
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.allResourcesProperties('AWS::Lambda::EventSourceMapping', {
@@ -79,9 +79,25 @@ describe('IdlehookBridge infrastructure', () => {
     });
   });
 
-  it('outputs every name the CLI reads with --stack, and the alarm topic', () => {
+  it('outputs every name the CLI reads with --stack, the alarm topic and the API URL', () => {
     const outputs = Object.keys(template.findOutputs('*')).sort();
-    assert.deepEqual(outputs, [...Object.keys(STACK_OUTPUTS), 'AlarmTopicArn'].sort());
+    assert.deepEqual(outputs, [...Object.keys(STACK_OUTPUTS), 'AlarmTopicArn', 'ApiUrl'].sort());
+  });
+
+  it('serves the management API through an HTTP API with throttling and access logs, tokens checked inside', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: '$default',
+      AuthorizationType: 'NONE',
+    });
+    // Without iamAccess there is no IAM entry: the only function URL is the blob links' (public, HMAC-checked).
+    template.resourceCountIs('AWS::Lambda::Url', 1);
   });
 
   it('graphs and alarms on the metrics the watcher and the functions send', () => {
@@ -177,6 +193,10 @@ describe('IdlehookBridge infrastructure', () => {
         .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
         .flatMap((p) => p.Properties.PolicyDocument.Statement as any[]);
     const granting = (list: any[], action: string) => list.filter((s) => [s.Action].flat().includes(action));
+    const leadingKeysOf = (list: any[], action: string) =>
+      granting(list, action).flatMap(
+        (s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? ['UNCONDITIONED'],
+      );
     const resources = (list: any[]) => JSON.stringify(list.map((s) => s.Resource));
     const parse = of('ParseServiceRole');
     const deliver = of('DeliverServiceRole');
@@ -210,13 +230,21 @@ describe('IdlehookBridge infrastructure', () => {
     assert.doesNotMatch(watcherReads, /subscriptions/);
     template.hasOutput('SecretPrefix', { Value: 'idlehook/Test/' });
     const secretWrites = granting(statements, 'secretsmanager:PutSecretValue');
-    assert.equal(secretWrites.length, 1, 'only the watcher writes secrets');
-    assert.match(resources(secretWrites), /:secret:idlehook\/Test\/oauth2-tokens\/\*/);
+    assert.equal(secretWrites.length, 2, 'only the watcher and the management API write secrets');
+    assert.match(
+      resources(granting(watcher, 'secretsmanager:PutSecretValue')),
+      /:secret:idlehook\/Test\/oauth2-tokens\/\*/,
+    );
+    assert.doesNotMatch(
+      resources(granting(watcher, 'secretsmanager:PutSecretValue')),
+      /accounts|subscriptions/,
+    );
+    const api = of('ApiHandlerServiceRole');
+    assert.deepEqual(leadingKeysOf(api, 'dynamodb:DeleteItem'), ['ACCOUNTS', 'SUBSCRIPTIONS']);
+    assert.equal(granting(deliver, 'dynamodb:DeleteItem').length, 0, 'deliver deletes no items');
+    assert.doesNotMatch(resources(granting(api, 's3:GetObject')), /raw|attachments/, 'the API reads no mail');
 
-    const leadingKeys = (list: any[], action: string) =>
-      granting(list, action).flatMap(
-        (s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? ['UNCONDITIONED'],
-      );
+    const leadingKeys = leadingKeysOf;
     assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), [
       'EVENT#*',
       'SUBSCRIPTION#*',
@@ -281,7 +309,7 @@ describe('IdlehookBridge infrastructure', () => {
   });
 
   it('alarms on dead letters, queue age, function errors, slow mail and a silent watcher', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'idlehook',
       MetricName: 'WatcherHeartbeat',
@@ -298,7 +326,7 @@ describe('IdlehookBridge infrastructure', () => {
       { MetricName: 'ApproximateAgeOfOldestMessage' },
       2,
     );
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 2);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'Errors' }, 3);
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [Match.anyValue()] });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -334,14 +362,14 @@ describe('cdk-nag AwsSolutions checks', () => {
 });
 
 describe('bundling and the cdk CLI, offline', () => {
-  it('bundles the three functions with local esbuild (no Docker)', () => {
+  it('bundles the four functions with local esbuild (no Docker)', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'idlehook-bundling-')) });
     new IdlehookStack(app, 'Bundled');
     const assembly = app.synth();
     const handlers = readdirSync(assembly.directory).filter((d) =>
       existsSync(join(assembly.directory, d, 'index.mjs')),
     );
-    assert.equal(handlers.length, 3, 'three function bundles with index.mjs');
+    assert.equal(handlers.length, 4, 'four function bundles with index.mjs');
   });
 
   it('`npx cdk synth` works without credentials', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeadLetteredQueue } from '../../infra/dead-lettered-queue.js';
 import { IdlehookBridge } from '../../infra/idlehook-bridge.js';
@@ -58,7 +59,9 @@ describe('DeadLetteredQueue', () => {
 describe('IdlehookBridge with non-default props', () => {
   const stack = bareStack();
   const topic = new sns.Topic(stack, 'OpsTopic');
-  new IdlehookBridge(stack, 'Mail', {
+  const caller = new iam.Role(stack, 'HelpdeskRole', { assumedBy: new iam.AccountRootPrincipal() });
+  const bridge = new IdlehookBridge(stack, 'Mail', {
+    managementApi: { iamAccess: true, rateLimit: 5, burstLimit: 10 },
     retryScheduleSeconds: [10, 20],
     deliveryMaxConcurrency: 3,
     blobRetentionDays: 7,
@@ -73,7 +76,23 @@ describe('IdlehookBridge with non-default props', () => {
     watcherCpu: 1024,
     watcherMemoryMiB: 2048,
   });
+  bridge.api.grantIamAccess(caller);
   const template = Template.fromStack(stack);
+
+  it('adds a function URL for IAM (SigV4) callers, which a role is granted, and throttles as asked', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^HelpdeskRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'lambda:InvokeFunctionUrl', Effect: 'Allow' }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+  });
 
   it('passes the retry schedule to every component and sets the delivery age alarm from it', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -87,7 +106,7 @@ describe('IdlehookBridge with non-default props', () => {
     template.allResourcesProperties('AWS::Lambda::Function', { Environment: { Variables: environments } });
     const captured: Record<string, unknown>[] = [environments.asObject()];
     while (environments.next()) captured.push(environments.asObject());
-    assert.equal(captured.length, 3);
+    assert.equal(captured.length, 4, 'parse, deliver, blobs and the management API');
     for (const variables of captured) {
       assert.equal(variables.IDLEHOOK_RETRY_SCHEDULE_SECONDS, '10,20');
       assert.equal(variables.IDLEHOOK_ALLOWED_NETWORKS, '10.1.0.0/16');

@@ -75,6 +75,7 @@ export const PARTITIONS_BY_COMPONENT = {
       `${TABLE_PARTITIONS.subscriptionStatus}*`,
       `${TABLE_PARTITIONS.attempts}*`,
     ],
+    delete: [TABLE_PARTITIONS.accounts, TABLE_PARTITIONS.subscriptions],
   },
   deliver: {
     read: [

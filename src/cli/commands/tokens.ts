@@ -1,28 +1,14 @@
-import { openLocalStores } from '../../adapters/local/local-stores.js';
-import type { SqliteApiTokens } from '../../adapters/local/sqlite-management-store.js';
-import { systemClock } from '../../adapters/system-clock.js';
-import { loadConfig } from '../../config/load-config.js';
-import { type Command, flag, type OptionValues, text } from '../command.js';
-
-/** Runs `act` on the API tokens of the config's data directory. */
-function withTokens<T>(values: OptionValues, act: (tokens: SqliteApiTokens) => T): T {
-  const config = loadConfig(text(values, 'config') ?? '');
-  const stores = openLocalStores(config.dataDir, systemClock);
-  try {
-    return act(stores.apiTokens);
-  } finally {
-    stores.close();
-  }
-}
+import { type Command, flag, text } from '../command.js';
 
 export const createTokenCommand: Command = {
   name: 'tokens create',
   synopsis: '[--name NAME]',
   summary: 'make a management API token; it is printed once, and only its hash is kept',
-  scope: 'local',
+  scope: 'both',
   options: { name: { type: 'string', default: 'api' } },
-  async run({ values, out }) {
-    const { id, token } = withTokens(values, (tokens) => tokens.create(text(values, 'name') ?? 'api'));
+  async run({ values, target: openTarget, out }) {
+    const target = await openTarget();
+    const { id, token } = await target.apiTokens.create(text(values, 'name') ?? 'api');
     out(token);
     process.stderr.write(`Token ${id} created. Keep it now: it cannot be shown again.\n`);
     return 0;
@@ -33,10 +19,10 @@ export const listTokensCommand: Command = {
   name: 'tokens list',
   synopsis: '[--json]',
   summary: 'the management API tokens: id, name, created, last used (never the tokens)',
-  scope: 'local',
+  scope: 'both',
   options: { json: { type: 'boolean', default: false } },
-  async run({ values, out }) {
-    const list = withTokens(values, (tokens) => tokens.list());
+  async run({ values, target: openTarget, out }) {
+    const list = await (await openTarget()).apiTokens.list();
     const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
     const rows = list.map((t) => ({ ...t, createdAt: iso(t.createdAt), lastUsedAt: iso(t.lastUsedAt) }));
     if (flag(values, 'json')) out(JSON.stringify(rows, null, 2));
@@ -52,11 +38,11 @@ export const revokeTokenCommand: Command = {
   name: 'tokens revoke',
   synopsis: 'ID',
   summary: 'revoke a management API token at once',
-  scope: 'local',
-  async run({ values, args, out, usageError }) {
+  scope: 'both',
+  async run({ args, target: openTarget, out, usageError }) {
     const [id] = args;
     if (!id) return usageError('tokens revoke ID');
-    if (!withTokens(values, (tokens) => tokens.revoke(id))) {
+    if (!(await (await openTarget()).apiTokens.revoke(id))) {
       process.stderr.write(`No token ${id} (see \`idlehook tokens list\`).\n`);
       return 1;
     }

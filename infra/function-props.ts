@@ -1,0 +1,41 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
+
+const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Every idlehook function: `functions/<name>/index.ts` bundled by esbuild for Node 22 on ARM, a month of logs. */
+export function bundledFunctionProps(
+  scope: Construct,
+  name: string,
+  timeout: Duration,
+  environment: AwsEnvironmentVariables,
+  removalPolicy: RemovalPolicy,
+): NodejsFunctionProps {
+  return {
+    entry: join(repositoryRoot, 'functions', name, 'index.ts'),
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 512,
+    timeout,
+    environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+    logGroup: new logs.LogGroup(scope, `${name}-logs`, {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy,
+    }),
+    bundling: {
+      forceDockerBundling: false,
+      format: OutputFormat.ESM,
+      target: 'node22',
+      minify: true,
+      sourceMap: true,
+      mainFields: ['module', 'main'],
+      banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/state-table.js';
+import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
+import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
+import { notifyingAlarm } from './alarms.js';
+import { bundledFunctionProps } from './function-props.js';
+import { grantBlobPrefixes, grantSecretKinds, grantTablePartitions } from './grants.js';
+
+export interface ManagementApiProps {
+  readonly table: dynamodb.ITable;
+  readonly bucket: s3.IBucket;
+  readonly ingestQueue: sqs.IQueue;
+  readonly deliveryQueue: sqs.IQueue;
+  readonly environment: AwsEnvironmentVariables;
+  readonly secretPrefix: string;
+  readonly alarmTopic: sns.ITopic;
+  readonly removalPolicy: RemovalPolicy;
+  /** Also serve the API at a function URL that takes IAM (SigV4) callers instead of tokens. */
+  readonly iamAccess: boolean;
+  /** Requests per second the HTTP API lets through (steady, burst). */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+/**
+ * The management API (`/v1/...`, the OpenAPI document at `/v1/openapi.json`): one function behind an HTTP API,
+ * where every request needs a token made with `idlehook tokens create --stack NAME`, and optionally a function URL
+ * for callers inside AWS that sign with SigV4 (`grantIamAccess`).
+ */
+export class ManagementApi extends Construct {
+  readonly handler: NodejsFunction;
+  readonly httpApi: apigateway.HttpApi;
+  /** The API's base URL (HTTP API, tokens). */
+  readonly url: string;
+  /** The function URL for IAM callers, when `iamAccess` is on. */
+  readonly iamUrl: lambda.FunctionUrl | undefined;
+
+  constructor(scope: Construct, id: string, props: ManagementApiProps) {
+    super(scope, id);
+    this.handler = new NodejsFunction(
+      this,
+      'Handler',
+      // The doctor's walk (DNS, TCP, TLS, login, mailboxes) runs before an account is stored.
+      bundledFunctionProps(this, 'api', Duration.seconds(29), props.environment, props.removalPolicy),
+    );
+    // Accounts and subscriptions (and their removal), tokens (verify notes each use), subscription health
+    // (enable) and attempts, dead letters (list; a replay records its attempt and outcome).
+    grantTablePartitions(this.handler, props.table, PARTITIONS_BY_COMPONENT.api);
+    // A replay reads a large dead letter's body and deletes it once delivered.
+    grantBlobPrefixes(this.handler, props.bucket, {
+      read: [BLOB_PREFIXES.deadLetters],
+      write: [],
+      delete: [BLOB_PREFIXES.deadLetters],
+    });
+    // Secrets sent to the API are stored; a change reads the stored ones to merge. The doctor's OAuth2 refresh
+    // keeps a rotated refresh token where the watcher looks for it.
+    grantSecretKinds(
+      this,
+      this.handler,
+      ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+      props.secretPrefix,
+      ['accounts', 'subscriptions', 'oauth2-tokens'],
+    );
+    // The status route's queue depths.
+    this.handler.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:GetQueueAttributes'],
+        resources: [props.ingestQueue.queueArn, props.deliveryQueue.queueArn],
+      }),
+    );
+
+    this.httpApi = new apigateway.HttpApi(this, 'Http', {
+      description: 'idlehook management API (bearer tokens)',
+      createDefaultStage: false,
+      defaultIntegration: new HttpLambdaIntegration('Handler', this.handler),
+    });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy,
+    });
+    const stage = new apigateway.HttpStage(this, 'Stage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: { destination: new apigateway.LogGroupLogDestination(accessLogs) },
+    });
+    this.url = stage.url;
+    this.iamUrl = props.iamAccess
+      ? this.handler.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM })
+      : undefined;
+
+    notifyingAlarm(this, 'ErrorsAlarm', {
+      metric: this.handler.metricErrors({ period: Duration.minutes(1) }),
+      threshold: 1,
+      description: 'The management API function failed (a crash, not a refused request).',
+      topic: props.alarmTopic,
+    });
+  }
+
+  /** Lets a role inside AWS call the API at its function URL, signing with SigV4 (no token). */
+  grantIamAccess(grantee: iam.IGrantable): void {
+    if (!this.iamUrl)
+      throw new Error('the management API was made without iamAccess: set managementApi.iamAccess');
+    this.iamUrl.grantInvokeUrl(grantee);
+  }
+}
