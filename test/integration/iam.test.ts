@@ -1,8 +1,9 @@
-// Every AWS call the watcher, parse and deliver make in an AWS-shape run, checked against that component's role
+// Every AWS call the watcher, parse, deliver, blobs and the management API make in an AWS-shape run, checked against that component's role
 // in the synthesized template with an IAM policy simulator. IAM cannot run here (nor can real AWS): the simulator
 // evaluates the policies the way IAM documents it. The CLI runs with the operator's own credentials and has no
 // role in the stack, so its calls are not checked here.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -13,6 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
 import { type AwsEnvironment, loadAwsEnvironment, secretName } from '../../src/config/aws-environment.js';
 import type { SecretResolver } from '../../src/ports/index.js';
+import { apiFunction } from '../../src/runtime/api-function.js';
 import {
   blobLinkFunction,
   composeAwsAdapters,
@@ -22,7 +24,13 @@ import {
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
 import { storedDovecotAccount } from '../support/accounts.js';
-import { type Component, type RecordedCall, recordCalls, recordingResolver } from '../support/aws-calls.js';
+import {
+  type Component,
+  type RecordedCall,
+  recordCalls,
+  recordingResolver,
+  recordingWriter,
+} from '../support/aws-calls.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { enforceAwsLimits, enforceDynamoDbLimits } from '../support/aws-limits.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
@@ -52,6 +60,7 @@ const ROLES: Record<Component, string> = {
   parse: 'ParseServiceRole',
   deliver: 'DeliverServiceRole',
   blobs: 'BlobLinksServiceRole',
+  api: 'ApiHandlerServiceRole',
 };
 
 /**
@@ -75,6 +84,7 @@ const UNEXERCISED: Record<Component, Record<string, string>> = {
     'dynamodb:GetItem': 'part of the read group on SUBSCRIPTIONS',
   },
   blobs: {},
+  api: {},
   deliver: {
     'sqs:ChangeMessageVisibility': "retries: the test's event source stand-in leaves failures to expire",
     'sqs:GetQueueAttributes': 'the event source mapping reads the queue when it starts',
@@ -215,6 +225,58 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     for (const url of [attached?.raw.url, attached?.attachments[0]?.url])
       assert.equal((await fetch(url)).status, 200, `the link ${url}`);
     await blobAdapters.http.close();
+
+    // The management API, as an HTTP API invokes it: every route that reaches AWS, with a token.
+    const apiAdapters = composeAwsAdapters(env, {
+      ...(await clientsOf('api')),
+      secretWriter: recordingWriter(
+        secrets,
+        (name) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${name}-AbCdEf`,
+        'api',
+        calls,
+      ),
+    });
+    const token = (
+      await composeAwsAdapters(env, { dynamo: dynamo.client, secrets: stubSecrets }).apiTokens.create('iam')
+    ).token;
+    const api = apiFunction(apiAdapters, env);
+    const request = async (method: string, path: string, body?: unknown) => {
+      const url = new URL(path, 'https://api.example.com');
+      const result = (await api({
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        requestContext: { http: { method, path: url.pathname }, stage: '$default' } as never,
+        isBase64Encoded: false,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })) as { statusCode: number; body: string };
+      assert.ok(result.statusCode < 300, `${method} ${path}: ${result.statusCode} ${result.body}`);
+      return JSON.parse(result.body || 'null');
+    };
+    await request('GET', '/v1/status');
+    await request('POST', '/v1/accounts?check=true', {
+      id: 'api-made',
+      host: '127.0.0.1',
+      port: dovecot.tlsPort,
+      user: 'support',
+      password: 'support-pw',
+      tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
+    });
+    await request('PATCH', '/v1/accounts/api-made', { mailboxes: ['INBOX'] });
+    await request('DELETE', '/v1/accounts/api-made');
+    await request('POST', '/v1/subscriptions', { id: 'api-made', url: 'https://hooks.example.com/' });
+    await request('POST', '/v1/subscriptions/api-made/rotate-secret', { previousSecretValidSeconds: 60 });
+    await request('POST', '/v1/subscriptions/api-made/enable');
+    await request('GET', '/v1/subscriptions');
+    await request('GET', '/v1/subscriptions/refusing/attempts');
+    await request('DELETE', '/v1/subscriptions/api-made');
+    // The large dead letter's body is in S3: a replay reads it, and deletes it once delivered.
+    assert.ok((await request('GET', '/v1/dead-letters')).data.length > 0);
+    refusing.respond = () => 200;
+    assert.ok((await request('POST', '/v1/dead-letters/replay', { subscription: 'refusing' })).delivered > 0);
+    await apiAdapters.http.close();
   });
 
   after(async () => {
@@ -263,7 +325,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     return response.overallResult === 'Allowed';
   };
 
-  for (const component of ['watcher', 'parse', 'deliver', 'blobs'] as const) {
+  for (const component of ['watcher', 'parse', 'deliver', 'blobs', 'api'] as const) {
     it(`${component}: each call it made is allowed, and each grant was used or has a reason`, async () => {
       const statements = roleStatements(template, ROLES[component], STACK);
       const mine = calls.filter((c) => c.component === component);
@@ -299,6 +361,8 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       'parse s3:PutObject queue-overflow',
       'deliver s3:GetObject queue-overflow',
       'deliver s3:PutObject dead-letters',
+      'api s3:GetObject dead-letters',
+      'api s3:DeleteObject dead-letters',
     ])
       assert.ok(objects.includes(expected), `${expected} (saw: ${[...new Set(objects)].join('; ')})`);
     assert.ok(

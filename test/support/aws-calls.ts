@@ -2,9 +2,9 @@
 // and the condition keys IAM sees (dynamodb:LeadingKeys). The IAM test replays these against the roles in the
 // synthesized template.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { SecretResolver } from '../../src/ports/index.js';
+import type { SecretResolver, SecretWriter } from '../../src/ports/index.js';
 
-export type Component = 'watcher' | 'parse' | 'deliver' | 'blobs';
+export type Component = 'watcher' | 'parse' | 'deliver' | 'blobs' | 'api';
 
 export interface RecordedCall {
   readonly component: Component;
@@ -113,6 +113,28 @@ export function recordingResolver(
     resolve: (arn) => {
       log.push({ component, action: 'secretsmanager:GetSecretValue', target: { kind: 'secret', arn } });
       return inner.resolve(arn);
+    },
+  };
+}
+
+/**
+ * A SecretWriter over a map of ARN to value, recording each write as Secrets Manager's adapter makes it:
+ * PutSecretValue, and CreateSecret when the secret did not exist yet.
+ */
+export function recordingWriter(
+  secrets: Map<string, string>,
+  arnOf: (name: string) => string,
+  component: Component,
+  log: RecordedCall[],
+): SecretWriter {
+  return {
+    store: async (name, value) => {
+      const arn = arnOf(name);
+      log.push({ component, action: 'secretsmanager:PutSecretValue', target: { kind: 'secret', arn } });
+      if (!secrets.has(arn))
+        log.push({ component, action: 'secretsmanager:CreateSecret', target: { kind: 'secret', arn } });
+      secrets.set(arn, value);
+      return arn;
     },
   };
 }

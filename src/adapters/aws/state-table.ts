@@ -75,7 +75,12 @@ export const PARTITIONS_BY_COMPONENT = {
       `${TABLE_PARTITIONS.subscriptionStatus}*`,
       `${TABLE_PARTITIONS.attempts}*`,
     ],
-    delete: [TABLE_PARTITIONS.accounts, TABLE_PARTITIONS.subscriptions],
+    // Removing accounts and subscriptions; enabling a subscription deletes its health item.
+    delete: [
+      TABLE_PARTITIONS.accounts,
+      TABLE_PARTITIONS.subscriptions,
+      `${TABLE_PARTITIONS.subscriptionStatus}*`,
+    ],
   },
   deliver: {
     read: [
