@@ -113,9 +113,9 @@ function costs(mailboxes: number): Map<string, number> {
     ],
     [
       'CloudWatch (alarms, metrics, dashboard, logs)',
-      // 9 alarms in the template and the 2 of the watcher's target-tracking scaling; the watcher's 2 custom
+      // 10 alarms in the template and the 2 of the watcher's target-tracking scaling; the watcher's 2 custom
       // metrics and the functions' 10 (Powertools EMF, bench/cost counts those a healthy stack emits).
-      11 * PRICE.alarmMonth +
+      12 * PRICE.alarmMonth +
         12 * PRICE.metricMonth +
         PRICE.dashboardMonth +
         ((messages * PER_MESSAGE.logKib) / 1024 / 1024) * PRICE.logsGb,

@@ -240,7 +240,11 @@ describe('IdlehookBridge infrastructure', () => {
       /accounts|subscriptions/,
     );
     const api = of('ApiHandlerServiceRole');
-    assert.deepEqual(leadingKeysOf(api, 'dynamodb:DeleteItem'), ['ACCOUNTS', 'SUBSCRIPTIONS', 'SUBSCRIPTION#*']);
+    assert.deepEqual(leadingKeysOf(api, 'dynamodb:DeleteItem'), [
+      'ACCOUNTS',
+      'SUBSCRIPTIONS',
+      'SUBSCRIPTION#*',
+    ]);
     assert.equal(granting(deliver, 'dynamodb:DeleteItem').length, 0, 'deliver deletes no items');
     assert.doesNotMatch(resources(granting(api, 's3:GetObject')), /raw|attachments/, 'the API reads no mail');
 
