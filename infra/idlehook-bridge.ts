@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_INDEX, TABLE_KEY, TTL_ATTRIBUTE } from '../src/adapters/aws/state-table.js';
@@ -62,6 +63,11 @@ export interface IdlehookBridgeProps {
     readonly iamAccess?: boolean;
     readonly rateLimit?: number;
     readonly burstLimit?: number;
+    /**
+     * Turns on the hosted OAuth2 connect flow: a secret holding the config file's `connect` section as JSON
+     * (`allowedRedirects`, `providers.gmail|outlook` with `clientId` and `clientSecret` inline, ...).
+     */
+    readonly connect?: secretsmanager.ISecret;
   };
 }
 
@@ -173,6 +179,7 @@ export class IdlehookBridge extends Construct {
       ...shared,
       deliveryQueue: this.delivery.queue,
       iamAccess: api.iamAccess ?? false,
+      connect: api.connect,
       throttle: { rateLimit: api.rateLimit ?? 20, burstLimit: api.burstLimit ?? 40 },
     });
 
@@ -305,6 +312,12 @@ export class IdlehookBridge extends Construct {
       'AwsSolutions-L1',
       'Node.js 22 is the runtime the project targets and tests (the AWS SDK needs Node 22 from 2027).',
     );
+    if (this.api.connectKey)
+      Validations.of(this.api.connectKey).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating the connect key would only void links and sign-ins under way; it is replaced by redeploying.',
+      });
     Validations.of(this.api.httpApi).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:

@@ -7,15 +7,16 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/state-table.js';
+import { PARTITIONS_BY_COMPONENT, TABLE_PARTITIONS } from '../src/adapters/aws/state-table.js';
 import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
 import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
 import { bundledFunctionProps } from './function-props.js';
-import { grantBlobPrefixes, grantSecretKinds, grantTablePartitions } from './grants.js';
+import { grantBlobPrefixes, grantSecretKinds, grantSecretValue, grantTablePartitions } from './grants.js';
 
 export interface ManagementApiProps {
   readonly table: dynamodb.ITable;
@@ -28,6 +29,11 @@ export interface ManagementApiProps {
   readonly removalPolicy: RemovalPolicy;
   /** Also serve the API at a function URL that takes IAM (SigV4) callers instead of tokens. */
   readonly iamAccess: boolean;
+  /**
+   * The hosted OAuth2 connect flow's settings: a secret holding the config file's `connect` section as JSON
+   * (client secrets inline). Without it, the flow is off.
+   */
+  readonly connect: secretsmanager.ISecret | undefined;
   /** Requests per second the HTTP API lets through (steady, burst). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
 }
@@ -44,15 +50,45 @@ export class ManagementApi extends Construct {
   readonly url: string;
   /** The function URL for IAM callers, when `iamAccess` is on. */
   readonly iamUrl: lambda.FunctionUrl | undefined;
+  /** Signs the connect flow's links and `state`, when the flow is on. */
+  readonly connectKey: secretsmanager.Secret | undefined;
 
   constructor(scope: Construct, id: string, props: ManagementApiProps) {
     super(scope, id);
+    this.connectKey = props.connect
+      ? new secretsmanager.Secret(this, 'ConnectKey', {
+          secretName: `${props.secretPrefix}connect-key`,
+          description: "HMAC key of idlehook's connect links and OAuth2 state",
+          generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+          removalPolicy: props.removalPolicy,
+        })
+      : undefined;
+    const connectEnvironment: AwsEnvironmentVariables =
+      props.connect && this.connectKey
+        ? {
+            IDLEHOOK_CONNECT_CONFIG_ARN: props.connect.secretArn,
+            IDLEHOOK_CONNECT_KEY_ARN: this.connectKey.secretArn,
+          }
+        : {};
     this.handler = new NodejsFunction(
       this,
       'Handler',
       // The doctor's walk (DNS, TCP, TLS, login, mailboxes) runs before an account is stored.
-      bundledFunctionProps(this, 'api', Duration.seconds(29), props.environment, props.removalPolicy),
+      bundledFunctionProps(
+        this,
+        'api',
+        Duration.seconds(29),
+        { ...props.environment, ...connectEnvironment },
+        props.removalPolicy,
+      ),
     );
+    if (props.connect && this.connectKey) {
+      // Flows under way: written when the user leaves for the provider, taken (deleted) when they return.
+      const flows = `${TABLE_PARTITIONS.connectFlow}*`;
+      grantTablePartitions(this.handler, props.table, { read: [], write: [flows], delete: [flows] });
+      grantSecretValue(this.handler, props.connect);
+      grantSecretValue(this.handler, this.connectKey);
+    }
     // Accounts and subscriptions (and their removal), tokens (verify notes each use), subscription health
     // (enable) and attempts, dead letters (list; a replay records its attempt and outcome).
     grantTablePartitions(this.handler, props.table, PARTITIONS_BY_COMPONENT.api);

@@ -89,8 +89,14 @@ export interface ManagementBackend {
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** A signed link into the hosted OAuth2 connect flow; undefined where the flow is not configured. */
-  connectLink?(request: LinkRequest): { readonly url: string; readonly expiresAt: number };
+  /**
+   * A signed link into the hosted OAuth2 connect flow, for the API request that came in at `requestUrl`; absent
+   * where the flow is not configured.
+   */
+  connectLink?(
+    request: LinkRequest,
+    requestUrl: string,
+  ): { readonly url: string; readonly expiresAt: number };
 }
 
 /** A page of `items` (sorted by `key`) after the cursor, which is the last key of the page before. */
@@ -425,9 +431,10 @@ export function createManagementApi(
   app.openapi(createConnectLinkRoute, async (c) => {
     if (!backend.connectLink)
       return problemResponse(c, 404, {
-        detail: 'the connect flow is not configured: add connect.providers to the config',
+        detail:
+          'the connect flow is not configured: add connect.providers to the config (AWS mode: managementApi.connect)',
       });
-    const link = backend.connectLink(c.req.valid('json'));
+    const link = backend.connectLink(c.req.valid('json'), c.req.url);
     return c.json({ url: link.url, expiresAt: iso(link.expiresAt) }, 201);
   });
 

@@ -65,6 +65,12 @@ const schema = z.object({
    */
   IDLEHOOK_BLOB_LINK_URL: z.url({ protocol: /^https?$/ }).optional(),
   IDLEHOOK_BLOB_LINK_KEY_ARN: z.string().min(1).optional(),
+  /**
+   * The management API's hosted connect flow: the secret holding its settings (the config file's `connect`, as
+   * JSON with secrets inline) and the one holding the key its links and `state` are signed with. Both or neither.
+   */
+  IDLEHOOK_CONNECT_CONFIG_ARN: z.string().min(1).optional(),
+  IDLEHOOK_CONNECT_KEY_ARN: z.string().min(1).optional(),
   /** Internal networks webhooks may reach despite SSRF protection, comma-separated CIDR ranges. */
   IDLEHOOK_ALLOWED_NETWORKS: z
     .string()

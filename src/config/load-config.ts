@@ -22,6 +22,7 @@ import {
   type ConfigContext,
   type ConfigFile,
   configFileSchema,
+  connectSchema,
   INLINE_SECRETS,
   type SubscriptionInput,
   subscriptionSchema,
@@ -187,7 +188,19 @@ function toConfig(file: ConfigFile): Config {
   };
 }
 
-function toConnectConfig(connect: NonNullable<ConfigFile['connect']>): ConnectConfig {
+/** The connect flow's settings as AWS mode reads them: the config file's `connect`, secrets inline. */
+export function parseConnectDocument(json: unknown, source: string): ConnectConfig {
+  const schema = connectSchema(INLINE_SECRETS);
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((issue) => zodProblem(issue, schema)),
+    );
+  return toConnectConfig(parsed.data);
+}
+
+function toConnectConfig(connect: z.output<ReturnType<typeof connectSchema>>): ConnectConfig {
   const providers = new Map<string, ConnectProviderConfig>();
   for (const name of CONNECT_PROVIDER_NAMES) {
     const client = connect.providers[name];

@@ -113,26 +113,6 @@ export function configFileSchema(context: ConfigContext) {
         });
     });
 
-  /** An OAuth client for the hosted connect flow; URLs and scope default to the provider's. */
-  const connectProvider = z
-    .object({
-      clientId: z.string().min(1),
-      clientSecret: secret.optional(),
-      authorizeUrl: z.url({ protocol: /^https?$/ }).optional(),
-      tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
-      scope: z.string().min(1).optional(),
-      imap: z
-        .object({
-          host: z.string().min(1),
-          port: z.number().int().min(1).max(65535),
-          security: z.enum(['tls', 'starttls']).default('tls'),
-          ca: files.caCertificate.optional(),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict();
-
   const deliveryDefaults = {
     timeoutSeconds: 15,
     retryScheduleSeconds: [...DEFAULT_RETRY_SCHEDULE_SECONDS],
@@ -198,17 +178,7 @@ export function configFileSchema(context: ConfigContext) {
         .object({ showMessageDetails: z.boolean().default(false) })
         .strict()
         .default({ showMessageDetails: false }),
-      connect: z
-        .object({
-          allowedRedirects: z.array(z.url({ protocol: /^https?$/ })).default([]),
-          linkValidSeconds: seconds.max(86_400).default(900),
-          providers: z
-            .object({ gmail: connectProvider.optional(), outlook: connectProvider.optional() })
-            .strict()
-            .default({}),
-        })
-        .strict()
-        .optional(),
+      connect: connectSchema(files).optional(),
       // None is a valid start: accounts can come through the management API, and `trigger` needs none.
       accounts: z.array(account).default([]),
       subscriptions: z.array(subscription).default([]),
@@ -249,6 +219,41 @@ export function webhookSecretOf(secret: z.ZodType<string, unknown>): z.ZodType<B
       return z.NEVER;
     }
   });
+}
+
+/**
+ * The hosted connect flow's settings: the config file's `connect`, and in AWS mode the JSON secret the stack
+ * reads (secrets inline there). OAuth clients' URLs and scope default to the provider's.
+ */
+export function connectSchema(fields: SecretFields) {
+  const connectProvider = z
+    .object({
+      clientId: z.string().min(1),
+      clientSecret: fields.secret.optional(),
+      authorizeUrl: z.url({ protocol: /^https?$/ }).optional(),
+      tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
+      scope: z.string().min(1).optional(),
+      imap: z
+        .object({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65535),
+          security: z.enum(['tls', 'starttls']).default('tls'),
+          ca: fields.caCertificate.optional(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict();
+  return z
+    .object({
+      allowedRedirects: z.array(z.url({ protocol: /^https?$/ })).default([]),
+      linkValidSeconds: seconds.max(86_400).default(900),
+      providers: z
+        .object({ gmail: connectProvider.optional(), outlook: connectProvider.optional() })
+        .strict()
+        .default({}),
+    })
+    .strict();
 }
 
 /** One account as the config file and the management API take it; rules across fields are in load-config. */

@@ -5,15 +5,11 @@ import { problemResponse } from '../api/problem.js';
 import type { AccountConfig, ConnectConfig, ConnectProviderConfig } from '../config/config.js';
 import { parseAccountDocument } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
-import { type ConnectSigner, type LinkRequest, pkcePair, verifiedLink } from './connect-links.js';
+import type { ConnectFlowStore, PendingConnectFlow } from '../ports/index.js';
+import { type ConnectSigner, pkcePair, verifiedLink } from './connect-links.js';
 
 /** How long the user has between leaving for the provider and coming back. */
 const FLOW_TTL_MS = 10 * 60 * 1000;
-
-interface PendingFlow extends LinkRequest {
-  readonly verifier: string;
-  readonly expiresAt: number;
-}
 
 /** The address to log in as: OpenID Connect's claims in the ID token the token endpoint itself returned. */
 function addressOf(idToken: unknown): string | undefined {
@@ -32,7 +28,7 @@ function addressOf(idToken: unknown): string | undefined {
 
 /** The account document the flow stores: the provider's IMAP server (or the configured one) and the grant. */
 function accountDocument(
-  flow: PendingFlow,
+  flow: PendingConnectFlow,
   client: ConnectProviderConfig,
   user: string,
   refreshToken: string,
@@ -59,36 +55,33 @@ function accountDocument(
 }
 
 /**
- * The hosted OAuth2 connect flow (local mode):
+ * The hosted OAuth2 connect flow:
  * - `GET /connect/{provider}?account&redirect&expires&sig`, a link made through the API, sends the browser to the
  *   provider's consent page with PKCE (S256) and a signed `state`;
  * - `GET /connect/callback` exchanges the code, runs the doctor's checks on the account it makes (or updates),
  *   and sends the browser back to `redirect` with `account`, `status` (`connected` or `error`) and `error`.
- * Pending flows live in memory for 10 minutes; the code verifier never leaves the process.
+ * Pending flows are kept for 10 minutes in `flows`; the code verifier never goes to the browser.
  */
 export function createConnectRoutes(deps: {
   readonly config: ConnectConfig;
   readonly signer: ConnectSigner;
-  readonly baseUrl: () => string;
+  readonly flows: ConnectFlowStore;
+  /** Where browsers reach these routes, given the URL a request came in at. */
+  readonly baseUrl: (requestUrl: string) => string;
   readonly backend: Pick<
     ManagementBackend,
     'directory' | 'checkAccount' | 'accountsChanged' | 'clock' | 'logger'
   >;
 }): Hono {
-  const { config, signer, backend } = deps;
-  const flows = new Map<string, PendingFlow>();
-  const callbackUrl = () => `${deps.baseUrl()}/connect/callback`;
+  const { config, signer, backend, flows } = deps;
+  const callbackUrl = (requestUrl: string) => `${deps.baseUrl(requestUrl)}/connect/callback`;
   const app = new Hono();
 
-  const sweep = (now: number) => {
-    for (const [id, flow] of flows) if (flow.expiresAt <= now) flows.delete(id);
-  };
-
   app.get('/connect/callback', async (c) => {
-    sweep(backend.clock.now());
     const [id = '', signature = ''] = (c.req.query('state') ?? '').split('.');
-    const flow = signer.verify(['state', id], signature) ? flows.get(id) : undefined;
-    flows.delete(id);
+    const flow = signer.verify(['state', id], signature)
+      ? await flows.take(id, backend.clock.now())
+      : undefined;
     if (!flow)
       return problemResponse(c, 400, {
         detail: 'this sign-in has expired or was already used: start again from the application',
@@ -115,7 +108,7 @@ export function createConnectRoutes(deps: {
         body: new URLSearchParams({
           grant_type: 'authorization_code',
           code,
-          redirect_uri: callbackUrl(),
+          redirect_uri: callbackUrl(c.req.url),
           client_id: client.clientId,
           code_verifier: flow.verifier,
           ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
@@ -160,11 +153,10 @@ export function createConnectRoutes(deps: {
     return back('connected');
   });
 
-  app.get('/connect/:provider', (c) => {
+  app.get('/connect/:provider', async (c) => {
     const provider = c.req.param('provider');
     const client = config.providers.get(provider);
     const now = backend.clock.now();
-    sweep(now); // started flows that never came back go when they expire, not at the next callback only
     const link = client && verifiedLink(signer, provider, new URL(c.req.url).searchParams, now);
     if (!client || !link)
       return problemResponse(c, 401, {
@@ -173,12 +165,12 @@ export function createConnectRoutes(deps: {
       });
     const id = randomBytes(16).toString('base64url');
     const { verifier, challenge } = pkcePair();
-    flows.set(id, { ...link, verifier, expiresAt: now + FLOW_TTL_MS });
+    await flows.put(id, { ...link, verifier }, now + FLOW_TTL_MS);
     const authorize = new URL(client.authorizeUrl);
     const parameters = new Map([
       ['response_type', 'code'],
       ['client_id', client.clientId],
-      ['redirect_uri', callbackUrl()],
+      ['redirect_uri', callbackUrl(c.req.url)],
       ['scope', client.scope],
       ['state', `${id}.${signer.sign(['state', id])}`],
       ['code_challenge', challenge],

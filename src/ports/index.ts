@@ -225,6 +225,22 @@ export interface ApiTokenStore {
   verify(token: string): Awaitable<boolean>;
 }
 
+/** A connect flow between the redirect to the provider and the user's return: what the callback needs. */
+export interface PendingConnectFlow {
+  readonly provider: string;
+  readonly account: string;
+  readonly redirect: string;
+  /** The PKCE code verifier; it never goes to the browser. */
+  readonly verifier: string;
+}
+
+/** Connect flows under way, by the id in their `state`; each is taken once. */
+export interface ConnectFlowStore {
+  put(id: string, flow: PendingConnectFlow, expiresAt: number): Awaitable<void>;
+  /** The flow, removed; undefined when there is none or it expired before `now`. */
+  take(id: string, now: number): Awaitable<PendingConnectFlow | undefined>;
+}
+
 /** Where watched accounts come from: the config file in local mode, DynamoDB (+ Secrets Manager) on AWS. */
 export interface AccountRepository {
   /**

@@ -1,8 +1,12 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
-import { createManagementApi } from '../api/management-api.js';
+import { parseSecretJson } from '../adapters/aws/secret-json.js';
+import { createManagementApi, type ManagementBackend } from '../api/management-api.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
+import { parseConnectDocument } from '../config/load-config.js';
+import { ConnectSigner, connectLink, type LinkRequest } from '../connect/connect-links.js';
+import { createConnectRoutes } from '../connect/connect-routes.js';
 import type { AwsAdapters } from './aws-composition.js';
 import { awsManagementBackend } from './aws-management-backend.js';
 
@@ -20,8 +24,56 @@ function iamCaller(c: Context): string | undefined {
   return (c.env as LambdaBindings | undefined)?.requestContext?.authorizer?.iam?.userArn;
 }
 
-/** The management API function (functions/api): the same Hono app as local mode, over the AWS stores. */
+/** Browsers reach the connect flow where the request came in (the HTTP API's domain, or a custom one). */
+const originOf = (requestUrl: string) => new URL(requestUrl).origin;
+
+/** The app: the management API, and the connect flow where the stack configures one (read from its secrets). */
+async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ Bindings: LambdaBindings }>> {
+  const base = awsManagementBackend(aws, env);
+  // Bindings are the Lambda event and context (hono/aws-lambda), handed on to the apps below.
+  const app = new Hono<{ Bindings: LambdaBindings }>();
+  const configArn = env.IDLEHOOK_CONNECT_CONFIG_ARN;
+  const keyArn = env.IDLEHOOK_CONNECT_KEY_ARN;
+  let backend: ManagementBackend = base;
+  if (configArn && keyArn) {
+    const [document, key] = await Promise.all([aws.secrets.resolve(configArn), aws.secrets.resolve(keyArn)]);
+    const config = parseConnectDocument(parseSecretJson(document, configArn), `the secret ${configArn}`);
+    const signer = new ConnectSigner(Buffer.from(key));
+    backend = {
+      ...base,
+      connectLink: (request: LinkRequest, requestUrl: string) =>
+        connectLink(config, signer, originOf(requestUrl), request, aws.clock.now()),
+    };
+    const connect = createConnectRoutes({
+      config,
+      signer,
+      flows: aws.connectFlows,
+      baseUrl: originOf,
+      backend,
+    });
+    app.all('/connect/*', (c) => connect.fetch(c.req.raw, c.env));
+  }
+  const api = createManagementApi(backend, { platformCaller: iamCaller });
+  app.all('*', (c) => api.fetch(c.req.raw, c.env));
+  return app;
+}
+
+/**
+ * The management API function (functions/api): the same Hono apps as local mode, over the AWS stores. Built at
+ * the first request (its settings are in Secrets Manager); a failure is thrown, logged by Lambda, and retried at
+ * the next request.
+ */
 export function apiFunction(aws: AwsAdapters, env: AwsEnvironment): ApiHandler {
-  const app = createManagementApi(awsManagementBackend(aws, env), { platformCaller: iamCaller });
-  return handle(app) as unknown as ApiHandler;
+  let ready: Promise<ApiHandler> | undefined;
+  const build = () =>
+    createApp(aws, env)
+      .then((app) => handle(app) as unknown as ApiHandler)
+      .catch((error: unknown) => {
+        ready = undefined;
+        throw error;
+      });
+  return async (event) => {
+    ready ??= build();
+    return (await ready)(event);
+  };
 }

@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
 import { DynamoDbApiTokenStore } from '../adapters/aws/dynamodb-api-token-store.js';
 import { DynamoDbAttemptLog } from '../adapters/aws/dynamodb-attempt-log.js';
+import { DynamoDbConnectFlows } from '../adapters/aws/dynamodb-connect-flows.js';
 import { DynamoDbEndpointThrottle } from '../adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbLeaseStore } from '../adapters/aws/dynamodb-lease-store.js';
 import { DynamoDbStateStore } from '../adapters/aws/dynamodb-state-store.js';
@@ -85,6 +86,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     secretPrefix: env.IDLEHOOK_SECRET_PREFIX,
     secretWriter: clients.secretWriter ?? new SecretsManagerWriter(secretsManager),
     apiTokens: new DynamoDbApiTokenStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
+    connectFlows: new DynamoDbConnectFlows(dynamo, env.IDLEHOOK_TABLE_NAME),
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,

@@ -113,7 +113,9 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       (await import('../connect/connect-routes.js')).createConnectRoutes({
         config: connectConfig,
         signer: connectSigner,
-        baseUrl: connectBaseUrl,
+        flows: new (await import('../connect/memory-connect-flows.js')).MemoryConnectFlows(),
+        // Links and the redirect URI name the configured URL, whichever listener the request came in at.
+        baseUrl: () => connectBaseUrl(),
         backend,
       }),
     );

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { DeadLetteredQueue } from '../../infra/dead-lettered-queue.js';
 import { IdlehookBridge } from '../../infra/idlehook-bridge.js';
@@ -61,7 +62,12 @@ describe('IdlehookBridge with non-default props', () => {
   const topic = new sns.Topic(stack, 'OpsTopic');
   const caller = new iam.Role(stack, 'HelpdeskRole', { assumedBy: new iam.AccountRootPrincipal() });
   const bridge = new IdlehookBridge(stack, 'Mail', {
-    managementApi: { iamAccess: true, rateLimit: 5, burstLimit: 10 },
+    managementApi: {
+      iamAccess: true,
+      rateLimit: 5,
+      burstLimit: 10,
+      connect: secretsmanager.Secret.fromSecretNameV2(stack, 'ConnectSettings', 'acme/prod/connect'),
+    },
     retryScheduleSeconds: [10, 20],
     deliveryMaxConcurrency: 3,
     blobRetentionDays: 7,
@@ -78,6 +84,31 @@ describe('IdlehookBridge with non-default props', () => {
   });
   bridge.api.grantIamAccess(caller);
   const template = Template.fromStack(stack);
+
+  it('turns on the connect flow: its settings and a generated signing key, flows in CONNECT# only', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'acme/prod/connect-key' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          IDLEHOOK_CONNECT_CONFIG_ARN: Match.anyValue(),
+          IDLEHOOK_CONNECT_KEY_ARN: { Ref: Match.stringLikeRegexp('ConnectKey') },
+        }),
+      },
+    });
+    const apiStatements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles).includes('ApiHandlerServiceRole'))
+      .flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Condition?: any }[],
+      );
+    const connectKeys = apiStatements
+      .filter((s) => [s.Action].flat().includes('dynamodb:DeleteItem'))
+      .flatMap((s) => s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []);
+    assert.ok(connectKeys.includes('CONNECT#*'), JSON.stringify(connectKeys));
+    const reads = JSON.stringify(
+      apiStatements.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')),
+    );
+    assert.match(reads, /acme\/prod\/connect/, 'reads the connect settings');
+  });
 
   it('adds a function URL for IAM (SigV4) callers, which a role is granted, and throttles as asked', () => {
     template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });

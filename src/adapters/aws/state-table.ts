@@ -42,6 +42,8 @@ export const TABLE_PARTITIONS = {
   leases: 'LEASES',
   /** Management API tokens, by the SHA-256 of the token (written by the CLI, read by the API). */
   apiTokens: 'API_TOKENS',
+  /** Hosted connect flows under way, for 10 minutes each (the API, where the connect flow is configured). */
+  connectFlow: 'CONNECT#',
 } as const;
 
 /** Which partitions each deployed component reads and writes (its IAM grant). */
@@ -145,6 +147,7 @@ export const TABLE_KEYS = {
   lease: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: shard }),
   heartbeat: (worker: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: `WORKER#${worker}` }),
   apiToken: (tokenHash: string): TableKey => ({ pk: TABLE_PARTITIONS.apiTokens, sk: tokenHash }),
+  connectFlow: (id: string): TableKey => ({ pk: `${TABLE_PARTITIONS.connectFlow}${id}`, sk: 'FLOW' }),
 } as const;
 
 /** The README's table, row by row: each item's name and its key with placeholders. */
@@ -164,6 +167,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
   { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
   { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
+  { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
 ];
 
 /** The table as CreateTable takes it (the emulator tests); the construct declares the same from the constants above. */

@@ -1,0 +1,23 @@
+import type { ConnectFlowStore, PendingConnectFlow } from '../ports/index.js';
+
+/** Local mode's connect flows: in memory (a restart ends them, as it ends the links too). */
+export class MemoryConnectFlows implements ConnectFlowStore {
+  private readonly flows = new Map<string, PendingConnectFlow & { readonly expiresAt: number }>();
+
+  put(id: string, flow: PendingConnectFlow, expiresAt: number): void {
+    this.sweep(Date.now());
+    this.flows.set(id, { ...flow, expiresAt });
+  }
+
+  take(id: string, now: number): PendingConnectFlow | undefined {
+    this.sweep(now);
+    const flow = this.flows.get(id);
+    this.flows.delete(id);
+    return flow;
+  }
+
+  /** Started flows that never come back go when they expire. */
+  private sweep(now: number): void {
+    for (const [id, flow] of this.flows) if (flow.expiresAt <= now) this.flows.delete(id);
+  }
+}
