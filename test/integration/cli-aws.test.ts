@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbApiTokenStore } from '../../src/adapters/aws/dynamodb-api-token-store.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
@@ -178,6 +180,31 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     assert.equal(missing.status, 78);
     assert.match(missing.stderr, /--secret-arn: .* cannot be read: .*can't find/);
     assert.equal((await idlehook('subscriptions')).stdout.trim(), '');
+  });
+
+  it('makes, lists and revokes management API tokens in the state table, storing only their hashes', async () => {
+    const made = await idlehook('tokens', 'create', '--name', 'helpdesk');
+    assert.equal(made.status, 0, made.stderr);
+    const token = made.stdout.trim();
+    assert.match(token, /^ihk_[A-Za-z0-9_-]{43}$/);
+    const store = new DynamoDbApiTokenStore(dynamo.client, table, systemClock);
+    assert.equal(await store.verify(token), true, 'the API accepts it');
+    assert.equal(await store.verify(`${token}x`), false);
+    const items = await dynamo.client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'API_TOKENS' } },
+      }),
+    );
+    assert.ok(!JSON.stringify(items.Items).includes(token), 'only the hash is stored');
+    const listed = await idlehook('tokens', 'list', '--json');
+    const [entry] = JSON.parse(listed.stdout) as { id: string; name: string; lastUsedAt: string | null }[];
+    assert.equal(entry?.name, 'helpdesk');
+    assert.ok(entry?.lastUsedAt, 'its use is noted');
+    assert.equal((await idlehook('tokens', 'revoke', entry?.id ?? '')).status, 0);
+    assert.equal(await store.verify(token), false, 'revoked at once');
+    assert.equal((await idlehook('tokens', 'revoke', entry?.id ?? '')).status, 1);
   });
 
   it('lists dead letters from DynamoDB', async () => {
