@@ -95,6 +95,8 @@ export async function handleDeliveryRecord(
       return DONE;
     }
   }
+  // When the request went out: attempts are listed, and rate limits counted, by when they were made.
+  const attemptedAt = deps.clock.now();
   const response = await sendWebhook(record, subscription, {
     http: deps.http,
     clock: deps.clock,
@@ -114,7 +116,6 @@ export async function handleDeliveryRecord(
     deps.random,
     deps.policy.overloadFloorSeconds,
   );
-  const attemptedAt = deps.clock.now();
   await deps.attempts.recordAttempt(
     attemptOf(record, attempt, decision.kind === 'delivered', response, attemptedAt),
   );

@@ -70,11 +70,12 @@ export async function replayDeadLetters(
       });
       continue;
     }
+    const attemptedAt = deps.clock.now();
     const response = await sendWebhook(letter, subscription, deps);
     const attempts = letter.attempts + 1;
     const detail = describeAttempt(response);
     const succeeded = response.status !== undefined && response.status >= 200 && response.status < 300;
-    await deps.attempts.recordAttempt(attemptOf(letter, attempts, succeeded, response, deps.clock.now()));
+    await deps.attempts.recordAttempt(attemptOf(letter, attempts, succeeded, response, attemptedAt));
     if (succeeded) {
       await deps.log.markDelivered(letter.eventId, letter.subscriptionId, attempts);
       // A replay is an attempt like any other: its success ends the endpoint's failing period.

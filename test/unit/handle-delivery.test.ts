@@ -76,6 +76,19 @@ describe('the deliver stage', () => {
     assert.equal(latest?.attempt, 3, 'the held-back turn was not an attempt');
   });
 
+  it('records an attempt at the time its request went out, not when the answer came', async () => {
+    const { clock, stores, deps } = setUp(undefined);
+    const sentAt = clock.time;
+    deps.http.send = async () => {
+      clock.time += 2_500; // a slow endpoint
+      return { status: 204, durationMs: 2_500 };
+    };
+    await handleDeliveryRecord(record('evt_slow'), 1, deps);
+    const [attempt] = await stores.attempts.listAttempts('hook', 1);
+    assert.equal(attempt?.attemptedAt, sentAt);
+    assert.equal(attempt?.durationMs, 2_500);
+  });
+
   it('disables the endpoint at the end of the failing period and dead-letters the record', async () => {
     const { clock, stores, deps } = setUp(undefined, 500);
     assert.equal((await handleDeliveryRecord(record('evt_a'), 1, deps)).kind, 'retry');
