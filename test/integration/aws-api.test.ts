@@ -6,128 +6,33 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { Webhook } from 'standardwebhooks';
-import { SecretsManagerResolver } from '../../src/adapters/aws/secrets-manager-resolver.js';
-import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
-import { systemClock } from '../../src/adapters/system-clock.js';
-import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
-import { type AwsClients, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
-import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import { type EmulatedStack, runFunctions, startEmulatedStack } from '../support/aws-pipeline.js';
+import { type ApiStack, invokeApi, startApiStack } from '../support/aws-api.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
-import { withLinkKey } from '../support/link-endpoint.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
-import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager-standin.js';
-
-const PREFIX = 'idlehook/ApiTest/';
-
-/** An HTTP API (payload format 2.0) proxy event, as API Gateway sends it to the function. */
-function apiGatewayEvent(
-  method: string,
-  path: string,
-  options: { headers?: Record<string, string>; body?: string; iamCaller?: string } = {},
-): APIGatewayProxyEventV2 {
-  const url = new URL(path, 'https://api.example.com');
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers: {
-      host: 'api.example.com',
-      ...(options.body ? { 'content-type': 'application/json' } : {}),
-      ...options.headers,
-    },
-    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example.com',
-      domainPrefix: 'api',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
-      requestId: 'request',
-      routeKey: '$default',
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-      // Set by AWS only when it verified a SigV4 signature (a function URL or route with IAM auth).
-      ...(options.iamCaller
-        ? {
-            authorizer: {
-              iam: {
-                accessKey: 'AKIA',
-                accountId: '123456789012',
-                callerId: 'AROA',
-                cognitoIdentity: null,
-                principalOrgId: null,
-                userArn: options.iamCaller,
-                userId: 'AROA:session',
-              },
-            },
-          }
-        : {}),
-    } as APIGatewayProxyEventV2['requestContext'],
-    body: options.body,
-    isBase64Encoded: false,
-  };
-}
 
 describe('the management API in AWS mode (the Lambda handler, on the emulators)', () => {
   let dovecot: DovecotServer;
-  let stack: EmulatedStack;
-  let secretsManager: SecretsManagerStandIn;
-  let env: AwsEnvironment;
+  let stack: ApiStack;
   let handler: ApiHandler;
   let token: string;
-  let watcher: AwsWatcher;
-  let functions: { stop(): Promise<void> };
   const hookSecret = newWebhookSecret();
   const receiver = new WebhookReceiver(hookSecret);
   const refusing = new WebhookReceiver(newWebhookSecret());
 
-  /** Each component its own clients, as each function and the task has its own. */
-  const clientsOf = (): Partial<AwsClients> => {
-    const client = new SecretsManagerClient({
-      ...stack.dynamo.clientConfig,
-      endpoint: secretsManager.endpoint,
-    });
-    return {
-      ...stack.clients,
-      secrets: withLinkKey(new SecretsManagerResolver(client, systemClock)),
-      secretWriter: new SecretsManagerWriter(client),
-    };
-  };
-
-  const call = async (
+  const call = (
     method: string,
     path: string,
     body?: unknown,
     options: { token?: string | null; iamCaller?: string } = {},
-  ) => {
-    const bearer = options.token === undefined ? token : options.token;
-    const result = (await handler(
-      apiGatewayEvent(method, path, {
-        headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-        ...(options.iamCaller ? { iamCaller: options.iamCaller } : {}),
-      }),
-    )) as Exclude<APIGatewayProxyResultV2, string>;
-    const text = result.body ?? '';
-    return { status: result.statusCode ?? 0, text, json: text ? (JSON.parse(text) as any) : undefined };
-  };
-
-  const mailboxState = async (account: string) => {
-    const health = (await (await fetch(watcher.healthUrl)).json()) as {
-      accounts: Record<string, { mailboxes: Record<string, { state: string }> }>;
-    };
-    return Object.hasOwn(health.accounts, account)
-      ? health.accounts[account]?.mailboxes.INBOX?.state
-      : undefined;
-  };
+  ) =>
+    invokeApi(handler, method, path, {
+      token: options.token === undefined ? token : options.token,
+      ...(body === undefined ? {} : { body }),
+      ...(options.iamCaller ? { iamCaller: options.iamCaller } : {}),
+    });
   const waitFor = async (what: string, condition: () => boolean | Promise<boolean>, ms = 30_000) => {
     const deadline = Date.now() + ms;
     while (!(await condition())) {
@@ -138,29 +43,15 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
 
   before(async () => {
     dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
-    stack = await startEmulatedStack('idlehook-api');
-    secretsManager = await startSecretsManager();
-    env = loadAwsEnvironment({
-      ...stack.variables,
-      IDLEHOOK_SECRET_PREFIX: PREFIX,
-      IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
-      IDLEHOOK_LOG_LEVEL: 'error',
-    });
-    const api = composeAwsAdapters(env, clientsOf());
-    handler = apiFunction(api, env);
-    // What `idlehook tokens create --stack NAME` does, with the operator's credentials.
-    token = (await composeAwsAdapters(env, clientsOf()).apiTokens.create('helpdesk')).token;
-    watcher = await startAwsWatcher(env, { clients: clientsOf(), healthPort: 0, heartbeat: async () => {} });
-    functions = runFunctions(composeAwsAdapters(env, clientsOf()), env, stack.aws.sqs);
+    stack = await startApiStack({ bucket: 'idlehook-api', prefix: 'idlehook/ApiTest/' });
+    handler = apiFunction(stack.adapters(), stack.env);
+    token = await stack.createToken('helpdesk');
   });
 
   after(async () => {
-    await functions?.stop();
-    await watcher?.stop();
+    await stack?.stop();
     await receiver.close();
     await refusing.close();
-    await secretsManager?.close();
-    await stack?.stop();
     await dovecot?.stop();
   });
 
@@ -225,7 +116,7 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.status.state, 'unknown', 'the live status is in the watcher task');
     assert.ok(!created.text.includes('support-pw'), 'the password never comes back');
-    const [stored] = await composeAwsAdapters(env, clientsOf()).accounts.stored();
+    const [stored] = await stack.adapters().accounts.stored();
     assert.match(
       String(stored?.passwordSecretArn),
       /^arn:aws:secretsmanager:.*:secret:idlehook\/ApiTest\/accounts\/support\//,
@@ -237,7 +128,7 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
 
     await waitFor(
       'the watcher to IDLE on the new account',
-      async () => (await mailboxState('support')) === 'idle',
+      async () => (await stack.mailboxState('support')) === 'idle',
     );
     const appender = await connectAppender(dovecot, 'support', 'support-pw');
     await appender.append('INBOX', simpleMessage('through the AWS API'));
@@ -258,8 +149,7 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal(shown.json.previousSecretExpiresAt, rotated.json.previousSecretExpiresAt);
 
     // The deliver function caches the subscription list for 30 s: a new instance sees the rotation at once.
-    await functions.stop();
-    functions = runFunctions(composeAwsAdapters(env, clientsOf()), env, stack.aws.sqs);
+    await stack.restartFunctions();
     const appender = await connectAppender(dovecot, 'support', 'support-pw');
     await appender.append('INBOX', simpleMessage('after the rotation'));
     await appender.logout();
@@ -282,8 +172,7 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       events: ['message.received'],
     });
     assert.equal(created.status, 201, created.text);
-    await functions.stop();
-    functions = runFunctions(composeAwsAdapters(env, clientsOf()), env, stack.aws.sqs);
+    await stack.restartFunctions();
     const appender = await connectAppender(dovecot, 'support', 'support-pw');
     await appender.append('INBOX', simpleMessage('refused at first'));
     await appender.logout();
@@ -310,7 +199,7 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal(deleted.status, 204, deleted.text);
     await waitFor(
       'the watcher to drop the account',
-      async () => (await mailboxState('support')) === undefined,
+      async () => (await stack.mailboxState('support')) === undefined,
     );
     const before = receiver.accepted.length;
     const appender = await connectAppender(dovecot, 'support', 'support-pw');

@@ -24,6 +24,7 @@ import {
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
 import { storedDovecotAccount } from '../support/accounts.js';
+import { invokeApi } from '../support/aws-api.js';
 import {
   type Component,
   type RecordedCall,
@@ -241,19 +242,9 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     ).token;
     const api = apiFunction(apiAdapters, env);
     const request = async (method: string, path: string, body?: unknown) => {
-      const url = new URL(path, 'https://api.example.com');
-      const result = (await api({
-        version: '2.0',
-        routeKey: '$default',
-        rawPath: url.pathname,
-        rawQueryString: url.search.slice(1),
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        requestContext: { http: { method, path: url.pathname }, stage: '$default' } as never,
-        isBase64Encoded: false,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })) as { statusCode: number; body: string };
-      assert.ok(result.statusCode < 300, `${method} ${path}: ${result.statusCode} ${result.body}`);
-      return JSON.parse(result.body || 'null');
+      const answer = await invokeApi(api, method, path, { token, ...(body === undefined ? {} : { body }) });
+      assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${answer.text}`);
+      return answer.json;
     };
     await request('GET', '/v1/status');
     await request('POST', '/v1/accounts?check=true', {

@@ -1,0 +1,165 @@
+// The management API function as API Gateway and Lambda would run it, for the tests: the events an HTTP API
+// (payload format 2.0) hands the function, and a stack on the emulators with the Secrets Manager stand-in.
+// API Gateway and Lambda cannot run here: the events are built as AWS documents them.
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { SecretsManagerResolver } from '../../src/adapters/aws/secrets-manager-resolver.js';
+import { SecretsManagerOAuth2TokenStore } from '../../src/adapters/aws/secrets-manager-token-store.js';
+import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
+import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import type { ApiHandler } from '../../src/runtime/api-function.js';
+import { type AwsClients, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { runFunctions, startEmulatedStack } from './aws-pipeline.js';
+import { withLinkKey } from './link-endpoint.js';
+import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manager-standin.js';
+
+/** The HTTP API's address in these tests. */
+export const API_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com';
+
+/** A request as the HTTP API hands it to the function; `iamCaller` is set only where AWS checked a SigV4 signature. */
+export function apiGatewayEvent(
+  method: string,
+  url: string,
+  options: { headers?: Record<string, string>; body?: string; iamCaller?: string } = {},
+): APIGatewayProxyEventV2 {
+  const target = new URL(url, API_URL);
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: target.pathname,
+    rawQueryString: target.search.slice(1),
+    headers: {
+      host: target.host,
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: target.host,
+      domainPrefix: 'abc123',
+      http: { method, path: target.pathname, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
+      requestId: 'request',
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+      ...(options.iamCaller
+        ? {
+            authorizer: {
+              iam: {
+                accessKey: 'AKIA',
+                accountId: '123456789012',
+                callerId: 'AROA',
+                cognitoIdentity: null,
+                principalOrgId: null,
+                userArn: options.iamCaller,
+                userId: 'AROA:session',
+              },
+            },
+          }
+        : {}),
+    } as APIGatewayProxyEventV2['requestContext'],
+    ...(options.body === undefined ? {} : { body: options.body }),
+    isBase64Encoded: false,
+  };
+}
+
+/** Invokes the function as API Gateway does, with a bearer token (null: none); the answer, JSON parsed. */
+export async function invokeApi(
+  handler: ApiHandler,
+  method: string,
+  url: string,
+  options: { token: string | null; body?: unknown; iamCaller?: string },
+) {
+  const { token, body, iamCaller } = options;
+  const result = (await handler(
+    apiGatewayEvent(method, url, {
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      ...(iamCaller ? { iamCaller } : {}),
+    }),
+  )) as Exclude<APIGatewayProxyResultV2, string>;
+  const text = result.body ?? '';
+  return {
+    status: result.statusCode ?? 0,
+    headers: result.headers ?? {},
+    text,
+    json: text.startsWith('{') ? (JSON.parse(text) as any) : undefined,
+  };
+}
+
+/**
+ * A stack on the emulators with the Secrets Manager stand-in, the AWS watcher and the functions running, for the
+ * API function to work on. `secrets` are stored before anything starts (name -> value); `environment` receives
+ * their ARNs.
+ */
+export async function startApiStack(options: {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly secrets?: ReadonlyMap<string, string>;
+  readonly environment?: (arns: ReadonlyMap<string, string>) => Record<string, string>;
+}) {
+  const stack = await startEmulatedStack(options.bucket);
+  const secretsManager: SecretsManagerStandIn = await startSecretsManager();
+  const arns = new Map(
+    [...(options.secrets ?? [])].map(([name, value]) => [name, secretsManager.put(name, value)]),
+  );
+  const env: AwsEnvironment = loadAwsEnvironment({
+    ...stack.variables,
+    IDLEHOOK_SECRET_PREFIX: options.prefix,
+    IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
+    IDLEHOOK_LOG_LEVEL: 'error',
+    ...options.environment?.(arns),
+  });
+  /** Each component its own clients, as each function and the task has its own. */
+  const clientsOf = (): Partial<AwsClients> => {
+    const client = new SecretsManagerClient({
+      ...stack.dynamo.clientConfig,
+      endpoint: secretsManager.endpoint,
+    });
+    return {
+      ...stack.clients,
+      secrets: withLinkKey(new SecretsManagerResolver(client, systemClock)),
+      secretWriter: new SecretsManagerWriter(client),
+      oauth2Tokens: new SecretsManagerOAuth2TokenStore(client, options.prefix),
+    };
+  };
+  const adapters = () => composeAwsAdapters(env, clientsOf());
+  const watcher: AwsWatcher = await startAwsWatcher(env, {
+    clients: clientsOf(),
+    healthPort: 0,
+    heartbeat: async () => {},
+  });
+  let functions = runFunctions(adapters(), env, stack.aws.sqs);
+  return {
+    env,
+    adapters,
+    /** What `idlehook tokens create --stack NAME` does, with the operator's credentials. */
+    createToken: async (name: string) => (await adapters().apiTokens.create(name)).token,
+    /** The state of an account's INBOX in the watcher (undefined: not watched). */
+    mailboxState: async (account: string) => {
+      const health = (await (await fetch(watcher.healthUrl)).json()) as {
+        accounts: Record<string, { mailboxes: Record<string, { state: string }> }>;
+      };
+      return Object.hasOwn(health.accounts, account)
+        ? health.accounts[account]?.mailboxes.INBOX?.state
+        : undefined;
+    },
+    /** New function instances: they see changed subscriptions at once (a warm one caches them for 30 s). */
+    restartFunctions: async () => {
+      await functions.stop();
+      functions = runFunctions(adapters(), env, stack.aws.sqs);
+    },
+    stop: async () => {
+      await functions.stop();
+      await watcher.stop();
+      await secretsManager.close();
+      await stack.stop();
+    },
+  };
+}
+
+export type ApiStack = Awaited<ReturnType<typeof startApiStack>>;
