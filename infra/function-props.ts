@@ -1,11 +1,28 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
+
+/** What the bridge's functions work on, handed to each construct that makes some. */
+export interface FunctionResources {
+  readonly table: dynamodb.ITable;
+  readonly bucket: s3.IBucket;
+  readonly ingestQueue: sqs.IQueue;
+  readonly deliveryQueue: sqs.IQueue;
+  /** What every function reads from its environment (table, queues, bucket, secret prefix, retry schedule). */
+  readonly environment: AwsEnvironmentVariables;
+  readonly secretPrefix: string;
+  readonly alarmTopic: sns.ITopic;
+  readonly removalPolicy: RemovalPolicy;
+}
 
 const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 

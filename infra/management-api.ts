@@ -1,32 +1,20 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PARTITIONS_BY_COMPONENT, TABLE_PARTITIONS } from '../src/adapters/aws/state-table.js';
 import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
 import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
-import { bundledFunctionProps } from './function-props.js';
+import { bundledFunctionProps, type FunctionResources } from './function-props.js';
 import { grantBlobPrefixes, grantSecretKinds, grantSecretValue, grantTablePartitions } from './grants.js';
 
-export interface ManagementApiProps {
-  readonly table: dynamodb.ITable;
-  readonly bucket: s3.IBucket;
-  readonly ingestQueue: sqs.IQueue;
-  readonly deliveryQueue: sqs.IQueue;
-  readonly environment: AwsEnvironmentVariables;
-  readonly secretPrefix: string;
-  readonly alarmTopic: sns.ITopic;
-  readonly removalPolicy: RemovalPolicy;
+export interface ManagementApiProps extends FunctionResources {
   /** Also serve the API at a function URL that takes IAM (SigV4) callers instead of tokens. */
   readonly iamAccess: boolean;
   /**

@@ -1,20 +1,16 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/state-table.js';
 import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
 import { PIPELINE_METRICS } from '../src/config/deployment.js';
 import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
-import { bundledFunctionProps } from './function-props.js';
+import { bundledFunctionProps, type FunctionResources } from './function-props.js';
 import {
   grantBlobPrefixes,
   grantSecretKinds,
@@ -26,17 +22,8 @@ import {
 export const PARSE_TIMEOUT = Duration.seconds(60);
 export const DELIVER_TIMEOUT = Duration.seconds(30);
 
-export interface PipelineFunctionsProps {
-  readonly table: dynamodb.ITable;
-  readonly bucket: s3.IBucket;
-  readonly ingestQueue: sqs.IQueue;
-  readonly deliveryQueue: sqs.IQueue;
-  /** What every function reads from its environment (table, queues, bucket, secret prefix, retry schedule). */
-  readonly environment: AwsEnvironmentVariables;
-  readonly secretPrefix: string;
+export interface PipelineFunctionsProps extends FunctionResources {
   readonly deliveryMaxConcurrency: number;
-  readonly alarmTopic: sns.ITopic;
-  readonly removalPolicy: RemovalPolicy;
 }
 
 /**
