@@ -39,7 +39,8 @@ export function messageDeleted(
   return eventRecord(messageDeletedEvent(message, detectedBy, detectedAt));
 }
 
-function maxModseq(values: readonly (string | null | undefined)[]): string {
+/** The highest of the MODSEQs given ('0' for none). */
+export function maxModseq(values: readonly (string | null | undefined)[]): string {
   return values
     .filter((v): v is string => typeof v === 'string')
     .reduce((max, v) => (BigInt(v) > BigInt(max) ? v : max), '0');

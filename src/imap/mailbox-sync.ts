@@ -24,7 +24,7 @@ import type {
 import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';
-import { changesSince, sharedFlags } from './mailbox-changes.js';
+import { changesSince, maxModseq, sharedFlags } from './mailbox-changes.js';
 import type { MailboxStatus } from './status-board.js';
 import { UidComparison } from './uid-comparison.js';
 
@@ -61,6 +61,8 @@ export function leaseToActUnder(
   if (!held) throw new MailboxNotOwnedError(accountId);
   return held;
 }
+
+const minModseq = (a: string, b: string): string => (BigInt(a) < BigInt(b) ? a : b);
 
 interface MessageMeta {
   readonly uid: number;
@@ -308,11 +310,14 @@ export class MailboxSync {
     pending.sort((a, b) => a.uid - b.uid);
     let cursor = from;
     const announced = new Map<number, string | null>();
+    // What the FETCH above saw is the mailbox as of one moment; its highest MODSEQ bounds what a batch's cursor
+    // may claim: a change after that moment to a message of a later batch is not in that batch's metadata.
+    const seenUpTo = condstore ? maxModseq(pending.map((m) => m.modseq)) : null;
     for (const batch of batchBySize(pending, FETCH_BATCH_MESSAGES, FETCH_BATCH_BYTES)) {
       const bytes = batch.reduce((sum, m) => sum + (sources.has(m.uid) ? 0 : m.size), 0);
       const release = await this.liveness.waitingOnUsFor(this.deps.sourceBudget.acquire(bytes));
       try {
-        cursor = await this.announce(batch, cursor, sources, announced);
+        cursor = await this.announce(batch, cursor, sources, announced, seenUpTo);
       } finally {
         release();
       }
@@ -335,45 +340,53 @@ export class MailboxSync {
   }
 
   /**
-   * Flag changes and deletions since the cursor's MODSEQ (servers with CONDSTORE; deletions need QRESYNC).
-   * The cursor's MODSEQ moves only here, after the changes up to it are queued, never with new mail alone:
-   * a change older than a new message's MODSEQ would otherwise be skipped.
+   * Flag changes and deletions since the cursor's MODSEQ (servers with CONDSTORE; deletions need QRESYNC), for a
+   * sync that announced no new mail or to pick up what changed during one.
    */
   private async catchUpChanges(justAnnounced: ReadonlyMap<number, string | null>): Promise<void> {
     const cursor = this.cursor;
     if (!cursor || !this.client.enabled.has('CONDSTORE')) return;
-    const detectedAt = new Date(this.deps.clock.now()).toISOString();
+    const modseq = await this.queueChanges(cursor, justAnnounced);
+    if (modseq === cursor.highestModseq) return;
+    const next: MailboxCursor = { ...cursor, highestModseq: modseq };
+    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next, this.fence());
+    this.cursor = next;
+  }
+
+  /**
+   * Queues the flag changes and deletions among the messages up to `cursor.lastUid` since its MODSEQ, and returns
+   * the MODSEQ they are queued up to. Messages announced by this sync (`justAnnounced`) show up as changed with
+   * their own MODSEQ: not a change unless it moved on since.
+   */
+  private async queueChanges(
+    cursor: MailboxCursor,
+    justAnnounced: ReadonlyMap<number, string | null>,
+  ): Promise<string | null> {
+    if (!this.client.enabled.has('CONDSTORE')) return cursor.highestModseq;
+    if (cursor.highestModseq === null)
+      // First sight with initialSync "all": nothing to compare with yet, only a baseline to set.
+      return this.client.mailbox ? (this.client.mailbox.highestModseq?.toString() ?? null) : null;
     const takeVanished = () => {
       const taken = this.vanished;
       this.vanished = new Set();
       return taken;
     };
-    const changes =
-      cursor.highestModseq === null
-        ? // First sight with initialSync "all": nothing to compare with yet, only a baseline to set.
-          {
-            records: [],
-            modseq: this.client.mailbox ? (this.client.mailbox.highestModseq?.toString() ?? null) : null,
-          }
-        : await changesSince(
-            this.client,
-            {
-              account: this.account.id,
-              mailbox: this.mailbox,
-              uidValidity: cursor.uidValidity,
-              lastUid: cursor.lastUid,
-              modseq: cursor.highestModseq,
-              justAnnounced,
-              detectedAt,
-            },
-            takeVanished,
-          );
+    const changes = await changesSince(
+      this.client,
+      {
+        account: this.account.id,
+        mailbox: this.mailbox,
+        uidValidity: cursor.uidValidity,
+        lastUid: cursor.lastUid,
+        modseq: cursor.highestModseq,
+        justAnnounced,
+        detectedAt: new Date(this.deps.clock.now()).toISOString(),
+      },
+      takeVanished,
+    );
     this.fence();
     if (changes.records.length > 0) await this.deps.ingest.send(changes.records);
-    if (changes.modseq === null || changes.modseq === cursor.highestModseq) return;
-    const next: MailboxCursor = { ...cursor, highestModseq: changes.modseq };
-    await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next, this.fence());
-    this.cursor = next;
+    return changes.modseq ?? cursor.highestModseq;
   }
 
   /**
@@ -417,6 +430,7 @@ export class MailboxSync {
     cursor: MailboxCursor,
     sources: Map<number, Buffer>,
     announced: Map<number, string | null>,
+    seenUpTo: string | null,
   ): Promise<MailboxCursor> {
     const missing = batch.filter((m) => !sources.has(m.uid)).map((m) => m.uid);
     if (missing.length > 0) {
@@ -468,10 +482,18 @@ export class MailboxSync {
     await this.deps.ingest.send(records);
 
     const last = batch[batch.length - 1];
+    const announcedUpTo: MailboxCursor = { ...cursor, lastUid: last ? last.uid : cursor.lastUid };
+    // The cursor moves past new mail and its MODSEQ past the changes in one write: written apart, a restart
+    // between the two writes would take the new messages' own MODSEQs for changes. (Nor may the MODSEQ move
+    // with new mail alone: a change older than a new message's MODSEQ would be skipped.)
+    const queuedUpTo =
+      cursor.highestModseq === null ? null : await this.queueChanges(announcedUpTo, announced);
     const next: MailboxCursor = {
-      uidValidity: cursor.uidValidity,
-      lastUid: last ? last.uid : cursor.lastUid,
-      highestModseq: cursor.highestModseq,
+      ...announcedUpTo,
+      highestModseq:
+        queuedUpTo === null || cursor.highestModseq === null || seenUpTo === null
+          ? queuedUpTo
+          : maxModseq([cursor.highestModseq, minModseq(queuedUpTo, seenUpTo)]),
     };
     await this.deps.cursors.advanceCursor(this.account.id, this.mailbox, next, this.fence());
     this.cursor = next;
