@@ -11,7 +11,7 @@ export interface ChangesSince {
   readonly lastUid: number;
   /** The HIGHESTMODSEQ the last announced changes reached. */
   readonly modseq: string;
-  /** Messages announced as new in this same sync, with the MODSEQ they were announced with. */
+  /** Messages announced in this same sync (as new, or as changed), with the MODSEQ they were announced at. */
   readonly justAnnounced: ReadonlyMap<number, string | null>;
   readonly detectedAt: string;
 }
@@ -20,6 +20,8 @@ export interface Changes {
   readonly records: OutgoingMessage<IngestRecord>[];
   /** The HIGHESTMODSEQ these records bring the mailbox's cursor to. */
   readonly modseq: string;
+  /** The messages announced as changed, with their MODSEQ. */
+  readonly announced: ReadonlyMap<number, string>;
 }
 
 /**
@@ -82,10 +84,12 @@ export async function changesSince(
     uid,
   });
   const records: OutgoingMessage<IngestRecord>[] = [];
+  const announced = new Map<number, string>();
   for (const message of changed.sort((a, b) => a.uid - b.uid)) {
     // A message announced moments ago shows up as changed (its MODSEQ is new): not a change unless it moved on.
     if (vanished.has(message.uid) || since.justAnnounced.get(message.uid) === message.modseq) continue;
     const { flags, modseq } = message;
+    announced.set(message.uid, modseq);
     records.push(
       eventRecord(messageFlagsChangedEvent(coordinates(message.uid), { flags, modseq }, since.detectedAt)),
     );
@@ -99,5 +103,5 @@ export async function changesSince(
     ...changed.map((m) => m.modseq),
     ...since.justAnnounced.values(),
   ]);
-  return { records, modseq };
+  return { records, modseq, announced };
 }

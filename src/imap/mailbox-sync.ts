@@ -209,9 +209,11 @@ export class MailboxSync {
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();
       const lastUidBefore = this.cursor.lastUid;
-      const announced = await this.catchUp(this.cursor);
-      await this.catchUpChanges(announced);
-      if (!this.client.enabled.has('QRESYNC')) await this.compareUids(lastUidBefore, announced.keys());
+      // What this sync announces (new mail, changes), by UID, with the MODSEQ each was announced at.
+      const told = new Map<number, string | null>();
+      const { announced, changesQueued } = await this.catchUp(this.cursor, told);
+      if (!changesQueued) await this.catchUpChanges(told);
+      if (!this.client.enabled.has('QRESYNC')) await this.compareUids(lastUidBefore, announced);
       this.status.state = 'idle';
     } finally {
       lock.release();
@@ -272,8 +274,14 @@ export class MailboxSync {
     return plan.cursor;
   }
 
-  /** Announces new mail above the cursor; returns the UIDs announced, with the MODSEQ each had. */
-  private async catchUp(from: MailboxCursor): Promise<Map<number, string | null>> {
+  /**
+   * Announces new mail above the cursor (adding it to `told`); returns the UIDs announced, and whether the cursor
+   * now stands where the changes were last queued up to (a change after that brings its own untagged FETCH).
+   */
+  private async catchUp(
+    from: MailboxCursor,
+    told: Map<number, string | null>,
+  ): Promise<{ readonly announced: readonly number[]; readonly changesQueued: boolean }> {
     const condstore = this.client.enabled.has('CONDSTORE') || this.client.capabilities.has('CONDSTORE');
     // Live mail usually comes one message at a time: then metadata and source travel in one FETCH. A backlog
     // of unknown size is fetched metadata first, so the sources can be fetched in size-bounded batches.
@@ -309,7 +317,7 @@ export class MailboxSync {
     this.knownExists = this.client.mailbox ? this.client.mailbox.exists : exists;
     pending.sort((a, b) => a.uid - b.uid);
     let cursor = from;
-    const announced = new Map<number, string | null>();
+    let changesQueued = false;
     // What the FETCH above saw is the mailbox as of one moment; its highest MODSEQ bounds what a batch's cursor
     // may claim: a change after that moment to a message of a later batch is not in that batch's metadata.
     const seenUpTo = condstore ? maxModseq(pending.map((m) => m.modseq)) : null;
@@ -317,12 +325,12 @@ export class MailboxSync {
       const bytes = batch.reduce((sum, m) => sum + (sources.has(m.uid) ? 0 : m.size), 0);
       const release = await this.liveness.waitingOnUsFor(this.deps.sourceBudget.acquire(bytes));
       try {
-        cursor = await this.announce(batch, cursor, sources, announced, seenUpTo);
+        ({ cursor, changesQueued } = await this.announce(batch, cursor, sources, told, seenUpTo));
       } finally {
         release();
       }
     }
-    return announced;
+    return { announced: [...told.keys()].filter((uid) => uid > from.lastUid), changesQueued };
   }
 
   private async compareUids(from: number, announced: Iterable<number>): Promise<void> {
@@ -343,7 +351,7 @@ export class MailboxSync {
    * Flag changes and deletions since the cursor's MODSEQ (servers with CONDSTORE; deletions need QRESYNC), for a
    * sync that announced no new mail or to pick up what changed during one.
    */
-  private async catchUpChanges(justAnnounced: ReadonlyMap<number, string | null>): Promise<void> {
+  private async catchUpChanges(justAnnounced: Map<number, string | null>): Promise<void> {
     const cursor = this.cursor;
     if (!cursor || !this.client.enabled.has('CONDSTORE')) return;
     const modseq = await this.queueChanges(cursor, justAnnounced);
@@ -360,7 +368,7 @@ export class MailboxSync {
    */
   private async queueChanges(
     cursor: MailboxCursor,
-    justAnnounced: ReadonlyMap<number, string | null>,
+    justAnnounced: Map<number, string | null>,
   ): Promise<string | null> {
     if (!this.client.enabled.has('CONDSTORE')) return cursor.highestModseq;
     if (cursor.highestModseq === null)
@@ -386,6 +394,8 @@ export class MailboxSync {
     );
     this.fence();
     if (changes.records.length > 0) await this.deps.ingest.send(changes.records);
+    // Told once per sync: a later look in this sync finds the same change again when the cursor lags behind it.
+    for (const [uid, modseq] of changes.announced) justAnnounced.set(uid, modseq);
     return changes.modseq ?? cursor.highestModseq;
   }
 
@@ -429,9 +439,9 @@ export class MailboxSync {
     batch: readonly MessageMeta[],
     cursor: MailboxCursor,
     sources: Map<number, Buffer>,
-    announced: Map<number, string | null>,
+    told: Map<number, string | null>,
     seenUpTo: string | null,
-  ): Promise<MailboxCursor> {
+  ): Promise<{ readonly cursor: MailboxCursor; readonly changesQueued: boolean }> {
     const missing = batch.filter((m) => !sources.has(m.uid)).map((m) => m.uid);
     if (missing.length > 0) {
       const fetched: AsyncIterable<FetchMessageObject> = this.client.fetch(
@@ -474,7 +484,7 @@ export class MailboxSync {
             ...(unavailable.has(meta.uid) ? { sourceUnavailable: true } : {}),
           }),
         );
-        announced.set(meta.uid, meta.modseq);
+        told.set(meta.uid, meta.modseq);
       }),
     );
     records.sort((a, b) => (a.body as MessageArrival).uid - (b.body as MessageArrival).uid);
@@ -486,8 +496,7 @@ export class MailboxSync {
     // The cursor moves past new mail and its MODSEQ past the changes in one write: written apart, a restart
     // between the two writes would take the new messages' own MODSEQs for changes. (Nor may the MODSEQ move
     // with new mail alone: a change older than a new message's MODSEQ would be skipped.)
-    const queuedUpTo =
-      cursor.highestModseq === null ? null : await this.queueChanges(announcedUpTo, announced);
+    const queuedUpTo = cursor.highestModseq === null ? null : await this.queueChanges(announcedUpTo, told);
     const next: MailboxCursor = {
       ...announcedUpTo,
       highestModseq:
@@ -499,6 +508,6 @@ export class MailboxSync {
     this.cursor = next;
     this.status.lastUid = next.lastUid;
     this.status.lastEventAt = detectedAt;
-    return next;
+    return { cursor: next, changesQueued: queuedUpTo !== null && next.highestModseq === queuedUpTo };
   }
 }
