@@ -1,11 +1,13 @@
-import type { ConnectFlowStore, PendingConnectFlow } from '../ports/index.js';
+import type { Clock, ConnectFlowStore, PendingConnectFlow } from '../ports/index.js';
 
 /** Local mode's connect flows: in memory (a restart ends them, as it ends the links too). */
 export class MemoryConnectFlows implements ConnectFlowStore {
   private readonly flows = new Map<string, PendingConnectFlow & { readonly expiresAt: number }>();
 
+  constructor(private readonly clock: Clock) {}
+
   put(id: string, flow: PendingConnectFlow, expiresAt: number): void {
-    this.sweep(Date.now());
+    this.sweep(this.clock.now());
     this.flows.set(id, { ...flow, expiresAt });
   }
 

@@ -113,7 +113,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       (await import('../connect/connect-routes.js')).createConnectRoutes({
         config: connectConfig,
         signer: connectSigner,
-        flows: new (await import('../connect/memory-connect-flows.js')).MemoryConnectFlows(),
+        flows: new (await import('../connect/memory-connect-flows.js')).MemoryConnectFlows(backend.clock),
         // Links and the redirect URI name the configured URL, whichever listener the request came in at.
         baseUrl: () => connectBaseUrl(),
         backend,
