@@ -66,6 +66,11 @@ const IDLE_IMAP_MIB_PER_MAILBOX = (43_800 * 300 + 10_950 * 200) / 1024 / 1024;
 const SHARDS = 256;
 /** Per task and lease cycle (every 5 s at the default 15 s lease): one heartbeat write, one consistent query of the leases. */
 const LEASE_READ_UNITS_PER_CYCLE = Math.ceil((SHARDS * 100) / 4096);
+/**
+ * Account status reports (the dashboard in AWS mode), per account and day: one per message at most every 5 minutes
+ * (288 a day), a refresh every 6 hours, and about two changes of state (reconnects).
+ */
+const STATUS_REPORTS_PER_DAY = Math.min(MESSAGES_PER_DAY, 288) + 4 + 2;
 /** Each task lists the accounts every 30 s (eventually consistent, about 400 bytes an account). */
 const ACCOUNT_ITEM_BYTES = 400;
 
@@ -103,6 +108,10 @@ function costs(mailboxes: number): Map<string, number> {
           cycles * LEASE_READ_UNITS_PER_CYCLE * PRICE.dynamoReadPerMillion +
           accountLists * Math.ceil((mailboxes * ACCOUNT_ITEM_BYTES) / 8192) * PRICE.dynamoReadPerMillion)) /
         1e6,
+    ],
+    [
+      'DynamoDB, account status reports (dashboard)',
+      (mailboxes * STATUS_REPORTS_PER_DAY * 30.4 * PRICE.dynamoWritePerMillion) / 1e6,
     ],
     [
       'S3 (raw mail, 30 days kept)',

@@ -64,6 +64,11 @@ export interface IdlehookBridgeProps {
     readonly rateLimit?: number;
     readonly burstLimit?: number;
     /**
+     * The dashboard (`<ApiUrl>dashboard`, opened with an API token) shows each message's subject and sender. Off
+     * by default: they are personal data, and the API's role then reads raw mail in the bucket.
+     */
+    readonly showMessageDetails?: boolean;
+    /**
      * Turns on the hosted OAuth2 connect flow: a secret holding the config file's `connect` section as JSON
      * (`allowedRedirects`, `providers.gmail|outlook` with `clientId` and `clientSecret` inline, ...).
      */
@@ -180,6 +185,7 @@ export class IdlehookBridge extends Construct {
       deliveryQueue: this.delivery.queue,
       iamAccess: api.iamAccess ?? false,
       connect: api.connect,
+      showMessageDetails: api.showMessageDetails ?? false,
       throttle: { rateLimit: api.rateLimit ?? 20, burstLimit: api.burstLimit ?? 40 },
     });
 

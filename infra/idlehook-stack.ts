@@ -24,6 +24,10 @@ export class IdlehookStack extends Stack {
       ApiUrl: this.bridge.api.url,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `${this.bridge.api.url}dashboard`,
+      description: 'Open with a token from: idlehook tokens create --stack NAME',
+    });
     if (this.bridge.api.iamUrl) new CfnOutput(this, 'ApiIamUrl', { value: this.bridge.api.iamUrl.url });
   }
 }

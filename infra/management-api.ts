@@ -22,12 +22,15 @@ export interface ManagementApiProps extends FunctionResources {
    * (client secrets inline). Without it, the flow is off.
    */
   readonly connect: secretsmanager.ISecret | undefined;
+  /** The dashboard shows subjects and senders, read from the raw messages' headers (never their bodies). */
+  readonly showMessageDetails: boolean;
   /** Requests per second the HTTP API lets through (steady, burst). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 /**
- * The management API (`/v1/...`, the OpenAPI document at `/v1/openapi.json`): one function behind an HTTP API,
+ * The management API (`/v1/...`, the OpenAPI document at `/v1/openapi.json`) and the dashboard (`/dashboard`): one
+ * function behind an HTTP API,
  * where every request needs a token made with `idlehook tokens create --stack NAME`, and optionally a function URL
  * for callers inside AWS that sign with SigV4 (`grantIamAccess`).
  */
@@ -66,7 +69,11 @@ export class ManagementApi extends Construct {
         this,
         'api',
         Duration.seconds(29),
-        { ...props.environment, ...connectEnvironment },
+        {
+          ...props.environment,
+          ...connectEnvironment,
+          ...(props.showMessageDetails ? { IDLEHOOK_DASHBOARD_MESSAGE_DETAILS: 'true' } : {}),
+        },
         props.removalPolicy,
       ),
     );
@@ -80,9 +87,10 @@ export class ManagementApi extends Construct {
     // Accounts and subscriptions (and their removal), tokens (verify notes each use), subscription health
     // (enable) and attempts, dead letters (list; a replay records its attempt and outcome).
     grantTablePartitions(this.handler, props.table, PARTITIONS_BY_COMPONENT.api);
-    // A replay reads a large dead letter's body and deletes it once delivered.
+    // A replay reads a large dead letter's body and deletes it once delivered; the dashboard reads raw messages'
+    // headers where subjects and senders are shown.
     grantBlobPrefixes(this.handler, props.bucket, {
-      read: [BLOB_PREFIXES.deadLetters],
+      read: [BLOB_PREFIXES.deadLetters, ...(props.showMessageDetails ? [BLOB_PREFIXES.raw] : [])],
       write: [],
       delete: [BLOB_PREFIXES.deadLetters],
     });

@@ -8,9 +8,15 @@ import type { LinkRequest } from '../connect/connect-links.js';
 import { errorMessage } from '../domain/errors.js';
 import { newWebhookSecret } from '../domain/signing.js';
 import type { DoctorReport } from '../imap/doctor/doctor.js';
-import type { AccountSnapshot } from '../imap/status-board.js';
 import { type DeadLetterFilter, deadLetterMatches, type ReplayResult } from '../pipeline/replay.js';
-import type { AttemptLog, Clock, DeadLetter, Logger, SubscriptionStatusStore } from '../ports/index.js';
+import type {
+  AccountStatusReport,
+  AttemptLog,
+  Clock,
+  DeadLetter,
+  Logger,
+  SubscriptionStatusStore,
+} from '../ports/index.js';
 import { problemResponse } from './problem.js';
 import {
   createAccountRoute,
@@ -71,10 +77,15 @@ export interface ManagementBackend {
   /** Whether any token exists: the dashboard asks for one only then. */
   hasTokens(): Awaitable<boolean>;
   /**
-   * The watcher's live status of the account; undefined until its sessions have started. Absent where the API
-   * runs apart from the watcher (AWS mode): accounts then show the state `unknown`.
+   * The accounts' status by id: live from the watcher in local mode; in AWS mode as the watcher tasks last reported
+   * it, stale reports left out.
    */
-  accountStatus?(id: string): AccountSnapshot | undefined;
+  accountStatuses(): Awaitable<ReadonlyMap<string, AccountStatusReport>>;
+  /**
+   * The state of an account without a status: `starting` where the watcher runs in this process and has not
+   * reached it yet; `unknown` where no watcher task has reported it (AWS mode).
+   */
+  readonly unreportedState: 'starting' | 'unknown';
   queueDepths(): Awaitable<{ readonly ingest: number; readonly delivery: number }>;
   /** The doctor's walk (DNS to mailboxes) for an account about to be created. */
   checkAccount(account: AccountConfig): Promise<DoctorReport>;
@@ -203,8 +214,11 @@ export function createManagementApi(
     });
 
   app.openapi(statusRoute, async (c) => {
-    const accounts = await backend.directory.listAccounts();
-    const failing = accounts.filter((a) => backend.accountStatus?.(a.value.id)?.state === 'error').length;
+    const [accounts, statuses] = await Promise.all([
+      backend.directory.listAccounts(),
+      backend.accountStatuses(),
+    ]);
+    const failing = accounts.filter((a) => statuses.get(a.value.id)?.status.state === 'error').length;
     return c.json(
       { accounts: { total: accounts.length, failing }, queues: await backend.queueDepths() },
       200,
@@ -212,9 +226,12 @@ export function createManagementApi(
   });
 
   app.openapi(listAccountsRoute, async (c) => {
-    const listed = await backend.directory.listAccounts();
+    const [listed, statuses] = await Promise.all([
+      backend.directory.listAccounts(),
+      backend.accountStatuses(),
+    ]);
     const { data, nextCursor } = paginate(listed, (a) => a.value.id, c.req.valid('query'));
-    return c.json({ data: data.map((a) => accountView(backend, a)), nextCursor }, 200);
+    return c.json({ data: data.map((a) => accountView(backend, a, statuses)), nextCursor }, 200);
   });
 
   app.openapi(createAccountRoute, async (c) => {
@@ -229,13 +246,15 @@ export function createManagementApi(
     if (!(await backend.directory.addAccount(document, account)))
       return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
     await backend.accountsChanged();
-    return c.json(accountView(backend, { value: account, origin: 'api' }), 201);
+    return c.json(accountView(backend, { value: account, origin: 'api' }, new Map()), 201);
   });
 
   app.openapi(getAccountRoute, async (c) => {
     const { id } = c.req.valid('param');
     const account = await backend.directory.account(id);
-    return account ? c.json(accountView(backend, account), 200) : notFound(c, `account "${id}"`);
+    return account
+      ? c.json(accountView(backend, account, await backend.accountStatuses()), 200)
+      : notFound(c, `account "${id}"`);
   });
 
   app.openapi(deleteAccountRoute, async (c) => {
@@ -322,7 +341,10 @@ export function createManagementApi(
     }
     if (!(await backend.directory.replaceAccount(changed, account))) return notFound(c, `account "${id}"`);
     await backend.accountsChanged();
-    return c.json(accountView(backend, { value: account, origin: 'api' }), 200);
+    return c.json(
+      accountView(backend, { value: account, origin: 'api' }, await backend.accountStatuses()),
+      200,
+    );
   });
 
   app.openapi(updateSubscriptionRoute, async (c) => {

@@ -44,12 +44,18 @@ const AccountStatusSchema = z
     state: z
       .enum(['ok', 'error', 'starting', 'unknown'])
       .describe(
-        "unknown: AWS mode, where the API runs apart from the watcher (see the watcher's health check)",
+        'starting: local mode, the watcher has not reached the account yet. unknown: AWS mode, no watcher task has reported it (or its report is over 7 hours old)',
       ),
     lastError: z.string().nullable(),
     errorCode: z.string().nullable(),
     nextLoginAttemptAt: z.string().nullable(),
     mailboxes: z.array(MailboxSchema),
+    reportedAt: z
+      .string()
+      .nullable()
+      .describe(
+        'AWS mode: when the watcher task holding the account reported this (states and errors within seconds, counters every 5 minutes). null: live (local mode)',
+      ),
   })
   .openapi('AccountStatus');
 

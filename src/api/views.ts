@@ -1,5 +1,5 @@
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
-import type { DeadLetter, DeliveryAttempt } from '../ports/index.js';
+import type { AccountStatusReport, DeadLetter, DeliveryAttempt } from '../ports/index.js';
 import type { Listed, ManagementBackend } from './management-api.js';
 
 /** How the API (and the dashboard) show accounts, subscriptions, attempts and dead letters: no secrets. */
@@ -7,10 +7,12 @@ import type { Listed, ManagementBackend } from './management-api.js';
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export function accountView(
-  backend: Pick<ManagementBackend, 'accountStatus'>,
+  backend: Pick<ManagementBackend, 'unreportedState'>,
   { value, origin }: Listed<AccountConfig>,
+  statuses: ReadonlyMap<string, AccountStatusReport>,
 ) {
-  const status = backend.accountStatus?.(value.id);
+  const report = statuses.get(value.id);
+  const status = report?.status;
   return {
     id: value.id,
     origin,
@@ -23,11 +25,12 @@ export function accountView(
     initialSync: value.initialSync,
     connectionLimit: value.connectionLimit ?? null,
     status: {
-      state: status?.state ?? (backend.accountStatus ? ('starting' as const) : ('unknown' as const)),
+      state: status?.state ?? backend.unreportedState,
       lastError: status?.lastError ?? null,
       errorCode: status?.errorCode ?? null,
       nextLoginAttemptAt: status?.nextLoginAttemptAt ?? null,
       mailboxes: Object.entries(status?.mailboxes ?? {}).map(([name, m]) => ({ name, ...m })),
+      reportedAt: report?.reportedAt === undefined ? null : iso(report.reportedAt),
     },
   };
 }

@@ -23,7 +23,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <main id="views" hidden>
   <section><h2>Queues</h2><div id="queues" class="cards"></div></section>
   <section><h2>Accounts</h2><div class="scroll"><table id="accounts">
-    <thead><tr><th>Account</th><th>Mailbox</th><th>State</th><th>Last UID</th><th>Last event</th><th>Last error</th><th>Next login attempt</th></tr></thead>
+    <thead><tr><th>Account</th><th>Mailbox</th><th>State</th><th>Last UID</th><th>Last event</th><th>Last error</th><th>Next login attempt</th><th>Reported</th></tr></thead>
     <tbody></tbody></table></div></section>
   <section><h2>Subscriptions</h2><div class="scroll"><table id="subscriptions">
     <thead><tr><th>Subscription</th><th>URL</th><th>State</th><th>Failing since</th><th>Dead letters</th></tr></thead>
@@ -126,6 +126,7 @@ function render(state) {
         el('span', account.id, 'id'), mailbox.name, el('span', mailbox.state, 'state-' + mailbox.state),
         mailbox.lastUid, when(mailbox.lastEventAt), mailbox.lastError || account.status.lastError,
         when(account.status.nextLoginAttemptAt),
+        account.status.reportedAt ? when(account.status.reportedAt) : 'live',
       ]));
     }
   }

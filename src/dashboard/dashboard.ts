@@ -77,19 +77,25 @@ async function withDetails<E extends { readonly eventId: string; readonly eventT
   );
 }
 
+export interface DashboardOptions {
+  /** Only where the operator turned on `dashboard.showMessageDetails`. */
+  readonly messageDetails?: ((eventId: string) => Promise<MessageDetails | undefined>) | undefined;
+  /**
+   * `once-any-exists`: local mode, where the page is reached on loopback only and is open, like `/status`, until
+   * the first API token is made. `always`: AWS mode, where the page is on the internet.
+   */
+  readonly tokens: 'once-any-exists' | 'always';
+}
+
 /**
  * The dashboard (`/dashboard`): a page that polls `/dashboard/state` and replays dead letters through
  * `/dashboard/replay`. It shows what the management API shows, never a message body; subjects and senders only
- * where the operator turned them on. Where
- * API tokens exist its data needs one, as the API does; without any it is open to loopback callers, like
- * `/status`. Its POSTs need a custom header and a JSON body, which another site's page cannot send here without
- * a CORS preflight that idlehook never grants.
+ * where the operator turned them on. Its data needs an API token as the API does (see `tokens`). Its POSTs need
+ * a custom header and a JSON body, which another site's page cannot send here without a CORS preflight that
+ * idlehook never grants.
  */
-export function createDashboard(
-  backend: ManagementBackend,
-  /** Only where the operator turned on `dashboard.showMessageDetails`. */
-  messageDetails?: (eventId: string) => Promise<MessageDetails | undefined>,
-): Hono {
+export function createDashboard(backend: ManagementBackend, options: DashboardOptions): Hono {
+  const { messageDetails } = options;
   const app = new Hono();
   app.get('/dashboard', (c) => c.html(DASHBOARD_HTML, 200, PAGE_HEADERS));
   app.get('/dashboard/app.js', (c) =>
@@ -103,7 +109,7 @@ export function createDashboard(
     if (c.req.path === '/dashboard/app.js' || c.req.path === '/dashboard/app.css') return next();
     if (c.req.header('x-idlehook-dashboard') !== '1')
       return problemResponse(c, 403, { detail: 'dashboard requests carry the x-idlehook-dashboard header' });
-    if (await backend.hasTokens()) {
+    if (options.tokens === 'always' || (await backend.hasTokens())) {
       const token = bearerToken(c.req.header('authorization'));
       if (token === undefined || !(await backend.verifyToken(token)))
         return problemResponse(c, 401, { detail: 'send an API token as "Authorization: Bearer <token>"' });
@@ -112,8 +118,9 @@ export function createDashboard(
   });
 
   app.get('/dashboard/state', async (c) => {
-    const [accounts, subscriptions, letters, queues] = await Promise.all([
+    const [accounts, statuses, subscriptions, letters, queues] = await Promise.all([
       backend.directory.listAccounts(),
+      backend.accountStatuses(),
       backend.directory.listSubscriptions(),
       backend.listDeadLetters(),
       backend.queueDepths(),
@@ -125,7 +132,7 @@ export function createDashboard(
       {
         generatedAt: iso(backend.clock.now()),
         queues,
-        accounts: accounts.map((a) => accountView(backend, a)),
+        accounts: accounts.map((a) => accountView(backend, a, statuses)),
         subscriptions: await Promise.all(subscriptions.map((s) => subscriptionView(backend, s))),
         events: await withDetails(latestEvents(attempts.flat()), messageDetails),
         deadLetters: [...letters]

@@ -3,6 +3,7 @@ import type { EndpointHealth } from '../domain/endpoint-health.js';
 import type { FolderEntry } from '../domain/folder-tree.js';
 import type { Lease, LeaseTable } from '../domain/shard-leases.js';
 import type { MailboxCursor } from '../domain/sync.js';
+import type { AccountSnapshot } from '../imap/status-board.js';
 
 export interface Clock {
   now(): number;
@@ -212,6 +213,22 @@ export interface ApiTokenInfo {
 }
 
 type Awaitable<T> = T | Promise<T>;
+
+/** An account's live status, as the watcher holding it last reported it (when: absent where it is read live). */
+export interface AccountStatusReport {
+  readonly status: AccountSnapshot;
+  readonly reportedAt?: number;
+}
+
+/**
+ * Where watcher tasks report the status of the accounts they hold, for a management API and dashboard that run
+ * apart from them (AWS mode). Local mode reads its status board instead.
+ */
+export interface AccountStatusReports {
+  report(accountId: string, report: Required<AccountStatusReport>): Promise<void>;
+  /** Every account's latest report, by account id. */
+  all(): Promise<ReadonlyMap<string, Required<AccountStatusReport>>>;
+}
 
 /** The management API's tokens; only their hashes are stored (see api/tokens.ts). */
 export interface ApiTokenStore {

@@ -7,6 +7,8 @@ import type { AwsEnvironment } from '../config/aws-environment.js';
 import { parseConnectDocument } from '../config/load-config.js';
 import { ConnectSigner, connectLink, type LinkRequest } from '../connect/connect-links.js';
 import { createConnectRoutes } from '../connect/connect-routes.js';
+import { createDashboard } from '../dashboard/dashboard.js';
+import { messageDetailsReader } from '../dashboard/message-details.js';
 import type { AwsAdapters } from './aws-composition.js';
 import { awsManagementBackend } from './aws-management-backend.js';
 
@@ -27,7 +29,10 @@ function iamCaller(c: Context): string | undefined {
 /** Browsers reach the connect flow where the request came in (the HTTP API's domain, or a custom one). */
 const originOf = (requestUrl: string) => new URL(requestUrl).origin;
 
-/** The app: the management API, and the connect flow where the stack configures one (read from its secrets). */
+/**
+ * The app: the management API, the dashboard, and the connect flow where the stack configures one (read from its
+ * secrets).
+ */
 async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ Bindings: LambdaBindings }>> {
   const base = awsManagementBackend(aws, env);
   // Bindings are the Lambda event and context (hono/aws-lambda), handed on to the apps below.
@@ -53,6 +58,14 @@ async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ 
     });
     app.all('/connect/*', (c) => connect.fetch(c.req.raw, c.env));
   }
+  // The page is on the internet: its data needs a token even before the first one exists.
+  const dashboard = createDashboard(backend, {
+    tokens: 'always',
+    messageDetails:
+      env.IDLEHOOK_DASHBOARD_MESSAGE_DETAILS === 'true' ? messageDetailsReader(aws.blobs) : undefined,
+  });
+  app.all('/dashboard', (c) => dashboard.fetch(c.req.raw, c.env));
+  app.all('/dashboard/*', (c) => dashboard.fetch(c.req.raw, c.env));
   const api = createManagementApi(backend, { platformCaller: iamCaller });
   app.all('*', (c) => api.fetch(c.req.raw, c.env));
   return app;

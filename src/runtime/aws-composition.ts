@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
+import { DynamoDbAccountStatusReports } from '../adapters/aws/dynamodb-account-status-reports.js';
 import { DynamoDbApiTokenStore } from '../adapters/aws/dynamodb-api-token-store.js';
 import { DynamoDbAttemptLog } from '../adapters/aws/dynamodb-attempt-log.js';
 import { DynamoDbConnectFlows } from '../adapters/aws/dynamodb-connect-flows.js';
@@ -87,6 +88,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     secretWriter: clients.secretWriter ?? new SecretsManagerWriter(secretsManager),
     apiTokens: new DynamoDbApiTokenStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     connectFlows: new DynamoDbConnectFlows(dynamo, env.IDLEHOOK_TABLE_NAME),
+    accountStatusReports: new DynamoDbAccountStatusReports(dynamo, env.IDLEHOOK_TABLE_NAME),
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,

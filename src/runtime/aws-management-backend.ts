@@ -3,10 +3,11 @@ import type { AwsEnvironment } from '../config/aws-environment.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import type { AwsAdapters } from './aws-composition.js';
 import { AwsDirectory } from './aws-directory.js';
+import { STATUS_REPORT_STALE_AFTER_MS } from './status-reporter.js';
 
 /**
  * What the management API works on in AWS mode: the state table, Secrets Manager and the queues, the same stores
- * the functions and the watcher use. The watcher's live status is in the watcher task, not here.
+ * the functions and the watcher use. Accounts' status is as the watcher tasks last reported it.
  */
 export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): ManagementBackend {
   const directory = new AwsDirectory({
@@ -20,6 +21,12 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     directory,
     verifyToken: (token) => aws.apiTokens.verify(token),
     hasTokens: () => aws.apiTokens.any(),
+    accountStatuses: async () => {
+      const now = aws.clock.now();
+      const reports = await aws.accountStatusReports.all();
+      return new Map([...reports].filter(([, r]) => now - r.reportedAt < STATUS_REPORT_STALE_AFTER_MS));
+    },
+    unreportedState: 'unknown',
     queueDepths: async () => ({ ingest: await aws.ingest.depth(), delivery: await aws.deliveries.depth() }),
     checkAccount: async (account) => {
       const { diagnoseAccount } = await import('../imap/doctor/doctor.js');

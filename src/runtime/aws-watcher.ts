@@ -16,6 +16,7 @@ import { ownsEverything, Watcher } from '../imap/watcher.js';
 import type { MailboxOwnership } from '../ports/index.js';
 import { type AwsClients, composeAwsAdapters } from './aws-composition.js';
 import { ShardOwnership } from './shard-ownership.js';
+import { StatusReporter, type StatusReportTiming } from './status-reporter.js';
 
 const HEARTBEAT_INTERVAL_MS = 60_000;
 
@@ -61,6 +62,8 @@ export async function startAwsWatcher(
     readonly heartbeat?: Heartbeat;
     /** This task's name in the lease table (default: host name, process id and a random suffix). */
     readonly workerId?: string;
+    /** How often the accounts' status is reported for the management API (tests shorten it). */
+    readonly statusReportTiming?: StatusReportTiming;
   } = {},
 ): Promise<AwsWatcher> {
   const aws = composeAwsAdapters(env, options.clients);
@@ -99,6 +102,14 @@ export async function startAwsWatcher(
     logger: aws.logger,
   });
   await watcher.start(env.IDLEHOOK_ACCOUNTS_REFRESH_SECONDS * 1000);
+  const reporter = new StatusReporter(
+    status,
+    aws.accountStatusReports,
+    aws.clock,
+    aws.logger,
+    options.statusReportTiming,
+  );
+  reporter.start();
 
   // Healthy while the process runs its loop; account problems show in the body, not as a failed check
   // (a task replaced because one mailbox has a wrong password would only log in again).
@@ -164,6 +175,7 @@ export async function startAwsWatcher(
     stop: async () => {
       clearInterval(beating);
       clearInterval(leasing);
+      reporter.stop();
       await watcher.stop();
       // Sessions are closed: the others may take the shards now instead of after the lease duration.
       await shards

@@ -125,10 +125,10 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       import('../dashboard/message-details.js'),
     ]);
     // Subjects and senders come from the raw messages, only where the operator turned them on.
-    return createDashboard(
-      backend,
-      config.dashboard.showMessageDetails ? messageDetailsReader(blobs) : undefined,
-    );
+    return createDashboard(backend, {
+      tokens: 'once-any-exists',
+      messageDetails: config.dashboard.showMessageDetails ? messageDetailsReader(blobs) : undefined,
+    });
   });
   server = await startLocalHttpServer(config.http.port, {
     blobs,

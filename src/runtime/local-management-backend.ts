@@ -28,7 +28,9 @@ export function localManagementBackend(parts: {
     directory,
     verifyToken: (token) => stores.apiTokens.verify(token),
     hasTokens: () => stores.apiTokens.any(),
-    accountStatus: (id) => status.snapshotOf(id),
+    accountStatuses: () =>
+      new Map(Object.entries(status.snapshot()).map(([id, snapshot]) => [id, { status: snapshot }])),
+    unreportedState: 'starting',
     queueDepths: () => ({ ingest: stores.ingest.depth(), delivery: stores.deliveries.depth() }),
     checkAccount: async (account) => {
       const { diagnoseAccount } = await import('../imap/doctor/doctor.js');

@@ -79,9 +79,12 @@ describe('IdlehookBridge infrastructure', () => {
     });
   });
 
-  it('outputs every name the CLI reads with --stack, the alarm topic and the API URL', () => {
+  it('outputs every name the CLI reads with --stack, the alarm topic, the API URL and the dashboard', () => {
     const outputs = Object.keys(template.findOutputs('*')).sort();
-    assert.deepEqual(outputs, [...Object.keys(STACK_OUTPUTS), 'AlarmTopicArn', 'ApiUrl'].sort());
+    assert.deepEqual(
+      outputs,
+      [...Object.keys(STACK_OUTPUTS), 'AlarmTopicArn', 'ApiUrl', 'DashboardUrl'].sort(),
+    );
   });
 
   it('serves the management API through an HTTP API with throttling and access logs, tokens checked inside', () => {
@@ -257,7 +260,12 @@ describe('IdlehookBridge infrastructure', () => {
     ]);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:PutItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:Query'), ['SUBSCRIPTIONS']);
-    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'ACCOUNT#*', 'LEASES']);
+    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), [
+      'MAILBOX#*',
+      'ACCOUNT#*',
+      'LEASES',
+      'ACCOUNT_STATUS',
+    ]);
 
     assert.match(resources(granting(deliver, 's3:PutObject')), /dead-letters\/\*/);
     assert.equal(granting(deliver, 's3:DeleteObject').length, 0, 'deliver deletes nothing');

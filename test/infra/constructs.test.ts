@@ -66,6 +66,7 @@ describe('IdlehookBridge with non-default props', () => {
       iamAccess: true,
       rateLimit: 5,
       burstLimit: 10,
+      showMessageDetails: true,
       connect: secretsmanager.Secret.fromSecretNameV2(stack, 'ConnectSettings', 'acme/prod/connect'),
     },
     retryScheduleSeconds: [10, 20],
@@ -108,6 +109,25 @@ describe('IdlehookBridge with non-default props', () => {
       apiStatements.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')),
     );
     assert.match(reads, /acme\/prod\/connect/, 'reads the connect settings');
+  });
+
+  it("shows subjects and senders on the dashboard: the API's role reads raw mail, which it does not by default", () => {
+    const apiReads = (of: Template) =>
+      JSON.stringify(
+        Object.values(of.findResources('AWS::IAM::Policy'))
+          .filter((p) => JSON.stringify(p.Properties.Roles).includes('ApiHandlerServiceRole'))
+          .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[] }[])
+          .filter((s) => [s.Action].flat().includes('s3:GetObject')),
+      );
+    assert.match(apiReads(template), /\/raw\/\*/);
+    const plain = bareStack();
+    new IdlehookBridge(plain, 'Mail');
+    const defaults = Template.fromStack(plain);
+    assert.match(apiReads(defaults), /\/dead-letters\/\*/);
+    assert.doesNotMatch(apiReads(defaults), /\/raw\//);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ IDLEHOOK_DASHBOARD_MESSAGE_DETAILS: 'true' }) },
+    });
   });
 
   it('adds a function URL for IAM (SigV4) callers, which a role is granted, and throttles as asked', () => {

@@ -114,7 +114,7 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
     });
     assert.equal(created.status, 201, created.text);
-    assert.equal(created.json.status.state, 'unknown', 'the live status is in the watcher task');
+    assert.equal(created.json.status.state, 'unknown', 'no watcher task has reported it yet');
     assert.ok(!created.text.includes('support-pw'), 'the password never comes back');
     const [stored] = await stack.adapters().accounts.stored();
     assert.match(
@@ -130,12 +130,25 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       'the watcher to IDLE on the new account',
       async () => (await stack.mailboxState('support')) === 'idle',
     );
+    const inbox = async () => {
+      const { status } = (await call('GET', '/v1/accounts')).json.data[0];
+      return {
+        ...status.mailboxes.find((m: { name: string }) => m.name === 'INBOX'),
+        reportedAt: status.reportedAt,
+      };
+    };
+    await waitFor(
+      'the API to show the state the watcher task reported',
+      async () => (await inbox()).state === 'idle',
+    );
+    assert.match((await inbox()).reportedAt, /^\d{4}-\d\d-\d\dT/);
     const appender = await connectAppender(dovecot, 'support', 'support-pw');
     await appender.append('INBOX', simpleMessage('through the AWS API'));
     await appender.logout();
     await waitFor('the webhook', () =>
       receiver.accepted.some((w) => w.body.data.subject === 'through the AWS API'),
     );
+    await waitFor('the reported last UID', async () => (await inbox()).lastUid === 1);
   });
 
   it('rotates a subscription secret: both signatures during the overlap', async () => {

@@ -1,6 +1,8 @@
 // The management API function as API Gateway and Lambda would run it, for the tests: the events an HTTP API
 // (payload format 2.0) hands the function, and a stack on the emulators with the Secrets Manager stand-in.
 // API Gateway and Lambda cannot run here: the events are built as AWS documents them.
+import { createServer, type OutgoingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { SecretsManagerResolver } from '../../src/adapters/aws/secrets-manager-resolver.js';
@@ -8,6 +10,7 @@ import { SecretsManagerOAuth2TokenStore } from '../../src/adapters/aws/secrets-m
 import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import { recordOf } from '../../src/domain/null-prototype.js';
 import type { ApiHandler } from '../../src/runtime/api-function.js';
 import { type AwsClients, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
@@ -92,6 +95,39 @@ export async function invokeApi(
 }
 
 /**
+ * The function behind a local HTTP server, as the HTTP API puts it on the internet: each request becomes the event
+ * API Gateway would send, each result the response it would return. For a browser to load the dashboard from.
+ */
+export async function serveAsHttpApi(
+  handler: ApiHandler,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const headers = recordOf(
+      Object.entries(request.headers).flatMap(([name, value]) =>
+        value === undefined ? [] : [[name, [value].flat().join(',')] as const],
+      ),
+    );
+    const body = chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined;
+    const result = (await handler(
+      apiGatewayEvent(request.method ?? 'GET', request.url ?? '/', {
+        headers,
+        ...(body === undefined ? {} : { body }),
+      }),
+    )) as Exclude<APIGatewayProxyResultV2, string>;
+    const content = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
+    response.writeHead(result.statusCode ?? 500, result.headers as OutgoingHttpHeaders).end(content);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
  * A stack on the emulators with the Secrets Manager stand-in, the AWS watcher and the functions running, for the
  * API function to work on. `secrets` are stored before anything starts (name -> value); `environment` receives
  * their ARNs.
@@ -132,6 +168,8 @@ export async function startApiStack(options: {
     clients: clientsOf(),
     healthPort: 0,
     heartbeat: async () => {},
+    // Reported within a fifth of a second, counters within a second: the tests wait for them.
+    statusReportTiming: { tickMs: 200, countersEveryMs: 1_000, refreshEveryMs: 60 * 60_000 },
   });
   let functions = runFunctions(adapters(), env, stack.aws.sqs);
   return {

@@ -30,6 +30,8 @@ export const TABLE_PARTITIONS = {
   mailbox: 'MAILBOX#',
   /** Per account: the folder tree (watcher). */
   account: 'ACCOUNT#',
+  /** Accounts' live status as the watcher holding each last reported it (written by the watcher, read by the API). */
+  accountStatus: 'ACCOUNT_STATUS',
   /** Per event: delivery outcomes and dead letters (deliver). */
   event: 'EVENT#',
   /** Per subscription: endpoint health (deliver). */
@@ -55,7 +57,12 @@ export const PARTITIONS_BY_COMPONENT = {
       `${TABLE_PARTITIONS.account}*`,
       TABLE_PARTITIONS.leases,
     ],
-    write: [`${TABLE_PARTITIONS.mailbox}*`, `${TABLE_PARTITIONS.account}*`, TABLE_PARTITIONS.leases],
+    write: [
+      `${TABLE_PARTITIONS.mailbox}*`,
+      `${TABLE_PARTITIONS.account}*`,
+      TABLE_PARTITIONS.leases,
+      TABLE_PARTITIONS.accountStatus,
+    ],
   },
   parse: { read: [TABLE_PARTITIONS.subscriptions], write: [] },
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
@@ -64,6 +71,7 @@ export const PARTITIONS_BY_COMPONENT = {
       TABLE_PARTITIONS.accounts,
       TABLE_PARTITIONS.subscriptions,
       TABLE_PARTITIONS.apiTokens,
+      TABLE_PARTITIONS.accountStatus,
       DEAD_LETTER_INDEX.partition,
       `${TABLE_PARTITIONS.event}*`,
       `${TABLE_PARTITIONS.subscriptionStatus}*`,
@@ -139,6 +147,7 @@ export const TABLE_KEYS = {
     sk: unixSecond,
   }),
   account: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accounts, sk: accountId }),
+  accountStatus: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accountStatus, sk: accountId }),
   subscription: (subscriptionId: string): TableKey => ({
     pk: TABLE_PARTITIONS.subscriptions,
     sk: subscriptionId,
@@ -166,6 +175,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },
   { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
   { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
+  { item: 'account status (as last reported)', key: TABLE_KEYS.accountStatus('<account>') },
   { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
   { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
 ];

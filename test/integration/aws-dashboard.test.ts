@@ -1,0 +1,136 @@
+// The dashboard in AWS mode: the management API function behind a local server that turns each request into the
+// event API Gateway (HTTP API, payload 2.0) sends, in Debian's headless Chromium, over the emulators, the Secrets
+// Manager stand-in, Dovecot and verifying receivers. The accounts' status is what the watcher task reported to
+// DynamoDB. API Gateway and Lambda cannot run here.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
+import { type ApiStack, invokeApi, serveAsHttpApi, startApiStack } from '../support/aws-api.js';
+import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { connectAppender, simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
+
+const ARTIFACTS = resolve(import.meta.dirname, '../../artifacts/dashboard');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+async function cellTexts(page: Page, table: string): Promise<string[]> {
+  return page.$$eval(`#${table} tbody td`, (cells) => cells.map((c) => c.textContent ?? ''));
+}
+
+describe('the dashboard in AWS mode (served by the API function, in a real browser)', () => {
+  let dovecot: DovecotServer;
+  let stack: ApiStack;
+  let handler: ApiHandler;
+  let served: { url: string; close: () => Promise<void> };
+  let browser: Browser;
+  let page: Page;
+  let token: string;
+  const helpdesk = new WebhookReceiver(newWebhookSecret());
+  const flaky = new WebhookReceiver(newWebhookSecret());
+  let refusing = true;
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    flaky.respond = () => (refusing ? 400 : 200);
+    dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
+    stack = await startApiStack({
+      bucket: 'idlehook-dashboard',
+      prefix: 'idlehook/DashboardTest/',
+      environment: () => ({ IDLEHOOK_DASHBOARD_MESSAGE_DETAILS: 'true' }),
+    });
+    handler = apiFunction(stack.adapters(), stack.env);
+    served = await serveAsHttpApi(handler);
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+    await stack?.stop();
+    await helpdesk.close();
+    await flaky.close();
+    await dovecot?.stop();
+  });
+
+  it('serves the page to anyone, and its data to nobody before a token exists', async () => {
+    const pageResponse = await fetch(`${served.url}/dashboard`);
+    assert.equal(pageResponse.status, 200);
+    assert.match(pageResponse.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+    const state = await fetch(`${served.url}/dashboard/state`, { headers: { 'x-idlehook-dashboard': '1' } });
+    assert.equal(state.status, 401, 'on the internet, no token is no access, even with no token made yet');
+    await page.goto(`${served.url}/dashboard`);
+    await page.waitForSelector('#login', { visible: true });
+    await page.waitForSelector('#views', { hidden: true });
+  });
+
+  it('opens with a token and shows the account as the watcher task reported it', async () => {
+    token = (await stack.adapters().apiTokens.create('dashboard')).token;
+    const call = (method: string, path: string, body: unknown) =>
+      invokeApi(handler, method, path, { token, body });
+    for (const [id, receiver] of [
+      ['helpdesk', helpdesk],
+      ['flaky', flaky],
+    ] as const) {
+      const made = await call('POST', '/v1/subscriptions', {
+        id,
+        url: await receiver.listen(),
+        secret: receiver.secret,
+        events: ['message.received'],
+      });
+      assert.equal(made.status, 201, made.text);
+    }
+    await stack.restartFunctions();
+    const account = await call('POST', '/v1/accounts', {
+      id: 'support',
+      host: '127.0.0.1',
+      port: dovecot.tlsPort,
+      user: 'support',
+      password: 'support-pw',
+      tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
+    });
+    assert.equal(account.status, 201, account.text);
+
+    await page.type('#token', token);
+    await page.click('#login button');
+    await page.waitForSelector('#views', { visible: true });
+    await page.waitForFunction(
+      "[...document.querySelectorAll('#accounts tbody td')].some((td) => td.textContent === 'idle')",
+      { timeout: 30_000 },
+    );
+    const cells = await cellTexts(page, 'accounts');
+    assert.deepEqual(cells.slice(0, 3), ['support', 'INBOX', 'idle']);
+    assert.notEqual(cells.at(-1), 'live', 'AWS mode shows when the status was reported');
+    assert.notEqual(cells.at(-1), '');
+    await page.screenshot({ path: join(ARTIFACTS, 'aws-overview.png'), fullPage: true });
+  });
+
+  it('shows a delivered message with its subject (read from S3), and replays a dead letter on a click', async () => {
+    const appender = await connectAppender(dovecot, 'support', 'support-pw');
+    await appender.append('INBOX', simpleMessage('Invoice for Ada', 'the body text 4711'));
+    await appender.logout();
+    await page.waitForSelector('#events tbody tr[data-outcome="delivered"] .subject', { timeout: 30_000 });
+    assert.equal(await page.$eval('#events .subject', (e) => e.textContent), 'Invoice for Ada');
+    assert.doesNotMatch(String(await page.evaluate('document.body.innerText')), /4711/, 'no body');
+    await page.waitForFunction(
+      "[...document.querySelectorAll('#accounts tbody td')][3]?.textContent === '1'",
+      {
+        timeout: 10_000,
+      },
+    );
+
+    const button = await page.waitForSelector('#dead-letters button[data-replay-event]', { timeout: 30_000 });
+    assert.ok(button);
+    const eventId = await button.evaluate((b) => b.getAttribute('data-replay-event'));
+    await page.screenshot({ path: join(ARTIFACTS, 'aws-dead-letter.png'), fullPage: true });
+    refusing = false;
+    await button.click();
+    await flaky.waitUntil(() => flaky.accepted.length === 1, 10_000, 'the replayed event at the receiver');
+    assert.equal(flaky.accepted[0]?.id, eventId, 'replayed under its original webhook-id');
+    await page.waitForFunction("document.getElementById('replayed').textContent.includes('1 delivered')");
+  });
+});
