@@ -191,6 +191,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       clients: await clientsOf('watcher'),
       healthPort: 0,
       heartbeat: async () => {},
+      statusReportTiming: { tickMs: 200, countersEveryMs: 1_000, refreshEveryMs: 60 * 60_000 },
     });
     const idle = async () => {
       const health = (await (await fetch(watcher.healthUrl)).json()) as {
@@ -247,6 +248,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       return answer.json;
     };
     await request('GET', '/v1/status');
+    await request('GET', '/v1/accounts');
     await request('POST', '/v1/accounts?check=true', {
       id: 'api-made',
       host: '127.0.0.1',
@@ -360,6 +362,16 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       calls.some((c) => c.target.kind === 'table' && c.target.leadingKeys.some((k) => k.startsWith('RATE#'))),
     );
     assert.ok(calls.some((c) => c.component === 'deliver' && c.action === 'secretsmanager:GetSecretValue'));
+    const statusReports = (component: Component, action: string) =>
+      calls.some(
+        (c) =>
+          c.component === component &&
+          c.action === action &&
+          c.target.kind === 'table' &&
+          c.target.leadingKeys.includes('ACCOUNT_STATUS'),
+      );
+    assert.ok(statusReports('watcher', 'dynamodb:PutItem'), 'the watcher reported account status');
+    assert.ok(statusReports('api', 'dynamodb:Query'), 'the API read it');
     const parseSecrets = calls.filter(
       (c) => c.component === 'parse' && c.action.startsWith('secretsmanager:'),
     );
