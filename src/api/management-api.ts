@@ -13,7 +13,7 @@ import type {
   AccountStatusReport,
   AttemptLog,
   Clock,
-  DeadLetter,
+  DeadLetterSummary,
   Logger,
   SubscriptionStatusStore,
 } from '../ports/index.js';
@@ -94,7 +94,7 @@ export interface ManagementBackend {
    * (a deleted account's sessions are closed), so that an answer means it is done.
    */
   accountsChanged(): Awaitable<void>;
-  listDeadLetters(): Promise<readonly DeadLetter[]>;
+  listDeadLetters(): Promise<readonly DeadLetterSummary[]>;
   replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
   readonly attempts: Pick<AttemptLog, 'listAttempts'>;
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
@@ -128,7 +128,7 @@ function paginate<T>(
   };
 }
 
-function deadLetterKey(letter: DeadLetter): string {
+function deadLetterKey(letter: DeadLetterSummary): string {
   return `${String(letter.failedAt).padStart(15, '0')} ${letter.eventId} ${letter.subscriptionId}`;
 }
 

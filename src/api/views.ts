@@ -1,5 +1,5 @@
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
-import type { AccountStatusReport, DeadLetter, DeliveryAttempt } from '../ports/index.js';
+import type { AccountStatusReport, DeadLetterSummary, DeliveryAttempt } from '../ports/index.js';
 import type { Listed, ManagementBackend } from './management-api.js';
 
 /** How the API (and the dashboard) show accounts, subscriptions, attempts and dead letters: no secrets. */
@@ -71,7 +71,7 @@ export function attemptView(a: DeliveryAttempt) {
   };
 }
 
-export function deadLetterView(l: DeadLetter) {
+export function deadLetterView(l: DeadLetterSummary) {
   return {
     eventId: l.eventId,
     eventType: l.eventType,

@@ -3,7 +3,7 @@ import { describeAttempt } from '../domain/retry.js';
 import type {
   AttemptLog,
   Clock,
-  DeadLetter,
+  DeadLetterSummary,
   DeliveryLog,
   HttpSender,
   SubscriptionStatusStore,
@@ -11,7 +11,7 @@ import type {
 import { attemptOf, sendWebhook } from './send-webhook.js';
 
 export interface ReplayResult {
-  readonly letter: DeadLetter;
+  readonly letter: DeadLetterSummary;
   readonly delivered: boolean;
   readonly detail: string;
 }
@@ -36,7 +36,7 @@ export interface DeadLetterFilter {
   readonly until?: number;
 }
 
-export function deadLetterMatches(filter: DeadLetterFilter): (letter: DeadLetter) => boolean {
+export function deadLetterMatches(filter: DeadLetterFilter): (letter: DeadLetterSummary) => boolean {
   return (l) =>
     (!filter.eventId || l.eventId === filter.eventId) &&
     (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId) &&
@@ -52,9 +52,16 @@ export async function replayDeadLetters(
   filter: DeadLetterFilter,
   deps: ReplayDependencies,
 ): Promise<ReplayResult[]> {
-  const letters = (await deps.log.listDeadLetters()).filter(deadLetterMatches(filter));
+  const summaries = (await deps.log.listDeadLetters()).filter(deadLetterMatches(filter));
   const results: ReplayResult[] = [];
-  for (const letter of letters) {
+  for (const summary of summaries) {
+    const body = await deps.log.deadLetterBody(summary.eventId, summary.subscriptionId);
+    if (body === undefined) {
+      // Replayed meanwhile by another caller, or its stored body is gone: nothing to send.
+      results.push({ letter: summary, delivered: false, detail: 'its body is no longer stored' });
+      continue;
+    }
+    const letter = { ...summary, body };
     const subscription = deps.subscriptions.get(letter.subscriptionId);
     if (!subscription) {
       results.push({ letter, delivered: false, detail: 'the subscription is no longer configured' });

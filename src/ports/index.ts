@@ -77,12 +77,17 @@ export interface DeadLetter {
   readonly failedAt: number;
 }
 
+export type DeadLetterSummary = Omit<DeadLetter, 'body'>;
+
 /** Terminal outcomes of deliveries: what was delivered (for deduplication) and what was dead-lettered. */
 export interface DeliveryLog {
   isDelivered(eventId: string, subscriptionId: string): Promise<boolean>;
   markDelivered(eventId: string, subscriptionId: string, attempts: number): Promise<void>;
   deadLetter(letter: DeadLetter): Promise<void>;
-  listDeadLetters(): Promise<DeadLetter[]>;
+  /** Every dead letter, oldest first, without its body: listing them reads no bodies (no S3 objects in AWS mode). */
+  listDeadLetters(): Promise<DeadLetterSummary[]>;
+  /** A dead letter's body, for its replay; undefined when it is no dead letter (any more). */
+  deadLetterBody(eventId: string, subscriptionId: string): Promise<string | undefined>;
 }
 
 /** Each subscription's endpoint health: whether it is disabled, and since when it has been failing. */

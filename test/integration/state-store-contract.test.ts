@@ -85,7 +85,10 @@ function stateStoreContract(name: string, open: () => Promise<Stores>): void {
         (await store.listDeadLetters()).map((l) => l.eventId),
         ['evt_a', 'evt_b'],
       );
-      assert.deepEqual((await store.listDeadLetters())[0], letter);
+      const { body, ...summary } = letter;
+      assert.deepEqual((await store.listDeadLetters())[0], summary, 'listed without its body');
+      assert.equal(await store.deadLetterBody('evt_a', 'hook'), body);
+      assert.equal(await store.deadLetterBody('evt_a', 'other'), undefined);
       await store.deadLetter({ ...letter, reason: 'replay failed: HTTP 500', attempts: 9, failedAt: 4_000 });
       const again = (await store.listDeadLetters()).filter((l) => l.eventId === 'evt_a');
       assert.equal(again.length, 1);
@@ -94,6 +97,7 @@ function stateStoreContract(name: string, open: () => Promise<Stores>): void {
       assert.equal(await store.isDelivered('evt_a', 'hook'), false);
       await store.markDelivered('evt_a', 'hook', 10);
       assert.equal(await store.isDelivered('evt_a', 'hook'), true);
+      assert.equal(await store.deadLetterBody('evt_a', 'hook'), undefined, 'delivered: no dead letter body');
       assert.equal(await store.isDelivered('evt_a', 'other'), false);
       await store.deadLetter(letter);
       assert.deepEqual(
@@ -114,7 +118,8 @@ function stateStoreContract(name: string, open: () => Promise<Stores>): void {
         failedAt: 5_000,
       });
       const [letter] = await store.listDeadLetters();
-      assert.equal(letter?.body, body);
+      assert.equal(letter?.eventId, 'evt_big');
+      assert.equal(await store.deadLetterBody('evt_big', 'hook'), body);
       await store.markDelivered('evt_big', 'hook', 9);
       assert.deepEqual(await store.listDeadLetters(), []);
     });
@@ -240,8 +245,18 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
   });
   // dynalite does not expire items (no TTL): the expiresAt written for delivered outcomes is not exercised here.
   // The 400 KB item limit is enforced by the AWS-limits layer in front of dynalite.
-  it('puts a dead-letter body over 300 KB in S3, not in the item, and deletes it once replayed', async () => {
-    const store = new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, overflow);
+  it('puts a dead-letter body over 300 KB in S3, not in the item, lists it without reading S3, and deletes it once replayed', async () => {
+    let reads = 0;
+    const counted = {
+      put: overflow.put.bind(overflow),
+      delete: overflow.delete.bind(overflow),
+      url: overflow.url.bind(overflow),
+      get: (key: string) => {
+        reads++;
+        return overflow.get(key);
+      },
+    };
+    const store = new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, counted);
     const body = 'x'.repeat(400_000);
     await store.deadLetter({
       eventId: 'evt_s3',
@@ -253,6 +268,13 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
       failedAt: 1,
     });
     assert.equal((await overflow.get('dead-letters/evt_s3/hook.json'))?.toString(), body);
+    assert.deepEqual(
+      (await store.listDeadLetters()).map((l) => l.eventId),
+      ['evt_s3'],
+    );
+    assert.equal(reads, 0, 'a listing (the dashboard polls one) fetches no bodies');
+    assert.equal(await store.deadLetterBody('evt_s3', 'hook'), body);
+    assert.equal(reads, 1);
     await store.markDelivered('evt_s3', 'hook', 2);
     assert.equal(await overflow.get('dead-letters/evt_s3/hook.json'), undefined);
   });

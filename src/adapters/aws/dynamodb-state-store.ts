@@ -17,6 +17,7 @@ import type {
   Clock,
   CursorStore,
   DeadLetter,
+  DeadLetterSummary,
   DeliveryLog,
   LeaseFence,
   SubscriptionStatusStore,
@@ -267,26 +268,45 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
     );
   }
 
-  async listDeadLetters(): Promise<DeadLetter[]> {
+  async listDeadLetters(): Promise<DeadLetterSummary[]> {
+    // Bodies are left out of the answer (and large ones in S3 are not fetched): a listing needs none.
     const items = await queryAll<DeadLetterItem>(this.documents, {
       TableName: this.tableName,
       IndexName: DEAD_LETTER_INDEX.name,
       KeyConditionExpression: 'gsi1pk = :deadLetters',
+      ProjectionExpression: '#pk, #sk, #eventType, #reason, #attempts, #failedAt',
+      ExpressionAttributeNames: {
+        '#pk': 'pk',
+        '#sk': 'sk',
+        '#eventType': 'eventType',
+        '#reason': 'reason',
+        '#attempts': 'attempts',
+        '#failedAt': 'failedAt',
+      },
       ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_INDEX.partition },
     });
-    return Promise.all(
-      items.map(async (item) => ({
-        eventId: item.pk.slice(TABLE_PARTITIONS.event.length),
-        subscriptionId: item.sk.slice('SUB#'.length),
-        eventType: item.eventType,
-        body: item.bodyRef
-          ? ((await this.overflow.get(item.bodyRef))?.toString('utf8') ?? '')
-          : (item.body ?? ''),
-        reason: item.reason,
-        attempts: item.attempts,
-        failedAt: item.failedAt,
-      })),
+    return items.map((item) => ({
+      eventId: item.pk.slice(TABLE_PARTITIONS.event.length),
+      subscriptionId: item.sk.slice('SUB#'.length),
+      eventType: item.eventType,
+      reason: item.reason,
+      attempts: item.attempts,
+      failedAt: item.failedAt,
+    }));
+  }
+
+  async deadLetterBody(eventId: string, subscriptionId: string): Promise<string | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: TABLE_KEYS.outcome(eventId, subscriptionId),
+        ConsistentRead: true,
+      }),
     );
+    const item = Item as (DeadLetterItem & { status?: string }) | undefined;
+    if (item?.status !== 'failed') return undefined;
+    if (item.bodyRef) return (await this.overflow.get(item.bodyRef))?.toString('utf8');
+    return item.body;
   }
 
   async health(subscriptionId: string): Promise<EndpointHealth> {

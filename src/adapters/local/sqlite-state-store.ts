@@ -5,6 +5,7 @@ import type {
   Clock,
   CursorStore,
   DeadLetter,
+  DeadLetterSummary,
   DeliveryLog,
   SubscriptionStatusStore,
   UidGaps,
@@ -22,7 +23,6 @@ interface DeadLetterRow {
   event_id: string;
   subscription_id: string;
   event_type: string;
-  body: string;
   reason: string;
   attempts: number;
   updated_at: number;
@@ -80,8 +80,11 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
          WHERE deliveries.status = 'failed'`,
       ),
       listDeadLetters: db.prepare(
-        `SELECT event_id, subscription_id, event_type, body, reason, attempts, updated_at FROM deliveries
+        `SELECT event_id, subscription_id, event_type, reason, attempts, updated_at FROM deliveries
          WHERE status = 'failed' ORDER BY updated_at`,
+      ),
+      deadLetterBody: db.prepare(
+        `SELECT body FROM deliveries WHERE event_id = ? AND subscription_id = ? AND status = 'failed'`,
       ),
       deadLetterCount: db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE status = 'failed'`),
       pruneDelivered: db.prepare(`DELETE FROM deliveries WHERE status = 'delivered' AND updated_at < ?`),
@@ -187,16 +190,20 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
     return (this.statements.deadLetterCount.get() as { n: number }).n;
   }
 
-  async listDeadLetters(): Promise<DeadLetter[]> {
+  async listDeadLetters(): Promise<DeadLetterSummary[]> {
     return (this.statements.listDeadLetters.all() as DeadLetterRow[]).map((row) => ({
       eventId: row.event_id,
       subscriptionId: row.subscription_id,
       eventType: row.event_type,
-      body: row.body,
       reason: row.reason,
       attempts: row.attempts,
       failedAt: row.updated_at,
     }));
+  }
+
+  async deadLetterBody(eventId: string, subscriptionId: string): Promise<string | undefined> {
+    const row = this.statements.deadLetterBody.get(eventId, subscriptionId) as { body: string } | undefined;
+    return row?.body;
   }
 
   /** Forgets deliveries made before `cutoff` (ms); returns how many. Dead letters are kept. */

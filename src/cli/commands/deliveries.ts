@@ -19,7 +19,7 @@ export const deliveriesCommand: Command = {
     if (flag(values, 'json')) {
       out(
         JSON.stringify(
-          letters.map(({ body: _body, failedAt, ...rest }) => ({ ...rest, failedAt: isoTime(failedAt) })),
+          letters.map(({ failedAt, ...rest }) => ({ ...rest, failedAt: isoTime(failedAt) })),
           null,
           2,
         ),
