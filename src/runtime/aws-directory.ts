@@ -5,6 +5,7 @@ import type {
   DynamoDbSubscriptionRepository,
   StoredSubscription,
 } from '../adapters/aws/dynamodb-subscription-repository.js';
+import type { PutCondition } from '../adapters/aws/dynamodb-documents.js';
 import type { Listed, ManagedDirectory } from '../api/management-api.js';
 import { type SecretKind, secretName } from '../config/aws-environment.js';
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
@@ -92,19 +93,18 @@ export class AwsDirectory implements ManagedDirectory {
     return new Set((await this.parts.accounts.stored()).map((account) => account.id));
   }
 
+  // Checked first so that a taken id writes no secret; the put's condition decides between concurrent requests.
   async addAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
     if ((await this.accountIds()).has(account.id)) return false;
-    await this.putAccount(account);
-    return true;
+    return this.putAccount(account, 'new');
   }
 
   async replaceAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
     if (!(await this.accountIds()).has(account.id)) return false;
-    await this.putAccount(account);
-    return true;
+    return this.putAccount(account, 'existing');
   }
 
-  private async putAccount(account: AccountConfig): Promise<void> {
+  private async putAccount(account: AccountConfig, condition: PutCondition): Promise<boolean> {
     // The watcher runs far from any loopback server: AWS mode never logs in in plain text.
     if (account.security === 'none')
       throw new ConfigError('the request body', [
@@ -126,7 +126,7 @@ export class AwsDirectory implements ManagedDirectory {
               ),
             },
           };
-    await this.parts.accounts.put(storedAccountOf(settings, credentials));
+    return this.parts.accounts.put(storedAccountOf(settings, credentials), condition);
   }
 
   async removeAccount(id: string): Promise<'removed' | 'not-found'> {
@@ -157,21 +157,23 @@ export class AwsDirectory implements ManagedDirectory {
 
   async addSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
     if (await this.storedSubscription(subscription.id)) return false;
-    await this.putSubscription(document as Document, subscription);
-    return true;
+    return this.putSubscription(document as Document, subscription, 'new');
   }
 
   async replaceSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
     if (!(await this.storedSubscription(subscription.id))) return false;
-    await this.putSubscription(document as Document, subscription);
-    return true;
+    return this.putSubscription(document as Document, subscription, 'existing');
   }
 
   /** `document` has passed the subscription schema: its secrets are `whsec_` strings. */
-  private async putSubscription(document: Document, subscription: SubscriptionConfig): Promise<void> {
+  private async putSubscription(
+    document: Document,
+    subscription: SubscriptionConfig,
+    condition: PutCondition,
+  ): Promise<boolean> {
     const { id } = subscription;
     const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
-    await this.parts.subscriptions.put(
+    return this.parts.subscriptions.put(
       defined({
         id,
         url: subscription.url,
@@ -182,6 +184,7 @@ export class AwsDirectory implements ManagedDirectory {
         accounts: subscription.accounts && [...subscription.accounts],
         rateLimitPerSecond: subscription.rateLimitPerSecond,
       }) as unknown as StoredSubscription,
+      condition,
     );
   }
 

@@ -223,6 +223,23 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal((await call('GET', '/v1/accounts/support')).status, 404);
   });
 
+  it('creates one of two concurrent creates of the same id, and refuses the other (409)', async () => {
+    const urls = ['https://one.example.com/hook', 'https://two.example.com/hook'];
+    const answers = await Promise.all(
+      urls.map((url) =>
+        call('POST', '/v1/subscriptions', { id: 'racer', url, events: ['message.received'] }),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409], answers.map((a) => a.text).join('\n'));
+    const winner = answers.find((a) => a.status === 201)?.json.url;
+    assert.equal(
+      (await call('GET', '/v1/subscriptions/racer')).json.url,
+      winner,
+      'the stored one is the one created',
+    );
+    assert.equal((await call('DELETE', '/v1/subscriptions/racer')).status, 204);
+  });
+
   it('refuses oversized bodies and stays up', async () => {
     const huge = await call('POST', '/v1/subscriptions', `{"id":"x","url":"${'a'.repeat(70_000)}"}`);
     assert.equal(huge.status, 413, huge.text);

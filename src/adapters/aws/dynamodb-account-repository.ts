@@ -4,7 +4,13 @@ import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { AccountRepository, AccountSelection, Logger, SecretResolver } from '../../ports/index.js';
-import { documentClient, queryAll } from './dynamodb-documents.js';
+import {
+  documentClient,
+  isFailedCondition,
+  type PutCondition,
+  putConditionExpression,
+  queryAll,
+} from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
@@ -77,10 +83,21 @@ export class DynamoDbAccountRepository implements AccountRepository {
     this.documents = documentClient(client);
   }
 
-  async put(account: StoredAccount): Promise<void> {
-    await this.documents.send(
-      new PutCommand({ TableName: this.tableName, Item: { ...TABLE_KEYS.account(account.id), ...account } }),
-    );
+  /** Stores the account; false when `condition` did not hold (nothing written). */
+  async put(account: StoredAccount, condition?: PutCondition): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...TABLE_KEYS.account(account.id), ...account },
+          ...putConditionExpression(condition),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isFailedCondition(error)) return false;
+      throw error;
+    }
   }
 
   async remove(accountId: string): Promise<void> {

@@ -18,6 +18,17 @@ export async function queryAll<Item>(
 }
 
 /** Whether a write failed only because its condition did not hold (the store refusing it, by design). */
+/**
+ * A put's precondition: `new` only where no item has the key (a create), `existing` only where one does (a change
+ * that a concurrent delete may have overtaken); absent: whatever is there.
+ */
+export type PutCondition = 'new' | 'existing';
+
+export const putConditionExpression = (condition: PutCondition | undefined) =>
+  condition === undefined
+    ? {}
+    : { ConditionExpression: condition === 'new' ? 'attribute_not_exists(pk)' : 'attribute_exists(pk)' };
+
 export function isFailedCondition(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
 }

@@ -5,7 +5,13 @@ import { errorMessage } from '../../domain/errors.js';
 import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
-import { documentClient, queryAll } from './dynamodb-documents.js';
+import {
+  documentClient,
+  isFailedCondition,
+  type PutCondition,
+  putConditionExpression,
+  queryAll,
+} from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 /** A subscription as stored: everything but the secret, which stays in Secrets Manager. */
@@ -41,14 +47,23 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
     this.documents = documentClient(client);
   }
 
-  async put(subscription: StoredSubscription): Promise<void> {
-    await this.documents.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...TABLE_KEYS.subscription(subscription.id), ...subscription },
-      }),
-    );
-    this.cached = undefined;
+  /** Stores the subscription; false when `condition` did not hold (nothing written). */
+  async put(subscription: StoredSubscription, condition?: PutCondition): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...TABLE_KEYS.subscription(subscription.id), ...subscription },
+          ...putConditionExpression(condition),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isFailedCondition(error)) return false;
+      throw error;
+    } finally {
+      this.cached = undefined;
+    }
   }
 
   async remove(subscriptionId: string): Promise<void> {
