@@ -57,8 +57,9 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     await secretsManager.close();
   });
 
-  // Secrets Manager cannot run here: these tests pass existing secret ARNs; --password-env / --secret-env
-  // (which create the secret) are not exercised, and the pre-add check (which would read the ARN) is skipped.
+  // This test passes existing secret ARNs and skips the pre-add check. Creating a secret from --password-env or
+  // --secret-env goes through SecretsManagerWriter, which the API's tests (aws-api, aws-connect) exercise against
+  // the Secrets Manager stand-in; here --password-env reaches only the doctor (the refused login below).
   it('adds, lists and removes accounts without a redeploy, never showing the password', async () => {
     const added = await idlehook(
       'accounts',
