@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
 import { storedAccountOf } from '../adapters/aws/dynamodb-account-repository.js';
+import type { PutCondition } from '../adapters/aws/dynamodb-documents.js';
 import type {
   DynamoDbSubscriptionRepository,
   StoredSubscription,
 } from '../adapters/aws/dynamodb-subscription-repository.js';
-import type { PutCondition } from '../adapters/aws/dynamodb-documents.js';
 import type { Listed, ManagedDirectory } from '../api/management-api.js';
 import { type SecretKind, secretName } from '../config/aws-environment.js';
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';

@@ -7,7 +7,7 @@ export interface StatusReportTiming {
   readonly tickMs: number;
   /** A change of counters only (last UID, last event) is reported at most this often per account. */
   readonly countersEveryMs: number;
-  /** An unchanged account is reported again this often, so that a report older than `STALE_AFTER_MS` means no task holds it. */
+  /** An unchanged account is reported again this often: a report older than that (and a margin) has no holder. */
   readonly refreshEveryMs: number;
 }
 
@@ -34,14 +34,14 @@ function significant(snapshot: AccountSnapshot): string {
   ]);
 }
 
-export interface LastReport {
+interface LastReport {
   readonly significant: string;
   readonly whole: string;
   readonly at: number;
 }
 
 /** Whether an account's status is reported now, given what was last reported of it (undefined: nothing yet). */
-export function reportDue(
+function reportDue(
   last: LastReport | undefined,
   current: Omit<LastReport, 'at'>,
   now: number,

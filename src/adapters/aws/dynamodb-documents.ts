@@ -17,7 +17,6 @@ export async function queryAll<Item>(
   return items;
 }
 
-/** Whether a write failed only because its condition did not hold (the store refusing it, by design). */
 /**
  * A put's precondition: `new` only where no item has the key (a create), `existing` only where one does (a change
  * that a concurrent delete may have overtaken); absent: whatever is there.
@@ -29,6 +28,7 @@ export const putConditionExpression = (condition: PutCondition | undefined) =>
     ? {}
     : { ConditionExpression: condition === 'new' ? 'attribute_not_exists(pk)' : 'attribute_exists(pk)' };
 
+/** Whether a write failed only because its condition did not hold (the store refusing it, by design). */
 export function isFailedCondition(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException;
 }
