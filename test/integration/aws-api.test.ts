@@ -3,12 +3,11 @@
 // receiver that verifies with the standardwebhooks package. API Gateway and Lambda cannot run here: the events
 // are built as AWS documents them.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
-import { type ApiStack, invokeApi, startApiStack } from '../support/aws-api.js';
+import { type ApiStack, dovecotAccount, invokeApi, startApiStack } from '../support/aws-api.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
@@ -93,26 +92,20 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       ['security'],
     );
 
-    const wrongPassword = await call('POST', '/v1/accounts?check=true', {
-      id: 'support',
-      host: '127.0.0.1',
-      port: dovecot.tlsPort,
-      user: 'support',
-      password: 'not-the-password',
-      tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
-    });
+    const wrongPassword = await call(
+      'POST',
+      '/v1/accounts?check=true',
+      dovecotAccount(dovecot, 'support', 'support', 'not-the-password'),
+    );
     assert.equal(wrongPassword.status, 422, wrongPassword.text);
     assert.ok(wrongPassword.json.doctor.steps.some((s: { ok: boolean }) => !s.ok));
     assert.equal((await call('GET', '/v1/accounts/support')).status, 404, 'nothing stored on failure');
 
-    const created = await call('POST', '/v1/accounts?check=true', {
-      id: 'support',
-      host: '127.0.0.1',
-      port: dovecot.tlsPort,
-      user: 'support',
-      password: 'support-pw',
-      tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
-    });
+    const created = await call(
+      'POST',
+      '/v1/accounts?check=true',
+      dovecotAccount(dovecot, 'support', 'support', 'support-pw'),
+    );
     assert.equal(created.status, 201, created.text);
     assert.equal(created.json.status.state, 'unknown', 'no watcher task has reported it yet');
     assert.ok(!created.text.includes('support-pw'), 'the password never comes back');

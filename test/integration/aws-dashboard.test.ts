@@ -3,22 +3,21 @@
 // Manager stand-in, Dovecot and verifying receivers. The accounts' status is what the watcher task reported to
 // DynamoDB. API Gateway and Lambda cannot run here.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
-import { type ApiStack, invokeApi, serveAsHttpApi, startApiStack } from '../support/aws-api.js';
+import {
+  type ApiStack,
+  dovecotAccount,
+  invokeApi,
+  serveAsHttpApi,
+  startApiStack,
+} from '../support/aws-api.js';
+import { ARTIFACTS, cellTexts, launchBrowser } from '../support/browser.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
-
-const ARTIFACTS = resolve(import.meta.dirname, '../../artifacts/dashboard');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-async function cellTexts(page: Page, table: string): Promise<string[]> {
-  return page.$$eval(`#${table} tbody td`, (cells) => cells.map((c) => c.textContent ?? ''));
-}
 
 describe('the dashboard in AWS mode (served by the API function, in a real browser)', () => {
   let dovecot: DovecotServer;
@@ -33,7 +32,6 @@ describe('the dashboard in AWS mode (served by the API function, in a real brows
   let refusing = true;
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     flaky.respond = () => (refusing ? 400 : 200);
     dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
     stack = await startApiStack({
@@ -43,7 +41,7 @@ describe('the dashboard in AWS mode (served by the API function, in a real brows
     });
     handler = apiFunction(stack.adapters(), stack.env);
     served = await serveAsHttpApi(handler);
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await launchBrowser();
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
   });
@@ -85,14 +83,11 @@ describe('the dashboard in AWS mode (served by the API function, in a real brows
       assert.equal(made.status, 201, made.text);
     }
     await stack.restartFunctions();
-    const account = await call('POST', '/v1/accounts', {
-      id: 'support',
-      host: '127.0.0.1',
-      port: dovecot.tlsPort,
-      user: 'support',
-      password: 'support-pw',
-      tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
-    });
+    const account = await call(
+      'POST',
+      '/v1/accounts',
+      dovecotAccount(dovecot, 'support', 'support', 'support-pw'),
+    );
     assert.equal(account.status, 201, account.text);
 
     await page.type('#token', token);

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { request } from 'node:http';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
+import { ARTIFACTS, cellTexts, launchBrowser } from '../support/browser.js';
 import { simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
-
-/** Screenshots of the main views, kept for a person to look at (the directory is git-ignored). */
-const ARTIFACTS = resolve(import.meta.dirname, '../../artifacts/dashboard');
-/** Debian's package: the test drives the system browser and downloads none. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-async function cellTexts(page: Page, table: string): Promise<string[]> {
-  return page.$$eval(`#${table} tbody td`, (cells) => cells.map((c) => c.textContent ?? ''));
-}
 
 describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
   let scenario: Scenario;
@@ -26,7 +17,6 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
   let refusing = true;
 
   before(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     flaky.respond = () => (refusing ? 503 : 200);
     scenario = await startScenario({
       secret,
@@ -36,8 +26,7 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
     });
     await scenario.bridge.start();
     await waitForIdle(scenario.bridge, ['support']);
-    // Root in a container has no user namespaces for Chromium's sandbox.
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await launchBrowser();
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
   });
@@ -150,7 +139,7 @@ describe('the dashboard with "dashboard.showMessageDetails" turned on', () => {
     scenario = await startScenario({ config: { dashboard: { showMessageDetails: true } } });
     await scenario.bridge.start();
     await waitForIdle(scenario.bridge, ['support']);
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();

@@ -3,7 +3,6 @@
 // evaluates the policies the way IAM documents it. The CLI runs with the operator's own credentials and has no
 // role in the stack, so its calls are not checked here.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -24,7 +23,7 @@ import {
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
 import { storedDovecotAccount } from '../support/accounts.js';
-import { invokeApi } from '../support/aws-api.js';
+import { dovecotAccount, invokeApi } from '../support/aws-api.js';
 import {
   type Component,
   type RecordedCall,
@@ -249,14 +248,11 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     };
     await request('GET', '/v1/status');
     await request('GET', '/v1/accounts');
-    await request('POST', '/v1/accounts?check=true', {
-      id: 'api-made',
-      host: '127.0.0.1',
-      port: dovecot.tlsPort,
-      user: 'support',
-      password: 'support-pw',
-      tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
-    });
+    await request(
+      'POST',
+      '/v1/accounts?check=true',
+      dovecotAccount(dovecot, 'api-made', 'support', 'support-pw'),
+    );
     await request('PATCH', '/v1/accounts/api-made', { mailboxes: ['INBOX'] });
     await request('DELETE', '/v1/accounts/api-made');
     await request('POST', '/v1/subscriptions', { id: 'api-made', url: 'https://hooks.example.com/' });

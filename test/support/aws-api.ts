@@ -1,6 +1,7 @@
 // The management API function as API Gateway and Lambda would run it, for the tests: the events an HTTP API
 // (payload format 2.0) hands the function, and a stack on the emulators with the Secrets Manager stand-in.
 // API Gateway and Lambda cannot run here: the events are built as AWS documents them.
+import { readFileSync } from 'node:fs';
 import { createServer, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -15,6 +16,7 @@ import type { ApiHandler } from '../../src/runtime/api-function.js';
 import { type AwsClients, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import { runFunctions, startEmulatedStack } from './aws-pipeline.js';
+import type { DovecotServer } from './dovecot.js';
 import { withLinkKey } from './link-endpoint.js';
 import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manager-standin.js';
 
@@ -91,6 +93,18 @@ export async function invokeApi(
     headers: result.headers ?? {},
     text,
     json: text.startsWith('{') ? (JSON.parse(text) as any) : undefined,
+  };
+}
+
+/** An account document for the API: a user of the test Dovecot, over implicit TLS with its CA. */
+export function dovecotAccount(dovecot: DovecotServer, id: string, user: string, password: string) {
+  return {
+    id,
+    host: '127.0.0.1',
+    port: dovecot.tlsPort,
+    user,
+    password,
+    tls: { ca: readFileSync(dovecot.caFile, 'utf8'), servername: 'localhost' },
   };
 }
 

@@ -1,16 +1,10 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { AccountRepository, AccountSelection, Logger, SecretResolver } from '../../ports/index.js';
-import {
-  documentClient,
-  isFailedCondition,
-  type PutCondition,
-  putConditionExpression,
-  queryAll,
-} from './dynamodb-documents.js';
+import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
@@ -84,20 +78,12 @@ export class DynamoDbAccountRepository implements AccountRepository {
   }
 
   /** Stores the account; false when `condition` did not hold (nothing written). */
-  async put(account: StoredAccount, condition?: PutCondition): Promise<boolean> {
-    try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...TABLE_KEYS.account(account.id), ...account },
-          ...putConditionExpression(condition),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isFailedCondition(error)) return false;
-      throw error;
-    }
+  put(account: StoredAccount, condition?: PutCondition): Promise<boolean> {
+    return conditionalPut(
+      this.documents,
+      { TableName: this.tableName, Item: { ...TABLE_KEYS.account(account.id), ...account } },
+      condition,
+    );
   }
 
   async remove(accountId: string): Promise<void> {

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  type PutCommandInput,
+  paginateQuery,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 
 /** The document client every adapter on the state table uses: plain JS values in, undefined fields dropped. */
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -23,10 +29,24 @@ export async function queryAll<Item>(
  */
 export type PutCondition = 'new' | 'existing';
 
-export const putConditionExpression = (condition: PutCondition | undefined) =>
-  condition === undefined
-    ? {}
-    : { ConditionExpression: condition === 'new' ? 'attribute_not_exists(pk)' : 'attribute_exists(pk)' };
+/** Puts the item; false when `condition` did not hold (nothing written). */
+export async function conditionalPut(
+  documents: DynamoDBDocumentClient,
+  input: PutCommandInput,
+  condition: PutCondition | undefined,
+): Promise<boolean> {
+  const expression =
+    condition === undefined
+      ? {}
+      : { ConditionExpression: condition === 'new' ? 'attribute_not_exists(pk)' : 'attribute_exists(pk)' };
+  try {
+    await documents.send(new PutCommand({ ...input, ...expression }));
+    return true;
+  } catch (error) {
+    if (isFailedCondition(error)) return false;
+    throw error;
+  }
+}
 
 /** Whether a write failed only because its condition did not hold (the store refusing it, by design). */
 export function isFailedCondition(error: unknown): boolean {

@@ -1,17 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
-import {
-  documentClient,
-  isFailedCondition,
-  type PutCondition,
-  putConditionExpression,
-  queryAll,
-} from './dynamodb-documents.js';
+import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 /** A subscription as stored: everything but the secret, which stays in Secrets Manager. */
@@ -50,17 +44,11 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
   /** Stores the subscription; false when `condition` did not hold (nothing written). */
   async put(subscription: StoredSubscription, condition?: PutCondition): Promise<boolean> {
     try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...TABLE_KEYS.subscription(subscription.id), ...subscription },
-          ...putConditionExpression(condition),
-        }),
+      return await conditionalPut(
+        this.documents,
+        { TableName: this.tableName, Item: { ...TABLE_KEYS.subscription(subscription.id), ...subscription } },
+        condition,
       );
-      return true;
-    } catch (error) {
-      if (isFailedCondition(error)) return false;
-      throw error;
     } finally {
       this.cached = undefined;
     }
