@@ -56,6 +56,12 @@ const AccountStatusSchema = z
       .describe(
         'AWS mode: when the watcher task holding the account reported this (states and errors within seconds, counters every 5 minutes). null: live (local mode)',
       ),
+    omittedMailboxes: z
+      .number()
+      .int()
+      .describe(
+        'AWS mode: mailboxes missing from `mailboxes` because the report would not fit in one DynamoDB item (thousands of folders; those in error are kept first)',
+      ),
   })
   .openapi('AccountStatus');
 

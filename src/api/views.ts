@@ -31,6 +31,7 @@ export function accountView(
       nextLoginAttemptAt: status?.nextLoginAttemptAt ?? null,
       mailboxes: Object.entries(status?.mailboxes ?? {}).map(([name, m]) => ({ name, ...m })),
       reportedAt: report?.reportedAt === undefined ? null : iso(report.reportedAt),
+      omittedMailboxes: report?.omittedMailboxes ?? 0,
     },
   };
 }

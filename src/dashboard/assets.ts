@@ -129,6 +129,9 @@ function render(state) {
         account.status.reportedAt ? when(account.status.reportedAt) : 'live',
       ]));
     }
+    if (account.status.omittedMailboxes > 0) {
+      accountRows.push(row([el('span', account.id, 'id'), account.status.omittedMailboxes + ' more, not reported']));
+    }
   }
   fill('accounts', accountRows, 'No accounts yet: add one with idlehook init, the config file or the API.');
 

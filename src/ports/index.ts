@@ -223,16 +223,20 @@ type Awaitable<T> = T | Promise<T>;
 export interface AccountStatusReport {
   readonly status: AccountSnapshot;
   readonly reportedAt?: number;
+  /** Mailboxes left out of `status`, whose report would not have fitted (thousands of folders). */
+  readonly omittedMailboxes?: number;
 }
+
+export type ReportedAccountStatus = AccountStatusReport & { readonly reportedAt: number };
 
 /**
  * Where watcher tasks report the status of the accounts they hold, for a management API and dashboard that run
  * apart from them (AWS mode). Local mode reads its status board instead.
  */
 export interface AccountStatusReports {
-  report(accountId: string, report: Required<AccountStatusReport>): Promise<void>;
+  report(accountId: string, report: ReportedAccountStatus): Promise<void>;
   /** Every account's latest report, by account id. */
-  all(): Promise<ReadonlyMap<string, Required<AccountStatusReport>>>;
+  all(): Promise<ReadonlyMap<string, ReportedAccountStatus>>;
 }
 
 /** The management API's tokens; only their hashes are stored (see api/tokens.ts). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StatusBoard } from '../../src/imap/status-board.js';
-import type { AccountStatusReport, AccountStatusReports } from '../../src/ports/index.js';
+import type { AccountStatusReports, ReportedAccountStatus } from '../../src/ports/index.js';
 import { StatusReporter, type StatusReportTiming } from '../../src/runtime/status-reporter.js';
 
 const TIMING: StatusReportTiming = { tickMs: 1_000, countersEveryMs: 60_000, refreshEveryMs: 3_600_000 };
@@ -9,9 +9,9 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Reports kept in a list, in the order written; `failing` makes the next writes throw. */
 class RecordedReports implements AccountStatusReports {
-  readonly written: { accountId: string; report: Required<AccountStatusReport> }[] = [];
+  readonly written: { accountId: string; report: ReportedAccountStatus }[] = [];
   failing = false;
-  async report(accountId: string, report: Required<AccountStatusReport>) {
+  async report(accountId: string, report: ReportedAccountStatus) {
     if (this.failing) throw new Error('ProvisionedThroughputExceededException');
     this.written.push({ accountId, report: structuredClone(report) });
   }

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { recordOf } from '../../domain/null-prototype.js';
 import type { AccountSnapshot, AccountStatus, MailboxStatus } from '../../imap/status-board.js';
-import type { AccountStatusReport, AccountStatusReports } from '../../ports/index.js';
+import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/index.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
@@ -13,17 +13,40 @@ interface ReportItem {
   readonly reportedAt: number;
 }
 
-type StoredSnapshot = AccountStatus & { readonly mailboxes: readonly [string, MailboxStatus][] };
+type StoredSnapshot = AccountStatus & {
+  readonly mailboxes: readonly (readonly [string, MailboxStatus])[];
+  readonly omittedMailboxes?: number;
+};
 
-const stored = (snapshot: AccountSnapshot): StoredSnapshot => ({
-  ...snapshot,
-  mailboxes: Object.entries(snapshot.mailboxes),
-});
+/** A DynamoDB item holds 400 KB; an account watching thousands of folders would not fit. */
+const MAX_STATUS_BYTES = 300 * 1024;
 
-const restored = (snapshot: StoredSnapshot): AccountSnapshot => ({
-  ...snapshot,
-  mailboxes: recordOf(snapshot.mailboxes),
-});
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** The snapshot as stored: past MAX_STATUS_BYTES, the mailboxes in error first, then as many others as fit. */
+function stored(snapshot: AccountSnapshot): StoredSnapshot {
+  const entries = Object.entries(snapshot.mailboxes);
+  const whole = { ...snapshot, mailboxes: entries };
+  if (jsonBytes(whole) <= MAX_STATUS_BYTES) return whole;
+  const failing = entries.filter(([, mailbox]) => mailbox.state === 'error');
+  const others = entries.filter(([, mailbox]) => mailbox.state !== 'error');
+  const kept: (readonly [string, MailboxStatus])[] = [];
+  let bytes = jsonBytes({ ...snapshot, mailboxes: [], omittedMailboxes: entries.length });
+  for (const entry of [...failing, ...others]) {
+    bytes += jsonBytes(entry) + 1;
+    if (bytes > MAX_STATUS_BYTES) break;
+    kept.push(entry);
+  }
+  return { ...snapshot, mailboxes: kept, omittedMailboxes: entries.length - kept.length };
+}
+
+function restored({ omittedMailboxes, ...snapshot }: StoredSnapshot, reportedAt: number): ReportedAccountStatus {
+  return {
+    status: { ...snapshot, mailboxes: recordOf(snapshot.mailboxes) },
+    reportedAt,
+    ...(omittedMailboxes ? { omittedMailboxes } : {}),
+  };
+}
 
 /** Accounts' status as reported by the watcher tasks: one item per account in the ACCOUNT_STATUS partition. */
 export class DynamoDbAccountStatusReports implements AccountStatusReports {
@@ -36,7 +59,7 @@ export class DynamoDbAccountStatusReports implements AccountStatusReports {
     this.documents = documentClient(client);
   }
 
-  async report(accountId: string, report: Required<AccountStatusReport>): Promise<void> {
+  async report(accountId: string, report: ReportedAccountStatus): Promise<void> {
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
@@ -49,17 +72,14 @@ export class DynamoDbAccountStatusReports implements AccountStatusReports {
     );
   }
 
-  async all(): Promise<ReadonlyMap<string, Required<AccountStatusReport>>> {
+  async all(): Promise<ReadonlyMap<string, ReportedAccountStatus>> {
     const items = await queryAll<ReportItem>(this.documents, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountStatus },
     });
     return new Map(
-      items.map((item) => [
-        item.sk,
-        { status: restored(JSON.parse(item.status) as StoredSnapshot), reportedAt: item.reportedAt },
-      ]),
+      items.map((item) => [item.sk, restored(JSON.parse(item.status) as StoredSnapshot, item.reportedAt)]),
     );
   }
 }

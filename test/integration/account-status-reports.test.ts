@@ -1,0 +1,66 @@
+// Account status reports in DynamoDB (dynalite, with AWS's item-size limit enforced in front of it).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DynamoDbAccountStatusReports } from '../../src/adapters/aws/dynamodb-account-status-reports.js';
+import { recordOf } from '../../src/domain/null-prototype.js';
+import type { AccountSnapshot, MailboxStatus } from '../../src/imap/status-board.js';
+import { startDynamoDb } from '../support/aws-emulators.js';
+
+const idle = (lastUid: number): MailboxStatus => ({
+  state: 'idle',
+  lastError: null,
+  uidValidity: '1700000000',
+  lastUid,
+  lastEventAt: '2026-12-02T07:00:00.000Z',
+});
+
+function snapshot(mailboxes: Iterable<readonly [string, MailboxStatus]>): AccountSnapshot {
+  return {
+    state: 'ok',
+    lastError: null,
+    errorCode: null,
+    nextLoginAttemptAt: null,
+    mailboxes: recordOf(mailboxes),
+  };
+}
+
+describe('account status reports (DynamoDB)', () => {
+  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let reports: DynamoDbAccountStatusReports;
+  before(async () => {
+    dynamo = await startDynamoDb();
+    reports = new DynamoDbAccountStatusReports(dynamo.client, await dynamo.createTable());
+  });
+  after(async () => dynamo?.stop());
+
+  it("keeps mailbox names as the server's, never as object keys with a prototype", async () => {
+    const status = snapshot([
+      ['INBOX', idle(7)],
+      ['__proto__', idle(1)],
+      ['constructor', { ...idle(2), state: 'error', lastError: 'NO [NONEXISTENT]' }],
+    ]);
+    await reports.report('support', { status, reportedAt: 1_000 });
+    const read = (await reports.all()).get('support');
+    assert.equal(read?.reportedAt, 1_000);
+    assert.equal(Object.getPrototypeOf(read?.status.mailboxes), null);
+    assert.deepEqual(Object.keys(read?.status.mailboxes ?? {}), ['INBOX', '__proto__', 'constructor']);
+    assert.equal(read?.status.mailboxes['constructor' as string]?.lastError, 'NO [NONEXISTENT]');
+    assert.equal(read?.omittedMailboxes, undefined);
+  });
+
+  it('reports an account watching thousands of folders within an item: those in error first, the rest counted', async () => {
+    const folders = Array.from({ length: 4_000 }, (_, i) => {
+      const name = `Archive/Customers/${String(i).padStart(5, '0')} - a folder name as long as real ones get`;
+      const status =
+        i % 1_000 === 999 ? { ...idle(i), state: 'error' as const, lastError: 'NO mailbox gone' } : idle(i);
+      return [name, status] as const;
+    });
+    await reports.report('big', { status: snapshot(folders), reportedAt: 2_000 });
+    const read = (await reports.all()).get('big');
+    assert.ok(read);
+    const kept = Object.values(read.status.mailboxes);
+    assert.ok(kept.length > 1_000, `${kept.length} mailboxes kept`);
+    assert.equal(kept.length + (read.omittedMailboxes ?? 0), 4_000, 'every mailbox is shown or counted');
+    assert.equal(kept.filter((m) => m.state === 'error').length, 4, 'every mailbox in error is kept');
+  });
+});
