@@ -40,7 +40,10 @@ function stored(snapshot: AccountSnapshot): StoredSnapshot {
   return { ...snapshot, mailboxes: kept, omittedMailboxes: entries.length - kept.length };
 }
 
-function restored({ omittedMailboxes, ...snapshot }: StoredSnapshot, reportedAt: number): ReportedAccountStatus {
+function restored(
+  { omittedMailboxes, ...snapshot }: StoredSnapshot,
+  reportedAt: number,
+): ReportedAccountStatus {
   return {
     status: { ...snapshot, mailboxes: recordOf(snapshot.mailboxes) },
     reportedAt,
