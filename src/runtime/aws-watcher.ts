@@ -147,6 +147,8 @@ export async function startAwsWatcher(
   const beating = setInterval(beat, HEARTBEAT_INTERVAL_MS);
   // A third of the lease duration: two heartbeats may fail before the others count this task gone.
   let cycling = false;
+  // The last cycle and its reconcile: stopping waits for them, so that no lease is taken after the release below.
+  let lastCycle: Promise<unknown> = Promise.resolve();
   const leasing = setInterval(() => {
     if (!shards) return;
     // Every tick, even while a cycle is still waiting on DynamoDB: once this task's heartbeat is older than the
@@ -159,7 +161,7 @@ export async function startAwsWatcher(
     // A cycle that outlasts the interval (hundreds of takes at start) is not run twice at once.
     if (cycling) return;
     cycling = true;
-    void shards
+    lastCycle = shards
       .cycle()
       .finally(() => {
         cycling = false;
@@ -175,7 +177,7 @@ export async function startAwsWatcher(
     stop: async () => {
       clearInterval(beating);
       clearInterval(leasing);
-      reporter.stop();
+      await Promise.all([lastCycle, reporter.stop()]);
       await watcher.stop();
       // Sessions are closed: the others may take the shards now instead of after the lease duration.
       await shards

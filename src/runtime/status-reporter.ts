@@ -62,7 +62,7 @@ function reportDue(
 export class StatusReporter {
   private readonly last = new Map<string, LastReport>();
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private running: Promise<void> | undefined;
 
   constructor(
     private readonly board: StatusBoard,
@@ -77,41 +77,44 @@ export class StatusReporter {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Resolves once a tick under way has written what it was writing. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.running;
   }
 
   /** One look at the board; a tick still writing when the next is due lets that one pass. */
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const snapshot = this.board.snapshot();
-      const held = new Set(Object.keys(snapshot));
-      // An account given up and taken again later is reported afresh.
-      for (const id of this.last.keys()) if (!held.has(id)) this.last.delete(id);
-      const now = this.clock.now();
-      const due = Object.entries(snapshot).flatMap(([id, status]) => {
-        const current = { significant: significant(status), whole: JSON.stringify(status) };
-        return reportDue(this.last.get(id), current, now, this.timing) ? [{ id, status, current }] : [];
-      });
-      for (let i = 0; i < due.length; i += CONCURRENT_REPORTS) {
-        await Promise.all(
-          due.slice(i, i + CONCURRENT_REPORTS).map(async ({ id, status, current }) => {
-            try {
-              await this.reports.report(id, { status, reportedAt: now });
-              this.last.set(id, { ...current, at: now });
-            } catch (error) {
-              this.logger.warn('account status not reported; tried again at the next tick', {
-                account: id,
-                error: errorMessage(error),
-              });
-            }
-          }),
-        );
-      }
-    } finally {
-      this.running = false;
+  tick(): Promise<void> {
+    this.running ??= this.writeDueReports().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async writeDueReports(): Promise<void> {
+    const snapshot = this.board.snapshot();
+    const held = new Set(Object.keys(snapshot));
+    // An account given up and taken again later is reported afresh.
+    for (const id of this.last.keys()) if (!held.has(id)) this.last.delete(id);
+    const now = this.clock.now();
+    const due = Object.entries(snapshot).flatMap(([id, status]) => {
+      const current = { significant: significant(status), whole: JSON.stringify(status) };
+      return reportDue(this.last.get(id), current, now, this.timing) ? [{ id, status, current }] : [];
+    });
+    for (let i = 0; i < due.length; i += CONCURRENT_REPORTS) {
+      await Promise.all(
+        due.slice(i, i + CONCURRENT_REPORTS).map(async ({ id, status, current }) => {
+          try {
+            await this.reports.report(id, { status, reportedAt: now });
+            this.last.set(id, { ...current, at: now });
+          } catch (error) {
+            this.logger.warn('account status not reported; tried again at the next tick', {
+              account: id,
+              error: errorMessage(error),
+            });
+          }
+        }),
+      );
     }
   }
 }
