@@ -11,7 +11,7 @@ export interface StatusReportTiming {
   readonly refreshEveryMs: number;
 }
 
-export const DEFAULT_STATUS_REPORT_TIMING: StatusReportTiming = {
+const DEFAULT_STATUS_REPORT_TIMING: StatusReportTiming = {
   tickMs: 5_000,
   countersEveryMs: 5 * 60_000,
   refreshEveryMs: 6 * 60 * 60_000,
