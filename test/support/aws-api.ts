@@ -2,7 +2,7 @@
 // (payload format 2.0) hands the function, and a stack on the emulators with the Secrets Manager stand-in.
 // API Gateway and Lambda cannot run here: the events are built as AWS documents them.
 import { readFileSync } from 'node:fs';
-import { createServer, type OutgoingHttpHeaders } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
@@ -115,7 +115,16 @@ export function dovecotAccount(dovecot: DovecotServer, id: string, user: string,
 export async function serveAsHttpApi(
   handler: ApiHandler,
 ): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer(async (request, response) => {
+  // A request may still be running when the browser closes its sockets: closing waits for it, so that no DynamoDB
+  // call outlives the test (the emulators are stopped next).
+  const inFlight = new Set<Promise<void>>();
+  const server = createServer((request, response) => {
+    const answering = answer(request, response)
+      .catch(() => void response.destroy())
+      .finally(() => inFlight.delete(answering));
+    inFlight.add(answering);
+  });
+  const answer = async (request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const headers = recordOf(
@@ -132,12 +141,18 @@ export async function serveAsHttpApi(
     )) as Exclude<APIGatewayProxyResultV2, string>;
     const content = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
     response.writeHead(result.statusCode ?? 500, result.headers as OutgoingHttpHeaders).end(content);
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.allSettled(inFlight);
+    },
   };
 }
 

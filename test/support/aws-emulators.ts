@@ -39,8 +39,10 @@ export async function startDynamoDb(): Promise<{
       return TableName;
     },
     stop: async () => {
-      client.destroy();
+      // The server first: requests under way are answered before the database closes. Destroying the client
+      // first cut their sockets, and dynalite then closed the database under them and threw 'Database is closed'.
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      client.destroy();
     },
   };
 }
