@@ -95,11 +95,18 @@ export class ManagementApi extends Construct {
       delete: [BLOB_PREFIXES.deadLetters],
     });
     // Secrets sent to the API are stored; a change reads the stored ones to merge. The doctor's OAuth2 refresh
-    // keeps a rotated refresh token where the watcher looks for it.
+    // keeps a rotated refresh token where the watcher looks for it. A secret no longer referenced (a changed
+    // password, a deleted account) is scheduled for deletion; storing its value again restores it.
     grantSecretKinds(
       this,
       this.handler,
-      ['secretsmanager:GetSecretValue', 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
+      [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:CreateSecret',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:RestoreSecret',
+      ],
       props.secretPrefix,
       ['accounts', 'subscriptions', 'oauth2-tokens'],
     );

@@ -208,6 +208,8 @@ export interface SecretResolver {
 /** Stores a secret value under a name (creating or replacing it); returns the reference to resolve it by. */
 export interface SecretWriter {
   store(name: string, value: string): Promise<string>;
+  /** Deletes a secret no longer referenced (recoverable for a while where the store allows); gone already is fine. */
+  remove(arn: string): Promise<void>;
 }
 
 export interface ApiTokenInfo {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { DynamoDbAccountRepository } from '../adapters/aws/dynamodb-account-repository.js';
-import { storedAccountOf } from '../adapters/aws/dynamodb-account-repository.js';
+import {
+  type DynamoDbAccountRepository,
+  type StoredAccount,
+  storedAccountOf,
+} from '../adapters/aws/dynamodb-account-repository.js';
 import type { PutCondition } from '../adapters/aws/dynamodb-documents.js';
 import type {
   DynamoDbSubscriptionRepository,
@@ -13,6 +16,18 @@ import { ConfigError } from '../config/load-config.js';
 import type { SecretResolver, SecretWriter } from '../ports/index.js';
 
 type Document = Record<string, unknown>;
+
+/** Hex characters of the value's digest in a secret's name (see storeSecret). */
+const SECRET_DIGEST_LENGTH = 16;
+
+const accountSecrets = (stored: StoredAccount | undefined) => [
+  stored?.passwordSecretArn,
+  stored?.oauth2?.secretArn,
+];
+const subscriptionSecrets = (stored: StoredSubscription | undefined) => [
+  stored?.secretArn,
+  stored?.previousSecretArn,
+];
 
 /** The fields of `fields` that are set (documents are checked by strict schemas, and stored as DynamoDB items). */
 function defined(fields: Document): Document {
@@ -70,8 +85,30 @@ export class AwsDirectory implements ManagedDirectory {
    * watcher cache secrets by name for minutes, and a rotated secret must not be read as its old value meanwhile.
    */
   private storeSecret(kind: SecretKind, id: string, value: string): Promise<string> {
-    const digest = createHash('sha256').update(value).digest('hex').slice(0, 16);
+    const digest = createHash('sha256').update(value).digest('hex').slice(0, SECRET_DIGEST_LENGTH);
     return this.parts.writer.store(secretName(this.parts.secretPrefix, kind, `${id}/${digest}`), value);
+  }
+
+  /**
+   * Removes the secrets this directory stored for an item (`candidates`: the ones it referenced before a change
+   * and the ones a change stored) that the item as stored now does not reference: a changed password, a deleted
+   * item, the secret of a request that lost a race. Read after the write, so a concurrent change that kept a
+   * secret keeps it. Secrets stored under other names (by the CLI, or an operator's given by ARN) are left.
+   */
+  private async removeUnreferenced(
+    kind: SecretKind,
+    id: string,
+    candidates: readonly (string | undefined)[],
+    referenced: readonly (string | undefined)[],
+  ): Promise<void> {
+    // Exactly the names storeSecret makes (then the six characters AWS appends to an ARN).
+    const stored = secretName(this.parts.secretPrefix, kind, `${id}/`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const own = new RegExp(`:secret:${stored}[0-9a-f]{${SECRET_DIGEST_LENGTH}}-[A-Za-z0-9]{6}$`);
+    const kept = new Set(referenced);
+    const unreferenced = new Set(
+      candidates.filter((arn): arn is string => arn !== undefined && own.test(arn) && !kept.has(arn)),
+    );
+    await Promise.all([...unreferenced].map((arn) => this.parts.writer.remove(arn)));
   }
 
   private async accountsWhere(pick: (id: string) => boolean): Promise<AccountConfig[]> {
@@ -110,6 +147,7 @@ export class AwsDirectory implements ManagedDirectory {
       throw new ConfigError('the request body', [
         { path: 'security', message: 'AWS mode needs "tls" or "starttls"' },
       ]);
+    const before = condition === 'existing' ? await this.parts.accounts.current(account.id) : undefined;
     const { auth, ...settings } = account;
     const credentials =
       auth.kind === 'password'
@@ -126,12 +164,27 @@ export class AwsDirectory implements ManagedDirectory {
               ),
             },
           };
-    return this.parts.accounts.put(storedAccountOf(settings, credentials), condition);
+    const stored = storedAccountOf(settings, credentials);
+    const written = await this.parts.accounts.put(stored, condition);
+    await this.removeUnreferenced(
+      'accounts',
+      account.id,
+      [...accountSecrets(before), ...accountSecrets(stored)],
+      accountSecrets(await this.parts.accounts.current(account.id)),
+    );
+    return written;
   }
 
   async removeAccount(id: string): Promise<'removed' | 'not-found'> {
-    if (!(await this.accountIds()).has(id)) return 'not-found';
+    const before = await this.parts.accounts.current(id);
+    if (!before) return 'not-found';
     await this.parts.accounts.remove(id);
+    await this.removeUnreferenced(
+      'accounts',
+      id,
+      accountSecrets(before),
+      accountSecrets(await this.parts.accounts.current(id)),
+    );
     return 'removed';
   }
 
@@ -173,24 +226,37 @@ export class AwsDirectory implements ManagedDirectory {
   ): Promise<boolean> {
     const { id } = subscription;
     const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
-    return this.parts.subscriptions.put(
-      defined({
-        id,
-        url: subscription.url,
-        secretArn: await this.storeSecret('subscriptions', id, String(document.secret)),
-        previousSecretArn: previous && (await this.storeSecret('subscriptions', id, previous)),
-        previousSecretExpiresAt: previous ? subscription.previousSecretUntil : undefined,
-        events: subscription.events && [...subscription.events],
-        accounts: subscription.accounts && [...subscription.accounts],
-        rateLimitPerSecond: subscription.rateLimitPerSecond,
-      }) as unknown as StoredSubscription,
-      condition,
+    const before = condition === 'existing' ? await this.parts.subscriptions.current(id) : undefined;
+    const stored = defined({
+      id,
+      url: subscription.url,
+      secretArn: await this.storeSecret('subscriptions', id, String(document.secret)),
+      previousSecretArn: previous && (await this.storeSecret('subscriptions', id, previous)),
+      previousSecretExpiresAt: previous ? subscription.previousSecretUntil : undefined,
+      events: subscription.events && [...subscription.events],
+      accounts: subscription.accounts && [...subscription.accounts],
+      rateLimitPerSecond: subscription.rateLimitPerSecond,
+    }) as unknown as StoredSubscription;
+    const written = await this.parts.subscriptions.put(stored, condition);
+    await this.removeUnreferenced(
+      'subscriptions',
+      id,
+      [...subscriptionSecrets(before), ...subscriptionSecrets(stored)],
+      subscriptionSecrets(await this.parts.subscriptions.current(id)),
     );
+    return written;
   }
 
   async removeSubscription(id: string): Promise<'removed' | 'not-found'> {
-    if (!(await this.storedSubscription(id))) return 'not-found';
+    const before = await this.parts.subscriptions.current(id);
+    if (!before) return 'not-found';
     await this.parts.subscriptions.remove(id);
+    await this.removeUnreferenced(
+      'subscriptions',
+      id,
+      subscriptionSecrets(before),
+      subscriptionSecrets(await this.parts.subscriptions.current(id)),
+    );
     return 'removed';
   }
 

@@ -41,7 +41,10 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
   };
 
   before(async () => {
-    dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
+    dovecot = await startDovecot([
+      { name: 'support', password: 'support-pw' },
+      { name: 'vault', password: 'vault-pw' },
+    ]);
     stack = await startApiStack({ bucket: 'idlehook-api', prefix: 'idlehook/ApiTest/' });
     handler = apiFunction(stack.adapters(), stack.env);
     token = await stack.createToken('helpdesk');
@@ -231,6 +234,53 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       'the stored one is the one created',
     );
     assert.equal((await call('DELETE', '/v1/subscriptions/racer')).status, 204);
+  });
+
+  it('keeps only the secrets in use: a changed password, a lost race and a delete leave none behind', async () => {
+    const names = (kind: string, id: string) =>
+      stack.secretsManager.live().filter((name) => name.startsWith(`idlehook/ApiTest/${kind}/${id}/`));
+    const created = await call(
+      'POST',
+      '/v1/accounts',
+      dovecotAccount(dovecot, 'vault', 'support', 'support-pw'),
+    );
+    assert.equal(created.status, 201, created.text);
+    const [first] = names('accounts', 'vault');
+    assert.ok(first);
+
+    // A changed password is checked by logging in (so is any change of the credentials): another user's.
+    const changed = await call('PATCH', '/v1/accounts/vault', { user: 'vault', password: 'vault-pw' });
+    assert.equal(changed.status, 200, changed.text);
+    const [second, ...more] = names('accounts', 'vault');
+    assert.deepEqual(more, [], 'one secret for the account');
+    assert.notEqual(second, first, 'the new password is in a new secret');
+    assert.equal(
+      stack.secretsManager.scheduledForDeletion.get(first),
+      7,
+      'the old one is deleted, recoverably',
+    );
+
+    // The first password again: its secret, scheduled for deletion, is restored rather than refused.
+    const back = await call('PATCH', '/v1/accounts/vault', { user: 'support', password: 'support-pw' });
+    assert.equal(back.status, 200, back.text);
+    assert.deepEqual(names('accounts', 'vault'), [first]);
+
+    const answers = await Promise.all(
+      ['one', 'two'].map((url) =>
+        call('POST', '/v1/subscriptions', { id: 'racer2', url: `https://${url}.example.com/hook` }),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409], answers.map((a) => a.text).join('\n'));
+    assert.equal(
+      names('subscriptions', 'racer2').length,
+      1,
+      "the losing request's secret is not left behind",
+    );
+
+    assert.equal((await call('DELETE', '/v1/accounts/vault')).status, 204);
+    assert.equal((await call('DELETE', '/v1/subscriptions/racer2')).status, 204);
+    assert.deepEqual(names('accounts', 'vault'), [], 'no password left after the account is deleted');
+    assert.deepEqual(names('subscriptions', 'racer2'), []);
   });
 
   it('refuses oversized bodies and stays up', async () => {

@@ -255,6 +255,9 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     );
     await request('PATCH', '/v1/accounts/api-made', { mailboxes: ['INBOX'] });
     await request('DELETE', '/v1/accounts/api-made');
+    // Added again with the same password: the secret the delete scheduled for deletion is restored.
+    await request('POST', '/v1/accounts', dovecotAccount(dovecot, 'api-made', 'support', 'support-pw'));
+    await request('DELETE', '/v1/accounts/api-made');
     await request('POST', '/v1/subscriptions', { id: 'api-made', url: 'https://hooks.example.com/' });
     await request('POST', '/v1/subscriptions/api-made/rotate-secret', { previousSecretValidSeconds: 60 });
     await request('POST', '/v1/subscriptions/api-made/enable');

@@ -204,6 +204,7 @@ export async function startApiStack(options: {
   return {
     env,
     adapters,
+    secretsManager,
     /** What `idlehook tokens create --stack NAME` does, with the operator's credentials. */
     createToken: async (name: string) => (await adapters().apiTokens.create(name)).token,
     /** The state of an account's INBOX in the watcher (undefined: not watched). */

@@ -118,8 +118,9 @@ export function recordingResolver(
 }
 
 /**
- * A SecretWriter over a map of ARN to value, recording each write as Secrets Manager's adapter makes it:
- * PutSecretValue, and CreateSecret when the secret did not exist yet.
+ * A SecretWriter over a map of ARN to value, recording each call as Secrets Manager's adapter makes it:
+ * PutSecretValue, and CreateSecret when the secret did not exist yet; DeleteSecret for a removal, and
+ * RestoreSecret before storing a removed one again.
  */
 export function recordingWriter(
   secrets: Map<string, string>,
@@ -127,14 +128,22 @@ export function recordingWriter(
   component: Component,
   log: RecordedCall[],
 ): SecretWriter {
+  /** Removed secrets wait out their recovery window: storing one again restores it. */
+  const scheduledForDeletion = new Set<string>();
+  const record = (action: string, arn: string) =>
+    log.push({ component, action: `secretsmanager:${action}`, target: { kind: 'secret', arn } });
   return {
     store: async (name, value) => {
       const arn = arnOf(name);
-      log.push({ component, action: 'secretsmanager:PutSecretValue', target: { kind: 'secret', arn } });
-      if (!secrets.has(arn))
-        log.push({ component, action: 'secretsmanager:CreateSecret', target: { kind: 'secret', arn } });
+      if (scheduledForDeletion.delete(arn)) record('RestoreSecret', arn);
+      record('PutSecretValue', arn);
+      if (!secrets.has(arn)) record('CreateSecret', arn);
       secrets.set(arn, value);
       return arn;
+    },
+    remove: async (arn) => {
+      record('DeleteSecret', arn);
+      scheduledForDeletion.add(arn);
     },
   };
 }

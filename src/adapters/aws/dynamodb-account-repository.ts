@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
@@ -84,6 +84,14 @@ export class DynamoDbAccountRepository implements AccountRepository {
       { TableName: this.tableName, Item: { ...TABLE_KEYS.account(account.id), ...account } },
       condition,
     );
+  }
+
+  /** One as stored now: a strongly consistent read, for deciding what a write just made unreferenced. */
+  async current(accountId: string): Promise<StoredAccount | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: TABLE_KEYS.account(accountId), ConsistentRead: true }),
+    );
+    return Item as StoredAccount | undefined;
   }
 
   async remove(accountId: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { EventType } from '../../domain/event-schemas.js';
@@ -52,6 +52,18 @@ export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
     } finally {
       this.cached = undefined;
     }
+  }
+
+  /** One as stored now: a strongly consistent read, for deciding what a write just made unreferenced. */
+  async current(subscriptionId: string): Promise<StoredSubscription | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: TABLE_KEYS.subscription(subscriptionId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item as StoredSubscription | undefined;
   }
 
   async remove(subscriptionId: string): Promise<void> {
