@@ -13,7 +13,8 @@ import type { Listed, ManagedDirectory } from '../api/management-api.js';
 import { type SecretKind, secretName } from '../config/aws-environment.js';
 import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
-import type { SecretResolver, SecretWriter } from '../ports/index.js';
+import { errorMessage } from '../domain/errors.js';
+import type { Logger, SecretResolver, SecretWriter } from '../ports/index.js';
 
 type Document = Record<string, unknown>;
 
@@ -77,6 +78,7 @@ export class AwsDirectory implements ManagedDirectory {
       readonly resolver: SecretResolver;
       readonly writer: SecretWriter;
       readonly secretPrefix: string;
+      readonly logger: Logger;
     },
   ) {}
 
@@ -108,7 +110,17 @@ export class AwsDirectory implements ManagedDirectory {
     const unreferenced = new Set(
       candidates.filter((arn): arn is string => arn !== undefined && own.test(arn) && !kept.has(arn)),
     );
-    await Promise.all([...unreferenced].map((arn) => this.parts.writer.remove(arn)));
+    // The change is stored by now: a secret left behind is the lesser harm than failing the request for it.
+    await Promise.all(
+      [...unreferenced].map((arn) =>
+        this.parts.writer.remove(arn).catch((error: unknown) =>
+          this.parts.logger.warn('a secret no longer used was not deleted; delete it by hand', {
+            secretArn: arn,
+            error: errorMessage(error),
+          }),
+        ),
+      ),
+    );
   }
 
   private async accountsWhere(pick: (id: string) => boolean): Promise<AccountConfig[]> {

@@ -16,6 +16,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     resolver: aws.secrets,
     writer: aws.secretWriter,
     secretPrefix: aws.secretPrefix,
+    logger: aws.logger,
   });
   return {
     directory,

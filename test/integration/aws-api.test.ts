@@ -281,6 +281,43 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal((await call('DELETE', '/v1/subscriptions/racer2')).status, 204);
     assert.deepEqual(names('accounts', 'vault'), [], 'no password left after the account is deleted');
     assert.deepEqual(names('subscriptions', 'racer2'), []);
+
+    // Secrets Manager refusing the deletion does not fail a change that is stored: the old secret stays.
+    const adapters = stack.adapters();
+    const refusing = apiFunction(
+      {
+        ...adapters,
+        secretWriter: {
+          store: (name, value) => adapters.secretWriter.store(name, value),
+          remove: async () => {
+            throw new Error('AccessDeniedException');
+          },
+        },
+      },
+      stack.env,
+    );
+    const callRefusing = (method: string, path: string, body: unknown) =>
+      invokeApi(refusing, method, path, { token, body });
+    assert.equal(
+      (await callRefusing('POST', '/v1/subscriptions', { id: 'kept', url: 'https://k.example.com/' })).status,
+      201,
+    );
+    // The second rotation drops the first secret (no longer the previous one): its deletion is refused.
+    for (const _ of [1, 2]) {
+      const rotated = await callRefusing('POST', '/v1/subscriptions/kept/rotate-secret', {});
+      assert.equal(rotated.status, 200, rotated.text);
+    }
+    assert.equal(
+      names('subscriptions', 'kept').length,
+      3,
+      'the dropped secret was not deleted, and the rotation succeeded',
+    );
+    assert.equal((await call('DELETE', '/v1/subscriptions/kept')).status, 204);
+    assert.equal(
+      names('subscriptions', 'kept').length,
+      1,
+      'only the one whose deletion was refused (logged)',
+    );
   });
 
   it('refuses oversized bodies and stays up', async () => {
