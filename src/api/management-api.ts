@@ -81,6 +81,8 @@ export interface ManagementBackend {
    * it, stale reports left out.
    */
   accountStatuses(): Awaitable<ReadonlyMap<string, AccountStatusReport>>;
+  /** One account's status, as `accountStatuses` has it: the single-account routes read no other. */
+  accountStatus(id: string): Awaitable<AccountStatusReport | undefined>;
   /**
    * The state of an account without a status: `starting` where the watcher runs in this process and has not
    * reached it yet; `unknown` where no watcher task has reported it (AWS mode).
@@ -231,7 +233,10 @@ export function createManagementApi(
       backend.accountStatuses(),
     ]);
     const { data, nextCursor } = paginate(listed, (a) => a.value.id, c.req.valid('query'));
-    return c.json({ data: data.map((a) => accountView(backend, a, statuses)), nextCursor }, 200);
+    return c.json(
+      { data: data.map((a) => accountView(backend, a, statuses.get(a.value.id))), nextCursor },
+      200,
+    );
   });
 
   app.openapi(createAccountRoute, async (c) => {
@@ -246,14 +251,14 @@ export function createManagementApi(
     if (!(await backend.directory.addAccount(document, account)))
       return problemResponse(c, 409, { detail: `an account with id "${account.id}" exists` });
     await backend.accountsChanged();
-    return c.json(accountView(backend, { value: account, origin: 'api' }, new Map()), 201);
+    return c.json(accountView(backend, { value: account, origin: 'api' }, undefined), 201);
   });
 
   app.openapi(getAccountRoute, async (c) => {
     const { id } = c.req.valid('param');
     const account = await backend.directory.account(id);
     return account
-      ? c.json(accountView(backend, account, await backend.accountStatuses()), 200)
+      ? c.json(accountView(backend, account, await backend.accountStatus(id)), 200)
       : notFound(c, `account "${id}"`);
   });
 
@@ -342,7 +347,7 @@ export function createManagementApi(
     if (!(await backend.directory.replaceAccount(changed, account))) return notFound(c, `account "${id}"`);
     await backend.accountsChanged();
     return c.json(
-      accountView(backend, { value: account, origin: 'api' }, await backend.accountStatuses()),
+      accountView(backend, { value: account, origin: 'api' }, await backend.accountStatus(id)),
       200,
     );
   });

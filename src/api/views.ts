@@ -9,9 +9,8 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export function accountView(
   backend: Pick<ManagementBackend, 'unreportedState'>,
   { value, origin }: Listed<AccountConfig>,
-  statuses: ReadonlyMap<string, AccountStatusReport>,
+  report: AccountStatusReport | undefined,
 ) {
-  const report = statuses.get(value.id);
   const status = report?.status;
   return {
     id: value.id,

@@ -132,7 +132,7 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
       {
         generatedAt: iso(backend.clock.now()),
         queues,
-        accounts: accounts.map((a) => accountView(backend, a, statuses)),
+        accounts: accounts.map((a) => accountView(backend, a, statuses.get(a.value.id))),
         subscriptions: await Promise.all(subscriptions.map((s) => subscriptionView(backend, s))),
         events: await withDetails(latestEvents(attempts.flat()), messageDetails),
         deadLetters: [...letters]

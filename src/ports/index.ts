@@ -239,6 +239,8 @@ export interface AccountStatusReports {
   report(accountId: string, report: ReportedAccountStatus): Promise<void>;
   /** Every account's latest report, by account id. */
   all(): Promise<ReadonlyMap<string, ReportedAccountStatus>>;
+  /** One account's latest report. */
+  of(accountId: string): Promise<ReportedAccountStatus | undefined>;
 }
 
 /** The management API's tokens; only their hashes are stored (see api/tokens.ts). */

@@ -1,6 +1,7 @@
 import type { ManagementBackend } from '../api/management-api.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
+import type { ReportedAccountStatus } from '../ports/index.js';
 import type { AwsAdapters } from './aws-composition.js';
 import { AwsDirectory } from './aws-directory.js';
 import { STATUS_REPORT_STALE_AFTER_MS } from './status-reporter.js';
@@ -18,14 +19,20 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     secretPrefix: aws.secretPrefix,
     logger: aws.logger,
   });
+  /** A report older than this is from a task that stopped without a successor reporting the account. */
+  const fresh = (report: ReportedAccountStatus) =>
+    aws.clock.now() - report.reportedAt < STATUS_REPORT_STALE_AFTER_MS;
   return {
     directory,
     verifyToken: (token) => aws.apiTokens.verify(token),
     hasTokens: () => aws.apiTokens.any(),
     accountStatuses: async () => {
-      const now = aws.clock.now();
       const reports = await aws.accountStatusReports.all();
-      return new Map([...reports].filter(([, r]) => now - r.reportedAt < STATUS_REPORT_STALE_AFTER_MS));
+      return new Map([...reports].filter(([, report]) => fresh(report)));
+    },
+    accountStatus: async (id) => {
+      const report = await aws.accountStatusReports.of(id);
+      return report && fresh(report) ? report : undefined;
     },
     unreportedState: 'unknown',
     queueDepths: async () => ({ ingest: await aws.ingest.depth(), delivery: await aws.deliveries.depth() }),

@@ -30,6 +30,10 @@ export function localManagementBackend(parts: {
     hasTokens: () => stores.apiTokens.any(),
     accountStatuses: () =>
       new Map(Object.entries(status.snapshot()).map(([id, snapshot]) => [id, { status: snapshot }])),
+    accountStatus: (id) => {
+      const snapshot = status.snapshot()[id];
+      return snapshot && { status: snapshot };
+    },
     unreportedState: 'starting',
     queueDepths: () => ({ ingest: stores.ingest.depth(), delivery: stores.deliveries.depth() }),
     checkAccount: async (account) => {

@@ -46,6 +46,8 @@ describe('account status reports (DynamoDB)', () => {
     assert.deepEqual(Object.keys(read?.status.mailboxes ?? {}), ['INBOX', '__proto__', 'constructor']);
     assert.equal(read?.status.mailboxes['constructor' as string]?.lastError, 'NO [NONEXISTENT]');
     assert.equal(read?.omittedMailboxes, undefined);
+    assert.deepEqual(await reports.of('support'), read, 'one account read alone is the same');
+    assert.equal(await reports.of('nobody'), undefined);
   });
 
   it('reports an account watching thousands of folders within an item: those in error first, the rest counted', async () => {

@@ -254,6 +254,14 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       dovecotAccount(dovecot, 'api-made', 'support', 'support-pw'),
     );
     await request('PATCH', '/v1/accounts/api-made', { mailboxes: ['INBOX'] });
+    // One account's route reads that account's status item, not every account's.
+    const callsBefore = calls.length;
+    await request('GET', '/v1/accounts/api-made');
+    const statusReads = calls
+      .slice(callsBefore)
+      .filter((c) => c.target.kind === 'table' && c.target.leadingKeys.includes('ACCOUNT_STATUS'))
+      .map((c) => c.action);
+    assert.deepEqual(statusReads, ['dynamodb:GetItem']);
     await request('DELETE', '/v1/accounts/api-made');
     // Added again with the same password: the secret the delete scheduled for deletion is restored.
     await request('POST', '/v1/accounts', dovecotAccount(dovecot, 'api-made', 'support', 'support-pw'));
@@ -371,6 +379,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       );
     assert.ok(statusReports('watcher', 'dynamodb:PutItem'), 'the watcher reported account status');
     assert.ok(statusReports('api', 'dynamodb:Query'), 'the API read it');
+    assert.ok(statusReports('api', 'dynamodb:GetItem'), "and one account's");
     const parseSecrets = calls.filter(
       (c) => c.component === 'parse' && c.action.startsWith('secretsmanager:'),
     );

@@ -18,6 +18,9 @@ class RecordedReports implements AccountStatusReports {
   async all() {
     return new Map(this.written.map((w) => [w.accountId, w.report]));
   }
+  async of(accountId: string) {
+    return (await this.all()).get(accountId);
+  }
 }
 
 function setUp() {

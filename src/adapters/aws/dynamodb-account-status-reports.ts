@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { recordOf } from '../../domain/null-prototype.js';
 import type { AccountSnapshot, AccountStatus, MailboxStatus } from '../../imap/status-board.js';
 import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/index.js';
@@ -51,6 +51,9 @@ function restored(
   };
 }
 
+const restoredItem = (item: ReportItem) =>
+  restored(JSON.parse(item.status) as StoredSnapshot, item.reportedAt);
+
 /** Accounts' status as reported by the watcher tasks: one item per account in the ACCOUNT_STATUS partition. */
 export class DynamoDbAccountStatusReports implements AccountStatusReports {
   private readonly documents: DynamoDBDocumentClient;
@@ -81,8 +84,13 @@ export class DynamoDbAccountStatusReports implements AccountStatusReports {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountStatus },
     });
-    return new Map(
-      items.map((item) => [item.sk, restored(JSON.parse(item.status) as StoredSnapshot, item.reportedAt)]),
+    return new Map(items.map((item) => [item.sk, restoredItem(item)]));
+  }
+
+  async of(accountId: string): Promise<ReportedAccountStatus | undefined> {
+    const { Item } = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: TABLE_KEYS.accountStatus(accountId) }),
     );
+    return Item && restoredItem(Item as ReportItem);
   }
 }
