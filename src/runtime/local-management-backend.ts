@@ -31,7 +31,7 @@ export function localManagementBackend(parts: {
     accountStatuses: () =>
       new Map(Object.entries(status.snapshot()).map(([id, snapshot]) => [id, { status: snapshot }])),
     accountStatus: (id) => {
-      const snapshot = status.snapshot()[id];
+      const snapshot = status.snapshotOf(id);
       return snapshot && { status: snapshot };
     },
     unreportedState: 'starting',
