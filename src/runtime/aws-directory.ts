@@ -4,7 +4,6 @@ import {
   type StoredAccount,
   storedAccountOf,
 } from '../adapters/aws/dynamodb-account-repository.js';
-import type { PutCondition } from '../adapters/aws/dynamodb-documents.js';
 import type {
   DynamoDbSubscriptionRepository,
   StoredSubscription,
@@ -144,22 +143,23 @@ export class AwsDirectory implements ManagedDirectory {
 
   // Checked first so that a taken id writes no secret; the put's condition decides between concurrent requests.
   async addAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
-    if ((await this.accountIds()).has(account.id)) return false;
-    return this.putAccount(account, 'new');
+    if (await this.parts.accounts.current(account.id)) return false;
+    return this.putAccount(account, undefined);
   }
 
   async replaceAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
-    if (!(await this.accountIds()).has(account.id)) return false;
-    return this.putAccount(account, 'existing');
+    const before = await this.parts.accounts.current(account.id);
+    if (!before) return false;
+    return this.putAccount(account, before);
   }
 
-  private async putAccount(account: AccountConfig, condition: PutCondition): Promise<boolean> {
+  /** `before`: the account as stored when the request began; undefined for a new one. */
+  private async putAccount(account: AccountConfig, before: StoredAccount | undefined): Promise<boolean> {
     // The watcher runs far from any loopback server: AWS mode never logs in in plain text.
     if (account.security === 'none')
       throw new ConfigError('the request body', [
         { path: 'security', message: 'AWS mode needs "tls" or "starttls"' },
       ]);
-    const before = condition === 'existing' ? await this.parts.accounts.current(account.id) : undefined;
     const { auth, ...settings } = account;
     const credentials =
       auth.kind === 'password'
@@ -177,7 +177,7 @@ export class AwsDirectory implements ManagedDirectory {
             },
           };
     const stored = storedAccountOf(settings, credentials);
-    const written = await this.parts.accounts.put(stored, condition);
+    const written = await this.parts.accounts.put(stored, before ? 'existing' : 'new');
     await this.removeUnreferenced(
       'accounts',
       account.id,
@@ -216,29 +216,25 @@ export class AwsDirectory implements ManagedDirectory {
     return value && { value, origin: 'api' };
   }
 
-  private async storedSubscription(id: string): Promise<StoredSubscription | undefined> {
-    return (await this.parts.subscriptions.stored()).find((candidate) => candidate.id === id);
-  }
-
   async addSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
-    if (await this.storedSubscription(subscription.id)) return false;
-    return this.putSubscription(document as Document, subscription, 'new');
+    if (await this.parts.subscriptions.current(subscription.id)) return false;
+    return this.putSubscription(document as Document, subscription, undefined);
   }
 
   async replaceSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
-    if (!(await this.storedSubscription(subscription.id))) return false;
-    return this.putSubscription(document as Document, subscription, 'existing');
+    const before = await this.parts.subscriptions.current(subscription.id);
+    if (!before) return false;
+    return this.putSubscription(document as Document, subscription, before);
   }
 
   /** `document` has passed the subscription schema: its secrets are `whsec_` strings. */
   private async putSubscription(
     document: Document,
     subscription: SubscriptionConfig,
-    condition: PutCondition,
+    before: StoredSubscription | undefined,
   ): Promise<boolean> {
     const { id } = subscription;
     const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
-    const before = condition === 'existing' ? await this.parts.subscriptions.current(id) : undefined;
     const stored = defined({
       id,
       url: subscription.url,
@@ -249,7 +245,7 @@ export class AwsDirectory implements ManagedDirectory {
       accounts: subscription.accounts && [...subscription.accounts],
       rateLimitPerSecond: subscription.rateLimitPerSecond,
     }) as unknown as StoredSubscription;
-    const written = await this.parts.subscriptions.put(stored, condition);
+    const written = await this.parts.subscriptions.put(stored, before ? 'existing' : 'new');
     await this.removeUnreferenced(
       'subscriptions',
       id,
@@ -273,7 +269,7 @@ export class AwsDirectory implements ManagedDirectory {
   }
 
   async subscriptionDocument(id: string): Promise<unknown> {
-    const stored = await this.storedSubscription(id);
+    const stored = await this.parts.subscriptions.current(id);
     if (!stored) return undefined;
     const { resolver } = this.parts;
     const previousExpiry = stored.previousSecretExpiresAt;
