@@ -1,4 +1,4 @@
-import { senderFor, type UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
+import { type NodeHttpSender, senderFor } from '../adapters/http/node-http-sender.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -15,7 +15,7 @@ export interface Target {
   readonly subscriptionStatus: SubscriptionStatusStore;
   /** The management API's tokens (hashes only). */
   readonly apiTokens: ApiTokenStore;
-  readonly http: UndiciHttpSender;
+  readonly http: NodeHttpSender;
   readonly timeoutMs: number;
   subscriptions(): Promise<readonly SubscriptionConfig[]>;
   /** Present in AWS mode only: where accounts and subscriptions are managed. */

@@ -17,7 +17,7 @@ import { SecretsManagerOAuth2TokenStore } from '../adapters/aws/secrets-manager-
 import { SecretsManagerWriter } from '../adapters/aws/secrets-manager-writer.js';
 import { SqsQueue } from '../adapters/aws/sqs-queue.js';
 import { DestinationGuard } from '../adapters/http/destination-guard.js';
-import { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
+import { NodeHttpSender } from '../adapters/http/node-http-sender.js';
 import { EmfMetrics } from '../adapters/metrics/emf-metrics.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -95,7 +95,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
     leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     // SSRF protection is always on here: webhook URLs are user input, the functions run inside AWS.
-    http: new UndiciHttpSender(new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS)),
+    http: new NodeHttpSender(new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS)),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),
     // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
     routing: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, undefined, clock),

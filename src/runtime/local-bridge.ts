@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import type { getRequestListener } from '@hono/node-server';
-import { senderFor } from '../adapters/http/undici-http-sender.js';
+import { senderFor } from '../adapters/http/node-http-sender.js';
 import {
   type LocalHttpServer,
   startLocalHttpServer,

@@ -1,4 +1,4 @@
-import type { UndiciHttpSender } from '../adapters/http/undici-http-sender.js';
+import type { NodeHttpSender } from '../adapters/http/node-http-sender.js';
 import type { LocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { ManagementBackend } from '../api/management-api.js';
@@ -15,7 +15,7 @@ export function localManagementBackend(parts: {
   readonly stores: LocalStores;
   readonly status: StatusBoard;
   readonly directory: LocalDirectory;
-  readonly http: UndiciHttpSender;
+  readonly http: NodeHttpSender;
   readonly logger: Logger;
   readonly accountsChanged: () => Promise<void>;
   /** Signs connect links; the loopback server's URL once it listens. */

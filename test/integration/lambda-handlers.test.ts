@@ -7,7 +7,7 @@ import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.
 import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-subscription-repository.js';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.js';
-import { UndiciHttpSender } from '../../src/adapters/http/undici-http-sender.js';
+import { NodeHttpSender } from '../../src/adapters/http/node-http-sender.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { signBlobLink } from '../../src/domain/blob-links.js';
 import { messageEventId } from '../../src/domain/events.js';
@@ -93,7 +93,7 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
       attempts: new DynamoDbAttemptLog(dynamo.client, table),
       subscriptionStatus: state,
       throttle: new DynamoDbEndpointThrottle(dynamo.client, table, systemClock),
-      http: new UndiciHttpSender(),
+      http: new NodeHttpSender(),
       clock: systemClock,
       logger: silent,
       policy: {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DestinationGuard } from '../../src/adapters/http/destination-guard.js';
-import { UndiciHttpSender } from '../../src/adapters/http/undici-http-sender.js';
+import { NodeHttpSender } from '../../src/adapters/http/node-http-sender.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
 describe('webhooks to internal addresses, through a real HTTP stack', () => {
@@ -16,7 +16,7 @@ describe('webhooks to internal addresses, through a real HTTP stack', () => {
   const request = (url: string) => ({ url, headers: {}, body: '{}', timeoutMs: 2000 });
 
   it('refuses an IP literal and a host name that resolves to loopback, without sending anything', async () => {
-    const guarded = new UndiciHttpSender(new DestinationGuard());
+    const guarded = new NodeHttpSender(new DestinationGuard());
     for (const url of [`http://127.0.0.1:${port}/hook`, `http://localhost:${port}/hook`]) {
       const response = await guarded.send(request(url));
       assert.equal(response.status, undefined, url);
@@ -28,7 +28,7 @@ describe('webhooks to internal addresses, through a real HTTP stack', () => {
   });
 
   it('reaches an allowlisted range (the guard, not the network, was what refused)', async () => {
-    const allowed = new UndiciHttpSender(new DestinationGuard(['127.0.0.0/8', '::1']));
+    const allowed = new NodeHttpSender(new DestinationGuard(['127.0.0.0/8', '::1']));
     const response = await allowed.send(request(`http://localhost:${port}/hook`));
     await allowed.close();
     assert.equal(response.permanent, undefined);

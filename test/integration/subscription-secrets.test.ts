@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-subscription-repository.js';
-import { UndiciHttpSender } from '../../src/adapters/http/undici-http-sender.js';
+import { NodeHttpSender } from '../../src/adapters/http/node-http-sender.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { sendWebhook } from '../../src/pipeline/send-webhook.js';
 import type { SecretResolver } from '../../src/ports/index.js';
@@ -49,7 +49,7 @@ describe('one subscription with an unusable secret', () => {
     assert.doesNotMatch(listed.get('plain')?.secretProblem ?? '', /not-a-webhook-secret/);
     assert.match(listed.get('unreadable')?.secretProblem ?? '', /arn:gone cannot be used: AccessDenied/);
 
-    const http = new UndiciHttpSender();
+    const http = new NodeHttpSender();
     const record = {
       eventId: 'evt_1',
       eventType: 'message.received',
