@@ -52,6 +52,8 @@ async function allIdle(bridge: BridgeProcess, count: number, timeoutMs: number):
 interface RunFigures {
   readonly startToIdleMs: number;
   readonly rssKiB: number;
+  /** RSS once idle again after the latency samples: what a bridge that has delivered mail holds. */
+  readonly rssAfterMailKiB: number;
   readonly idleCpuPercent: number;
   readonly latency: ReturnType<typeof summary>;
   readonly restartToIdleMs?: number;
@@ -109,6 +111,8 @@ async function run(
     await appender.logout();
     await new Promise((r) => setTimeout(r, 1_000));
   }
+  await new Promise((r) => setTimeout(r, 5_000));
+  const rssAfterMail = rssKiB(pid);
 
   let restartToIdleMs: number | undefined;
   let restartPeakLoginsPerSecond: number | undefined;
@@ -130,6 +134,7 @@ async function run(
   return {
     startToIdleMs,
     rssKiB: rss,
+    rssAfterMailKiB: rssAfterMail,
     idleCpuPercent,
     latency: summary(latencies),
     ...(restartToIdleMs === undefined ? {} : { restartToIdleMs, restartPeakLoginsPerSecond }),
@@ -155,6 +160,9 @@ try {
   );
   console.log(
     `  RSS:                         ${(dense.rssKiB / 1024).toFixed(0)} MiB  (1 mailbox: ${(baseline.rssKiB / 1024).toFixed(0)} MiB)`,
+  );
+  console.log(
+    `  RSS, idle after the samples:  ${(dense.rssAfterMailKiB / 1024).toFixed(0)} MiB  (1 mailbox: ${(baseline.rssAfterMailKiB / 1024).toFixed(0)} MiB)`,
   );
   console.log(`  RSS per mailbox above 1:     ${perMailboxKiB.toFixed(0)} KiB`);
   console.log(
