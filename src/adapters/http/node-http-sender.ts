@@ -9,7 +9,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 const RESPONSE_EXCERPT_BYTES = 1024;
 /** An idle keep-alive connection is closed after this long (sooner when the server's Keep-Alive says so). */
 const KEEP_ALIVE_MS = 30_000;
-/** Connections per endpoint origin, as many as deliveries may run at once at most. */
+/** Connections per endpoint origin (as undici's pool had); deliveries beyond them wait for a free one. */
 const CONNECTIONS_PER_ORIGIN = 64;
 
 /** Reads the start of a response body and discards the rest, up to the cap. */
