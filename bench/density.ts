@@ -164,7 +164,7 @@ try {
   console.log(
     `  RSS, idle after the samples:  ${(dense.rssAfterMailKiB / 1024).toFixed(0)} MiB  (1 mailbox: ${(baseline.rssAfterMailKiB / 1024).toFixed(0)} MiB)`,
   );
-  console.log(`  RSS per mailbox above 1:     ${perMailboxKiB.toFixed(0)} KiB`);
+  if (mailboxes > 1) console.log(`  RSS per mailbox above 1:     ${perMailboxKiB.toFixed(0)} KiB`);
   console.log(
     `  CPU while idle (${idleSeconds} s):      ${dense.idleCpuPercent.toFixed(2)} % of a core  (1 mailbox: ${baseline.idleCpuPercent.toFixed(2)} %)`,
   );
