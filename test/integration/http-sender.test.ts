@@ -119,7 +119,8 @@ describe('the webhook HTTP sender', () => {
       url: 'http://no-such-host.invalid/hook',
       headers: {},
       body: '{}',
-      timeoutMs: 5_000,
+      // Long enough for a resolver that answers slowly (EAI_AGAIN) to answer before the deadline.
+      timeoutMs: 30_000,
     });
     assert.equal(unknown.status, undefined);
     assert.match(unknown.error ?? '', /^DNS lookup failed \((ENOTFOUND|EAI_AGAIN)\)$/);
