@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The compiled CLI (dist/ is built by `npm ci` / `npm install` through the prepare script, or `npm run build`).
+// The bundled CLI (dist/ is built by `npm ci` / `npm install` through the prepare script, or `npm run build`).
 import { existsSync } from 'node:fs';
 
-const main = new URL('../dist/cli/main.js', import.meta.url);
+const main = new URL('../dist/idlehook.mjs', import.meta.url);
 if (!existsSync(main)) {
   console.error('idlehook is not built yet: run `npm run build` (npm ci and npm install do it for you).');
   process.exit(1);

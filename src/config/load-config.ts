@@ -35,6 +35,7 @@ export interface ConfigProblem {
 
 /** A configuration that cannot be used; lists every bad field by path. Not retryable: fix the file. */
 export class ConfigError extends IdlehookError {
+  override readonly name = 'ConfigError';
   constructor(
     readonly source: string,
     readonly problems: readonly ConfigProblem[],

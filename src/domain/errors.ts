@@ -4,6 +4,9 @@
  * Codes of system errors (ECONNREFUSED, CERT_HAS_EXPIRED, ...) pass through unchanged.
  */
 export abstract class IdlehookError extends Error {
+  /** Each class names itself: bundles are minified, and a class's own name would not survive that. */
+  abstract override readonly name: string;
+
   constructor(
     readonly code: string,
     readonly retryable: boolean,
@@ -11,7 +14,6 @@ export abstract class IdlehookError extends Error {
     options: ErrorCause = {},
   ) {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
-    this.name = new.target.name;
   }
 }
 
@@ -29,6 +31,7 @@ export function errorMessage(error: unknown): string {
  * watcher reconciles).
  */
 export class MailboxNotOwnedError extends IdlehookError {
+  override readonly name = 'MailboxNotOwnedError';
   constructor(account: string) {
     super('MAILBOX_NOT_OWNED', true, `the mailboxes of ${account} belong to another watcher now`);
   }

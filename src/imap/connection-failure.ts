@@ -3,6 +3,7 @@ import type { ConnectionFailureKind } from '../domain/retry.js';
 
 /** An IMAP connection problem in our own terms, with a cause and a fix a person can act on. */
 export class ImapConnectionError extends IdlehookError {
+  override readonly name = 'ImapConnectionError';
   /** Always retried; authentication failures only after a long wait (see reconnectDelayMs). */
   constructor(
     readonly kind: ConnectionFailureKind,
@@ -16,6 +17,7 @@ export class ImapConnectionError extends IdlehookError {
 
 /** A command got no answer before our deadline: the connection is presumed dead. */
 export class ServerSilentError extends IdlehookError {
+  override readonly name = 'ServerSilentError';
   constructor(overdueMs: number) {
     super('SERVER_SILENT', true, `the server did not answer for ${Math.round(overdueMs / 1000)} s`);
   }
@@ -23,6 +25,7 @@ export class ServerSilentError extends IdlehookError {
 
 /** The server (or the network) closed a connection we still needed. */
 export class ConnectionClosedError extends IdlehookError {
+  override readonly name = 'ConnectionClosedError';
   constructor() {
     super('CONNECTION_CLOSED', true, 'the server closed the connection');
   }
@@ -30,6 +33,7 @@ export class ConnectionClosedError extends IdlehookError {
 
 /** The selected mailbox was recreated (or removed) under us: the session restarts and re-baselines. */
 export class UidValidityChangedError extends IdlehookError {
+  override readonly name = 'UidValidityChangedError';
   constructor(mailbox: string) {
     super('UIDVALIDITY_CHANGED', true, `UIDVALIDITY of ${mailbox} changed or it disappeared while selected`);
   }

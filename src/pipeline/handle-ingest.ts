@@ -8,6 +8,7 @@ import type { DeliveryRecord, IngestRecord, MessageArrival } from './records.js'
 
 /** The raw message the watcher stored is not there (yet): the record should be retried, not dropped. */
 export class RawMessageMissingError extends IdlehookError {
+  override readonly name = 'RawMessageMissingError';
   constructor(key: string) {
     super('RAW_MESSAGE_MISSING', true, `raw message ${key} is not in the blob store`);
   }

@@ -21,6 +21,7 @@ export interface InvocationMetrics extends Metrics {
 
 /** Thrown to hand a record back to SQS after its visibility was set to the retry delay. Retryable by design. */
 export class DeliveryRetryScheduledError extends IdlehookError {
+  override readonly name = 'DeliveryRetryScheduledError';
   constructor(delayMs: number) {
     super(
       'DELIVERY_RETRY_SCHEDULED',

@@ -32,7 +32,7 @@ describe('the npm package: packed, installed into an empty folder, run from ther
     for (const file of [
       'package/LICENSE',
       'package/bin/idlehook.js',
-      'package/dist/cli/main.js',
+      'package/dist/idlehook.mjs',
       'package/schemas/openapi.json',
     ])
       assert.ok(listing.includes(file), `${file} is in the package`);

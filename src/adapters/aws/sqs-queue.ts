@@ -14,6 +14,7 @@ import type { BlobStore, EventQueue, OutgoingMessage, QueueMessage } from '../..
 
 /** SQS refused some messages of a batch; the caller must not advance past them. Retryable. */
 export class QueueSendError extends IdlehookError {
+  override readonly name = 'QueueSendError';
   constructor(failed: readonly { Id?: string; Code?: string; Message?: string }[]) {
     super(
       'QUEUE_SEND_FAILED',

@@ -4,6 +4,7 @@ import { IdlehookError } from '../../domain/errors.js';
 
 /** The webhook URL leads to an address idlehook must not reach. Not retryable: fix the URL or the allowlist. */
 export class ForbiddenDestinationError extends IdlehookError {
+  override readonly name = 'ForbiddenDestinationError';
   constructor(address: string, host: string) {
     super(
       'FORBIDDEN_DESTINATION',

@@ -19,6 +19,7 @@ export interface DoctorReport {
 
 /** Stops the walk at a failed stage; the doctor reports that stage and goes no further. */
 export class StepFailure extends IdlehookError {
+  override readonly name = 'StepFailure';
   constructor(
     readonly step: DoctorStep,
     options: ErrorCause = {},

@@ -230,6 +230,7 @@ export async function checkPlainGreeting(
 }
 
 class HandshakeTimeoutError extends IdlehookError {
+  override readonly name = 'HandshakeTimeoutError';
   constructor(timeoutMs: number) {
     super('HANDSHAKE_TIMEOUT', true, `no TLS answer within ${timeoutMs / 1000} s`);
   }
