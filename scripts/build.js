@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The esbuild bundles idlehook runs as (the Lambda functions are bundled by the CDK construct, with the same
-// options). `node scripts/build.js` builds the CLI into dist/ (bin/idlehook.js loads dist/idlehook.mjs);
+// choices: minified, source maps, module-first main fields). `node scripts/build.js` builds the CLI into dist/ (bin/idlehook.js loads dist/idlehook.mjs);
 // `node scripts/build.js watcher` builds the watcher task's image contents into dist-watcher/.
 // A minified bundle is about 10 MiB less resident memory for a running bridge than the same code loaded as ~350
 // separate modules (README, Benchmarks). Type checking is `npm run typecheck`.
@@ -26,28 +26,34 @@ const shared = {
   logLevel: 'warning',
 };
 
-const targets = {
-  cli: {
-    entryPoints: { idlehook: 'src/cli/main.ts' },
-    outdir: 'dist',
-    target: 'node20',
-    // Commands load what they need on first use (the AWS SDK, the management API, the doctor): separate chunks.
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    // A native module, loaded from node_modules at run time.
-    external: ['better-sqlite3'],
-  },
-  watcher: {
-    entryPoints: ['containers/watcher/main.ts', 'containers/watcher/healthcheck.ts'],
-    outdir: 'dist-watcher',
-    target: 'node22',
-  },
-};
+const targets = new Map([
+  [
+    'cli',
+    {
+      entryPoints: { idlehook: 'src/cli/main.ts' },
+      outdir: 'dist',
+      target: 'node20',
+      // Commands load what they need on first use (the AWS SDK, the management API, the doctor): separate chunks.
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      // A native module, loaded from node_modules at run time.
+      external: ['better-sqlite3'],
+    },
+  ],
+  [
+    'watcher',
+    {
+      entryPoints: ['containers/watcher/main.ts', 'containers/watcher/healthcheck.ts'],
+      outdir: 'dist-watcher',
+      target: 'node22',
+    },
+  ],
+]);
 
 const name = process.argv[2] ?? 'cli';
-const target = targets[name];
+const target = targets.get(name);
 if (!target) {
-  console.error(`usage: node scripts/build.js [${Object.keys(targets).join(' | ')}]`);
+  console.error(`usage: node scripts/build.js [${[...targets.keys()].join(' | ')}]`);
   process.exit(2);
 }
 rmSync(new URL(`../${target.outdir}`, import.meta.url), { recursive: true, force: true });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 import { IdlehookError } from '../../src/domain/errors.js';
 import { classifyImapError, explainLoginRejection } from '../../src/imap/connection-failure.js';
 
@@ -20,6 +23,44 @@ describe('errors', () => {
       .flatMap(sources)
       .filter((file) => /Object\.assign\(\s*new Error/.test(readFileSync(join(root, file), 'utf8')));
     assert.deepEqual(offenders, []);
+  });
+
+  it('keep their class names in a minified bundle, as the CLI, the watcher and the Lambdas are built', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'idlehook-names-'));
+    try {
+      await build({
+        stdin: {
+          contents: `
+            import { ConfigError } from './src/config/load-config.js';
+            import { MailboxNotOwnedError } from './src/domain/errors.js';
+            import { ConnectionClosedError } from './src/imap/connection-failure.js';
+            import { RawMessageMissingError } from './src/pipeline/handle-ingest.js';
+            export const names = [new ConfigError('f', []), new MailboxNotOwnedError('a'),
+              new ConnectionClosedError(), new RawMessageMissingError('k')].map((e) => e.name);`,
+          resolveDir: root,
+          loader: 'ts',
+        },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'node',
+        mainFields: ['module', 'main'],
+        banner: {
+          js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        },
+        outfile: join(out, 'names.mjs'),
+        logLevel: 'silent',
+      });
+      const { names } = (await import(pathToFileURL(join(out, 'names.mjs')).href)) as { names: string[] };
+      assert.deepEqual(names, [
+        'ConfigError',
+        'MailboxNotOwnedError',
+        'ConnectionClosedError',
+        'RawMessageMissingError',
+      ]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('classify an imapflow failure with its system code, the fix and the original as cause', () => {
