@@ -1,9 +1,15 @@
 // Burst throughput, end to end (APPEND -> verified webhook), next to the baseline measured in the same run:
 // how fast Dovecot itself accepts the burst (APPEND rate over the same connections). The burst is spread over
 // several watched mailboxes, one APPEND connection each: Dovecot serializes APPENDs to one mailbox, so a
-// single mailbox would measure its lock, not the bridge.
+// single mailbox would measure its lock, not the bridge. A second baseline is the floor: the CPU the given
+// libraries (imapflow, mailparser, node:http) need per message alone (bench/library-floor.ts), next to what Dovecot
+// and the receiver use, which bounds the rate any bridge built on them reaches on this machine.
 // Usage: npm run bench:throughput [-- --messages 5000 --mailboxes 4 --log-level info]
-import { parseArgs } from 'node:util';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { parseArgs, promisify } from 'node:util';
 import type { ImapFlow } from 'imapflow';
 import { connectAppender, simpleMessage } from '../test/support/mail.js';
 import { PASSWORD, startScenario, USER, waitForIdle } from '../test/support/scenario.js';
@@ -82,13 +88,21 @@ const liveCpuMs = (bridge.cpuSeconds() - liveCpuBefore) * 1000;
 // 2. Catch-up: the same burst lands while the bridge is stopped; measured from the process start.
 await bridge.kill('SIGTERM');
 const catchUpAppendMs = await appendBurst('backlog');
+const dovecotCpuBefore = dovecot.cpuSeconds();
+const receiverCpuBefore = process.cpuUsage();
 const restart = performance.now();
 await bridge.start();
 const backlogArrivals = arrivalCounter('backlog');
 await receiver.waitUntil(() => backlogArrivals() >= total, 600_000, 'backlog');
 const catchUpMs = (delivered('backlog').at(-1)?.receivedAt ?? Number.NaN) - restart;
 const catchUpCpuMs = bridge.cpuSeconds() * 1000; // from process start, like the rate
+const dovecotCpuMs = (dovecot.cpuSeconds() - dovecotCpuBefore) * 1000;
+const { user: receiverUser, system: receiverSystem } = process.cpuUsage(receiverCpuBefore);
+const receiverCpuMs = (receiverUser + receiverSystem) / 1000;
 const peak = bridge.peakRssMiB();
+
+// 3. The floor: the given libraries alone, on the same messages (both bursts), in a process of their own.
+const floor = await libraryFloor();
 
 const unique = new Set(receiver.accepted.map((w) => w.id)).size;
 const perMailbox = new Map<string, number>();
@@ -117,6 +131,54 @@ console.log(
 );
 console.log(`  webhooks per mailbox: ${[...perMailbox].map(([m, n]) => `${m} ${n}`).join(', ')}`);
 console.log(`  bridge peak RSS ${peak.toFixed(0)} MiB`);
+const perMessage = (ms: number) => ms / floor.messages;
+const floorMs = perMessage(floor.fetchCpuMs + floor.parseCpuMs + floor.sendCpuMs);
+console.log(
+  `  floor: the given libraries alone, CPU per message  imapflow FETCH ${perMessage(floor.fetchCpuMs).toFixed(2)} ms + mailparser ${perMessage(floor.parseCpuMs).toFixed(2)} ms + sign and POST ${perMessage(floor.sendCpuMs).toFixed(2)} ms = ${floorMs.toFixed(2)} ms (${floor.messages} messages)`,
+);
+const othersMs = (dovecotCpuMs + receiverCpuMs) / total;
+console.log(
+  `  one thread at the floor would reach              ${(1000 / floorMs).toFixed(0)} msg/s; the bridge's catch-up CPU per message is ${(catchUpCpuMs / total / floorMs).toFixed(2)}x the floor`,
+);
+console.log(
+  `  the rest of the machine during the catch-up      Dovecot ${(dovecotCpuMs / total).toFixed(2)} ms + receiver (the benchmark process) ${(receiverCpuMs / total).toFixed(2)} ms per message`,
+);
+console.log(
+  `  ${cpus().length} cores at the floor, nothing else idlehook's  ${((cpus().length * 1000) / (floorMs + othersMs)).toFixed(0)} msg/s (every core busy: cores x 1000 / (floor + Dovecot + receiver))`,
+);
+
+async function libraryFloor(): Promise<{
+  messages: number;
+  fetchCpuMs: number;
+  parseCpuMs: number;
+  sendCpuMs: number;
+}> {
+  const sink = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  try {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/library-floor.ts',
+        `--port=${dovecot.tlsPort}`,
+        `--ca=${dovecot.caFile}`,
+        `--user=${USER}`,
+        `--password=${PASSWORD}`,
+        `--mailboxes=${mailboxes.join(',')}`,
+        `--sink=http://127.0.0.1:${(sink.address() as AddressInfo).port}/`,
+      ],
+      { maxBuffer: 1024 * 1024 },
+    );
+    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+  } finally {
+    sink.close();
+  }
+}
 
 for (const client of appenders) await client.logout();
 await bridge.kill('SIGTERM');
