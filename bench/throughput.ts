@@ -144,7 +144,7 @@ console.log(
   `  the rest of the machine during the catch-up      Dovecot ${(dovecotCpuMs / total).toFixed(2)} ms + receiver (the benchmark process) ${(receiverCpuMs / total).toFixed(2)} ms per message`,
 );
 console.log(
-  `  ${cpus().length} cores at the floor, nothing else idlehook's  ${((cpus().length * 1000) / (floorMs + othersMs)).toFixed(0)} msg/s (every core busy: cores x 1000 / (floor + Dovecot + receiver))`,
+  `  ${cpus().length} cores busy, no work of idlehook's own     ${((cpus().length * 1000) / (floorMs + othersMs)).toFixed(0)} msg/s at most (cores x 1000 / (floor + Dovecot + receiver), per message)`,
 );
 
 async function libraryFloor(): Promise<{
