@@ -6,6 +6,7 @@
 // and the receiver use, which bounds the rate any bridge built on them reaches on this machine.
 // Usage: npm run bench:throughput [-- --messages 5000 --mailboxes 4 --log-level info]
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
@@ -89,6 +90,7 @@ const liveCpuMs = (bridge.cpuSeconds() - liveCpuBefore) * 1000;
 await bridge.kill('SIGTERM');
 const catchUpAppendMs = await appendBurst('backlog');
 const dovecotCpuBefore = dovecot.cpuSeconds();
+const machineBefore = machineCpu();
 const receiverCpuBefore = process.cpuUsage();
 const restart = performance.now();
 await bridge.start();
@@ -97,6 +99,9 @@ await receiver.waitUntil(() => backlogArrivals() >= total, 600_000, 'backlog');
 const catchUpMs = (delivered('backlog').at(-1)?.receivedAt ?? Number.NaN) - restart;
 const catchUpCpuMs = bridge.cpuSeconds() * 1000; // from process start, like the rate
 const dovecotCpuMs = (dovecot.cpuSeconds() - dovecotCpuBefore) * 1000;
+const machineAfter = machineCpu();
+const machineBusyCores =
+  (cpus().length * (machineAfter.busy - machineBefore.busy)) / (machineAfter.total - machineBefore.total);
 const { user: receiverUser, system: receiverSystem } = process.cpuUsage(receiverCpuBefore);
 const receiverCpuMs = (receiverUser + receiverSystem) / 1000;
 const peak = bridge.peakRssMiB();
@@ -138,6 +143,9 @@ console.log(
 );
 const othersMs = (dovecotCpuMs + receiverCpuMs) / total;
 console.log(
+  `  the whole machine during the catch-up            ${machineBusyCores.toFixed(2)} of ${cpus().length} cores busy (/proc/stat)`,
+);
+console.log(
   `  one thread at the floor would reach              ${(1000 / floorMs).toFixed(0)} msg/s; the bridge's catch-up CPU per message is ${(catchUpCpuMs / total / floorMs).toFixed(2)}x the floor`,
 );
 console.log(
@@ -146,6 +154,18 @@ console.log(
 console.log(
   `  ${cpus().length} cores busy, no work of idlehook's own     ${((cpus().length * 1000) / (floorMs + othersMs)).toFixed(0)} msg/s at most (cores x 1000 / (floor + Dovecot + receiver), per message)`,
 );
+
+/** Jiffies the machine spent, in all and busy (not idle or waiting for I/O), from the first line of /proc/stat. */
+function machineCpu(): { total: number; busy: number } {
+  const jiffies = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  const total = jiffies.reduce((sum, value) => sum + value, 0);
+  const idle = (jiffies[3] ?? 0) + (jiffies[4] ?? 0);
+  return { total, busy: total - idle };
+}
 
 async function libraryFloor(): Promise<{
   messages: number;
