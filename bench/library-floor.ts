@@ -49,7 +49,8 @@ const METADATA = { uid: true, size: true, flags: true, internalDate: true, modse
 const fetched = await measured(async () => {
   const sources: Buffer[] = [];
   for (const mailbox of String(values.mailboxes).split(',')) {
-    const lock = await client.getMailboxLock(mailbox);
+    // Read-only (EXAMINE): the floor must not change flags the running bridge would then announce.
+    const lock = await client.getMailboxLock(mailbox, { readOnly: true });
     try {
       const uids: number[] = [];
       for await (const message of client.fetch('1:*', METADATA, { uid: true })) uids.push(message.uid);

@@ -105,6 +105,7 @@ const machineBusyCores =
 const { user: receiverUser, system: receiverSystem } = process.cpuUsage(receiverCpuBefore);
 const receiverCpuMs = (receiverUser + receiverSystem) / 1000;
 const peak = bridge.peakRssMiB();
+await bridge.kill('SIGTERM');
 
 // 3. The floor: the given libraries alone, on the same messages (both bursts), in a process of their own.
 const floor = await libraryFloor();
@@ -155,7 +156,7 @@ console.log(
   `  ${cpus().length} cores busy, no work of idlehook's own     ${((cpus().length * 1000) / (floorMs + othersMs)).toFixed(0)} msg/s at most (cores x 1000 / (floor + Dovecot + receiver), per message)`,
 );
 
-/** Jiffies the machine spent, in all and busy (not idle or waiting for I/O), from the first line of /proc/stat. */
+/** Jiffies the machine spent, in all and busy, from /proc/stat's first line (user to steal; guest time is inside user). */
 function machineCpu(): { total: number; busy: number } {
   const jiffies = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
     .trim()
@@ -201,5 +202,4 @@ async function libraryFloor(): Promise<{
 }
 
 for (const client of appenders) await client.logout();
-await bridge.kill('SIGTERM');
 await scenario.dispose();
