@@ -144,13 +144,13 @@ console.log(
 );
 const othersMs = (dovecotCpuMs + receiverCpuMs) / total;
 console.log(
-  `  the whole machine during the catch-up            ${machineBusyCores.toFixed(2)} of ${cpus().length} cores busy (/proc/stat)`,
-);
-console.log(
   `  one thread at the floor would reach              ${(1000 / floorMs).toFixed(0)} msg/s; the bridge's catch-up CPU per message is ${(catchUpCpuMs / total / floorMs).toFixed(2)}x the floor`,
 );
 console.log(
   `  the rest of the machine during the catch-up      Dovecot ${(dovecotCpuMs / total).toFixed(2)} ms + receiver (the benchmark process) ${(receiverCpuMs / total).toFixed(2)} ms per message`,
+);
+console.log(
+  `  the whole machine during the catch-up            ${machineBusyCores.toFixed(2)} of ${cpus().length} cores busy (/proc/stat)`,
 );
 console.log(
   `  ${cpus().length} cores busy, no work of idlehook's own     ${((cpus().length * 1000) / (floorMs + othersMs)).toFixed(0)} msg/s at most (cores x 1000 / (floor + Dovecot + receiver), per message)`,
