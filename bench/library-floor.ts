@@ -9,6 +9,7 @@ import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
+import { MAILPARSER_OPTIONS } from '../src/pipeline/parse-message.js';
 
 const { values } = parseArgs({
   options: {
@@ -67,15 +68,7 @@ const sources = fetched.result;
 
 const parsed = await measured(async () => {
   const messages = [];
-  for (const raw of sources)
-    messages.push(
-      await simpleParser(raw, {
-        checksumAlgo: 'sha256',
-        skipImageLinks: true,
-        skipTextToHtml: true,
-        skipTextLinks: true,
-      }),
-    );
+  for (const raw of sources) messages.push(await simpleParser(raw, MAILPARSER_OPTIONS));
   return messages;
 });
 // The bodies to post, about the size of the bridge's events; built outside the measured stages.

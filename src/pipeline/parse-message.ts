@@ -97,6 +97,14 @@ function isoDate(date: Date | undefined): string | null {
   return date && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
 }
 
+/** How every message is parsed (bench/library-floor.ts times mailparser alone with the same options). */
+export const MAILPARSER_OPTIONS = {
+  checksumAlgo: 'sha256',
+  skipImageLinks: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+} as const;
+
 /**
  * Turns a raw message into event data. Attachments go to the blob store and are referenced by URL.
  * Never throws for bad MIME: the event carries `parseError` and whatever could be read.
@@ -119,12 +127,7 @@ export async function parseMessage(
   };
   let parsed: Awaited<ReturnType<typeof simpleParser>>;
   try {
-    parsed = await simpleParser(raw, {
-      checksumAlgo: 'sha256',
-      skipImageLinks: true,
-      skipTextToHtml: true,
-      skipTextLinks: true,
-    });
+    parsed = await simpleParser(raw, MAILPARSER_OPTIONS);
   } catch (error) {
     const headers = headerMap(readHeaderBlock(raw));
     const first = (name: string) => headers[name]?.[0] ?? null;
