@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AccountSnapshot } from '../../src/imap/status-board.js';
 import { freePort } from './net.js';
+import { cpuSecondsOf, procStat } from './proc-stat.js';
 
 export interface BridgeStatus {
   readonly accounts: Record<string, AccountSnapshot>;
@@ -115,8 +116,9 @@ export class BridgeProcess {
 
   /** CPU time the bridge process has used so far (user + system), in seconds. */
   cpuSeconds(): number {
-    const fields = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    const fields = procStat(this.pid);
+    if (!fields) throw new Error(`bridge process ${this.pid} is gone`);
+    return cpuSecondsOf(fields);
   }
 
   get pid(): number {

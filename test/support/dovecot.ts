@@ -14,6 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort, waitForPortClosed } from './net.js';
+import { cpuSecondsOf, procStat } from './proc-stat.js';
 
 /** A throwaway Dovecot instance on loopback: plain/STARTTLS and implicit-TLS listeners, maildir users. */
 export interface DovecotServer {
@@ -264,50 +265,24 @@ ${capabilitySetting}
 
 /** Whether the process exists and is not a zombie (which holds no sockets any more). */
 function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = procStat(pid)?.[0];
+  return state !== undefined && state !== 'Z';
 }
 
 /** Pids whose parent is `pid`, read from /proc (no procps needed). */
 function childProcessesOf(pid: number): number[] {
   return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
+    .filter((entry) => /^\d+$/.test(entry) && Number(procStat(entry)?.[1]) === pid)
     .map(Number);
 }
 
-/** Clock ticks per second of /proc/<pid>/stat times: 100 on Linux unless the kernel was built otherwise. */
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/**
- * CPU seconds of `pid` and its descendants: user + system of each, plus the children each has reaped (fields
- * 14-17 of /proc/<pid>/stat), so processes that exited still count.
- */
+/** CPU seconds of `pid` and its descendants, with the children each has reaped: exited processes still count. */
 function treeCpuSeconds(pid: number): number {
-  let ticks = 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14-17.
-    ticks = fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0);
-  } catch {
-    return 0; // exited meanwhile: its parent's cutime/cstime has it once reaped
-  }
+  const fields = procStat(pid);
+  // Gone meanwhile: its parent's reaped-children times have it once it is waited for.
+  if (!fields) return 0;
   return (
-    ticks / CLOCK_TICKS_PER_SECOND +
-    childProcessesOf(pid).reduce((sum, child) => sum + treeCpuSeconds(child), 0)
+    cpuSecondsOf(fields, true) + childProcessesOf(pid).reduce((sum, child) => sum + treeCpuSeconds(child), 0)
   );
 }
 
