@@ -3,12 +3,13 @@
 // signed webhook per message over keep-alive connections. Their sum is the least CPU a bridge built on these
 // libraries can spend per message on this machine. Run by bench/throughput.ts in a child process of its own,
 // so that its CPU time counts neither the benchmark's receiver nor Dovecot; prints one JSON line.
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
 import { simpleParser } from 'mailparser';
+import { signWebhook } from '../src/domain/signing.js';
 import { MAILPARSER_OPTIONS } from '../src/pipeline/parse-message.js';
 
 const { values } = parseArgs({
@@ -76,15 +77,14 @@ const bodies = parsed.result.map((message) =>
   JSON.stringify({ subject: message.subject, text: message.text, headers: message.headerLines }),
 );
 
-// Standard Webhooks signing (HMAC-SHA256 of "id.timestamp.body") and a keep-alive POST, 32 in flight as the
-// bridge's default delivery concurrency.
+// Standard Webhooks signing (idlehook's signWebhook: one HMAC-SHA256 over "id.timestamp.body") and a
+// keep-alive POST, 32 in flight as the bridge's default delivery concurrency.
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 const key = randomBytes(24);
 const sink = new URL(String(values.sink));
 function post(body: string, index: number): Promise<void> {
   const id = `msg_${index}`;
   const timestamp = Math.floor(Date.now() / 1000);
-  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
   return new Promise((resolve, reject) => {
     const outgoing = request(
       sink,
@@ -95,7 +95,7 @@ function post(body: string, index: number): Promise<void> {
           'content-type': 'application/json',
           'webhook-id': id,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': `v1,${signature}`,
+          'webhook-signature': signWebhook([key], id, timestamp, body),
         },
       },
       (response) => {
