@@ -115,7 +115,7 @@ const accountErrorSchema = envelope(
     .object({
       account: z.string(),
       code: z.string(),
-      kind: z.enum(['network', 'authentication']),
+      kind: z.enum(['network', 'authentication', 'sync']),
       message: z.string(),
       host: z.string(),
       port: z.number().int(),

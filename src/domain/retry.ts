@@ -74,7 +74,15 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
   return Number.isNaN(date) ? undefined : Math.max(0, (date - nowMs) / 1000);
 }
 
-export type ConnectionFailureKind = 'network' | 'authentication';
+/**
+ * `network`: the connection failed or was lost; `authentication`: the login was refused; `sync`: logged in, but
+ * the session could not work with what it got (a protocol surprise or refusal from the server, a storage error,
+ * a bug of ours). Reconnecting at once would meet the same answer, so `sync` waits half a minute and more.
+ */
+export type ConnectionFailureKind = 'network' | 'authentication' | 'sync';
+
+/** The first wait after a `sync` failure: a few logins a minute at most, whatever the server does. */
+const SYNC_FAILURE_DELAY_SECONDS = 30;
 
 /**
  * Wait before the next connection attempt. Authentication failures wait far longer and grow to an hour:
@@ -91,6 +99,13 @@ export function reconnectDelayMs(
     const seconds = Math.min(
       policy.maxAuthFailureDelaySeconds,
       policy.authFailureDelaySeconds * 2 ** exponent,
+    );
+    return Math.round(seconds * 1000 * (0.9 + 0.2 * random()));
+  }
+  if (kind === 'sync') {
+    const seconds = Math.min(
+      Math.max(policy.maxDelaySeconds, SYNC_FAILURE_DELAY_SECONDS),
+      Math.max(policy.minDelaySeconds, SYNC_FAILURE_DELAY_SECONDS) * 2 ** exponent,
     );
     return Math.round(seconds * 1000 * (0.9 + 0.2 * random()));
   }

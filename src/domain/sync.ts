@@ -1,3 +1,5 @@
+import { IdlehookError } from './errors.js';
+
 /** Where the bridge stands in one mailbox. UIDs only grow within one UIDVALIDITY (RFC 9051 2.3.1.1). */
 export interface MailboxCursor {
   readonly uidValidity: string;
@@ -7,11 +9,23 @@ export interface MailboxCursor {
   readonly highestModseq: string | null;
 }
 
-/** What SELECT/EXAMINE told us about the mailbox just now. */
+/** What the server told us about the mailbox just now (SELECT/EXAMINE, completed where it left gaps). */
 export interface MailboxSnapshot {
   readonly uidValidity: string;
+  /**
+   * At most the UID the next message will get: SELECT's UIDNEXT, else STATUS's, else one above the highest UID
+   * present (Courier's SELECT sends no UIDNEXT; RFC 3501 required it, RFC 9051 7.3.1 only in STATUS).
+   */
   readonly uidNext: number;
   readonly highestModseq: string | null;
+}
+
+/** The server's answers left the sync nothing it can use; reconnecting at once would only ask again. */
+export class UnusableMailboxStateError extends IdlehookError {
+  override readonly name = 'UnusableMailboxStateError';
+  constructor(message: string) {
+    super('SERVER_PROTOCOL', true, message);
+  }
 }
 
 export type SyncPlan =
@@ -30,12 +44,17 @@ export function planSync(
   snapshot: MailboxSnapshot,
   initialSync: 'new' | 'all',
 ): SyncPlan {
+  if (!Number.isSafeInteger(snapshot.uidNext) || snapshot.uidNext < 1)
+    throw new UnusableMailboxStateError(`the server gave no usable UIDNEXT (${snapshot.uidNext})`);
   const atEnd: MailboxCursor = {
     uidValidity: snapshot.uidValidity,
     lastUid: Math.max(0, snapshot.uidNext - 1),
     highestModseq: snapshot.highestModseq,
   };
-  if (!stored) {
+  // A cursor that never passed a message announced nothing under its UIDVALIDITY, so a new one invalidates
+  // nothing a subscriber holds: first sight again, no reset. Courier hands an empty folder a new UIDVALIDITY at
+  // every SELECT until it holds mail; a reset each time would be noise.
+  if (!stored || (stored.lastUid === 0 && stored.uidValidity !== snapshot.uidValidity)) {
     return {
       kind: 'baseline',
       cursor: initialSync === 'all' ? { ...atEnd, lastUid: 0, highestModseq: null } : atEnd,

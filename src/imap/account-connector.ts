@@ -31,6 +31,8 @@ export interface AccountConnectorDependencies {
 export class AccountConnector {
   private loginChain: Promise<void> = Promise.resolve();
   private authenticationFailures = 0;
+  /** Sessions that logged in and then could not sync, since the last sync that completed. */
+  private syncFailures = 0;
   private blockedUntil = 0;
   private episode: { code: string; startedAt: string } | undefined;
   private readonly tokens: OAuth2Tokens | undefined;
@@ -82,15 +84,23 @@ export class AccountConnector {
     }
   }
 
+  /** A session got as far as its mailbox. A sync failure's back-off stays until a sync completes (synced). */
   connected(): void {
     this.deps.metrics?.login('ok');
     this.authenticationFailures = 0;
-    this.blockedUntil = 0;
+    if (this.syncFailures === 0) this.blockedUntil = 0;
     const status = this.deps.status.account(this.account.id);
     if (this.episode)
       this.deps.logger.info('account recovered', { account: this.account.id, code: this.episode.code });
     this.episode = undefined;
     Object.assign(status, { state: 'ok', lastError: null, errorCode: null, nextLoginAttemptAt: null });
+  }
+
+  /** A session completed a sync: logins need not wait for an earlier sync failure any more. */
+  synced(): void {
+    if (this.syncFailures === 0) return;
+    this.syncFailures = 0;
+    this.blockedUntil = 0;
   }
 
   private postponeLogins(): void {
@@ -104,14 +114,25 @@ export class AccountConnector {
     this.blockedUntil = this.deps.clock.now() + delay;
   }
 
+  /**
+   * Every session of the account waits after a sync failure: the same server answer would break each of them,
+   * and an account with many mailboxes must not multiply the logins.
+   */
+  private postponeAfterSyncFailure(): void {
+    this.syncFailures += 1;
+    const delay = reconnectDelayMs('sync', this.syncFailures, this.deps.policy, this.deps.random);
+    this.blockedUntil = Math.max(this.blockedUntil, this.deps.clock.now() + delay);
+  }
+
   /** Records a failed connection; reports each distinct failure once as an `account.error` event. */
   async failed(error: ImapConnectionError): Promise<void> {
     this.deps.metrics?.login({ failure: error.code });
+    if (error.kind === 'sync') this.postponeAfterSyncFailure();
     const now = this.deps.clock.now();
     const status = this.deps.status.account(this.account.id);
     // The login gate already counted this failure and set the back-off (postponeLogins): counting it again here
     // doubled every wait.
-    if (error.kind === 'authentication' && this.blockedUntil > now)
+    if (error.kind !== 'network' && this.blockedUntil > now)
       status.nextLoginAttemptAt = new Date(this.blockedUntil).toISOString();
     Object.assign(status, { state: 'error', lastError: error.message, errorCode: error.code });
     if (this.episode?.code === error.code) return;

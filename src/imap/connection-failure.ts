@@ -131,13 +131,16 @@ export function classifyImapError(
       { cause: error },
     );
   }
-  if (e.mailboxMissing) {
+  if (e.mailboxMissing || isMailboxMissingAnswer(e)) {
     return new ImapConnectionError(
       'network',
       'MAILBOX_NOT_FOUND',
       `mailbox does not exist on ${where}: ${e.message}`,
       { cause: error },
     );
+  }
+  if (error instanceof IdlehookError && !isConnectionFault(error)) {
+    return new ImapConnectionError('sync', error.code, `${where}: ${error.message}`, { cause: error });
   }
   const code = e.code ?? 'UNKNOWN';
   if (code === 'ECONNREFUSED') {
@@ -183,7 +186,80 @@ export function classifyImapError(
       { cause: error },
     );
   }
-  return new ImapConnectionError('network', code, `${where}: ${e.message ?? String(error)}`, {
-    cause: error,
-  });
+  if (OUTLOOK_NOT_CONNECTED.test(e.responseText ?? e.message ?? '')) {
+    return new ImapConnectionError(
+      'network',
+      'SERVER_NOT_READY',
+      `${where} accepted the login but could not reach the mailbox yet ("User is authenticated but not connected"); reconnecting`,
+      { cause: error },
+    );
+  }
+  if (isConnectionFault(error)) {
+    return new ImapConnectionError('network', code, `${where}: ${e.message ?? String(error)}`, {
+      cause: error,
+    });
+  }
+  // Logged in, then something the session could not work with: a NO or BAD, an answer it cannot parse, a local
+  // storage error, a bug. Not the network's fault, so not retried at the network's pace.
+  const server = [e.serverResponseCode, e.responseText].filter(Boolean).join(' ');
+  return new ImapConnectionError(
+    'sync',
+    e.code ?? 'SYNC_FAILED',
+    `${where}: the session could not sync: ${e.message ?? String(error)}${server ? ` (server said: ${server})` : ''}`,
+    { cause: error },
+  );
+}
+
+/**
+ * A command on the selected mailbox refused because the mailbox went away meanwhile: RFC 5530's NONEXISTENT, or
+ * the words servers use without it (Cyrus 3.6: "NO Mailbox does not exist" to a UID FETCH after the folder was
+ * deleted under the session).
+ */
+function isMailboxMissingAnswer(e: ForeignError): boolean {
+  if (e.serverResponseCode?.toUpperCase() === 'NONEXISTENT') return true;
+  return /mailbox (does not|doesn't) exist|no such mailbox/i.test(e.responseText ?? '');
+}
+
+/**
+ * Microsoft 365 / Outlook.com answer commands after a successful login with this while the mailbox backend is not
+ * reachable for the session (reported to imapflow, Thunderbird and K-9 Mail); a new connection usually works.
+ */
+const OUTLOOK_NOT_CONNECTED = /User is authenticated but not connected/i;
+
+/** imapflow's codes for a connection that is gone or timed out (its errors.js); errno codes start with E. */
+const CONNECTION_CODES = new Set([
+  'NoConnection',
+  'EConnectionClosed',
+  'StateLogout',
+  'ClosedAfterConnectText',
+  'ClosedAfterConnectTLS',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'UPGRADE_TIMEOUT',
+  'ETIMEOUT',
+]);
+
+/**
+ * Whether the connection itself failed (reset, closed, timed out, a TLS failure, our own liveness deadline) as
+ * opposed to the server answering something the session could not use.
+ */
+export function isConnectionFault(error: unknown): boolean {
+  if (
+    error instanceof ConnectionClosedError ||
+    error instanceof ServerSilentError ||
+    error instanceof UidValidityChangedError
+  )
+    return true;
+  if (error instanceof ImapConnectionError) return error.kind === 'network';
+  if (error instanceof IdlehookError) return false;
+  const code = (error as ForeignError | undefined)?.code;
+  if (typeof code !== 'string') return false;
+  return (
+    CONNECTION_CODES.has(code) ||
+    CERTIFICATE_CODES.has(code) ||
+    // errno codes; imapflow's ETHROTTLE is the server asking us to slow down, not a broken connection
+    (/^E[A-Z]+$/.test(code) && code !== 'ETHROTTLE') ||
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL')
+  );
 }

@@ -11,6 +11,11 @@ export interface ChangesSince {
   readonly lastUid: number;
   /** The HIGHESTMODSEQ the last announced changes reached. */
   readonly modseq: string;
+  /**
+   * HIGHESTMODSEQ read (STATUS) before this look, where expunges were seen: an expunge raises it, yet neither a
+   * live VANISHED nor a VANISHED (EARLIER) says to what, and SELECT's value is stale by then.
+   */
+  readonly highestModseqBefore?: string;
   /** Messages announced in this same sync (as new, or as changed), with the MODSEQ they were announced at. */
   readonly justAnnounced: ReadonlyMap<number, string | null>;
   readonly detectedAt: string;
@@ -60,7 +65,8 @@ export async function changesSince(
   since: ChangesSince,
   takeVanished: () => ReadonlySet<number>,
 ): Promise<Changes> {
-  const startModseq = client.mailbox ? client.mailbox.highestModseq?.toString() : undefined;
+  const startModseq =
+    since.highestModseqBefore ?? (client.mailbox ? client.mailbox.highestModseq?.toString() : undefined);
   const changed: { uid: number; flags: string[]; modseq: string }[] = [];
   if (since.lastUid > 0) {
     for await (const message of client.fetch(

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
@@ -6,7 +5,7 @@ import { errorMessage, MailboxNotOwnedError } from '../domain/errors.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
-import { ConnectionClosedError, classifyImapError } from './connection-failure.js';
+import { ConnectionClosedError, classifyImapError, type ImapConnectionError } from './connection-failure.js';
 import { answeredWithin, unansweredAfterMs, watchLiveness } from './liveness.js';
 import { MailboxSync, type MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
@@ -19,6 +18,28 @@ function closeOf(client: ImapFlow): Promise<void> {
   return new Promise((resolve) => client.once('close', () => resolve()));
 }
 
+/**
+ * Resolves on abort. `dispose` removes the listener: the signal lives as long as the session, and one listener
+ * left behind per connection would pile up on a server that keeps dropping connections.
+ */
+function abortOf(signal: AbortSignal): { readonly aborted: Promise<void>; readonly dispose: () => void } {
+  let dispose = () => {};
+  const aborted = new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const listener = () => resolve();
+    signal.addEventListener('abort', listener, { once: true });
+    dispose = () => signal.removeEventListener('abort', listener);
+  });
+  return { aborted, dispose };
+}
+
+/**
+ * A connection that stayed up this long was healthy: its loss starts the back-off afresh. One that fails sooner
+ * counts as another consecutive failure, so a server that drops every connection right after login (or answers
+ * every SELECT in a way the sync cannot use) is met with a growing wait, never a login a second.
+ */
+const HEALTHY_CONNECTION_MS = 30_000;
+
 export interface MailboxSessionDependencies extends MailboxSyncDependencies {
   readonly connector: AccountConnector;
   readonly status: StatusBoard;
@@ -26,6 +47,11 @@ export interface MailboxSessionDependencies extends MailboxSyncDependencies {
   /** How often an idle session verifies its mailbox (UIDVALIDITY) and, with it, that the connection is alive. */
   readonly checkIntervalMs: number;
   readonly random?: () => number;
+  /**
+   * A mailbox this session watched is no longer on the server (deleted, or renamed): the watcher lists the
+   * account's folders to announce which, and reconciles its sessions.
+   */
+  readonly mailboxGone?: (mailbox: string) => void;
 }
 
 /**
@@ -36,6 +62,8 @@ abstract class ReconnectingConnection {
   private failures = 0;
   /** Set once the connection got as far as its mailbox: failing before that is the account's problem. */
   protected opened = false;
+  /** When the current connection got as far as its mailbox (ms). */
+  private openedAt: number | undefined;
 
   constructor(
     protected readonly account: AccountConfig,
@@ -63,14 +91,22 @@ abstract class ReconnectingConnection {
           continue;
         }
         const failure = classifyImapError(error, this.account);
+        const upFor = this.openedAt === undefined ? 0 : this.deps.clock.now() - this.openedAt;
+        this.openedAt = undefined;
+        if (upFor >= HEALTHY_CONNECTION_MS) this.failures = 0;
+        this.failures += 1;
+        if (await this.wentAway(failure)) {
+          await sleep(this.networkDelay(), undefined, { signal }).catch(() => undefined);
+          continue;
+        }
         for (const mailbox of this.mailboxes)
           Object.assign(this.deps.status.mailbox(this.account.id, mailbox), {
             state: 'error',
             lastError: failure.message,
           });
-        // Failing to get a working mailbox is the account's problem (reported once as account.error);
-        // losing an established connection is routine and only logged.
-        if (!this.opened) {
+        // Failing to get a working mailbox, or a sync the server's answers break, is the account's problem
+        // (reported once as account.error); losing an established connection is routine and only logged.
+        if (!this.opened || failure.kind !== 'network') {
           // The report itself can fail (the queue is unreachable): that must not end the session's loop.
           await this.deps.connector.failed(failure).catch((error: unknown) =>
             this.deps.logger.error('could not queue account.error', {
@@ -85,16 +121,54 @@ abstract class ReconnectingConnection {
             error: failure.message,
           });
         }
-        // Authentication failures wait in the account's login gate; everything else backs off here.
-        if (failure.kind !== 'authentication') {
-          this.failures += 1;
-          const delay = reconnectDelayMs('network', this.failures, this.deps.policy, this.deps.random);
-          await sleep(delay, undefined, { signal }).catch(() => undefined);
+        // Authentication and sync failures wait in the account's login gate (every session of the account
+        // waits); a network failure backs off here.
+        if (failure.kind === 'network') {
+          await sleep(this.networkDelay(), undefined, { signal }).catch(() => undefined);
         }
       }
     }
     for (const mailbox of this.mailboxes)
       this.deps.status.mailbox(this.account.id, mailbox).state = 'stopped';
+  }
+
+  private networkDelay(): number {
+    return reconnectDelayMs('network', this.failures, this.deps.policy, this.deps.random);
+  }
+
+  /**
+   * Whether the failure is a watched mailbox that is gone from the server (deleted or renamed under us): the
+   * folder listing announces that as mailbox.deleted or mailbox.renamed, never as an account error. A mailbox
+   * never seen before (no cursor) that does not exist is a mistake in the account's settings instead.
+   */
+  private async wentAway(failure: ImapConnectionError): Promise<boolean> {
+    if (failure.code !== 'MAILBOX_NOT_FOUND') return false;
+    const gone: string[] = [];
+    for (const mailbox of this.mailboxes) if (await this.wasWatched(mailbox)) gone.push(mailbox);
+    if (gone.length === 0) return false;
+    for (const mailbox of gone) {
+      Object.assign(this.deps.status.mailbox(this.account.id, mailbox), {
+        state: 'error',
+        lastError: 'the mailbox no longer exists on the server (deleted or renamed)',
+      });
+      this.deps.logger.info('watched mailbox is gone from the server; listing the folders', {
+        account: this.account.id,
+        mailbox,
+      });
+      this.deps.mailboxGone?.(mailbox);
+    }
+    return true;
+  }
+
+  private wasWatched(mailbox: string): Promise<boolean> {
+    return this.deps.cursors.getCursor(this.account.id, mailbox).then((cursor) => cursor !== undefined);
+  }
+
+  /** Whether `error` says that `mailbox`, watched before, is no longer on the server. */
+  protected async isGone(error: unknown, mailbox: string): Promise<boolean> {
+    return (
+      classifyImapError(error, this.account).code === 'MAILBOX_NOT_FOUND' && (await this.wasWatched(mailbox))
+    );
   }
 
   /** Logs in through the account's gate; `onError` receives the connection's later errors. */
@@ -114,8 +188,8 @@ abstract class ReconnectingConnection {
 
   protected markConnected(): void {
     this.opened = true;
+    this.openedAt = this.deps.clock.now();
     this.deps.connector.connected();
-    this.failures = 0;
   }
 }
 
@@ -145,6 +219,7 @@ export class MailboxSession extends ReconnectingConnection {
 
     const sync = new MailboxSync(client, this.account, this.mailbox, status, this.deps);
     const syncFailed = new Promise<never>((_, reject) => sync.onFailure(reject));
+    sync.onSynced(() => this.deps.connector.synced());
     const timeoutMs = unansweredAfterMs(this.deps.checkIntervalMs);
     try {
       // A SELECT on a silently dead connection would wait for imapflow's 5-minute socket timeout.
@@ -161,9 +236,11 @@ export class MailboxSession extends ReconnectingConnection {
       client.on('exists', () => sync.request());
       // Flag changes and expunges are looked up by MODSEQ in the next sync (catches what a restart missed too).
       client.on('flags', () => sync.request());
-      client.on('expunge', (expunged: { uid?: number; vanished: boolean }) => {
-        if (expunged.vanished && expunged.uid !== undefined) sync.noteVanished(expunged.uid);
-        else sync.expungedBySequence();
+      client.on('expunge', (expunged: { uid?: number; vanished: boolean; earlier?: boolean }) => {
+        if (!expunged.vanished || expunged.uid === undefined) sync.expungedBySequence();
+        // VANISHED (EARLIER) answers the sync's own CHANGEDSINCE: that sync takes it; a new one would ask again.
+        else if (expunged.earlier) sync.rememberVanished(expunged.uid);
+        else sync.noteVanished(expunged.uid);
       });
       sync.request();
       // Each check interval asks the server to confirm the mailbox; an unanswered check closes the connection.
@@ -176,8 +253,11 @@ export class MailboxSession extends ReconnectingConnection {
         },
         onTick: () => sync.requestCheck(),
       });
-      const aborted = once(signal, 'abort');
-      await Promise.race([closed, aborted, syncFailed]).finally(stopWatching);
+      const { aborted, dispose } = abortOf(signal);
+      await Promise.race([closed, aborted, syncFailed]).finally(() => {
+        dispose();
+        stopWatching();
+      });
       if (signal.aborted) {
         await sync.settled();
         await client.logout().catch(() => client.close());
@@ -249,12 +329,23 @@ export class MailboxPoller extends ReconnectingConnection {
       while (!signal.aborted) {
         for (const [mailbox, sync] of syncs) {
           polling = sync;
-          await Promise.race([sync.pollOnce(), closed]);
-          polling = undefined;
+          try {
+            await Promise.race([sync.pollOnce(), closed]);
+          } catch (error) {
+            // One polled mailbox gone from the server must not stop the others: the listing announces it.
+            if (!(await this.isGone(error, mailbox))) throw error;
+            this.deps.status.mailbox(this.account.id, mailbox).lastError =
+              'the mailbox no longer exists on the server (deleted or renamed)';
+            this.deps.mailboxGone?.(mailbox);
+            continue;
+          } finally {
+            polling = undefined;
+          }
           this.deps.status.mailbox(this.account.id, mailbox).state = 'polling';
           if (!this.opened) this.markConnected();
           if (signal.aborted) break;
         }
+        if (this.opened) this.deps.connector.synced();
         await sleep(this.deps.checkIntervalMs, undefined, { signal }).catch(() => undefined);
       }
       await client.logout().catch(() => client.close());

@@ -3,7 +3,13 @@ import type { AccountConfig } from '../config/config.js';
 import type { ByteBudget } from '../domain/byte-budget.js';
 import { MailboxNotOwnedError } from '../domain/errors.js';
 import { mailboxResetEvent, messageEventId } from '../domain/events.js';
-import { batchBySize, type MailboxCursor, planSync } from '../domain/sync.js';
+import {
+  batchBySize,
+  type MailboxCursor,
+  type MailboxSnapshot,
+  planSync,
+  UnusableMailboxStateError,
+} from '../domain/sync.js';
 import {
   arrivalRecord,
   eventRecord,
@@ -72,6 +78,16 @@ interface MessageMeta {
   readonly modseq: string | null;
 }
 
+/** UIDVALIDITY as SELECT gave it; imapflow's type promises one, servers do not. */
+function uidValidityOf(mailbox: { readonly uidValidity?: bigint }): string | undefined {
+  return mailbox.uidValidity?.toString();
+}
+
+/** A UID as the server gave it, or undefined where it gave none (or nonsense: UIDs are positive, RFC 9051 2.3.1.1). */
+function positiveUid(value: number | undefined): number | undefined {
+  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
+
 function toIso(date: Date | string | undefined): string | null {
   if (date === undefined) return null;
   const d = typeof date === 'string' ? new Date(date) : date;
@@ -93,8 +109,13 @@ export class MailboxSync {
   private running: Promise<void> | undefined;
   /** UIDs the server reported expunged (VANISHED), not yet announced. */
   private vanished = new Set<number>();
+  /** UIDs announced deleted whose expunge the cursor's MODSEQ may not have passed yet. */
+  private readonly deletedAnnounced = new Set<number>();
+  /** An expunge was reported since HIGHESTMODSEQ was last read: the next look for changes reads it afresh. */
+  private expungesSeen = false;
   private readonly uidComparison: UidComparison;
   private failure: ((error: unknown) => void) | undefined;
+  private synced: (() => void) | undefined;
   /** Whether the server answers: the session and the poller close a connection that stopped. */
   readonly liveness: Liveness;
 
@@ -129,9 +150,15 @@ export class MailboxSync {
     this.request();
   }
 
-  /** A VANISHED UID reported while this sync itself runs (a poller): announced by that same sync. */
+  /**
+   * A VANISHED UID reported while a sync runs: the answer to its own CHANGEDSINCE (VANISHED (EARLIER)), or a
+   * poller's. That sync announces it; one already announced is not again (a UID is never reused, RFC 9051
+   * 2.3.1.1, and the server repeats it until the cursor's MODSEQ passes the expunge).
+   */
   rememberVanished(uid: number): void {
+    if (this.deletedAnnounced.has(uid)) return;
     this.vanished.add(uid);
+    this.expungesSeen = true;
   }
 
   /** Schedules a check that the selected mailbox is still the one on the server (see checkMailbox). */
@@ -144,6 +171,11 @@ export class MailboxSync {
 
   onFailure(listener: (error: unknown) => void): void {
     this.failure = listener;
+  }
+
+  /** Called after each sync that completed: the session works, whatever failed before. */
+  onSynced(listener: () => void): void {
+    this.synced = listener;
   }
 
   /**
@@ -182,6 +214,7 @@ export class MailboxSync {
       while (this.requested) {
         this.requested = false;
         await this.syncOnce();
+        this.synced?.();
       }
     } catch (error) {
       this.failure?.(error);
@@ -192,7 +225,7 @@ export class MailboxSync {
     const lock = await this.client.getMailboxLock(this.mailbox, { readOnly: true });
     try {
       const selected = this.client.mailbox;
-      if (options.reselected && selected && this.cursor?.uidValidity !== selected.uidValidity.toString()) {
+      if (options.reselected && selected && this.cursor?.uidValidity !== uidValidityOf(selected)) {
         this.cursor = undefined;
         this.knownExists = undefined;
       }
@@ -229,24 +262,19 @@ export class MailboxSync {
     const selected = this.client.mailbox;
     if (!selected) return;
     const current = await this.client.status(this.mailbox, { uidValidity: true });
-    if (!current || (current.uidValidity !== undefined && current.uidValidity !== selected.uidValidity)) {
+    // The cursor's UIDVALIDITY where SELECT gave none (it was then asked for by STATUS).
+    const known = this.cursor?.uidValidity ?? uidValidityOf(selected);
+    if (
+      !current ||
+      (current.uidValidity !== undefined && known !== undefined && current.uidValidity.toString() !== known)
+    ) {
       throw new UidValidityChangedError(this.mailbox);
     }
   }
 
   private async startingCursor(): Promise<MailboxCursor> {
-    const selected = this.client.mailbox;
-    if (!selected) throw new Error(`mailbox ${this.mailbox} is not selected`);
     const stored = await this.deps.cursors.getCursor(this.account.id, this.mailbox);
-    const plan = planSync(
-      stored,
-      {
-        uidValidity: selected.uidValidity.toString(),
-        uidNext: selected.uidNext,
-        highestModseq: selected.highestModseq?.toString() ?? null,
-      },
-      this.account.initialSync,
-    );
+    const plan = planSync(stored, await this.snapshot(), this.account.initialSync);
     if (plan.kind === 'reset') {
       this.deps.logger.warn('UIDVALIDITY changed; re-baselining', {
         account: this.account.id,
@@ -272,6 +300,54 @@ export class MailboxSync {
     this.status.uidValidity = plan.cursor.uidValidity;
     this.status.lastUid = plan.cursor.lastUid;
     return plan.cursor;
+  }
+
+  /**
+   * The selected mailbox as the server describes it, asking again where SELECT left a gap: Courier's SELECT
+   * carries no UIDNEXT (RFC 9051 7.3.1 no longer requires it there), STATUS does. Each gap is logged with the
+   * server behaviour behind it; a mailbox without any UIDVALIDITY cannot be synced and fails the session.
+   */
+  private async snapshot(): Promise<MailboxSnapshot> {
+    const selected = this.client.mailbox;
+    if (!selected) throw new Error(`mailbox ${this.mailbox} is not selected`);
+    const fields = { account: this.account.id, mailbox: this.mailbox };
+    let uidValidity: bigint | string | undefined = uidValidityOf(selected);
+    let uidNext = positiveUid(selected.uidNext);
+    if (uidValidity === undefined || uidNext === undefined) {
+      const status =
+        (await this.client.status(this.mailbox, { uidValidity: true, uidNext: true })) || undefined;
+      this.liveness.heardFrom();
+      this.deps.logger.info('SELECT left out UIDVALIDITY or UIDNEXT; asked STATUS', {
+        ...fields,
+        uidValidityAtSelect: uidValidity !== undefined,
+        uidNextAtSelect: uidNext !== undefined,
+        uidValidityInStatus: status?.uidValidity !== undefined,
+        uidNextInStatus: positiveUid(status?.uidNext) !== undefined,
+      });
+      uidValidity ??= status?.uidValidity;
+      uidNext ??= positiveUid(status?.uidNext);
+    }
+    if (uidValidity === undefined)
+      throw new UnusableMailboxStateError(
+        `the server sent no UIDVALIDITY for ${this.mailbox}, neither at SELECT nor in STATUS (RFC 9051 requires it)`,
+      );
+    if (uidNext === undefined) {
+      // Neither told us: one above the highest UID present. An empty mailbox can start from 0, as nothing in
+      // it could be announced twice.
+      const exists = this.client.mailbox ? this.client.mailbox.exists : 0;
+      const last = exists > 0 ? await this.client.fetchOne('*', { uid: true }) : false;
+      this.liveness.heardFrom();
+      uidNext = (last ? last.uid : 0) + 1;
+      this.deps.logger.warn('the server gave no UIDNEXT; starting above the highest UID present', {
+        ...fields,
+        uidNext,
+      });
+    }
+    return {
+      uidValidity: uidValidity.toString(),
+      uidNext,
+      highestModseq: selected.highestModseq?.toString() ?? null,
+    };
   }
 
   /**
@@ -379,6 +455,11 @@ export class MailboxSync {
       this.vanished = new Set();
       return taken;
     };
+    // An expunge raised HIGHESTMODSEQ to a value nothing told us: read it before looking, or the cursor stays
+    // below the expunge and every look reports it again (RFC 7162 3.2.5.1).
+    const expungesSeen = this.expungesSeen;
+    this.expungesSeen = false;
+    const highestModseqBefore = expungesSeen ? await this.currentHighestModseq() : undefined;
     const changes = await changesSince(
       this.client,
       {
@@ -387,6 +468,7 @@ export class MailboxSync {
         uidValidity: cursor.uidValidity,
         lastUid: cursor.lastUid,
         modseq: cursor.highestModseq,
+        ...(highestModseqBefore ? { highestModseqBefore } : {}),
         justAnnounced,
         detectedAt: new Date(this.deps.clock.now()).toISOString(),
       },
@@ -394,9 +476,21 @@ export class MailboxSync {
     );
     this.fence();
     if (changes.records.length > 0) await this.deps.ingest.send(changes.records);
+    if (highestModseqBefore) this.deletedAnnounced.clear();
+    for (const record of changes.records)
+      if (record.body.kind === 'event' && record.body.event.type === 'message.deleted')
+        this.deletedAnnounced.add(record.body.event.data.uid);
+    // Expunges first seen in this look's own answer: look once more, reading HIGHESTMODSEQ first.
+    if (this.expungesSeen && !highestModseqBefore) this.requested = true;
     // Told once per sync: a later look in this sync finds the same change again when the cursor lags behind it.
     for (const [uid, modseq] of changes.announced) justAnnounced.set(uid, modseq);
     return changes.modseq ?? cursor.highestModseq;
+  }
+
+  private async currentHighestModseq(): Promise<string | undefined> {
+    const status = await this.client.status(this.mailbox, { highestModseq: true });
+    this.liveness.heardFrom();
+    return status && status.highestModseq !== undefined ? status.highestModseq.toString() : undefined;
   }
 
   /**

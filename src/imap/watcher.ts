@@ -80,6 +80,8 @@ export class Watcher {
   /** When reconciling started failing without a success since (ms), and why. */
   private reconcileFailure: { since: number; error: string } | undefined;
   private stopped = false;
+  /** Listings under way because a session found its mailbox gone, by account. */
+  private readonly relisting = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: WatcherDependencies) {}
 
@@ -156,6 +158,7 @@ export class Watcher {
     clearInterval(this.timer);
     clearTimeout(this.retryTimer);
     await this.reconciling.catch(() => undefined);
+    await Promise.all(this.relisting.values());
     await Promise.all([...this.sessions.keys()].map((key) => this.stopSession(key)));
   }
 
@@ -232,16 +235,7 @@ export class Watcher {
     }
     if (!needsFolderListing(account.mailboxes)) return undefined;
     try {
-      const folders = await this.connectorFor(account).login(async (credentials) => {
-        const client = new ImapFlow(imapClientOptions(account, credentials));
-        client.on('error', () => undefined);
-        await client.connect();
-        try {
-          return await listFolders(client);
-        } finally {
-          await client.logout().catch(() => client.close());
-        }
-      }, new AbortController().signal);
+      const folders = await this.listOnOwnConnection(account);
       await this.onFolders(account, folders);
       return folders;
     } catch (error) {
@@ -254,6 +248,53 @@ export class Watcher {
     }
   }
 
+  private listOnOwnConnection(account: AccountConfig): Promise<FolderEntry[]> {
+    return this.connectorFor(account).login(async (credentials) => {
+      const client = new ImapFlow(imapClientOptions(account, credentials));
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        return await listFolders(client);
+      } finally {
+        await client.logout().catch(() => client.close());
+      }
+    }, new AbortController().signal);
+  }
+
+  /**
+   * A session found its mailbox gone from the server: list the folders now (whether or not the account uses
+   * patterns), so that the deletion or rename is announced and the sessions follow it.
+   */
+  private relist(account: AccountConfig): void {
+    if (this.stopped || this.relisting.has(account.id)) return;
+    const listing = this.listOnOwnConnection(account)
+      .then((folders) => this.onFolders(account, folders))
+      .catch((error: unknown) =>
+        this.deps.logger.error('cannot list the folders after a mailbox went away', {
+          account: account.id,
+          error: errorMessage(error),
+        }),
+      )
+      .finally(() => this.relisting.delete(account.id));
+    this.relisting.set(account.id, listing);
+  }
+
+  /**
+   * A renamed mailbox keeps its UIDVALIDITY, so it is the same messages under a new name (RFC 9051 6.3.6): its
+   * cursor moves with it, and nothing in it is announced again (with initialSync "all", it would all be).
+   */
+  private async followRename(account: string, from: FolderEntry, to: FolderEntry): Promise<void> {
+    const cursor = await this.deps.cursors.getCursor(account, from.path);
+    if (!cursor || cursor.uidValidity !== to.uidValidity) return;
+    if (await this.deps.cursors.getCursor(account, to.path)) return;
+    await this.deps.cursors.resetCursor(
+      account,
+      to.path,
+      cursor,
+      leaseToActUnder(this.deps.ownership, account),
+    );
+  }
+
   private reconcileLater(delayMs: number): void {
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
@@ -264,6 +305,8 @@ export class Watcher {
   private async onFolders(account: AccountConfig, folders: readonly FolderEntry[]): Promise<void> {
     const before = this.folderTrees.get(account.id) ?? (await this.deps.cursors.getFolderTree(account.id));
     const changes = before ? diffFolderTrees(before, folders) : [];
+    for (const change of changes)
+      if (change.kind === 'renamed') await this.followRename(account.id, change.from, change.to);
     const now = new Date(this.deps.clock.now()).toISOString();
     if (changes.length > 0) {
       leaseToActUnder(this.deps.ownership, account.id);
@@ -320,6 +363,7 @@ export class Watcher {
     const session = new MailboxSession(account, mailbox, {
       ...this.deps,
       connector: this.connectorFor(account),
+      mailboxGone: () => this.relist(account),
       folders: {
         designated: () => this.designated.get(account.id) === mailbox,
         report: (folders) => this.onFolders(account, folders),
@@ -341,6 +385,7 @@ export class Watcher {
     const poller = new MailboxPoller(account, polled, {
       ...this.deps,
       connector: this.connectorFor(account),
+      mailboxGone: () => this.relist(account),
     });
     const done = poller.run(stop.signal).catch((error: unknown) => {
       this.deps.logger.error('mailbox poller ended unexpectedly', {

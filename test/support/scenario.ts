@@ -100,8 +100,9 @@ export async function waitForIdle(
   timeoutMs = 20_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let status: Awaited<ReturnType<BridgeProcess['status']>> | undefined;
   while (Date.now() < deadline) {
-    const status = await bridge.status();
+    status = await bridge.status();
     const watched = Object.entries(status.accounts)
       .filter(([id]) => !accounts || accounts.includes(id))
       .map(([, account]) => Object.values(account.mailboxes));
@@ -113,7 +114,7 @@ export async function waitForIdle(
       return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`bridge never became idle:\n${bridge.log()}`);
+  throw new Error(`bridge never became idle: ${JSON.stringify(status?.accounts)}\n${bridge.log()}`);
 }
 
 export function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {

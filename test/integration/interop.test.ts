@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import type { DoctorReport } from '../../src/imap/doctor/doctor.js';
+import { BridgeProcess } from '../support/bridge.js';
+import { startCourier } from '../support/courier.js';
+import { startCyrus } from '../support/cyrus.js';
+import { startDovecotServer, type TestImapServer, type TestImapUser } from '../support/imap-server.js';
+import { simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, type ReceivedWebhook, WebhookReceiver } from '../support/receiver.js';
+import { waitForIdle } from '../support/scenario.js';
+
+/**
+ * The same behaviour, end to end, on each IMAP server family users connect, as Debian packages them: every
+ * message once, flags, expunges, folder create/rename/delete (with mail in them), a UIDVALIDITY change, a
+ * server restart, the bridge killed mid-burst, and the doctor on each connection security.
+ */
+
+const USER: TestImapUser = { name: 'support', password: 'correct horse' };
+
+interface Variant {
+  readonly name: string;
+  readonly start: () => Promise<TestImapServer>;
+  /** How the bridge connects: each server is met on another of the three, the doctor checks all three. */
+  readonly security: 'tls' | 'starttls' | 'none';
+  /** CONDSTORE (RFC 7162), which flag-change events need; Courier has none. */
+  readonly condstore: boolean;
+}
+
+const VARIANTS: readonly Variant[] = [
+  { name: 'Dovecot 2.3', start: () => startDovecotServer([USER]), security: 'tls', condstore: true },
+  {
+    name: 'Cyrus 3.6, default namespace',
+    start: () => startCyrus([USER]),
+    security: 'starttls',
+    condstore: true,
+  },
+  {
+    name: 'Cyrus 3.6, altnamespace',
+    start: () => startCyrus([USER], { altNamespace: true }),
+    security: 'tls',
+    condstore: true,
+  },
+  {
+    name: 'Courier 5, stock IDLE',
+    start: () => startCourier([USER]),
+    security: 'starttls',
+    condstore: false,
+  },
+  {
+    name: 'Courier 5, enhanced IDLE',
+    start: () => startCourier([USER], { enhancedIdle: true }),
+    security: 'none',
+    condstore: false,
+  },
+];
+
+/** Another device: a plain-text client of its own (delete and APPEND on separate connections, as Dovecot wants). */
+async function device(server: TestImapServer): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: server.host,
+    port: server.plainPort,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: USER.name, pass: USER.password },
+    logger: false,
+  });
+  await client.connect();
+  return client;
+}
+
+async function withDevice<T>(server: TestImapServer, work: (client: ImapFlow) => Promise<T>): Promise<T> {
+  const client = await device(server);
+  try {
+    return await work(client);
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+function accountFor(server: TestImapServer, security: Variant['security']): Record<string, unknown> {
+  return {
+    host: 'localhost',
+    port: security === 'tls' ? server.tlsPort : server.plainPort,
+    security,
+    tls: { ca: server.caFile },
+  };
+}
+
+for (const variant of VARIANTS) {
+  describe(`interoperability: ${variant.name} over ${variant.security}`, () => {
+    let server: TestImapServer;
+    let receiver: WebhookReceiver;
+    let bridge: BridgeProcess;
+    const of = (type: string) => receiver.ofType(type);
+    const received = () => of('message.received').map((w) => w.body.data);
+    const subjects = () => received().map((m) => m.subject as string);
+    const Projects = () => server.folder('Projects');
+
+    before(async () => {
+      server = await variant.start();
+      receiver = new WebhookReceiver(newWebhookSecret());
+      const url = await receiver.listen();
+      await withDevice(server, async (client) => {
+        await client.mailboxCreate(Projects());
+        await client.append('INBOX', simpleMessage('before-start'));
+        await client.append(Projects(), simpleMessage('in-projects-before'));
+      });
+      bridge = await BridgeProcess.create(
+        {
+          delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2], overloadFloorSeconds: 0.2 },
+          reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
+          imap: { checkIntervalSeconds: 1 },
+          accounts: [
+            {
+              id: 'support',
+              ...accountFor(server, variant.security),
+              user: USER.name,
+              password: { env: 'TEST_IMAP_PASSWORD' },
+              mailboxes: ['*'],
+              initialSync: 'all',
+            },
+          ],
+          subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
+        },
+        { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
+      );
+      await bridge.start();
+    });
+    after(async () => {
+      await bridge?.dispose();
+      await receiver?.close();
+      await server?.stop();
+    });
+
+    it('announces the mail already there once, per folder', async () => {
+      await receiver.waitUntil(() => received().length >= 2, 20_000, 'the two messages already there');
+      await waitForIdle(bridge);
+      assert.deepEqual(
+        received()
+          .map((m) => [m.subject, m.mailbox])
+          .sort(),
+        [
+          ['before-start', 'INBOX'],
+          ['in-projects-before', Projects()],
+        ],
+        server.label,
+      );
+      assert.equal(of('mailbox.reset').length, 0, 'no reset: nothing changed');
+    });
+
+    it('delivers live mail in each watched folder', async () => {
+      await withDevice(server, async (client) => {
+        await client.append('INBOX', simpleMessage('live-inbox'));
+        await client.append(Projects(), simpleMessage('live-projects'));
+      });
+      await receiver.waitUntil(
+        () => subjects().includes('live-inbox') && subjects().includes('live-projects'),
+        15_000,
+        'live mail',
+      );
+    });
+
+    it('reports a flag change where the server has CONDSTORE, and an expunge everywhere', async () => {
+      const live = received().find((m) => m.subject === 'live-inbox');
+      assert.ok(live);
+      const offered = await withDevice(server, async (client) => client.capabilities.has('CONDSTORE'));
+      assert.equal(offered, variant.condstore, `${server.label} CONDSTORE`);
+      await withDevice(server, async (client) => {
+        const lock = await client.getMailboxLock('INBOX');
+        try {
+          await client.messageFlagsAdd(String(live.uid), ['\\Flagged'], { uid: true });
+        } finally {
+          lock.release();
+        }
+      });
+      if (variant.condstore) {
+        await receiver.waitUntil(() => of('message.flags_changed').length === 1, 15_000, 'flags_changed');
+        const [changed] = of('message.flags_changed');
+        assert.equal(changed?.body.data.uid, live.uid);
+        assert.ok((changed?.body.data.flags as string[]).includes('\\Flagged'));
+      }
+      await withDevice(server, async (client) => {
+        const lock = await client.getMailboxLock('INBOX');
+        try {
+          await client.messageDelete(String(live.uid), { uid: true });
+        } finally {
+          lock.release();
+        }
+      });
+      await receiver.waitUntil(() => of('message.deleted').length === 1, 15_000, 'message.deleted');
+      assert.deepEqual(
+        [of('message.deleted')[0]?.body.data.uid, of('message.deleted')[0]?.body.data.mailbox],
+        [live.uid, 'INBOX'],
+      );
+    });
+
+    it('follows a folder created, renamed with mail in it, and deleted with mail in it: no account error', async () => {
+      const archive = server.folder('Archive');
+      const renamed = server.folder('Filed');
+      await withDevice(server, (client) => client.mailboxCreate(archive));
+      await receiver.waitUntil(
+        () => of('mailbox.created').some((w) => w.body.data.mailbox === archive),
+        15_000,
+        'mailbox.created',
+      );
+      await waitForIdle(bridge);
+      await withDevice(server, (client) => client.append(archive, simpleMessage('filed-1')));
+      await receiver.waitUntil(() => subjects().includes('filed-1'), 15_000, 'mail in the new folder');
+
+      await withDevice(server, (client) => client.mailboxRename(archive, renamed));
+      await receiver.waitUntil(() => of('mailbox.renamed').length === 1, 15_000, 'mailbox.renamed');
+      assert.deepEqual(
+        [of('mailbox.renamed')[0]?.body.data.previousMailbox, of('mailbox.renamed')[0]?.body.data.mailbox],
+        [archive, renamed],
+      );
+      await waitForIdle(bridge);
+      await withDevice(server, (client) => client.append(renamed, simpleMessage('filed-2')));
+      await receiver.waitUntil(() => subjects().includes('filed-2'), 15_000, 'mail in the renamed folder');
+      assert.deepEqual(
+        received()
+          .filter((m) => m.subject === 'filed-1')
+          .map((m) => m.mailbox),
+        [archive],
+        'a rename is the same messages: filed-1 is not announced again under the new name',
+      );
+
+      await withDevice(server, (client) => client.mailboxDelete(renamed));
+      await receiver.waitUntil(
+        () => of('mailbox.deleted').some((w) => w.body.data.mailbox === renamed),
+        15_000,
+        'mailbox.deleted',
+      );
+      await new Promise((r) => setTimeout(r, 2500)); // a few check intervals: any false error would come now
+      assert.deepEqual(
+        of('account.error').map((w) => w.body.data.code),
+        [],
+        'a folder that went away is not an account error',
+      );
+    });
+
+    it('announces one mailbox.reset when a folder is deleted and recreated, then delivers its new mail', async () => {
+      await withDevice(server, (client) => client.mailboxDelete(Projects()));
+      await withDevice(server, async (client) => {
+        await client.mailboxCreate(Projects());
+        await client.append(Projects(), simpleMessage('recreated-1'));
+      });
+      await receiver.waitUntil(
+        () => of('mailbox.reset').some((w) => w.body.data.mailbox === Projects()),
+        20_000,
+        'mailbox.reset',
+      );
+      await waitForIdle(bridge);
+      await withDevice(server, (client) => client.append(Projects(), simpleMessage('after-reset')));
+      await receiver.waitUntil(() => subjects().includes('after-reset'), 15_000, 'mail after the reset');
+      assert.equal(of('mailbox.reset').length, 1, 'exactly one reset');
+      assert.deepEqual(of('account.error'), []);
+    });
+
+    it('recovers from a server restart without re-announcing anything', async () => {
+      const before = received().length;
+      await server.halt();
+      await server.start();
+      await waitForIdle(bridge, undefined, 30_000);
+      await withDevice(server, (client) => client.append('INBOX', simpleMessage('after-server-restart')));
+      await receiver.waitUntil(
+        () => subjects().includes('after-server-restart'),
+        20_000,
+        'mail after restart',
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(received().length, before + 1, 'only the new message');
+    });
+
+    it('loses nothing when the bridge is SIGKILLed mid-burst, and re-sends only with the same webhook-id', async () => {
+      const burst = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+      const appending = withDevice(server, async (client) => {
+        for (const subject of burst) await client.append('INBOX', simpleMessage(subject));
+      });
+      await receiver.waitUntil(
+        () => subjects().filter((s) => s.startsWith('burst-')).length >= 3,
+        20_000,
+        'burst',
+      );
+      await bridge.kill('SIGKILL');
+      await appending;
+      await bridge.start();
+      await receiver.waitUntil(
+        () => burst.every((subject) => subjects().includes(subject)),
+        30_000,
+        'every message of the burst',
+      );
+      const idsBySubject = new Map<string, Set<string>>();
+      for (const webhook of of('message.received') as ReceivedWebhook[]) {
+        const subject = webhook.body.data.subject as string;
+        idsBySubject.set(subject, (idsBySubject.get(subject) ?? new Set()).add(webhook.id));
+      }
+      for (const [subject, ids] of idsBySubject) assert.equal(ids.size, 1, `${subject}: one webhook-id`);
+      assert.deepEqual(receiver.schemaViolations, []);
+      assert.deepEqual(of('account.error'), []);
+    });
+
+    it('passes the doctor on plain text, STARTTLS and implicit TLS', async () => {
+      for (const security of ['none', 'starttls', 'tls'] as const) {
+        const doctor = await BridgeProcess.create(
+          {
+            accounts: [
+              {
+                id: 'support',
+                ...accountFor(server, security),
+                user: USER.name,
+                password: { env: 'TEST_IMAP_PASSWORD' },
+              },
+            ],
+          },
+          { TEST_IMAP_PASSWORD: USER.password },
+        );
+        try {
+          const checked = await doctor.cli('doctor', '--json');
+          const [report] = JSON.parse(checked.stdout) as DoctorReport[];
+          assert.deepEqual(
+            report?.steps.filter((s) => !s.ok).map((s) => `${s.name}: ${s.summary}`),
+            [],
+            `${server.label} over ${security}`,
+          );
+          assert.equal(checked.code, 0);
+        } finally {
+          await doctor.dispose();
+        }
+      }
+    });
+  });
+}
