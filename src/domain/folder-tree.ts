@@ -74,6 +74,12 @@ function matches(pattern: string, folder: FolderEntry): boolean {
   return new RegExp(`^${source}$`).test(folder.path);
 }
 
+const VIRTUAL_SPECIAL_USES = new Set(['\\all', '\\flagged', '\\important']);
+
+function isVirtualFolder(folder: FolderEntry): boolean {
+  return folder.specialUse !== null && VIRTUAL_SPECIAL_USES.has(folder.specialUse.toLowerCase());
+}
+
 /**
  * Whether resolving these entries needs the account's folder listing: for patterns, and for exact names that
  * differ only in case (on a case-insensitive server, Support and support are one mailbox).
@@ -109,7 +115,11 @@ export function resolveMailboxes(
       continue;
     }
     for (const folder of tree ?? []) {
-      if (folder.selectable && matches(pattern, folder)) {
+      // A name wildcard skips the virtual folders (RFC 6154: \All, \Flagged; RFC 8457: \Important) that show
+      // mail of other folders again, such as Gmail's [Gmail]/All Mail: "*" would announce every message twice.
+      // Named, or asked for by special use ("\All"), they are watched.
+      const virtual = !isSpecialUse(pattern) && isVirtualFolder(folder);
+      if (folder.selectable && !virtual && matches(pattern, folder)) {
         resolved.add(folder.path.toUpperCase() === 'INBOX' ? 'INBOX' : folder.path);
       }
     }

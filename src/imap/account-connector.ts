@@ -118,17 +118,19 @@ export class AccountConnector {
    * Every session of the account waits after a sync failure: the same server answer would break each of them,
    * and an account with many mailboxes must not multiply the logins.
    */
-  private postponeAfterSyncFailure(): void {
+  private postponeAfterSyncFailure(serverAskedMs = 0): void {
     this.syncFailures += 1;
     const delay = reconnectDelayMs('sync', this.syncFailures, this.deps.policy, this.deps.random);
-    this.blockedUntil = Math.max(this.blockedUntil, this.deps.clock.now() + delay);
+    this.blockedUntil = Math.max(this.blockedUntil, this.deps.clock.now() + Math.max(delay, serverAskedMs));
   }
 
   /** Records a failed connection; reports each distinct failure once as an `account.error` event. */
   async failed(error: ImapConnectionError): Promise<void> {
     this.deps.metrics?.login({ failure: error.code });
-    if (error.kind === 'sync') this.postponeAfterSyncFailure();
     const now = this.deps.clock.now();
+    if (error.kind === 'sync') this.postponeAfterSyncFailure(error.retryAfterMs);
+    // Refused after login (not by the login itself, which the gate already counted): wait as for a bad password.
+    else if (error.kind === 'authentication' && this.blockedUntil <= now) this.postponeLogins();
     const status = this.deps.status.account(this.account.id);
     // The login gate already counted this failure and set the back-off (postponeLogins): counting it again here
     // doubled every wait.

@@ -9,10 +9,16 @@ export class ImapConnectionError extends IdlehookError {
     readonly kind: ConnectionFailureKind,
     code: string,
     message: string,
-    options: ErrorCause = {},
+    options: ErrorCause & {
+      /** How long the server asked us to wait (Microsoft 365's "Suggested Backoff Time"). */
+      readonly retryAfterMs?: number;
+    } = {},
   ) {
     super(code, true, message, options);
+    this.retryAfterMs = options.retryAfterMs;
   }
+
+  readonly retryAfterMs: number | undefined;
 }
 
 /** A command got no answer before our deadline: the connection is presumed dead. */
@@ -61,6 +67,13 @@ const LOGIN_CAUSES: readonly (LoginRejection & { readonly pattern: RegExp })[] =
     fix: 'Enable IMAP in the account’s (or the organisation’s) mail settings.',
   },
   {
+    // Gmail: "NO [ALERT] Too many simultaneous connections. (Failure)" at login, 15 per account
+    // (support.google.com/mail/answer/97150; MailKit #377, libetpan #160).
+    pattern: /too many (simultaneous |concurrent )?connections|maximum number of connections/i,
+    summary: 'the provider refuses more simultaneous connections to this account',
+    fix: 'Lower the account’s connectionLimit (Gmail allows 15 per account, shared with phones and mail clients) or close other clients’ connections.',
+  },
+  {
     pattern: /CONTACTADMIN|AUTHORIZATIONFAILED|disabled|locked|suspended|blocked/i,
     summary: 'the account is disabled or locked',
     fix: 'Ask the mail administrator to unlock or enable it; further logins will not help and may extend a lockout.',
@@ -101,6 +114,8 @@ interface ForeignError {
   tlsFailed?: boolean;
   serverResponseCode?: string;
   responseText?: string;
+  /** imapflow's text of a command that failed inside connect() (NAMESPACE, ENABLE, ...). */
+  response?: string;
   mailboxMissing?: boolean;
 }
 
@@ -112,8 +127,20 @@ export function classifyImapError(
   if (error instanceof ImapConnectionError) return error;
   const e = (error ?? {}) as ForeignError;
   const where = `${target.host}:${target.port}`;
+  // Before the login check: imapflow marks it a failed authentication when it comes in the connect sequence.
+  if (OUTLOOK_NOT_CONNECTED.test([e.responseText, e.response, e.message].join(' '))) {
+    return new ImapConnectionError(
+      'authentication',
+      'AUTHENTICATED_NOT_CONNECTED',
+      `${where} accepted the login for ${target.user} but refuses its mailbox ("User is authenticated but not connected"). ` +
+        'Microsoft 365 answers so to a wrong password it let through at login, to an OAuth2 token without the ' +
+        'IMAP.AccessAsUser.All scope or for another user, and to a shared mailbox not addressed as user@domain\\alias. ' +
+        'Check the password or the token’s scope and user. Retries are spaced minutes apart so the account is not locked.',
+      { cause: error },
+    );
+  }
   if (e.authenticationFailed) {
-    const server = [e.serverResponseCode, e.responseText].filter(Boolean).join(' ');
+    const server = [e.serverResponseCode, e.responseText ?? e.response].filter(Boolean).join(' ');
     const rejection = explainLoginRejection(server);
     return new ImapConnectionError(
       'authentication',
@@ -186,12 +213,13 @@ export function classifyImapError(
       { cause: error },
     );
   }
-  if (OUTLOOK_NOT_CONNECTED.test(e.responseText ?? e.message ?? '')) {
+  const throttled = throttleOf(e);
+  if (throttled) {
     return new ImapConnectionError(
-      'network',
-      'SERVER_NOT_READY',
-      `${where} accepted the login but could not reach the mailbox yet ("User is authenticated but not connected"); reconnecting`,
-      { cause: error },
+      'sync',
+      'THROTTLED',
+      `${where} is throttling this account (server said: ${throttled.said}); waiting before reconnecting.`,
+      { cause: error, ...(throttled.retryAfterMs ? { retryAfterMs: throttled.retryAfterMs } : {}) },
     );
   }
   if (isConnectionFault(error)) {
@@ -221,10 +249,22 @@ function isMailboxMissingAnswer(e: ForeignError): boolean {
 }
 
 /**
- * Microsoft 365 / Outlook.com answer commands after a successful login with this while the mailbox backend is not
- * reachable for the session (reported to imapflow, Thunderbird and K-9 Mail); a new connection usually works.
+ * Microsoft 365 / Outlook.com answer every command after a successful login with this, most often because the
+ * password was wrong (it passes LOGIN), the token lacks the IMAP scope, or a shared mailbox was addressed wrongly
+ * (imapflow #314, MailKit #1494, imapsync's Office365 FAQ): an authentication problem, retried as one.
  */
 const OUTLOOK_NOT_CONNECTED = /User is authenticated but not connected/i;
+
+/**
+ * A server that says it is throttling us: RFC 5530-style [THROTTLED] (Gmail, Yahoo), or Microsoft 365's
+ * "Request is throttled. Suggested Backoff Time: 299961 milliseconds" (imap_tools #135, imapsync #198).
+ */
+function throttleOf(e: ForeignError): { readonly said: string; readonly retryAfterMs?: number } | undefined {
+  const said = [e.serverResponseCode, e.responseText].filter(Boolean).join(' ');
+  if (e.code !== 'ETHROTTLE' && !/THROTTLED|throttl/i.test(said)) return undefined;
+  const suggested = /Suggested Backoff Time: (\d+) milliseconds/i.exec(said);
+  return { said: said || 'throttled', ...(suggested ? { retryAfterMs: Number(suggested[1]) } : {}) };
+}
 
 /** imapflow's codes for a connection that is gone or timed out (its errors.js); errno codes start with E. */
 const CONNECTION_CODES = new Set([

@@ -8,6 +8,7 @@ import { imapClientOptions } from './client-options.js';
 import { ConnectionClosedError, classifyImapError, type ImapConnectionError } from './connection-failure.js';
 import { answeredWithin, unansweredAfterMs, watchLiveness } from './liveness.js';
 import { MailboxSync, type MailboxSyncDependencies } from './mailbox-sync.js';
+import { idleRestartMsFor } from './server-quirks.js';
 import type { StatusBoard } from './status-board.js';
 
 /**
@@ -216,6 +217,8 @@ export class MailboxSession extends ReconnectingConnection {
       connectionError = error;
     });
     const closed = closeOf(client);
+    const idleRestartMs = idleRestartMsFor(client.greeting);
+    if (idleRestartMs !== undefined) client.maxIdleTime = idleRestartMs;
 
     const sync = new MailboxSync(client, this.account, this.mailbox, status, this.deps);
     const syncFailed = new Promise<never>((_, reject) => sync.onFailure(reject));

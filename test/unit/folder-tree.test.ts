@@ -42,6 +42,19 @@ describe('folder trees', () => {
     );
   });
 
+  it("leaves virtual folders that repeat other folders' mail (Gmail's All Mail) out of wildcards only", () => {
+    const gmail = [
+      folder('INBOX', '1'),
+      folder('[Gmail]/All Mail', '2', '\\All'),
+      folder('[Gmail]/Starred', '3', '\\Flagged'),
+      folder('[Gmail]/Important', '4', '\\Important'),
+      folder('[Gmail]/Sent Mail', '5', '\\Sent'),
+    ];
+    assert.deepEqual(resolveMailboxes(['*'], gmail), ['INBOX', '[Gmail]/Sent Mail']);
+    assert.deepEqual(resolveMailboxes(['\\All'], gmail), ['[Gmail]/All Mail']);
+    assert.deepEqual(resolveMailboxes(['[Gmail]/All Mail'], gmail), ['[Gmail]/All Mail']);
+  });
+
   it('tells creations, deletions and renames apart (a rename keeps its UIDVALIDITY)', () => {
     const after = [
       folder('INBOX', '1'),
