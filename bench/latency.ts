@@ -1,11 +1,18 @@
-// APPEND -> verified webhook latency, next to the floor measured in the same run: the same Dovecot's own
+// APPEND -> verified webhook latency, next to the floor measured in the same run: the same server's own
 // APPEND -> IDLE EXISTS latency, seen by a plain IDLE client watching the same mailbox.
 // Then mail that keeps coming: messages appended every --stream-gap-ms (300) whatever the webhooks do.
-// Usage: npm run bench:latency [-- --messages 100 --stream 60 --stream-gap-ms 300]
+// --server picks the IMAP server family (Courier with IMAP_ENHANCEDIDLE=1, so that its plain IDLE client is a
+// real-time floor too).
+// Usage: npm run bench:latency [-- --messages 100 --stream 60 --stream-gap-ms 300 --server dovecot|cyrus|courier]
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
+import { BridgeProcess } from '../test/support/bridge.js';
+import { startCourier } from '../test/support/courier.js';
+import { startCyrus } from '../test/support/cyrus.js';
+import { startDovecotServer, type TestImapServer } from '../test/support/imap-server.js';
 import { simpleMessage } from '../test/support/mail.js';
-import { PASSWORD, startScenario, USER, waitForIdle } from '../test/support/scenario.js';
+import { newWebhookSecret, WebhookReceiver } from '../test/support/receiver.js';
+import { PASSWORD, USER, waitForIdle } from '../test/support/scenario.js';
 import { ms, summary } from './stats.js';
 
 const { values } = parseArgs({
@@ -13,28 +20,56 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '100' },
     stream: { type: 'string', default: '60' },
     'stream-gap-ms': { type: 'string', default: '300' },
+    server: { type: 'string', default: 'dovecot' },
   },
 });
 const total = Number(values.messages);
-
-const scenario = await startScenario({
-  // Production defaults for everything that matters to latency; only the data dir and ports are the test's.
-  config: { delivery: { retryScheduleSeconds: [5, 300] }, imap: { checkIntervalSeconds: 60 } },
-});
-const { dovecot, receiver, bridge, appender } = scenario;
+const servers = new Map<string, () => Promise<TestImapServer>>([
+  ['dovecot', () => startDovecotServer([{ name: USER, password: PASSWORD }])],
+  ['cyrus', () => startCyrus([{ name: USER, password: PASSWORD }])],
+  ['courier', () => startCourier([{ name: USER, password: PASSWORD }], { enhancedIdle: true })],
+]);
+const startServer = servers.get(values.server);
+if (!startServer) throw new Error(`--server must be one of ${[...servers.keys()].join(', ')}`);
+const server = await startServer();
+const plainClient = async (options: { autoIdleDelay?: number } = {}) => {
+  const client = new ImapFlow({
+    host: server.host,
+    port: server.plainPort,
+    secure: false,
+    doSTARTTLS: false,
+    auth: { user: USER, pass: PASSWORD },
+    logger: false,
+    ...options,
+  });
+  await client.connect();
+  return client;
+};
+const receiver = new WebhookReceiver(newWebhookSecret());
+const bridge = await BridgeProcess.create(
+  {
+    // Production defaults for everything that matters to latency; only the data dir and ports are the test's.
+    delivery: { retryScheduleSeconds: [5, 300] },
+    imap: { checkIntervalSeconds: 60 },
+    accounts: [
+      {
+        id: 'support',
+        host: 'localhost',
+        port: server.tlsPort,
+        tls: { ca: server.caFile },
+        user: USER,
+        password: { env: 'TEST_IMAP_PASSWORD' },
+      },
+    ],
+    subscriptions: [{ id: 'helpdesk', url: await receiver.listen(), secret: { env: 'TEST_WEBHOOK_SECRET' } }],
+  },
+  { TEST_IMAP_PASSWORD: PASSWORD, TEST_WEBHOOK_SECRET: receiver.secret },
+);
+const appender = await plainClient();
 await bridge.start();
 await waitForIdle(bridge);
 
-const floorClient = new ImapFlow({
-  host: dovecot.host,
-  port: dovecot.plainPort,
-  secure: false,
-  doSTARTTLS: false,
-  auth: { user: USER, pass: PASSWORD },
-  logger: false,
-  autoIdleDelay: 0,
-});
-await floorClient.connect();
+const floorClient = await plainClient({ autoIdleDelay: 0 });
 await floorClient.mailboxOpen('INBOX', { readOnly: true });
 let existsAt = 0;
 /** When the floor client saw each EXISTS count (Dovecot may announce two messages in one EXISTS). */
@@ -68,7 +103,7 @@ const report = (label: string, rows: typeof samples) => {
   const overhead = summary(rows.map((r) => r.endToEnd - r.floor));
   console.log(`\n${label} (n=${rows.length})`);
   console.log(
-    `  Dovecot floor  APPEND -> IDLE EXISTS   p50 ${ms(floor.p50)}  p95 ${ms(floor.p95)}  p99 ${ms(floor.p99)}`,
+    `  server floor   APPEND -> IDLE EXISTS   p50 ${ms(floor.p50)}  p95 ${ms(floor.p95)}  p99 ${ms(floor.p99)}`,
   );
   console.log(
     `  idlehook       APPEND -> webhook       p50 ${ms(endToEnd.p50)}  p95 ${ms(endToEnd.p95)}  p99 ${ms(endToEnd.p99)}`,
@@ -78,7 +113,7 @@ const report = (label: string, rows: typeof samples) => {
   );
   console.log(`  ratio idlehook / floor (p50)           ${(endToEnd.p50 / floor.p50).toFixed(3)}`);
 };
-console.log(`\nidlehook latency benchmark, ${total} single messages, Dovecot ${dovecot.host}, TLS`);
+console.log(`\nidlehook latency benchmark, ${total} single messages, ${server.label}, TLS`);
 report('all messages', samples);
 report(
   'after 1.5 s quiet',
@@ -124,4 +159,7 @@ console.log(
 );
 
 await floorClient.logout();
-await scenario.dispose();
+await appender.logout();
+await bridge.dispose();
+await receiver.close();
+await server.stop();

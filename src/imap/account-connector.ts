@@ -84,23 +84,34 @@ export class AccountConnector {
     }
   }
 
-  /** A session got as far as its mailbox. A sync failure's back-off stays until a sync completes (synced). */
+  /**
+   * A session got as far as its mailbox. After a sync failure that proves nothing yet: the back-off and the
+   * episode (one account.error) last until a sync completes (synced).
+   */
   connected(): void {
     this.deps.metrics?.login('ok');
     this.authenticationFailures = 0;
-    if (this.syncFailures === 0) this.blockedUntil = 0;
-    const status = this.deps.status.account(this.account.id);
-    if (this.episode)
-      this.deps.logger.info('account recovered', { account: this.account.id, code: this.episode.code });
-    this.episode = undefined;
-    Object.assign(status, { state: 'ok', lastError: null, errorCode: null, nextLoginAttemptAt: null });
+    if (this.syncFailures === 0) this.recovered();
   }
 
-  /** A session completed a sync: logins need not wait for an earlier sync failure any more. */
+  /** A session completed a sync: the account works, whatever failed before. */
   synced(): void {
     if (this.syncFailures === 0) return;
     this.syncFailures = 0;
+    this.recovered();
+  }
+
+  private recovered(): void {
     this.blockedUntil = 0;
+    if (this.episode)
+      this.deps.logger.info('account recovered', { account: this.account.id, code: this.episode.code });
+    this.episode = undefined;
+    Object.assign(this.deps.status.account(this.account.id), {
+      state: 'ok',
+      lastError: null,
+      errorCode: null,
+      nextLoginAttemptAt: null,
+    });
   }
 
   private postponeLogins(): void {

@@ -282,6 +282,30 @@ for (const variant of VARIANTS) {
       assert.deepEqual(of('account.error'), []);
     });
 
+    it('keeps an empty folder across bridge restarts without a mailbox.reset', async () => {
+      // Courier hands an empty folder a new UIDVALIDITY at every SELECT until it holds mail.
+      const empty = server.folder('Empty');
+      await withDevice(server, (client) => client.mailboxCreate(empty));
+      await receiver.waitUntil(
+        () => of('mailbox.created').some((w) => w.body.data.mailbox === empty),
+        15_000,
+        'mailbox.created',
+      );
+      await waitForIdle(bridge);
+      for (let i = 0; i < 2; i++) {
+        assert.equal(await bridge.kill('SIGTERM'), 0);
+        await bridge.start();
+        await waitForIdle(bridge);
+      }
+      await withDevice(server, (client) => client.append(empty, simpleMessage('first-in-empty')));
+      await receiver.waitUntil(() => subjects().includes('first-in-empty'), 15_000, 'its first message');
+      assert.deepEqual(
+        of('mailbox.reset').map((w) => w.body.data.mailbox),
+        [Projects()],
+        'only the reset of the folder that was recreated',
+      );
+    });
+
     it('recovers from a server restart without re-announcing anything', async () => {
       const before = received().length;
       await server.halt();
@@ -359,3 +383,42 @@ for (const variant of VARIANTS) {
     });
   });
 }
+
+describe("Courier's stock IDLE (IMAP_ENHANCEDIDLE=0 looks for new mail every 60 s while a client idles)", () => {
+  let server: TestImapServer;
+  let receiver: WebhookReceiver;
+  let bridge: BridgeProcess;
+  before(async () => {
+    server = await startCourier([USER]);
+    receiver = new WebhookReceiver(newWebhookSecret());
+    const url = await receiver.listen();
+    bridge = await BridgeProcess.create(
+      {
+        // The default check interval (60 s): new mail must not wait for it.
+        accounts: [
+          {
+            id: 'support',
+            ...accountFor(server, 'tls'),
+            user: USER.name,
+            password: { env: 'TEST_IMAP_PASSWORD' },
+          },
+        ],
+        subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
+      },
+      { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
+    );
+    await bridge.start();
+    await waitForIdle(bridge);
+  });
+  after(async () => {
+    await bridge?.dispose();
+    await receiver?.close();
+    await server?.stop();
+  });
+
+  it('delivers new mail within seconds, not at the next 60 s check', async () => {
+    await new Promise((r) => setTimeout(r, 1000)); // in IDLE
+    await withDevice(server, (client) => client.append('INBOX', simpleMessage('courier-idle')));
+    await receiver.waitUntil(() => receiver.ofType('message.received').length === 1, 15_000, 'the message');
+  });
+});

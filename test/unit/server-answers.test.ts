@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_LOGIN_LIMITS, DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
+import type { WebhookEvent } from '../../src/domain/events.js';
+import { reconnectDelayMs } from '../../src/domain/retry.js';
+import { planSync, UnusableMailboxStateError } from '../../src/domain/sync.js';
+import { AccountConnector } from '../../src/imap/account-connector.js';
+import {
+  ConnectionClosedError,
+  classifyImapError,
+  ImapConnectionError,
+  isConnectionFault,
+} from '../../src/imap/connection-failure.js';
+import { LoginPacer } from '../../src/imap/login-pacer.js';
+import { idleRestartMsFor } from '../../src/imap/server-quirks.js';
+import { StatusBoard } from '../../src/imap/status-board.js';
+import { accountConfig } from '../support/accounts.js';
+
+/** How the watcher reads what servers answer, including what the RFCs allow them to leave out. */
+
+const target = { host: 'imap.example.com', port: 993, user: 'support@example.com' };
+const imapError = (fields: Record<string, unknown>) => Object.assign(new Error('Command failed'), fields);
+
+describe('sync plans on what servers leave out', () => {
+  it('refuses a snapshot without a usable UIDNEXT instead of writing NaN into the cursor', () => {
+    for (const uidNext of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY])
+      assert.throws(
+        () => planSync(undefined, { uidValidity: '7', uidNext, highestModseq: null }, 'new'),
+        UnusableMailboxStateError,
+      );
+  });
+
+  it('re-baselines quietly when a cursor that never passed a message sees a new UIDVALIDITY (Courier, empty folders)', () => {
+    const stored = { uidValidity: '796557952', lastUid: 0, highestModseq: null };
+    const snapshot = { uidValidity: '796557999', uidNext: 1, highestModseq: null };
+    assert.deepEqual(planSync(stored, snapshot, 'all'), {
+      kind: 'baseline',
+      cursor: { uidValidity: '796557999', lastUid: 0, highestModseq: null },
+    });
+    assert.equal(planSync({ ...stored, lastUid: 1 }, snapshot, 'all').kind, 'reset');
+  });
+});
+
+describe('failure kinds and their waits', () => {
+  it('waits at least half a minute after a sync failure, doubling to the policy maximum', () => {
+    const waits = [1, 2, 3, 4, 5].map((n) =>
+      reconnectDelayMs('sync', n, DEFAULT_RECONNECT_POLICY, () => 0.5),
+    );
+    assert.deepEqual(waits, [30_000, 60_000, 120_000, 240_000, 300_000]);
+    const fast = { ...DEFAULT_RECONNECT_POLICY, minDelaySeconds: 0.2, maxDelaySeconds: 1 };
+    assert.equal(
+      reconnectDelayMs('sync', 1, fast, () => 0.5),
+      30_000,
+      'a test policy cannot make it a storm',
+    );
+  });
+
+  it('tells a broken connection from an answer the session cannot use', () => {
+    assert.ok(isConnectionFault(new ConnectionClosedError()));
+    for (const code of ['ECONNRESET', 'EPIPE', 'NoConnection', 'ETIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID'])
+      assert.ok(isConnectionFault(imapError({ code })), code);
+    for (const error of [
+      imapError({ code: 'ETHROTTLE' }),
+      imapError({ responseStatus: 'NO', responseText: 'Internal error' }),
+      new TypeError("Cannot read properties of undefined (reading 'toString')"),
+      new UnusableMailboxStateError('no UIDNEXT'),
+    ])
+      assert.equal(isConnectionFault(error), false, String(error));
+    assert.equal(classifyImapError(new UnusableMailboxStateError('x'), target).kind, 'sync');
+    assert.equal(classifyImapError(new TypeError('bug'), target).kind, 'sync');
+    assert.equal(classifyImapError(imapError({ code: 'ECONNRESET' }), target).kind, 'network');
+  });
+
+  it('reads a mailbox that went away from the answers servers give (RFC 5530 NONEXISTENT, Cyrus words)', () => {
+    for (const fields of [
+      { mailboxMissing: true },
+      { responseStatus: 'NO', serverResponseCode: 'NONEXISTENT', responseText: 'Mailbox gone' },
+      { responseStatus: 'NO', responseText: 'Mailbox does not exist' },
+    ])
+      assert.equal(classifyImapError(imapError(fields), target).code, 'MAILBOX_NOT_FOUND');
+  });
+
+  it('reads Microsoft 365 answers: "authenticated but not connected" and throttling with its suggested wait', () => {
+    const notConnected = classifyImapError(
+      imapError({ authenticationFailed: true, response: 'User is authenticated but not connected.' }),
+      target,
+    );
+    assert.deepEqual(
+      [notConnected.kind, notConnected.code],
+      ['authentication', 'AUTHENTICATED_NOT_CONNECTED'],
+    );
+    const throttled = classifyImapError(
+      imapError({
+        code: 'ETHROTTLE',
+        responseStatus: 'BAD',
+        responseText: 'Request is throttled. Suggested Backoff Time: 299961 milliseconds',
+      }),
+      target,
+    );
+    assert.deepEqual([throttled.kind, throttled.code, throttled.retryAfterMs], ['sync', 'THROTTLED', 299961]);
+  });
+
+  it("reads Gmail's connection limit at login as that, not as a wrong password", () => {
+    const refused = classifyImapError(
+      imapError({
+        authenticationFailed: true,
+        serverResponseCode: 'ALERT',
+        responseText: 'Too many simultaneous connections. (Failure)',
+      }),
+      target,
+    );
+    assert.equal(refused.kind, 'authentication');
+    assert.match(refused.message, /connectionLimit/);
+    assert.doesNotMatch(refused.message, /wrong user name/);
+  });
+});
+
+describe('AccountConnector after sync failures', () => {
+  it('holds every session of the account back, as long as the server asked if longer, until a sync completes', async () => {
+    let now = 0;
+    const status = new StatusBoard();
+    const events: WebhookEvent[] = [];
+    const connector = new AccountConnector(accountConfig(), {
+      policy: DEFAULT_RECONNECT_POLICY,
+      status,
+      clock: { now: () => now },
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, { now: () => now }),
+      emit: async (event) => void events.push(event),
+      random: () => 0.5,
+    });
+    const protocol = new ImapConnectionError('sync', 'SERVER_PROTOCOL', 'no UIDVALIDITY');
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      connector.connected(); // the login worked, then the sync failed
+      await connector.failed(protocol);
+      const next = Date.parse(status.account('support').nextLoginAttemptAt ?? '');
+      waits.push((next - now) / 1000);
+      now = next;
+    }
+    assert.deepEqual(waits, [30, 60, 120], 'a login worked each time, yet the wait grows');
+    assert.equal(events.length, 1, 'one account.error');
+    await connector.failed(
+      new ImapConnectionError('sync', 'THROTTLED', 'throttled', { retryAfterMs: 600_000 }),
+    );
+    assert.equal((Date.parse(status.account('support').nextLoginAttemptAt ?? '') - now) / 1000, 600);
+    connector.synced();
+    const started = Date.now();
+    await connector.login(async () => 'in', new AbortController().signal);
+    assert.ok(Date.now() - started < 1000, 'a completed sync lifts the wait');
+  });
+});
+
+describe('server families', () => {
+  it('restarts IDLE every 10 s on Courier (stock IMAP_ENHANCEDIDLE=0 looks for mail every 60 s), not elsewhere', () => {
+    assert.equal(
+      idleRestartMsFor(
+        'Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.  See COPYING for distribution information.',
+      ),
+      10_000,
+    );
+    for (const greeting of [
+      'Dovecot (Debian) ready.',
+      'imap.example.com Cyrus IMAP 3.6.1 server ready',
+      undefined,
+    ])
+      assert.equal(idleRestartMsFor(greeting), undefined);
+  });
+});
