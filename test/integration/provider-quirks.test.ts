@@ -105,6 +105,55 @@ describe('provider quirks, imitated in front of a real server', () => {
     assert.equal(quirk.proxy.logins, 1, 'the next login waits minutes, as after a refused password');
   });
 
+  it('"NO [UNAVAILABLE]" at login (RFC 5530; Yahoo and Microsoft 365 answer so when their backend is down): said as such, not as a wrong password', async () => {
+    const quirk = await behind({
+      fromClient: (line) => {
+        const { tag, name } = commandOf(line);
+        return name === 'LOGIN' || name === 'AUTHENTICATE'
+          ? [`${tag} NO [UNAVAILABLE] Temporary authentication failure, try again later`]
+          : undefined;
+      },
+    });
+    await quirk.receiver.waitUntil(() => accountErrors(quirk).length === 1, 10_000, 'account.error');
+    const [error] = accountErrors(quirk);
+    assert.match(error?.message, /temporarily unable to log anyone in/);
+    assert.doesNotMatch(error?.message, /wrong user name or password/);
+    await sleep(2000);
+    assert.equal(quirk.proxy.logins, 1);
+  });
+
+  it('CONDSTORE offered but no HIGHESTMODSEQ at SELECT (RFC 7162 3.1.2.2 lets a server keep a mailbox without MODSEQs): new mail and deletions still come', async () => {
+    const quirk = await behind({
+      fromServer: (line) => (/^\* OK \[(HIGHESTMODSEQ \d+|NOMODSEQ)\]/.test(line) ? [] : undefined),
+    });
+    await sleep(1000);
+    await append(quirk, 'INBOX', 'no-modseq');
+    await quirk.receiver.waitUntil(
+      () => quirk.receiver.ofType('message.received').length === 1,
+      10_000,
+      'mail',
+    );
+    const uid = quirk.receiver.ofType('message.received')[0]?.body.data.uid as number;
+    const client = await connectAppender(quirk.dovecot, USER.name, USER.password);
+    try {
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        await client.messageDelete(String(uid), { uid: true });
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await client.logout();
+    }
+    await quirk.receiver.waitUntil(
+      () => quirk.receiver.ofType('message.deleted').length === 1,
+      10_000,
+      'delete',
+    );
+    assert.equal(quirk.receiver.ofType('message.deleted')[0]?.body.data.uid, uid);
+    assert.deepEqual(accountErrors(quirk), []);
+  });
+
   it('Microsoft 365 "BAD User is authenticated but not connected" after login: an authentication error, retried minutes apart (imapflow #314, MailKit #1494, imapsync Office365 FAQ)', async () => {
     const quirk = await behind({
       fromClient: (line, connection) => {
