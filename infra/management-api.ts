@@ -73,6 +73,7 @@ export class ManagementApi extends Construct {
           ...props.environment,
           ...connectEnvironment,
           ...(props.showMessageDetails ? { IDLEHOOK_DASHBOARD_MESSAGE_DETAILS: 'true' } : {}),
+          ...(props.iamAccess ? { IDLEHOOK_IAM_ACCESS: 'true' } : {}),
         },
         props.removalPolicy,
       ),

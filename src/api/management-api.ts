@@ -17,6 +17,7 @@ import type {
   Logger,
   SubscriptionStatusStore,
 } from '../ports/index.js';
+import { unconfirmedDestinationChange } from './credential-destination.js';
 import { problemResponse } from './problem.js';
 import {
   createAccountRoute,
@@ -338,6 +339,15 @@ export function createManagementApi(
     const { id } = c.req.valid('param');
     const { document, answer } = await changeable(c, 'account', id);
     if (!document) return answer;
+    const unconfirmed = unconfirmedDestinationChange(
+      document,
+      (await c.req.json()) as Record<string, unknown>,
+    );
+    if (unconfirmed)
+      return problemResponse(c, 422, {
+        detail: 'the change would send the stored credentials to a new destination; see errors',
+        errors: [{ in: 'body', ...unconfirmed }],
+      });
     const changed = await patched(c, document, id);
     const account = parseAccountDocument(changed, 'the request body');
     if (c.req.valid('query').check === 'true') {

@@ -73,6 +73,11 @@ const schema = z.object({
   IDLEHOOK_CONNECT_KEY_ARN: z.string().min(1).optional(),
   /** The management API's dashboard shows subjects and senders (read from the raw messages in S3). */
   IDLEHOOK_DASHBOARD_MESSAGE_DETAILS: z.enum(['true', 'false']).default('false'),
+  /**
+   * The stack serves the management API at an IAM (SigV4) function URL too: only then is a caller that Lambda
+   * says IAM authenticated trusted without a token.
+   */
+  IDLEHOOK_IAM_ACCESS: z.enum(['true', 'false']).default('false'),
   /** Internal networks webhooks may reach despite SSRF protection, comma-separated CIDR ranges. */
   IDLEHOOK_ALLOWED_NETWORKS: z
     .string()

@@ -28,10 +28,16 @@ export function diffFolderTrees(
   const added = after.filter((f) => !beforePaths.has(f.path));
   const changes: FolderChange[] = [];
   const renamedTo = new Set<string>();
+  // UIDVALIDITY is unique per name, not across names: Cyrus derives it from the clock, so folders made in the same
+  // second share one. Only a one-to-one match is a rename; anything else is told as it is, deleted and created.
+  const count = (folders: readonly FolderEntry[], uidValidity: string) =>
+    folders.filter((f) => f.uidValidity === uidValidity).length;
   for (const from of gone) {
-    const to = added.find(
-      (f) => f.uidValidity !== null && f.uidValidity === from.uidValidity && !renamedTo.has(f.path),
-    );
+    const unique =
+      from.uidValidity !== null &&
+      count(gone, from.uidValidity) === 1 &&
+      count(added, from.uidValidity) === 1;
+    const to = unique ? added.find((f) => f.uidValidity === from.uidValidity) : undefined;
     if (to) {
       renamedTo.add(to.path);
       changes.push({ kind: 'renamed', from, to });

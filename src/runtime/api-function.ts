@@ -15,15 +15,24 @@ import { awsManagementBackend } from './aws-management-backend.js';
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
 
 interface LambdaBindings {
-  readonly requestContext?: { readonly authorizer?: { readonly iam?: { readonly userArn?: string } } };
+  readonly requestContext?: {
+    readonly domainName?: string;
+    readonly authorizer?: { readonly iam?: { readonly userArn?: string } };
+  };
 }
 
+/** A Lambda function URL's domain (`<id>.lambda-url.<region>.on.aws`), where AWS_IAM auth is enforced. */
+const FUNCTION_URL_DOMAIN = /^[a-z0-9]+\.lambda-url\.[a-z0-9-]+\.on\.aws$/;
+
 /**
- * The caller AWS authenticated with SigV4 before invoking the function (a function URL or an HTTP API route
- * with IAM authorization). API Gateway and Lambda build the request context themselves: a caller cannot set it.
+ * The caller AWS authenticated with SigV4 before invoking the function through its IAM function URL. Anyone
+ * allowed `lambda:InvokeFunction` can hand-write an event with this context, so it is trusted only where the
+ * stack made that URL (`iamAccess`) and the request names it; every other request needs a token.
  */
 function iamCaller(c: Context): string | undefined {
-  return (c.env as LambdaBindings | undefined)?.requestContext?.authorizer?.iam?.userArn;
+  const context = (c.env as LambdaBindings | undefined)?.requestContext;
+  if (!context?.domainName || !FUNCTION_URL_DOMAIN.test(context.domainName)) return undefined;
+  return context.authorizer?.iam?.userArn;
 }
 
 /** Browsers reach the connect flow where the request came in (the HTTP API's domain, or a custom one). */
@@ -66,7 +75,10 @@ async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ 
   });
   app.all('/dashboard', (c) => dashboard.fetch(c.req.raw, c.env));
   app.all('/dashboard/*', (c) => dashboard.fetch(c.req.raw, c.env));
-  const api = createManagementApi(backend, { platformCaller: iamCaller });
+  const api = createManagementApi(
+    backend,
+    env.IDLEHOOK_IAM_ACCESS === 'true' ? { platformCaller: iamCaller } : {},
+  );
   app.all('*', (c) => api.fetch(c.req.raw, c.env));
   return app;
 }

@@ -40,6 +40,9 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     }
   };
 
+  const HELPDESK_ROLE = 'arn:aws:sts::123456789012:assumed-role/helpdesk/session';
+  const FUNCTION_URL = 'https://abcdefghij0123456789.lambda-url.us-east-1.on.aws';
+
   before(async () => {
     dovecot = await startDovecot([
       { name: 'support', password: 'support-pw' },
@@ -57,18 +60,32 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     await dovecot?.stop();
   });
 
-  it('refuses a request without a token, or with a wrong one, and accepts an IAM-authenticated one', async () => {
+  it('refuses a request without a token, or with a wrong one, and a forged IAM caller where iamAccess is off', async () => {
     const none = await call('GET', '/v1/accounts', undefined, { token: null });
     assert.equal(none.status, 401);
     assert.equal(none.json.status, 401);
     const wrong = await call('GET', '/v1/accounts', undefined, { token: 'ihk_wrong' });
     assert.equal(wrong.status, 401);
-    const iam = await call('GET', '/v1/accounts', undefined, {
-      token: null,
-      iamCaller: 'arn:aws:sts::123456789012:assumed-role/helpdesk/session',
-    });
-    assert.equal(iam.status, 200, iam.text);
+    // Anyone allowed lambda:InvokeFunction can hand-write this context: without iamAccess it buys nothing.
+    for (const url of ['/v1/accounts', `${FUNCTION_URL}/v1/accounts`]) {
+      const forged = await call('GET', url, undefined, { token: null, iamCaller: HELPDESK_ROLE });
+      assert.equal(forged.status, 401, url);
+    }
     assert.equal((await call('GET', '/v1/openapi.json')).json.openapi, '3.1.0');
+  });
+
+  it('with iamAccess, trusts an IAM caller at the function URL only, not at the token-protected HTTP API', async () => {
+    const withIam = apiFunction(stack.adapters(), { ...stack.env, IDLEHOOK_IAM_ACCESS: 'true' });
+    const atUrl = await invokeApi(withIam, 'GET', `${FUNCTION_URL}/v1/accounts`, {
+      token: null,
+      iamCaller: HELPDESK_ROLE,
+    });
+    assert.equal(atUrl.status, 200, atUrl.text);
+    const atHttpApi = await invokeApi(withIam, 'GET', '/v1/accounts', {
+      token: null,
+      iamCaller: HELPDESK_ROLE,
+    });
+    assert.equal(atHttpApi.status, 401, 'the HTTP API has no IAM authorizer: that context is forged');
   });
 
   it('creates a subscription and an account (doctor first); mail arrives as a webhook', async () => {

@@ -422,3 +422,86 @@ describe("Courier's stock IDLE (IMAP_ENHANCEDIDLE=0 looks for new mail every 60 
     await receiver.waitUntil(() => receiver.ofType('message.received').length === 1, 15_000, 'the message');
   });
 });
+
+// Dovecot ends a session whose mailbox is deleted (BYE); Cyrus says nothing to an idle session until it next
+// asks, so it is checked every 5 s here instead of the default minute.
+const CHECK_SECONDS = new Map([
+  ['Dovecot 2.3', 60],
+  ['Cyrus 3.6, default namespace', 5],
+]);
+for (const variant of VARIANTS.filter((v) => CHECK_SECONDS.has(v.name))) {
+  describe(`a watched folder deleted or renamed between two checks: ${variant.name}`, () => {
+    let server: TestImapServer;
+    let receiver: WebhookReceiver;
+    let bridge: BridgeProcess;
+    const of = (type: string) => receiver.ofType(type).map((w) => w.body.data);
+    before(async () => {
+      server = await variant.start();
+      receiver = new WebhookReceiver(newWebhookSecret());
+      const url = await receiver.listen();
+      await withDevice(server, async (client) => {
+        for (const name of ['Doomed', 'Moving']) {
+          await client.mailboxCreate(server.folder(name));
+          await client.append(server.folder(name), simpleMessage(`in-${name}`));
+          // Cyrus takes UIDVALIDITY from the clock: a second apart, the two are told apart by it.
+          await new Promise((r) => setTimeout(r, 1100));
+        }
+      });
+      bridge = await BridgeProcess.create(
+        {
+          // The folder listing that would notice comes only with the next check.
+          reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
+          imap: { checkIntervalSeconds: CHECK_SECONDS.get(variant.name) },
+          accounts: [
+            {
+              id: 'support',
+              ...accountFor(server, 'tls'),
+              user: USER.name,
+              password: { env: 'TEST_IMAP_PASSWORD' },
+              mailboxes: ['*'],
+            },
+          ],
+          subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
+        },
+        { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
+      );
+      await bridge.start();
+      await waitForIdle(bridge);
+    });
+    after(async () => {
+      await bridge?.dispose();
+      await receiver?.close();
+      await server?.stop();
+    });
+
+    it('announces the deletion and the rename within seconds, and never an account.error', async () => {
+      await withDevice(server, (client) => client.mailboxDelete(server.folder('Doomed')));
+      await withDevice(server, (client) =>
+        client.mailboxRename(server.folder('Moving'), server.folder('Moved')),
+      );
+      await receiver
+        .waitUntil(
+          () => of('mailbox.deleted').length === 1 && of('mailbox.renamed').length === 1,
+          20_000,
+          'mailbox.deleted and mailbox.renamed',
+        )
+        .catch((error: unknown) => {
+          throw new Error(
+            `${String(error)}: ${receiver.accepted.map((w) => w.type).join(', ')}\n${bridge.log()}`,
+          );
+        });
+      const events = JSON.stringify(receiver.accepted.map((w) => [w.type, w.body.data]));
+      assert.equal(of('mailbox.deleted')[0]?.mailbox, server.folder('Doomed'), events);
+      assert.equal(of('mailbox.renamed')[0]?.mailbox, server.folder('Moved'));
+      await withDevice(server, (client) =>
+        client.append(server.folder('Moved'), simpleMessage('after-move')),
+      );
+      await receiver.waitUntil(
+        () => of('message.received').some((m) => m.subject === 'after-move'),
+        20_000,
+        'mail in the renamed folder',
+      );
+      assert.deepEqual(of('account.error'), []);
+    });
+  });
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -281,6 +282,46 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     assert.equal(afterwards.raw.headers['webhook-signature']?.split(' ').length, 1, 'one signature');
     assert.throws(() => new Webhook(oldSecret).verify(afterwards.raw.body, afterwards.raw.headers));
     assert.equal(receiver.invalidSignatures, 0);
+  });
+
+  it('never sends a stored password to a destination a PATCH names: the change must carry the password', async () => {
+    // Stands in for a server of the caller's choosing: it must see no connection, let alone a login.
+    const seen: string[] = [];
+    const attacker = createServer((socket) => {
+      seen.push('connection');
+      socket.write('* OK IMAP4rev1 ready\r\n');
+      socket.on('data', (data: Buffer) => seen.push(data.toString('latin1')));
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const port = (attacker.address() as AddressInfo).port;
+    try {
+      for (const change of [
+        { host: '127.0.0.1', port, security: 'none' },
+        { port },
+        { user: 'someone-else' },
+        { tls: { servername: 'imap.attacker.example' } },
+      ]) {
+        const refused = await api('PATCH', '/v1/accounts/other', change);
+        assert.equal(refused.status, 422, refused.text);
+        assert.deepEqual(
+          refused.json.errors.map((e: { path: string }) => e.path),
+          ['password'],
+          JSON.stringify(change),
+        );
+      }
+      await sleep(300);
+      assert.deepEqual(seen, [], 'the stored password went nowhere');
+      const unchanged = await api('GET', '/v1/accounts/other');
+      assert.equal(unchanged.json.port, scenario.dovecot.tlsPort);
+      // With the password in the same request the caller only sends what it already knows.
+      const withPassword = await api('PATCH', '/v1/accounts/other?check=false', {
+        port: scenario.dovecot.tlsPort,
+        password: OTHER.password,
+      });
+      assert.equal(withPassword.status, 200, withPassword.text);
+    } finally {
+      attacker.close();
+    }
   });
 
   it('changes an account and a subscription in place, and re-enables a disabled subscription', async () => {

@@ -55,6 +55,17 @@ describe('folder trees', () => {
     assert.deepEqual(resolveMailboxes(['[Gmail]/All Mail'], gmail), ['[Gmail]/All Mail']);
   });
 
+  it('calls a rename only what is unambiguous: Cyrus gives folders made in one second the same UIDVALIDITY', () => {
+    const before = [folder('INBOX', '1'), folder('A', '77'), folder('B', '77')];
+    const after = [folder('INBOX', '1'), folder('C', '77')];
+    assert.deepEqual(
+      diffFolderTrees(before, after).map((c) =>
+        c.kind === 'renamed' ? `${c.from.path} -> ${c.to.path}` : `${c.kind} ${c.folder.path}`,
+      ),
+      ['deleted A', 'deleted B', 'created C'],
+    );
+  });
+
   it('tells creations, deletions and renames apart (a rename keeps its UIDVALIDITY)', () => {
     const after = [
       folder('INBOX', '1'),
