@@ -113,6 +113,8 @@ export function createConnectRoutes(deps: {
           code_verifier: flow.verifier,
           ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
         }),
+        // A redirect would re-send the refresh token, client secret or code to wherever it points.
+        redirect: 'error',
         signal: AbortSignal.timeout(15_000),
       });
       if (!response.ok) {

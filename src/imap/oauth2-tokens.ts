@@ -68,6 +68,8 @@ export class OAuth2Tokens {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: form,
+        // A redirect would re-send the refresh token, client secret or code to wherever it points.
+        redirect: 'error',
         signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
       });
     } catch (error) {

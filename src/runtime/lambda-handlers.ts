@@ -97,7 +97,8 @@ export function createDeliverHandler(deps: DeliverHandlerDependencies): SqsHandl
           }
         },
         processor,
-        { context },
+        // A batch of only scheduled retries is an outage being waited out, not a failure of the function.
+        { context, throwOnFullBatchFailure: false },
       );
     } finally {
       deps.metrics?.flush();

@@ -168,5 +168,11 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
     const again = await deliver(sqsEvent(goodRecord));
     assert.deepEqual(again.batchItemFailures, []);
     assert.equal(good.attempts.length, 1);
+
+    // During an outage a batch can hold nothing but retries: that is routine, not a crash of the function
+    // (a thrown FullBatchFailureError would count as a Lambda error and trip the error alarm).
+    const onlyRetry = await deliver(sqsEvent(queued.filter((m) => m === failingRecord)));
+    assert.deepEqual(onlyRetry.batchItemFailures, [{ itemIdentifier: failingRecord?.MessageId }]);
+    assert.equal(failing.attempts.length, 2);
   });
 });
