@@ -141,7 +141,9 @@ export class WatcherService extends Construct {
         timeout: Duration.seconds(5),
         startPeriod: Duration.seconds(30),
       },
-      stopTimeout: Duration.seconds(30),
+      // Fargate's maximum: a stop ends IDLE, finishes syncs under way and releases the shard leases; the default
+      // 30 s could SIGKILL a task mid-way with many mailboxes.
+      stopTimeout: Duration.seconds(120),
     });
     const role = this.taskDefinition.taskRole;
     // The watcher stores raw mail and large ingest records; its only S3 reads are its own large state.

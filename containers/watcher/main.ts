@@ -4,6 +4,7 @@ import { createLogger } from '../../src/adapters/powertools-logger.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { ConfigError } from '../../src/config/load-config.js';
 import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { stopOnSignals } from '../../src/runtime/stop-on-signals.js';
 import { exitOnUnexpectedErrors } from '../../src/runtime/unexpected-errors.js';
 
 let env: AwsEnvironment;
@@ -14,19 +15,10 @@ try {
   console.error(error.message);
   process.exit(78); // EX_CONFIG
 }
-const watcher = await startAwsWatcher(env);
+// ECS sends SIGTERM and waits stopTimeout before SIGKILL: end IDLE, finish in-flight syncs (their events are
+// queued before the cursor moves), release the shard leases, log out. The handlers come before the start, which
+// can take a while: Node as PID 1 ignores a SIGTERM nobody handles.
+const started = startAwsWatcher(env);
+stopOnSignals(started);
+const watcher = await started;
 exitOnUnexpectedErrors(createLogger(env.IDLEHOOK_LOG_LEVEL), () => watcher.stop());
-
-// ECS sends SIGTERM and waits stopTimeout (30 s by default) before SIGKILL: end IDLE, finish in-flight syncs
-// (their events are queued before the cursor moves), log out.
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    watcher.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}

@@ -294,7 +294,7 @@ describe('IdlehookBridge infrastructure', () => {
       ContainerDefinitions: [
         Match.objectLike({
           HealthCheck: Match.objectLike({ Command: Match.arrayWith(['CMD']) }),
-          StopTimeout: 30,
+          StopTimeout: 120,
         }),
       ],
     });

@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import { stopOnSignals } from '../../src/runtime/stop-on-signals.js';
 import { enforceAwsLimits, enforceDynamoDbLimits } from './aws-limits.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -25,7 +26,7 @@ enforceDynamoDbLimits(
 );
 enforceAwsLimits(sqs, 'SQS');
 enforceAwsLimits(s3, 'S3');
-const watcher = await startAwsWatcher(loadAwsEnvironment(), {
+const started = startAwsWatcher(loadAwsEnvironment(), {
   clients: {
     dynamo,
     sqs,
@@ -41,11 +42,7 @@ const watcher = await startAwsWatcher(loadAwsEnvironment(), {
   healthPort: 0,
   heartbeat: async () => {},
 });
-process.stdout.write(`HEALTH ${watcher.healthUrl}\n`);
 // As the container's entry point does: stop cleanly on SIGTERM (sessions closed, shard leases released).
-process.once('SIGTERM', () => {
-  watcher.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-});
+stopOnSignals(started);
+const watcher = await started;
+process.stdout.write(`HEALTH ${watcher.healthUrl}\n`);
