@@ -31,7 +31,8 @@ export async function startCyrus(
   const altNamespace = options.altNamespace ?? false;
   const { caFile, certFile, keyFile } = certificateFor('ca-signed');
   const dir = mkdtempSync('/tmp/ihcy-');
-  for (const sub of ['lib', 'spool', 'run']) mkdirSync(join(dir, sub));
+  // lib/socket: idled's socket and each imapd's own IDLE socket beside it (without the folder IDLE stays silent).
+  for (const sub of ['lib', 'lib/socket', 'spool', 'run']) mkdirSync(join(dir, sub));
   // Cyrus runs as its own user and must read its key.
   copyFileSync(certFile, join(dir, 'server.crt'));
   copyFileSync(keyFile, join(dir, 'server.key'));
@@ -53,9 +54,9 @@ export async function startCyrus(
       `unixhierarchysep: ${altNamespace ? 'yes' : 'no'}`,
       `tls_server_cert: ${dir}/server.crt`,
       `tls_server_key: ${dir}/server.key`,
-      `idlesocket: ${dir}/run/idle`,
-      `lmtpsocket: ${dir}/run/lmtp`,
-      `notifysocket: ${dir}/run/notify`,
+      `idlesocket: ${dir}/lib/socket/idle`,
+      `lmtpsocket: ${dir}/lib/socket/lmtp`,
+      `notifysocket: ${dir}/lib/socket/notify`,
       '',
     ].join('\n'),
   );
