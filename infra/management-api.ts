@@ -5,13 +5,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PARTITIONS_BY_COMPONENT, TABLE_PARTITIONS } from '../src/adapters/aws/state-table.js';
 import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
 import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
 import { bundledFunctionProps, type FunctionResources } from './function-props.js';
+import { generatedKey } from './generated-secret.js';
 import { grantBlobPrefixes, grantSecretKinds, grantSecretValue, grantTablePartitions } from './grants.js';
 
 export interface ManagementApiProps extends FunctionResources {
@@ -47,12 +48,12 @@ export class ManagementApi extends Construct {
   constructor(scope: Construct, id: string, props: ManagementApiProps) {
     super(scope, id);
     this.connectKey = props.connect
-      ? new secretsmanager.Secret(this, 'ConnectKey', {
-          secretName: `${props.secretPrefix}connect-key`,
-          description: "HMAC key of idlehook's connect links and OAuth2 state",
-          generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-          removalPolicy: props.removalPolicy,
-        })
+      ? generatedKey(
+          this,
+          'ConnectKey',
+          "HMAC key of idlehook's connect links and OAuth2 state",
+          props.removalPolicy,
+        )
       : undefined;
     const connectEnvironment: AwsEnvironmentVariables =
       props.connect && this.connectKey

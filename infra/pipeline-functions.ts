@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PARTITIONS_BY_COMPONENT } from '../src/adapters/aws/state-table.js';
 import type { AwsEnvironmentVariables } from '../src/config/aws-environment.js';
@@ -11,6 +11,7 @@ import { PIPELINE_METRICS } from '../src/config/deployment.js';
 import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
 import { bundledFunctionProps, type FunctionResources } from './function-props.js';
+import { generatedKey } from './generated-secret.js';
 import {
   grantBlobPrefixes,
   grantSecretKinds,
@@ -55,12 +56,12 @@ export class PipelineFunctions extends Construct {
     // Links in events (raw mail, attachments) go to the blobs function, which checks their HMAC and redirects to
     // a URL it presigns then: a URL presigned by the parse function would die with its session, long before the
     // 7 days a link promises. Rotating the key invalidates every outstanding link, so it is not rotated.
-    this.blobLinkKey = new secretsmanager.Secret(this, 'BlobLinkKey', {
-      secretName: `${props.secretPrefix}blob-link-key`,
-      description: 'HMAC key of the links to raw mail and attachments in idlehook events (base64)',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-      removalPolicy: props.removalPolicy,
-    });
+    this.blobLinkKey = generatedKey(
+      this,
+      'BlobLinkKey',
+      'HMAC key of the links to raw mail and attachments in idlehook events (base64)',
+      props.removalPolicy,
+    );
     const linkKey: AwsEnvironmentVariables = { IDLEHOOK_BLOB_LINK_KEY_ARN: this.blobLinkKey.secretArn };
     this.blobsFunction = new NodejsFunction(
       this,

@@ -160,6 +160,21 @@ describe('IdlehookBridge infrastructure', () => {
     assert.equal(table?.Properties.BillingMode, expected.BillingMode);
   });
 
+  it('lets CloudFormation name the keys it generates, kept on update and delete but not after a failed create', () => {
+    // A fixed name kept after a rolled-back first deploy (or cdk destroy) fails the next deploy: "already exists".
+    const keys = Object.values(
+      template.findResources('AWS::SecretsManager::Secret', {
+        Properties: { GenerateSecretString: Match.anyValue() },
+      }),
+    );
+    assert.ok(keys.length >= 1);
+    for (const key of keys) {
+      assert.equal(key.Properties.Name, undefined, 'no fixed name');
+      assert.equal(key.DeletionPolicy, 'RetainExceptOnCreate');
+      assert.equal(key.UpdateReplacePolicy, 'Retain');
+    }
+  });
+
   it('stores blobs encrypted, private, TLS-only and expiring', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {

@@ -87,7 +87,10 @@ describe('IdlehookBridge with non-default props', () => {
   const template = Template.fromStack(stack);
 
   it('turns on the connect flow: its settings and a generated signing key, flows in CONNECT# only', () => {
-    template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: 'acme/prod/connect-key' });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: "HMAC key of idlehook's connect links and OAuth2 state",
+      Name: Match.absent(),
+    });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
