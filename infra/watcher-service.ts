@@ -176,10 +176,11 @@ export class WatcherService extends Construct {
     const minTasks = props.minTasks ?? 2;
     // Tasks share the mailboxes by shard leases: a deploy starts new tasks before it stops old ones, which hand
     // their shards over on SIGTERM, so mail is watched throughout.
+    // No desiredCount: in the template it would be re-applied at every deploy, dropping a fleet that scaled out
+    // back to the minimum. The scaling target below owns the count (it raises a new service to minTasks).
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: minTasks,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },

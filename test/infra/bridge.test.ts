@@ -313,9 +313,10 @@ describe('IdlehookBridge infrastructure', () => {
         }),
       ],
     });
-    // Two tasks share the mailboxes by leases; deploys start new tasks before stopping old ones.
+    // Two tasks share the mailboxes by leases; deploys start new tasks before stopping old ones. The scaling
+    // target owns the count: a DesiredCount in the template would shrink a scaled-out fleet at every deploy.
     template.hasResourceProperties('AWS::ECS::Service', {
-      DesiredCount: 2,
+      DesiredCount: Match.absent(),
       LaunchType: 'FARGATE',
       DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, MaximumPercent: 200 }),
     });

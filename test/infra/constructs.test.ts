@@ -190,7 +190,7 @@ describe('IdlehookBridge with non-default props', () => {
   });
 
   it('runs the watcher tasks asked for, scales them on mailboxes per task, and passes the shard count', () => {
-    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 3 });
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: Match.absent() });
     template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: '2048' });
     template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       MinCapacity: 3,
