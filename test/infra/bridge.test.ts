@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -398,6 +398,14 @@ describe('bundling and the cdk CLI, offline', () => {
       existsSync(join(assembly.directory, d, 'index.mjs')),
     );
     assert.equal(handlers.length, 4, 'four function bundles with index.mjs');
+    for (const handler of handlers) {
+      const code = readFileSync(join(assembly.directory, handler, 'index.mjs'), 'utf8');
+      assert.doesNotMatch(
+        code,
+        /from\s*["']@aws-sdk\//,
+        'the SDK is bundled, not imported from the runtime’s',
+      );
+    }
   });
 
   it('`npx cdk synth` works without credentials', () => {
