@@ -168,13 +168,16 @@ function toConfig(file: ConfigFile): Config {
       port: file.http.port,
       public: file.http.public && {
         url: file.http.public.url.replace(/\/$/, ''),
-        host: file.http.public.host,
+        host: file.http.public.host ?? (file.http.public.behindProxy ? '127.0.0.1' : '0.0.0.0'),
         port: file.http.public.port,
         tls: file.http.public.tls,
       },
     },
     delivery: {
       ...file.delivery,
+      // A token holder on another machine could otherwise subscribe an internal URL and read its answer back in
+      // the attempt log: reachable from other machines, internal addresses are blocked unless said otherwise.
+      blockInternalAddresses: file.delivery.blockInternalAddresses ?? file.http.public !== undefined,
       // One endpoint may use most of the slots, never all: a slow one leaves room for the others.
       maxInFlightPerEndpoint:
         file.delivery.maxInFlightPerEndpoint ?? Math.max(1, Math.floor(file.delivery.concurrency * 0.75)),

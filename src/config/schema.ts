@@ -84,7 +84,8 @@ export function configFileSchema(context: ConfigContext) {
         protocol: /^https$/,
         error: 'must be an https:// URL: the API carries tokens and secrets',
       }),
-      host: z.string().min(1).default('0.0.0.0'),
+      /** Every interface with TLS here; loopback behind a proxy (plain HTTP must not leave the machine). */
+      host: z.string().min(1).optional(),
       port: z.number().int().min(0).max(65535),
       tls: z
         .object({
@@ -117,7 +118,6 @@ export function configFileSchema(context: ConfigContext) {
     timeoutSeconds: 15,
     retryScheduleSeconds: [...DEFAULT_RETRY_SCHEDULE_SECONDS],
     concurrency: 32,
-    blockInternalAddresses: false,
     allowedNetworks: [],
     disableAfterFailingSeconds: 5 * 86_400,
     overloadFloorSeconds: DEFAULT_OVERLOAD_FLOOR_SECONDS,
@@ -144,7 +144,8 @@ export function configFileSchema(context: ConfigContext) {
           timeoutSeconds: seconds.max(60).default(deliveryDefaults.timeoutSeconds),
           retryScheduleSeconds: z.array(seconds).max(20).default(deliveryDefaults.retryScheduleSeconds),
           concurrency: z.number().int().min(1).max(256).default(deliveryDefaults.concurrency),
-          blockInternalAddresses: z.boolean().default(deliveryDefaults.blockInternalAddresses),
+          /** Defaults to on where the API listens for other machines (http.public), off otherwise (toConfig). */
+          blockInternalAddresses: z.boolean().optional(),
           allowedNetworks: z.array(z.string().refine(isCidr, CIDR_MESSAGE)).default([]),
           disableAfterFailingSeconds: seconds.default(deliveryDefaults.disableAfterFailingSeconds),
           overloadFloorSeconds: seconds.default(deliveryDefaults.overloadFloorSeconds),

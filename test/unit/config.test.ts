@@ -38,6 +38,28 @@ describe('configuration', () => {
     assert.equal(config.http.port, 7465);
   });
 
+  it('keeps the API to this machine unless said otherwise: loopback behind a proxy, internal addresses blocked once public', () => {
+    const local = parseConfig(minimal, context);
+    assert.equal(local.delivery.blockInternalAddresses, false, 'a laptop may post to its own receiver');
+    const behindProxy = parseConfig(
+      { ...minimal, http: { public: { url: 'https://hooks.example.com', port: 8443, behindProxy: true } } },
+      context,
+    );
+    assert.equal(behindProxy.http.public?.host, '127.0.0.1', 'plain HTTP with tokens stays on loopback');
+    assert.equal(behindProxy.delivery.blockInternalAddresses, true, 'no SSRF read-back from another machine');
+    const chosen = parseConfig(
+      {
+        ...minimal,
+        http: {
+          public: { url: 'https://hooks.example.com', port: 8443, behindProxy: true, host: '10.0.0.5' },
+        },
+        delivery: { blockInternalAddresses: false },
+      },
+      context,
+    );
+    assert.deepEqual([chosen.http.public?.host, chosen.delivery.blockInternalAddresses], ['10.0.0.5', false]);
+  });
+
   it('defaults the port from the security mode', () => {
     const config = parseConfig({ accounts: [{ ...minimal.accounts[0], security: 'starttls' }] }, context);
     assert.equal(config.accounts[0]?.port, 143);
