@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -117,9 +117,12 @@ CREATE TABLE IF NOT EXISTS managed_documents (
 /** Opens (and creates) local mode's single SQLite file: cursors, queues and delivery records in one place. */
 export function openLocalDatabase(dataDir: string): LocalDatabase {
   // The database holds raw mail, refresh tokens and the blob-URL key: only its owner may read it, whatever the
-  // umask (SQLite gives the -wal and -shm files the database file's mode).
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  chmodSync(dataDir, 0o700);
+  // umask (SQLite gives the -wal and -shm files the database file's mode). A folder idlehook makes is its own
+  // (0700); an existing one may be the user's (a project folder, a shared volume) and keeps its mode.
+  if (!existsSync(dataDir)) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+  }
   const file = join(dataDir, 'idlehook.db');
   closeSync(openSync(file, 'a', 0o600));
   chmodSync(file, 0o600);
