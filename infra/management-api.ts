@@ -96,9 +96,9 @@ export class ManagementApi extends Construct {
       write: [],
       delete: [BLOB_PREFIXES.deadLetters],
     });
-    // Secrets sent to the API are stored; a change reads the stored ones to merge. The doctor's OAuth2 refresh
-    // keeps a rotated refresh token where the watcher looks for it. A secret no longer referenced (a changed
-    // password, a deleted account) is scheduled for deletion; storing its value again restores it.
+    // Secrets sent to the API are stored, each value under a new name; a change reads the stored ones to merge.
+    // The doctor's OAuth2 refresh keeps a rotated refresh token where the watcher looks for it. A secret no
+    // longer referenced (a changed password, a deleted account) is scheduled for deletion.
     grantSecretKinds(
       this,
       this.handler,
@@ -107,7 +107,6 @@ export class ManagementApi extends Construct {
         'secretsmanager:CreateSecret',
         'secretsmanager:PutSecretValue',
         'secretsmanager:DeleteSecret',
-        'secretsmanager:RestoreSecret',
       ],
       props.secretPrefix,
       ['accounts', 'subscriptions', 'oauth2-tokens'],

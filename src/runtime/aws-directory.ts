@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   type DynamoDbAccountRepository,
   type StoredAccount,
@@ -17,8 +17,8 @@ import type { Logger, SecretResolver, SecretWriter } from '../ports/index.js';
 
 type Document = Record<string, unknown>;
 
-/** Hex characters of the value's digest in a secret's name (see storeSecret). */
-const SECRET_DIGEST_LENGTH = 16;
+/** Hex characters of the random version id in a secret's name (see storeSecret). */
+const SECRET_VERSION_LENGTH = 16;
 
 const accountSecrets = (stored: StoredAccount | undefined) => [
   stored?.passwordSecretArn,
@@ -82,12 +82,26 @@ export class AwsDirectory implements ManagedDirectory {
   ) {}
 
   /**
-   * A secret's name carries a digest of its value, so that a name never changes value: the functions and the
-   * watcher cache secrets by name for minutes, and a rotated secret must not be read as its old value meanwhile.
+   * Every value is stored under a new name (a random version id), so that a name never changes value: the
+   * functions and the watcher cache secrets by name for minutes, and a rotated secret must not be read as its old
+   * value meanwhile. Random, not derived from the value: a name is readable through ListSecrets, CloudTrail and
+   * the account item, and a hash of a password there would let anyone test guesses offline.
    */
-  private storeSecret(kind: SecretKind, id: string, value: string): Promise<string> {
-    const digest = createHash('sha256').update(value).digest('hex').slice(0, SECRET_DIGEST_LENGTH);
-    return this.parts.writer.store(secretName(this.parts.secretPrefix, kind, `${id}/${digest}`), value);
+  private async storeSecret(
+    kind: SecretKind,
+    id: string,
+    value: string,
+    current: readonly (string | undefined)[],
+  ): Promise<string> {
+    // A value the item holds already (a change that kept the password, a rotation's previous secret) keeps its
+    // secret: a new one per change would only churn.
+    for (const arn of current) {
+      if (arn === undefined) continue;
+      const held = await this.parts.resolver.resolve(arn).catch(() => undefined);
+      if (held === value) return arn;
+    }
+    const version = randomBytes(SECRET_VERSION_LENGTH / 2).toString('hex');
+    return this.parts.writer.store(secretName(this.parts.secretPrefix, kind, `${id}/${version}`), value);
   }
 
   /**
@@ -104,7 +118,7 @@ export class AwsDirectory implements ManagedDirectory {
   ): Promise<void> {
     // Exactly the names storeSecret makes (then the six characters AWS appends to an ARN).
     const stored = secretName(this.parts.secretPrefix, kind, `${id}/`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const own = new RegExp(`:secret:${stored}[0-9a-f]{${SECRET_DIGEST_LENGTH}}-[A-Za-z0-9]{6}$`);
+    const own = new RegExp(`:secret:${stored}[0-9a-f]{${SECRET_VERSION_LENGTH}}-[A-Za-z0-9]{6}$`);
     const kept = new Set(referenced);
     const unreferenced = new Set(
       candidates.filter((arn): arn is string => arn !== undefined && own.test(arn) && !kept.has(arn)),
@@ -161,9 +175,10 @@ export class AwsDirectory implements ManagedDirectory {
         { path: 'security', message: 'AWS mode needs "tls" or "starttls"' },
       ]);
     const { auth, ...settings } = account;
+    const held = accountSecrets(before);
     const credentials =
       auth.kind === 'password'
-        ? { passwordSecretArn: await this.storeSecret('accounts', account.id, auth.password) }
+        ? { passwordSecretArn: await this.storeSecret('accounts', account.id, auth.password, held) }
         : {
             oauth2: {
               tokenUrl: auth.tokenUrl,
@@ -173,6 +188,7 @@ export class AwsDirectory implements ManagedDirectory {
                 'accounts',
                 account.id,
                 JSON.stringify(defined({ refreshToken: auth.refreshToken, clientSecret: auth.clientSecret })),
+                held,
               ),
             },
           };
@@ -235,11 +251,12 @@ export class AwsDirectory implements ManagedDirectory {
   ): Promise<boolean> {
     const { id } = subscription;
     const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
+    const held = subscriptionSecrets(before);
     const stored = defined({
       id,
       url: subscription.url,
-      secretArn: await this.storeSecret('subscriptions', id, String(document.secret)),
-      previousSecretArn: previous && (await this.storeSecret('subscriptions', id, previous)),
+      secretArn: await this.storeSecret('subscriptions', id, String(document.secret), held),
+      previousSecretArn: previous && (await this.storeSecret('subscriptions', id, previous, held)),
       previousSecretExpiresAt: previous ? subscription.previousSecretUntil : undefined,
       events: subscription.events && [...subscription.events],
       accounts: subscription.accounts && [...subscription.accounts],

@@ -3,6 +3,7 @@
 // receiver that verifies with the standardwebhooks package. API Gateway and Lambda cannot run here: the events
 // are built as AWS documents them.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
@@ -277,10 +278,18 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       'the old one is deleted, recoverably',
     );
 
-    // The first password again: its secret, scheduled for deletion, is restored rather than refused.
+    // A name carries no digest of the value (readable through ListSecrets and CloudTrail, it would let anyone
+    // test password guesses offline): the first password again gets a new name of its own.
+    for (const [name, value] of [
+      [first, 'support-pw'],
+      [second, 'vault-pw'],
+    ] as const)
+      assert.ok(!name?.includes(createHash('sha256').update(value).digest('hex').slice(0, 16)), name);
     const back = await call('PATCH', '/v1/accounts/vault', { user: 'support', password: 'support-pw' });
     assert.equal(back.status, 200, back.text);
-    assert.deepEqual(names('accounts', 'vault'), [first]);
+    const [third, ...others] = names('accounts', 'vault');
+    assert.deepEqual(others, []);
+    assert.ok(third !== first && third !== second, 'a new version id');
 
     const answers = await Promise.all(
       ['one', 'two'].map((url) =>
@@ -324,6 +333,8 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       const rotated = await callRefusing('POST', '/v1/subscriptions/kept/rotate-secret', {});
       assert.equal(rotated.status, 200, rotated.text);
     }
+    // Three values (the first, two rotations), each under its own name; the deletion of the dropped one was
+    // refused, so all three are still there, and the rotations succeeded.
     assert.equal(
       names('subscriptions', 'kept').length,
       3,

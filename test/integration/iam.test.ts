@@ -50,8 +50,8 @@ import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
 const STACK = 'IamTest';
 const PREFIX = `idlehook/${STACK}/`;
-/** The construct's link key secret: `<prefix>blob-link-key`. */
-const linkKeyArn = `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${PREFIX}blob-link-key-AbCdEf`;
+/** The construct's link key secret, named by CloudFormation (set once the template is made). */
+let linkKeyArn = '';
 const secretArn = (kind: 'accounts' | 'subscriptions', id: string) =>
   `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${secretName(PREFIX, kind, id)}-AbCdEf`;
 
@@ -125,6 +125,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
   before(async () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     template = Template.fromStack(new IdlehookStack(app, STACK)).toJSON() as CfnTemplate;
+    linkKeyArn = resourceName(template, logicalIdOf(template, 'AWS::SecretsManager::Secret', 'BlobLinkKey'));
 
     dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
     dynamo = await startDynamoDb();

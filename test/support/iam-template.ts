@@ -19,9 +19,12 @@ export function resourceName(template: CfnTemplate, logicalId: string): string {
   const type = template.Resources[logicalId]?.Type;
   if (type === 'AWS::S3::Bucket') return logicalId.toLowerCase();
   if (type === 'AWS::SQS::Queue') return `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${logicalId}`;
-  // Ref of a secret is its ARN, which ends in a random suffix.
-  if (type === 'AWS::SecretsManager::Secret')
-    return `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${String(template.Resources[logicalId]?.Properties?.Name)}-AbCdEf`;
+  // Ref of a secret is its ARN, which ends in a random suffix; a secret without a Name is named by CloudFormation
+  // after its logical id.
+  if (type === 'AWS::SecretsManager::Secret') {
+    const name = template.Resources[logicalId]?.Properties?.Name;
+    return `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${typeof name === 'string' ? name : logicalId}-AbCdEf`;
+  }
   return logicalId;
 }
 
