@@ -160,3 +160,45 @@ describe('the dashboard with "dashboard.showMessageDetails" turned on', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'message-details.png'), fullPage: true });
   });
 });
+
+describe('the dashboard with markup in a subject, a sender and a folder name', () => {
+  let scenario: Scenario;
+  let browser: Browser;
+  const folder = 'Leads <img src=y onerror=window.__xss=3>';
+  const subject = '<img src=x onerror="window.__xss=1"> Quote';
+  const sender = '<script>window.__xss=2</script>';
+
+  before(async () => {
+    scenario = await startScenario({
+      config: { dashboard: { showMessageDetails: true } },
+      account: { mailboxes: ['*'] },
+    });
+    await scenario.appender.mailboxCreate(folder);
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge, ['support']);
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await scenario?.dispose();
+  });
+
+  it('shows them as text: nothing in them runs', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${scenario.bridge.url}/dashboard`);
+    await scenario.appender.append(
+      folder,
+      `From: "${sender}" <attacker@example.com>\r\nTo: support@example.com\r\nSubject: ${subject}\r\n` +
+        'Message-ID: <xss@example.com>\r\nContent-Type: text/plain\r\n\r\nhello\r\n',
+    );
+    await page.waitForSelector('#events tbody tr[data-outcome="delivered"] .subject', { timeout: 15_000 });
+    await page.waitForFunction(`document.body.innerText.includes(${JSON.stringify(folder)})`, {
+      timeout: 15_000,
+    });
+    assert.equal(await page.evaluate('window.__xss'), undefined, 'no injected code ran');
+    assert.equal(await page.$eval('#events .subject', (e) => e.textContent), subject);
+    assert.match((await page.$eval('#events .from', (e) => e.textContent)) ?? '', /<script>/);
+    assert.equal(await page.$$eval('#events img, #events script, #accounts img', (found) => found.length), 0);
+    await page.screenshot({ path: join(ARTIFACTS, 'markup-as-text.png'), fullPage: true });
+  });
+});
