@@ -99,6 +99,35 @@ function accountFor(server: TestImapServer, security: Variant['security']): Reco
   };
 }
 
+/** The CLI bridge for one account on `server`, delivering to `receiver` at `url`. */
+function bridgeFor(
+  server: TestImapServer,
+  receiver: WebhookReceiver,
+  url: string,
+  options: {
+    readonly security?: Variant['security'];
+    readonly account?: Record<string, unknown>;
+    readonly config?: Record<string, unknown>;
+  } = {},
+): Promise<BridgeProcess> {
+  return BridgeProcess.create(
+    {
+      ...options.config,
+      accounts: [
+        {
+          id: 'support',
+          ...accountFor(server, options.security ?? 'tls'),
+          user: USER.name,
+          password: { env: 'TEST_IMAP_PASSWORD' },
+          ...options.account,
+        },
+      ],
+      subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
+    },
+    { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
+  );
+}
+
 for (const variant of VARIANTS) {
   describe(`interoperability: ${variant.name} over ${variant.security}`, () => {
     let server: TestImapServer;
@@ -118,25 +147,15 @@ for (const variant of VARIANTS) {
         await client.append('INBOX', simpleMessage('before-start'));
         await client.append(Projects(), simpleMessage('in-projects-before'));
       });
-      bridge = await BridgeProcess.create(
-        {
+      bridge = await bridgeFor(server, receiver, url, {
+        security: variant.security,
+        account: { mailboxes: ['*'], initialSync: 'all' },
+        config: {
           delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2], overloadFloorSeconds: 0.2 },
           reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
           imap: { checkIntervalSeconds: 1 },
-          accounts: [
-            {
-              id: 'support',
-              ...accountFor(server, variant.security),
-              user: USER.name,
-              password: { env: 'TEST_IMAP_PASSWORD' },
-              mailboxes: ['*'],
-              initialSync: 'all',
-            },
-          ],
-          subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
         },
-        { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
-      );
+      });
       await bridge.start();
     });
     after(async () => {
@@ -330,19 +349,7 @@ for (const variant of VARIANTS) {
 
     it('passes the doctor on plain text, STARTTLS and implicit TLS', async () => {
       for (const security of ['none', 'starttls', 'tls'] as const) {
-        const doctor = await BridgeProcess.create(
-          {
-            accounts: [
-              {
-                id: 'support',
-                ...accountFor(server, security),
-                user: USER.name,
-                password: { env: 'TEST_IMAP_PASSWORD' },
-              },
-            ],
-          },
-          { TEST_IMAP_PASSWORD: USER.password },
-        );
+        const doctor = await bridgeFor(server, receiver, 'https://hooks.example.com/', { security });
         try {
           const checked = await doctor.cli('doctor', '--json');
           const [report] = JSON.parse(checked.stdout) as DoctorReport[];
@@ -368,21 +375,8 @@ describe("Courier's stock IDLE (IMAP_ENHANCEDIDLE=0 looks for new mail every 60 
     server = await startCourier([USER]);
     receiver = new WebhookReceiver(newWebhookSecret());
     const url = await receiver.listen();
-    bridge = await BridgeProcess.create(
-      {
-        // The default check interval (60 s): new mail must not wait for it.
-        accounts: [
-          {
-            id: 'support',
-            ...accountFor(server, 'tls'),
-            user: USER.name,
-            password: { env: 'TEST_IMAP_PASSWORD' },
-          },
-        ],
-        subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
-      },
-      { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
-    );
+    // The default check interval (60 s): new mail must not wait for it.
+    bridge = await bridgeFor(server, receiver, url);
     await bridge.start();
     await waitForIdle(bridge);
   });
@@ -435,23 +429,11 @@ for (const variant of VARIANTS.filter(
           await new Promise((r) => setTimeout(r, 1100));
         }
       });
-      bridge = await BridgeProcess.create(
-        {
-          // The folder listing that would notice comes only with the next check.
-          reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
-          accounts: [
-            {
-              id: 'support',
-              ...accountFor(server, 'tls'),
-              user: USER.name,
-              password: { env: 'TEST_IMAP_PASSWORD' },
-              mailboxes: ['*'],
-            },
-          ],
-          subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
-        },
-        { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
-      );
+      // The folder listing that would notice comes only with the next check (the default minute).
+      bridge = await bridgeFor(server, receiver, url, {
+        account: { mailboxes: ['*'] },
+        config: { reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 } },
+      });
       await bridge.start();
       await waitForIdle(bridge);
     });

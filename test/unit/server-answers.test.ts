@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_LOGIN_LIMITS, DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
-import type { WebhookEvent } from '../../src/domain/events.js';
+import { DEFAULT_RECONNECT_POLICY } from '../../src/config/config.js';
 import { reconnectDelayMs } from '../../src/domain/retry.js';
 import { planSync, UnusableMailboxStateError } from '../../src/domain/sync.js';
-import { AccountConnector } from '../../src/imap/account-connector.js';
 import {
   ConnectionClosedError,
   classifyImapError,
-  ImapConnectionError,
   isConnectionFault,
 } from '../../src/imap/connection-failure.js';
-import { LoginPacer } from '../../src/imap/login-pacer.js';
 import { idleRestartMsFor } from '../../src/imap/server-quirks.js';
-import { StatusBoard } from '../../src/imap/status-board.js';
-import { accountConfig } from '../support/accounts.js';
 
 /** How the watcher reads what servers answer, including what the RFCs allow them to leave out. */
 
@@ -112,42 +106,6 @@ describe('failure kinds and their waits', () => {
     assert.equal(refused.kind, 'authentication');
     assert.match(refused.message, /connectionLimit/);
     assert.doesNotMatch(refused.message, /wrong user name/);
-  });
-});
-
-describe('AccountConnector after sync failures', () => {
-  it('holds every session of the account back, as long as the server asked if longer, until a sync completes', async () => {
-    let now = 0;
-    const status = new StatusBoard();
-    const events: WebhookEvent[] = [];
-    const connector = new AccountConnector(accountConfig(), {
-      policy: DEFAULT_RECONNECT_POLICY,
-      status,
-      clock: { now: () => now },
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-      logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, { now: () => now }),
-      emit: async (event) => void events.push(event),
-      random: () => 0.5,
-    });
-    const protocol = new ImapConnectionError('sync', 'SERVER_PROTOCOL', 'no UIDVALIDITY');
-    const waits: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      connector.connected(); // the login worked, then the sync failed
-      await connector.failed(protocol);
-      const next = Date.parse(status.account('support').nextLoginAttemptAt ?? '');
-      waits.push((next - now) / 1000);
-      now = next;
-    }
-    assert.deepEqual(waits, [30, 60, 120], 'a login worked each time, yet the wait grows');
-    assert.equal(events.length, 1, 'one account.error');
-    await connector.failed(
-      new ImapConnectionError('sync', 'THROTTLED', 'throttled', { retryAfterMs: 600_000 }),
-    );
-    assert.equal((Date.parse(status.account('support').nextLoginAttemptAt ?? '') - now) / 1000, 600);
-    connector.synced();
-    const started = Date.now();
-    await connector.login(async () => 'in', new AbortController().signal);
-    assert.ok(Date.now() - started < 1000, 'a completed sync lifts the wait');
   });
 });
 
