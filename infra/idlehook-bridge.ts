@@ -5,6 +5,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_INDEX, TABLE_KEY, TTL_ATTRIBUTE } from '../src/adapters/aws/state-table.js';
 import { type AwsEnvironmentVariables, secretName } from '../src/config/aws-environment.js';
@@ -22,6 +23,11 @@ export interface IdlehookBridgeProps {
   readonly blobRetentionDays?: number;
   /** Alarms notify this topic; one is created when not given. */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Where the alarm topic sends e-mail (each address confirms the subscription once). Without it, or a topic of
+   * your own with subscribers, an alarm reaches nobody.
+   */
+  readonly alarmEmails?: readonly string[];
   /** Waits between delivery attempts, seconds (default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). */
   readonly retryScheduleSeconds?: readonly number[];
   /** Most deliver functions running at once, so one slow endpoint cannot exhaust account concurrency. */
@@ -101,6 +107,8 @@ export class IdlehookBridge extends Construct {
     const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const retryScheduleSeconds = props.retryScheduleSeconds ?? DEFAULT_RETRY_SCHEDULE_SECONDS;
     this.alarmTopic = props.alarmTopic ?? new sns.Topic(this, 'Alarms', { enforceSSL: true });
+    for (const address of props.alarmEmails ?? [])
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(address));
 
     // --- State: one table, as src/adapters/aws/state-table.ts defines it ---
     this.table = new dynamodb.Table(this, 'State', {

@@ -219,5 +219,15 @@ export class WatcherService extends Construct {
       topic: props.alarmTopic,
       missingBreaches: true,
     });
+    // Each task reports once a minute: over 5 minutes, fewer reports than the minimum of tasks would send (one
+    // of its heartbeats may fall into the next period) means a task is missing while others still report, so
+    // its shards wait for a lease to lapse or a task to be replaced. The alarm above only sees every task gone.
+    notifyingAlarm(this, 'FewerTasksAlarm', {
+      metric: this.heartbeat.with({ period: Duration.minutes(5) }),
+      threshold: minTasks * 5 - 1,
+      description: `Fewer than ${minTasks} watcher tasks have reported over 5 minutes: some mailboxes may be unwatched.`,
+      topic: props.alarmTopic,
+      missingBreaches: true,
+    });
   }
 }

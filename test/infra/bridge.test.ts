@@ -109,7 +109,8 @@ describe('IdlehookBridge infrastructure', () => {
     );
     assert.deepEqual(alarms.map((alarm) => alarm.Properties.MetricName).sort(), [
       PIPELINE_METRICS.endToEndLatency,
-      WATCHER_METRICS.heartbeat,
+      WATCHER_METRICS.heartbeat, // every task silent
+      WATCHER_METRICS.heartbeat, // fewer tasks than the minimum
       PIPELINE_METRICS.deadLettered,
     ]);
     // The functions' figures carry Powertools' service dimension: an alarm without it would watch nothing.
@@ -336,8 +337,9 @@ describe('IdlehookBridge infrastructure', () => {
     });
   });
 
-  it('alarms on dead letters, queue age, function errors, slow mail and a silent watcher', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+  it('alarms on dead letters, queue age, function errors, slow mail, a silent watcher and a missing task', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'WatcherHeartbeat' }, 2);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'idlehook',
       MetricName: 'WatcherHeartbeat',

@@ -74,6 +74,7 @@ describe('IdlehookBridge with non-default props', () => {
     blobRetentionDays: 7,
     secretPrefix: 'acme/prod/',
     alarmTopic: topic,
+    alarmEmails: ['ops@example.com'],
     allowedNetworks: ['10.1.0.0/16'],
     retainData: false,
     minWatcherTasks: 3,
@@ -187,6 +188,20 @@ describe('IdlehookBridge with non-default props', () => {
     template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: actions });
     do assert.match(JSON.stringify(actions.asArray()), /"Ref":"OpsTopic/);
     while (actions.next());
+  });
+
+  it('mails the alarms to the addresses given, and alarms when fewer tasks report than the minimum', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: Match.stringLikeRegexp('OpsTopic') },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'WatcherHeartbeat',
+      Period: 300,
+      Threshold: 14, // three tasks reporting once a minute: 15 in 5 minutes, one may fall into the next period
+      ComparisonOperator: 'LessThanThreshold',
+    });
   });
 
   it('runs the watcher tasks asked for, scales them on mailboxes per task, and passes the shard count', () => {
