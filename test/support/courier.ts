@@ -88,6 +88,8 @@ export async function startCourier(
   const tcpd =
     '/usr/sbin/couriertcpd -address=127.0.0.1 -nodnslookup -noidentlookup -maxprocs=100 -maxperip=100';
   const script = `set -e
+# The packages make both folders; a machine that rebooted since has lost /run/courier (a tmpfs).
+mkdir -p /etc/courier /run/courier
 mount --bind ${etc} /etc/courier
 mount --bind ${run} /run/courier
 (cd /etc/courier && /usr/sbin/makeuserdb)
