@@ -133,6 +133,18 @@ describe('the hosted OAuth2 connect flow (local mode, a stand-in authorization s
       'nope',
     );
     assert.equal(anonymous.status, 401);
+
+    // A state whose signature does not match its flow id is refused, and does not use up the real flow.
+    const toCallback = new URL(await hop(await hop(await linkFor('customer-4'))));
+    const [id, signature = ''] = (toCallback.searchParams.get('state') ?? '').split('.');
+    const flipped = `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`;
+    for (const state of [`${id}.${flipped}`, `${id}.`, `other.${signature}`]) {
+      const tampered = new URL(toCallback);
+      tampered.searchParams.set('state', state);
+      assert.equal((await fetch(tampered, { redirect: 'manual' })).status, 400, state);
+    }
+    const genuine = new URL(await hop(toCallback.toString()));
+    assert.equal(genuine.searchParams.get('status'), 'connected', genuine.toString());
   });
 
   it('sends the user back with the error when they decline, and creates nothing', async () => {
