@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
@@ -24,6 +23,7 @@ import {
   configFileSchema,
   connectSchema,
   INLINE_SECRETS,
+  isLoopbackHost,
   type SubscriptionInput,
   subscriptionSchema,
 } from './schema.js';
@@ -66,13 +66,6 @@ export function zodProblem(issue: z.core.$ZodIssue, schema?: z.ZodType): ConfigP
     return { path: formatPath(issue.path), message: `unknown field(s): ${named.join(', ')}` };
   }
   return { path: formatPath(issue.path), message: issue.message };
-}
-
-function isLoopbackHost(host: string): boolean {
-  const name = host.toLowerCase();
-  if (name === 'localhost') return true;
-  if (isIP(name) === 4) return name.startsWith('127.');
-  return name === '::1' || name === '[::1]';
 }
 
 /**

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { errorMessage } from '../domain/errors.js';
@@ -222,6 +223,20 @@ export function webhookSecretOf(secret: z.ZodType<string, unknown>): z.ZodType<B
   });
 }
 
+/** A host name that can only mean this machine: plain-text credentials to it never cross a network. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase();
+  if (name === 'localhost') return true;
+  if (isIP(name) === 4) return name.startsWith('127.');
+  return name === '::1' || name === '[::1]';
+}
+
+/** An OAuth2 endpoint: the user's consent, codes and client secrets travel there, so https unless on loopback. */
+const oauthEndpoint = z.url({ protocol: /^https?$/ }).refine((url) => {
+  const parsed = new URL(url);
+  return parsed.protocol === 'https:' || isLoopbackHost(parsed.hostname);
+}, 'must be https:// (codes and the client secret travel in it); http:// only for loopback hosts');
+
 /**
  * The hosted connect flow's settings: the config file's `connect`, and in AWS mode the JSON secret the stack
  * reads (secrets inline there). OAuth clients' URLs and scope default to the provider's.
@@ -231,8 +246,8 @@ export function connectSchema(fields: SecretFields) {
     .object({
       clientId: z.string().min(1),
       clientSecret: fields.secret.optional(),
-      authorizeUrl: z.url({ protocol: /^https?$/ }).optional(),
-      tokenUrl: z.url({ protocol: /^https?$/ }).optional(),
+      authorizeUrl: oauthEndpoint.optional(),
+      tokenUrl: oauthEndpoint.optional(),
       scope: z.string().min(1).optional(),
       imap: z
         .object({

@@ -259,6 +259,24 @@ describe('config: credentials only over encrypted or loopback connections', () =
       assert.doesNotThrow(() => parseConfig({ accounts: [oauth2Account(url)], subscriptions }, context), url);
   });
 
+  it("refuses http:// for a connect provider's authorize and token URLs except on loopback", () => {
+    const connect = (authorizeUrl: string, tokenUrl: string) => ({
+      providers: { gmail: { clientId: 'c', clientSecret: 's', authorizeUrl, tokenUrl } },
+    });
+    const found = problems({
+      ...minimal,
+      connect: connect('http://auth.example.com/authorize', 'http://auth.example.com/token'),
+    });
+    assert.match(found.get('connect.providers.gmail.authorizeUrl') ?? '', /must be https/);
+    assert.match(found.get('connect.providers.gmail.tokenUrl') ?? '', /must be https/);
+    assert.doesNotThrow(() =>
+      parseConfig(
+        { ...minimal, connect: connect('http://127.0.0.1:9/a', 'https://auth.example.com/t') },
+        context,
+      ),
+    );
+  });
+
   it('applies the loopback-only rule for "security": "none" to a host from a provider preset', () => {
     const found = problems({
       accounts: [{ id: 'g', provider: 'gmail', user: 'u', password: 'p', security: 'none' }],
