@@ -94,7 +94,14 @@ export class PipelineFunctions extends Construct {
       new SqsEventSource(props.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
-    this.deliverFunction = new NodejsFunction(this, 'Deliver', functionProps('deliver', DELIVER_TIMEOUT));
+    this.deliverFunction = new NodejsFunction(this, 'Deliver', {
+      ...functionProps('deliver', DELIVER_TIMEOUT),
+      // A record held back by a rate limit is sent again to this function's own queue, with a delay. Lambda's
+      // recursive-loop detection would stop such a chain after about 16 hops and drop the record into the SQS
+      // dead-letter queue, out of reach of idlehook's dead-letter store and replay. Each hop waits its deferral
+      // (up to a minute) and every hold-back is followed by an admitted delivery, so the chain always ends.
+      recursiveLoop: lambda.RecursiveLoop.ALLOW,
+    });
     // Deliver faces the internet: webhook signing secrets only, never IMAP passwords or refresh tokens, and only
     // its own table partitions. It keeps large dead-letter bodies (a replay, which runs with the operator's
     // credentials, deletes them) and re-queues held-back records, which may overflow to S3.

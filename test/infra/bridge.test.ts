@@ -25,6 +25,16 @@ function synthesize(): Template {
 describe('IdlehookBridge infrastructure', () => {
   const template = synthesize();
 
+  it('lets the deliver function re-queue held-back records to itself: recursive-loop detection off there only', () => {
+    // A long rate-limited backlog chains re-sends; after ~16 hops Lambda would drop the record into the SQS
+    // dead-letter queue instead of idlehook's dead-letter store.
+    const loops = Object.entries(template.findResources('AWS::Lambda::Function'))
+      .filter(([, fn]) => fn.Properties.RecursiveLoop === 'Allow')
+      .map(([id]) => id);
+    assert.equal(loops.length, 1, loops.join());
+    assert.match(loops[0] ?? '', /Deliver/);
+  });
+
   it('runs the four functions on ARM64 Node.js 22, two fed by SQS with per-record failure reporting', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
