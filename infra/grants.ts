@@ -16,6 +16,8 @@ export function grantTablePartitions(
   partitions: {
     readonly read: readonly string[];
     readonly write: readonly string[];
+    /** Changed in place only (UpdateItem), never written whole. */
+    readonly update?: readonly string[];
     readonly delete?: readonly string[];
   },
 ): void {
@@ -32,6 +34,8 @@ export function grantTablePartitions(
     grantee.grantPrincipal.addToPrincipalPolicy(
       scoped(['dynamodb:PutItem', 'dynamodb:UpdateItem'], partitions.write),
     );
+  if (partitions.update?.length)
+    grantee.grantPrincipal.addToPrincipalPolicy(scoped(['dynamodb:UpdateItem'], partitions.update));
   if (partitions.delete?.length)
     grantee.grantPrincipal.addToPrincipalPolicy(scoped(['dynamodb:DeleteItem'], partitions.delete));
 }
@@ -50,6 +54,8 @@ export function grantBlobPrefixes(
   prefixes: {
     readonly read: readonly string[];
     readonly write: readonly string[];
+    /** Changed in place only (UpdateItem), never written whole. */
+    readonly update?: readonly string[];
     readonly delete?: readonly string[];
   },
 ): void {

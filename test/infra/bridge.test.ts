@@ -231,6 +231,15 @@ describe('IdlehookBridge infrastructure', () => {
     const deliver = of('DeliverServiceRole');
     const watcher = of('WatcherTaskTaskRole');
 
+    // The API updates a token's lastUsedAt; with PutItem there a compromised API function could mint tokens.
+    const api = of('ApiHandlerServiceRole');
+    assert.ok(!leadingKeysOf(api, 'dynamodb:PutItem').includes('API_TOKENS'), 'no PutItem on API_TOKENS');
+    assert.ok(leadingKeysOf(api, 'dynamodb:UpdateItem').includes('API_TOKENS'));
+    assert.ok(
+      !granting(api, 'secretsmanager:RestoreSecret').length,
+      'nothing the API runs restores a secret',
+    );
+
     const parseReads = resources(granting(parse, 'secretsmanager:GetSecretValue'));
     assert.match(parseReads, /^\[\{"Ref":"Bridge\w*BlobLinkKey\w+"\}\]$/, 'parse reads the link key only');
     assert.equal(
@@ -268,7 +277,6 @@ describe('IdlehookBridge infrastructure', () => {
       resources(granting(watcher, 'secretsmanager:PutSecretValue')),
       /accounts|subscriptions/,
     );
-    const api = of('ApiHandlerServiceRole');
     assert.deepEqual(leadingKeysOf(api, 'dynamodb:DeleteItem'), [
       'ACCOUNTS',
       'SUBSCRIPTIONS',

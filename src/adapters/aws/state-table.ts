@@ -80,11 +80,12 @@ export const PARTITIONS_BY_COMPONENT = {
     write: [
       TABLE_PARTITIONS.accounts,
       TABLE_PARTITIONS.subscriptions,
-      TABLE_PARTITIONS.apiTokens,
       `${TABLE_PARTITIONS.event}*`,
       `${TABLE_PARTITIONS.subscriptionStatus}*`,
       `${TABLE_PARTITIONS.attempts}*`,
     ],
+    // A token's lastUsedAt only: with PutItem there, a compromised API function could mint tokens.
+    update: [TABLE_PARTITIONS.apiTokens],
     // Removing accounts and subscriptions; enabling a subscription deletes its health item.
     delete: [
       TABLE_PARTITIONS.accounts,
