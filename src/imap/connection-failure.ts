@@ -239,11 +239,13 @@ export function classifyImapError(
 }
 
 /**
- * A command on the selected mailbox refused because the mailbox went away meanwhile: RFC 5530's NONEXISTENT, or
- * the words servers use without it (Cyrus 3.6: "NO Mailbox does not exist" to a UID FETCH after the folder was
+ * A command on the selected mailbox refused because the mailbox went away meanwhile: imapflow's NotFound, RFC
+ * 5530's NONEXISTENT, or the words servers use without it (Cyrus 3.6: "NO Mailbox does not exist" to a UID FETCH after the folder was
  * deleted under the session).
  */
 function isMailboxMissingAnswer(e: ForeignError): boolean {
+  // imapflow's STATUS confirms a refusal with LIST and says NotFound when the mailbox is not there.
+  if (e.code === 'NotFound') return true;
   if (e.serverResponseCode?.toUpperCase() === 'NONEXISTENT') return true;
   return /mailbox (does not|doesn't) exist|no such mailbox/i.test(e.responseText ?? '');
 }

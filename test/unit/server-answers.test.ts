@@ -70,6 +70,8 @@ describe('failure kinds and their waits', () => {
       { mailboxMissing: true },
       { responseStatus: 'NO', serverResponseCode: 'NONEXISTENT', responseText: 'Mailbox gone' },
       { responseStatus: 'NO', responseText: 'Mailbox does not exist' },
+      // imapflow's STATUS, after a LIST found nothing (the periodic check of a folder deleted meanwhile)
+      { code: 'NotFound', message: "Mailbox doesn't exist: INBOX.Projects" },
     ])
       assert.equal(classifyImapError(imapError(fields), target).code, 'MAILBOX_NOT_FOUND');
   });
