@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -49,7 +50,13 @@ export async function startCourier(
   mkdirSync(join(dir, 'home'), { mode: 0o755 });
   for (const file of ['imapd', 'imapd-ssl'])
     copyFileSync(join(PACKAGED_ROOT, 'etc/courier', file), join(etc, file));
-  copyFileSync('/etc/courier/dhparams.pem', join(etc, 'dhparams.pem'));
+  // courier-base's install makes DH parameters; where it did not, quick ones do for a test server.
+  if (existsSync('/etc/courier/dhparams.pem'))
+    copyFileSync('/etc/courier/dhparams.pem', join(etc, 'dhparams.pem'));
+  else
+    execFileSync('openssl', ['dhparam', '-dsaparam', '-out', join(etc, 'dhparams.pem'), '2048'], {
+      stdio: 'ignore',
+    });
   writeFileSync(join(etc, 'imapd.pem'), readFileSync(keyFile, 'utf8') + readFileSync(certFile, 'utf8'), {
     mode: 0o600,
   });
