@@ -280,8 +280,9 @@ export class Watcher {
   }
 
   /**
-   * A renamed mailbox keeps its UIDVALIDITY, so it is the same messages under a new name (RFC 9051 6.3.6): its
-   * cursor moves with it, and nothing in it is announced again (with initialSync "all", it would all be).
+   * A renamed mailbox that kept its UIDVALIDITY (Dovecot and Cyrus keep it; Courier gives a new one) holds the
+   * same messages under a new name: its cursor moves with it, and nothing in it is announced again (with
+   * initialSync "all", it would all be).
    */
   private async followRename(account: string, from: FolderEntry, to: FolderEntry): Promise<void> {
     const cursor = await this.deps.cursors.getCursor(account, from.path);
