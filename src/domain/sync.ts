@@ -14,7 +14,7 @@ export interface MailboxSnapshot {
   readonly uidValidity: string;
   /**
    * At most the UID the next message will get: SELECT's UIDNEXT, else STATUS's, else one above the highest UID
-   * present (Courier's SELECT sends no UIDNEXT; RFC 3501 required it, RFC 9051 7.3.1 only in STATUS).
+   * present (Courier's SELECT sends no UIDNEXT, though RFC 3501 6.3.1 requires it there).
    */
   readonly uidNext: number;
   readonly highestModseq: string | null;

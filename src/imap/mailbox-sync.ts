@@ -304,7 +304,7 @@ export class MailboxSync {
 
   /**
    * The selected mailbox as the server describes it, asking again where SELECT left a gap: Courier's SELECT
-   * carries no UIDNEXT (RFC 9051 7.3.1 no longer requires it there), STATUS does. Each gap is logged with the
+   * carries no UIDNEXT (RFC 3501 6.3.1 requires it, yet tells clients to cope without), its STATUS does. Each gap is logged with the
    * server behaviour behind it; a mailbox without any UIDVALIDITY cannot be synced and fails the session.
    */
   private async snapshot(): Promise<MailboxSnapshot> {
