@@ -456,7 +456,7 @@ export class MailboxSync {
       return taken;
     };
     // An expunge raised HIGHESTMODSEQ to a value nothing told us: read it before looking, or the cursor stays
-    // below the expunge and every look reports it again (RFC 7162 3.2.5.1).
+    // below the expunge and every look reports it again (QRESYNC, RFC 7162).
     const expungesSeen = this.expungesSeen;
     this.expungesSeen = false;
     const highestModseqBefore = expungesSeen ? await this.currentHighestModseq() : undefined;
