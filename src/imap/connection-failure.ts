@@ -140,7 +140,7 @@ export function classifyImapError(
     );
   }
   if (e.authenticationFailed) {
-    const server = [e.serverResponseCode, e.responseText ?? e.response].filter(Boolean).join(' ');
+    const server = serverSaid(e);
     const rejection = explainLoginRejection(server);
     return new ImapConnectionError(
       'authentication',
@@ -229,7 +229,7 @@ export function classifyImapError(
   }
   // Logged in, then something the session could not work with: a NO or BAD, an answer it cannot parse, a local
   // storage error, a bug. Not the network's fault, so not retried at the network's pace.
-  const server = [e.serverResponseCode, e.responseText].filter(Boolean).join(' ');
+  const server = serverSaid(e);
   return new ImapConnectionError(
     'sync',
     e.code ?? 'SYNC_FAILED',
@@ -238,10 +238,15 @@ export function classifyImapError(
   );
 }
 
+/** What the server said with a refusal: its response code and text (a failure in connect() has only `response`). */
+function serverSaid(e: ForeignError): string {
+  return [e.serverResponseCode, e.responseText ?? e.response].filter(Boolean).join(' ');
+}
+
 /**
  * A command on the selected mailbox refused because the mailbox went away meanwhile: imapflow's NotFound, RFC
- * 5530's NONEXISTENT, or the words servers use without it (Cyrus 3.6: "NO Mailbox does not exist" to a UID FETCH after the folder was
- * deleted under the session).
+ * 5530's NONEXISTENT, or the words servers use without it (Cyrus 3.6 answers a UID FETCH after the folder was
+ * deleted under the session with "NO Mailbox does not exist").
  */
 function isMailboxMissingAnswer(e: ForeignError): boolean {
   // imapflow's STATUS confirms a refusal with LIST and says NotFound when the mailbox is not there.
@@ -262,7 +267,7 @@ const OUTLOOK_NOT_CONNECTED = /User is authenticated but not connected/i;
  * "Request is throttled. Suggested Backoff Time: 299961 milliseconds" (imap_tools #135, imapsync #198).
  */
 function throttleOf(e: ForeignError): { readonly said: string; readonly retryAfterMs?: number } | undefined {
-  const said = [e.serverResponseCode, e.responseText].filter(Boolean).join(' ');
+  const said = serverSaid(e);
   if (e.code !== 'ETHROTTLE' && !/THROTTLED|throttl/i.test(said)) return undefined;
   const suggested = /Suggested Backoff Time: (\d+) milliseconds/i.exec(said);
   return { said: said || 'throttled', ...(suggested ? { retryAfterMs: Number(suggested[1]) } : {}) };

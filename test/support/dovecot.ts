@@ -6,7 +6,6 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -14,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort, waitForPortClosed } from './net.js';
-import { cpuSecondsOf, procStat } from './proc-stat.js';
+import { childProcessesOf, cpuSecondsOf, isRunning, procStat } from './proc-stat.js';
 
 /** A throwaway Dovecot instance on loopback: plain/STARTTLS and implicit-TLS listeners, maildir users. */
 export interface DovecotServer {
@@ -261,19 +260,6 @@ service imap {
 ${compressSetting}
 ${capabilitySetting}
 `;
-}
-
-/** Whether the process exists and is not a zombie (which holds no sockets any more). */
-function isRunning(pid: number): boolean {
-  const state = procStat(pid)?.[0];
-  return state !== undefined && state !== 'Z';
-}
-
-/** Pids whose parent is `pid`, read from /proc (no procps needed). */
-function childProcessesOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry) && Number(procStat(entry)?.[1]) === pid)
-    .map(Number);
 }
 
 /** CPU seconds of `pid` and its descendants, with the children each has reaped: exited processes still count. */

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type DovecotServer, startDovecot } from './dovecot.js';
 import { waitForPort, waitForPortClosed } from './net.js';
-import { procStat } from './proc-stat.js';
+import { childProcessesOf, isRunning } from './proc-stat.js';
 
 export type ImapServerKind = 'dovecot' | 'cyrus' | 'courier';
 
@@ -50,21 +50,8 @@ export function packagedBinary(path: string): string {
   return binary;
 }
 
-/** Pids whose parent is `pid`, read from /proc (no procps needed). */
-export function childProcessesOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry) && Number(procStat(entry)?.[1]) === pid)
-    .map(Number);
-}
-
 function descendantsOf(pid: number): number[] {
   return childProcessesOf(pid).flatMap((child) => [child, ...descendantsOf(child)]);
-}
-
-/** Whether the process exists and is not a zombie (which holds no sockets any more). */
-export function isRunning(pid: number): boolean {
-  const state = procStat(pid)?.[0];
-  return state !== undefined && state !== 'Z';
 }
 
 /**
