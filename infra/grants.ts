@@ -5,39 +5,28 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { TableCalls } from '../src/adapters/aws/state-table.js';
 import { type SecretKind, secretName } from '../src/config/aws-environment.js';
 
 /** Least-privilege grants, narrower than CDK's grant groups: each component gets the calls it makes, no more. */
 
-/** Reads (and writes) of the state table, limited to the given partitions (`dynamodb:LeadingKeys`). */
+/** The state table calls a component makes, each limited to its partitions (`dynamodb:LeadingKeys`). */
 export function grantTablePartitions(
   grantee: iam.IGrantable,
   table: dynamodb.ITable,
-  partitions: {
-    readonly read: readonly string[];
-    readonly write: readonly string[];
-    /** Changed in place only (UpdateItem), never written whole. */
-    readonly update?: readonly string[];
-    readonly delete?: readonly string[];
-  },
+  calls: TableCalls,
 ): void {
-  const scoped = (actions: string[], keys: readonly string[]) =>
-    new iam.PolicyStatement({
-      actions,
-      resources: [table.tableArn, `${table.tableArn}/index/*`],
-      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
-    });
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    scoped(['dynamodb:GetItem', 'dynamodb:Query'], partitions.read),
-  );
-  if (partitions.write.length > 0)
+  for (const [call, partitions] of Object.entries(calls) as [keyof TableCalls, readonly string[]][]) {
+    if (partitions.length === 0) continue;
+    const index = call === 'QueryIndex';
     grantee.grantPrincipal.addToPrincipalPolicy(
-      scoped(['dynamodb:PutItem', 'dynamodb:UpdateItem'], partitions.write),
+      new iam.PolicyStatement({
+        actions: [index ? 'dynamodb:Query' : `dynamodb:${call}`],
+        resources: [index ? `${table.tableArn}/index/*` : table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } },
+      }),
     );
-  if (partitions.update?.length)
-    grantee.grantPrincipal.addToPrincipalPolicy(scoped(['dynamodb:UpdateItem'], partitions.update));
-  if (partitions.delete?.length)
-    grantee.grantPrincipal.addToPrincipalPolicy(scoped(['dynamodb:DeleteItem'], partitions.delete));
+  }
 }
 
 /** sqs:SendMessage alone (CDK's send group adds queue reads nobody makes); batches are authorized as it. */

@@ -309,7 +309,7 @@ export class IdlehookBridge extends Construct {
     const prefix = this.secretPrefix;
     for (const kind of ['accounts', 'subscriptions', 'oauth2-tokens'] as const) {
       acknowledge(
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${secretName(prefix, kind, '*')}]`,
+        `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'AWS::Partition')}:secretsmanager:${shown(stack.region, 'AWS::Region')}:${shown(stack.account, 'AWS::AccountId')}:secret:${secretName(prefix, kind, '*')}]`,
         `This deployment's ${kind} secrets only: the suffix is random per secret and they are added without a redeploy.`,
       );
     }

@@ -82,7 +82,7 @@ export class ManagementApi extends Construct {
     if (props.connect && this.connectKey) {
       // Flows under way: written when the user leaves for the provider, taken (deleted) when they return.
       const flows = `${TABLE_PARTITIONS.connectFlow}*`;
-      grantTablePartitions(this.handler, props.table, { read: [], write: [flows], delete: [flows] });
+      grantTablePartitions(this.handler, props.table, { PutItem: [flows], DeleteItem: [flows] });
       grantSecretValue(this.handler, props.connect);
       grantSecretValue(this.handler, this.connectKey);
     }
@@ -97,20 +97,19 @@ export class ManagementApi extends Construct {
       delete: [BLOB_PREFIXES.deadLetters],
     });
     // Secrets sent to the API are stored, each value under a new name; a change reads the stored ones to merge.
-    // The doctor's OAuth2 refresh keeps a rotated refresh token where the watcher looks for it. A secret no
-    // longer referenced (a changed password, a deleted account) is scheduled for deletion.
-    grantSecretKinds(
-      this,
-      this.handler,
-      [
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:CreateSecret',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:DeleteSecret',
-      ],
-      props.secretPrefix,
-      ['accounts', 'subscriptions', 'oauth2-tokens'],
-    );
+    // A secret no longer referenced (a changed password, a deleted account) is scheduled for deletion.
+    const kept = [
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+    ];
+    grantSecretKinds(this, this.handler, [...kept, 'secretsmanager:DeleteSecret'], props.secretPrefix, [
+      'accounts',
+      'subscriptions',
+    ]);
+    // The doctor's OAuth2 refresh keeps a rotated refresh token where the watcher looks for it; nothing here
+    // deletes one.
+    grantSecretKinds(this, this.handler, kept, props.secretPrefix, ['oauth2-tokens']);
     // The status route's queue depths.
     this.handler.addToRolePolicy(
       new iam.PolicyStatement({

@@ -107,7 +107,7 @@ export class PipelineFunctions extends Construct {
     // credentials, deletes them) and re-queues held-back records, which may overflow to S3.
     grantTablePartitions(this.deliverFunction, props.table, PARTITIONS_BY_COMPONENT.deliver);
     grantBlobPrefixes(this.deliverFunction, props.bucket, {
-      read: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
+      read: [BLOB_PREFIXES.queueOverflow],
       write: [BLOB_PREFIXES.queueOverflow, BLOB_PREFIXES.deadLetters],
     });
     props.deliveryQueue.grantConsumeMessages(this.deliverFunction);

@@ -4,26 +4,45 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
 import { defaultMailboxesPerTask } from '../../infra/watcher-service.js';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
 import { PIPELINE_METRICS, STACK_OUTPUTS, WATCHER_METRICS } from '../../src/config/deployment.js';
+import { projectApp, projectContext } from '../support/cdk-app.js';
 
 const root = resolve(import.meta.dirname, '../..');
-/** Asset bundling is tested once, below; the assertion tests skip it. */
-const skipBundling = { 'aws:cdk:bundling-stacks': [] };
 
 function synthesize(): Template {
-  const app = new App({ context: skipBundling });
+  const app = projectApp();
   return Template.fromStack(new IdlehookStack(app, 'Test'));
 }
 
 describe('IdlehookBridge infrastructure', () => {
   const template = synthesize();
+
+  it('is built with every feature flag this CDK version recommends, as cdk.json sets them', () => {
+    const context = projectContext();
+    for (const [flag, recommended] of Object.entries(CURRENTLY_RECOMMENDED_FLAGS))
+      assert.deepEqual(context[flag], recommended, flag);
+    // Two of their effects: the access-log bucket takes S3's log delivery by bucket policy, not by ACL, and
+    // the VPC's default security group allows nothing.
+    const buckets = Object.values(template.findResources('AWS::S3::Bucket'));
+    assert.ok(buckets.length > 0);
+    for (const bucket of buckets) assert.equal(bucket.Properties.AccessControl, undefined);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+        ]),
+      },
+    });
+    template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+  });
 
   it('lets the deliver function re-queue held-back records to itself: recursive-loop detection off there only', () => {
     // A long rate-limited backlog chains re-sends; after ~16 hops Lambda would drop the record into the SQS
@@ -267,8 +286,17 @@ describe('IdlehookBridge infrastructure', () => {
     assert.match(watcherReads, /secret:idlehook\/Test\/oauth2-tokens\/\*/);
     assert.doesNotMatch(watcherReads, /subscriptions/);
     template.hasOutput('SecretPrefix', { Value: 'idlehook/Test/' });
-    const secretWrites = granting(statements, 'secretsmanager:PutSecretValue');
-    assert.equal(secretWrites.length, 2, 'only the watcher and the management API write secrets');
+    for (const role of [parse, deliver, of('BlobLinksServiceRole')])
+      assert.equal(
+        granting(role, 'secretsmanager:PutSecretValue').length,
+        0,
+        'only the watcher and the API write',
+      );
+    assert.doesNotMatch(
+      resources(granting(api, 'secretsmanager:DeleteSecret')),
+      /oauth2-tokens/,
+      'nothing the API runs deletes a rotated OAuth2 token',
+    );
     assert.match(
       resources(granting(watcher, 'secretsmanager:PutSecretValue')),
       /:secret:idlehook\/Test\/oauth2-tokens\/\*/,
@@ -286,20 +314,17 @@ describe('IdlehookBridge infrastructure', () => {
     assert.doesNotMatch(resources(granting(api, 's3:GetObject')), /raw|attachments/, 'the API reads no mail');
 
     const leadingKeys = leadingKeysOf;
-    assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), [
-      'EVENT#*',
-      'SUBSCRIPTION#*',
-      'ATTEMPTS#*',
-      'RATE#*',
-    ]);
+    assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), ['ATTEMPTS#*']);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:PutItem'), []);
+    assert.deepEqual(leadingKeys(parse, 'dynamodb:GetItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:Query'), ['SUBSCRIPTIONS']);
-    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), [
-      'MAILBOX#*',
-      'ACCOUNT#*',
-      'LEASES',
-      'ACCOUNT_STATUS',
-    ]);
+    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'LEASES']);
+    // Only the dead-letter listing queries an index, only in its own partition.
+    const indexQueries = statements.filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+    assert.deepEqual(
+      indexQueries.map((s) => [s.Action, s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']]),
+      [['dynamodb:Query', ['DEADLETTER']]],
+    );
 
     assert.match(resources(granting(deliver, 's3:PutObject')), /dead-letters\/\*/);
     assert.equal(granting(deliver, 's3:DeleteObject').length, 0, 'deliver deletes nothing');
@@ -382,14 +407,14 @@ describe('IdlehookBridge infrastructure', () => {
 
 describe('cdk-nag AwsSolutions checks', () => {
   it('pass with every finding acknowledged with a reason', () => {
-    const app = new App({ context: skipBundling });
+    const app = projectApp();
     new IdlehookStack(app, 'Nag');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     assert.doesNotThrow(() => app.synth());
   });
 
   it('fail synth on an unacknowledged finding (the check is live)', () => {
-    const app = new App({ context: skipBundling });
+    const app = projectApp();
     const stack = new Stack(app, 'Bad');
     new sqs.Queue(stack, 'NoDeadLetterQueue');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -411,7 +436,7 @@ describe('cdk-nag AwsSolutions checks', () => {
 
 describe('bundling and the cdk CLI, offline', () => {
   it('bundles the four functions with local esbuild (no Docker)', () => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'idlehook-bundling-')) });
+    const app = projectApp({ bundle: true, outdir: mkdtempSync(join(tmpdir(), 'idlehook-bundling-')) });
     new IdlehookStack(app, 'Bundled');
     const assembly = app.synth();
     const handlers = readdirSync(assembly.directory).filter((d) =>
@@ -439,5 +464,6 @@ describe('bundling and the cdk CLI, offline', () => {
       },
     );
     assert.equal(result.status, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /feature flags? (is|are) not configured/, 'cdk.json sets them');
   });
 });

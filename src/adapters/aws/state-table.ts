@@ -48,67 +48,56 @@ export const TABLE_PARTITIONS = {
   connectFlow: 'CONNECT#',
 } as const;
 
-/** Which partitions each deployed component reads and writes (its IAM grant). */
+/**
+ * The table calls a component makes, each with the partitions it makes them in: its IAM grant, one
+ * (action, partition) pair per call site, so a role cannot do in one partition what it needs in another.
+ * `QueryIndex` is a Query of the dead-letter index, by that index's partition.
+ */
+export interface TableCalls {
+  readonly GetItem?: readonly string[];
+  readonly Query?: readonly string[];
+  readonly QueryIndex?: readonly string[];
+  readonly PutItem?: readonly string[];
+  readonly UpdateItem?: readonly string[];
+  readonly DeleteItem?: readonly string[];
+}
+
+const { accounts, subscriptions, accountStatus, leases, apiTokens } = TABLE_PARTITIONS;
+const mailboxes = `${TABLE_PARTITIONS.mailbox}*`;
+const folderTrees = `${TABLE_PARTITIONS.account}*`;
+const events = `${TABLE_PARTITIONS.event}*`;
+const endpointHealth = `${TABLE_PARTITIONS.subscriptionStatus}*`;
+const attempts = `${TABLE_PARTITIONS.attempts}*`;
+const rates = `${TABLE_PARTITIONS.rate}*`;
+
 export const PARTITIONS_BY_COMPONENT = {
+  /** Lists accounts and leases; keeps cursors, UID gaps and folder trees; reports account status. */
   watcher: {
-    read: [
-      TABLE_PARTITIONS.accounts,
-      `${TABLE_PARTITIONS.mailbox}*`,
-      `${TABLE_PARTITIONS.account}*`,
-      TABLE_PARTITIONS.leases,
-    ],
-    write: [
-      `${TABLE_PARTITIONS.mailbox}*`,
-      `${TABLE_PARTITIONS.account}*`,
-      TABLE_PARTITIONS.leases,
-      TABLE_PARTITIONS.accountStatus,
-    ],
+    GetItem: [mailboxes, folderTrees],
+    Query: [accounts, leases],
+    PutItem: [mailboxes, folderTrees, accountStatus],
+    UpdateItem: [mailboxes, leases],
   },
-  parse: { read: [TABLE_PARTITIONS.subscriptions], write: [] },
+  /** Fan-out: who wants which events. */
+  parse: { Query: [subscriptions] },
+  deliver: {
+    GetItem: [events, endpointHealth],
+    Query: [subscriptions],
+    PutItem: [attempts],
+    UpdateItem: [events, endpointHealth, rates],
+  },
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
   api: {
-    read: [
-      TABLE_PARTITIONS.accounts,
-      TABLE_PARTITIONS.subscriptions,
-      TABLE_PARTITIONS.apiTokens,
-      TABLE_PARTITIONS.accountStatus,
-      DEAD_LETTER_INDEX.partition,
-      `${TABLE_PARTITIONS.event}*`,
-      `${TABLE_PARTITIONS.subscriptionStatus}*`,
-      `${TABLE_PARTITIONS.attempts}*`,
-    ],
-    write: [
-      TABLE_PARTITIONS.accounts,
-      TABLE_PARTITIONS.subscriptions,
-      `${TABLE_PARTITIONS.event}*`,
-      `${TABLE_PARTITIONS.subscriptionStatus}*`,
-      `${TABLE_PARTITIONS.attempts}*`,
-    ],
-    // A token's lastUsedAt only: with PutItem there, a compromised API function could mint tokens.
-    update: [TABLE_PARTITIONS.apiTokens],
+    GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth],
+    Query: [accounts, subscriptions, accountStatus, attempts],
+    QueryIndex: [DEAD_LETTER_INDEX.partition],
+    PutItem: [accounts, subscriptions, attempts],
+    // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
+    UpdateItem: [apiTokens, events, endpointHealth],
     // Removing accounts and subscriptions; enabling a subscription deletes its health item.
-    delete: [
-      TABLE_PARTITIONS.accounts,
-      TABLE_PARTITIONS.subscriptions,
-      `${TABLE_PARTITIONS.subscriptionStatus}*`,
-    ],
+    DeleteItem: [accounts, subscriptions, endpointHealth],
   },
-  deliver: {
-    read: [
-      TABLE_PARTITIONS.subscriptions,
-      `${TABLE_PARTITIONS.event}*`,
-      `${TABLE_PARTITIONS.subscriptionStatus}*`,
-      `${TABLE_PARTITIONS.attempts}*`,
-      `${TABLE_PARTITIONS.rate}*`,
-    ],
-    write: [
-      `${TABLE_PARTITIONS.event}*`,
-      `${TABLE_PARTITIONS.subscriptionStatus}*`,
-      `${TABLE_PARTITIONS.attempts}*`,
-      `${TABLE_PARTITIONS.rate}*`,
-    ],
-  },
-} as const;
+} as const satisfies Record<string, TableCalls>;
 
 export interface TableKey {
   readonly pk: string;
