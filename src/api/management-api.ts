@@ -7,6 +7,7 @@ import { ConfigError, parseAccountDocument, parseSubscriptionDocument } from '..
 import type { LinkRequest } from '../connect/connect-links.js';
 import { errorMessage } from '../domain/errors.js';
 import { newWebhookSecret } from '../domain/signing.js';
+import type { TokenScope } from '../domain/token-scopes.js';
 import type { DoctorReport } from '../imap/doctor/doctor.js';
 import { type DeadLetterFilter, deadLetterMatches, type ReplayResult } from '../pipeline/replay.js';
 import type {
@@ -74,7 +75,8 @@ export interface ManagedDirectory {
 /** What the management API works on; each mode composes its own. */
 export interface ManagementBackend {
   readonly directory: ManagedDirectory;
-  verifyToken(token: string): Awaitable<boolean>;
+  /** The scope of `token` if it is a live token, else undefined. */
+  verifyToken(token: string): Awaitable<TokenScope | undefined>;
   /** Whether any token exists: the dashboard asks for one only then. */
   hasTokens(): Awaitable<boolean>;
   /**
@@ -175,17 +177,21 @@ export function createManagementApi(
   });
 
   app.use('*', async (c, next) => {
+    // The platform's callers (IAM) are authorized by their own policy, which grants the whole API.
     if (options.platformCaller?.(c) !== undefined) {
+      c.set('tokenScope', 'full');
       await next();
       return undefined;
     }
     const token = bearerToken(c.req.header('authorization'));
-    if (token === undefined || !(await backend.verifyToken(token))) {
+    const scope = token === undefined ? undefined : await backend.verifyToken(token);
+    if (scope === undefined) {
       c.header('www-authenticate', 'Bearer realm="idlehook"');
       return problemResponse(c, 401, {
         detail: 'send a token made with `idlehook tokens create` as "Authorization: Bearer <token>"',
       });
     }
+    c.set('tokenScope', scope);
     await next();
     return undefined;
   });

@@ -1,6 +1,8 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { identifier } from '../config/account-settings.js';
 import { accountSchema, INLINE_SECRETS, subscriptionSchema } from '../config/schema.js';
+import type { TokenScope } from '../domain/token-scopes.js';
+import { requireScope } from './tokens.js';
 
 /** The management API's contract: every route's request and response schemas, from which requests are validated and /v1/openapi.json is made. */
 
@@ -16,6 +18,12 @@ const ProblemSchema = z
       .describe('each bad field: where it is (body, query, path), its path, and what is wrong with it'),
   })
   .openapi('Problem');
+
+/**
+ * The token scope a route needs: checked by its middleware, and shown as its security requirement (OpenAPI 3.1
+ * lets a bearer requirement name roles).
+ */
+const needs = (scope: TokenScope) => ({ security: [{ bearer: [scope] }], middleware: requireScope(scope) });
 
 const PROBLEM = {
   description: 'RFC 9457 problem details',
@@ -200,6 +208,7 @@ const DeadLetterFilterFields = {
 export const statusRoute = createRoute({
   method: 'get',
   path: '/v1/status',
+  ...needs('read'),
   summary: 'Queue depths and the number of accounts by state',
   responses: {
     200: json(
@@ -218,6 +227,7 @@ export const statusRoute = createRoute({
 export const listAccountsRoute = createRoute({
   method: 'get',
   path: '/v1/accounts',
+  ...needs('read'),
   summary: 'List accounts, with their mailboxes’ state',
   request: { query: PageQuery },
   responses: {
@@ -229,6 +239,7 @@ export const listAccountsRoute = createRoute({
 export const createAccountRoute = createRoute({
   method: 'post',
   path: '/v1/accounts',
+  ...needs('full'),
   summary: 'Create an account; the doctor checks it first',
   description:
     'The id is chosen by the client, so a retried create cannot make a second account: it answers 409. ' +
@@ -240,13 +251,14 @@ export const createAccountRoute = createRoute({
   },
   responses: {
     201: json(AccountSchema, 'created'),
-    ...problems(400, 401, 409, 413, 415, 422),
+    ...problems(400, 401, 403, 409, 413, 415, 422),
   },
 });
 
 export const getAccountRoute = createRoute({
   method: 'get',
   path: '/v1/accounts/{id}',
+  ...needs('read'),
   summary: 'One account, with its mailboxes’ state, last error and next login attempt',
   request: { params: IdParam },
   responses: { 200: json(AccountSchema, 'the account'), ...problems(401, 404, 422) },
@@ -255,14 +267,16 @@ export const getAccountRoute = createRoute({
 export const deleteAccountRoute = createRoute({
   method: 'delete',
   path: '/v1/accounts/{id}',
+  ...needs('full'),
   summary: 'Delete an account: its connections close, and no more events come from it',
   request: { params: IdParam },
-  responses: { 204: { description: 'deleted' }, ...problems(401, 404, 409, 422) },
+  responses: { 204: { description: 'deleted' }, ...problems(401, 403, 404, 409, 422) },
 });
 
 export const listSubscriptionsRoute = createRoute({
   method: 'get',
   path: '/v1/subscriptions',
+  ...needs('read'),
   summary: 'List subscriptions',
   request: { query: PageQuery },
   responses: {
@@ -274,6 +288,7 @@ export const listSubscriptionsRoute = createRoute({
 export const createSubscriptionRoute = createRoute({
   method: 'post',
   path: '/v1/subscriptions',
+  ...needs('full'),
   summary: 'Create a subscription',
   description:
     'Without `secret`, idlehook makes a signing secret and returns it in this response only. The id is chosen ' +
@@ -281,13 +296,14 @@ export const createSubscriptionRoute = createRoute({
   request: { body: jsonBody(SubscriptionInput) },
   responses: {
     201: json(CreatedSubscriptionSchema, 'created'),
-    ...problems(400, 401, 409, 413, 415, 422),
+    ...problems(400, 401, 403, 409, 413, 415, 422),
   },
 });
 
 export const getSubscriptionRoute = createRoute({
   method: 'get',
   path: '/v1/subscriptions/{id}',
+  ...needs('read'),
   summary: 'One subscription',
   request: { params: IdParam },
   responses: { 200: json(SubscriptionSchema, 'the subscription'), ...problems(401, 404, 422) },
@@ -296,14 +312,16 @@ export const getSubscriptionRoute = createRoute({
 export const deleteSubscriptionRoute = createRoute({
   method: 'delete',
   path: '/v1/subscriptions/{id}',
+  ...needs('full'),
   summary: 'Delete a subscription: no more deliveries are made to it',
   request: { params: IdParam },
-  responses: { 204: { description: 'deleted' }, ...problems(401, 404, 409, 422) },
+  responses: { 204: { description: 'deleted' }, ...problems(401, 403, 404, 409, 422) },
 });
 
 export const updateAccountRoute = createRoute({
   method: 'patch',
   path: '/v1/accounts/{id}',
+  ...needs('full'),
   summary: 'Change an account: send the fields to change; the doctor checks the result first',
   description:
     'Fields sent replace the stored ones (an object such as `tls` as a whole); the id cannot change. The sessions ' +
@@ -315,24 +333,26 @@ export const updateAccountRoute = createRoute({
   },
   responses: {
     200: json(AccountSchema, 'the account as changed'),
-    ...problems(400, 401, 404, 409, 413, 415, 422),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422),
   },
 });
 
 export const updateSubscriptionRoute = createRoute({
   method: 'patch',
   path: '/v1/subscriptions/{id}',
+  ...needs('full'),
   summary: 'Change a subscription’s URL, events, accounts or rate limit (the secret: rotate-secret)',
   request: { params: IdParam, body: jsonBody(SubscriptionPatch) },
   responses: {
     200: json(SubscriptionSchema, 'the subscription as changed'),
-    ...problems(400, 401, 404, 409, 413, 415, 422),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422),
   },
 });
 
 export const rotateSecretRoute = createRoute({
   method: 'post',
   path: '/v1/subscriptions/{id}/rotate-secret',
+  ...needs('full'),
   summary: 'Rotate the signing secret; requests carry both signatures for a while',
   description:
     'The new secret signs from now on. Until `previousSecretExpiresAt` every request carries the old secret’s ' +
@@ -348,21 +368,23 @@ export const rotateSecretRoute = createRoute({
         .openapi('RotatedSecret'),
       'rotated',
     ),
-    ...problems(400, 401, 404, 409, 413, 415, 422),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422),
   },
 });
 
 export const enableSubscriptionRoute = createRoute({
   method: 'post',
   path: '/v1/subscriptions/{id}/enable',
+  ...needs('full'),
   summary: 'Re-enable a subscription disabled by a 410 Gone or by failing too long',
   request: { params: IdParam },
-  responses: { 204: { description: 'enabled' }, ...problems(401, 404, 422) },
+  responses: { 204: { description: 'enabled' }, ...problems(401, 403, 404, 422) },
 });
 
 export const listAttemptsRoute = createRoute({
   method: 'get',
   path: '/v1/subscriptions/{id}/attempts',
+  ...needs('read'),
   summary: 'The latest delivery attempts to a subscription’s endpoint, newest first',
   request: {
     params: IdParam,
@@ -377,6 +399,7 @@ export const listAttemptsRoute = createRoute({
 export const listDeadLettersRoute = createRoute({
   method: 'get',
   path: '/v1/dead-letters',
+  ...needs('read'),
   summary: 'Deliveries that failed every attempt, oldest first',
   request: { query: PageQuery.extend(DeadLetterFilterFields) },
   responses: {
@@ -388,6 +411,7 @@ export const listDeadLettersRoute = createRoute({
 export const replayRoute = createRoute({
   method: 'post',
   path: '/v1/dead-letters/replay',
+  ...needs('full'),
   summary: 'Send the dead letters that match again, once each, with their original webhook-id and body',
   request: { body: jsonBody(z.object(DeadLetterFilterFields).strict().openapi('DeadLetterFilter')) },
   responses: {
@@ -408,13 +432,14 @@ export const replayRoute = createRoute({
         .openapi('ReplayOutcome'),
       'what each replay did; failed ones stay dead letters with the new reason',
     ),
-    ...problems(400, 401, 413, 415, 422),
+    ...problems(400, 401, 403, 413, 415, 422),
   },
 });
 
 export const createConnectLinkRoute = createRoute({
   method: 'post',
   path: '/v1/connect-links',
+  ...needs('full'),
   summary:
     "A link that sends a user's browser through the provider's OAuth2 consent; the account is created or updated when they come back",
   request: {
@@ -434,7 +459,7 @@ export const createConnectLinkRoute = createRoute({
       z.object({ url: z.string(), expiresAt: z.string() }).openapi('ConnectLink'),
       "open `url` in the user's browser before `expiresAt`; it comes back to `redirect` with `account`, `status` (`connected` or `error`) and `error`",
     ),
-    ...problems(400, 401, 404, 413, 415, 422),
+    ...problems(400, 401, 403, 404, 413, 415, 422),
   },
 });
 

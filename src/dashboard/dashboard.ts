@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { ManagementBackend } from '../api/management-api.js';
 import { problemResponse } from '../api/problem.js';
-import { bearerToken } from '../api/tokens.js';
+import { bearerToken, requireScope } from '../api/tokens.js';
 import { accountView, attemptView, deadLetterView, iso, subscriptionView } from '../api/views.js';
 import type { DeliveryAttempt } from '../ports/index.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './assets.js';
@@ -111,8 +111,13 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
       return problemResponse(c, 403, { detail: 'dashboard requests carry the x-idlehook-dashboard header' });
     if (options.tokens === 'always' || (await backend.hasTokens())) {
       const token = bearerToken(c.req.header('authorization'));
-      if (token === undefined || !(await backend.verifyToken(token)))
+      const scope = token === undefined ? undefined : await backend.verifyToken(token);
+      if (scope === undefined)
         return problemResponse(c, 401, { detail: 'send an API token as "Authorization: Bearer <token>"' });
+      c.set('tokenScope', scope);
+    } else {
+      // No token exists yet (local mode, loopback only): the dashboard is the operator's own.
+      c.set('tokenScope', 'full');
     }
     return next();
   });
@@ -147,6 +152,7 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
 
   app.post(
     '/dashboard/replay',
+    requireScope('full'),
     bodyLimit({ maxSize: 4096, onError: (c) => problemResponse(c, 413, { detail: 'too large' }) }),
     async (c) => {
       if (!c.req.header('content-type')?.startsWith('application/json'))

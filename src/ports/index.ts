@@ -3,6 +3,7 @@ import type { EndpointHealth } from '../domain/endpoint-health.js';
 import type { FolderEntry } from '../domain/folder-tree.js';
 import type { Lease, LeaseTable } from '../domain/shard-leases.js';
 import type { MailboxCursor } from '../domain/sync.js';
+import type { TokenScope } from '../domain/token-scopes.js';
 import type { AccountSnapshot } from '../imap/status-board.js';
 
 export interface Clock {
@@ -215,6 +216,7 @@ export interface SecretWriter {
 export interface ApiTokenInfo {
   readonly id: string;
   readonly name: string;
+  readonly scope: TokenScope;
   readonly createdAt: number;
   readonly lastUsedAt: number | undefined;
 }
@@ -246,13 +248,13 @@ export interface AccountStatusReports {
 /** The management API's tokens; only their hashes are stored (see api/tokens.ts). */
 export interface ApiTokenStore {
   /** A new token: the only time it is seen in the clear. */
-  create(name: string): Awaitable<{ readonly id: string; readonly token: string }>;
+  create(name: string, scope: TokenScope): Awaitable<{ readonly id: string; readonly token: string }>;
   list(): Awaitable<readonly ApiTokenInfo[]>;
   any(): Awaitable<boolean>;
   /** Whether a token existed to revoke. */
   revoke(id: string): Awaitable<boolean>;
-  /** Whether `token` is a live token; notes its use. */
-  verify(token: string): Awaitable<boolean>;
+  /** The scope of `token` if it is a live token (its use is noted), else undefined. */
+  verify(token: string): Awaitable<TokenScope | undefined>;
 }
 
 /** A connect flow between the redirect to the provider and the user's return: what the callback needs. */

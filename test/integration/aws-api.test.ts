@@ -75,6 +75,26 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal((await call('GET', '/v1/openapi.json')).json.openapi, '3.1.0');
   });
 
+  it("keeps a token's scope in the table: a read-only token reads and is refused a change (403)", async () => {
+    const viewer = await stack.createToken('viewer', 'read');
+    assert.equal((await call('GET', '/v1/accounts', undefined, { token: viewer })).status, 200);
+    const refused = await call(
+      'POST',
+      '/v1/subscriptions',
+      { id: 'nope', url: 'https://hooks.example.com/' },
+      {
+        token: viewer,
+      },
+    );
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal((await call('GET', '/v1/subscriptions/nope')).status, 404, 'nothing was created');
+    const listed = await stack.adapters().apiTokens.list();
+    assert.deepEqual(listed.map((t) => [t.name, t.scope]).sort(), [
+      ['helpdesk', 'full'],
+      ['viewer', 'read'],
+    ]);
+  });
+
   it('with iamAccess, trusts an IAM caller at the function URL only, not at the token-protected HTTP API', async () => {
     const withIam = apiFunction(stack.adapters(), { ...stack.env, IDLEHOOK_IAM_ACCESS: 'true' });
     const atUrl = await invokeApi(withIam, 'GET', `${FUNCTION_URL}/v1/accounts`, {

@@ -67,7 +67,7 @@ describe('the dashboard in AWS mode (served by the API function, in a real brows
   });
 
   it('opens with a token and shows the account as the watcher task reported it', async () => {
-    token = (await stack.adapters().apiTokens.create('dashboard')).token;
+    token = (await stack.adapters().apiTokens.create('dashboard', 'full')).token;
     const call = (method: string, path: string, body: unknown) =>
       invokeApi(handler, method, path, { token, body });
     for (const [id, receiver] of [

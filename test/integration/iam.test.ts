@@ -253,7 +253,10 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       ),
     });
     const token = (
-      await composeAwsAdapters(env, { dynamo: dynamo.client, secrets: stubSecrets }).apiTokens.create('iam')
+      await composeAwsAdapters(env, { dynamo: dynamo.client, secrets: stubSecrets }).apiTokens.create(
+        'iam',
+        'full',
+      )
     ).token;
     const api = apiFunction(apiAdapters, env);
     const request = async (method: string, path: string, body?: unknown) => {

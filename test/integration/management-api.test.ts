@@ -107,6 +107,54 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     assert.equal(new Set(answers.map((a) => a.text)).size, 1, 'one answer whatever was wrong with the token');
   });
 
+  it('gives a read-only token every GET route and refuses it every other route (403), changing nothing', async () => {
+    const made = await scenario.bridge.cli('tokens', 'create', '--name', 'viewer', '--scope', 'read');
+    assert.equal(made.code, 0, made.stderr);
+    const viewer = made.stdout.trim();
+    const bogus = await scenario.bridge.cli('tokens', 'create', '--scope', 'admin');
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.stderr, /--scope is one of read, full, not "admin"/);
+    const listed = JSON.parse((await scenario.bridge.cli('tokens', 'list', '--json')).stdout) as {
+      name: string;
+      scope: string;
+    }[];
+    assert.equal(listed.find((t) => t.name === 'viewer')?.scope, 'read');
+    assert.equal(listed.find((t) => t.name === 'tests')?.scope, 'full', 'full unless asked');
+
+    const as = { authorization: `Bearer ${viewer}` };
+    const before = await api('GET', '/v1/accounts');
+    const document = (await api('GET', '/v1/openapi.json', undefined, as)).json;
+    const operations = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(
+      ([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+    );
+    assert.ok(operations.length >= 17);
+    for (const { path, method, operation } of operations) {
+      const concrete = path.replace('{id}', 'support');
+      const answer = await api(method.toUpperCase(), concrete, method === 'get' ? undefined : {}, as);
+      const needed = operation.security?.[0]?.bearer?.[0];
+      if (method === 'get') {
+        assert.equal(needed, 'read', `${method} ${path} is documented as read`);
+        assert.notEqual(answer.status, 403, `${method} ${path}: ${answer.text}`);
+        assert.notEqual(answer.status, 401);
+      } else {
+        assert.equal(needed, 'full', `${method} ${path} is documented as full`);
+        assert.equal(answer.status, 403, `${method} ${path}: ${answer.text}`);
+        assert.match(answer.json.detail, /needs a token of scope "full".*tokens create --scope full/);
+      }
+    }
+    assert.deepEqual((await api('GET', '/v1/accounts')).json, before.json, 'nothing changed');
+    const replay = await fetch(`${scenario.bridge.url}/dashboard/replay`, {
+      method: 'POST',
+      headers: { ...as, 'x-idlehook-dashboard': '1', 'content-type': 'application/json' },
+      body: JSON.stringify({ subscriptionId: 'hook' }),
+    });
+    assert.equal(replay.status, 403, 'the dashboard replays with a full token only');
+    const state = await fetch(`${scenario.bridge.url}/dashboard/state`, {
+      headers: { ...as, 'x-idlehook-dashboard': '1' },
+    });
+    assert.equal(state.status, 200);
+  });
+
   it('serves the OpenAPI document that is checked into schemas/', async () => {
     const served = await api('GET', '/v1/openapi.json');
     assert.equal(served.status, 200);

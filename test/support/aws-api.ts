@@ -12,6 +12,7 @@ import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-wri
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { recordOf } from '../../src/domain/null-prototype.js';
+import type { TokenScope } from '../../src/domain/token-scopes.js';
 import type { ApiHandler } from '../../src/runtime/api-function.js';
 import { type AwsClients, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
@@ -206,7 +207,8 @@ export async function startApiStack(options: {
     adapters,
     secretsManager,
     /** What `idlehook tokens create --stack NAME` does, with the operator's credentials. */
-    createToken: async (name: string) => (await adapters().apiTokens.create(name)).token,
+    createToken: async (name: string, scope: TokenScope = 'full') =>
+      (await adapters().apiTokens.create(name, scope)).token,
     /** The state of an account's INBOX in the watcher (undefined: not watched). */
     mailboxState: async (account: string) => {
       const health = (await (await fetch(watcher.healthUrl)).json()) as {

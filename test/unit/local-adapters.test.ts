@@ -3,9 +3,11 @@ import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type { SqliteQueue } from '../../src/adapters/local/sqlite-queue.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import { apiTokenHash } from '../../src/api/tokens.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
 
 function fakeClock(start = 1_000_000) {
@@ -140,5 +142,33 @@ describe('the local data directory', () => {
     } finally {
       process.umask(previous);
     }
+  });
+});
+
+describe('API tokens in a data directory made before token scopes', () => {
+  it('keep working with full access; new ones carry the scope they were made with', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'idlehook-tokens-'));
+    // The api_tokens table as it was before scopes, with one token in it.
+    const old = new Database(join(dataDir, 'idlehook.db'));
+    old.exec(`CREATE TABLE api_tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+              created_at INTEGER NOT NULL, last_used_at INTEGER) STRICT`);
+    old
+      .prepare('INSERT INTO api_tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)')
+      .run('tok_old', 'old', apiTokenHash('ihk_old'), 1);
+    old.close();
+
+    const stores = openLocalStores(dataDir, systemClock);
+    assert.equal(stores.apiTokens.verify('ihk_old'), 'full');
+    const { token } = stores.apiTokens.create('viewer', 'read');
+    assert.equal(stores.apiTokens.verify(token), 'read');
+    assert.equal(stores.apiTokens.verify('ihk_unknown'), undefined);
+    assert.deepEqual(
+      stores.apiTokens.list().map((t) => [t.name, t.scope]),
+      [
+        ['old', 'full'],
+        ['viewer', 'read'],
+      ],
+    );
+    stores.close();
   });
 });

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { apiTokenHash, newApiToken } from '../../api/tokens.js';
+import { isTokenScope, type TokenScope } from '../../domain/token-scopes.js';
 import type { ApiTokenInfo, ApiTokenStore, Clock } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
@@ -9,6 +10,8 @@ interface TokenItem {
   readonly sk: string;
   readonly id: string;
   readonly name: string;
+  /** Absent on tokens made before scopes existed: those are `full`. */
+  readonly scope?: TokenScope;
   readonly createdAt: number;
   readonly lastUsedAt?: number;
 }
@@ -28,12 +31,12 @@ export class DynamoDbApiTokenStore implements ApiTokenStore {
     this.documents = documentClient(client);
   }
 
-  async create(name: string): Promise<{ readonly id: string; readonly token: string }> {
+  async create(name: string, scope: TokenScope): Promise<{ readonly id: string; readonly token: string }> {
     const { id, token } = newApiToken();
     await this.documents.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...TABLE_KEYS.apiToken(apiTokenHash(token)), id, name, createdAt: this.clock.now() },
+        Item: { ...TABLE_KEYS.apiToken(apiTokenHash(token)), id, name, scope, createdAt: this.clock.now() },
       }),
     );
     return { id, token };
@@ -52,6 +55,7 @@ export class DynamoDbApiTokenStore implements ApiTokenStore {
       .map((item) => ({
         id: item.id,
         name: item.name,
+        scope: item.scope ?? 'full',
         createdAt: item.createdAt,
         lastUsedAt: item.lastUsedAt,
       }))
@@ -71,20 +75,22 @@ export class DynamoDbApiTokenStore implements ApiTokenStore {
     return true;
   }
 
-  async verify(token: string): Promise<boolean> {
+  async verify(token: string): Promise<TokenScope | undefined> {
     try {
-      await this.documents.send(
+      const { Attributes } = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: TABLE_KEYS.apiToken(apiTokenHash(token)),
           UpdateExpression: 'SET lastUsedAt = :now',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':now': this.clock.now() },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      const scope: unknown = Attributes?.scope ?? 'full';
+      return isTokenScope(scope) ? scope : undefined;
     } catch (error) {
-      if (isFailedCondition(error)) return false;
+      if (isFailedCondition(error)) return undefined;
       throw error;
     }
   }

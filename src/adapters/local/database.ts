@@ -99,6 +99,7 @@ CREATE INDEX IF NOT EXISTS delivery_attempts_by_age ON delivery_attempts (attemp
 CREATE TABLE IF NOT EXISTS api_tokens (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,
+  scope TEXT NOT NULL DEFAULT 'full' CHECK (scope IN ('read', 'full')),
   hash TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL,
   last_used_at INTEGER
@@ -138,6 +139,7 @@ export function openLocalDatabase(dataDir: string): LocalDatabase {
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('journal_size_limit = 67108864');
   addQueueGroupColumn(db);
+  addTokenScopeColumn(db);
   db.exec(SCHEMA);
   migrateSubscriptionStatus(db);
   return db;
@@ -150,6 +152,16 @@ function addQueueGroupColumn(db: LocalDatabase): void {
   }[];
   if (columns.length > 0 && !columns.some((c) => c.name === 'group_key')) {
     db.exec('ALTER TABLE queue_messages ADD COLUMN group_key TEXT');
+  }
+}
+
+/** Tokens made before scopes existed could do everything, and still can. */
+function addTokenScopeColumn(db: LocalDatabase): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('api_tokens')").all() as { name: string }[];
+  if (columns.length > 0 && !columns.some((c) => c.name === 'scope')) {
+    db.exec(
+      "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'full' CHECK (scope IN ('read', 'full'))",
+    );
   }
 }
 

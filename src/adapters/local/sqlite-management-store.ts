@@ -1,4 +1,5 @@
 import { apiTokenHash, newApiToken } from '../../api/tokens.js';
+import { isTokenScope, type TokenScope } from '../../domain/token-scopes.js';
 import type { ApiTokenInfo, ApiTokenStore, Clock } from '../../ports/index.js';
 import type { LocalDatabase } from './database.js';
 
@@ -15,21 +16,28 @@ export class SqliteApiTokens implements ApiTokenStore {
     private readonly clock: Clock,
   ) {}
 
-  create(name: string): { readonly id: string; readonly token: string } {
+  create(name: string, scope: TokenScope): { readonly id: string; readonly token: string } {
     const { id, token } = newApiToken();
     this.db
-      .prepare('INSERT INTO api_tokens (id, name, hash, created_at) VALUES (?, ?, ?, ?)')
-      .run(id, name, apiTokenHash(token), this.clock.now());
+      .prepare('INSERT INTO api_tokens (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(id, name, scope, apiTokenHash(token), this.clock.now());
     return { id, token };
   }
 
   list(): ApiTokenInfo[] {
     const rows = this.db
-      .prepare('SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY created_at, id')
-      .all() as { id: string; name: string; created_at: number; last_used_at: number | null }[];
+      .prepare('SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY created_at, id')
+      .all() as {
+      id: string;
+      name: string;
+      scope: TokenScope;
+      created_at: number;
+      last_used_at: number | null;
+    }[];
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
+      scope: r.scope,
       createdAt: r.created_at,
       lastUsedAt: r.last_used_at ?? undefined,
     }));
@@ -43,12 +51,11 @@ export class SqliteApiTokens implements ApiTokenStore {
     return this.db.prepare('DELETE FROM api_tokens WHERE id = ?').run(id).changes > 0;
   }
 
-  verify(token: string): boolean {
-    return (
-      this.db
-        .prepare('UPDATE api_tokens SET last_used_at = ? WHERE hash = ?')
-        .run(this.clock.now(), apiTokenHash(token)).changes > 0
-    );
+  verify(token: string): TokenScope | undefined {
+    const row = this.db
+      .prepare('UPDATE api_tokens SET last_used_at = ? WHERE hash = ? RETURNING scope')
+      .get(this.clock.now(), apiTokenHash(token)) as { scope: unknown } | undefined;
+    return isTokenScope(row?.scope) ? row.scope : undefined;
   }
 }
 

@@ -1,16 +1,23 @@
+import { isTokenScope, TOKEN_SCOPES } from '../../domain/token-scopes.js';
 import { type Command, flag, text } from '../command.js';
 
 export const createTokenCommand: Command = {
   name: 'tokens create',
-  synopsis: '[--name NAME]',
-  summary: 'make a management API token; it is printed once, and only its hash is kept',
+  synopsis: '[--name NAME] [--scope read|full]',
+  summary:
+    'make a management API token (scope read: the GET routes only; full, the default: every route); it is printed once, and only its hash is kept',
   scope: 'both',
-  options: { name: { type: 'string', default: 'api' } },
-  async run({ values, target: openTarget, out }) {
+  options: { name: { type: 'string', default: 'api' }, scope: { type: 'string', default: 'full' } },
+  async run({ values, target: openTarget, out, usageError }) {
+    const scope = text(values, 'scope') ?? 'full';
+    if (!isTokenScope(scope)) {
+      process.stderr.write(`--scope is one of ${TOKEN_SCOPES.join(', ')}, not "${scope}".\n`);
+      return usageError('tokens create [--name NAME] [--scope read|full]');
+    }
     const target = await openTarget();
-    const { id, token } = await target.apiTokens.create(text(values, 'name') ?? 'api');
+    const { id, token } = await target.apiTokens.create(text(values, 'name') ?? 'api', scope);
     out(token);
-    process.stderr.write(`Token ${id} created. Keep it now: it cannot be shown again.\n`);
+    process.stderr.write(`Token ${id} (${scope}) created. Keep it now: it cannot be shown again.\n`);
     return 0;
   },
 };
@@ -29,7 +36,7 @@ export const listTokensCommand: Command = {
     else if (rows.length === 0) out('No API tokens. Make one with `idlehook tokens create`.');
     else
       for (const t of rows)
-        out(`${t.id}  ${t.name}  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}`);
+        out(`${t.id}  ${t.name}  ${t.scope}  created ${t.createdAt}  last used ${t.lastUsedAt ?? 'never'}`);
     return 0;
   },
 };
