@@ -85,17 +85,19 @@ export function connectLink(
   return { url: `${baseUrl}/connect/${encodeURIComponent(request.provider)}?${query}`, expiresAt };
 }
 
-/** The link's request, when its signature holds and it has not expired. */
+/** The link's request, its signature and when it expires, when the signature holds and it has not expired. */
 export function verifiedLink(
   signer: ConnectSigner,
   provider: string,
   query: URLSearchParams,
   now: number,
-): LinkRequest | undefined {
+): { readonly request: LinkRequest; readonly signature: string; readonly expiresAt: number } | undefined {
   const request = { provider, account: query.get('account') ?? '', redirect: query.get('redirect') ?? '' };
   const expires = query.get('expires') ?? '';
-  if (!signer.verify(linkParts(request, expires), query.get('sig') ?? '')) return undefined;
-  return Number(expires) * 1000 > now ? request : undefined;
+  const signature = query.get('sig') ?? '';
+  if (!signer.verify(linkParts(request, expires), signature)) return undefined;
+  const expiresAt = Number(expires) * 1000;
+  return expiresAt > now ? { request, signature, expiresAt } : undefined;
 }
 
 /** PKCE (RFC 7636): the verifier stays here; the S256 challenge goes to the provider. */

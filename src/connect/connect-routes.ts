@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ManagementBackend } from '../api/management-api.js';
 import { problemResponse } from '../api/problem.js';
 import type { AccountConfig, ConnectConfig, ConnectProviderConfig } from '../config/config.js';
@@ -9,7 +10,13 @@ import type { ConnectFlowStore, PendingConnectFlow } from '../ports/index.js';
 import { type ConnectSigner, pkcePair, verifiedLink } from './connect-links.js';
 
 /** How long the user has between leaving for the provider and coming back. */
-const FLOW_TTL_MS = 10 * 60 * 1000;
+export const FLOW_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * The cookie that ties a flow to the browser that started it, named after the flow (two tabs, two flows): a
+ * `state` completed in another browser (one an attacker sent the provider's consent page to) is refused.
+ */
+const flowCookie = (id: string) => `idlehook_connect_${id}`;
 
 /** The address to log in as: OpenID Connect's claims in the ID token the token endpoint itself returned. */
 function addressOf(idToken: unknown): string | undefined {
@@ -75,13 +82,27 @@ export function createConnectRoutes(deps: {
 }): Hono {
   const { config, signer, backend, flows } = deps;
   const callbackUrl = (requestUrl: string) => `${deps.baseUrl(requestUrl)}/connect/callback`;
+  /** The flow cookie's path and transport: these routes only, and https only where browsers reach them so. */
+  const cookieScope = (requestUrl: string) => {
+    const base = new URL(deps.baseUrl(requestUrl));
+    return { path: `${base.pathname.replace(/\/$/, '')}/connect/`, secure: base.protocol === 'https:' };
+  };
   const app = new Hono();
 
   app.get('/connect/callback', async (c) => {
     const [id = '', signature = ''] = (c.req.query('state') ?? '').split('.');
-    const flow = signer.verify(['state', id], signature)
-      ? await flows.take(id, backend.clock.now())
-      : undefined;
+    if (!signer.verify(['state', id], signature))
+      return problemResponse(c, 400, {
+        detail: 'this sign-in has expired or was already used: start again from the application',
+      });
+    // Checked before the flow is taken, so that a callback from another browser does not use it up.
+    if (getCookie(c, flowCookie(id)) !== id)
+      return problemResponse(c, 400, {
+        detail:
+          'this sign-in was started in another browser (or its cookie was blocked): start again from the application, in this browser',
+      });
+    deleteCookie(c, flowCookie(id), cookieScope(c.req.url));
+    const flow = await flows.take(id, backend.clock.now());
     if (!flow)
       return problemResponse(c, 400, {
         detail: 'this sign-in has expired or was already used: start again from the application',
@@ -165,9 +186,20 @@ export function createConnectRoutes(deps: {
         detail:
           'this connect link is not valid (expired, changed, or made before a restart): ask for a new one',
       });
+    if (!(await flows.claimLink(link.signature, link.expiresAt)))
+      return problemResponse(c, 401, {
+        detail: 'this connect link was already used (a link starts one sign-in): ask for a new one',
+      });
     const id = randomBytes(16).toString('base64url');
     const { verifier, challenge } = pkcePair();
-    await flows.put(id, { ...link, verifier }, now + FLOW_TTL_MS);
+    await flows.put(id, { ...link.request, verifier }, now + FLOW_TTL_MS);
+    // SameSite=Lax: the provider sends the browser back with a top-level GET, which carries Lax cookies.
+    setCookie(c, flowCookie(id), id, {
+      ...cookieScope(c.req.url),
+      httpOnly: true,
+      sameSite: 'Lax',
+      maxAge: FLOW_TTL_MS / 1000,
+    });
     const authorize = new URL(client.authorizeUrl);
     const parameters = new Map([
       ['response_type', 'code'],

@@ -268,6 +268,11 @@ export interface PendingConnectFlow {
 
 /** Connect flows under way, by the id in their `state`; each is taken once. */
 export interface ConnectFlowStore {
+  /**
+   * Marks a connect link (by its signature) used until it expires: true the first time, false after. A link
+   * starts one flow, so a link that leaked from the page it was given to cannot start another.
+   */
+  claimLink(signature: string, expiresAt: number): Awaitable<boolean>;
   put(id: string, flow: PendingConnectFlow, expiresAt: number): Awaitable<void>;
   /** The flow, removed; undefined when there is none or it expired before `now`. */
   take(id: string, now: number): Awaitable<PendingConnectFlow | undefined>;

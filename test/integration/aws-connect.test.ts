@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
 import { API_URL as API, type ApiStack, invokeApi, startApiStack } from '../support/aws-api.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
@@ -27,9 +28,12 @@ describe('the hosted OAuth2 connect flow in AWS mode (the API function, on the e
 
   const invoke = (method: string, url: string, body?: unknown) =>
     invokeApi(handler, method, url, { token: apiToken, ...(body === undefined ? {} : { body }) });
+  /** The user's browser: the flow binds itself to it with a cookie. */
+  const browser = new CookieJar();
   /** One hop of the browser's journey through the function: where its 302 sends the browser. */
   const functionHop = async (url: string) => {
-    const answer = await invoke('GET', url);
+    const answer = await invokeApi(handler, 'GET', url, { token: null, cookies: browser.cookiesFor(url) });
+    browser.store(url, answer.setCookies);
     assert.equal(answer.status, 302, `${url}: ${answer.status} ${answer.text}`);
     return String(answer.headers.location ?? '');
   };
@@ -134,8 +138,18 @@ describe('the hosted OAuth2 connect flow in AWS mode (the API function, on the e
     const [stored] = await stack.adapters().accounts.stored();
     assert.ok(!JSON.stringify(stored).includes('refresh'), 'the refresh token is in Secrets Manager only');
 
-    // The state is single-use, across instances too.
-    assert.equal((await invoke('GET', toCallback)).status, 400);
+    // The state is single-use, across instances too; the link too (its use is in DynamoDB).
+    const again = await invokeApi(handler, 'GET', toCallback, {
+      token: null,
+      cookies: browser.cookiesFor(toCallback),
+    });
+    assert.equal(again.status, 400);
+    const linkAgain = await invokeApi(handler, 'GET', link, {
+      token: null,
+      cookies: browser.cookiesFor(link),
+    });
+    assert.equal(linkAgain.status, 401);
+    assert.match(linkAgain.text, /already used/);
   });
 
   it('refuses a changed link and a redirect it was not told about', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BridgeProcess } from '../support/bridge.js';
+import { CookieJar } from '../support/cookie-jar.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
@@ -23,9 +24,11 @@ describe('the hosted OAuth2 connect flow (local mode, a stand-in authorization s
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+  /** The user's browser: the connect flow binds itself to it with a cookie. */
+  let browser = new CookieJar();
   /** One hop of the browser's journey: the Location a 302 sends it to. */
   const hop = async (url: string) => {
-    const response = await fetch(url, { redirect: 'manual' });
+    const response = await browser.fetch(url);
     assert.equal(response.status, 302, `${url}: ${response.status} ${await response.text()}`);
     return response.headers.get('location') ?? '';
   };
@@ -105,8 +108,25 @@ describe('the hosted OAuth2 connect flow (local mode, a stand-in authorization s
     assert.equal(account.origin, 'api');
 
     // The state is single-use: the same callback again is refused, and changes nothing.
-    const again = await fetch(toCallback, { redirect: 'manual' });
+    const again = await browser.fetch(toCallback);
     assert.equal(again.status, 400);
+  });
+
+  it('binds a flow to the browser that started it, and lets a link start one flow', async () => {
+    const link = await linkFor('customer-5');
+    const toCallback = await hop(await hop(link));
+    const started = browser;
+    // The consent page sent to someone else's browser: its return is refused and leaves the flow alone.
+    browser = new CookieJar();
+    const elsewhere = await browser.fetch(toCallback);
+    assert.equal(elsewhere.status, 400);
+    assert.match(await elsewhere.text(), /started in another browser/);
+    const reused = await browser.fetch(link);
+    assert.equal(reused.status, 401, 'the link was used');
+    assert.match(await reused.text(), /already used/);
+    browser = started;
+    const backToApp = new URL(await hop(toCallback));
+    assert.equal(backToApp.searchParams.get('status'), 'connected', backToApp.toString());
   });
 
   it('refuses links it did not sign, redirects it was not told about, unknown providers, and calls without a token', async () => {

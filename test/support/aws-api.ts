@@ -28,7 +28,7 @@ export const API_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com';
 export function apiGatewayEvent(
   method: string,
   url: string,
-  options: { headers?: Record<string, string>; body?: string; iamCaller?: string } = {},
+  options: { headers?: Record<string, string>; body?: string; iamCaller?: string; cookies?: string[] } = {},
 ): APIGatewayProxyEventV2 {
   const target = new URL(url, API_URL);
   return {
@@ -69,6 +69,8 @@ export function apiGatewayEvent(
         : {}),
     } as APIGatewayProxyEventV2['requestContext'],
     ...(options.body === undefined ? {} : { body: options.body }),
+    // Payload 2.0 carries the request's cookies here, not in a Cookie header.
+    ...(options.cookies?.length ? { cookies: options.cookies } : {}),
     isBase64Encoded: false,
   };
 }
@@ -78,20 +80,23 @@ export async function invokeApi(
   handler: ApiHandler,
   method: string,
   url: string,
-  options: { token: string | null; body?: unknown; iamCaller?: string },
+  options: { token: string | null; body?: unknown; iamCaller?: string; cookies?: string[] },
 ) {
-  const { token, body, iamCaller } = options;
+  const { token, body, iamCaller, cookies } = options;
   const result = (await handler(
     apiGatewayEvent(method, url, {
       headers: token === null ? {} : { authorization: `Bearer ${token}` },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       ...(iamCaller ? { iamCaller } : {}),
+      ...(cookies ? { cookies } : {}),
     }),
   )) as Exclude<APIGatewayProxyResultV2, string>;
   const text = result.body ?? '';
   return {
     status: result.statusCode ?? 0,
     headers: result.headers ?? {},
+    /** The Set-Cookie values (payload 2.0 returns them apart from the headers). */
+    setCookies: result.cookies ?? [],
     text,
     json: text.startsWith('{') ? (JSON.parse(text) as any) : undefined,
   };

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectFlowStore, PendingConnectFlow } from '../../ports/index.js';
-import { documentClient } from './dynamodb-documents.js';
+import { conditionalPut, documentClient } from './dynamodb-documents.js';
 import { TABLE_KEYS } from './state-table.js';
 
 /**
@@ -16,6 +16,17 @@ export class DynamoDbConnectFlows implements ConnectFlowStore {
     private readonly tableName: string,
   ) {
     this.documents = documentClient(client);
+  }
+
+  claimLink(signature: string, expiresAt: number): Promise<boolean> {
+    return conditionalPut(
+      this.documents,
+      {
+        TableName: this.tableName,
+        Item: { ...TABLE_KEYS.connectLink(signature), expiresAt: Math.ceil(expiresAt / 1000) },
+      },
+      'new',
+    );
   }
 
   async put(id: string, flow: PendingConnectFlow, expiresAt: number): Promise<void> {

@@ -147,6 +147,10 @@ export const TABLE_KEYS = {
   heartbeat: (worker: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: `WORKER#${worker}` }),
   apiToken: (tokenHash: string): TableKey => ({ pk: TABLE_PARTITIONS.apiTokens, sk: tokenHash }),
   connectFlow: (id: string): TableKey => ({ pk: `${TABLE_PARTITIONS.connectFlow}${id}`, sk: 'FLOW' }),
+  connectLink: (signature: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.connectFlow}${signature}`,
+    sk: 'LINK',
+  }),
 } as const;
 
 /** The README's table, row by row: each item's name and its key with placeholders. */
@@ -168,6 +172,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'account status (as last reported)', key: TABLE_KEYS.accountStatus('<account>') },
   { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
   { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
+  { item: 'connect link used', key: TABLE_KEYS.connectLink('<link signature>') },
 ];
 
 /** The table as CreateTable takes it (the emulator tests); the construct declares the same from the constants above. */
