@@ -1,4 +1,5 @@
-import { type NodeHttpSender, senderFor } from '../adapters/http/node-http-sender.js';
+import { destinationGuardFor } from '../adapters/http/destination-guard.js';
+import { NodeHttpSender } from '../adapters/http/node-http-sender.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -26,7 +27,7 @@ export interface Target {
 export function openLocalTarget(configFile: string): Target {
   const config = loadConfig(configFile);
   const stores = openLocalStores(config.dataDir, systemClock);
-  const http = senderFor(config.delivery);
+  const http = new NodeHttpSender(destinationGuardFor(config.delivery));
   return {
     log: stores.state,
     attempts: stores.attempts,

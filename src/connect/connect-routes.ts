@@ -6,7 +6,7 @@ import { problemResponse } from '../api/problem.js';
 import type { AccountConfig, ConnectConfig, ConnectProviderConfig } from '../config/config.js';
 import { parseAccountDocument } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
-import type { ConnectFlowStore, PendingConnectFlow } from '../ports/index.js';
+import type { ConnectFlowStore, PendingConnectFlow, TokenEndpoint } from '../ports/index.js';
 import { type ConnectSigner, pkcePair, verifiedLink } from './connect-links.js';
 
 /** How long the user has between leaving for the provider and coming back. */
@@ -79,6 +79,8 @@ export function createConnectRoutes(deps: {
     ManagementBackend,
     'directory' | 'checkAccount' | 'accountsChanged' | 'clock' | 'logger'
   >;
+  /** Where the code exchange goes through (with the destination guard where one applies). */
+  readonly tokenEndpoint: TokenEndpoint;
 }): Hono {
   const { config, signer, backend, flows } = deps;
   const callbackUrl = (requestUrl: string) => `${deps.baseUrl(requestUrl)}/connect/callback`;
@@ -123,22 +125,16 @@ export function createConnectRoutes(deps: {
 
     let grant: { refresh_token?: unknown; id_token?: unknown };
     try {
-      const response = await fetch(client.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: callbackUrl(c.req.url),
-          client_id: client.clientId,
-          code_verifier: flow.verifier,
-          ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
-        }),
-        // A redirect would re-send the refresh token, client secret or code to wherever it points.
-        redirect: 'error',
-        signal: AbortSignal.timeout(15_000),
+      const form = new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: callbackUrl(c.req.url),
+        client_id: client.clientId,
+        code_verifier: flow.verifier,
+        ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
       });
-      if (!response.ok) {
+      const response = await deps.tokenEndpoint.post(client.tokenUrl, form, 15_000);
+      if (response.status < 200 || response.status >= 300) {
         backend.logger.warn('connect: the token endpoint refused the code', {
           provider: flow.provider,
           account: flow.account,
@@ -146,7 +142,9 @@ export function createConnectRoutes(deps: {
         });
         return back('error', 'token_exchange_failed', `the token endpoint answered ${response.status}`);
       }
-      grant = (await response.json()) as typeof grant;
+      grant = (
+        typeof response.body === 'object' && response.body !== null ? response.body : {}
+      ) as typeof grant;
     } catch (error) {
       return back('error', 'token_exchange_failed', errorMessage(error));
     }

@@ -30,6 +30,7 @@ export class MemoryConnectFlows implements ConnectFlowStore {
   /** Started flows that never come back go when they expire, and used links once they could no longer work. */
   private sweep(now: number): void {
     for (const [id, flow] of this.flows) if (flow.expiresAt <= now) this.flows.delete(id);
-    for (const [signature, expiresAt] of this.usedLinks) if (expiresAt <= now) this.usedLinks.delete(signature);
+    for (const [signature, expiresAt] of this.usedLinks)
+      if (expiresAt <= now) this.usedLinks.delete(signature);
   }
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
 import { accountErrorEvent, type EventOf } from '../domain/events.js';
 import { reconnectDelayMs } from '../domain/retry.js';
-import type { Clock, Logger, Metrics, OAuth2TokenStore } from '../ports/index.js';
+import type { Clock, Logger, Metrics, OAuth2TokenStore, TokenEndpoint } from '../ports/index.js';
 import type { ImapCredentials } from './client-options.js';
 import { classifyImapError, type ImapConnectionError } from './connection-failure.js';
 import type { LoginPacer } from './login-pacer.js';
@@ -20,6 +20,8 @@ export interface AccountConnectorDependencies {
   readonly emit: (event: EventOf<'account.error'>) => Promise<void>;
   /** Keeps rotated OAuth2 tokens across restarts (OAuth2 accounts only). */
   readonly tokenStore?: OAuth2TokenStore;
+  /** Where OAuth2 token requests go through (with the destination guard where one applies). */
+  readonly tokenEndpoint?: TokenEndpoint;
   readonly random?: () => number;
   readonly metrics?: Metrics;
 }
@@ -43,7 +45,7 @@ export class AccountConnector {
   ) {
     this.tokens =
       account.auth.kind === 'oauth2'
-        ? new OAuth2Tokens(account.id, account.auth, deps.clock, deps.tokenStore)
+        ? new OAuth2Tokens(account.id, account.auth, deps.clock, deps.tokenStore, deps.tokenEndpoint)
         : undefined;
   }
 

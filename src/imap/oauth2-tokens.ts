@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
+import { ForbiddenDestinationError } from '../adapters/http/destination-guard.js';
+import { HttpTokenEndpoint } from '../adapters/http/token-endpoint.js';
 import type { OAuth2Auth } from '../config/config.js';
 import { errorMessage } from '../domain/errors.js';
-import type { Clock, OAuth2TokenStore, StoredOAuth2Tokens } from '../ports/index.js';
+import type {
+  Clock,
+  OAuth2TokenStore,
+  StoredOAuth2Tokens,
+  TokenEndpoint,
+  TokenEndpointAnswer,
+} from '../ports/index.js';
 import { ImapConnectionError } from './connection-failure.js';
 
 /** Refresh this long before the access token expires, so a login never presents one that is about to. */
@@ -30,6 +38,7 @@ export class OAuth2Tokens {
     private readonly settings: OAuth2Auth,
     private readonly clock: Clock,
     private readonly store?: OAuth2TokenStore,
+    private readonly endpoint: TokenEndpoint = new HttpTokenEndpoint(),
   ) {
     this.configuredTokenHash = createHash('sha256').update(settings.refreshToken).digest('hex');
   }
@@ -62,17 +71,18 @@ export class OAuth2Tokens {
       ...(this.settings.scope ? { scope: this.settings.scope } : {}),
     });
     const endpoint = new URL(this.settings.tokenUrl).host;
-    let response: Response;
+    let response: TokenEndpointAnswer;
     try {
-      response = await fetch(this.settings.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: form,
-        // A redirect would re-send the refresh token, client secret or code to wherever it points.
-        redirect: 'error',
-        signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
-      });
+      response = await this.endpoint.post(this.settings.tokenUrl, form, TOKEN_REQUEST_TIMEOUT_MS);
     } catch (error) {
+      if (error instanceof ForbiddenDestinationError)
+        // Like a refused refresh token: nothing changes until the configuration does, so the long back-off.
+        throw new ImapConnectionError(
+          'authentication',
+          'OAUTH2_TOKEN_ENDPOINT_FORBIDDEN',
+          `${error.message}: idlehook does not send tokens there. Use the provider's public token endpoint, or allow the network (allowedNetworks) if it is your own.`,
+          { cause: error },
+        );
       throw new ImapConnectionError(
         'network',
         'OAUTH2_TOKEN_ENDPOINT_UNREACHABLE',
@@ -80,8 +90,11 @@ export class OAuth2Tokens {
         { cause: error },
       );
     }
-    const body = (await response.json().catch(() => ({}))) as TokenResponse;
-    if (!response.ok || typeof body.access_token !== 'string') {
+    const body = (
+      typeof response.body === 'object' && response.body !== null ? response.body : {}
+    ) as TokenResponse;
+    const ok = response.status >= 200 && response.status < 300;
+    if (!ok || typeof body.access_token !== 'string') {
       const error = typeof body.error === 'string' ? body.error : `HTTP ${response.status}`;
       // invalid_grant / invalid_client are answers about the credentials: retrying soon cannot help.
       const rejected = response.status >= 400 && response.status < 500;

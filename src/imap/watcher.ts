@@ -17,6 +17,7 @@ import type {
   MailboxRef,
   Metrics,
   OAuth2TokenStore,
+  TokenEndpoint,
 } from '../ports/index.js';
 import { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
@@ -39,6 +40,8 @@ export interface WatcherDependencies extends MailboxSyncDependencies {
   readonly logins: LoginPacer;
   /** Where OAuth2 accounts keep rotated tokens; without one they live in memory for the process's life. */
   readonly tokenStore?: OAuth2TokenStore;
+  /** Where OAuth2 token requests go through (with the destination guard where one applies). */
+  readonly tokenEndpoint?: TokenEndpoint;
   readonly metrics?: Metrics;
 }
 
@@ -353,6 +356,7 @@ export class Watcher {
         await this.deps.ingest.send([eventRecord(event)]);
       },
       ...(this.deps.tokenStore ? { tokenStore: this.deps.tokenStore } : {}),
+      ...(this.deps.tokenEndpoint ? { tokenEndpoint: this.deps.tokenEndpoint } : {}),
       ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
     });
     this.connectors.set(account.id, { fingerprint: current, connector });

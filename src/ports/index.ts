@@ -327,6 +327,17 @@ export interface LeaseStore {
 }
 
 /** OAuth2 tokens as last refreshed: providers may rotate the refresh token, and the new one must be kept. */
+/** An OAuth2 token endpoint's answer: the HTTP status and the JSON body (undefined when it was not JSON). */
+export interface TokenEndpointAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** POSTs a form to an OAuth2 token endpoint, never following a redirect. */
+export interface TokenEndpoint {
+  post(url: string, form: URLSearchParams, timeoutMs: number): Promise<TokenEndpointAnswer>;
+}
+
 export interface StoredOAuth2Tokens {
   /** Hash of the refresh token in the account's settings these were derived from (a new one there wins). */
   readonly configuredTokenHash: string;

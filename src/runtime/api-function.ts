@@ -64,6 +64,7 @@ async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ 
       flows: aws.connectFlows,
       baseUrl: originOf,
       backend,
+      tokenEndpoint: aws.tokenEndpoint,
     });
     app.all('/connect/*', (c) => connect.fetch(c.req.raw, c.env));
   }

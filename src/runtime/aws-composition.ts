@@ -18,6 +18,7 @@ import { SecretsManagerWriter } from '../adapters/aws/secrets-manager-writer.js'
 import { SqsQueue } from '../adapters/aws/sqs-queue.js';
 import { DestinationGuard } from '../adapters/http/destination-guard.js';
 import { NodeHttpSender } from '../adapters/http/node-http-sender.js';
+import { HttpTokenEndpoint } from '../adapters/http/token-endpoint.js';
 import { EmfMetrics } from '../adapters/metrics/emf-metrics.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -76,7 +77,12 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET, links);
   const sqs = clients.sqs ?? new SQSClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
   const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock, blobs);
+  // SSRF protection is always on here: webhook URLs, token URLs and the API's accounts are user input, and
+  // everything runs inside AWS.
+  const guard = new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS);
   return {
+    guard,
+    tokenEndpoint: new HttpTokenEndpoint(guard),
     linkKey,
     clock,
     blobs,
@@ -94,8 +100,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     logger,
     accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
     leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
-    // SSRF protection is always on here: webhook URLs are user input, the functions run inside AWS.
-    http: new NodeHttpSender(new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS)),
+    http: new NodeHttpSender(guard),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),
     // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
     routing: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, undefined, clock),

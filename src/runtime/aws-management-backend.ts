@@ -38,7 +38,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     queueDepths: async () => ({ ingest: await aws.ingest.depth(), delivery: await aws.deliveries.depth() }),
     checkAccount: async (account) => {
       const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
-      return diagnoseAccount(account, { tokenStore: aws.oauth2Tokens });
+      return diagnoseAccount(account, { tokenStore: aws.oauth2Tokens, guard: aws.guard });
     },
     // The watcher reads the accounts again at its next refresh (IDLEHOOK_ACCOUNTS_REFRESH_SECONDS).
     accountsChanged: () => undefined,

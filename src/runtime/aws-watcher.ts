@@ -93,6 +93,7 @@ export async function startAwsWatcher(
       aws.clock,
     ),
     tokenStore: aws.oauth2Tokens,
+    tokenEndpoint: aws.tokenEndpoint,
     metrics,
     cursors: aws.state,
     sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),

@@ -1,6 +1,8 @@
 import type { RequestListener } from 'node:http';
 import type { getRequestListener } from '@hono/node-server';
-import { senderFor } from '../adapters/http/node-http-sender.js';
+import { destinationGuardFor } from '../adapters/http/destination-guard.js';
+import { NodeHttpSender } from '../adapters/http/node-http-sender.js';
+import { HttpTokenEndpoint } from '../adapters/http/token-endpoint.js';
 import {
   type LocalHttpServer,
   startLocalHttpServer,
@@ -79,7 +81,9 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   const subscriptions = directory.subscriptions;
   // Set once the watcher exists: API requests that change accounts before then change what it starts with.
   let reconcileAccounts = async (): Promise<void> => {};
-  const http = senderFor(config.delivery);
+  const guard = destinationGuardFor(config.delivery);
+  const http = new NodeHttpSender(guard);
+  const tokenEndpoint = new HttpTokenEndpoint(guard);
   const connectSigner = new ConnectSigner();
   const connectConfig = config.connect;
   // Assigned below, before the server answers its first request.
@@ -90,6 +94,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     status,
     directory,
     http,
+    guard,
     logger,
     accountsChanged: () => reconcileAccounts(),
     connect: { signer: connectSigner, baseUrl: () => connectBaseUrl() },
@@ -117,6 +122,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
         // Links and the redirect URI name the configured URL, whichever listener the request came in at.
         baseUrl: () => connectBaseUrl(),
         backend,
+        tokenEndpoint,
       }),
     );
   const dashboardListener = lazyApp(logger, async () => {
@@ -227,6 +233,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       clock,
     ),
     tokenStore: stores.oauth2Tokens,
+    tokenEndpoint,
     metrics,
     cursors: state,
     sourceBudget: new ByteBudget(SOURCE_BYTES_IN_FLIGHT),

@@ -1,3 +1,4 @@
+import type { DestinationGuard } from '../adapters/http/destination-guard.js';
 import type { NodeHttpSender } from '../adapters/http/node-http-sender.js';
 import type { LocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
@@ -16,6 +17,8 @@ export function localManagementBackend(parts: {
   readonly status: StatusBoard;
   readonly directory: LocalDirectory;
   readonly http: NodeHttpSender;
+  /** Where the API's doctor may connect (undefined: anywhere). */
+  readonly guard: DestinationGuard | undefined;
   readonly logger: Logger;
   readonly accountsChanged: () => Promise<void>;
   /** Signs connect links; the loopback server's URL once it listens. */
@@ -38,7 +41,10 @@ export function localManagementBackend(parts: {
     queueDepths: () => ({ ingest: stores.ingest.depth(), delivery: stores.deliveries.depth() }),
     checkAccount: async (account) => {
       const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
-      return diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
+      return diagnoseAccount(account, {
+        tokenStore: stores.oauth2Tokens,
+        ...(parts.guard ? { guard: parts.guard } : {}),
+      });
     },
     accountsChanged: parts.accountsChanged,
     listDeadLetters: () => stores.state.listDeadLetters(),

@@ -95,6 +95,31 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     ]);
   });
 
+  it("keeps the doctor off internal addresses: a server or token URL inside the bridge's network is refused", async () => {
+    // The stack allows loopback (the test servers); the task metadata and private ranges stay closed.
+    const internalServer = await call('POST', '/v1/accounts', {
+      ...dovecotAccount(dovecot, 'probe', 'support', 'support-pw'),
+      host: '169.254.170.2',
+      port: 80,
+    });
+    assert.equal(internalServer.status, 422, internalServer.text);
+    const dns = internalServer.json.doctor.steps.find((s: { name: string }) => s.name === 'dns');
+    assert.equal(dns.ok, false);
+    assert.match(dns.summary, /internal address/);
+    assert.equal(internalServer.json.doctor.steps.length, 1, 'no connection was tried');
+
+    const internalTokenUrl = await call('POST', '/v1/accounts', {
+      ...dovecotAccount(dovecot, 'probe', 'support', 'unused'),
+      password: undefined,
+      oauth2: { tokenUrl: 'https://10.0.0.7/token', clientId: 'c', refreshToken: 'r' },
+    });
+    assert.equal(internalTokenUrl.status, 422, internalTokenUrl.text);
+    const login = internalTokenUrl.json.doctor.steps.at(-1);
+    assert.equal(login.name, 'login');
+    assert.match(login.summary, /internal address/);
+    assert.equal((await call('GET', '/v1/accounts/probe')).status, 404, 'nothing stored');
+  });
+
   it('with iamAccess, trusts an IAM caller at the function URL only, not at the token-protected HTTP API', async () => {
     const withIam = apiFunction(stack.adapters(), { ...stack.env, IDLEHOOK_IAM_ACCESS: 'true' });
     const atUrl = await invokeApi(withIam, 'GET', `${FUNCTION_URL}/v1/accounts`, {

@@ -125,7 +125,8 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     const before = await api('GET', '/v1/accounts');
     const document = (await api('GET', '/v1/openapi.json', undefined, as)).json;
     const operations = Object.entries(document.paths as Record<string, Record<string, any>>).flatMap(
-      ([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+      ([path, methods]) =>
+        Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
     );
     assert.ok(operations.length >= 17);
     for (const { path, method, operation } of operations) {

@@ -21,7 +21,9 @@ export class CookieJar {
 
   /** The `name=value` pairs a request to `url` carries. */
   cookiesFor(url: string): string[] {
-    return [...(this.byHost.get(new URL(url).host) ?? new Map<string, string>())].map(([n, v]) => `${n}=${v}`);
+    return [...(this.byHost.get(new URL(url).host) ?? new Map<string, string>())].map(
+      ([n, v]) => `${n}=${v}`,
+    );
   }
 
   /** A request as a browser makes it: redirects not followed, its cookies sent, and the ones it gets kept. */

@@ -3,6 +3,7 @@
 // test/integration/connect.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HttpTokenEndpoint } from '../../src/adapters/http/token-endpoint.js';
 import type { ManagementBackend } from '../../src/api/management-api.js';
 import type { ConnectConfig } from '../../src/config/config.js';
 import { ConnectSigner, connectLink } from '../../src/connect/connect-links.js';
@@ -49,6 +50,7 @@ function setUp() {
     flows: new MemoryConnectFlows(clock),
     baseUrl: () => BASE,
     backend,
+    tokenEndpoint: new HttpTokenEndpoint(),
   });
   /** A browser: its cookies, and the answer to one request (redirects not followed). */
   const browser = () => {

@@ -125,3 +125,14 @@ export class DestinationGuard {
     });
   };
 }
+
+/**
+ * Local mode's guard, for webhooks, OAuth2 token requests and the API's doctor: only where the config asks for it
+ * (by default, when the API is reachable from other machines); local endpoints are the norm otherwise.
+ */
+export function destinationGuardFor(delivery: {
+  readonly blockInternalAddresses: boolean;
+  readonly allowedNetworks: readonly string[];
+}): DestinationGuard | undefined {
+  return delivery.blockInternalAddresses ? new DestinationGuard(delivery.allowedNetworks) : undefined;
+}

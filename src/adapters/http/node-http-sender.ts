@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { HttpSender, WebhookRequest, WebhookResponse } from '../../ports/index.js';
-import { DestinationGuard, ForbiddenDestinationError } from './destination-guard.js';
+import { type DestinationGuard, ForbiddenDestinationError } from './destination-guard.js';
 
 /** Response bodies are read only this far (then the connection is dropped rather than drained). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -120,14 +120,4 @@ export class NodeHttpSender implements HttpSender {
     this.http.destroy();
     this.https.destroy();
   }
-}
-
-/** Local mode's sender: SSRF protection only when the config asks for it (local endpoints are the norm). */
-export function senderFor(delivery: {
-  readonly blockInternalAddresses: boolean;
-  readonly allowedNetworks: readonly string[];
-}) {
-  return new NodeHttpSender(
-    delivery.blockInternalAddresses ? new DestinationGuard(delivery.allowedNetworks) : undefined,
-  );
 }

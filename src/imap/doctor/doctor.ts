@@ -1,5 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
+import type { DestinationGuard } from '../../adapters/http/destination-guard.js';
+import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import type { AccountConfig } from '../../config/config.js';
 import type { OAuth2TokenStore } from '../../ports/index.js';
 import { loginAndInspect } from './login.js';
@@ -23,12 +25,17 @@ export async function diagnoseAccount(
     readonly timeoutMs?: number;
     /** The token store the bridge uses, so a refresh here does not strand a rotated refresh token. */
     readonly tokenStore?: OAuth2TokenStore;
+    /**
+     * Refuses internal addresses, for the server and the OAuth2 token endpoint: where the account comes from the
+     * API, whose caller could otherwise probe the bridge's network through the report.
+     */
+    readonly guard?: DestinationGuard;
   } = {},
 ): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const steps: DoctorStep[] = [];
   try {
-    const address = await resolveHost(account, steps);
+    const address = await resolveHost(account, steps, options.guard);
     const socket = await connectTcp(account, address, timeoutMs, steps);
     if (account.security === 'tls') {
       socket.destroy();
@@ -36,7 +43,7 @@ export async function diagnoseAccount(
     } else {
       await checkPlainGreeting(account, socket, timeoutMs, steps);
     }
-    await loginAndInspect(account, steps, options.tokenStore);
+    await loginAndInspect(account, steps, options.tokenStore, new HttpTokenEndpoint(options.guard));
   } catch (error) {
     if (!(error instanceof StepFailure)) throw error;
     steps.push(error.step);
@@ -44,19 +51,28 @@ export async function diagnoseAccount(
   return { account: account.id, ok: steps.every((s) => s.ok), steps };
 }
 
-async function resolveHost(account: AccountConfig, steps: DoctorStep[]): Promise<string> {
+async function resolveHost(
+  account: AccountConfig,
+  steps: DoctorStep[],
+  guard: DestinationGuard | undefined,
+): Promise<string> {
+  const refuseInternal = (addresses: readonly string[]) => {
+    const internal = addresses.find((address) => guard && !guard.permits(address));
+    if (internal)
+      fail({
+        name: 'dns',
+        summary: `${account.host} is ${internal === account.host ? '' : `at ${internal}, `}an internal address, which accounts made through the API may not use`,
+        fix: 'Use the mail server’s public host name. If it is your own server on an internal network, allow that network (IDLEHOOK_ALLOWED_NETWORKS on AWS, delivery.allowedNetworks in local mode).',
+      });
+  };
   if (isIP(account.host)) {
+    refuseInternal([account.host]);
     steps.push({ name: 'dns', ok: true, summary: `${account.host} is an IP address` });
     return account.host;
   }
+  let addresses: string[];
   try {
-    const addresses = await lookup(account.host, { all: true });
-    steps.push({
-      name: 'dns',
-      ok: true,
-      summary: `${account.host} resolves to ${addresses.map((a) => a.address).join(', ')}`,
-    });
-    return addresses[0]?.address ?? account.host;
+    addresses = (await lookup(account.host, { all: true })).map((a) => a.address);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     return fail({
@@ -68,6 +84,9 @@ async function resolveHost(account: AccountConfig, steps: DoctorStep[]): Promise
           : 'Check the host name for typos; providers publish it (e.g. imap.gmail.com, outlook.office365.com).',
     });
   }
+  refuseInternal(addresses);
+  steps.push({ name: 'dns', ok: true, summary: `${account.host} resolves to ${addresses.join(', ')}` });
+  return addresses[0] ?? account.host;
 }
 
 function connectTcp(

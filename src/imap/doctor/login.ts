@@ -2,7 +2,7 @@ import { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import { isMailboxPattern, resolveMailboxes } from '../../domain/folder-tree.js';
-import type { OAuth2TokenStore } from '../../ports/index.js';
+import type { OAuth2TokenStore, TokenEndpoint } from '../../ports/index.js';
 import { type ImapCredentials, imapClientOptions } from '../client-options.js';
 import { explainLoginRejection } from '../connection-failure.js';
 import { listFolders } from '../folder-listing.js';
@@ -12,10 +12,12 @@ import { type DoctorStep, fail } from './steps.js';
 async function credentialsFor(
   account: AccountConfig,
   tokenStore: OAuth2TokenStore | undefined,
+  tokenEndpoint: TokenEndpoint,
 ): Promise<ImapCredentials> {
   if (account.auth.kind === 'password') return { pass: account.auth.password };
   try {
-    const tokens = new OAuth2Tokens(account.id, account.auth, { now: () => Date.now() }, tokenStore);
+    const clock = { now: () => Date.now() };
+    const tokens = new OAuth2Tokens(account.id, account.auth, clock, tokenStore, tokenEndpoint);
     return { accessToken: (await tokens.accessToken()).accessToken };
   } catch (error) {
     return fail(
@@ -33,8 +35,9 @@ export async function loginAndInspect(
   account: AccountConfig,
   steps: DoctorStep[],
   tokenStore: OAuth2TokenStore | undefined,
+  tokenEndpoint: TokenEndpoint,
 ): Promise<void> {
-  const credentials = await credentialsFor(account, tokenStore);
+  const credentials = await credentialsFor(account, tokenStore, tokenEndpoint);
   const client = new ImapFlow({ ...imapClientOptions(account, credentials), connectionTimeout: 15_000 });
   client.on('error', () => undefined);
   try {
