@@ -11,6 +11,7 @@ import { DEAD_LETTER_INDEX, TABLE_KEY, TTL_ATTRIBUTE } from '../src/adapters/aws
 import { type AwsEnvironmentVariables, secretName } from '../src/config/aws-environment.js';
 import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../src/domain/retry.js';
+import { notifyingAlarm } from './alarms.js';
 import { DeadLetteredQueue } from './dead-lettered-queue.js';
 import { ManagementApi } from './management-api.js';
 import { DELIVER_TIMEOUT, PARSE_TIMEOUT, PipelineFunctions } from './pipeline-functions.js';
@@ -125,6 +126,21 @@ export class IdlehookBridge extends Construct {
       partitionKey: stringAttribute(DEAD_LETTER_INDEX.partitionKey),
       sortKey: stringAttribute(DEAD_LETTER_INDEX.sortKey),
     });
+    // On-demand tables throttle a partition pushed past its limits (a hot account, a burst of leases).
+    notifyingAlarm(this, 'TableThrottleAlarm', {
+      metric: new cloudwatch.MathExpression({
+        expression: 'reads + writes',
+        usingMetrics: {
+          reads: this.table.metric('ReadThrottleEvents', { statistic: 'Sum' }),
+          writes: this.table.metric('WriteThrottleEvents', { statistic: 'Sum' }),
+        },
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      description:
+        'DynamoDB throttled requests to the state table: cursors, leases or deliveries are being delayed.',
+      topic: this.alarmTopic,
+    });
     this.bucket = this.blobBucket(removalPolicy);
 
     // --- Queues ---
@@ -145,11 +161,12 @@ export class IdlehookBridge extends Construct {
       alarmTopic: this.alarmTopic,
       deadLetterDescription: 'Delivery records crashed the deliver function repeatedly.',
       ageAlarm: {
-        // A record on its last retry has waited the whole schedule; half as long again means it is stuck.
-        thresholdSeconds: Math.ceil(
-          retryScheduleSeconds.reduce((total, seconds) => total + seconds, 0) * 1.5,
-        ),
-        description: 'A delivery has waited longer than the retry schedule allows.',
+        // SQS's age counts only records received fewer than three times: new ones, and those on their first two
+        // retries. Older than those two waits and 5 minutes more, they are not being picked up. Late retries
+        // alarm through the deliver function's own figure (DeliveryAgeAlarm).
+        thresholdSeconds: (retryScheduleSeconds[0] ?? 0) + (retryScheduleSeconds[1] ?? 0) + 300,
+        description:
+          'Delivery records are not being picked up: the deliver function is not consuming its queue.',
       },
     });
 
@@ -177,6 +194,7 @@ export class IdlehookBridge extends Construct {
       ...shared,
       deliveryQueue: this.delivery.queue,
       deliveryMaxConcurrency: props.deliveryMaxConcurrency ?? 20,
+      retryScheduleSeconds,
     });
     this.watcher = new WatcherService(this, 'Watcher', {
       ...shared,

@@ -25,6 +25,8 @@ export const DELIVER_TIMEOUT = Duration.seconds(30);
 
 export interface PipelineFunctionsProps extends FunctionResources {
   readonly deliveryMaxConcurrency: number;
+  /** The waits between delivery attempts: an event older than they allow at an attempt is late. */
+  readonly retryScheduleSeconds: readonly number[];
 }
 
 /**
@@ -46,6 +48,7 @@ export class PipelineFunctions extends Construct {
     readonly deadLettered: cloudwatch.Metric;
     readonly deliveryLatency: cloudwatch.Metric;
     readonly endToEndLatency: cloudwatch.Metric;
+    readonly eventAgeAtAttempt: cloudwatch.Metric;
   };
 
   constructor(scope: Construct, id: string, props: PipelineFunctionsProps) {
@@ -139,7 +142,18 @@ export class PipelineFunctions extends Construct {
       deadLettered: figure(deliverService, PIPELINE_METRICS.deadLettered, 'Sum'),
       deliveryLatency: figure(deliverService, PIPELINE_METRICS.deliveryLatency, 'p99'),
       endToEndLatency: figure(deliverService, PIPELINE_METRICS.endToEndLatency, 'p99'),
+      eventAgeAtAttempt: figure(deliverService, PIPELINE_METRICS.eventAgeAtAttempt, 'Maximum'),
     };
+    // SQS leaves records received three or more times out of its age metric, and every retry is a receive: the
+    // age of each event at each attempt, which the deliver function reports itself, sees the late ones.
+    const scheduleSeconds = props.retryScheduleSeconds.reduce((total, seconds) => total + seconds, 0);
+    notifyingAlarm(this, 'DeliveryAgeAlarm', {
+      metric: this.figures.eventAgeAtAttempt.with({ period: Duration.minutes(5) }),
+      threshold: Math.ceil(scheduleSeconds * 1.5) * 1000,
+      description:
+        'A delivery attempt was made for an event older than the retry schedule allows (by half again): deliveries are late.',
+      topic: props.alarmTopic,
+    });
     notifyingAlarm(this, 'DeadLetteredAlarm', {
       metric: this.figures.deadLettered.with({ period: Duration.minutes(5) }),
       threshold: 1,

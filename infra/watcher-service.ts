@@ -229,5 +229,34 @@ export class WatcherService extends Construct {
       topic: props.alarmTopic,
       missingBreaches: true,
     });
+    // ECS reports the service's Maximum as its fullest task's: one task near its limit is about to be killed and
+    // take its mailboxes with it.
+    notifyingAlarm(this, 'MemoryAlarm', {
+      metric: this.service.metricMemoryUtilization({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: 90,
+      description:
+        'A watcher task uses over 90% of its memory: raise watcherMemoryMiB or lower mailboxesPerWatcherTask.',
+      topic: props.alarmTopic,
+    });
+    // The VPC made here has one NAT gateway for every IMAP connection: when it runs out of source ports toward
+    // one server, new connections to that server fail.
+    if (!props.vpc)
+      for (const subnet of vpc.publicSubnets) {
+        const nat = subnet.node.tryFindChild('NATGateway') as ec2.CfnNatGateway | undefined;
+        if (!nat) continue;
+        notifyingAlarm(this, `NatPortAllocationAlarm${vpc.publicSubnets.indexOf(subnet)}`, {
+          metric: new cloudwatch.Metric({
+            namespace: 'AWS/NATGateway',
+            metricName: 'ErrorPortAllocation',
+            dimensionsMap: { NatGatewayId: nat.ref },
+            statistic: 'Sum',
+            period: Duration.minutes(5),
+          }),
+          threshold: 1,
+          description:
+            'The NAT gateway could not allocate a source port: new IMAP connections fail. Spread mailboxes over more servers or add NAT gateways.',
+          topic: props.alarmTopic,
+        });
+      }
   }
 }

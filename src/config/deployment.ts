@@ -28,6 +28,8 @@ export const PIPELINE_METRICS = {
   /** Followed by the status class: WebhookAttempts2xx, ...4xx, ...5xx, ...NoResponse. */
   attemptsByStatusClass: 'WebhookAttempts',
   deliveryLatency: 'DeliveryLatency',
+  /** The event's age at every attempt, failed ones included: SQS's own age metric leaves out retried records. */
+  eventAgeAtAttempt: 'EventAgeAtAttempt',
   endToEndLatency: 'EndToEndLatency',
 } as const;
 

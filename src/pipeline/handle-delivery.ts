@@ -129,12 +129,20 @@ export async function handleDeliveryRecord(
     status: response.status,
     durationMs: Math.round(response.durationMs),
   };
-  const counted = (outcome: 'delivered' | 'retry' | 'dead-lettered') =>
+  const counted = (outcome: 'delivered' | 'retry' | 'dead-lettered') => {
+    const { sinceDetectedMs, endToEndMs } = latencies(record, deps.clock.now());
     deps.metrics?.deliveryAttempt({
       outcome,
       statusClass: response.status === undefined ? 'none' : `${Math.floor(response.status / 100)}xx`,
-      ...(outcome === 'delivered' ? latencies(record, deps.clock.now()) : {}),
+      ...(sinceDetectedMs === undefined ? {} : { eventAgeMs: sinceDetectedMs }),
+      ...(outcome === 'delivered'
+        ? {
+            ...(sinceDetectedMs === undefined ? {} : { sinceDetectedMs }),
+            ...(endToEndMs === undefined ? {} : { endToEndMs }),
+          }
+        : {}),
     });
+  };
   if (decision.kind === 'delivered') {
     counted('delivered');
     await deps.log.markDelivered(eventId, subscriptionId, attempt);

@@ -29,6 +29,8 @@ export interface Metrics {
     readonly outcome: 'delivered' | 'retry' | 'dead-lettered';
     /** 2xx, 4xx, 5xx, or `none` when no response came. */
     readonly statusClass: string;
+    /** How old the event was at this attempt, whatever its outcome: from detection by the watcher (ms). */
+    readonly eventAgeMs?: number;
     /** From detection by the watcher to the endpoint's answer. */
     readonly sinceDetectedMs?: number;
     /** From the message's INTERNALDATE (or detection, for other events) to the endpoint's answer. */

@@ -138,6 +138,7 @@ describe('IdlehookBridge infrastructure', () => {
     );
     assert.deepEqual(alarms.map((alarm) => alarm.Properties.MetricName).sort(), [
       PIPELINE_METRICS.endToEndLatency,
+      PIPELINE_METRICS.eventAgeAtAttempt,
       WATCHER_METRICS.heartbeat, // every task silent
       WATCHER_METRICS.heartbeat, // fewer tasks than the minimum
       PIPELINE_METRICS.deadLettered,
@@ -154,6 +155,14 @@ describe('IdlehookBridge infrastructure', () => {
       Dimensions: [{ Name: 'service', Value: PIPELINE_METRICS.deliverService }],
       ExtendedStatistic: 'p99',
       Threshold: 60_000,
+    });
+    // Retried deliveries are out of SQS's age metric: the event's age at each attempt catches the late ones,
+    // past the default schedule (5 + 300 + 1800 + 7200 + 18000 + 36000 + 36000 s) by half again.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: PIPELINE_METRICS.eventAgeAtAttempt,
+      Dimensions: [{ Name: 'service', Value: PIPELINE_METRICS.deliverService }],
+      Statistic: 'Maximum',
+      Threshold: 148_958_000,
     });
     const dashboard = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard')));
     for (const name of [
@@ -381,7 +390,35 @@ describe('IdlehookBridge infrastructure', () => {
   });
 
   it('alarms on dead letters, queue age, function errors, slow mail, a silent watcher and a missing task', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 15);
+    // The delivery queue's age (records received fewer than three times) passes the first two waits by 5 minutes.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 5 + 300 + 300,
+      AlarmDescription: Match.stringLikeRegexp('not being picked up'),
+    });
+    // Partial outages: a task near its memory limit, a throttled table, a NAT gateway out of ports.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ECS',
+      MetricName: 'MemoryUtilization',
+      Statistic: 'Maximum',
+      Threshold: 90,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ReadThrottleEvents' }) }),
+        }),
+        Match.objectLike({
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'WriteThrottleEvents' }) }),
+        }),
+      ]),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/NATGateway',
+      MetricName: 'ErrorPortAllocation',
+      Dimensions: [{ Name: 'NatGatewayId', Value: { Ref: Match.stringLikeRegexp('NATGateway') } }],
+    });
     template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'WatcherHeartbeat' }, 2);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'idlehook',

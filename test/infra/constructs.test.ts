@@ -153,7 +153,11 @@ describe('IdlehookBridge with non-default props', () => {
   it('passes the retry schedule to every component and sets the delivery age alarm from it', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateAgeOfOldestMessage',
-      Threshold: 45, // (10 + 20) x 1.5
+      Threshold: 10 + 20 + 300, // the first two waits (SQS counts records received fewer than 3 times), 5 min more
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'EventAgeAtAttempt',
+      Threshold: 45_000, // (10 + 20) x 1.5 s
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 12 },

@@ -177,7 +177,11 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     assert.equal(delivered.length, 2);
     assert.ok(
       delivered.every(
-        (a) => a.statusClass === '2xx' && a.sinceDetectedMs !== undefined && a.endToEndMs !== undefined,
+        (a) =>
+          a.statusClass === '2xx' &&
+          a.sinceDetectedMs !== undefined &&
+          a.endToEndMs !== undefined &&
+          a.eventAgeMs === a.sinceDetectedMs,
       ),
     );
     assert.ok(parseMetrics.flushes >= 2 && deliverMetrics.flushes >= 2, 'published after each batch');

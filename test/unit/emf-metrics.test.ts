@@ -23,10 +23,11 @@ describe('EMF metrics (the functions, through Powertools Metrics)', () => {
   it('writes one embedded-metric-format line per invocation, with the names and dimension the construct uses', () => {
     const metrics = new EmfMetrics(PIPELINE_METRICS.deliverService);
     const lines = stdoutOf(() => {
-      metrics.deliveryAttempt({ outcome: 'retry', statusClass: '5xx' });
+      metrics.deliveryAttempt({ outcome: 'retry', statusClass: '5xx', eventAgeMs: 70_000 });
       metrics.deliveryAttempt({
         outcome: 'delivered',
         statusClass: '2xx',
+        eventAgeMs: 120,
         sinceDetectedMs: 120,
         endToEndMs: 900,
       });
@@ -44,6 +45,7 @@ describe('EMF metrics (the functions, through Powertools Metrics)', () => {
     assert.deepEqual([...units.keys()].sort(), [
       'DeliveryLatency',
       'EndToEndLatency',
+      'EventAgeAtAttempt',
       'WebhookAttempts2xx',
       'WebhookAttempts5xx',
       'WebhookAttemptsNoResponse',
@@ -56,6 +58,7 @@ describe('EMF metrics (the functions, through Powertools Metrics)', () => {
     assert.equal(emf.WebhookRetries, 1);
     assert.equal(emf.DeliveryLatency, 120);
     assert.equal(emf.EndToEndLatency, 900);
+    assert.deepEqual(emf.EventAgeAtAttempt, [70_000, 120], 'every attempt, the failed one included');
   });
 
   it('counts queued events for the parse function', () => {

@@ -100,3 +100,18 @@ describe('the deliver stage', () => {
     assert.match(letter?.reason ?? '', /HTTP 500; the subscription is now disabled/);
   });
 });
+
+describe('the deliver stage’s metrics', () => {
+  it('reports the event’s age at every attempt, failed ones included; latencies only for delivered ones', async () => {
+    const { clock, deps } = setUp(undefined, 503);
+    const attempts: Parameters<NonNullable<DeliveryDependencies['metrics']>['deliveryAttempt']>[0][] = [];
+    const withMetrics: DeliveryDependencies = {
+      ...deps,
+      metrics: { login() {}, eventQueued() {}, deliveryAttempt: (attempt) => void attempts.push(attempt) },
+    };
+    const detectedAt = new Date(clock.time - 90_000).toISOString();
+    const result = await handleDeliveryRecord({ ...record('evt_old'), detectedAt }, 2, withMetrics);
+    assert.equal(result.kind, 'retry');
+    assert.deepEqual(attempts, [{ outcome: 'retry', statusClass: '5xx', eventAgeMs: 90_000 }]);
+  });
+});

@@ -42,6 +42,8 @@ export class EmfMetrics implements Metrics {
     if (outcome) this.metrics.addMetric(outcome, MetricUnit.Count, 1);
     const suffix = STATUS_CLASS_SUFFIXES.get(attempt.statusClass) ?? 'Other';
     this.metrics.addMetric(`${PIPELINE_METRICS.attemptsByStatusClass}${suffix}`, MetricUnit.Count, 1);
+    if (attempt.eventAgeMs !== undefined)
+      this.metrics.addMetric(PIPELINE_METRICS.eventAgeAtAttempt, MetricUnit.Milliseconds, attempt.eventAgeMs);
     if (attempt.sinceDetectedMs !== undefined)
       this.metrics.addMetric(
         PIPELINE_METRICS.deliveryLatency,
