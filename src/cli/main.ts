@@ -12,6 +12,7 @@ import {
 import { addAccountCommand, listAccountsCommand, removeAccountCommand } from './commands/accounts.js';
 import { attemptsCommand, deliveriesCommand, replayCommand } from './commands/deliveries.js';
 import { initCommand } from './commands/init.js';
+import { resetLeasesCommand } from './commands/leases.js';
 import { listenCommand } from './commands/listen.js';
 import { doctorCommand, runCommand } from './commands/local.js';
 import {
@@ -44,6 +45,7 @@ const COMMANDS: readonly Command[] = [
   removeAccountCommand,
   addSubscriptionCommand,
   removeSubscriptionCommand,
+  resetLeasesCommand,
 ];
 
 const USAGE = usageOf(COMMANDS);

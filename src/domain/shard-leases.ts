@@ -56,7 +56,8 @@ export interface LeasePlan {
 
 /**
  * This worker's next step, towards ceil(shards / live workers) leases each: take free leases (no owner, or one
- * whose owner is gone) up to its share, and when none are left and it is still short, steal one lease (one per
+ * whose owner is gone) up to its share, in random order (workers starting together would otherwise all race for
+ * the lowest shards and lose most takes), and when none are left and it is still short, steal one lease (one per
  * cycle, so that ownership moves gradually) from the worker holding the most, if that one holds more than its
  * share, or exactly its share while this worker is two or more short (2, 2, 0 becomes 2, 1, 1).
  */
@@ -64,6 +65,7 @@ export function planLeases(
   me: string,
   leases: readonly Lease[],
   alive: (worker: string) => boolean,
+  random: () => number = Math.random,
 ): LeasePlan {
   const mine = leases.filter((lease) => lease.owner === me);
   const byOwner = new Map<string, Lease[]>();
@@ -74,8 +76,18 @@ export function planLeases(
   const wanted = share - mine.length;
   if (wanted <= 0) return { take: [] };
   const free = leases.filter((lease) => lease.owner !== me && (lease.owner === null || !alive(lease.owner)));
-  if (free.length > 0) return { take: free.slice(0, wanted) };
+  if (free.length > 0) return { take: shuffled(free, random).slice(0, wanted) };
   const [mostLoaded = []] = [...byOwner.values()].sort((a, b) => b.length - a.length);
   const steal = mostLoaded.length > share || (mostLoaded.length === share && wanted > 1);
   return { take: steal ? mostLoaded.slice(0, 1) : [] };
+}
+
+/** Fisher-Yates, on a copy. */
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
 }

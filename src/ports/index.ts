@@ -326,9 +326,10 @@ export interface LeaseStore {
   take(lease: Lease, owner: string): Promise<number | undefined>;
   /** Gives a lease `owner` holds up, so another worker need not wait for it to expire. */
   release(lease: Lease, owner: string): Promise<void>;
+  /** Stores `shardCount` unless a count is stored already; the count stored (the first one ever claimed). */
+  claimShardCount(shardCount: number): Promise<number>;
 }
 
-/** OAuth2 tokens as last refreshed: providers may rotate the refresh token, and the new one must be kept. */
 /** An OAuth2 token endpoint's answer: the HTTP status and the JSON body (undefined when it was not JSON). */
 export interface TokenEndpointAnswer {
   readonly status: number;
@@ -340,6 +341,7 @@ export interface TokenEndpoint {
   post(url: string, form: URLSearchParams, timeoutMs: number): Promise<TokenEndpointAnswer>;
 }
 
+/** OAuth2 tokens as last refreshed: providers may rotate the refresh token, and the new one must be kept. */
 export interface StoredOAuth2Tokens {
   /** Hash of the refresh token in the account's settings these were derived from (a new one there wins). */
   readonly configuredTokenHash: string;

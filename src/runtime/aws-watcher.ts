@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { isLoopbackHost } from '../adapters/http/loopback-host.js';
 import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
+import { monotonicClock } from '../adapters/system-clock.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { DEFAULT_RECONNECT_POLICY } from '../config/config.js';
 import { WATCHER_METRICS } from '../config/deployment.js';
@@ -71,7 +72,7 @@ export async function startAwsWatcher(
   const leaseMs = env.IDLEHOOK_LEASE_SECONDS * 1000;
   const shards =
     options.ownership === undefined
-      ? new ShardOwnership(aws.leases, aws.clock, aws.logger, {
+      ? new ShardOwnership(aws.leases, monotonicClock, aws.logger, {
           workerId: options.workerId ?? workerId(),
           shardCount: env.IDLEHOOK_SHARD_COUNT,
           leaseDurationMs: leaseMs,
@@ -81,6 +82,7 @@ export async function startAwsWatcher(
     connectionsByState: () => status.connectionsByState(),
   });
   // Shards first: the first reconcile watches what this task holds.
+  await shards?.checkShardCount();
   await shards?.cycle();
   const watcher = new Watcher({
     accounts: aws.accounts,
@@ -114,7 +116,8 @@ export async function startAwsWatcher(
 
   // Healthy while the process runs its loop; account problems show in the body, not as a failed check
   // (a task replaced because one mailbox has a wrong password would only log in again).
-  // Unhealthy only when the watcher cannot learn its accounts for a while: replacing the task is then the cure.
+  // Unhealthy only when the watcher cannot learn its accounts for a while, or holds shard leases it can no longer
+  // vouch for (it cannot list the lease table: the others take its shards, and a new task is the cure).
   const health = createServer((request, response) => {
     if (!isLoopbackHost(request.headers.host)) {
       response.writeHead(421).end();
@@ -128,9 +131,16 @@ export async function startAwsWatcher(
       return;
     }
     const reconcile = watcher.reconcileHealth();
-    response
-      .writeHead(reconcile.healthy ? 200 : 503, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ mailboxes: watcher.mailboxCount, reconcile, accounts: status.snapshot() }));
+    const leases = shards && { shards: shards.shards.length, vouched: shards.vouched };
+    const healthy = reconcile.healthy && (leases?.vouched ?? true);
+    response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        mailboxes: watcher.mailboxCount,
+        reconcile,
+        ...(leases ? { leases } : {}),
+        accounts: status.snapshot(),
+      }),
+    );
   });
   // The container's health check runs inside the task: nothing outside it needs this port.
   await new Promise<void>((resolve) =>

@@ -1,4 +1,4 @@
-import { errorMessage } from '../domain/errors.js';
+import { errorMessage, IdlehookError } from '../domain/errors.js';
 import { HeartbeatObservations, planLeases, shardOf } from '../domain/shard-leases.js';
 import type { Clock, LeaseFence, LeaseStore, Logger, MailboxOwnership } from '../ports/index.js';
 
@@ -9,6 +9,21 @@ export interface ShardOwnershipSettings {
   readonly shardCount: number;
   /** A worker whose heartbeat has not moved for this long is gone, and its leases are free. */
   readonly leaseDurationMs: number;
+  /** Orders the free shards a worker takes (tests seed it). */
+  readonly random?: () => number;
+}
+
+/** The lease table was set up for another shard count: mailboxes would map to other shards than its leases. */
+export class ShardCountMismatchError extends IdlehookError {
+  override readonly name = 'ShardCountMismatchError';
+  constructor(stored: number, configured: number) {
+    super(
+      'SHARD_COUNT_MISMATCH',
+      false,
+      `the lease table was set up for ${stored} shards and this watcher runs with ${configured} (IDLEHOOK_SHARD_COUNT, the construct's shardCount). ` +
+        `Deploy with shardCount ${stored} again; to change it, follow "Changing shardCount" in the README (stop every watcher task, then \`idlehook leases reset --stack NAME\`).`,
+    );
+  }
 }
 
 /**
@@ -52,13 +67,25 @@ export class ShardOwnership implements MailboxOwnership {
     return this.fresh() ? [...this.held.keys()].sort((a, b) => a - b) : [];
   }
 
-  /** One round: beat, learn who holds what, take and steal. Resolves to whether the held set changed. */
+  /**
+   * Stores the shard count at the first start and refuses to run with another: the leases' epochs are per shard,
+   * and mailboxes mapped anew would be compared against another shard's counter.
+   */
+  async checkShardCount(): Promise<void> {
+    const stored = await this.store.claimShardCount(this.settings.shardCount);
+    if (stored !== this.settings.shardCount)
+      throw new ShardCountMismatchError(stored, this.settings.shardCount);
+  }
+
+  /**
+   * One round: learn who holds what, beat, take and steal. Resolves to whether the held set changed. Listing comes
+   * first (as in the KCL): a worker that can beat but not list would otherwise look alive to the others while it
+   * fences itself off, and its mailboxes would go unwatched.
+   */
   async cycle(): Promise<boolean> {
     const before = this.shards.join(',');
     const { workerId: me, leaseDurationMs, shardCount } = this.settings;
     try {
-      const beatSentAt = this.clock.now();
-      await this.store.heartbeat(me);
       const table = await this.store.list(shardCount);
       const now = this.clock.now();
       this.observations.observe(table.heartbeats, now);
@@ -66,12 +93,13 @@ export class ShardOwnership implements MailboxOwnership {
       this.held = new Map(
         table.leases.filter((lease) => lease.owner === me).map((lease) => [lease.shard, lease.counter]),
       );
-      // Only now: a worker resumed from a pause still holds its pre-pause shards until the list above has
-      // replaced them, and a fresh heartbeat must not vouch for those meanwhile.
+      // The heartbeat vouches for what was just listed, as of when it was sent.
+      const beatSentAt = this.clock.now();
+      await this.store.heartbeat(me);
       this.lastBeatAt = beatSentAt;
       const alive = (worker: string) =>
         worker === me || this.observations.isAlive(worker, now, leaseDurationMs, this.startedAt);
-      const { take } = planLeases(me, table.leases, alive);
+      const { take } = planLeases(me, table.leases, alive, this.settings.random);
       await Promise.all(
         take.map(async (lease) => {
           const epoch = await this.store.take(lease, me);
@@ -97,6 +125,14 @@ export class ShardOwnership implements MailboxOwnership {
     await Promise.all(
       leases.filter((l) => held.has(l.shard) && l.owner === me).map((l) => this.store.release(l, me)),
     );
+  }
+
+  /**
+   * Whether this worker can vouch for the shards it holds: false while it holds some and its last stored heartbeat
+   * is older than the lease duration (it has fenced itself off; the others may take them). /health fails then.
+   */
+  get vouched(): boolean {
+    return this.held.size === 0 || this.fresh();
   }
 
   /**

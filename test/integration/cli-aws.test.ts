@@ -4,14 +4,24 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbApiTokenStore } from '../../src/adapters/aws/dynamodb-api-token-store.js';
+import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import { ShardOwnership } from '../../src/runtime/shard-ownership.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { startDovecot } from '../support/dovecot.js';
 import { newWebhookSecret } from '../support/receiver.js';
 import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager-standin.js';
 
 const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+/** The state store's blob store for large items: none are that large here. */
+const unusedOverflow = {
+  put: async () => {},
+  get: async () => undefined,
+  delete: async () => {},
+  url: async () => '',
+};
 
 describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
@@ -209,12 +219,6 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   });
 
   it('lists dead letters from DynamoDB', async () => {
-    const unusedOverflow = {
-      put: async () => {},
-      get: async () => undefined,
-      delete: async () => {},
-      url: async () => '',
-    };
     const state = new DynamoDbStateStore(dynamo.client, table, systemClock, unusedOverflow);
     await state.deadLetter({
       eventId: 'evt_dead',
@@ -231,6 +235,65 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       listed.stdout,
       /2026-11-27T10:00:00.000Z {2}evt_dead {2}message.received {2}-> helpdesk {2}attempts=8 {2}HTTP 503 after 8 attempts/,
     );
+  });
+
+  it('resets the shard leases for a new shard count, but not while a watcher still beats', async () => {
+    const clock = { now: () => Date.now() };
+    const store = new DynamoDbLeaseStore(dynamo.client, table, clock);
+    const ownership = new ShardOwnership(store, clock, quiet, {
+      workerId: 'w1',
+      shardCount: 4,
+      leaseDurationMs: 3_000,
+    });
+    await ownership.checkShardCount();
+    await ownership.cycle();
+    // A lease taken twice: its epoch is above what a fresh table's first take gives.
+    await ownership.release();
+    await ownership.cycle();
+    const state = new DynamoDbStateStore(dynamo.client, table, systemClock, unusedOverflow);
+    const fence = ownership.lease('support');
+    assert.ok(fence);
+    await state.resetCursor(
+      'support',
+      'INBOX',
+      { uidValidity: '7', lastUid: 10, highestModseq: null },
+      fence,
+    );
+
+    // A watcher still beating: refused, nothing removed.
+    const beating = setInterval(() => void store.heartbeat('w1'), 200);
+    const refused = await idlehook('leases', 'reset', '--watch-seconds', '1');
+    clearInterval(beating);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /still running \(w1 beat/);
+    assert.equal(await store.claimShardCount(8), 4, 'the shard count is still stored');
+
+    const reset = await idlehook('leases', 'reset', '--watch-seconds', '1');
+    assert.equal(reset.status, 0, reset.stderr);
+    assert.match(
+      reset.stdout,
+      /Leases reset: \d+ lease table items removed, 1 cursors' lease epochs cleared/,
+    );
+    // A watcher with another shard count now starts; the cursor accepts its (lower) epochs.
+    const resized = new ShardOwnership(store, clock, quiet, {
+      workerId: 'w2',
+      shardCount: 8,
+      leaseDurationMs: 3_000,
+    });
+    await resized.checkShardCount();
+    await resized.cycle();
+    const newFence = resized.lease('support');
+    assert.ok(
+      newFence && newFence.epoch < fence.epoch,
+      `a fresh epoch ${newFence?.epoch} under the old ${fence.epoch}`,
+    );
+    await state.advanceCursor(
+      'support',
+      'INBOX',
+      { uidValidity: '7', lastUid: 11, highestModseq: null },
+      newFence,
+    );
+    assert.equal((await state.getCursor('support', 'INBOX'))?.lastUid, 11);
   });
 
   it('says which variables are missing when AWS mode has no configuration', () => {

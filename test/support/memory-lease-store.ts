@@ -5,6 +5,7 @@ import type { LeaseStore } from '../../src/ports/index.js';
 export class MemoryLeaseStore implements LeaseStore {
   private readonly leases = new Map<number, Lease>();
   private readonly heartbeats = new Map<string, number>();
+  private shardCount: number | undefined;
   /** Makes every call throw, as a partitioned network would. */
   unreachable = false;
 
@@ -19,6 +20,12 @@ export class MemoryLeaseStore implements LeaseStore {
   async heartbeat(worker: string): Promise<void> {
     this.check();
     this.heartbeats.set(worker, (this.heartbeats.get(worker) ?? 0) + 1);
+  }
+
+  async claimShardCount(shardCount: number): Promise<number> {
+    this.check();
+    this.shardCount ??= shardCount;
+    return this.shardCount;
   }
 
   async take(lease: Lease, owner: string): Promise<number | undefined> {

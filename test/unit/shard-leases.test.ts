@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { HeartbeatObservations, type Lease, planLeases, shardOf } from '../../src/domain/shard-leases.js';
 import { ShardOwnership } from '../../src/runtime/shard-ownership.js';
 import { MemoryLeaseStore } from '../support/memory-lease-store.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const SHARDS = 12;
 const LEASE_MS = 10_000;
@@ -17,9 +18,25 @@ describe('planLeases', () => {
   it('takes free leases, and those of a gone worker, up to its share', () => {
     const table = leases(['a', null, null, 'b', 'gone', null]);
     const plan = planLeases('a', table, (worker) => worker !== 'gone');
+    const taken = plan.take.map((l) => l.shard);
+    assert.equal(new Set(taken).size, 2, 'its share of 3 less the one it holds');
+    for (const shard of taken) assert.ok([1, 2, 4, 5].includes(shard), `${shard} is free or a gone worker's`);
+  });
+
+  it('takes the free leases in random order: workers starting together do not all race for the lowest', () => {
+    const free = leases(Array.from({ length: 64 }, () => null));
+    const firstPicks = new Set(
+      Array.from({ length: 8 }, (_, worker) => {
+        const random = seededRandom(worker + 1);
+        return planLeases(`w${worker}`, free, everyoneAlive, random).take[0]?.shard;
+      }),
+    );
+    assert.ok(firstPicks.size >= 6, `eight workers' first picks: ${[...firstPicks].join(', ')}`);
+    const all = planLeases('w', free, everyoneAlive, seededRandom(9)).take.map((l) => l.shard);
     assert.deepEqual(
-      plan.take.map((l) => l.shard),
-      [1, 2],
+      [...all].sort((a, b) => a - b),
+      Array.from({ length: 64 }, (_, i) => i),
+      'each once',
     );
   });
 

@@ -1,5 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  paginateScan,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { Lease, LeaseTable } from '../../domain/shard-leases.js';
 import type { Clock, LeaseStore } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
@@ -35,7 +41,7 @@ export class DynamoDbLeaseStore implements LeaseStore {
     for (const item of items) {
       if (item.sk.startsWith(HEARTBEAT_PREFIX))
         heartbeats.set(item.sk.slice(HEARTBEAT_PREFIX.length), item.counter);
-      else
+      else if (/^\d+$/.test(item.sk))
         leases.set(Number(item.sk), {
           shard: Number(item.sk),
           owner: item.owner ?? null,
@@ -65,6 +71,60 @@ export class DynamoDbLeaseStore implements LeaseStore {
         },
       }),
     );
+  }
+
+  async claimShardCount(shardCount: number): Promise<number> {
+    const { Attributes } = await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: TABLE_KEYS.shardCount(),
+        UpdateExpression: 'SET #count = if_not_exists(#count, :count)',
+        ExpressionAttributeNames: { '#count': 'shardCount' },
+        ExpressionAttributeValues: { ':count': shardCount },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Number(Attributes?.shardCount);
+  }
+
+  /**
+   * Deletes every item of the lease partition (leases, heartbeats, the shard count) and every cursor's lease
+   * epoch, so that the next watcher starts a new shard count from scratch (`idlehook leases reset`; every
+   * watcher stopped). The number of items changed.
+   */
+  async reset(): Promise<{ readonly leaseItems: number; readonly cursors: number }> {
+    const items = await queryAll<{ pk: string; sk: string }>(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.leases },
+      ProjectionExpression: 'pk, sk',
+    });
+    for (const item of items)
+      await this.documents.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }),
+      );
+    // Cursors are spread over one partition per mailbox: only a scan finds them all (an operator's one-off).
+    let cursors = 0;
+    for await (const page of paginateScan(
+      { client: this.documents },
+      {
+        TableName: this.tableName,
+        FilterExpression: 'begins_with(pk, :mailbox) AND attribute_exists(leaseEpoch)',
+        ExpressionAttributeValues: { ':mailbox': TABLE_PARTITIONS.mailbox },
+        ProjectionExpression: 'pk, sk',
+      },
+    ))
+      for (const item of (page.Items ?? []) as { pk: string; sk: string }[]) {
+        await this.documents.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk: item.pk, sk: item.sk },
+            UpdateExpression: 'REMOVE leaseEpoch',
+          }),
+        );
+        cursors++;
+      }
+    return { leaseItems: items.length, cursors };
   }
 
   take(lease: Lease, owner: string): Promise<number | undefined> {

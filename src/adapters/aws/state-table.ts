@@ -145,6 +145,7 @@ export const TABLE_KEYS = {
   /** The shard number zero-padded, so that a query lists the shards in order. */
   lease: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: shard }),
   heartbeat: (worker: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: `WORKER#${worker}` }),
+  shardCount: (): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: 'SHARD_COUNT' }),
   apiToken: (tokenHash: string): TableKey => ({ pk: TABLE_PARTITIONS.apiTokens, sk: tokenHash }),
   connectFlow: (id: string): TableKey => ({ pk: `${TABLE_PARTITIONS.connectFlow}${id}`, sk: 'FLOW' }),
   connectLink: (signature: string): TableKey => ({
@@ -169,6 +170,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },
   { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
   { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
+  { item: 'shard count', key: TABLE_KEYS.shardCount() },
   { item: 'account status (as last reported)', key: TABLE_KEYS.accountStatus('<account>') },
   { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
   { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
