@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { identifier } from '../config/account-settings.js';
 import { accountSchema, INLINE_SECRETS, subscriptionSchema } from '../config/schema.js';
-import type { TokenScope } from '../domain/token-scopes.js';
+import type { TokenScope } from '../domain/api-tokens.js';
 import { requireScope } from './tokens.js';
 
 /** The management API's contract: every route's request and response schemas, from which requests are validated and /v1/openapi.json is made. */

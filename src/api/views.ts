@@ -1,6 +1,7 @@
-import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
+import type { AccountConfig } from '../config/config.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { AccountStatusReport, DeadLetterSummary, DeliveryAttempt } from '../ports/index.js';
-import type { Listed, ManagementBackend } from './management-api.js';
+import type { Listed, ManagementBackend } from '../ports/management.js';
 
 /** How the API (and the dashboard) show accounts, subscriptions, attempts and dead letters: no secrets. */
 

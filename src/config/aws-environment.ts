@@ -3,8 +3,9 @@ import { CIDR_MESSAGE, isCidr } from '../domain/networks.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { DEFAULT_OVERLOAD_FLOOR_SECONDS, DEFAULT_RETRY_SCHEDULE_SECONDS } from '../domain/retry.js';
 import { DEFAULT_LOGIN_LIMITS } from './config.js';
-import { DEFAULT_HEALTH_PORT } from './deployment.js';
 import { ConfigError } from './load-config.js';
+/** The watcher's /health port inside its task, when IDLEHOOK_HEALTH_PORT does not say otherwise. */
+export const DEFAULT_HEALTH_PORT = 8080;
 
 /**
  * Secrets idlehook creates and reads live under a prefix in Secrets Manager, one per deployment (the construct

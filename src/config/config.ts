@@ -1,4 +1,5 @@
-import type { EventType } from '../domain/event-schemas.js';
+import type { ReconnectPolicy } from '../domain/retry.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 
 /** The validated, fully resolved configuration: paths absolute, secrets read, defaults filled in. */
 export interface Config {
@@ -90,13 +91,6 @@ export interface LoginLimits {
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = { maxConcurrent: 16, perSecond: 100 };
 
-export interface ReconnectPolicy {
-  readonly minDelaySeconds: number;
-  readonly maxDelaySeconds: number;
-  readonly authFailureDelaySeconds: number;
-  readonly maxAuthFailureDelaySeconds: number;
-}
-
 export interface AccountConfig {
   readonly id: string;
   readonly host: string;
@@ -124,27 +118,4 @@ export interface OAuth2Auth {
   readonly clientSecret: string | undefined;
   readonly refreshToken: string;
   readonly scope: string | undefined;
-}
-
-export interface SubscriptionConfig {
-  readonly id: string;
-  readonly url: string;
-  /**
-   * Decoded signing keys (the bytes after `whsec_`), current first. During a rotation the previous secret is
-   * here too and every request carries both signatures, so receivers on either secret verify.
-   */
-  readonly secrets: readonly Buffer[];
-  /** When the previous secret (`secrets[1]`) stops being signed with (ms); undefined: while it is configured. */
-  readonly previousSecretUntil?: number | undefined;
-  /**
-   * Why the signing secret cannot be used (unreadable, not a `whsec_` secret), when it cannot: its deliveries then
-   * fail and are retried and dead-lettered like any failed attempt, while the other subscriptions carry on.
-   */
-  readonly secretProblem?: string;
-  /** Undefined means every event type. */
-  readonly events: ReadonlySet<EventType> | undefined;
-  /** Undefined means every account. */
-  readonly accounts: ReadonlySet<string> | undefined;
-  /** Requests per second to this endpoint; undefined means no limit. */
-  readonly rateLimitPerSecond: number | undefined;
 }

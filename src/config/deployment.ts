@@ -43,8 +43,5 @@ export const STACK_OUTPUTS = {
 } as const satisfies Readonly<Record<string, AwsEnvironmentVariable>>;
 export type StackOutputName = keyof typeof STACK_OUTPUTS | 'AlarmTopicArn' | 'ApiUrl';
 
-/** The watcher's /health port inside its task, when IDLEHOOK_HEALTH_PORT does not say otherwise. */
-export const DEFAULT_HEALTH_PORT = 8080;
-
 /** The container health check: a second bundle in the image, so the port stays in one place. */
 export const WATCHER_HEALTH_CHECK_COMMAND = ['node', 'healthcheck.mjs'] as const;

@@ -5,14 +5,9 @@ import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc
 import type { z } from 'zod';
 import { type ErrorCause, errorMessage, IdlehookError } from '../domain/errors.js';
 import { recordOf } from '../domain/null-prototype.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
-import type {
-  AccountConfig,
-  Config,
-  ConnectConfig,
-  ConnectProviderConfig,
-  SubscriptionConfig,
-} from './config.js';
+import type { AccountConfig, Config, ConnectConfig, ConnectProviderConfig } from './config.js';
 import { didYouMean, knownFieldsAt } from './field-suggestions.js';
 import { CONNECT_PRESETS, CONNECT_PROVIDER_NAMES } from './providers.js';
 import {

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { identifier } from '../config/account-settings.js';
 import type { ConnectConfig } from '../config/config.js';
 import { ConfigError, type ConfigProblem } from '../config/load-config.js';
+import type { LinkRequest } from '../ports/management.js';
 
 /**
  * Signs what a connect link and a flow's `state` carry. The key lives as long as the process: a link made before
@@ -36,12 +37,6 @@ export function redirectAllowed(redirect: string, allowed: readonly string[]): b
     const prefix = `${base.origin}${base.pathname}`;
     return prefix.endsWith('/') ? target.startsWith(prefix) : target === prefix;
   });
-}
-
-export interface LinkRequest {
-  readonly provider: string;
-  readonly account: string;
-  readonly redirect: string;
 }
 
 const linkParts = (link: LinkRequest, expires: string) => [

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { ManagementBackend } from '../api/management-api.js';
 import { problemResponse } from '../api/problem.js';
 import type { AccountConfig, ConnectConfig, ConnectProviderConfig } from '../config/config.js';
 import { parseAccountDocument } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
 import type { ConnectFlowStore, PendingConnectFlow, TokenEndpoint } from '../ports/index.js';
+import type { ManagementBackend } from '../ports/management.js';
 import { type ConnectSigner, pkcePair, verifiedLink } from './connect-links.js';
 
 /** How long the user has between leaving for the provider and coming back. */

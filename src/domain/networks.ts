@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { IdlehookError } from './errors.js';
 
 /** "10.20.0.0/16", "fd00::/8" or a single address. */
 export function isCidr(range: string): boolean {
@@ -11,3 +12,15 @@ export function isCidr(range: string): boolean {
 }
 
 export const CIDR_MESSAGE = 'expected an address or CIDR range, e.g. "10.20.0.0/16"';
+
+/** A request refused by the destination guard: the address is internal (SSRF protection). */
+export class ForbiddenDestinationError extends IdlehookError {
+  override readonly name = 'ForbiddenDestinationError';
+  constructor(address: string, host: string) {
+    super(
+      'FORBIDDEN_DESTINATION',
+      false,
+      `${host} resolves to ${address}, a loopback, private, link-local or otherwise internal address (SSRF protection)`,
+    );
+  }
+}

@@ -1,4 +1,9 @@
-import type { ReconnectPolicy } from '../config/config.js';
+export interface ReconnectPolicy {
+  readonly minDelaySeconds: number;
+  readonly maxDelaySeconds: number;
+  readonly authFailureDelaySeconds: number;
+  readonly maxAuthFailureDelaySeconds: number;
+}
 
 /** What one HTTP attempt came back with. `status` is absent when no response arrived at all. */
 export interface AttemptResult {

@@ -1,5 +1,28 @@
-import type { SubscriptionConfig } from '../config/config.js';
+import type { EventType } from './event-schemas.js';
 import { eventScope, type WebhookEvent } from './events.js';
+
+export interface SubscriptionConfig {
+  readonly id: string;
+  readonly url: string;
+  /**
+   * Decoded signing keys (the bytes after `whsec_`), current first. During a rotation the previous secret is
+   * here too and every request carries both signatures, so receivers on either secret verify.
+   */
+  readonly secrets: readonly Buffer[];
+  /** When the previous secret (`secrets[1]`) stops being signed with (ms); undefined: while it is configured. */
+  readonly previousSecretUntil?: number | undefined;
+  /**
+   * Why the signing secret cannot be used (unreadable, not a `whsec_` secret), when it cannot: its deliveries then
+   * fail and are retried and dead-lettered like any failed attempt, while the other subscriptions carry on.
+   */
+  readonly secretProblem?: string;
+  /** Undefined means every event type. */
+  readonly events: ReadonlySet<EventType> | undefined;
+  /** Undefined means every account. */
+  readonly accounts: ReadonlySet<string> | undefined;
+  /** Requests per second to this endpoint; undefined means no limit. */
+  readonly rateLimitPerSecond: number | undefined;
+}
 
 export function subscriptionsFor(
   event: WebhookEvent,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import type { AccountConfig } from '../config/config.js';
 import { accountErrorEvent, type EventOf } from '../domain/events.js';
+import type { ReconnectPolicy } from '../domain/retry.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { Clock, Logger, Metrics, OAuth2TokenStore, TokenEndpoint } from '../ports/index.js';
 import type { ImapCredentials } from './client-options.js';
@@ -21,7 +22,7 @@ export interface AccountConnectorDependencies {
   /** Keeps rotated OAuth2 tokens across restarts (OAuth2 accounts only). */
   readonly tokenStore?: OAuth2TokenStore;
   /** Where OAuth2 token requests go through (with the destination guard where one applies). */
-  readonly tokenEndpoint?: TokenEndpoint;
+  readonly tokenEndpoint: TokenEndpoint;
   readonly random?: () => number;
   readonly metrics?: Metrics;
 }

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ImapFlow } from 'imapflow';
-import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import type { AccountConfig } from '../config/config.js';
 import { errorMessage, MailboxNotOwnedError } from '../domain/errors.js';
+import type { ReconnectPolicy } from '../domain/retry.js';
 import { reconnectDelayMs } from '../domain/retry.js';
 import type { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';

@@ -1,5 +1,6 @@
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
+import type { MailboxStatus } from '../domain/account-status.js';
 import type { ByteBudget } from '../domain/byte-budget.js';
 import { MailboxNotOwnedError } from '../domain/errors.js';
 import { mailboxResetEvent, messageEventId } from '../domain/events.js';
@@ -31,7 +32,6 @@ import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';
 import { changesSince, maxModseq, sharedFlags } from './mailbox-changes.js';
-import type { MailboxStatus } from './status-board.js';
 import { UidComparison } from './uid-comparison.js';
 
 /** Bounds one FETCH of message sources, so catching up on a large backlog never holds too much mail. */

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ForbiddenDestinationError } from '../adapters/http/destination-guard.js';
-import { HttpTokenEndpoint } from '../adapters/http/token-endpoint.js';
 import type { OAuth2Auth } from '../config/config.js';
 import { errorMessage } from '../domain/errors.js';
+import { ForbiddenDestinationError } from '../domain/networks.js';
 import type {
   Clock,
   OAuth2TokenStore,
@@ -37,8 +36,8 @@ export class OAuth2Tokens {
     private readonly account: string,
     private readonly settings: OAuth2Auth,
     private readonly clock: Clock,
-    private readonly store?: OAuth2TokenStore,
-    private readonly endpoint: TokenEndpoint = new HttpTokenEndpoint(),
+    private readonly store: OAuth2TokenStore | undefined,
+    private readonly endpoint: TokenEndpoint,
   ) {
     this.configuredTokenHash = createHash('sha256').update(settings.refreshToken).digest('hex');
   }

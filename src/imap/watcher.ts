@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
-import type { AccountConfig, ReconnectPolicy } from '../config/config.js';
+import type { AccountConfig } from '../config/config.js';
 import { planConnections } from '../domain/connection-plan.js';
 import { errorMessage } from '../domain/errors.js';
 import { folderChangedEvent } from '../domain/events.js';
@@ -10,6 +10,7 @@ import {
   needsFolderListing,
   resolveMailboxes,
 } from '../domain/folder-tree.js';
+import type { ReconnectPolicy } from '../domain/retry.js';
 import { eventRecord } from '../pipeline/records.js';
 import type {
   AccountRepository,
@@ -41,7 +42,7 @@ export interface WatcherDependencies extends MailboxSyncDependencies {
   /** Where OAuth2 accounts keep rotated tokens; without one they live in memory for the process's life. */
   readonly tokenStore?: OAuth2TokenStore;
   /** Where OAuth2 token requests go through (with the destination guard where one applies). */
-  readonly tokenEndpoint?: TokenEndpoint;
+  readonly tokenEndpoint: TokenEndpoint;
   readonly metrics?: Metrics;
 }
 
@@ -356,7 +357,7 @@ export class Watcher {
         await this.deps.ingest.send([eventRecord(event)]);
       },
       ...(this.deps.tokenStore ? { tokenStore: this.deps.tokenStore } : {}),
-      ...(this.deps.tokenEndpoint ? { tokenEndpoint: this.deps.tokenEndpoint } : {}),
+      tokenEndpoint: this.deps.tokenEndpoint,
       ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
     });
     this.connectors.set(account.id, { fingerprint: current, connector });

@@ -1,5 +1,5 @@
-import type { SubscriptionConfig } from '../config/config.js';
 import { serializeEvent, type WebhookEvent } from '../domain/events.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import { subscriptionsFor } from '../domain/subscriptions.js';
 import type { OutgoingMessage } from '../ports/index.js';
 import { type DeliveryRecord, deliveryDeduplicationKey } from './records.js';

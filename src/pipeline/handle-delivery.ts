@@ -1,7 +1,8 @@
-import type { Config, SubscriptionConfig } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { type EndpointHealth, nextEndpointHealth } from '../domain/endpoint-health.js';
 import { endpointDisabledEvent } from '../domain/events.js';
 import { type DeliveryDecision, decideDelivery, parseRetryAfter } from '../domain/retry.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
   AttemptLog,
   Clock,

@@ -1,6 +1,6 @@
-import type { SubscriptionConfig } from '../config/config.js';
 import { IdlehookError } from '../domain/errors.js';
 import { messageReceivedEvent, type WebhookEvent } from '../domain/events.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { BlobStore, EventQueue, Metrics } from '../ports/index.js';
 import { deliveriesFor } from './fan-out.js';
 import { parseMessage } from './parse-message.js';

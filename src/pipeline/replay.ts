@@ -1,20 +1,16 @@
-import type { SubscriptionConfig } from '../config/config.js';
 import { describeAttempt } from '../domain/retry.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
   AttemptLog,
   Clock,
+  DeadLetterFilter,
   DeadLetterSummary,
   DeliveryLog,
   HttpSender,
+  ReplayResult,
   SubscriptionStatusStore,
 } from '../ports/index.js';
 import { attemptOf, sendWebhook } from './send-webhook.js';
-
-export interface ReplayResult {
-  readonly letter: DeadLetterSummary;
-  readonly delivered: boolean;
-  readonly detail: string;
-}
 
 export interface ReplayDependencies {
   readonly log: DeliveryLog;
@@ -27,15 +23,6 @@ export interface ReplayDependencies {
 }
 
 /** Which dead letters a listing or a replay selects; every field narrows it. */
-export interface DeadLetterFilter {
-  readonly eventId?: string;
-  readonly subscriptionId?: string;
-  /** Only dead letters that failed at or after this time (ms). */
-  readonly since?: number;
-  /** Only dead letters that failed before this time (ms). */
-  readonly until?: number;
-}
-
 export function deadLetterMatches(filter: DeadLetterFilter): (letter: DeadLetterSummary) => boolean {
   return (l) =>
     (!filter.eventId || l.eventId === filter.eventId) &&

@@ -1,5 +1,5 @@
-import type { SubscriptionConfig } from '../config/config.js';
 import { signWebhook } from '../domain/signing.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import { signingSecrets } from '../domain/subscriptions.js';
 import type { Clock, DeliveryAttempt, HttpSender, WebhookResponse } from '../ports/index.js';
 import type { DeliveryRecord } from './records.js';

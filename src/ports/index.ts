@@ -1,10 +1,11 @@
-import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
+import type { AccountConfig } from '../config/config.js';
+import type { AccountSnapshot } from '../domain/account-status.js';
+import type { TokenScope } from '../domain/api-tokens.js';
 import type { EndpointHealth } from '../domain/endpoint-health.js';
 import type { FolderEntry } from '../domain/folder-tree.js';
 import type { Lease, LeaseTable } from '../domain/shard-leases.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { MailboxCursor } from '../domain/sync.js';
-import type { TokenScope } from '../domain/token-scopes.js';
-import type { AccountSnapshot } from '../imap/status-board.js';
 
 export interface Clock {
   now(): number;
@@ -223,7 +224,7 @@ export interface ApiTokenInfo {
   readonly lastUsedAt: number | undefined;
 }
 
-type Awaitable<T> = T | Promise<T>;
+export type Awaitable<T> = T | Promise<T>;
 
 /** An account's live status, as the watcher holding it last reported it (when: absent where it is read live). */
 export interface AccountStatusReport {
@@ -330,6 +331,11 @@ export interface LeaseStore {
   claimShardCount(shardCount: number): Promise<number>;
 }
 
+/** Which addresses outgoing connections may reach (the destination guard: no internal ones, unless allowed). */
+export interface AddressPolicy {
+  permits(address: string): boolean;
+}
+
 /** An OAuth2 token endpoint's answer: the HTTP status and the JSON body (undefined when it was not JSON). */
 export interface TokenEndpointAnswer {
   readonly status: number;
@@ -354,4 +360,19 @@ export interface StoredOAuth2Tokens {
 export interface OAuth2TokenStore {
   load(account: string): Promise<StoredOAuth2Tokens | undefined>;
   save(account: string, tokens: StoredOAuth2Tokens): Promise<void>;
+}
+
+export interface DeadLetterFilter {
+  readonly eventId?: string;
+  readonly subscriptionId?: string;
+  /** Only dead letters that failed at or after this time (ms). */
+  readonly since?: number;
+  /** Only dead letters that failed before this time (ms). */
+  readonly until?: number;
+}
+
+export interface ReplayResult {
+  readonly letter: DeadLetterSummary;
+  readonly delivered: boolean;
+  readonly detail: string;
 }

@@ -8,12 +8,13 @@ import type {
   DynamoDbSubscriptionRepository,
   StoredSubscription,
 } from '../adapters/aws/dynamodb-subscription-repository.js';
-import type { Listed, ManagedDirectory } from '../api/management-api.js';
 import { type SecretKind, secretName } from '../config/aws-environment.js';
-import type { AccountConfig, SubscriptionConfig } from '../config/config.js';
+import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { Logger, SecretResolver, SecretWriter } from '../ports/index.js';
+import type { Listed, ManagedDirectory } from '../ports/management.js';
 
 type Document = Record<string, unknown>;
 

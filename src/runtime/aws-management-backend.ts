@@ -1,7 +1,7 @@
-import type { ManagementBackend } from '../api/management-api.js';
 import type { AwsEnvironment } from '../config/aws-environment.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import type { ReportedAccountStatus } from '../ports/index.js';
+import type { ManagementBackend } from '../ports/management.js';
 import type { AwsAdapters } from './aws-composition.js';
 import { AwsDirectory } from './aws-directory.js';
 import { STATUS_REPORT_STALE_AFTER_MS } from './status-reporter.js';
@@ -38,7 +38,11 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     queueDepths: async () => ({ ingest: await aws.ingest.depth(), delivery: await aws.deliveries.depth() }),
     checkAccount: async (account) => {
       const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
-      return diagnoseAccount(account, { tokenStore: aws.oauth2Tokens, guard: aws.guard });
+      return diagnoseAccount(account, {
+        tokenStore: aws.oauth2Tokens,
+        tokenEndpoint: aws.tokenEndpoint,
+        addresses: aws.guard,
+      });
     },
     // The watcher reads the accounts again at its next refresh (IDLEHOOK_ACCOUNTS_REFRESH_SECONDS).
     accountsChanged: () => undefined,

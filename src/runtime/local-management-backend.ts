@@ -1,13 +1,14 @@
 import type { DestinationGuard } from '../adapters/http/destination-guard.js';
 import type { NodeHttpSender } from '../adapters/http/node-http-sender.js';
+import { HttpTokenEndpoint } from '../adapters/http/token-endpoint.js';
 import type { LocalStores } from '../adapters/local/local-stores.js';
 import { systemClock } from '../adapters/system-clock.js';
-import type { ManagementBackend } from '../api/management-api.js';
 import type { Config } from '../config/config.js';
-import { type ConnectSigner, connectLink, type LinkRequest } from '../connect/connect-links.js';
+import { type ConnectSigner, connectLink } from '../connect/connect-links.js';
 import type { StatusBoard } from '../imap/status-board.js';
 import { replayDeadLetters } from '../pipeline/replay.js';
 import type { Logger } from '../ports/index.js';
+import type { LinkRequest, ManagementBackend } from '../ports/management.js';
 import type { LocalDirectory } from './local-directory.js';
 
 /** What the management API and the dashboard work on in local mode: SQLite, the in-process status board and watcher. */
@@ -43,7 +44,8 @@ export function localManagementBackend(parts: {
       const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
       return diagnoseAccount(account, {
         tokenStore: stores.oauth2Tokens,
-        ...(parts.guard ? { guard: parts.guard } : {}),
+        tokenEndpoint: new HttpTokenEndpoint(parts.guard),
+        ...(parts.guard ? { addresses: parts.guard } : {}),
       });
     },
     accountsChanged: parts.accountsChanged,

@@ -1,5 +1,6 @@
+import type { AccountSnapshot } from '../domain/account-status.js';
 import { errorMessage } from '../domain/errors.js';
-import type { AccountSnapshot, StatusBoard } from '../imap/status-board.js';
+import type { StatusBoard } from '../imap/status-board.js';
 import type { AccountStatusReports, Clock, Logger } from '../ports/index.js';
 
 export interface StatusReportTiming {

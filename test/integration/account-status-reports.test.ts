@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbAccountStatusReports } from '../../src/adapters/aws/dynamodb-account-status-reports.js';
+import type { AccountSnapshot, MailboxStatus } from '../../src/domain/account-status.js';
 import { recordOf } from '../../src/domain/null-prototype.js';
-import type { AccountSnapshot, MailboxStatus } from '../../src/imap/status-board.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 
 const idle = (lastUid: number): MailboxStatus => ({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DoctorReport } from '../../src/imap/doctor/doctor.js';
+import type { DoctorReport } from '../../src/domain/doctor-report.js';
 import { BridgeProcess } from '../support/bridge.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { freePort } from '../support/net.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
-import type { DoctorReport } from '../../src/imap/doctor/doctor.js';
+import type { DoctorReport } from '../../src/domain/doctor-report.js';
 import { BridgeProcess } from '../support/bridge.js';
 import { startCourier } from '../support/courier.js';
 import { startCyrus } from '../support/cyrus.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { HttpTokenEndpoint } from '../../src/adapters/http/token-endpoint.js';
 import { OAuth2Tokens } from '../../src/imap/oauth2-tokens.js';
 
 async function listen(server: Server): Promise<string> {
@@ -46,6 +47,8 @@ describe('OAuth2 token requests and redirects', () => {
         scope: undefined,
       },
       { now: () => Date.now() },
+      undefined,
+      new HttpTokenEndpoint(),
     );
     await assert.rejects(tokens.accessToken(), /OAUTH2|token endpoint/i);
     assert.deepEqual(elsewhere, [], 'nothing reached the redirect target');

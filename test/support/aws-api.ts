@@ -11,8 +11,8 @@ import { SecretsManagerOAuth2TokenStore } from '../../src/adapters/aws/secrets-m
 import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import type { TokenScope } from '../../src/domain/api-tokens.js';
 import { recordOf } from '../../src/domain/null-prototype.js';
-import type { TokenScope } from '../../src/domain/token-scopes.js';
 import type { ApiHandler } from '../../src/runtime/api-function.js';
 import { type AwsClients, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';

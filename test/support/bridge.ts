@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { AccountSnapshot } from '../../src/imap/status-board.js';
+import type { AccountSnapshot } from '../../src/domain/account-status.js';
 import { freePort } from './net.js';
 import { cpuSecondsOf, procStat } from './proc-stat.js';
 

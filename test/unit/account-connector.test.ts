@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HttpTokenEndpoint } from '../../src/adapters/http/token-endpoint.js';
 import {
   type AccountConfig,
   DEFAULT_LOGIN_LIMITS,
@@ -26,6 +27,7 @@ function connectorFor(config: AccountConfig, clock: { now: number }) {
     logins: new LoginPacer(DEFAULT_LOGIN_LIMITS, { now: () => clock.now }),
     emit: async (event) => void events.push(event),
     random: () => 0.5, // no jitter
+    tokenEndpoint: new HttpTokenEndpoint(),
   });
   return { connector, status, events };
 }

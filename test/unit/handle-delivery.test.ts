@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
-import type { SubscriptionConfig } from '../../src/config/config.js';
+import type { SubscriptionConfig } from '../../src/domain/subscriptions.js';
 import { type DeliveryDependencies, handleDeliveryRecord } from '../../src/pipeline/handle-delivery.js';
 import type { DeliveryRecord } from '../../src/pipeline/records.js';
 import type { HttpSender } from '../../src/ports/index.js';

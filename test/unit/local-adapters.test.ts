@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type { SqliteQueue } from '../../src/adapters/local/sqlite-queue.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
-import { apiTokenHash } from '../../src/api/tokens.js';
+import { apiTokenHash } from '../../src/domain/api-tokens.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
 
 function fakeClock(start = 1_000_000) {

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { HttpTokenEndpoint } from '../../src/adapters/http/token-endpoint.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import {
   type AccountConfig,
@@ -39,6 +40,7 @@ function watcherOn(
     blobs: stores.blobs,
     clock,
     logger: quiet,
+    tokenEndpoint: new HttpTokenEndpoint(),
   });
   return { stores, watcher };
 }

@@ -1,7 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { apiTokenHash, newApiToken } from '../../api/tokens.js';
-import { isTokenScope, type TokenScope } from '../../domain/token-scopes.js';
+import { apiTokenHash, isTokenScope, newApiToken, type TokenScope } from '../../domain/api-tokens.js';
 import type { ApiTokenInfo, ApiTokenStore, Clock } from '../../ports/index.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';

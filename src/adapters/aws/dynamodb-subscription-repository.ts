@@ -1,9 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { SubscriptionConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
+import type { SubscriptionConfig } from '../../domain/subscriptions.js';
 import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
 import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';

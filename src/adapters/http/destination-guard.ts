@@ -1,18 +1,9 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { IdlehookError } from '../../domain/errors.js';
+import { ForbiddenDestinationError } from '../../domain/networks.js';
+import type { AddressPolicy } from '../../ports/index.js';
 
 /** The webhook URL leads to an address idlehook must not reach. Not retryable: fix the URL or the allowlist. */
-export class ForbiddenDestinationError extends IdlehookError {
-  override readonly name = 'ForbiddenDestinationError';
-  constructor(address: string, host: string) {
-    super(
-      'FORBIDDEN_DESTINATION',
-      false,
-      `${host} resolves to ${address}, a loopback, private, link-local or otherwise internal address (SSRF protection)`,
-    );
-  }
-}
 
 /** Loopback, private, link-local (incl. the EC2 metadata and ECS task-credential endpoints), unspecified, multicast. */
 const FORBIDDEN: readonly [string, number, 'ipv4' | 'ipv6'][] = [
@@ -78,7 +69,7 @@ export function embeddedIpv4(address: string): string | undefined {
  * Decides whether a webhook may connect to an address. The check runs on the addresses DNS actually returned,
  * at connect time, so a host name that resolves to an internal address (or rebinds to one) is refused too.
  */
-export class DestinationGuard {
+export class DestinationGuard implements AddressPolicy {
   private readonly forbidden = new BlockList();
   private readonly allowed = new BlockList();
 

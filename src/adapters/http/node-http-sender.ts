@@ -1,7 +1,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { ForbiddenDestinationError } from '../../domain/networks.js';
 import type { HttpSender, WebhookRequest, WebhookResponse } from '../../ports/index.js';
-import { type DestinationGuard, ForbiddenDestinationError } from './destination-guard.js';
+import type { DestinationGuard } from './destination-guard.js';
 
 /** Response bodies are read only this far (then the connection is dropped rather than drained). */
 const MAX_RESPONSE_BYTES = 64 * 1024;

@@ -1,5 +1,4 @@
-import { apiTokenHash, newApiToken } from '../../api/tokens.js';
-import { isTokenScope, type TokenScope } from '../../domain/token-scopes.js';
+import { apiTokenHash, isTokenScope, newApiToken, type TokenScope } from '../../domain/api-tokens.js';
 import type { ApiTokenInfo, ApiTokenStore, Clock } from '../../ports/index.js';
 import type { LocalDatabase } from './database.js';
 

@@ -1,3 +1,4 @@
+import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { ConfigError } from '../../config/load-config.js';
 import { awsIdCommand, awsOnly, type Command, flag, stringOptions } from '../command.js';
 import { printReport } from './local.js';
@@ -61,7 +62,10 @@ export const addAccountCommand: Command = {
             resolveSecret: (arn) => aws.secrets.resolve(arn),
             check: async (config) => {
               const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
-              const report = await diagnoseAccount(config, { tokenStore: aws.oauth2Tokens });
+              const report = await diagnoseAccount(config, {
+                tokenStore: aws.oauth2Tokens,
+                tokenEndpoint: new HttpTokenEndpoint(),
+              });
               printReport(out, report);
               if (!report.ok)
                 throw new ConfigError(`account ${config.id}`, [

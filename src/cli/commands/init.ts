@@ -2,6 +2,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
+import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { ConfigError, type ConfigProblem, parseConfig } from '../../config/load-config.js';
@@ -293,7 +294,10 @@ export const initCommand: Command = {
     try {
       for (const account of flag(values, 'skip-check') ? [] : config.accounts) {
         const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
-        const report = await diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
+        const report = await diagnoseAccount(account, {
+          tokenStore: stores.oauth2Tokens,
+          tokenEndpoint: new HttpTokenEndpoint(),
+        });
         printReport(out, report, account);
         if (!report.ok) {
           const problem: ConfigProblem = {

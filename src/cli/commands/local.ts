@@ -1,10 +1,11 @@
+import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { createLogger } from '../../adapters/powertools-logger.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import type { AccountConfig } from '../../config/config.js';
 import { ConfigError, loadConfig } from '../../config/load-config.js';
+import type { DoctorReport } from '../../domain/doctor-report.js';
 import { errorMessage } from '../../domain/errors.js';
-import type { DoctorReport } from '../../imap/doctor/doctor.js';
 import { exitOnUnexpectedErrors } from '../../runtime/unexpected-errors.js';
 import { type Command, flag, type OptionValues, text } from '../command.js';
 
@@ -92,7 +93,10 @@ export const doctorCommand: Command = {
     const stores = openLocalStores(config.dataDir, systemClock);
     try {
       for (const account of accounts) {
-        const report = await diagnoseAccount(account, { tokenStore: stores.oauth2Tokens });
+        const report = await diagnoseAccount(account, {
+          tokenStore: stores.oauth2Tokens,
+          tokenEndpoint: new HttpTokenEndpoint(),
+        });
         reports.push(report);
         if (!json) printReport(out, report, account);
       }

@@ -1,4 +1,4 @@
-import { isTokenScope, TOKEN_SCOPES } from '../../domain/token-scopes.js';
+import { isTokenScope, TOKEN_SCOPES } from '../../domain/api-tokens.js';
 import { type Command, flag, text } from '../command.js';
 
 export const createTokenCommand: Command = {

@@ -1,14 +1,11 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
-import type { DestinationGuard } from '../../adapters/http/destination-guard.js';
-import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import type { AccountConfig } from '../../config/config.js';
-import type { OAuth2TokenStore } from '../../ports/index.js';
+import type { DoctorReport, DoctorStep } from '../../domain/doctor-report.js';
+import type { AddressPolicy, OAuth2TokenStore, TokenEndpoint } from '../../ports/index.js';
 import { loginAndInspect } from './login.js';
-import { type DoctorReport, type DoctorStep, fail, StepFailure } from './steps.js';
+import { fail, StepFailure } from './steps.js';
 import { checkPlainGreeting, handshake } from './tls.js';
-
-export type { DoctorReport, DoctorStep } from './steps.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -25,17 +22,19 @@ export async function diagnoseAccount(
     readonly timeoutMs?: number;
     /** The token store the bridge uses, so a refresh here does not strand a rotated refresh token. */
     readonly tokenStore?: OAuth2TokenStore;
+    /** Where the OAuth2 token request goes through (guarded like `addresses` where that applies). */
+    readonly tokenEndpoint: TokenEndpoint;
     /**
-     * Refuses internal addresses, for the server and the OAuth2 token endpoint: where the account comes from the
-     * API, whose caller could otherwise probe the bridge's network through the report.
+     * The server addresses it may connect to: where the account comes from the API, internal ones are refused, or
+     * its caller could probe the bridge's network through the report.
      */
-    readonly guard?: DestinationGuard;
-  } = {},
+    readonly addresses?: AddressPolicy;
+  },
 ): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const steps: DoctorStep[] = [];
   try {
-    const address = await resolveHost(account, steps, options.guard);
+    const address = await resolveHost(account, steps, options.addresses);
     const socket = await connectTcp(account, address, timeoutMs, steps);
     if (account.security === 'tls') {
       socket.destroy();
@@ -43,7 +42,7 @@ export async function diagnoseAccount(
     } else {
       await checkPlainGreeting(account, socket, timeoutMs, steps);
     }
-    await loginAndInspect(account, steps, options.tokenStore, new HttpTokenEndpoint(options.guard));
+    await loginAndInspect(account, steps, options.tokenStore, options.tokenEndpoint);
   } catch (error) {
     if (!(error instanceof StepFailure)) throw error;
     steps.push(error.step);
@@ -54,10 +53,10 @@ export async function diagnoseAccount(
 async function resolveHost(
   account: AccountConfig,
   steps: DoctorStep[],
-  guard: DestinationGuard | undefined,
+  policy: AddressPolicy | undefined,
 ): Promise<string> {
-  const refuseInternal = (addresses: readonly string[]) => {
-    const internal = addresses.find((address) => guard && !guard.permits(address));
+  const refuseInternal = (found: readonly string[]) => {
+    const internal = found.find((address) => policy && !policy.permits(address));
     if (internal)
       fail({
         name: 'dns',

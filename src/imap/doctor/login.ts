@@ -1,5 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../../config/config.js';
+import type { DoctorStep } from '../../domain/doctor-report.js';
 import { errorMessage } from '../../domain/errors.js';
 import { isMailboxPattern, resolveMailboxes } from '../../domain/folder-tree.js';
 import type { OAuth2TokenStore, TokenEndpoint } from '../../ports/index.js';
@@ -7,7 +8,7 @@ import { type ImapCredentials, imapClientOptions } from '../client-options.js';
 import { explainLoginRejection } from '../connection-failure.js';
 import { listFolders } from '../folder-listing.js';
 import { OAuth2Tokens } from '../oauth2-tokens.js';
-import { type DoctorStep, fail } from './steps.js';
+import { fail } from './steps.js';
 
 async function credentialsFor(
   account: AccountConfig,

@@ -1,8 +1,9 @@
 import { isIP, type Socket } from 'node:net';
 import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import type { AccountConfig } from '../../config/config.js';
+import type { DoctorStep } from '../../domain/doctor-report.js';
 import { errorMessage, IdlehookError } from '../../domain/errors.js';
-import { type DoctorStep, fail } from './steps.js';
+import { fail } from './steps.js';
 
 const CERTIFICATE_FIXES = new Map<string, (cert: CertificateFacts, account: AccountConfig) => string>([
   [

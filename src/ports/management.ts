@@ -1,0 +1,90 @@
+import type { AccountConfig } from '../config/config.js';
+import type { TokenScope } from '../domain/api-tokens.js';
+import type { DoctorReport } from '../domain/doctor-report.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
+import type {
+  AccountStatusReport,
+  AttemptLog,
+  Awaitable,
+  Clock,
+  DeadLetterFilter,
+  DeadLetterSummary,
+  Logger,
+  ReplayResult,
+  SubscriptionStatusStore,
+} from './index.js';
+
+/** The management API's side: what its HTTP apps (API, dashboard, connect flow) work on, each mode composing its own. */
+
+export interface LinkRequest {
+  readonly provider: string;
+  readonly account: string;
+  readonly redirect: string;
+}
+
+export type Origin = 'config' | 'api';
+export interface Listed<T> {
+  readonly value: T;
+  readonly origin: Origin;
+}
+
+/** Where accounts and subscriptions live; config-file ones are read-only (see runtime/local-directory.ts). */
+export interface ManagedDirectory {
+  listAccounts(): Awaitable<readonly Listed<AccountConfig>[]>;
+  account(id: string): Awaitable<Listed<AccountConfig> | undefined>;
+  accountIds(): Awaitable<ReadonlySet<string>>;
+  addAccount(document: unknown, account: AccountConfig): Awaitable<boolean>;
+  removeAccount(id: string): Awaitable<'removed' | 'not-found' | 'read-only'>;
+  listSubscriptions(): Awaitable<readonly Listed<SubscriptionConfig>[]>;
+  subscription(id: string): Awaitable<Listed<SubscriptionConfig> | undefined>;
+  addSubscription(document: unknown, subscription: SubscriptionConfig): Awaitable<boolean>;
+  removeSubscription(id: string): Awaitable<'removed' | 'not-found' | 'read-only'>;
+  /** The document an item can be changed from (secrets inline; it never leaves the server); undefined: read-only. */
+  accountDocument(id: string): Awaitable<unknown>;
+  replaceAccount(document: unknown, account: AccountConfig): Awaitable<boolean>;
+  subscriptionDocument(id: string): Awaitable<unknown>;
+  replaceSubscription(document: unknown, subscription: SubscriptionConfig): Awaitable<boolean>;
+}
+
+/** What the management API works on; each mode composes its own. */
+export interface ManagementBackend {
+  readonly directory: ManagedDirectory;
+  /** The scope of `token` if it is a live token, else undefined. */
+  verifyToken(token: string): Awaitable<TokenScope | undefined>;
+  /** Whether any token exists: the dashboard asks for one only then. */
+  hasTokens(): Awaitable<boolean>;
+  /**
+   * The accounts' status by id: live from the watcher in local mode; in AWS mode as the watcher tasks last reported
+   * it, stale reports left out.
+   */
+  accountStatuses(): Awaitable<ReadonlyMap<string, AccountStatusReport>>;
+  /** One account's status, as `accountStatuses` has it: the single-account routes read no other. */
+  accountStatus(id: string): Awaitable<AccountStatusReport | undefined>;
+  /**
+   * The state of an account without a status: `starting` where the watcher runs in this process and has not
+   * reached it yet; `unknown` where no watcher task has reported it (AWS mode).
+   */
+  readonly unreportedState: 'starting' | 'unknown';
+  queueDepths(): Awaitable<{ readonly ingest: number; readonly delivery: number }>;
+  /** The doctor's walk (DNS to mailboxes) for an account about to be created. */
+  checkAccount(account: AccountConfig): Promise<DoctorReport>;
+  /**
+   * The accounts changed: the watcher picks them up now rather than at its next refresh. Resolves once it has
+   * (a deleted account's sessions are closed), so that an answer means it is done.
+   */
+  accountsChanged(): Awaitable<void>;
+  listDeadLetters(): Promise<readonly DeadLetterSummary[]>;
+  replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
+  readonly attempts: Pick<AttemptLog, 'listAttempts'>;
+  readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /**
+   * A signed link into the hosted OAuth2 connect flow, for the API request that came in at `requestUrl`; absent
+   * where the flow is not configured.
+   */
+  connectLink?(
+    request: LinkRequest,
+    requestUrl: string,
+  ): { readonly url: string; readonly expiresAt: number };
+}
