@@ -12,7 +12,13 @@ import { BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { notifyingAlarm } from './alarms.js';
 import { bundledFunctionProps, type FunctionResources } from './function-props.js';
 import { generatedKey } from './generated-secret.js';
-import { grantBlobPrefixes, grantSecretKinds, grantSecretValue, grantSend, grantTablePartitions } from './grants.js';
+import {
+  grantBlobPrefixes,
+  grantSecretKinds,
+  grantSecretValue,
+  grantSend,
+  grantTablePartitions,
+} from './grants.js';
 
 export const PARSE_TIMEOUT = Duration.seconds(60);
 export const DELIVER_TIMEOUT = Duration.seconds(30);
