@@ -11,10 +11,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { composeAwsAdapters, deliverFunction, parseFunction } from '../src/compose/aws/aws-composition.js';
+import { startAwsWatcher } from '../src/compose/aws/aws-watcher.js';
 import { loadAwsEnvironment } from '../src/config/aws-environment.js';
-import { ownsEverything } from '../src/imap/watcher.js';
-import { composeAwsAdapters, deliverFunction, parseFunction } from '../src/runtime/aws-composition.js';
-import { startAwsWatcher } from '../src/runtime/aws-watcher.js';
+import { ownsEverything } from '../src/ownership/owns-everything.js';
 import { startDynamoDb, startSqsAndS3 } from '../test/support/aws-emulators.js';
 import { startDovecot } from '../test/support/dovecot.js';
 import { sqsEvent } from '../test/support/event-source.js';

@@ -1,11 +1,11 @@
 // The Fargate task's entry point: configuration from the environment, then the watcher until SIGTERM.
 
 import { createLogger } from '../../src/adapters/powertools-logger.js';
+import { startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
+import { stopOnSignals } from '../../src/compose/stop-on-signals.js';
+import { exitOnUnexpectedErrors } from '../../src/compose/unexpected-errors.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { ConfigError } from '../../src/config/load-config.js';
-import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import { stopOnSignals } from '../../src/runtime/stop-on-signals.js';
-import { exitOnUnexpectedErrors } from '../../src/runtime/unexpected-errors.js';
 
 let env: AwsEnvironment;
 try {

@@ -1,5 +1,5 @@
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import type { Logger } from '../ports/index.js';
+import type { Logger } from '../ports/services.js';
 
 /** Structured JSON logs through AWS Lambda Powertools, the same format locally and on AWS. */
 export function createLogger(level: 'debug' | 'info' | 'warn' | 'error'): Logger {

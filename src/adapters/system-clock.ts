@@ -1,5 +1,4 @@
-import type { Clock } from '../ports/index.js';
-
+import type { Clock } from '../ports/services.js';
 export const systemClock: Clock = { now: () => Date.now() };
 
 /**

@@ -7,8 +7,8 @@ import type { DoctorReport } from '../domain/doctor-report.js';
 import { errorMessage } from '../domain/errors.js';
 import { newWebhookSecret } from '../domain/signing.js';
 import { deadLetterMatches } from '../pipeline/replay.js';
-import type { DeadLetterFilter, DeadLetterSummary } from '../ports/index.js';
 import type { ManagementBackend } from '../ports/management.js';
+import type { DeadLetterFilter, DeadLetterSummary } from '../ports/pipeline.js';
 import { unconfirmedDestinationChange } from './credential-destination.js';
 import { problemResponse } from './problem.js';
 import {

@@ -1,7 +1,8 @@
 import type { AccountConfig } from '../config/config.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
-import type { AccountStatusReport, DeadLetterSummary, DeliveryAttempt } from '../ports/index.js';
 import type { Listed, ManagementBackend } from '../ports/management.js';
+import type { DeadLetterSummary, DeliveryAttempt } from '../ports/pipeline.js';
+import type { AccountStatusReport } from '../ports/watcher.js';
 
 /** How the API (and the dashboard) show accounts, subscriptions, attempts and dead letters: no secrets. */
 

@@ -1,9 +1,9 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { composeAwsAdapters } from '../compose/aws/aws-composition.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../config/aws-environment.js';
 import { STACK_OUTPUTS } from '../config/deployment.js';
 import { ConfigError } from '../config/load-config.js';
 import { recordOf } from '../domain/null-prototype.js';
-import { composeAwsAdapters } from '../runtime/aws-composition.js';
 import type { Target } from './targets.js';
 
 // Loaded only for --aws and --stack: local mode never loads the AWS SDK.

@@ -1,13 +1,14 @@
 import { destinationGuardFor } from '../adapters/http/destination-guard.js';
 import { NodeHttpSender } from '../adapters/http/node-http-sender.js';
+import { LocalDirectory } from '../adapters/local/local-directory.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
+import type { AwsAdapters } from '../compose/aws/aws-composition.js';
 import { loadConfig } from '../config/load-config.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
-import type { ApiTokenStore, AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/index.js';
-import type { AwsAdapters } from '../runtime/aws-composition.js';
-import { LocalDirectory } from '../runtime/local-directory.js';
+import type { ApiTokenStore } from '../ports/management.js';
+import type { AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/pipeline.js';
 
 /** What the operating commands work on: local mode's SQLite file, or a deployed stack's DynamoDB table. */
 export interface Target {

@@ -5,8 +5,8 @@ import { problemResponse } from '../api/problem.js';
 import type { AccountConfig, ConnectConfig, ConnectProviderConfig } from '../config/config.js';
 import { parseAccountDocument } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
-import type { ConnectFlowStore, PendingConnectFlow, TokenEndpoint } from '../ports/index.js';
-import type { ManagementBackend } from '../ports/management.js';
+import type { ConnectFlowStore, ManagementBackend, PendingConnectFlow } from '../ports/management.js';
+import type { TokenEndpoint } from '../ports/watcher.js';
 import { type ConnectSigner, pkcePair, verifiedLink } from './connect-links.js';
 
 /** How long the user has between leaving for the provider and coming back. */

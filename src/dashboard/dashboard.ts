@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { problemResponse } from '../api/problem.js';
 import { bearerToken, requireScope } from '../api/tokens.js';
 import { accountView, attemptView, deadLetterView, iso, subscriptionView } from '../api/views.js';
-import type { DeliveryAttempt } from '../ports/index.js';
 import type { ManagementBackend } from '../ports/management.js';
+import type { DeliveryAttempt } from '../ports/pipeline.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './assets.js';
 import type { MessageDetails } from './message-details.js';
 

@@ -1,6 +1,6 @@
 import { simpleParser } from 'mailparser';
 import { rawBlobKey } from '../domain/blob-keys.js';
-import type { BlobStore } from '../ports/index.js';
+import type { BlobStore } from '../ports/services.js';
 
 /** The header part of a message is all that is read: a subject and a sender never need the body. */
 const HEADER_BYTES = 64 * 1024;

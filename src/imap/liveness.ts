@@ -1,5 +1,5 @@
 import type { ImapFlow } from 'imapflow';
-import type { Clock } from '../ports/index.js';
+import type { Clock } from '../ports/services.js';
 import { ServerSilentError } from './connection-failure.js';
 
 /**

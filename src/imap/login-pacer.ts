@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LoginLimits } from '../config/config.js';
-import type { Clock } from '../ports/index.js';
+import type { Clock } from '../ports/services.js';
 
 /**
  * Paces every connection set-up of the process. A start or a server restart puts thousands of sessions in line

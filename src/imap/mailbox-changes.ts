@@ -1,7 +1,7 @@
 import type { ImapFlow } from 'imapflow';
 import { type MessageCoordinates, messageDeletedEvent, messageFlagsChangedEvent } from '../domain/events.js';
 import { eventRecord, type IngestRecord } from '../pipeline/records.js';
-import type { OutgoingMessage } from '../ports/index.js';
+import type { OutgoingMessage } from '../ports/pipeline.js';
 
 export interface ChangesSince {
   readonly account: string;

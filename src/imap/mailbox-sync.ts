@@ -18,16 +18,9 @@ import {
   type MessageArrival,
   rawBlobKey,
 } from '../pipeline/records.js';
-import type {
-  BlobStore,
-  Clock,
-  CursorStore,
-  EventQueue,
-  LeaseFence,
-  Logger,
-  MailboxOwnership,
-  OutgoingMessage,
-} from '../ports/index.js';
+import type { EventQueue, OutgoingMessage } from '../ports/pipeline.js';
+import type { BlobStore, Clock, Logger } from '../ports/services.js';
+import type { CursorStore, LeaseFence, MailboxOwnership } from '../ports/watcher.js';
 import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';

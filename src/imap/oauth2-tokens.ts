@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import type { OAuth2Auth } from '../config/config.js';
 import { errorMessage } from '../domain/errors.js';
 import { ForbiddenDestinationError } from '../domain/networks.js';
+import type { Clock } from '../ports/services.js';
 import type {
-  Clock,
   OAuth2TokenStore,
   StoredOAuth2Tokens,
   TokenEndpoint,
   TokenEndpointAnswer,
-} from '../ports/index.js';
+} from '../ports/watcher.js';
 import { ImapConnectionError } from './connection-failure.js';
 
 /** Refresh this long before the access token expires, so a login never presents one that is about to. */

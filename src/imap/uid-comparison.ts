@@ -11,7 +11,8 @@ import {
   union,
 } from '../domain/uid-ranges.js';
 import type { IngestRecord } from '../pipeline/records.js';
-import type { CursorStore, OutgoingMessage } from '../ports/index.js';
+import type { OutgoingMessage } from '../ports/pipeline.js';
+import type { CursorStore } from '../ports/watcher.js';
 import { messageDeleted } from './mailbox-changes.js';
 
 /**

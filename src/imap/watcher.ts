@@ -12,14 +12,14 @@ import {
 } from '../domain/folder-tree.js';
 import type { ReconnectPolicy } from '../domain/retry.js';
 import { eventRecord } from '../pipeline/records.js';
+import type { Metrics } from '../ports/services.js';
 import type {
   AccountRepository,
   MailboxOwnership,
   MailboxRef,
-  Metrics,
   OAuth2TokenStore,
   TokenEndpoint,
-} from '../ports/index.js';
+} from '../ports/watcher.js';
 import { AccountConnector } from './account-connector.js';
 import { imapClientOptions } from './client-options.js';
 import { listFolders } from './folder-listing.js';
@@ -27,9 +27,6 @@ import type { LoginPacer } from './login-pacer.js';
 import { MailboxPoller, MailboxSession } from './mailbox-session.js';
 import { leaseToActUnder, type MailboxSyncDependencies } from './mailbox-sync.js';
 import type { StatusBoard } from './status-board.js';
-
-/** A single process owns every mailbox. */
-export const ownsEverything: MailboxOwnership = { owned: async (accountIds) => accountIds };
 
 export interface WatcherDependencies extends MailboxSyncDependencies {
   readonly accounts: AccountRepository;

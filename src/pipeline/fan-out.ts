@@ -1,7 +1,7 @@
 import { serializeEvent, type WebhookEvent } from '../domain/events.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import { subscriptionsFor } from '../domain/subscriptions.js';
-import type { OutgoingMessage } from '../ports/index.js';
+import type { OutgoingMessage } from '../ports/pipeline.js';
 import { type DeliveryRecord, deliveryDeduplicationKey } from './records.js';
 
 /** One delivery record per subscription that wants the event, all carrying the same serialized body. */

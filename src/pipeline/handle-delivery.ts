@@ -5,15 +5,13 @@ import { type DeliveryDecision, decideDelivery, parseRetryAfter } from '../domai
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
   AttemptLog,
-  Clock,
   DeliveryLog,
   EndpointThrottle,
   EventQueue,
   HttpSender,
-  Logger,
-  Metrics,
   SubscriptionStatusStore,
-} from '../ports/index.js';
+} from '../ports/pipeline.js';
+import type { Clock, Logger, Metrics } from '../ports/services.js';
 import { deliveriesFor } from './fan-out.js';
 import { type DeliveryRecord, deliveryDeduplicationKey } from './records.js';
 import { attemptOf, sendWebhook } from './send-webhook.js';

@@ -1,7 +1,8 @@
 import { IdlehookError } from '../domain/errors.js';
 import { messageReceivedEvent, type WebhookEvent } from '../domain/events.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
-import type { BlobStore, EventQueue, Metrics } from '../ports/index.js';
+import type { EventQueue } from '../ports/pipeline.js';
+import type { BlobStore, Metrics } from '../ports/services.js';
 import { deliveriesFor } from './fan-out.js';
 import { parseMessage } from './parse-message.js';
 import type { DeliveryRecord, IngestRecord, MessageArrival } from './records.js';

@@ -4,7 +4,7 @@ import { autoSubmittedReason } from '../domain/auto-submitted.js';
 import { errorMessage } from '../domain/errors.js';
 import type { EventData } from '../domain/events.js';
 import { emptyRecord } from '../domain/null-prototype.js';
-import type { BlobStore } from '../ports/index.js';
+import type { BlobStore } from '../ports/services.js';
 import { decodeEncodedWords, hasUtf7EncodedWord } from './encoded-words.js';
 import { attachmentBlobKey, type MessageArrival } from './records.js';
 

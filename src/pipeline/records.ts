@@ -1,5 +1,5 @@
 import type { WebhookEvent } from '../domain/events.js';
-import type { OutgoingMessage } from '../ports/index.js';
+import type { OutgoingMessage } from '../ports/pipeline.js';
 
 /** What the watcher hands to the parse stage: a message to parse, or an event that needs no parsing. */
 export type IngestRecord = MessageArrival | { readonly kind: 'event'; readonly event: WebhookEvent };

@@ -2,14 +2,14 @@ import { describeAttempt } from '../domain/retry.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
   AttemptLog,
-  Clock,
   DeadLetterFilter,
   DeadLetterSummary,
   DeliveryLog,
   HttpSender,
   ReplayResult,
   SubscriptionStatusStore,
-} from '../ports/index.js';
+} from '../ports/pipeline.js';
+import type { Clock } from '../ports/services.js';
 import { attemptOf, sendWebhook } from './send-webhook.js';
 
 export interface ReplayDependencies {

@@ -1,7 +1,8 @@
 import { signWebhook } from '../domain/signing.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import { signingSecrets } from '../domain/subscriptions.js';
-import type { Clock, DeliveryAttempt, HttpSender, WebhookResponse } from '../ports/index.js';
+import type { DeliveryAttempt, HttpSender, WebhookResponse } from '../ports/pipeline.js';
+import type { Clock } from '../ports/services.js';
 import type { DeliveryRecord } from './records.js';
 
 /**

@@ -3,16 +3,14 @@ import type { TokenScope } from '../domain/api-tokens.js';
 import type { DoctorReport } from '../domain/doctor-report.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
-  AccountStatusReport,
   AttemptLog,
-  Awaitable,
-  Clock,
   DeadLetterFilter,
   DeadLetterSummary,
-  Logger,
   ReplayResult,
   SubscriptionStatusStore,
-} from './index.js';
+} from './pipeline.js';
+import type { Awaitable, Clock, Logger } from './services.js';
+import type { AccountStatusReport } from './watcher.js';
 
 /** The management API's side: what its HTTP apps (API, dashboard, connect flow) work on, each mode composing its own. */
 
@@ -28,7 +26,7 @@ export interface Listed<T> {
   readonly origin: Origin;
 }
 
-/** Where accounts and subscriptions live; config-file ones are read-only (see runtime/local-directory.ts). */
+/** Where accounts and subscriptions live; config-file ones are read-only (see adapters/local/local-directory.ts). */
 export interface ManagedDirectory {
   listAccounts(): Awaitable<readonly Listed<AccountConfig>[]>;
   account(id: string): Awaitable<Listed<AccountConfig> | undefined>;
@@ -87,4 +85,45 @@ export interface ManagementBackend {
     request: LinkRequest,
     requestUrl: string,
   ): { readonly url: string; readonly expiresAt: number };
+}
+
+export interface ApiTokenInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly scope: TokenScope;
+  readonly createdAt: number;
+  readonly lastUsedAt: number | undefined;
+}
+
+/** The management API's tokens; only their hashes are stored (see domain/api-tokens.ts). */
+export interface ApiTokenStore {
+  /** A new token: the only time it is seen in the clear. */
+  create(name: string, scope: TokenScope): Awaitable<{ readonly id: string; readonly token: string }>;
+  list(): Awaitable<readonly ApiTokenInfo[]>;
+  any(): Awaitable<boolean>;
+  /** Whether a token existed to revoke. */
+  revoke(id: string): Awaitable<boolean>;
+  /** The scope of `token` if it is a live token (its use is noted), else undefined. */
+  verify(token: string): Awaitable<TokenScope | undefined>;
+}
+
+/** A connect flow between the redirect to the provider and the user's return: what the callback needs. */
+export interface PendingConnectFlow {
+  readonly provider: string;
+  readonly account: string;
+  readonly redirect: string;
+  /** The PKCE code verifier; it never goes to the browser. */
+  readonly verifier: string;
+}
+
+/** Connect flows under way, by the id in their `state`; each is taken once. */
+export interface ConnectFlowStore {
+  /**
+   * Marks a connect link (by its signature) used until it expires: true the first time, false after. A link
+   * starts one flow, so a link that leaked from the page it was given to cannot start another.
+   */
+  claimLink(signature: string, expiresAt: number): Awaitable<boolean>;
+  put(id: string, flow: PendingConnectFlow, expiresAt: number): Awaitable<void>;
+  /** The flow, removed; undefined when there is none or it expired before `now`. */
+  take(id: string, now: number): Awaitable<PendingConnectFlow | undefined>;
 }

@@ -5,10 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { replayDeadLetters } from '../../src/pipeline/replay.js';
-import type { SecretResolver } from '../../src/ports/index.js';
-import { composeAwsAdapters } from '../../src/runtime/aws-composition.js';
+import type { SecretResolver } from '../../src/ports/services.js';
 import { storedDovecotAccount } from '../support/accounts.js';
 import {
   type EmulatedStack,

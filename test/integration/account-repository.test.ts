@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbAccountRepository } from '../../src/adapters/aws/dynamodb-account-repository.js';
-import type { SecretResolver } from '../../src/ports/index.js';
+import type { SecretResolver } from '../../src/ports/services.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };

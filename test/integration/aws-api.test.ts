@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
-import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
+import { type ApiHandler, apiFunction } from '../../src/compose/aws/api-function.js';
 import { type ApiStack, dovecotAccount, invokeApi, startApiStack } from '../support/aws-api.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
+import { type ApiHandler, apiFunction } from '../../src/compose/aws/api-function.js';
 import { API_URL as API, type ApiStack, invokeApi, startApiStack } from '../support/aws-api.js';
 import { CookieJar } from '../support/cookie-jar.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';

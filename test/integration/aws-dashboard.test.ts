@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
-import { type ApiHandler, apiFunction } from '../../src/runtime/api-function.js';
+import { type ApiHandler, apiFunction } from '../../src/compose/aws/api-function.js';
 import {
   type ApiStack,
   dovecotAccount,

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
-import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import { ShardOwnership } from '../../src/runtime/shard-ownership.js';
+import { ShardOwnership } from '../../src/ownership/shard-ownership.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
 

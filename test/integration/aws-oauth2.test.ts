@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/compose/aws/aws-composition.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
-import type { OAuth2TokenStore, SecretResolver, StoredOAuth2Tokens } from '../../src/ports/index.js';
-import { composeAwsAdapters, deliverFunction, parseFunction } from '../../src/runtime/aws-composition.js';
-import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
+import type { SecretResolver } from '../../src/ports/services.js';
+import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../src/ports/watcher.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';

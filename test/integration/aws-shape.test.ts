@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import type { AwsEnvironment } from '../../src/config/aws-environment.js';
-import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
-import type { SecretResolver } from '../../src/ports/index.js';
 import {
   blobLinkFunction,
   composeAwsAdapters,
   deliverFunction,
   parseFunction,
-} from '../../src/runtime/aws-composition.js';
-import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import type { InvocationMetrics } from '../../src/runtime/lambda-handlers.js';
+} from '../../src/compose/aws/aws-composition.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
+import type { InvocationMetrics } from '../../src/compose/aws/lambda-handlers.js';
+import type { AwsEnvironment } from '../../src/config/aws-environment.js';
+import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import type { SecretResolver } from '../../src/ports/services.js';
 import { storedDovecotAccount } from '../support/accounts.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
-import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import { startEmulatedStack } from '../support/aws-pipeline.js';
 
 describe('stopping a watcher task', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
+import { createBlobLinkHandler } from '../../src/compose/aws/blob-link-handler.js';
 import { BLOB_LINK_LIFETIME_SECONDS, signBlobLink } from '../../src/domain/blob-links.js';
-import { createBlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
 import { startSqsAndS3 } from '../support/aws-emulators.js';
 import { startLinkEndpoint } from '../support/link-endpoint.js';
 

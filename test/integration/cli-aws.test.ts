@@ -7,7 +7,7 @@ import { DynamoDbApiTokenStore } from '../../src/adapters/aws/dynamodb-api-token
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
-import { ShardOwnership } from '../../src/runtime/shard-ownership.js';
+import { ShardOwnership } from '../../src/ownership/shard-ownership.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { startDovecot } from '../support/dovecot.js';
 import { newWebhookSecret } from '../support/receiver.js';

@@ -14,7 +14,8 @@ import { ByteBudget } from '../../src/domain/byte-budget.js';
 import type { MailboxCursor } from '../../src/domain/sync.js';
 import { MailboxSync } from '../../src/imap/mailbox-sync.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
-import type { CursorStore, Logger } from '../../src/ports/index.js';
+import type { Logger } from '../../src/ports/services.js';
+import type { CursorStore } from '../../src/ports/watcher.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 

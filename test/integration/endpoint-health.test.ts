@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { DeliveryAttempt } from '../../src/ports/index.js';
+import type { DeliveryAttempt } from '../../src/ports/pipeline.js';
 import { simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';

@@ -10,17 +10,17 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { Template } from 'aws-cdk-lib/assertions';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
-import { type AwsEnvironment, loadAwsEnvironment, secretName } from '../../src/config/aws-environment.js';
-import type { SecretResolver } from '../../src/ports/index.js';
-import { apiFunction } from '../../src/runtime/api-function.js';
+import { apiFunction } from '../../src/compose/aws/api-function.js';
 import {
   blobLinkFunction,
   composeAwsAdapters,
   deliverFunction,
   parseFunction,
-} from '../../src/runtime/aws-composition.js';
-import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
+} from '../../src/compose/aws/aws-composition.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
+import type { BlobLinkHandler } from '../../src/compose/aws/blob-link-handler.js';
+import { type AwsEnvironment, loadAwsEnvironment, secretName } from '../../src/config/aws-environment.js';
+import type { SecretResolver } from '../../src/ports/services.js';
 import { storedDovecotAccount } from '../support/accounts.js';
 import { dovecotAccount, invokeApi } from '../support/aws-api.js';
 import {

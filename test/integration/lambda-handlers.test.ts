@@ -9,6 +9,7 @@ import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.js';
 import { NodeHttpSender } from '../../src/adapters/http/node-http-sender.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import { createDeliverHandler, createParseHandler } from '../../src/compose/aws/lambda-handlers.js';
 import { signBlobLink } from '../../src/domain/blob-links.js';
 import { messageEventId } from '../../src/domain/events.js';
 import {
@@ -17,8 +18,7 @@ import {
   type MessageArrival,
   rawBlobKey,
 } from '../../src/pipeline/records.js';
-import type { Logger, SecretResolver } from '../../src/ports/index.js';
-import { createDeliverHandler, createParseHandler } from '../../src/runtime/lambda-handlers.js';
+import type { Logger, SecretResolver } from '../../src/ports/services.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { sqsEvent } from '../support/event-source.js';
 import { simpleMessage } from '../support/mail.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
-import type { LeaseStore } from '../../src/ports/index.js';
+import type { LeaseStore } from '../../src/ports/watcher.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 import { MemoryLeaseStore } from '../support/memory-lease-store.js';
 

@@ -12,7 +12,7 @@ import { MailboxSync } from '../../src/imap/mailbox-sync.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
 import { handleIngestRecord } from '../../src/pipeline/handle-ingest.js';
 import type { MessageArrival } from '../../src/pipeline/records.js';
-import type { Logger } from '../../src/ports/index.js';
+import type { Logger } from '../../src/ports/services.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 

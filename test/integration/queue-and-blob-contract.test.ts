@@ -8,10 +8,11 @@ import { SqsQueue } from '../../src/adapters/aws/sqs-queue.js';
 import { startLocalHttpServer } from '../../src/adapters/local/local-http-server.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import { createBlobLinkHandler } from '../../src/compose/aws/blob-link-handler.js';
 import { signBlobLink } from '../../src/domain/blob-links.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
-import type { BlobStore, EventQueue } from '../../src/ports/index.js';
-import { createBlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
+import type { EventQueue } from '../../src/ports/pipeline.js';
+import type { BlobStore } from '../../src/ports/services.js';
 import { startSqsAndS3 } from '../support/aws-emulators.js';
 import { startLinkEndpoint } from '../support/link-endpoint.js';
 

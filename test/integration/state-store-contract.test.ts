@@ -10,12 +10,12 @@ import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type {
   AttemptLog,
-  CursorStore,
   DeliveryAttempt,
   DeliveryLog,
   EndpointThrottle,
   SubscriptionStatusStore,
-} from '../../src/ports/index.js';
+} from '../../src/ports/pipeline.js';
+import type { CursorStore } from '../../src/ports/watcher.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 
 type StateStore = CursorStore & DeliveryLog & SubscriptionStatusStore;

@@ -4,7 +4,7 @@ import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-
 import { NodeHttpSender } from '../../src/adapters/http/node-http-sender.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { sendWebhook } from '../../src/pipeline/send-webhook.js';
-import type { SecretResolver } from '../../src/ports/index.js';
+import type { SecretResolver } from '../../src/ports/services.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 

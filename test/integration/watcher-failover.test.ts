@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
-import type { SecretResolver } from '../../src/ports/index.js';
-import { composeAwsAdapters } from '../../src/runtime/aws-composition.js';
+import type { SecretResolver } from '../../src/ports/services.js';
 import { storedDovecotAccount } from '../support/accounts.js';
 import {
   type EmulatedStack,

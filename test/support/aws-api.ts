@@ -10,12 +10,12 @@ import { SecretsManagerResolver } from '../../src/adapters/aws/secrets-manager-r
 import { SecretsManagerOAuth2TokenStore } from '../../src/adapters/aws/secrets-manager-token-store.js';
 import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import type { ApiHandler } from '../../src/compose/aws/api-function.js';
+import { type AwsClients, composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
+import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import type { TokenScope } from '../../src/domain/api-tokens.js';
 import { recordOf } from '../../src/domain/null-prototype.js';
-import type { ApiHandler } from '../../src/runtime/api-function.js';
-import { type AwsClients, composeAwsAdapters } from '../../src/runtime/aws-composition.js';
-import { type AwsWatcher, startAwsWatcher } from '../../src/runtime/aws-watcher.js';
 import { runFunctions, startEmulatedStack } from './aws-pipeline.js';
 import type { DovecotServer } from './dovecot.js';
 import { withLinkKey } from './link-endpoint.js';

@@ -2,7 +2,7 @@
 // and the condition keys IAM sees (dynamodb:LeadingKeys). The IAM test replays these against the roles in the
 // synthesized template.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { SecretResolver, SecretWriter } from '../../src/ports/index.js';
+import type { SecretResolver, SecretWriter } from '../../src/ports/services.js';
 
 export type Component = 'watcher' | 'parse' | 'deliver' | 'blobs' | 'api';
 

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AwsEnvironment } from '../../src/config/aws-environment.js';
 import {
   type composeAwsAdapters,
   deliverFunction,
   parseFunction,
-} from '../../src/runtime/aws-composition.js';
+} from '../../src/compose/aws/aws-composition.js';
+import type { AwsEnvironment } from '../../src/config/aws-environment.js';
 import { startDynamoDb, startSqsAndS3 } from './aws-emulators.js';
 import { pollOnce } from './event-source.js';
 import { UNFETCHED_LINKS } from './link-endpoint.js';

@@ -4,9 +4,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
+import { stopOnSignals } from '../../src/compose/stop-on-signals.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
-import { startAwsWatcher } from '../../src/runtime/aws-watcher.js';
-import { stopOnSignals } from '../../src/runtime/stop-on-signals.js';
 import { enforceAwsLimits, enforceDynamoDbLimits } from './aws-limits.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

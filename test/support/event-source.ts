@@ -5,7 +5,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import type { SqsHandler } from '../../src/runtime/lambda-handlers.js';
+import type { SqsHandler } from '../../src/compose/aws/lambda-handlers.js';
 
 /** What the Lambda event source mapping hands a function: SQS messages, reshaped as records. */
 export function sqsEvent(messages: readonly Message[]): SQSEvent {

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SecretResolver } from '../../src/ports/index.js';
-import type { BlobLinkHandler } from '../../src/runtime/blob-link-handler.js';
+import type { BlobLinkHandler } from '../../src/compose/aws/blob-link-handler.js';
+import type { SecretResolver } from '../../src/ports/services.js';
 
 export const newLinkKey = () => randomBytes(32).toString('base64');
 

@@ -1,5 +1,5 @@
 import type { Lease, LeaseTable } from '../../src/domain/shard-leases.js';
-import type { LeaseStore } from '../../src/ports/index.js';
+import type { LeaseStore } from '../../src/ports/watcher.js';
 
 /** The lease table in memory, with the same conditional writes as DynamoDB (the contract test runs both). */
 export class MemoryLeaseStore implements LeaseStore {

@@ -5,17 +5,18 @@ import { cyclesOf, importGraph, upwardImports } from '../support/import-graph.js
 
 /**
  * The layers of src/, lowest first: a file imports only its own layer and those below. The domain knows nothing
- * else; ports are types over the domain; the engine (IMAP watcher, pipeline stages) works through ports; adapters
- * implement ports; the HTTP apps serve a backend port; composition roots wire it all; the CLI sits on top.
+ * else; ports are types over the domain; the engine (IMAP watcher, pipeline stages, mailbox ownership) works
+ * through ports; adapters implement ports; the HTTP apps serve a backend port; composition roots (compose/local,
+ * compose/aws) wire it all; the CLI sits on top.
  */
 const LAYERS = [
   ['domain'],
   ['config'],
   ['ports'],
-  ['imap', 'pipeline'],
+  ['imap', 'pipeline', 'ownership'],
   ['adapters'],
   ['api', 'connect', 'dashboard'],
-  ['runtime'],
+  ['compose'],
   ['cli'],
 ];
 

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HttpTokenEndpoint } from '../../src/adapters/http/token-endpoint.js';
+import { MemoryConnectFlows } from '../../src/adapters/memory/memory-connect-flows.js';
 import type { ConnectConfig } from '../../src/config/config.js';
 import { ConnectSigner, connectLink } from '../../src/connect/connect-links.js';
 import { createConnectRoutes, FLOW_TTL_MS } from '../../src/connect/connect-routes.js';
-import { MemoryConnectFlows } from '../../src/connect/memory-connect-flows.js';
 import type { ManagementBackend } from '../../src/ports/management.js';
 import { CookieJar } from '../support/cookie-jar.js';
 

@@ -7,7 +7,7 @@ import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type { SubscriptionConfig } from '../../src/domain/subscriptions.js';
 import { type DeliveryDependencies, handleDeliveryRecord } from '../../src/pipeline/handle-delivery.js';
 import type { DeliveryRecord } from '../../src/pipeline/records.js';
-import type { HttpSender } from '../../src/ports/index.js';
+import type { HttpSender } from '../../src/ports/pipeline.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 

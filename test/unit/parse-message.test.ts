@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_BODY_CHARACTERS, parseMessage } from '../../src/pipeline/parse-message.js';
 import type { MessageArrival } from '../../src/pipeline/records.js';
-import type { BlobStore } from '../../src/ports/index.js';
+import type { BlobStore } from '../../src/ports/services.js';
 import { PROTOTYPE_NAMES } from '../support/hostile-names.js';
 
 /** An in-memory BlobStore: the port's contract is tested against the real stores elsewhere. */

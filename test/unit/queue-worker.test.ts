@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
+import { QueueWorker } from '../../src/adapters/local/queue-worker.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
-import type { Logger } from '../../src/ports/index.js';
-import { QueueWorker } from '../../src/runtime/queue-worker.js';
+import type { Logger } from '../../src/ports/services.js';
 
 describe('QueueWorker', () => {
   it('retries recording an outcome the database refused (SQLITE_BUSY), and the record is handled again', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import { replayDeadLetters } from '../../src/pipeline/replay.js';
-import type { HttpSender, WebhookRequest } from '../../src/ports/index.js';
+import type { HttpSender, WebhookRequest } from '../../src/ports/pipeline.js';
 
 describe('replay', () => {
   it('selects dead letters by failure time and sends each once with its original id and body', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HeartbeatObservations, type Lease, planLeases, shardOf } from '../../src/domain/shard-leases.js';
-import { ShardOwnership } from '../../src/runtime/shard-ownership.js';
+import { ShardOwnership } from '../../src/ownership/shard-ownership.js';
 import { MemoryLeaseStore } from '../support/memory-lease-store.js';
 import { seededRandom } from '../support/seeded-random.js';
 

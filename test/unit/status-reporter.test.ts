@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StatusBoard } from '../../src/imap/status-board.js';
-import type { AccountStatusReports, ReportedAccountStatus } from '../../src/ports/index.js';
-import { StatusReporter, type StatusReportTiming } from '../../src/runtime/status-reporter.js';
+import { StatusReporter, type StatusReportTiming } from '../../src/imap/status-reporter.js';
+import type { AccountStatusReports, ReportedAccountStatus } from '../../src/ports/watcher.js';
 
 const TIMING: StatusReportTiming = { tickMs: 1_000, countersEveryMs: 60_000, refreshEveryMs: 3_600_000 };
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

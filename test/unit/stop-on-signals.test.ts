@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stopOnSignals } from '../../src/runtime/stop-on-signals.js';
+import { stopOnSignals } from '../../src/compose/stop-on-signals.js';
 
 class FakeProcess extends EventEmitter {
   readonly exits: number[] = [];

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 
-const MODULE = resolve(import.meta.dirname, '../../src/runtime/unexpected-errors.ts');
+const MODULE = resolve(import.meta.dirname, '../../src/compose/unexpected-errors.ts');
 
 /** Runs a small program that installs the policy, then fails the way `how` says. */
 function crashWith(how: string) {

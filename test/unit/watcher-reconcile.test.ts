@@ -13,8 +13,9 @@ import {
 import { ByteBudget } from '../../src/domain/byte-budget.js';
 import { LoginPacer } from '../../src/imap/login-pacer.js';
 import { StatusBoard } from '../../src/imap/status-board.js';
-import { ownsEverything, Watcher, type WatcherDependencies } from '../../src/imap/watcher.js';
-import type { Logger } from '../../src/ports/index.js';
+import { Watcher, type WatcherDependencies } from '../../src/imap/watcher.js';
+import { ownsEverything } from '../../src/ownership/owns-everything.js';
+import type { Logger } from '../../src/ports/services.js';
 import { accountConfig } from '../support/accounts.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -3,7 +3,8 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk
 import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
-import type { AccountRepository, AccountSelection, Logger, SecretResolver } from '../../ports/index.js';
+import type { Logger, SecretResolver } from '../../ports/services.js';
+import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
 import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountSnapshot, AccountStatus, MailboxStatus } from '../../domain/account-status.js';
 import { recordOf } from '../../domain/null-prototype.js';
-import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/index.js';
+import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/watcher.js';
 import { documentClient, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { apiTokenHash, isTokenScope, newApiToken, type TokenScope } from '../../domain/api-tokens.js';
-import type { ApiTokenInfo, ApiTokenStore, Clock } from '../../ports/index.js';
+import type { ApiTokenInfo, ApiTokenStore } from '../../ports/management.js';
+import type { Clock } from '../../ports/services.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AttemptLog, DeliveryAttempt } from '../../ports/index.js';
+import type { AttemptLog, DeliveryAttempt } from '../../ports/pipeline.js';
 import { documentClient } from './dynamodb-documents.js';
 import { attemptsPartition, TABLE_KEYS } from './state-table.js';
 

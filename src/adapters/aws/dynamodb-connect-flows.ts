@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { ConnectFlowStore, PendingConnectFlow } from '../../ports/index.js';
+import type { ConnectFlowStore, PendingConnectFlow } from '../../ports/management.js';
 import { conditionalPut, documentClient } from './dynamodb-documents.js';
 import { TABLE_KEYS } from './state-table.js';
 

@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { msUntilNextWindow, windowOf } from '../../domain/rate-window.js';
-import type { Admission, Clock, EndpointThrottle } from '../../ports/index.js';
+import type { Admission, EndpointThrottle } from '../../ports/pipeline.js';
+import type { Clock } from '../../ports/services.js';
 import { documentClient, isFailedCondition } from './dynamodb-documents.js';
 import { TABLE_KEYS } from './state-table.js';
 

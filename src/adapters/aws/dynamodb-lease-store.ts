@@ -7,7 +7,8 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Lease, LeaseTable } from '../../domain/shard-leases.js';
-import type { Clock, LeaseStore } from '../../ports/index.js';
+import type { Clock } from '../../ports/services.js';
+import type { LeaseStore } from '../../ports/watcher.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS, TTL_ATTRIBUTE } from './state-table.js';
 

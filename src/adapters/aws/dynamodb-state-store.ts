@@ -13,16 +13,13 @@ import { MailboxNotOwnedError } from '../../domain/errors.js';
 import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
-  BlobStore,
-  Clock,
-  CursorStore,
   DeadLetter,
   DeadLetterSummary,
   DeliveryLog,
-  LeaseFence,
   SubscriptionStatusStore,
-  UidGaps,
-} from '../../ports/index.js';
+} from '../../ports/pipeline.js';
+import type { BlobStore, Clock } from '../../ports/services.js';
+import type { CursorStore, LeaseFence, UidGaps } from '../../ports/watcher.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
 import { DEAD_LETTER_INDEX, TABLE_KEYS, TABLE_PARTITIONS, type TableKey } from './state-table.js';
 

@@ -4,7 +4,8 @@ import { errorMessage } from '../../domain/errors.js';
 import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
-import type { Clock, SecretResolver, SubscriptionRepository } from '../../ports/index.js';
+import type { SubscriptionRepository } from '../../ports/pipeline.js';
+import type { Clock, SecretResolver } from '../../ports/services.js';
 import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 

@@ -6,7 +6,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { BlobStore } from '../../ports/index.js';
+import type { BlobStore } from '../../ports/services.js';
 
 /** How long a redirect from a blob link stays usable: enough to start the download. */
 const PRESIGNED_SECONDS = 300;

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Clock, SecretResolver } from '../../ports/index.js';
+import type { Clock, SecretResolver } from '../../ports/services.js';
 
 /**
  * Secrets from AWS Secrets Manager, cached in memory for a while: a Lambda or the watcher resolves each

@@ -6,7 +6,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_SECRET_PREFIX, secretName } from '../../config/aws-environment.js';
-import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../ports/index.js';
+import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../ports/watcher.js';
 import { parseSecretJson } from './secret-json.js';
 
 /** Where the watcher keeps an OAuth2 account's current tokens: one secret per account, written on refresh. */

@@ -7,7 +7,7 @@ import {
   RestoreSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { SecretWriter } from '../../ports/index.js';
+import type { SecretWriter } from '../../ports/services.js';
 
 /** How long a removed secret can still be restored (AWS's least; the operator's way back from a mistaken delete). */
 export const SECRET_RECOVERY_DAYS = 7;

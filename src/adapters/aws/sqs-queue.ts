@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { queueOverflowKey } from '../../domain/blob-keys.js';
 import { IdlehookError } from '../../domain/errors.js';
-import type { BlobStore, EventQueue, OutgoingMessage, QueueMessage } from '../../ports/index.js';
+import type { EventQueue, OutgoingMessage, QueueMessage } from '../../ports/pipeline.js';
+import type { BlobStore } from '../../ports/services.js';
 
 /** SQS refused some messages of a batch; the caller must not advance past them. Retryable. */
 export class QueueSendError extends IdlehookError {

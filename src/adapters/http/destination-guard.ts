@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { ForbiddenDestinationError } from '../../domain/networks.js';
-import type { AddressPolicy } from '../../ports/index.js';
+import type { AddressPolicy } from '../../ports/watcher.js';
 
 /** The webhook URL leads to an address idlehook must not reach. Not retryable: fix the URL or the allowlist. */
 

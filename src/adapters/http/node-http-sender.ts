@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ForbiddenDestinationError } from '../../domain/networks.js';
-import type { HttpSender, WebhookRequest, WebhookResponse } from '../../ports/index.js';
+import type { HttpSender, WebhookRequest, WebhookResponse } from '../../ports/pipeline.js';
 import type { DestinationGuard } from './destination-guard.js';
 
 /** Response bodies are read only this far (then the connection is dropped rather than drained). */

@@ -1,6 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { TokenEndpoint, TokenEndpointAnswer } from '../../ports/index.js';
+import type { TokenEndpoint, TokenEndpointAnswer } from '../../ports/watcher.js';
 import type { DestinationGuard } from './destination-guard.js';
 
 /** A token endpoint's answer is a small JSON object; anything longer is not one. */

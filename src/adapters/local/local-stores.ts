@@ -1,5 +1,5 @@
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
-import type { Clock } from '../../ports/index.js';
+import type { Clock } from '../../ports/services.js';
 import { openLocalDatabase, persistentKey } from './database.js';
 import { MemoryEndpointThrottle } from './memory-endpoint-throttle.js';
 import { SqliteAttemptLog } from './sqlite-attempt-log.js';

@@ -1,5 +1,6 @@
 import { msUntilNextWindow, windowOf } from '../../domain/rate-window.js';
-import type { Admission, Clock, EndpointThrottle } from '../../ports/index.js';
+import type { Admission, EndpointThrottle } from '../../ports/pipeline.js';
+import type { Clock } from '../../ports/services.js';
 
 /** Per-endpoint rate limits in one process's memory: exact for local mode, where a single process delivers. */
 export class MemoryEndpointThrottle implements EndpointThrottle {

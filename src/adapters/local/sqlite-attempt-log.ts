@@ -1,4 +1,4 @@
-import type { AttemptLog, DeliveryAttempt } from '../../ports/index.js';
+import type { AttemptLog, DeliveryAttempt } from '../../ports/pipeline.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
 

@@ -1,5 +1,6 @@
 import { apiTokenHash, isTokenScope, newApiToken, type TokenScope } from '../../domain/api-tokens.js';
-import type { ApiTokenInfo, ApiTokenStore, Clock } from '../../ports/index.js';
+import type { ApiTokenInfo, ApiTokenStore } from '../../ports/management.js';
+import type { Clock } from '../../ports/services.js';
 import type { LocalDatabase } from './database.js';
 
 /** A managed item as stored: the request document it was created from (secrets inline), by id. */

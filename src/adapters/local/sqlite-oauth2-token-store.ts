@@ -1,4 +1,4 @@
-import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../ports/index.js';
+import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../ports/watcher.js';
 import type { LocalDatabase } from './database.js';
 
 interface TokenRow {

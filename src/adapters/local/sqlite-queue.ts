@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Clock, EventQueue, OutgoingMessage, QueueMessage } from '../../ports/index.js';
+import type { EventQueue, OutgoingMessage, QueueMessage } from '../../ports/pipeline.js';
+import type { Clock } from '../../ports/services.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
 

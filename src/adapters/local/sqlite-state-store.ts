@@ -2,14 +2,13 @@ import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
 import type {
-  Clock,
-  CursorStore,
   DeadLetter,
   DeadLetterSummary,
   DeliveryLog,
   SubscriptionStatusStore,
-  UidGaps,
-} from '../../ports/index.js';
+} from '../../ports/pipeline.js';
+import type { Clock } from '../../ports/services.js';
+import type { CursorStore, UidGaps } from '../../ports/watcher.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
 

@@ -1,6 +1,6 @@
 import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import { PIPELINE_METRICS } from '../../config/deployment.js';
-import type { Metrics } from '../../ports/index.js';
+import type { Metrics } from '../../ports/services.js';
 
 const OUTCOME_METRICS: ReadonlyMap<string, string> = new Map([
   ['delivered', PIPELINE_METRICS.delivered],

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { Metrics } from '../../ports/index.js';
+import type { Metrics } from '../../ports/services.js';
 
 /** What is read at scrape time rather than counted: the current state of the bridge. */
 export interface MetricSources {

@@ -2,11 +2,11 @@ import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { createLogger } from '../../adapters/powertools-logger.js';
 import { systemClock } from '../../adapters/system-clock.js';
+import { exitOnUnexpectedErrors } from '../../compose/unexpected-errors.js';
 import type { AccountConfig } from '../../config/config.js';
 import { ConfigError, loadConfig } from '../../config/load-config.js';
 import type { DoctorReport } from '../../domain/doctor-report.js';
 import { errorMessage } from '../../domain/errors.js';
-import { exitOnUnexpectedErrors } from '../../runtime/unexpected-errors.js';
 import { type Command, flag, type OptionValues, text } from '../command.js';
 
 export const runCommand: Command = {
@@ -18,7 +18,7 @@ export const runCommand: Command = {
     const logger = createLogger(config.logLevel);
     // Loaded here, not at the top: the other commands (deliveries, replay, ...) share this module's importer
     // and need neither IMAP nor parsing.
-    const { startLocalBridge } = await import('../../runtime/local-bridge.js');
+    const { startLocalBridge } = await import('../../compose/local/local-bridge.js');
     const starting = startLocalBridge(config, logger);
     let stopping = false;
     // Listening before the bridge has started: a SIGTERM during start-up (the HTTP port is open before the

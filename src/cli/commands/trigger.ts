@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { LocalDirectory } from '../../adapters/local/local-directory.js';
 import { type LocalStores, openLocalStores } from '../../adapters/local/local-stores.js';
 import { createLogger } from '../../adapters/powertools-logger.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { ConfigError, loadConfig } from '../../config/load-config.js';
 import { arrivalRecord, rawBlobKey } from '../../pipeline/records.js';
-import { LocalDirectory } from '../../runtime/local-directory.js';
 import { type Command, text } from '../command.js';
 
 /** What `trigger` sends without `--eml`: a small message with a text and an HTML part. */

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type Socket, connect as tcpConnect } from 'node:net';
 import type { AccountConfig } from '../../config/config.js';
 import type { DoctorReport, DoctorStep } from '../../domain/doctor-report.js';
-import type { AddressPolicy, OAuth2TokenStore, TokenEndpoint } from '../../ports/index.js';
+import type { AddressPolicy, OAuth2TokenStore, TokenEndpoint } from '../../ports/watcher.js';
 import { loginAndInspect } from './login.js';
 import { fail, StepFailure } from './steps.js';
 import { checkPlainGreeting, handshake } from './tls.js';

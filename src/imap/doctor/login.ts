@@ -3,7 +3,7 @@ import type { AccountConfig } from '../../config/config.js';
 import type { DoctorStep } from '../../domain/doctor-report.js';
 import { errorMessage } from '../../domain/errors.js';
 import { isMailboxPattern, resolveMailboxes } from '../../domain/folder-tree.js';
-import type { OAuth2TokenStore, TokenEndpoint } from '../../ports/index.js';
+import type { OAuth2TokenStore, TokenEndpoint } from '../../ports/watcher.js';
 import { type ImapCredentials, imapClientOptions } from '../client-options.js';
 import { explainLoginRejection } from '../connection-failure.js';
 import { listFolders } from '../folder-listing.js';

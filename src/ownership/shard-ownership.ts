@@ -1,6 +1,7 @@
 import { errorMessage, IdlehookError } from '../domain/errors.js';
 import { HeartbeatObservations, planLeases, shardOf } from '../domain/shard-leases.js';
-import type { Clock, LeaseFence, LeaseStore, Logger, MailboxOwnership } from '../ports/index.js';
+import type { Clock, Logger } from '../ports/services.js';
+import type { LeaseFence, LeaseStore, MailboxOwnership } from '../ports/watcher.js';
 
 export interface ShardOwnershipSettings {
   /** This worker's name in the lease table: unique per process (the task id, say). */

@@ -1,20 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { type SecretKind, secretName } from '../../config/aws-environment.js';
+import type { AccountConfig } from '../../config/config.js';
+import { ConfigError } from '../../config/load-config.js';
+import { errorMessage } from '../../domain/errors.js';
+import type { SubscriptionConfig } from '../../domain/subscriptions.js';
+import type { Listed, ManagedDirectory } from '../../ports/management.js';
+import type { Logger, SecretResolver, SecretWriter } from '../../ports/services.js';
 import {
   type DynamoDbAccountRepository,
   type StoredAccount,
   storedAccountOf,
-} from '../adapters/aws/dynamodb-account-repository.js';
+} from './dynamodb-account-repository.js';
 import type {
   DynamoDbSubscriptionRepository,
   StoredSubscription,
-} from '../adapters/aws/dynamodb-subscription-repository.js';
-import { type SecretKind, secretName } from '../config/aws-environment.js';
-import type { AccountConfig } from '../config/config.js';
-import { ConfigError } from '../config/load-config.js';
-import { errorMessage } from '../domain/errors.js';
-import type { SubscriptionConfig } from '../domain/subscriptions.js';
-import type { Logger, SecretResolver, SecretWriter } from '../ports/index.js';
-import type { Listed, ManagedDirectory } from '../ports/management.js';
+} from './dynamodb-subscription-repository.js';
 
 type Document = Record<string, unknown>;
 

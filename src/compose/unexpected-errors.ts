@@ -1,5 +1,5 @@
 import { errorMessage } from '../domain/errors.js';
-import type { Logger } from '../ports/index.js';
+import type { Logger } from '../ports/services.js';
 
 /** EX_SOFTWARE (sysexits.h): an internal error, after which a supervisor should restart the process. */
 export const EXIT_UNEXPECTED = 70;

@@ -5,12 +5,13 @@ import {
   SqsFifoPartialProcessorAsync,
 } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { SqsQueue } from '../adapters/aws/sqs-queue.js';
-import { IdlehookError } from '../domain/errors.js';
-import { type DeliveryDependencies, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
-import { handleIngestRecord } from '../pipeline/handle-ingest.js';
-import type { DeliveryRecord, IngestRecord } from '../pipeline/records.js';
-import type { BlobStore, Metrics, SubscriptionRepository } from '../ports/index.js';
+import type { SqsQueue } from '../../adapters/aws/sqs-queue.js';
+import { IdlehookError } from '../../domain/errors.js';
+import { type DeliveryDependencies, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
+import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
+import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
+import type { SubscriptionRepository } from '../../ports/pipeline.js';
+import type { BlobStore, Metrics } from '../../ports/services.js';
 
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 

@@ -1,10 +1,10 @@
-import type { SqliteManagedDocuments } from '../adapters/local/sqlite-management-store.js';
-import type { AccountConfig, Config } from '../config/config.js';
-import { parseAccountDocument, parseSubscriptionDocument } from '../config/load-config.js';
-import { errorMessage } from '../domain/errors.js';
-import type { SubscriptionConfig } from '../domain/subscriptions.js';
-import type { Logger } from '../ports/index.js';
-import type { Listed, Origin } from '../ports/management.js';
+import type { AccountConfig, Config } from '../../config/config.js';
+import { parseAccountDocument, parseSubscriptionDocument } from '../../config/load-config.js';
+import { errorMessage } from '../../domain/errors.js';
+import type { SubscriptionConfig } from '../../domain/subscriptions.js';
+import type { Listed, Origin } from '../../ports/management.js';
+import type { Logger } from '../../ports/services.js';
+import type { SqliteManagedDocuments } from './sqlite-management-store.js';
 
 export type RemoveOutcome = 'removed' | 'not-found' | 'read-only';
 

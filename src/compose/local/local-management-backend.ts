@@ -1,15 +1,15 @@
-import type { DestinationGuard } from '../adapters/http/destination-guard.js';
-import type { NodeHttpSender } from '../adapters/http/node-http-sender.js';
-import { HttpTokenEndpoint } from '../adapters/http/token-endpoint.js';
-import type { LocalStores } from '../adapters/local/local-stores.js';
-import { systemClock } from '../adapters/system-clock.js';
-import type { Config } from '../config/config.js';
-import { type ConnectSigner, connectLink } from '../connect/connect-links.js';
-import type { StatusBoard } from '../imap/status-board.js';
-import { replayDeadLetters } from '../pipeline/replay.js';
-import type { Logger } from '../ports/index.js';
-import type { LinkRequest, ManagementBackend } from '../ports/management.js';
-import type { LocalDirectory } from './local-directory.js';
+import type { DestinationGuard } from '../../adapters/http/destination-guard.js';
+import type { NodeHttpSender } from '../../adapters/http/node-http-sender.js';
+import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
+import type { LocalDirectory } from '../../adapters/local/local-directory.js';
+import type { LocalStores } from '../../adapters/local/local-stores.js';
+import { systemClock } from '../../adapters/system-clock.js';
+import type { Config } from '../../config/config.js';
+import { type ConnectSigner, connectLink } from '../../connect/connect-links.js';
+import type { StatusBoard } from '../../imap/status-board.js';
+import { replayDeadLetters } from '../../pipeline/replay.js';
+import type { LinkRequest, ManagementBackend } from '../../ports/management.js';
+import type { Logger } from '../../ports/services.js';
 
 /** What the management API and the dashboard work on in local mode: SQLite, the in-process status board and watcher. */
 export function localManagementBackend(parts: {
@@ -41,7 +41,7 @@ export function localManagementBackend(parts: {
     unreportedState: 'starting',
     queueDepths: () => ({ ingest: stores.ingest.depth(), delivery: stores.deliveries.depth() }),
     checkAccount: async (account) => {
-      const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
+      const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
       return diagnoseAccount(account, {
         tokenStore: stores.oauth2Tokens,
         tokenEndpoint: new HttpTokenEndpoint(parts.guard),

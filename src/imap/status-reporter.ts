@@ -1,7 +1,8 @@
 import type { AccountSnapshot } from '../domain/account-status.js';
 import { errorMessage } from '../domain/errors.js';
-import type { StatusBoard } from '../imap/status-board.js';
-import type { AccountStatusReports, Clock, Logger } from '../ports/index.js';
+import type { Clock, Logger } from '../ports/services.js';
+import type { AccountStatusReports } from '../ports/watcher.js';
+import type { StatusBoard } from './status-board.js';
 
 export interface StatusReportTiming {
   /** How often the board is looked at: a change of state or error is reported within this. */

@@ -1,5 +1,5 @@
-import type { Clock, ConnectFlowStore, PendingConnectFlow } from '../ports/index.js';
-
+import type { ConnectFlowStore, PendingConnectFlow } from '../../ports/management.js';
+import type { Clock } from '../../ports/services.js';
 /** Local mode's connect flows: in memory (a restart ends them, as it ends the links too). */
 export class MemoryConnectFlows implements ConnectFlowStore {
   private readonly flows = new Map<string, PendingConnectFlow & { readonly expiresAt: number }>();

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SqliteQueue } from '../adapters/local/sqlite-queue.js';
-import { errorMessage } from '../domain/errors.js';
-import type { DeliveryOutcome } from '../pipeline/handle-delivery.js';
-import type { Logger, QueueMessage } from '../ports/index.js';
+import { errorMessage } from '../../domain/errors.js';
+import type { DeliveryOutcome } from '../../pipeline/handle-delivery.js';
+import type { QueueMessage } from '../../ports/pipeline.js';
+import type { Logger } from '../../ports/services.js';
+import type { SqliteQueue } from './sqlite-queue.js';
 
 export interface QueueWorkerOptions {
   readonly name: string;

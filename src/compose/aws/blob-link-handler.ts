@@ -1,6 +1,6 @@
-import { BLOB_PREFIXES } from '../domain/blob-keys.js';
-import { checkBlobLink } from '../domain/blob-links.js';
-import type { Clock } from '../ports/index.js';
+import { BLOB_PREFIXES } from '../../domain/blob-keys.js';
+import { checkBlobLink } from '../../domain/blob-links.js';
+import type { Clock } from '../../ports/services.js';
 
 /** The parts of a Lambda function URL request (payload format 2.0) a link needs. */
 export interface LinkRequest {

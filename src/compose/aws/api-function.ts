@@ -1,15 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { type Context, Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
-import { parseSecretJson } from '../adapters/aws/secret-json.js';
-import { createManagementApi } from '../api/management-api.js';
-import type { AwsEnvironment } from '../config/aws-environment.js';
-import { parseConnectDocument } from '../config/load-config.js';
-import { ConnectSigner, connectLink } from '../connect/connect-links.js';
-import { createConnectRoutes } from '../connect/connect-routes.js';
-import { createDashboard } from '../dashboard/dashboard.js';
-import { messageDetailsReader } from '../dashboard/message-details.js';
-import type { LinkRequest, ManagementBackend } from '../ports/management.js';
+import { parseSecretJson } from '../../adapters/aws/secret-json.js';
+import { createManagementApi } from '../../api/management-api.js';
+import type { AwsEnvironment } from '../../config/aws-environment.js';
+import { parseConnectDocument } from '../../config/load-config.js';
+import { ConnectSigner, connectLink } from '../../connect/connect-links.js';
+import { createConnectRoutes } from '../../connect/connect-routes.js';
+import { createDashboard } from '../../dashboard/dashboard.js';
+import { messageDetailsReader } from '../../dashboard/message-details.js';
+import type { LinkRequest, ManagementBackend } from '../../ports/management.js';
 import type { AwsAdapters } from './aws-composition.js';
 import { awsManagementBackend } from './aws-management-backend.js';
 

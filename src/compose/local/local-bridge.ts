@@ -1,35 +1,36 @@
 import type { RequestListener } from 'node:http';
 import type { getRequestListener } from '@hono/node-server';
-import { destinationGuardFor } from '../adapters/http/destination-guard.js';
-import { NodeHttpSender } from '../adapters/http/node-http-sender.js';
-import { HttpTokenEndpoint } from '../adapters/http/token-endpoint.js';
+import { destinationGuardFor } from '../../adapters/http/destination-guard.js';
+import { NodeHttpSender } from '../../adapters/http/node-http-sender.js';
+import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
+import { LocalDirectory } from '../../adapters/local/local-directory.js';
 import {
   type LocalHttpServer,
   startLocalHttpServer,
   startPublicHttpServer,
-} from '../adapters/local/local-http-server.js';
-import { openLocalStores } from '../adapters/local/local-stores.js';
-import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
-import { systemClock } from '../adapters/system-clock.js';
-import type { Config } from '../config/config.js';
-import { ConfigError } from '../config/load-config.js';
-import { ConnectSigner } from '../connect/connect-links.js';
+} from '../../adapters/local/local-http-server.js';
+import { openLocalStores } from '../../adapters/local/local-stores.js';
+import { QueueWorker } from '../../adapters/local/queue-worker.js';
+import { PrometheusMetrics } from '../../adapters/metrics/prometheus-metrics.js';
+import { systemClock } from '../../adapters/system-clock.js';
+import type { Config } from '../../config/config.js';
+import { ConfigError } from '../../config/load-config.js';
+import { ConnectSigner } from '../../connect/connect-links.js';
 import {
   ByteBudget,
   PARSE_BYTES_IN_FLIGHT,
   PARSE_MEMORY_PER_SOURCE_BYTE,
   SOURCE_BYTES_IN_FLIGHT,
-} from '../domain/byte-budget.js';
-import { errorMessage } from '../domain/errors.js';
-import { LoginPacer } from '../imap/login-pacer.js';
-import { StatusBoard } from '../imap/status-board.js';
-import { ownsEverything, Watcher } from '../imap/watcher.js';
-import { deliveryPolicyOf, handleDeliveryRecord } from '../pipeline/handle-delivery.js';
-import { handleIngestRecord } from '../pipeline/handle-ingest.js';
-import type { Logger } from '../ports/index.js';
-import { LocalDirectory } from './local-directory.js';
+} from '../../domain/byte-budget.js';
+import { errorMessage } from '../../domain/errors.js';
+import { LoginPacer } from '../../imap/login-pacer.js';
+import { StatusBoard } from '../../imap/status-board.js';
+import { Watcher } from '../../imap/watcher.js';
+import { ownsEverything } from '../../ownership/owns-everything.js';
+import { deliveryPolicyOf, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
+import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
+import type { Logger } from '../../ports/services.js';
 import { localManagementBackend } from './local-management-backend.js';
-import { QueueWorker } from './queue-worker.js';
 
 export interface LocalBridge {
   /** Base URL of the loopback HTTP server (status and blobs). */
@@ -110,15 +111,17 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     deadLetters: () => state.deadLetterCount(),
   });
   const apiListener = lazyApp(logger, async () =>
-    (await import('../api/management-api.js')).createManagementApi(backend),
+    (await import('../../api/management-api.js')).createManagementApi(backend),
   );
   const connectListener =
     connectConfig &&
     lazyApp(logger, async () =>
-      (await import('../connect/connect-routes.js')).createConnectRoutes({
+      (await import('../../connect/connect-routes.js')).createConnectRoutes({
         config: connectConfig,
         signer: connectSigner,
-        flows: new (await import('../connect/memory-connect-flows.js')).MemoryConnectFlows(backend.clock),
+        flows: new (await import('../../adapters/memory/memory-connect-flows.js')).MemoryConnectFlows(
+          backend.clock,
+        ),
         // Links and the redirect URI name the configured URL, whichever listener the request came in at.
         baseUrl: () => connectBaseUrl(),
         backend,
@@ -127,8 +130,8 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     );
   const dashboardListener = lazyApp(logger, async () => {
     const [{ createDashboard }, { messageDetailsReader }] = await Promise.all([
-      import('../dashboard/dashboard.js'),
-      import('../dashboard/message-details.js'),
+      import('../../dashboard/dashboard.js'),
+      import('../../dashboard/message-details.js'),
     ]);
     // Subjects and senders come from the raw messages, only where the operator turned them on.
     return createDashboard(backend, {

@@ -1,10 +1,10 @@
-import type { AwsEnvironment } from '../config/aws-environment.js';
-import { replayDeadLetters } from '../pipeline/replay.js';
-import type { ReportedAccountStatus } from '../ports/index.js';
-import type { ManagementBackend } from '../ports/management.js';
+import { AwsDirectory } from '../../adapters/aws/aws-directory.js';
+import type { AwsEnvironment } from '../../config/aws-environment.js';
+import { STATUS_REPORT_STALE_AFTER_MS } from '../../imap/status-reporter.js';
+import { replayDeadLetters } from '../../pipeline/replay.js';
+import type { ManagementBackend } from '../../ports/management.js';
+import type { ReportedAccountStatus } from '../../ports/watcher.js';
 import type { AwsAdapters } from './aws-composition.js';
-import { AwsDirectory } from './aws-directory.js';
-import { STATUS_REPORT_STALE_AFTER_MS } from './status-reporter.js';
 
 /**
  * What the management API works on in AWS mode: the state table, Secrets Manager and the queues, the same stores
@@ -37,7 +37,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     unreportedState: 'unknown',
     queueDepths: async () => ({ ingest: await aws.ingest.depth(), delivery: await aws.deliveries.depth() }),
     checkAccount: async (account) => {
-      const { diagnoseAccount } = await import('../imap/doctor/doctor.js');
+      const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
       return diagnoseAccount(account, {
         tokenStore: aws.oauth2Tokens,
         tokenEndpoint: aws.tokenEndpoint,

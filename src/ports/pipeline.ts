@@ -1,0 +1,144 @@
+import type { EndpointHealth } from '../domain/endpoint-health.js';
+import type { SubscriptionConfig } from '../domain/subscriptions.js';
+
+/** The pipeline's side (parse and deliver): queues, subscriptions, webhooks, delivery records and dead letters. */
+
+export interface DeadLetter {
+  readonly eventId: string;
+  readonly subscriptionId: string;
+  readonly eventType: string;
+  /** The exact body that was signed, so a replay is byte-identical. */
+  readonly body: string;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly failedAt: number;
+}
+
+export type DeadLetterSummary = Omit<DeadLetter, 'body'>;
+
+/** Terminal outcomes of deliveries: what was delivered (for deduplication) and what was dead-lettered. */
+export interface DeliveryLog {
+  isDelivered(eventId: string, subscriptionId: string): Promise<boolean>;
+  markDelivered(eventId: string, subscriptionId: string, attempts: number): Promise<void>;
+  deadLetter(letter: DeadLetter): Promise<void>;
+  /** Every dead letter, oldest first, without its body: listing them reads no bodies (no S3 objects in AWS mode). */
+  listDeadLetters(): Promise<DeadLetterSummary[]>;
+  /** A dead letter's body, for its replay; undefined when it is no dead letter (any more). */
+  deadLetterBody(eventId: string, subscriptionId: string): Promise<string | undefined>;
+}
+
+/** Each subscription's endpoint health: whether it is disabled, and since when it has been failing. */
+export interface SubscriptionStatusStore {
+  health(subscriptionId: string): Promise<EndpointHealth>;
+  /** Starts a failing period at `since`; an ongoing one keeps its start. */
+  markFailing(subscriptionId: string, since: number): Promise<void>;
+  markHealthy(subscriptionId: string): Promise<void>;
+  /** True when this call disabled it; false when it already was (so it is announced once). */
+  disable(subscriptionId: string, reason: string): Promise<boolean>;
+  /** Re-enables it with a clean slate: no failing period. */
+  enable(subscriptionId: string): Promise<void>;
+}
+
+/** One HTTP attempt to a subscription's endpoint, as the per-endpoint attempt log keeps it. */
+export interface DeliveryAttempt {
+  readonly subscriptionId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly attempt: number;
+  readonly attemptedAt: number;
+  readonly durationMs: number;
+  readonly succeeded: boolean;
+  /** The HTTP status; absent when no response arrived. */
+  readonly status?: number;
+  /** Why no response arrived (timeout, refused, ...). */
+  readonly error?: string;
+  /** The start of the response body, so a receiver's own error message can be read. */
+  readonly responseExcerpt?: string;
+}
+
+export interface AttemptLog {
+  recordAttempt(attempt: DeliveryAttempt): Promise<void>;
+  /** Newest first. */
+  listAttempts(subscriptionId: string, limit: number): Promise<DeliveryAttempt[]>;
+}
+
+export type Admission =
+  | { readonly admitted: true }
+  | { readonly admitted: false; readonly retryInMs: number };
+
+/** A per-endpoint rate limit (requests per second), counted wherever all deliverers can see it. */
+export interface EndpointThrottle {
+  admit(subscriptionId: string, ratePerSecond: number): Promise<Admission>;
+}
+
+export interface QueueMessage<Body> {
+  readonly id: string;
+  readonly body: Body;
+  /** 1 on first delivery of this message to a consumer, then 2, 3, ... */
+  readonly receiveCount: number;
+}
+
+export interface OutgoingMessage<Body> {
+  /**
+   * Identifies the message for deduplication: local and FIFO queues drop a message whose key was sent moments
+   * before. Best effort only: consumers stay idempotent (the delivery log), since at-least-once repeats happen.
+   */
+  readonly deduplicationKey: string;
+  readonly body: Body;
+  /** Hidden from receivers for this long after sending (at most 15 minutes). */
+  readonly delayMs?: number;
+}
+
+/** A durable queue: once send() resolves the messages survive a crash. */
+export interface EventQueue<Body> {
+  send(messages: readonly OutgoingMessage<Body>[]): Promise<void>;
+  receive(maxMessages: number): Promise<QueueMessage<Body>[]>;
+  acknowledge(messageId: string): Promise<void>;
+  /** Hands the message back to be received again after the delay. */
+  retryLater(messageId: string, delayMs: number): Promise<void>;
+}
+
+export interface WebhookRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly timeoutMs: number;
+}
+
+export interface WebhookResponse {
+  /** Absent when no HTTP response arrived (timeout, refused, reset, DNS). */
+  readonly status?: number;
+  readonly retryAfter?: string | null;
+  readonly error?: string;
+  /** No response arrived within the timeout. */
+  readonly timedOut?: boolean;
+  /** The first bytes of the response body (a receiver's error message), as text. */
+  readonly responseExcerpt?: string;
+  /** The request was refused before it was sent, for a reason a retry cannot change (e.g. SSRF protection). */
+  readonly permanent?: boolean;
+  readonly durationMs: number;
+}
+
+export interface HttpSender {
+  send(request: WebhookRequest): Promise<WebhookResponse>;
+}
+
+/** Where subscriptions come from: the config file in local mode, DynamoDB (+ Secrets Manager) on AWS. */
+export interface SubscriptionRepository {
+  list(): Promise<readonly SubscriptionConfig[]>;
+}
+
+export interface DeadLetterFilter {
+  readonly eventId?: string;
+  readonly subscriptionId?: string;
+  /** Only dead letters that failed at or after this time (ms). */
+  readonly since?: number;
+  /** Only dead letters that failed before this time (ms). */
+  readonly until?: number;
+}
+
+export interface ReplayResult {
+  readonly letter: DeadLetterSummary;
+  readonly delivered: boolean;
+  readonly detail: string;
+}
