@@ -1,6 +1,6 @@
 // Per-message work of the AWS functions, measured on local API servers (dynalite, fauxqs): handler time per
 // message and the AWS API requests each message costs, by operation. These requests are what AWS bills; the
-// times exclude AWS network latency (see README, "What it costs").
+// times exclude AWS network latency (see docs/deploying-to-aws.md, "What it costs").
 // Usage: npm run bench:aws [-- --messages 500]
 
 import { readFileSync } from 'node:fs';
@@ -114,7 +114,7 @@ const queued = async () => {
 requests.clear();
 const watcher = await startAwsWatcher(env, {
   clients: { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets },
-  // Per-message requests only: the lease traffic is per task and time, priced on its own in the README.
+  // Per-message requests only: the lease traffic is per task and time, priced on its own in docs/deploying-to-aws.md.
   ownership: ownsEverything,
   healthPort: 0,
   heartbeat: async () => {},

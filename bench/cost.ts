@@ -1,6 +1,6 @@
 // What idlehook costs on AWS per mailbox-month, at 1,000, 10,000 and 100,000 mailboxes: a model, not a
 // measurement. Its inputs are the figures the benchmarks measured (marked) and AWS's published us-east-1 prices
-// (December 2026, ARM64, on-demand); it prints the README's cost table.
+// (December 2026, ARM64, on-demand); it prints the cost table of docs/deploying-to-aws.md.
 // Usage: npm run cost [-- --messages-per-day 50 --message-kib 50]
 import { parseArgs } from 'node:util';
 import { defaultMailboxesPerTask } from '../infra/watcher-service.js';

@@ -43,7 +43,7 @@ export interface WatcherServiceProps {
 }
 
 /**
- * The watcher's memory as bench:density measured it (README "Density"): a base (the process with one mailbox,
+ * The watcher's memory as bench:density measured it (docs/benchmarks.md, "Density"): a base (the process with one mailbox,
  * plus the 32 MiB of message sources a task may hold in flight) and the resident memory per idle mailbox.
  */
 const WATCHER_BASE_MIB = 128;

@@ -3,7 +3,7 @@
 // choices: minified, source maps, module-first main fields). `node scripts/build.js` builds the CLI into dist/ (bin/idlehook.js loads dist/idlehook.mjs);
 // `node scripts/build.js watcher` builds the watcher task's image contents into dist-watcher/.
 // A minified bundle is about 10 MiB less resident memory for a running bridge than the same code loaded as ~350
-// separate modules (README, Benchmarks). Type checking is `npm run typecheck`.
+// separate modules (docs/benchmarks.md). Type checking is `npm run typecheck`.
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -13,7 +13,7 @@ const shared = {
   platform: 'node',
   outExtension: { '.js': '.mjs' },
   // Minified names: the errors name themselves (IdlehookError.name). esbuild's keepNames would rename every
-  // function as it is created, which cost about a tenth of the live rate (README, Benchmarks).
+  // function as it is created, which cost about a tenth of the live rate (docs/benchmarks.md).
   minify: true,
   // Stack traces point into the sources under NODE_OPTIONS=--enable-source-maps.
   sourcemap: 'linked',

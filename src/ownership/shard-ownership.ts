@@ -22,7 +22,7 @@ export class ShardCountMismatchError extends IdlehookError {
       'SHARD_COUNT_MISMATCH',
       false,
       `the lease table was set up for ${stored} shards and this watcher runs with ${configured} (IDLEHOOK_SHARD_COUNT, the construct's shardCount). ` +
-        `Deploy with shardCount ${stored} again; to change it, follow "Changing shardCount" in the README (stop every watcher task, then \`idlehook leases reset --stack NAME\`).`,
+        `Deploy with shardCount ${stored} again; to change it, follow "Changing shardCount" in docs/deploying-to-aws.md (stop every watcher task, then \`idlehook leases reset --stack NAME\`).`,
     );
   }
 }

@@ -7,7 +7,7 @@ import { connectAppender, simpleMessage } from '../support/mail.js';
 import type { WebhookReceiver } from '../support/receiver.js';
 import { seededRandom } from '../support/seeded-random.js';
 
-/** Sizes of a chaos run: CI runs the short defaults, `npm run chaos` the full one (see README). */
+/** Sizes of a chaos run: CI runs the short defaults, `npm run chaos` the full one (see docs/development.md). */
 export const CHAOS = {
   messages: Number(process.env.CHAOS_MESSAGES ?? 600),
   /** Mail arrives spread over this long, so the faults land while it is arriving. */

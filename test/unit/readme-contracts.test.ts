@@ -4,12 +4,12 @@ import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { STATE_TABLE_ITEMS } from '../../src/adapters/aws/state-table.js';
 
-const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+const readme = readFileSync(resolve(import.meta.dirname, '../../docs/deploying-to-aws.md'), 'utf8');
 
 /** The rows of the first Markdown table after a heading, as arrays of cells with code marks removed. */
 function tableAfter(heading: string): string[][] {
   const section = readme.slice(readme.indexOf(`\n${heading}\n`));
-  assert.ok(section.length < readme.length, `README has the heading ${heading}`);
+  assert.ok(section.length < readme.length, `docs/deploying-to-aws.md has the heading ${heading}`);
   const lines = section.split('\n');
   const first = lines.findIndex((line) => line.startsWith('|'));
   const rows: string[][] = [];
@@ -25,9 +25,9 @@ function tableAfter(heading: string): string[][] {
   return rows;
 }
 
-describe('README', () => {
+describe('docs/deploying-to-aws.md', () => {
   it('shows the DynamoDB table as state-table.ts defines it: every item, its pk and its sk, in order', () => {
-    const documented = tableAfter('### DynamoDB table').map(([item, pk, sk]) => ({ item, pk, sk }));
+    const documented = tableAfter('## DynamoDB table').map(([item, pk, sk]) => ({ item, pk, sk }));
     const defined = STATE_TABLE_ITEMS.map(({ item, key }) => ({ item, pk: key.pk, sk: key.sk }));
     assert.deepEqual(documented, defined);
   });

@@ -27,7 +27,7 @@ import { DEAD_LETTER_INDEX, TABLE_KEYS, TABLE_PARTITIONS, type TableKey } from '
 const UNDER_CURRENT_LEASE = '(attribute_not_exists(leaseEpoch) OR leaseEpoch <= :epoch)';
 
 /**
- * The state store on one DynamoDB table (single-table design: state-table.ts, and README "DynamoDB table").
+ * The state store on one DynamoDB table (single-table design: state-table.ts, and docs/deploying-to-aws.md, "DynamoDB table").
  * Correctness rests on conditional writes only (no transactions): a cursor moves forward within one
  * UIDVALIDITY, a delivered outcome is never turned back into a dead letter.
  */

@@ -3,7 +3,7 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 /**
  * The state table, defined once: its keys, index and TTL attribute (the CDK construct and the emulator tests
  * build the table from these), the partitions each component owns (IAM grants), and every item's key. The
- * README's "DynamoDB table" is checked against STATE_TABLE_ITEMS by a test.
+ * table in docs/deploying-to-aws.md ("DynamoDB table") is checked against STATE_TABLE_ITEMS by a test.
  */
 
 export const TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
@@ -108,7 +108,7 @@ export interface TableKey {
 export const attemptsPartition = (subscriptionId: string): string =>
   `${TABLE_PARTITIONS.attempts}${subscriptionId}`;
 
-/** Every item's key. Parts are strings so that the README's placeholders go through the same code. */
+/** Every item's key. Parts are strings so that the documented placeholders go through the same code. */
 export const TABLE_KEYS = {
   cursor: (account: string, mailbox: string): TableKey => ({
     pk: `${TABLE_PARTITIONS.mailbox}${account}#${mailbox}`,
@@ -154,7 +154,7 @@ export const TABLE_KEYS = {
   }),
 } as const;
 
-/** The README's table, row by row: each item's name and its key with placeholders. */
+/** The documented table (docs/deploying-to-aws.md), row by row: each item's name and its key with placeholders. */
 export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: TableKey }[] = [
   { item: 'mailbox cursor', key: TABLE_KEYS.cursor('<account>', '<mailbox>') },
   { item: 'UID gaps (servers without QRESYNC)', key: TABLE_KEYS.uidGaps('<account>', '<mailbox>') },

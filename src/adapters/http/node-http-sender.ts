@@ -48,7 +48,7 @@ function describeError(error: unknown): string {
 
 /**
  * Webhook POSTs over Node's own HTTP client, with keep-alive connection reuse. The undici client this replaced
- * cost an idle bridge 5-7 MiB and a burst about 20 MiB more, for no gain per request (README, "Benchmarks").
+ * cost an idle bridge 5-7 MiB and a burst about 20 MiB more, for no gain per request (docs/benchmarks.md).
  * Redirects are never followed: a 3xx is a failed attempt, as Standard Webhooks specifies.
  */
 export class NodeHttpSender implements HttpSender {
