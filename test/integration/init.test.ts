@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -90,6 +90,51 @@ describe('idlehook init', () => {
     const envFile = join(dir, 'idlehook.env');
     assert.equal(statSync(envFile).mode & 0o777, 0o600);
     assert.match(readFileSync(envFile, 'utf8'), /^IDLEHOOK_WEBHOOK_SECRET='whsec_[A-Za-z0-9+/=]{32,}'$/m);
+  });
+
+  it("in the README's order (init --run, then listen seconds later) the sample arrives within seconds", async () => {
+    const dir = folder();
+    const bridge = started(dir, ['init', '--run']);
+    let listener: ReturnType<typeof started> | undefined;
+    try {
+      await bridge.until(/Waiting for a receiver on http:\/\/127\.0\.0\.1:7466\//, 'what it waits for');
+      // A user reads the message, opens a second terminal and types the command.
+      await new Promise((resolve) => setTimeout(resolve, 6_000));
+      const listenStartedAt = Date.now();
+      listener = started(dir, ['listen']);
+      await listener.until(
+        /message\.received account=sample mailbox=INBOX/,
+        'the verified sample event',
+        60_000,
+      );
+      const seconds = (Date.now() - listenStartedAt) / 1000;
+      assert.ok(seconds < 15, `the sample came ${seconds} s after listen started`);
+      assert.match(bridge.output(), /The receiver answers: queued a sample message/);
+    } finally {
+      await Promise.all([bridge.stop(), listener?.stop()]);
+    }
+  });
+
+  it('keeps the files with secrets out of git: adds them to the .gitignore it finds, or says to', async () => {
+    const repository = folder();
+    mkdirSync(join(repository, '.git'));
+    writeFileSync(join(repository, '.gitignore'), 'node_modules/\nidlehook.env');
+    const project = join(repository, 'mail');
+    mkdirSync(project);
+    const first = await idlehook(project, ['init']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /Added mail\/idlehook\.config\.json, mail\/\.idlehook\/ to .*\.gitignore/);
+    assert.equal(
+      readFileSync(join(repository, '.gitignore'), 'utf8'),
+      'node_modules/\nidlehook.env\nmail/idlehook.config.json\nmail/.idlehook/\n',
+      'the env file was listed (at the root, as the user wrote it); the rest added, once',
+    );
+    const again = await idlehook(project, ['init', '--force']);
+    assert.match(again.stdout, /\.gitignore already keeps them out of git/);
+
+    const loose = folder();
+    const alone = await idlehook(loose, ['init']);
+    assert.match(alone.stdout, /keep idlehook\.config\.json, idlehook\.env, .* out of version control/);
   });
 
   it('asks for an account, checks it with the doctor, and the config it writes delivers that mailbox', async () => {

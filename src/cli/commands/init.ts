@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { appendFileSync, chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
@@ -7,6 +8,7 @@ import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { ConfigError, type ConfigProblem, parseConfig } from '../../config/load-config.js';
 import { PROVIDER_NAMES } from '../../config/providers.js';
+import { errorMessage } from '../../domain/errors.js';
 import { ownValue, recordOf } from '../../domain/null-prototype.js';
 import { newWebhookSecret } from '../../domain/signing.js';
 import { type Command, flag, type OptionValues, text } from '../command.js';
@@ -311,8 +313,11 @@ export const initCommand: Command = {
       chmodSync(envPath, 0o600); // a file replaced with --force keeps its mode otherwise
       writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
       out(`Wrote ${file} and ${envPath} (the secrets; readable by you only).`);
-      if (config.accounts.length === 0) {
-        // With no mailbox to wait for, the first run has something to deliver.
+      out(keptOutOfGit(dirname(file), [basename(file), ENV_FILE, config.dataDir]));
+      // With no mailbox to wait for, the first run has something to deliver. Started here with `listen` not yet
+      // running (the quick start's order), the sample waits for the receiver: sent into a refused port, its
+      // retries would soon be minutes apart.
+      if (config.accounts.length === 0 && !(flag(values, 'run') && url === LISTEN_URL)) {
         const eventId = await queueMessage(stores, sampleMessage(new Date()), 'sample');
         out(`Queued a sample message (${eventId}): the bridge delivers it when it starts.`);
       }
@@ -320,7 +325,23 @@ export const initCommand: Command = {
       stores.close();
     }
     const name = basename(file) === 'idlehook.config.json' ? '' : ` --config ${file}`;
-    if (flag(values, 'run')) return runCommand.run(context);
+    if (flag(values, 'run')) {
+      if (config.accounts.length === 0 && url === LISTEN_URL) {
+        out(
+          `Waiting for a receiver on ${LISTEN_URL}: run \`npx idlehook listen\` in another terminal, and a sample message goes to it.`,
+        );
+        whenReachable(new URL(LISTEN_URL), async () => {
+          const later = openLocalStores(config.dataDir, systemClock);
+          try {
+            const eventId = await queueMessage(later, sampleMessage(new Date()), 'sample');
+            out(`The receiver answers: queued a sample message (${eventId}).`);
+          } finally {
+            later.close();
+          }
+        });
+      }
+      return runCommand.run(context);
+    }
     out(`Next: npx idlehook run${name}`);
     if (url === LISTEN_URL)
       out(
@@ -329,3 +350,62 @@ export const initCommand: Command = {
     return 0;
   },
 };
+
+/** Calls `then` once a TCP connection to `url` succeeds, trying every half second; never keeps the process up. */
+function whenReachable(url: URL, then: () => Promise<void>): void {
+  const attempt = () => {
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      then().catch((error: unknown) =>
+        process.stderr.write(`The sample message was not queued: ${errorMessage(error)}\n`),
+      );
+    });
+    socket.once('error', () => {
+      socket.destroy();
+      setTimeout(attempt, 500).unref();
+    });
+    socket.unref();
+  };
+  attempt();
+}
+
+/**
+ * Adds the files that hold secrets (and the data folder: mail, tokens) to the nearest .gitignore, from `dir` up to
+ * the repository's root, unless listed there already; says what it did, or what to do where it found none.
+ */
+function keptOutOfGit(dir: string, paths: readonly string[]): string {
+  for (let at = dir; ; at = dirname(at)) {
+    const ignore = join(at, '.gitignore');
+    if (existsSync(ignore)) {
+      const listed = new Set(
+        readFileSync(ignore, 'utf8')
+          .split('\n')
+          .map((line) => line.trim()),
+      );
+      const entries = paths
+        .map((path) => {
+          const entry = relative(at, resolve(dir, path)).split(sep).join('/');
+          return statSync(resolve(dir, path), { throwIfNoEntry: false })?.isDirectory() ? `${entry}/` : entry;
+        })
+        .filter((entry) => !ignoredBy(listed, entry));
+      if (entries.length === 0) return `${ignore} already keeps them out of git.`;
+      const text = readFileSync(ignore, 'utf8');
+      appendFileSync(ignore, `${text === '' || text.endsWith('\n') ? '' : '\n'}${entries.join('\n')}\n`);
+      return `Added ${entries.join(', ')} to ${ignore}: they hold secrets.`;
+    }
+    if (existsSync(join(at, '.git')) || dirname(at) === at)
+      return `They hold secrets: keep ${paths.join(', ')} out of version control (no .gitignore found).`;
+  }
+}
+
+/**
+ * Whether a .gitignore's lines cover `entry` (a path from its folder; a folder ends in "/"), as far as an exact
+ * line goes: the path itself (anchored or not), or its last name where the line has no slash inside, which git
+ * matches at any depth.
+ */
+function ignoredBy(lines: ReadonlySet<string>, entry: string): boolean {
+  const path = entry.replace(/\/$/, '');
+  const name = path.split('/').at(-1) ?? path;
+  return [path, `/${path}`, `${path}/`, `/${path}/`, name, `${name}/`].some((line) => lines.has(line));
+}
