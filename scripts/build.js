@@ -4,7 +4,7 @@
 // `node scripts/build.js watcher` builds the watcher task's image contents into dist-watcher/.
 // A minified bundle is about 10 MiB less resident memory for a running bridge than the same code loaded as ~350
 // separate modules (docs/benchmarks.md). Type checking is `npm run typecheck`.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const shared = {
@@ -38,6 +38,12 @@ const targets = new Map([
       chunkNames: 'chunks/[name]-[hash]',
       // A native module, loaded from node_modules at run time.
       external: ['better-sqlite3'],
+      // `idlehook --version` answers from the package.json it was built from.
+      define: {
+        IDLEHOOK_VERSION: JSON.stringify(
+          JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
+        ),
+      },
     },
   ],
   [

@@ -40,6 +40,7 @@ export const GLOBAL_OPTIONS = {
   aws: { type: 'boolean', default: false },
   stack: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'V', default: false },
 } satisfies Readonly<Record<string, OptionSpec>>;
 
 /** A string option's value (parseArgs gives strings for `type: 'string'`). */

@@ -57,6 +57,9 @@ function usageError(expected: string): number {
   return 2;
 }
 
+/** Set by the build from package.json (scripts/build.js); absent when the source runs unbundled. */
+declare const IDLEHOOK_VERSION: string | undefined;
+
 async function main(): Promise<number> {
   const parsed = parseArgs({
     allowPositionals: true,
@@ -65,6 +68,10 @@ async function main(): Promise<number> {
   });
   const { positionals, tokens } = parsed;
   const found = findCommand(COMMANDS, positionals);
+  if (flag(parsed.values as OptionValues, 'version')) {
+    out(typeof IDLEHOOK_VERSION === 'string' ? IDLEHOOK_VERSION : 'unbundled (run npm run build)');
+    return 0;
+  }
   // Every option is declared without `multiple`: each value is one string or boolean.
   const help = flag(parsed.values as OptionValues, 'help');
   if (help || positionals.length === 0) {
@@ -113,14 +120,33 @@ main().then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = (error as { code?: unknown }).code;
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exitCode = 78; // EX_CONFIG
+    } else if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      // node:util's own wording names the option; the usage is one command away.
+      process.stderr.write(`idlehook: ${message.replace(/\. To specify.*$/s, '.')} (see idlehook --help)\n`);
+      process.exitCode = 2;
     } else {
+      // One line a user can act on; the stack (minified in the bundle) only when asked for.
+      const hint = awsHint(error);
       process.stderr.write(
-        `idlehook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        `idlehook: ${message}${hint ? ` (${hint})` : ''}\n` +
+          (process.env.IDLEHOOK_DEBUG ? `${(error as Error).stack ?? ''}\n` : ''),
       );
       process.exitCode = 1;
     }
   },
 );
+
+/** What to set when the AWS SDK could not find a region or credentials (AWS commands, `--stack`, `--aws`). */
+function awsHint(error: unknown): string | undefined {
+  const name = (error as { name?: unknown }).name;
+  const message = error instanceof Error ? error.message : '';
+  if (name === 'CredentialsProviderError' || /credential/i.test(message))
+    return 'AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+  if (/region/i.test(message)) return 'set AWS_REGION to the stack’s region';
+  return undefined;
+}

@@ -198,6 +198,34 @@ describe('the idlehook command', () => {
     assert.match(unknown.stderr, /Unknown command "frobnicate"/);
   });
 
+  it('answers --version, and says in one line (no stack) what is wrong with an option or with AWS access', () => {
+    const version = idlehook(['--version']);
+    assert.equal(version.status, 0, version.stderr);
+    const { version: packaged } = JSON.parse(
+      readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8'),
+    );
+    assert.equal(version.stdout.trim(), packaged);
+    assert.equal(idlehook(['-V']).stdout.trim(), packaged);
+
+    const unknown = idlehook(['--verison']);
+    assert.equal(unknown.status, 2);
+    assert.equal(unknown.stderr, "idlehook: Unknown option '--verison'. (see idlehook --help)\n");
+
+    // No region, no credentials: the SDK's error, in one line with what to set; its stack only with IDLEHOOK_DEBUG.
+    const withoutAws = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')),
+    );
+    const noRegion = spawnSync(process.execPath, [CLI, 'accounts', 'list', '--stack', 'Nope'], {
+      encoding: 'utf8',
+      env: { ...withoutAws, AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
+    });
+    assert.equal(noRegion.status, 1);
+    const ours = noRegion.stderr.split('\n').filter((line) => line.startsWith('idlehook:'));
+    assert.equal(ours.length, 1, noRegion.stderr);
+    assert.match(ours[0] ?? '', /Region is missing \(set AWS_REGION/);
+    assert.doesNotMatch(noRegion.stderr, /^\s+at /m, 'no stack');
+  });
+
   it("lists every command in the usage, and refuses an option that is not the command's", () => {
     const help = idlehook(['--help']).stdout;
     for (const command of [
