@@ -99,6 +99,10 @@ export function createManagementApi(
     },
   });
 
+  // The contract is public (client generators fetch it); every route it describes needs a token.
+  const document = openApiDocument();
+  app.get('/v1/openapi.json', (c) => c.json(document));
+
   app.use('*', async (c, next) => {
     // The platform's callers (IAM) are authorized by their own policy, which grants the whole API.
     if (options.platformCaller?.(c) !== undefined) {
@@ -404,7 +408,5 @@ export function createManagementApi(
     return c.json({ url: link.url, expiresAt: iso(link.expiresAt) }, 201);
   });
 
-  const document = openApiDocument();
-  app.get('/v1/openapi.json', (c) => c.json(document));
   return app;
 }

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { identifier } from '../config/account-settings.js';
 import { accountSchema, INLINE_SECRETS, subscriptionSchema } from '../config/schema.js';
 import type { TokenScope } from '../domain/api-tokens.js';
+import { EVENT_SCHEMAS, EVENT_TYPES } from '../domain/event-schemas.js';
 import { requireScope } from './tokens.js';
 
 /** The management API's contract: every route's request and response schemas, from which requests are validated and /v1/openapi.json is made. */
@@ -156,7 +157,105 @@ const PageQuery = z.object({
   cursor: z.string().min(1).optional(),
 });
 
-const IdParam = z.object({ id: identifier });
+// A fresh schema takes .openapi() metadata; `identifier` may exist before the OpenAPI extension is loaded (zod 4
+// adds methods per instance), so it is piped through rather than annotated.
+const IdParam = z.object({ id: z.string().pipe(identifier).openapi({ example: 'support' }) });
+
+/** One example per operation, in the document; a test parses each with the schema it illustrates. */
+export const EXAMPLES = {
+  accountInput: {
+    id: 'support',
+    host: 'imap.example.com',
+    port: 993,
+    user: 'support@example.com',
+    password: 'an app password',
+    mailboxes: ['INBOX', 'Support'],
+  },
+  accountPatch: { mailboxes: ['INBOX', 'Support', 'Billing'] },
+  subscriptionInput: {
+    id: 'crm',
+    url: 'https://crm.example.com/hooks/mail',
+    events: ['message.received'],
+    accounts: ['support'],
+  },
+  subscriptionPatch: { rateLimitPerSecond: 5 },
+  rotation: { previousSecretValidSeconds: 3600 },
+  replay: { subscription: 'crm', since: '2026-12-06T00:00:00Z' },
+  connectLink: {
+    provider: 'gmail',
+    account: 'customer-42',
+    redirect: 'https://app.example.com/mail/connected',
+  },
+  account: {
+    id: 'support',
+    origin: 'api',
+    host: 'imap.example.com',
+    port: 993,
+    security: 'tls',
+    user: 'support@example.com',
+    auth: 'password',
+    mailboxes: ['INBOX', 'Support'],
+    initialSync: 'new',
+    connectionLimit: null,
+    status: {
+      state: 'ok',
+      lastError: null,
+      errorCode: null,
+      nextLoginAttemptAt: null,
+      mailboxes: [
+        {
+          name: 'INBOX',
+          state: 'idle',
+          lastError: null,
+          uidValidity: '1764979200',
+          lastUid: 4182,
+          lastEventAt: '2026-12-06T11:58:03.412Z',
+        },
+      ],
+      reportedAt: null,
+      omittedMailboxes: 0,
+    },
+  },
+  subscription: {
+    id: 'crm',
+    origin: 'api',
+    url: 'https://crm.example.com/hooks/mail',
+    events: ['message.received'],
+    accounts: ['support'],
+    rateLimitPerSecond: null,
+    previousSecretExpiresAt: null,
+    health: { enabled: true, disabledReason: null, failingSince: null },
+  },
+  status: { accounts: { total: 3, failing: 0 }, queues: { ingest: 0, delivery: 2 } },
+  attempts: {
+    data: [
+      {
+        eventId: 'evt_3f1c0d2a9b8e7f6a5b4c3d2e1f0a9b8c',
+        eventType: 'message.received',
+        attempt: 2,
+        attemptedAt: '2026-12-06T12:00:05.120Z',
+        durationMs: 84,
+        succeeded: true,
+        status: 204,
+        error: null,
+        responseExcerpt: null,
+      },
+    ],
+  },
+  deadLetters: {
+    data: [
+      {
+        eventId: 'evt_3f1c0d2a9b8e7f6a5b4c3d2e1f0a9b8c',
+        eventType: 'message.received',
+        subscriptionId: 'crm',
+        failedAt: '2026-12-06T16:05:00.000Z',
+        attempts: 8,
+        reason: 'HTTP 503 after 8 attempts',
+      },
+    ],
+    nextCursor: null,
+  },
+} as const;
 
 const isoTime = z.iso.datetime({ offset: true });
 
@@ -189,13 +288,13 @@ const RotationInput = z
   .strict()
   .openapi('SecretRotation');
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
+const json = <T extends z.ZodType>(schema: T, description: string, example?: unknown) => ({
   description,
-  content: { 'application/json': { schema } },
+  content: { 'application/json': { schema, ...(example === undefined ? {} : { example }) } },
 });
-const jsonBody = <T extends z.ZodType>(schema: T) => ({
+const jsonBody = <T extends z.ZodType>(schema: T, example: unknown) => ({
   required: true,
-  content: { 'application/json': { schema } },
+  content: { 'application/json': { schema, example } },
 });
 
 const DeadLetterFilterFields = {
@@ -206,6 +305,7 @@ const DeadLetterFilterFields = {
 };
 
 export const statusRoute = createRoute({
+  operationId: 'getStatus',
   method: 'get',
   path: '/v1/status',
   ...needs('read'),
@@ -219,24 +319,30 @@ export const statusRoute = createRoute({
         })
         .openapi('Status'),
       'overall status',
+      EXAMPLES.status,
     ),
     ...problems(401),
   },
 });
 
 export const listAccountsRoute = createRoute({
+  operationId: 'listAccounts',
   method: 'get',
   path: '/v1/accounts',
   ...needs('read'),
   summary: 'List accounts, with their mailboxes’ state',
   request: { query: PageQuery },
   responses: {
-    200: json(page(AccountSchema, 'AccountPage'), 'a page of accounts'),
+    200: json(page(AccountSchema, 'AccountPage'), 'a page of accounts', {
+      data: [EXAMPLES.account],
+      nextCursor: null,
+    }),
     ...problems(401, 422),
   },
 });
 
 export const createAccountRoute = createRoute({
+  operationId: 'createAccount',
   method: 'post',
   path: '/v1/accounts',
   ...needs('full'),
@@ -247,24 +353,26 @@ export const createAccountRoute = createRoute({
     'with the doctor’s report. Secrets never come back out of the API.',
   request: {
     query: z.object({ check: z.enum(['true', 'false']).default('true') }),
-    body: jsonBody(AccountInput),
+    body: jsonBody(AccountInput, EXAMPLES.accountInput),
   },
   responses: {
-    201: json(AccountSchema, 'created'),
+    201: json(AccountSchema, 'created', EXAMPLES.account),
     ...problems(400, 401, 403, 409, 413, 415, 422),
   },
 });
 
 export const getAccountRoute = createRoute({
+  operationId: 'getAccount',
   method: 'get',
   path: '/v1/accounts/{id}',
   ...needs('read'),
   summary: 'One account, with its mailboxes’ state, last error and next login attempt',
   request: { params: IdParam },
-  responses: { 200: json(AccountSchema, 'the account'), ...problems(401, 404, 422) },
+  responses: { 200: json(AccountSchema, 'the account', EXAMPLES.account), ...problems(401, 404, 422) },
 });
 
 export const deleteAccountRoute = createRoute({
+  operationId: 'deleteAccount',
   method: 'delete',
   path: '/v1/accounts/{id}',
   ...needs('full'),
@@ -274,18 +382,23 @@ export const deleteAccountRoute = createRoute({
 });
 
 export const listSubscriptionsRoute = createRoute({
+  operationId: 'listSubscriptions',
   method: 'get',
   path: '/v1/subscriptions',
   ...needs('read'),
   summary: 'List subscriptions',
   request: { query: PageQuery },
   responses: {
-    200: json(page(SubscriptionSchema, 'SubscriptionPage'), 'a page of subscriptions'),
+    200: json(page(SubscriptionSchema, 'SubscriptionPage'), 'a page of subscriptions', {
+      data: [EXAMPLES.subscription],
+      nextCursor: null,
+    }),
     ...problems(401, 422),
   },
 });
 
 export const createSubscriptionRoute = createRoute({
+  operationId: 'createSubscription',
   method: 'post',
   path: '/v1/subscriptions',
   ...needs('full'),
@@ -293,7 +406,7 @@ export const createSubscriptionRoute = createRoute({
   description:
     'Without `secret`, idlehook makes a signing secret and returns it in this response only. The id is chosen ' +
     'by the client: a retried create answers 409.',
-  request: { body: jsonBody(SubscriptionInput) },
+  request: { body: jsonBody(SubscriptionInput, EXAMPLES.subscriptionInput) },
   responses: {
     201: json(CreatedSubscriptionSchema, 'created'),
     ...problems(400, 401, 403, 409, 413, 415, 422),
@@ -301,15 +414,20 @@ export const createSubscriptionRoute = createRoute({
 });
 
 export const getSubscriptionRoute = createRoute({
+  operationId: 'getSubscription',
   method: 'get',
   path: '/v1/subscriptions/{id}',
   ...needs('read'),
   summary: 'One subscription',
   request: { params: IdParam },
-  responses: { 200: json(SubscriptionSchema, 'the subscription'), ...problems(401, 404, 422) },
+  responses: {
+    200: json(SubscriptionSchema, 'the subscription', EXAMPLES.subscription),
+    ...problems(401, 404, 422),
+  },
 });
 
 export const deleteSubscriptionRoute = createRoute({
+  operationId: 'deleteSubscription',
   method: 'delete',
   path: '/v1/subscriptions/{id}',
   ...needs('full'),
@@ -319,6 +437,7 @@ export const deleteSubscriptionRoute = createRoute({
 });
 
 export const updateAccountRoute = createRoute({
+  operationId: 'updateAccount',
   method: 'patch',
   path: '/v1/accounts/{id}',
   ...needs('full'),
@@ -329,7 +448,7 @@ export const updateAccountRoute = createRoute({
   request: {
     params: IdParam,
     query: z.object({ check: z.enum(['true', 'false']).default('true') }),
-    body: jsonBody(AccountPatch),
+    body: jsonBody(AccountPatch, EXAMPLES.accountPatch),
   },
   responses: {
     200: json(AccountSchema, 'the account as changed'),
@@ -338,11 +457,12 @@ export const updateAccountRoute = createRoute({
 });
 
 export const updateSubscriptionRoute = createRoute({
+  operationId: 'updateSubscription',
   method: 'patch',
   path: '/v1/subscriptions/{id}',
   ...needs('full'),
   summary: 'Change a subscription’s URL, events, accounts or rate limit (the secret: rotate-secret)',
-  request: { params: IdParam, body: jsonBody(SubscriptionPatch) },
+  request: { params: IdParam, body: jsonBody(SubscriptionPatch, EXAMPLES.subscriptionPatch) },
   responses: {
     200: json(SubscriptionSchema, 'the subscription as changed'),
     ...problems(400, 401, 403, 404, 409, 413, 415, 422),
@@ -350,6 +470,7 @@ export const updateSubscriptionRoute = createRoute({
 });
 
 export const rotateSecretRoute = createRoute({
+  operationId: 'rotateSubscriptionSecret',
   method: 'post',
   path: '/v1/subscriptions/{id}/rotate-secret',
   ...needs('full'),
@@ -357,7 +478,7 @@ export const rotateSecretRoute = createRoute({
   description:
     'The new secret signs from now on. Until `previousSecretExpiresAt` every request carries the old secret’s ' +
     'signature as well (space-separated in webhook-signature), so receivers can switch at their own pace.',
-  request: { params: IdParam, body: jsonBody(RotationInput) },
+  request: { params: IdParam, body: jsonBody(RotationInput, EXAMPLES.rotation) },
   responses: {
     200: json(
       z
@@ -373,6 +494,7 @@ export const rotateSecretRoute = createRoute({
 });
 
 export const enableSubscriptionRoute = createRoute({
+  operationId: 'enableSubscription',
   method: 'post',
   path: '/v1/subscriptions/{id}/enable',
   ...needs('full'),
@@ -382,6 +504,7 @@ export const enableSubscriptionRoute = createRoute({
 });
 
 export const listAttemptsRoute = createRoute({
+  operationId: 'listAttempts',
   method: 'get',
   path: '/v1/subscriptions/{id}/attempts',
   ...needs('read'),
@@ -391,29 +514,37 @@ export const listAttemptsRoute = createRoute({
     query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
   },
   responses: {
-    200: json(z.object({ data: z.array(AttemptSchema) }).openapi('AttemptList'), 'attempts'),
+    200: json(
+      z.object({ data: z.array(AttemptSchema) }).openapi('AttemptList'),
+      'attempts',
+      EXAMPLES.attempts,
+    ),
     ...problems(401, 404, 422),
   },
 });
 
 export const listDeadLettersRoute = createRoute({
+  operationId: 'listDeadLetters',
   method: 'get',
   path: '/v1/dead-letters',
   ...needs('read'),
   summary: 'Deliveries that failed every attempt, oldest first',
   request: { query: PageQuery.extend(DeadLetterFilterFields) },
   responses: {
-    200: json(page(DeadLetterSchema, 'DeadLetterPage'), 'a page of dead letters'),
+    200: json(page(DeadLetterSchema, 'DeadLetterPage'), 'a page of dead letters', EXAMPLES.deadLetters),
     ...problems(401, 422),
   },
 });
 
 export const replayRoute = createRoute({
+  operationId: 'replayDeadLetters',
   method: 'post',
   path: '/v1/dead-letters/replay',
   ...needs('full'),
   summary: 'Send the dead letters that match again, once each, with their original webhook-id and body',
-  request: { body: jsonBody(z.object(DeadLetterFilterFields).strict().openapi('DeadLetterFilter')) },
+  request: {
+    body: jsonBody(z.object(DeadLetterFilterFields).strict().openapi('DeadLetterFilter'), EXAMPLES.replay),
+  },
   responses: {
     200: json(
       z
@@ -437,6 +568,7 @@ export const replayRoute = createRoute({
 });
 
 export const createConnectLinkRoute = createRoute({
+  operationId: 'createConnectLink',
   method: 'post',
   path: '/v1/connect-links',
   ...needs('full'),
@@ -452,6 +584,7 @@ export const createConnectLinkRoute = createRoute({
         })
         .strict()
         .openapi('ConnectLinkRequest'),
+      EXAMPLES.connectLink,
     ),
   },
   responses: {
@@ -463,7 +596,7 @@ export const createConnectLinkRoute = createRoute({
   },
 });
 
-const ROUTES = [
+export const ROUTES = [
   statusRoute,
   listAccountsRoute,
   createAccountRoute,
@@ -493,13 +626,29 @@ export function openApiDocument(): unknown {
     description: 'a token made with `idlehook tokens create`',
   });
   for (const route of ROUTES) registry.registerPath(route);
+  // What idlehook sends to subscriptions, from the same schemas as schemas/<type>.schema.json: client generators
+  // and documentation tools show the events beside the routes.
+  for (const type of EVENT_TYPES)
+    registry.registerWebhook({
+      method: 'post',
+      path: type,
+      operationId: `on${type.replace(/(^|[._])(\w)/g, (_, _separator: string, letter: string) => letter.toUpperCase())}`,
+      summary: `The ${type} event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature)`,
+      request: {
+        body: { content: { 'application/json': { schema: EVENT_SCHEMAS[type] } }, required: true }, // trusted key
+      },
+      responses: {
+        200: { description: 'any 2xx: delivered' },
+        410: { description: 'the endpoint is gone: the subscription is disabled' },
+      },
+    });
   return documented.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
       title: 'idlehook management API',
       version: '1',
       description:
-        'Accounts, subscriptions and dead letters of an idlehook bridge. Every route needs a bearer token.',
+        'Accounts, subscriptions and dead letters of an idlehook bridge. Every route needs a bearer token; this document does not. `webhooks` lists the events idlehook sends to subscriptions.',
     },
     security: [{ bearer: [] }],
   });
