@@ -129,6 +129,8 @@ describe('the idlehook command', () => {
         /evt_1 {2}message\.received account=support mailbox=INBOX uid=7 subject="Printer"$/,
       );
       assert.match(rejected ?? '', /^rejected {2}evt_1: /);
+      // A mismatch says what to check: the secret, and which one this listen used.
+      assert.match(rejected ?? '', /signs with another secret than this listen's \(the one given with --secret\)/);
     } finally {
       child.kill('SIGTERM');
     }

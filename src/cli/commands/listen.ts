@@ -132,7 +132,20 @@ export const listenCommand: Command = {
         });
       } catch (error) {
         response.writeHead(400, { 'content-type': 'text/plain' }).end('signature not verified\n');
-        out(`rejected  ${id || '(no webhook-id)'}: ${(error as Error).message}`);
+        const reason = (error as Error).message;
+        // A signature that does not match is almost always a different secret: say which one this side used.
+        const source =
+          given !== undefined
+            ? 'the one given with --secret'
+            : configured
+              ? `subscription ${configured.subscription}'s in ${configured.file}`
+              : 'the one this listen made and printed at its start';
+        out(
+          `rejected  ${id || '(no webhook-id)'}: ${reason}` +
+            (/signature/i.test(reason)
+              ? `. The sender probably signs with another secret than this listen's (${source}): give the subscription that secret, or start listen with --secret.`
+              : ''),
+        );
         return;
       }
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
