@@ -130,7 +130,10 @@ describe('the idlehook command', () => {
       );
       assert.match(rejected ?? '', /^rejected {2}evt_1: /);
       // A mismatch says what to check: the secret, and which one this listen used.
-      assert.match(rejected ?? '', /signs with another secret than this listen's \(the one given with --secret\)/);
+      assert.match(
+        rejected ?? '',
+        /signs with another secret than this listen's \(the one given with --secret\)/,
+      );
     } finally {
       child.kill('SIGTERM');
     }

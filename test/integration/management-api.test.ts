@@ -156,6 +156,13 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     assert.equal(state.status, 200);
   });
 
+  it('sends / to the dashboard, and logs the dashboard address at start', async () => {
+    const root = await fetch(`${scenario.bridge.url}/`, { redirect: 'manual' });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get('location'), '/dashboard');
+    assert.match(scenario.bridge.log(), /"dashboard":"http:\/\/127\.0\.0\.1:\d+\/dashboard"/);
+  });
+
   it('serves the OpenAPI document that is checked into schemas/, without a token', async () => {
     const served = await api('GET', '/v1/openapi.json', undefined, { authorization: '' });
     assert.equal(served.status, 200);

@@ -67,6 +67,11 @@ export async function startLocalHttpServer(
       response.writeHead(405, { allow: 'GET' }).end();
       return;
     }
+    // The address people type first: the dashboard, where there is one.
+    if (path === '/' && routes.dashboard) {
+      response.writeHead(302, { location: '/dashboard' }).end();
+      return;
+    }
     if (path === '/status') {
       response
         .writeHead(200, { 'content-type': 'application/json' })

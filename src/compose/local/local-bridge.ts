@@ -257,6 +257,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     });
   logger.info('idlehook local mode started', {
     url: server.url,
+    dashboard: `${server.url}/dashboard`,
     ...(publicServer ? { publicUrl: publicServer.url } : {}),
     accounts: directory.accountConfigs().length,
     mailboxes: watcher.mailboxCount,
