@@ -130,6 +130,19 @@ export function usageOf(commands: readonly Command[]): string {
   return lines.join('\n');
 }
 
+/** One command's usage, for `idlehook <command> --help`: its synopsis, what it does, and where it works. */
+export function commandUsageOf(command: Command): string {
+  const where = SECTIONS.find((section) => section.scope === command.scope)?.title ?? '';
+  return [
+    `Usage: idlehook ${command.name}${command.synopsis ? ` ${command.synopsis}` : ''}`,
+    '',
+    command.summary,
+    '',
+    where,
+    '',
+  ].join('\n');
+}
+
 /** The command named by the first words: "subscriptions add ..." before "subscriptions ...". */
 export function findCommand(
   commands: readonly Command[],

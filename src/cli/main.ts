@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/load-config.js';
 import {
   type Command,
+  commandUsageOf,
   findCommand,
   flag,
   GLOBAL_OPTIONS,
@@ -74,6 +75,10 @@ async function main(): Promise<number> {
   }
   // Every option is declared without `multiple`: each value is one string or boolean.
   const help = flag(parsed.values as OptionValues, 'help');
+  if (help && found) {
+    process.stdout.write(commandUsageOf(found.command));
+    return 0;
+  }
   if (help || positionals.length === 0) {
     process.stdout.write(USAGE);
     return help ? 0 : 2;

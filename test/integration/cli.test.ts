@@ -198,6 +198,11 @@ describe('the idlehook command', () => {
     const help = idlehook(['--help']);
     assert.equal(help.status, 0);
     assert.match(help.stdout, /Usage: idlehook <command>/);
+    // One command's help is that command's usage, not the whole list.
+    const initHelp = idlehook(['init', '--help']);
+    assert.equal(initHelp.status, 0);
+    assert.match(initHelp.stdout, /^Usage: idlehook init \[--provider NAME/);
+    assert.doesNotMatch(initHelp.stdout, /deliveries/);
     const unknown = idlehook(['frobnicate', '--config', '/dev/null']);
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /Unknown command "frobnicate"/);

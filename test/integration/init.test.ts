@@ -199,7 +199,11 @@ describe('idlehook init', () => {
     writeFileSync(join(dir, 'idlehook.config.json'), '{ "subscriptions": [] }');
     const again = await idlehook(dir, ['init', '--no-account']);
     assert.equal(again.code, 78);
-    assert.match(again.stderr, /idlehook\.config\.json: exists already: pass --force/);
+    assert.match(
+      again.stderr,
+      /idlehook\.config\.json exists already: idlehook init does not replace it without --force/,
+    );
+    assert.doesNotMatch(again.stderr, /Invalid configuration/);
     assert.equal(readFileSync(join(dir, 'idlehook.config.json'), 'utf8'), '{ "subscriptions": [] }');
     writeFileSync(join(dir, 'idlehook.env'), 'OLD=1\n', { mode: 0o644 });
     const forced = await idlehook(dir, ['init', '--no-account', '--force']);

@@ -251,13 +251,13 @@ export const initCommand: Command = {
     const file = resolve(text(values, 'config') ?? '');
     const envPath = resolve(dirname(file), ENV_FILE);
     const existing = [file, envPath].filter((path) => existsSync(path));
-    if (existing.length > 0 && !flag(values, 'force'))
-      throw new ConfigError('idlehook init', [
-        {
-          path: existing.join(', '),
-          message: 'exists already: pass --force to replace it, or --config FILE',
-        },
-      ]);
+    if (existing.length > 0 && !flag(values, 'force')) {
+      // Not a configuration problem: the configuration is there, and init does not replace it unasked.
+      process.stderr.write(
+        `${existing.join(' and ')} ${existing.length > 1 ? 'exist' : 'exists'} already: idlehook init does not replace ${existing.length > 1 ? 'them' : 'it'} without --force (or write elsewhere with --config FILE).\n`,
+      );
+      return 78; // EX_CONFIG, as before: scripts may tell this case apart
+    }
 
     const answers = new Answers(values);
     const secrets = new Map<string, string>();
