@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { DoctorReport } from '../../src/domain/doctor-report.js';
 import { BridgeProcess } from '../support/bridge.js';
@@ -185,6 +187,25 @@ describe('idlehook doctor against real Dovecot servers', () => {
     });
     assert.equal(failed(report)?.name, 'starttls');
     assert.match(failed(report)?.fix ?? '', /implicit-TLS port .* "security": "tls"/);
+  });
+
+  it('a web server on the port is named as one, not taken for TLS', async () => {
+    const web = createServer((_request, response) => response.end('hello'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    try {
+      const { report } = await doctor({
+        host: '127.0.0.1',
+        port: (web.address() as AddressInfo).port,
+        security: 'none',
+        allowInsecure: true,
+      });
+      assert.equal(failed(report)?.name, 'greeting');
+      assert.match(failed(report)?.summary ?? '', /speaks HTTP \(a web server\), not IMAP/);
+      assert.match(failed(report)?.fix ?? '', /is not an IMAP port: IMAP listens on 993/);
+    } finally {
+      web.closeAllConnections();
+      await new Promise((resolve) => web.close(resolve));
+    }
   });
 
   it('a server without STARTTLS is refused rather than used in plain text', async () => {

@@ -176,6 +176,39 @@ function readUntil(
   });
 }
 
+/** How long to wait for a greeting before asking a silent server what it is. */
+const GREETING_PATIENCE_MS = 3_000;
+
+/** The first bytes a silent server sends after a line of IMAP, or undefined if it stays silent. */
+function firstAnswerTo(socket: Socket, timeoutMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish(undefined), timeoutMs);
+    const finish = (answer: Buffer | undefined) => {
+      clearTimeout(timer);
+      socket.off('data', finish);
+      socket.off('error', onError);
+      resolve(answer);
+    };
+    const onError = () => finish(undefined);
+    socket.once('data', finish);
+    socket.once('error', onError);
+    socket.write('A0 CAPABILITY\r\n');
+  });
+}
+
+/** What a non-IMAP answer is, where it can be told: TLS records, an HTTP status line, SSH, SMTP/FTP/POP3 banners. */
+function protocolOf(answer: Buffer | undefined): string | undefined {
+  if (!answer || answer.length === 0) return undefined;
+  // A TLS record: handshake (22) or alert (21), version 3.x.
+  if ((answer[0] === 0x15 || answer[0] === 0x16) && answer[1] === 0x03) return 'TLS';
+  const text = answer.toString('latin1');
+  if (/^HTTP\/\d/.test(text)) return 'HTTP (a web server)';
+  if (text.startsWith('SSH-')) return 'SSH';
+  if (/^\+OK/.test(text)) return 'POP3';
+  if (/^220[ -]/.test(text)) return 'SMTP or FTP';
+  return undefined;
+}
+
 /** STARTTLS: the greeting, the STARTTLS offer, then the upgrade (never a plain-text login); plain text: the greeting. */
 export async function checkPlainGreeting(
   account: AccountConfig,
@@ -186,15 +219,27 @@ export async function checkPlainGreeting(
   const where = `${account.host}:${account.port}`;
   // Plain text has no STARTTLS step: the greeting is all there is to check before the login.
   const step = account.security === 'none' ? 'greeting' : 'starttls';
-  const greeting = await readUntil(socket, () => true, timeoutMs);
-  if (!greeting || !/^\* (OK|PREAUTH)/i.test(greeting[0] ?? '')) {
+  // Servers greet at once; one that has said nothing after a few seconds gets a line of IMAP, which makes a
+  // silent server (TLS, HTTP) say what it speaks and a slow IMAP server greet all the same.
+  const patience = Math.min(timeoutMs, GREETING_PATIENCE_MS);
+  const early = await readUntil(socket, () => true, patience);
+  const first = early
+    ? Buffer.from(`${early[0]}\n`, 'latin1')
+    : await firstAnswerTo(socket, timeoutMs - patience);
+  if (!first || !/^\* (OK|PREAUTH)/i.test(first.toString('latin1'))) {
     socket.destroy();
+    const speaks = protocolOf(first);
     return fail({
       name: step,
-      summary: greeting
-        ? `${where} did not greet like an IMAP server`
-        : `${where} sent no IMAP greeting within ${timeoutMs / 1000} s`,
-      fix: `Port ${account.port} is probably an implicit-TLS port (usually 993): use "security": "tls" there.`,
+      summary: speaks
+        ? `${where} speaks ${speaks}, not IMAP`
+        : first
+          ? `${where} did not greet like an IMAP server`
+          : `${where} sent no IMAP greeting within ${timeoutMs / 1000} s`,
+      fix:
+        speaks === 'TLS' || !first
+          ? `Port ${account.port} is probably an implicit-TLS port (usually 993): use "security": "tls" there.`
+          : `Port ${account.port} is not an IMAP port: IMAP listens on 993 ("security": "tls") or 143 ("starttls"). Check the host and the port.`,
     });
   }
   if (account.security === 'none') {
