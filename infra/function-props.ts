@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -55,6 +55,8 @@ export function bundledFunctionProps(
       // tested only in the version the lock file names.
       bundleAwsSDK: true,
       mainFields: ['module', 'main'],
+      // esbuild's size summary flags every bundle over 1 MB: the SDK clients make these 2-3 MB, by choice (above).
+      logLevel: LogLevel.WARNING,
       banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },
   };

@@ -502,5 +502,6 @@ describe('bundling and the cdk CLI, offline', () => {
     );
     assert.equal(result.status, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /feature flags? (is|are) not configured/, 'cdk.json sets them');
+    assert.doesNotMatch(result.stderr, /⚠️|\[WARNING\]/, "esbuild's size summary and other warnings: none");
   });
 });
