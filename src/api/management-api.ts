@@ -23,9 +23,11 @@ import {
   listAccountsRoute,
   listAttemptsRoute,
   listDeadLettersRoute,
+  listPendingRoute,
   listSubscriptionsRoute,
   openApiDocument,
   replayRoute,
+  retryNowRoute,
   rotateSecretRoute,
   statusRoute,
   updateAccountRoute,
@@ -396,6 +398,28 @@ export function createManagementApi(
       },
       200,
     );
+  });
+
+  const notInThisMode = (c: Context) =>
+    problemResponse(c, 501, {
+      detail:
+        'deliveries being retried can be listed and hurried in local mode only: SQS neither lists nor hurries messages in flight',
+    });
+
+  app.openapi(listPendingRoute, async (c) => {
+    if (!backend.retries) return notInThisMode(c);
+    const { subscription } = c.req.valid('query');
+    const pending = (await backend.retries.pending()).filter(
+      (p) => subscription === undefined || p.subscriptionId === subscription,
+    );
+    return c.json({ data: pending.map((p) => ({ ...p, nextAttemptAt: iso(p.nextAttemptAt) })) }, 200);
+  });
+
+  app.openapi(retryNowRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!backend.retries) return notInThisMode(c);
+    if (!(await backend.directory.subscription(id))) return notFound(c, `subscription "${id}"`);
+    return c.json({ retried: await backend.retries.retryNow(id) }, 200);
   });
 
   app.openapi(createConnectLinkRoute, async (c) => {

@@ -567,6 +567,63 @@ export const replayRoute = createRoute({
   },
 });
 
+const PendingSchema = z
+  .object({
+    eventId: z.string(),
+    eventType: z.string(),
+    subscriptionId: z.string(),
+    attempts: z.number().int().describe('attempts made so far, all failed'),
+    nextAttemptAt: z.string().describe('when the next attempt is due'),
+  })
+  .openapi('PendingDelivery');
+
+export const listPendingRoute = createRoute({
+  operationId: 'listPendingDeliveries',
+  method: 'get',
+  path: '/v1/deliveries/pending',
+  ...needs('read'),
+  summary: 'Deliveries being retried, each with its attempts so far and when the next is due (local mode)',
+  request: { query: z.object({ subscription: identifier.optional() }) },
+  responses: {
+    200: json(
+      z.object({ data: z.array(PendingSchema) }).openapi('PendingDeliveries'),
+      'deliveries waiting to be retried',
+      {
+        data: [
+          {
+            eventId: 'evt_3f1c0d2a9b8e7f6a5b4c3d2e1f0a9b8c',
+            eventType: 'message.received',
+            subscriptionId: 'crm',
+            attempts: 2,
+            nextAttemptAt: '2026-12-06T12:05:05.000Z',
+          },
+        ],
+      },
+    ),
+    ...problems(401, 422, 501),
+  },
+});
+
+export const retryNowRoute = createRoute({
+  operationId: 'retrySubscriptionNow',
+  method: 'post',
+  path: '/v1/subscriptions/{id}/retry-now',
+  ...needs('full'),
+  summary:
+    'Make the subscription’s deliveries being retried due now, for an endpoint that is back (local mode)',
+  request: { params: IdParam },
+  responses: {
+    200: json(
+      z.object({ retried: z.number().int() }).openapi('RetryNow'),
+      'how many deliveries were made due',
+      {
+        retried: 2,
+      },
+    ),
+    ...problems(401, 403, 404, 422, 501),
+  },
+});
+
 export const createConnectLinkRoute = createRoute({
   operationId: 'createConnectLink',
   method: 'post',
@@ -613,6 +670,8 @@ export const ROUTES = [
   listAttemptsRoute,
   listDeadLettersRoute,
   replayRoute,
+  listPendingRoute,
+  retryNowRoute,
   createConnectLinkRoute,
 ];
 

@@ -21,6 +21,7 @@ import {
   enableSubscriptionCommand,
   listSubscriptionsCommand,
   removeSubscriptionCommand,
+  retrySubscriptionCommand,
 } from './commands/subscriptions.js';
 import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
 import { triggerCommand } from './commands/trigger.js';
@@ -40,6 +41,7 @@ const COMMANDS: readonly Command[] = [
   replayCommand,
   listSubscriptionsCommand,
   enableSubscriptionCommand,
+  retrySubscriptionCommand,
   attemptsCommand,
   addAccountCommand,
   listAccountsCommand,

@@ -2,13 +2,14 @@ import { destinationGuardFor } from '../adapters/http/destination-guard.js';
 import { NodeHttpSender } from '../adapters/http/node-http-sender.js';
 import { LocalDirectory } from '../adapters/local/local-directory.js';
 import { openLocalStores } from '../adapters/local/local-stores.js';
+import { sqliteRetryQueue } from '../adapters/local/retry-queue.js';
 import { createLogger } from '../adapters/powertools-logger.js';
 import { systemClock } from '../adapters/system-clock.js';
 import type { AwsAdapters } from '../compose/aws/aws-composition.js';
 import { loadConfig } from '../config/load-config.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { ApiTokenStore } from '../ports/management.js';
-import type { AttemptLog, DeliveryLog, SubscriptionStatusStore } from '../ports/pipeline.js';
+import type { AttemptLog, DeliveryLog, RetryQueue, SubscriptionStatusStore } from '../ports/pipeline.js';
 
 /** What the operating commands work on: local mode's SQLite file, or a deployed stack's DynamoDB table. */
 export interface Target {
@@ -22,6 +23,8 @@ export interface Target {
   subscriptions(): Promise<readonly SubscriptionConfig[]>;
   /** Present in AWS mode only: where accounts and subscriptions are managed. */
   readonly aws?: AwsAdapters;
+  /** Local mode only: deliveries being retried (SQS neither lists nor hurries messages in flight). */
+  readonly retries?: RetryQueue;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export function openLocalTarget(configFile: string): Target {
     attempts: stores.attempts,
     subscriptionStatus: stores.state,
     apiTokens: stores.apiTokens,
+    retries: sqliteRetryQueue(stores.deliveries),
     http,
     timeoutMs: config.delivery.timeoutSeconds * 1000,
     // The config file's and those made through the management API.

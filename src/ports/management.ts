@@ -7,6 +7,7 @@ import type {
   DeadLetterFilter,
   DeadLetterSummary,
   ReplayResult,
+  RetryQueue,
   SubscriptionStatusStore,
 } from './pipeline.js';
 import type { Awaitable, Clock, Logger } from './services.js';
@@ -74,6 +75,8 @@ export interface ManagementBackend {
   listDeadLetters(): Promise<readonly DeadLetterSummary[]>;
   replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
   readonly attempts: Pick<AttemptLog, 'listAttempts'>;
+  /** Deliveries being retried, listed and hurried; absent where the queue cannot (AWS mode). */
+  readonly retries?: RetryQueue;
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -1,5 +1,6 @@
 import type { EndpointHealth } from '../domain/endpoint-health.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
+import type { Awaitable } from './services.js';
 
 /** The pipeline's side (parse and deliver): queues, subscriptions, webhooks, delivery records and dead letters. */
 
@@ -141,4 +142,25 @@ export interface ReplayResult {
   readonly letter: DeadLetterSummary;
   readonly delivered: boolean;
   readonly detail: string;
+}
+
+/** A delivery waiting for its next attempt after failed ones. */
+export interface PendingDelivery {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly subscriptionId: string;
+  /** Attempts made so far, all failed. */
+  readonly attempts: number;
+  /** When the next attempt is due (ms). */
+  readonly nextAttemptAt: number;
+}
+
+/**
+ * Deliveries being retried, as the queue holding them can show them: listed, and hurried (an endpoint that is back
+ * need not wait out the retry schedule). Local mode only: SQS neither lists nor hurries messages in flight.
+ */
+export interface RetryQueue {
+  pending(): Awaitable<readonly PendingDelivery[]>;
+  /** Makes the subscription's waiting deliveries due now; how many there were. */
+  retryNow(subscriptionId: string): Awaitable<number>;
 }

@@ -50,6 +50,13 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
       releaseLeases: db.prepare(
         'UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE queue = ? AND leased = 1',
       ),
+      waiting: db.prepare(
+        `SELECT seq, body, receive_count, visible_at FROM queue_messages
+         WHERE queue = ? AND leased = 0 AND visible_at > ? ORDER BY visible_at, seq`,
+      ),
+      hurry: db.prepare(
+        'UPDATE queue_messages SET visible_at = ? WHERE queue = ? AND group_key = ? AND leased = 0 AND visible_at > ?',
+      ),
     };
   }
 
@@ -114,6 +121,30 @@ export class SqliteQueue<Body> implements EventQueue<Body> {
     const visibleAt = this.clock.now() + delayMs;
     await this.writes.write(() => this.statements.delay.run(visibleAt, Number(messageId)));
     if (delayMs === 0) this.signals.emit('available');
+  }
+
+  /** Messages waiting for a later time (a retry's wait, a held-back turn), soonest first. */
+  waiting(): { readonly body: Body; readonly receiveCount: number; readonly visibleAt: number }[] {
+    const rows = this.statements.waiting.all(this.name, this.clock.now()) as {
+      body: string;
+      receive_count: number;
+      visible_at: number;
+    }[];
+    return rows.map((row) => ({
+      body: JSON.parse(row.body) as Body,
+      receiveCount: row.receive_count,
+      visibleAt: row.visible_at,
+    }));
+  }
+
+  /** Makes the waiting messages of `group` visible now; how many there were. */
+  async hurry(group: string): Promise<number> {
+    const now = this.clock.now();
+    const changed = await this.writes.write(
+      () => this.statements.hurry.run(now, this.name, group, now).changes,
+    );
+    if (changed > 0) this.signals.emit('available');
+    return changed;
   }
 
   /** Local mode has a single consumer: leases held by a previous (crashed) process can be released at once. */

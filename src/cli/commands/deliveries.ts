@@ -2,17 +2,24 @@ import { systemClock } from '../../adapters/system-clock.js';
 import { ConfigError } from '../../config/load-config.js';
 import { replayDeadLetters } from '../../pipeline/replay.js';
 import { type Command, flag, text } from '../command.js';
+import type { Target } from '../targets.js';
 
 export const deliveriesCommand: Command = {
   name: 'deliveries',
-  synopsis: '--failed [--json]',
-  summary: 'list dead-lettered deliveries',
+  synopsis: '(--failed | --pending) [--json]',
+  summary:
+    'list dead-lettered deliveries (--failed), or those being retried with their next attempt (--pending, local mode)',
   scope: 'both',
-  options: { failed: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  options: {
+    failed: { type: 'boolean', default: false },
+    pending: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
   async run({ values, target: openTarget, out }) {
     const target = await openTarget();
+    if (flag(values, 'pending')) return listPending(target, flag(values, 'json'), out);
     if (!flag(values, 'failed')) {
-      process.stderr.write('Only `idlehook deliveries --failed` is available.\n');
+      process.stderr.write('Say which: `idlehook deliveries --failed` or `--pending`.\n');
       return 2;
     }
     const letters = await target.log.listDeadLetters();
@@ -130,4 +137,32 @@ function timeOption(option: string, value: string | undefined): number | undefin
     ]);
   }
   return time;
+}
+
+async function listPending(target: Target, json: boolean, out: (line: string) => void): Promise<number> {
+  if (!target.retries) {
+    process.stderr.write(
+      'Deliveries being retried are listed in local mode only (SQS does not list messages in flight): see the attempt log, `idlehook attempts SUBSCRIPTION`.\n',
+    );
+    return 2;
+  }
+  const pending = await target.retries.pending();
+  if (json) {
+    out(
+      JSON.stringify(
+        pending.map((p) => ({ ...p, nextAttemptAt: isoTime(p.nextAttemptAt) })),
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  if (pending.length === 0) out('No deliveries are being retried.');
+  for (const p of pending)
+    out(
+      `${p.eventId}  ${p.eventType}  -> ${p.subscriptionId}  attempts=${p.attempts}  next attempt ${isoTime(p.nextAttemptAt)}`,
+    );
+  if (pending.length > 0)
+    out('An endpoint that is back: `idlehook subscriptions retry ID` retries its deliveries now.');
+  return 0;
 }

@@ -41,6 +41,28 @@ export const enableSubscriptionCommand: Command = {
   },
 };
 
+export const retrySubscriptionCommand: Command = {
+  name: 'subscriptions retry',
+  synopsis: 'ID',
+  summary: 'retry the subscription’s deliveries being retried now, for an endpoint that is back (local mode)',
+  scope: 'local',
+  async run({ args, target: openTarget, out }) {
+    const target = await openTarget();
+    const [id] = args;
+    if (!id || !(await target.subscriptions()).some((s) => s.id === id)) {
+      process.stderr.write(`No subscription "${id ?? ''}".\n`);
+      return 2;
+    }
+    const retried = (await target.retries?.retryNow(id)) ?? 0;
+    out(
+      retried === 0
+        ? `No deliveries to ${id} are waiting for a retry.`
+        : `${retried} ${retried === 1 ? 'delivery' : 'deliveries'} to ${id} retried now (the running bridge sends within a second).`,
+    );
+    return 0;
+  },
+};
+
 const ADD_OPTIONS = {
   id: { type: 'string' },
   url: { type: 'string' },

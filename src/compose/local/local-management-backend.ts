@@ -3,6 +3,7 @@ import type { NodeHttpSender } from '../../adapters/http/node-http-sender.js';
 import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import type { LocalDirectory } from '../../adapters/local/local-directory.js';
 import type { LocalStores } from '../../adapters/local/local-stores.js';
+import { sqliteRetryQueue } from '../../adapters/local/retry-queue.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import type { Config } from '../../config/config.js';
 import { type ConnectSigner, connectLink } from '../../connect/connect-links.js';
@@ -61,6 +62,7 @@ export function localManagementBackend(parts: {
         timeoutMs: config.delivery.timeoutSeconds * 1000,
       }),
     attempts: stores.attempts,
+    retries: sqliteRetryQueue(stores.deliveries),
     subscriptionStatus: stores.state,
     clock,
     logger,
