@@ -182,6 +182,40 @@ describe('idlehook init', () => {
     }
   });
 
+  it('offers to trust a self-signed server certificate, fingerprint shown, and saves it as the CA', async () => {
+    const selfSigned = await startDovecot([{ name: 'support', password: 'pw' }], {
+      certificate: 'self-signed',
+    });
+    try {
+      const dir = folder();
+      const answers = ['localhost', String(selfSigned.tlsPort), '', 'support', '', 'pw', '', '', 'yes'];
+      const init = await idlehook(dir, ['init'], `${answers.join('\n')}\n`);
+      assert.equal(init.code, 0, `${init.stdout}\n${init.stderr}`);
+      const fingerprint = /SHA-256 ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/.exec(init.stdout)?.[1];
+      assert.ok(fingerprint, init.stdout);
+      assert.match(init.stdout, /Saved the certificate as .*support-ca\.pem; checking again/);
+      assert.match(init.stdout, /all checks passed/);
+      const config = JSON.parse(readFileSync(join(dir, 'idlehook.config.json'), 'utf8'));
+      assert.equal(config.accounts[0].tls.ca, join(dir, 'support-ca.pem'));
+      assert.match(readFileSync(join(dir, 'support-ca.pem'), 'utf8'), /^-----BEGIN CERTIFICATE-----\n/);
+
+      // Without a yes nothing is trusted and nothing is written; the fingerprint given as an option trusts it.
+      const declined = folder();
+      const no = await idlehook(declined, ['init'], `${answers.slice(0, -1).join('\n')}\n`);
+      assert.equal(no.code, 78);
+      assert.equal(existsSync(join(declined, 'idlehook.config.json')), false);
+      const scripted = folder();
+      const byOption = await idlehook(
+        scripted,
+        ['init', '--trust-certificate', fingerprint.replaceAll(':', '').toLowerCase()],
+        `${answers.slice(0, -1).join('\n')}\n`,
+      );
+      assert.equal(byOption.code, 0, byOption.stdout);
+    } finally {
+      await selfSigned.stop();
+    }
+  });
+
   it('writes nothing when the doctor fails, and never replaces a config without --force', async () => {
     assert.ok(dovecot, 'runs after the previous case');
     const dir = folder();

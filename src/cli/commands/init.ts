@@ -11,6 +11,7 @@ import { PROVIDER_NAMES } from '../../config/providers.js';
 import { errorMessage } from '../../domain/errors.js';
 import { ownValue, recordOf } from '../../domain/null-prototype.js';
 import { newWebhookSecret } from '../../domain/signing.js';
+import type { TrustAnchor } from '../../imap/doctor/tls.js';
 import { type Command, flag, type OptionValues, text } from '../command.js';
 import { printReport, runCommand } from './local.js';
 import { queueMessage, sampleMessage } from './trigger.js';
@@ -221,7 +222,8 @@ export const initCommand: Command = {
   synopsis:
     '[--provider NAME | --host HOST [--port N] [--security tls|starttls|none] | --no-account]\n' +
     '               [--user USER] [--password-env NAME | --oauth2-client-id ID --oauth2-refresh-token-env NAME]\n' +
-    '               [--url URL] [--secret-env NAME] [--ca FILE] [--skip-check] [--force] [--run]',
+    '               [--url URL] [--secret-env NAME] [--ca FILE | --trust-certificate SHA256] [--skip-check]\n' +
+    '               [--force] [--run]',
   summary:
     'write the config from a few questions (the doctor checks the account first;\n' +
     `secrets go to ${ENV_FILE}); --run then starts the bridge`,
@@ -243,6 +245,7 @@ export const initCommand: Command = {
     url: { type: 'string' },
     'secret-env': { type: 'string' },
     'skip-check': { type: 'boolean', default: false },
+    'trust-certificate': { type: 'string' },
     force: { type: 'boolean', default: false },
     run: { type: 'boolean', default: false },
   },
@@ -284,23 +287,56 @@ export const initCommand: Command = {
           { id: url === LISTEN_URL ? 'listen' : 'webhook', url, secret: { env: VARIABLES.webhookSecret } },
         ],
       };
-    } finally {
+    } catch (error) {
       answers.close();
+      throw error;
     }
 
     // Checked as `run` will read it, with the secrets in place of the file that is not written yet.
     const env: NodeJS.ProcessEnv = recordOf([...secrets]);
-    const { envFile: _notYetWritten, ...checked } = document;
-    const config = parseConfig(checked, { source: 'idlehook init', baseDir: dirname(file), env });
+    const parsed = () => {
+      const { envFile: _notYetWritten, ...checked } = document;
+      return parseConfig(checked, { source: 'idlehook init', baseDir: dirname(file), env });
+    };
+    let config = parsed();
     const stores = openLocalStores(config.dataDir, systemClock);
     try {
-      for (const account of flag(values, 'skip-check') ? [] : config.accounts) {
-        const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
+      const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
+      const check = async (account: (typeof config.accounts)[number]) => {
         const report = await diagnoseAccount(account, {
           tokenStore: stores.oauth2Tokens,
           tokenEndpoint: new HttpTokenEndpoint(),
         });
         printReport(out, report, account);
+        return report;
+      };
+      for (const account of flag(values, 'skip-check') ? [] : config.accounts) {
+        let report = await check(account);
+        // A server with a self-signed certificate (or a private CA) is common on a company's own network: offer to
+        // trust what it presented, fingerprint shown, rather than send the user off to find a CA file.
+        const anchor = report.steps.find((step) => !step.ok)?.details?.trustAnchor as TrustAnchor | undefined;
+        if (!report.ok && anchor) {
+          const answer = await answers.get(
+            'trust-certificate',
+            `The server presents a certificate no CA here vouches for: ${anchor.subject}, SHA-256 ${anchor.sha256}.\n` +
+              "Trust it, if that fingerprint is your server's? (yes, or its fingerprint; Enter: no)",
+            'no',
+          );
+          if (trusts(answer, anchor.sha256)) {
+            const caFile = join(dirname(file), `${account.id}-ca.pem`);
+            writeFileSync(caFile, anchor.pem);
+            document = {
+              ...document,
+              accounts: document.accounts.map((a) =>
+                a.id === account.id ? { ...a, tls: { ca: caFile } } : a,
+              ),
+            };
+            config = parsed();
+            out(`Saved the certificate as ${caFile}; checking again with it as the account's CA.`);
+            const trusted = config.accounts.find((a) => a.id === account.id);
+            if (trusted) report = await check(trusted);
+          }
+        }
         if (!report.ok) {
           const problem: ConfigProblem = {
             path: 'account',
@@ -322,6 +358,7 @@ export const initCommand: Command = {
         out(`Queued a sample message (${eventId}): the bridge delivers it when it starts.`);
       }
     } finally {
+      answers.close();
       stores.close();
     }
     const name = basename(file) === 'idlehook.config.json' ? '' : ` --config ${file}`;
@@ -408,4 +445,10 @@ function ignoredBy(lines: ReadonlySet<string>, entry: string): boolean {
   const path = entry.replace(/\/$/, '');
   const name = path.split('/').at(-1) ?? path;
   return [path, `/${path}`, `${path}/`, `/${path}/`, name, `${name}/`].some((line) => lines.has(line));
+}
+
+/** Whether an answer trusts the certificate: "yes", or its SHA-256 fingerprint (colons and case aside). */
+function trusts(answer: string, sha256: string): boolean {
+  const normalized = (text: string) => text.replaceAll(':', '').toLowerCase();
+  return /^y(es)?$/i.test(answer.trim()) || normalized(answer.trim()) === normalized(sha256);
 }

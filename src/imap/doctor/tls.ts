@@ -1,5 +1,11 @@
 import { isIP, type Socket } from 'node:net';
-import { type PeerCertificate, rootCertificates, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  type DetailedPeerCertificate,
+  type PeerCertificate,
+  rootCertificates,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
 import type { AccountConfig } from '../../config/config.js';
 import type { DoctorStep } from '../../domain/doctor-report.js';
 import { errorMessage, IdlehookError } from '../../domain/errors.js';
@@ -126,6 +132,7 @@ export async function handshake(
   const protocol = socket.getProtocol();
   const authorized = socket.authorized;
   const code = String(socket.authorizationError ?? '');
+  const anchor = SELF_SIGNED.has(code) ? trustAnchorOf(socket.getPeerCertificate(true)) : undefined;
   socket.destroy();
   if (!authorized) {
     const fix = CERTIFICATE_FIXES.get(code);
@@ -135,7 +142,8 @@ export async function handshake(
       fix: fix
         ? fix(cert, account)
         : 'Fix the server certificate, or add its CA with "tls": { "ca": "ca.pem" }.',
-      details: { code, certificate: cert },
+      // The certificate a user may choose to trust (idlehook init offers it): the presented chain's self-signed top.
+      details: { code, certificate: cert, ...(anchor ? { trustAnchor: anchor } : {}) },
     });
   }
   steps.push({
@@ -174,6 +182,41 @@ function readUntil(
     const timer = setTimeout(() => finish(undefined), timeoutMs);
     socket.on('data', onData);
   });
+}
+
+/** Verification failures whose presented chain ends in a self-signed certificate a user could decide to trust. */
+const SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN']);
+
+/** A certificate offered for trust: its PEM, its SHA-256 fingerprint (to compare out of band) and its subject. */
+export interface TrustAnchor {
+  readonly pem: string;
+  readonly sha256: string;
+  readonly subject: string;
+}
+
+/** The top of the presented chain: the self-signed certificate (the leaf itself when the server's is self-signed). */
+function trustAnchorOf(peer: DetailedPeerCertificate): TrustAnchor | undefined {
+  let top = peer;
+  const seen = new Set<string>();
+  while (
+    top.issuerCertificate &&
+    !seen.has(top.fingerprint256) &&
+    top.issuerCertificate.fingerprint256 !== top.fingerprint256
+  ) {
+    seen.add(top.fingerprint256);
+    top = top.issuerCertificate;
+  }
+  if (!top.raw) return undefined;
+  const base64 =
+    top.raw
+      .toString('base64')
+      .match(/.{1,64}/g)
+      ?.join('\n') ?? '';
+  return {
+    pem: `-----BEGIN CERTIFICATE-----\n${base64}\n-----END CERTIFICATE-----\n`,
+    sha256: top.fingerprint256,
+    subject: factsOf(top).subject,
+  };
 }
 
 /** How long to wait for a greeting before asking a silent server what it is. */
