@@ -26,7 +26,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <thead><tr><th>Account</th><th>Mailbox</th><th>State</th><th>Last UID</th><th>Last event</th><th>Last error</th><th>Next login attempt</th><th>Reported</th></tr></thead>
     <tbody></tbody></table></div></section>
   <section><h2>Subscriptions</h2><div class="scroll"><table id="subscriptions">
-    <thead><tr><th>Subscription</th><th>URL</th><th>State</th><th>Failing since</th><th>Dead letters</th></tr></thead>
+    <thead><tr><th>Subscription</th><th>URL</th><th>State</th><th>Failing since</th><th>Being retried</th><th>Dead letters</th></tr></thead>
     <tbody></tbody></table></div></section>
   <section><h2>Latest events</h2><div class="scroll"><table id="events">
     <thead><tr><th>Event</th><th>Type</th><th>Subscription</th><th>Attempts (status, duration, response)</th></tr></thead>
@@ -111,6 +111,18 @@ async function replay(filter, button) {
   await refresh();
 }
 
+async function retryNow(subscriptionId, button) {
+  button.disabled = true;
+  const response = await fetch('/dashboard/retry-now', {
+    method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify({ subscriptionId }),
+  });
+  const outcome = response.ok ? await response.json() : null;
+  document.getElementById('replayed').textContent = outcome
+    ? 'Retrying ' + outcome.retried + ' now.'
+    : 'Retry failed (HTTP ' + response.status + ').';
+  await refresh();
+}
+
 function render(state) {
   document.getElementById('queues').replaceChildren(
     ...Object.entries(state.queues).map(([name, depth]) => {
@@ -142,8 +154,17 @@ function render(state) {
     replayAll.dataset.replaySubscription = s.id;
     replayAll.disabled = letters === 0;
     replayAll.addEventListener('click', () => replay({ subscriptionId: s.id }, replayAll));
+    const retrying = el('span', s.retrying === null ? 'n/a' : s.retrying.count + (s.retrying.nextAttemptAt ? ', next ' + when(s.retrying.nextAttemptAt) : ''));
+    const cell = el('span');
+    cell.append(retrying);
+    if (s.retrying && s.retrying.count > 0) {
+      const now = el('button', 'Retry now');
+      now.dataset.retrySubscription = s.id;
+      now.addEventListener('click', () => retryNow(s.id, now));
+      cell.append(' ', now);
+    }
     return row([el('span', s.id, 'id'), s.url, el('span', status + (s.health.disabledReason ? ': ' + s.health.disabledReason : ''), 'state-' + status),
-      when(s.health.failingSince), replayAll]);
+      when(s.health.failingSince), cell, replayAll]);
   }), 'No subscriptions.');
 
   fill('events', state.events.flatMap((event) => event.deliveries.map((delivery) => {

@@ -26,6 +26,7 @@ const PAGE_HEADERS = {
 const replayRequest = z
   .object({ subscriptionId: z.string().min(1), eventId: z.string().min(1).optional() })
   .strict();
+const retryNowRequest = z.object({ subscriptionId: z.string().min(1) }).strict();
 
 /** Attempts grouped by event and subscription, the latest events first. */
 function latestEvents(attempts: readonly DeliveryAttempt[]) {
@@ -123,12 +124,13 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
   });
 
   app.get('/dashboard/state', async (c) => {
-    const [accounts, statuses, subscriptions, letters, queues] = await Promise.all([
+    const [accounts, statuses, subscriptions, letters, queues, pending] = await Promise.all([
       backend.directory.listAccounts(),
       backend.accountStatuses(),
       backend.directory.listSubscriptions(),
       backend.listDeadLetters(),
       backend.queueDepths(),
+      backend.retries?.pending(),
     ]);
     const attempts = await Promise.all(
       subscriptions.map((s) => backend.attempts.listAttempts(s.value.id, ATTEMPTS_PER_SUBSCRIPTION)),
@@ -138,7 +140,23 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
         generatedAt: iso(backend.clock.now()),
         queues,
         accounts: accounts.map((a) => accountView(backend, a, statuses.get(a.value.id))),
-        subscriptions: await Promise.all(subscriptions.map((s) => subscriptionView(backend, s))),
+        subscriptions: await Promise.all(
+          subscriptions.map(async (s) => {
+            const waiting = pending?.filter((p) => p.subscriptionId === s.value.id);
+            const next = waiting?.reduce(
+              (soonest, p) => Math.min(soonest, p.nextAttemptAt),
+              Number.POSITIVE_INFINITY,
+            );
+            return {
+              ...(await subscriptionView(backend, s)),
+              // null where the queue cannot tell (AWS mode): the page then shows no retry column's figures.
+              retrying:
+                waiting === undefined
+                  ? null
+                  : { count: waiting.length, nextAttemptAt: waiting.length > 0 ? iso(next ?? 0) : null },
+            };
+          }),
+        ),
         events: await withDetails(latestEvents(attempts.flat()), messageDetails),
         deadLetters: [...letters]
           .sort((a, b) => b.failedAt - a.failedAt)
@@ -149,6 +167,21 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
       { 'cache-control': 'no-store' },
     );
   });
+
+  app.post(
+    '/dashboard/retry-now',
+    requireScope('full'),
+    bodyLimit({ maxSize: 4096, onError: (c) => problemResponse(c, 413, { detail: 'too large' }) }),
+    async (c) => {
+      const parsed = retryNowRequest.safeParse(await c.req.json().catch(() => undefined));
+      if (!parsed.success) return problemResponse(c, 422, { detail: 'expected { "subscriptionId" }' });
+      if (!backend.retries)
+        return problemResponse(c, 501, {
+          detail: 'deliveries being retried can be hurried in local mode only',
+        });
+      return c.json({ retried: await backend.retries.retryNow(parsed.data.subscriptionId) }, 200);
+    },
+  );
 
   app.post(
     '/dashboard/replay',

@@ -202,3 +202,51 @@ describe('the dashboard with markup in a subject, a sender and a folder name', (
     await page.screenshot({ path: join(ARTIFACTS, 'markup-as-text.png'), fullPage: true });
   });
 });
+
+describe('the dashboard with a delivery being retried', () => {
+  let scenario: Scenario;
+  let browser: Browser;
+  let page: Page;
+  const secret = newWebhookSecret();
+  const down = new WebhookReceiver(secret);
+  let refusing = true;
+
+  before(async () => {
+    down.respond = () => (refusing ? 503 : 200);
+    scenario = await startScenario({
+      secret,
+      // The first retry waits 300 s, as the default schedule's second does.
+      config: { delivery: { retryScheduleSeconds: [300, 300] } },
+      extraSubscriptions: [{ id: 'down', url: await down.listen(), events: ['message.received'] }],
+    });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge, ['support']);
+    browser = await launchBrowser();
+    page = await browser.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await scenario?.dispose();
+    await down.close();
+  });
+
+  it('shows it with its next attempt, and its Retry now button sends it at once', async () => {
+    await scenario.appender.append('INBOX', simpleMessage('Retried from the dashboard'));
+    await down.waitUntil(() => down.attempts.length > 0, 15_000, 'the first (refused) attempt');
+    await page.goto(`${scenario.bridge.url}/dashboard`);
+    const button = await page.waitForSelector('#subscriptions button[data-retry-subscription="down"]', {
+      timeout: 15_000,
+    });
+    const row = await page.$$eval('#subscriptions tbody tr', (rows) =>
+      rows.map((r) => r.textContent ?? '').find((text) => text.startsWith('down')),
+    );
+    assert.match(row ?? '', /1, next /, 'one delivery, with when its next attempt is due');
+    refusing = false;
+    await button?.click();
+    await down.waitUntil(() => down.accepted.length === 1, 10_000, 'the delivery, retried now');
+    await page.waitForFunction("document.getElementById('replayed').textContent.includes('Retrying 1 now')");
+    await page.waitForFunction(
+      "document.querySelector('#subscriptions button[data-retry-subscription]') === null",
+    );
+  });
+});
