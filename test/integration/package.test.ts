@@ -34,6 +34,8 @@ describe('the npm package: packed, installed into an empty folder, run from ther
       'package/bin/idlehook.js',
       'package/dist/idlehook.mjs',
       'package/schemas/openapi.json',
+      'package/CHANGELOG.md',
+      'package/docs/configuration.md',
     ])
       assert.ok(listing.includes(file), `${file} is in the package`);
     assert.ok(
@@ -44,6 +46,14 @@ describe('the npm package: packed, installed into an empty folder, run from ther
     const user = mkdtempSync(join(tmpdir(), 'idlehook-user-'));
     writeFileSync(join(user, 'package.json'), JSON.stringify({ name: 'try-idlehook', private: true }));
     npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(packed, tarball)], user);
+    // The bundle carries everything but the native SQLite module: that, and what it needs, is all that installs.
+    const installed = JSON.parse(npm(['ls', '--all', '--json'], user)) as {
+      dependencies?: Record<string, { dependencies?: Record<string, unknown> }>;
+    };
+    const runtime = Object.keys(installed.dependencies?.idlehook?.dependencies ?? {});
+    assert.deepEqual(runtime, ['better-sqlite3']);
+    const packages = readdirSync(join(user, 'node_modules')).filter((name) => !name.startsWith('.'));
+    assert.ok(packages.length < 40, `${packages.length} packages installed: ${packages.join(', ')}`);
     const idlehook = join(user, 'node_modules', '.bin', 'idlehook');
     const help = spawnSync(idlehook, ['--help'], { cwd: user, encoding: 'utf8' });
     assert.equal(help.status, 0, help.stderr);
