@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { BridgeProcess, runIdlehook } from '../support/bridge.js';
 import { certificateFor } from '../support/dovecot.js';
 import { freePort } from '../support/net.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
 const { caFile, certFile, keyFile } = certificateFor('ca-signed');
 
@@ -41,26 +42,33 @@ describe('the public listener (http.public): the API and the connect flow for ot
   let bridge: BridgeProcess;
   let base = '';
   let token = '';
+  const receiver = new WebhookReceiver(newWebhookSecret());
 
   before(async () => {
     const [port, loopback] = [await freePort(), await freePort()];
     base = `https://localhost:${port}`;
-    bridge = await BridgeProcess.create({
-      http: {
-        port: loopback,
-        public: { url: base, host: '127.0.0.1', port, tls: { cert: certFile, key: keyFile } },
-      },
-      connect: {
-        allowedRedirects: ['https://app.example.com/'],
-        providers: {
-          gmail: {
-            clientId: 'app',
-            authorizeUrl: 'https://auth.example/authorize',
-            tokenUrl: 'https://auth.example/token',
+    bridge = await BridgeProcess.create(
+      {
+        http: {
+          port: loopback,
+          public: { url: base, host: '127.0.0.1', port, tls: { cert: certFile, key: keyFile } },
+        },
+        // The test's receiver is on loopback, which the public listener's SSRF protection otherwise refuses.
+        delivery: { allowedNetworks: ['127.0.0.0/8'] },
+        subscriptions: [{ id: 'hook', url: await receiver.listen(), secret: { env: 'HOOK_SECRET' } }],
+        connect: {
+          allowedRedirects: ['https://app.example.com/'],
+          providers: {
+            gmail: {
+              clientId: 'app',
+              authorizeUrl: 'https://auth.example/authorize',
+              tokenUrl: 'https://auth.example/token',
+            },
           },
         },
       },
-    });
+      { HOOK_SECRET: receiver.secret },
+    );
     bridge.url = `http://127.0.0.1:${loopback}`;
     await bridge.start();
     token = /ihk_\S+/.exec((await bridge.cli('tokens', 'create')).stdout)?.[0] ?? '';
@@ -68,6 +76,25 @@ describe('the public listener (http.public): the API and the connect flow for ot
   });
   after(async () => {
     await bridge?.dispose();
+    await receiver.close();
+  });
+
+  it('puts its own URL in the links of events, and serves those signed links (only those) to other machines', async () => {
+    assert.equal((await bridge.cli('trigger', 'message.received')).code, 0);
+    await receiver.waitUntil(
+      () => receiver.ofType('message.received').length > 0,
+      15_000,
+      'the sample event',
+    );
+    const raw = (receiver.ofType('message.received')[0]?.body.data as { raw: { url: string } }).raw.url;
+    assert.ok(raw.startsWith(`${base}/blobs/raw/`), raw);
+    const fetched = await https(raw);
+    assert.equal(fetched.status, 200);
+    assert.equal(fetched.headers['content-type'], 'message/rfc822');
+    assert.match(fetched.body, /^(From|Date|Subject|Message-ID|MIME-Version):/im);
+    const unsigned = new URL(raw);
+    unsigned.searchParams.set('signature', 'x');
+    assert.equal((await https(unsigned.toString())).status, 404);
   });
 
   it('serves the API with its tokens, and nothing of the loopback-only routes', async () => {

@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { PublicListenerConfig } from '../../config/config.js';
@@ -86,17 +86,7 @@ export async function startLocalHttpServer(
       return;
     }
     if (path.startsWith('/blobs/')) {
-      const key = path.slice('/blobs/'.length);
-      routes.blobs.read(key, url.searchParams.get('signature') ?? '').then(
-        (content) => {
-          if (!content) response.writeHead(404).end();
-          else {
-            const type = key.startsWith('raw/') ? 'message/rfc822' : 'application/octet-stream';
-            response.writeHead(200, { 'content-type': type, 'content-length': content.length }).end(content);
-          }
-        },
-        () => response.writeHead(500).end(),
-      );
+      serveBlob(routes.blobs, path, url, response);
       return;
     }
     response.writeHead(404).end();
@@ -116,15 +106,40 @@ export async function startLocalHttpServer(
   };
 }
 
+/** A signed blob link: the raw message or an attachment; an unsigned or expired link is a 404 like a missing one. */
+function serveBlob(
+  blobs: Pick<SqliteBlobStore, 'read'>,
+  path: string,
+  url: URL,
+  response: ServerResponse,
+): void {
+  const key = path.slice('/blobs/'.length);
+  blobs.read(key, url.searchParams.get('signature') ?? '').then(
+    (content) => {
+      if (!content) response.writeHead(404).end();
+      else {
+        const type = key.startsWith('raw/') ? 'message/rfc822' : 'application/octet-stream';
+        response.writeHead(200, { 'content-type': type, 'content-length': content.length }).end(content);
+      }
+    },
+    () => response.writeHead(500).end(),
+  );
+}
+
 /**
- * The listener other machines reach (`http.public`): the management API (`/v1/`, behind its tokens) and the
- * connect flow (`/connect/`, behind signed links) only; never `/status`, `/metrics`, blobs or the dashboard.
+ * The listener other machines reach (`http.public`): the management API (`/v1/`, behind its tokens), the
+ * connect flow (`/connect/`, behind signed links) and the signed blob links in events (`/blobs/`), so that a
+ * receiver on another machine can fetch a message or an attachment; never `/status`, `/metrics` or the dashboard.
  * HTTPS with the configured certificate, or plain HTTP behind the reverse proxy the operator stated. It answers
  * only requests addressed to its URL's host.
  */
 export async function startPublicHttpServer(
   listener: PublicListenerConfig,
-  routes: { readonly api: RequestListener; readonly connect?: RequestListener },
+  routes: {
+    readonly api: RequestListener;
+    readonly connect?: RequestListener;
+    readonly blobs: Pick<SqliteBlobStore, 'read'>;
+  },
 ): Promise<LocalHttpServer> {
   const expectedHost = new URL(listener.url).host.toLowerCase();
   const handle: RequestListener = (request, response) => {
@@ -132,9 +147,12 @@ export async function startPublicHttpServer(
       response.writeHead(421, { 'content-type': 'text/plain' }).end(`only ${expectedHost} is served here\n`);
       return;
     }
-    const path = decodedPath(new URL(request.url ?? '/', 'http://x').pathname);
+    const url = new URL(request.url ?? '/', 'http://x');
+    const path = decodedPath(url.pathname);
     if (path?.startsWith('/v1/')) routes.api(request, response);
     else if (path?.startsWith('/connect/') && routes.connect) routes.connect(request, response);
+    else if (path?.startsWith('/blobs/') && request.method === 'GET')
+      serveBlob(routes.blobs, path, url, response);
     else response.writeHead(404).end();
   };
   const server = listener.tls

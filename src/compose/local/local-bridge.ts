@@ -150,11 +150,13 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     ...(connectListener ? { connect: connectListener } : {}),
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
   });
-  blobs.setBaseUrl(server.url);
+  // Links in events name the address receivers can reach: the public listener's, where there is one.
+  blobs.setBaseUrl(config.http.public?.url ?? server.url);
   const publicServer =
     config.http.public &&
     (await startPublicHttpServer(config.http.public, {
       api: apiListener,
+      blobs,
       ...(connectListener ? { connect: connectListener } : {}),
     }).catch(async (error: unknown) => {
       await server.close();
