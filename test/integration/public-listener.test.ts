@@ -86,7 +86,9 @@ describe('the public listener (http.public): the API and the connect flow for ot
       15_000,
       'the sample event',
     );
-    const raw = (receiver.ofType('message.received')[0]?.body.data as { raw: { url: string } }).raw.url;
+    const [event] = receiver.ofType('message.received');
+    assert.ok(event);
+    const raw = (event.body.data as { raw: { url: string } }).raw.url;
     assert.ok(raw.startsWith(`${base}/blobs/raw/`), raw);
     const fetched = await https(raw);
     assert.equal(fetched.status, 200);
