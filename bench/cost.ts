@@ -1,16 +1,24 @@
 // What idlehook costs on AWS per mailbox-month, at 1,000, 10,000 and 100,000 mailboxes: a model, not a
 // measurement. Its inputs are the figures the benchmarks measured (marked) and AWS's published us-east-1 prices
 // (December 2026, ARM64, on-demand); it prints the cost table of docs/deploying-to-aws.md.
-// Usage: npm run cost [-- --messages-per-day 50 --message-kib 50]
+// Usage: npm run cost [-- --mailboxes 1,1000,10000,100000 --messages-per-day 50 --message-kib 50 --shape small]
+// --shape small: the construct's small-deployment shape (watcherNetwork: 'public', watcherSpot: true).
 import { parseArgs } from 'node:util';
 import { defaultMailboxesPerTask } from '../infra/watcher-service.js';
 
 const { values } = parseArgs({
   options: {
+    mailboxes: { type: 'string', default: '1000,10000,100000' },
     'messages-per-day': { type: 'string', default: '50' },
     'message-kib': { type: 'string', default: '50' },
+    shape: { type: 'string', default: 'default' },
   },
 });
+const SMALL = values.shape === 'small';
+if (!SMALL && values.shape !== 'default') {
+  console.error(`--shape is default or small, not "${values.shape}"`);
+  process.exit(2);
+}
 const MESSAGES_PER_DAY = Number(values['messages-per-day']);
 const MESSAGE_KIB = Number(values['message-kib']);
 const HOURS = 730;
@@ -35,6 +43,10 @@ const PRICE = {
   alarmMonth: 0.1,
   metricMonth: 0.3,
   dashboardMonth: 3,
+  /** A public IPv4 address, per hour (each watcher task's, in the small shape). */
+  publicIpv4Hour: 0.005,
+  /** Fargate Spot's price as a share of on-demand: it varies by region and hour; about 0.3 in us-east-1. */
+  spotShare: 0.3,
 };
 
 /** Watcher tasks as the construct runs them for this many mailboxes: 0.5 vCPU / 2 GiB from 2,000 mailboxes on. */
@@ -82,13 +94,18 @@ function costs(mailboxes: number): Map<string, number> {
   const mailGb = (messages * MESSAGE_KIB) / 1024 / 1024;
   return new Map([
     [
-      'Fargate watcher tasks',
-      tasks.count * HOURS * (tasks.vcpu * PRICE.fargateVcpuHour + tasks.gb * PRICE.fargateGbHour),
+      SMALL ? 'Fargate watcher tasks (Spot)' : 'Fargate watcher tasks',
+      tasks.count *
+        HOURS *
+        (tasks.vcpu * PRICE.fargateVcpuHour + tasks.gb * PRICE.fargateGbHour) *
+        (SMALL ? PRICE.spotShare : 1),
     ],
-    [
-      'NAT gateway (IMAP traffic; S3 and DynamoDB through gateway endpoints)',
-      HOURS * PRICE.natHour + (mailGb + (mailboxes * IDLE_IMAP_MIB_PER_MAILBOX) / 1024) * PRICE.natGb,
-    ],
+    SMALL
+      ? ['Public IPv4 addresses (one per task; no NAT gateway)', tasks.count * HOURS * PRICE.publicIpv4Hour]
+      : [
+          'NAT gateway (IMAP traffic; S3 and DynamoDB through gateway endpoints)',
+          HOURS * PRICE.natHour + (mailGb + (mailboxes * IDLE_IMAP_MIB_PER_MAILBOX) / 1024) * PRICE.natGb,
+        ],
     ['SQS', ((messages * PER_MESSAGE.sqsRequests + 1_300_000) / 1e6) * PRICE.sqsPerMillion],
     [
       'Lambda',
@@ -122,9 +139,9 @@ function costs(mailboxes: number): Map<string, number> {
     ],
     [
       'CloudWatch (alarms, metrics, dashboard, logs)',
-      // 10 alarms in the template and the 2 of the watcher's target-tracking scaling; the watcher's 2 custom
-      // metrics and the functions' 10 (Powertools EMF, bench/cost counts those a healthy stack emits).
-      12 * PRICE.alarmMonth +
+      // 15 alarms in the template (14 without the NAT gateway's) and the 2 of the watcher's target-tracking
+      // scaling; the watcher's 2 custom metrics and the functions' 10 (Powertools EMF, those a healthy stack emits).
+      (SMALL ? 16 : 17) * PRICE.alarmMonth +
         12 * PRICE.metricMonth +
         PRICE.dashboardMonth +
         ((messages * PER_MESSAGE.logKib) / 1024 / 1024) * PRICE.logsGb,
@@ -136,12 +153,16 @@ function costs(mailboxes: number): Map<string, number> {
   ]);
 }
 
-const sizes = [1_000, 10_000, 100_000];
+const sizes = values.mailboxes.split(',').map(Number);
+if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error(`--mailboxes takes whole numbers separated by commas, not "${values.mailboxes}"`);
+  process.exit(2);
+}
 const tables = sizes.map(costs);
 const money = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : `$${n.toFixed(2)}`);
 const perMailbox = (n: number, mailboxes: number) => `$${(n / mailboxes).toFixed(4)}`;
 console.log(
-  `\nidlehook on AWS per month, ${MESSAGES_PER_DAY} messages of ${MESSAGE_KIB} KiB per mailbox and day (per mailbox-month in brackets)\n`,
+  `\nidlehook on AWS per month${SMALL ? ', small-deployment shape' : ''}, ${MESSAGES_PER_DAY} messages of ${MESSAGE_KIB} KiB per mailbox and day (per mailbox-month in brackets)\n`,
 );
 console.log(`| item | ${sizes.map((n) => `${n.toLocaleString('en-US')} mailboxes`).join(' | ')} |`);
 console.log(`| --- | ${sizes.map(() => '---').join(' | ')} |`);

@@ -57,6 +57,13 @@ export interface IdlehookBridgeProps {
   readonly watcherCpu?: number;
   readonly watcherMemoryMiB?: number;
   /**
+   * The small-deployment shape: watcher tasks in public subnets (a public IP each, no inbound traffic) instead of
+   * behind a NAT gateway, which is most of a small deployment's bill. Default `private`.
+   */
+  readonly watcherNetwork?: 'private' | 'public';
+  /** Watcher tasks on Fargate Spot: cheaper, and a task may be stopped with 2 minutes' notice (its shards move). */
+  readonly watcherSpot?: boolean;
+  /**
    * Mailboxes are spread over this many shards, whose leases the watcher tasks share (default 256). Fixed for a
    * deployment's life: changing it moves every mailbox.
    */
@@ -204,6 +211,8 @@ export class IdlehookBridge extends Construct {
       ...(props.mailboxesPerWatcherTask ? { mailboxesPerTask: props.mailboxesPerWatcherTask } : {}),
       ...(props.watcherCpu ? { cpu: props.watcherCpu } : {}),
       ...(props.watcherMemoryMiB ? { memoryMiB: props.watcherMemoryMiB } : {}),
+      ...(props.watcherNetwork ? { network: props.watcherNetwork } : {}),
+      ...(props.watcherSpot ? { spot: true } : {}),
     });
     const api = props.managementApi ?? {};
     this.api = new ManagementApi(this, 'Api', {

@@ -24,6 +24,14 @@ const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export interface WatcherServiceProps {
   /** Where the task runs. Created (2 AZs, one NAT gateway) when not given; never looked up. */
   readonly vpc?: ec2.IVpc;
+  /**
+   * `private` (default): tasks in private subnets behind a NAT gateway. `public`: tasks in public subnets with a
+   * public IP each and no NAT gateway (about $33 a month less; nothing can connect in: the security group allows
+   * no inbound traffic). Only where the construct makes the VPC.
+   */
+  readonly network?: 'private' | 'public';
+  /** Run the tasks on Fargate Spot (about 70% cheaper; a task may be stopped with 2 minutes' notice). */
+  readonly spot?: boolean;
   readonly table: dynamodb.ITable;
   readonly bucket: s3.IBucket;
   readonly ingestQueue: sqs.IQueue;
@@ -96,11 +104,15 @@ export class WatcherService extends Construct {
     const cpu = props.cpu ?? 256;
     const memoryMiB = props.memoryMiB ?? 512;
     checkFargateSize(cpu, memoryMiB);
+    const publicTasks = !props.vpc && props.network === 'public';
     const vpc =
       props.vpc ??
       new ec2.Vpc(this, 'Vpc', {
         maxAzs: 2,
-        natGateways: 1,
+        natGateways: publicTasks ? 0 : 1,
+        ...(publicTasks
+          ? { subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }] }
+          : {}),
         flowLogs: { all: { trafficType: ec2.FlowLogTrafficType.REJECT } },
         // Raw mail to S3 and state to DynamoDB then bypass the NAT gateway and its per-GB charge (the endpoints
         // themselves are free).
@@ -112,6 +124,7 @@ export class WatcherService extends Construct {
     const cluster = new ecs.Cluster(this, 'Cluster', {
       vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: props.spot === true,
     });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu,
@@ -184,7 +197,12 @@ export class WatcherService extends Construct {
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets: { subnetType: publicTasks ? ec2.SubnetType.PUBLIC : ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      // Without a NAT gateway a task reaches IMAP servers, AWS and the image registry through its own public IP.
+      assignPublicIp: publicTasks,
+      ...(props.spot
+        ? { capacityProviderStrategies: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] }
+        : {}),
     });
 
     const period = Duration.minutes(1);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { DeadLetteredQueue } from '../../infra/dead-lettered-queue.js';
 import { IdlehookBridge } from '../../infra/idlehook-bridge.js';
 import { defaultMailboxesPerTask } from '../../infra/watcher-service.js';
@@ -270,3 +271,31 @@ function bridgeStack(props: ConstructorParameters<typeof IdlehookBridge>[2]): St
   new IdlehookBridge(stack, 'Mail', props);
   return stack;
 }
+
+describe('IdlehookBridge in the small-deployment shape (watcherNetwork: public, watcherSpot)', () => {
+  const app = projectApp();
+  const stack = new Stack(app, 'Small');
+  new IdlehookBridge(stack, 'Mail', { watcherNetwork: 'public', watcherSpot: true });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const template = Template.fromStack(stack);
+
+  it('has no NAT gateway (nor its alarm); tasks get a public IP in public subnets and run on Fargate Spot', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'ErrorPortAllocation' }, 0);
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true });
+    template.hasResourceProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'ENABLED' }) },
+      CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+    });
+    // Nothing can connect in: the tasks' security group has no ingress rule.
+    const groups = Object.values(template.findResources('AWS::EC2::SecurityGroup')).filter((g) =>
+      JSON.stringify(g).includes('Watcher'),
+    );
+    for (const group of groups) assert.equal(group.Properties.SecurityGroupIngress, undefined);
+  });
+
+  it('passes the cdk-nag checks, every finding acknowledged with a reason', () => {
+    assert.doesNotThrow(() => app.synth());
+  });
+});
