@@ -276,7 +276,9 @@ export const initCommand: Command = {
       const webhookSecret =
         (await answers.secret(
           'secret-env',
-          'Signing secret: the whsec_ that idlehook listen printed, or Enter to make one',
+          url === LISTEN_URL
+            ? 'Signing secret (Enter: make one; idlehook listen reads it from the config)'
+            : `Signing secret: the whsec_... your endpoint verifies with, or Enter to make one (kept in ${ENV_FILE})`,
           true,
         )) ?? newWebhookSecret();
       secrets.set(VARIABLES.webhookSecret, webhookSecret);
