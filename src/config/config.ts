@@ -98,6 +98,11 @@ export interface AccountConfig {
   readonly security: 'tls' | 'starttls' | 'none';
   readonly user: string;
   readonly auth: PasswordAuth | OAuth2Auth;
+  /**
+   * Where the password (or refresh token) came from, for messages about a rejected login: an environment variable
+   * (the process's, or the config's envFile), a file, or the config itself. Never the value.
+   */
+  readonly credentialSource?: string;
   /** Connections the provider allows at once; each watched mailbox holds one. */
   readonly connectionLimit: number | undefined;
   readonly tls: { readonly ca: string | undefined; readonly servername: string | undefined };

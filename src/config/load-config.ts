@@ -4,7 +4,7 @@ import { parseEnv } from 'node:util';
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from 'jsonc-parser';
 import type { z } from 'zod';
 import { type ErrorCause, errorMessage, IdlehookError } from '../domain/errors.js';
-import { recordOf } from '../domain/null-prototype.js';
+import { ownValue, recordOf } from '../domain/null-prototype.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import { accountSettings, oauth2TokenUrl, presetOf } from './account-settings.js';
 import type { AccountConfig, Config, ConnectConfig, ConnectProviderConfig } from './config.js';
@@ -320,7 +320,38 @@ export function parseConfig(json: unknown, context: ConfigContext & { readonly s
     ...crossFieldProblems(json),
   ];
   if (problems.length > 0 || !parsed.success) throw new ConfigError(context.source, problems);
-  return toConfig(parsed.data);
+  const config = toConfig(parsed.data);
+  return {
+    ...config,
+    accounts: config.accounts.map((account) => {
+      const source = credentialSourceOf(json, account.id, context);
+      return source ? { ...account, credentialSource: source } : account;
+    }),
+  };
+}
+
+/**
+ * Where an account's password or refresh token was taken from, as the config names it: so that a rejected login
+ * can say which value to check (an environment variable set in the shell overrides the envFile's).
+ */
+function credentialSourceOf(json: unknown, accountId: string, context: ConfigContext): string | undefined {
+  const accounts = (json as { accounts?: unknown } | null)?.accounts;
+  const account = Array.isArray(accounts)
+    ? (accounts as Record<string, unknown>[]).find((a) => a?.id === accountId)
+    : undefined;
+  const oauth2 = account?.oauth2 as Record<string, unknown> | undefined;
+  const reference = account?.password ?? oauth2?.refreshToken;
+  if (typeof reference === 'string') return 'the config file itself';
+  if (reference === null || typeof reference !== 'object') return undefined;
+  const { env, file } = reference as { env?: unknown; file?: unknown };
+  if (typeof file === 'string') return `the file ${file}`;
+  if (typeof env !== 'string') return undefined;
+  const envFile = (json as { envFile?: unknown }).envFile;
+  if (ownValue(context.env, env) !== undefined)
+    return typeof envFile === 'string'
+      ? `environment variable ${env}, set in the environment (which overrides ${envFile})`
+      : `environment variable ${env}`;
+  return typeof envFile === 'string' ? `${env} in ${envFile}` : `environment variable ${env}`;
 }
 
 /** Where JSON.parse gave up, as the line and column an editor shows, and what was expected there. */

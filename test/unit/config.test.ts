@@ -312,6 +312,12 @@ describe('config: credentials only over encrypted or loopback connections', () =
       env: { IMAP_PASSWORD: 'from the process' },
     });
     assert.deepEqual(overridden.accounts[0]?.auth, { kind: 'password', password: 'from the process' });
+    // Where each came from, for a rejected login's message (never the value).
+    assert.equal(fromFile.accounts[0]?.credentialSource, 'IMAP_PASSWORD in idlehook.env');
+    assert.equal(
+      overridden.accounts[0]?.credentialSource,
+      'environment variable IMAP_PASSWORD, set in the environment (which overrides idlehook.env)',
+    );
     assert.equal(({} as { x?: unknown }).x, undefined, 'Object.prototype untouched');
 
     const missing = problems({ ...document, envFile: 'nowhere.env' });

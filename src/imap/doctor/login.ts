@@ -63,7 +63,9 @@ export async function loginAndInspect(
     return fail({
       name: 'login',
       summary: `${account.host} rejected the login for ${account.user}: ${rejection.summary} (server said: ${server})`,
-      fix: rejection.fix,
+      fix: account.credentialSource
+        ? `${rejection.fix} The ${account.auth.kind === 'oauth2' ? 'refresh token' : 'password'} came from ${account.credentialSource}.`
+        : rejection.fix,
       details: { serverResponse: server },
     });
   }
