@@ -694,7 +694,7 @@ export function openApiDocument(): unknown {
       operationId: `on${type.replace(/(^|[._])(\w)/g, (_, _separator: string, letter: string) => letter.toUpperCase())}`,
       summary: `The ${type} event, signed the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature)`,
       request: {
-        body: { content: { 'application/json': { schema: EVENT_SCHEMAS[type] } }, required: true }, // trusted key
+        body: { content: { 'application/json': { schema: EVENT_SCHEMAS[type] } }, required: true }, // trusted key: an event type, from EVENT_TYPES
       },
       responses: {
         200: { description: 'any 2xx: delivered' },

@@ -4,6 +4,11 @@ import type { SubscriptionConfig } from '../domain/subscriptions.js';
 /** The validated, fully resolved configuration: paths absolute, secrets read, defaults filled in. */
 export interface Config {
   readonly dataDir: string;
+  /**
+   * Where each account's password (or refresh token) came from, by account id, for messages about a rejected
+   * login: an environment variable (the process's, or the config's envFile), a file, or the config itself.
+   */
+  readonly credentialSources: ReadonlyMap<string, string>;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly http: { readonly port: number; readonly public: PublicListenerConfig | undefined };
   readonly delivery: {
@@ -98,11 +103,6 @@ export interface AccountConfig {
   readonly security: 'tls' | 'starttls' | 'none';
   readonly user: string;
   readonly auth: PasswordAuth | OAuth2Auth;
-  /**
-   * Where the password (or refresh token) came from, for messages about a rejected login: an environment variable
-   * (the process's, or the config's envFile), a file, or the config itself. Never the value.
-   */
-  readonly credentialSource?: string;
   /** Connections the provider allows at once; each watched mailbox holds one. */
   readonly connectionLimit: number | undefined;
   readonly tls: { readonly ca: string | undefined; readonly servername: string | undefined };

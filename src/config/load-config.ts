@@ -148,7 +148,7 @@ export function accountProblems(json: unknown, path: string): ConfigProblem[] {
   return problems;
 }
 
-function toConfig(file: ConfigFile): Config {
+function toConfig(file: ConfigFile): Omit<Config, 'credentialSources'> {
   return {
     dataDir: file.dataDir,
     logLevel: file.logLevel,
@@ -321,13 +321,11 @@ export function parseConfig(json: unknown, context: ConfigContext & { readonly s
   ];
   if (problems.length > 0 || !parsed.success) throw new ConfigError(context.source, problems);
   const config = toConfig(parsed.data);
-  return {
-    ...config,
-    accounts: config.accounts.map((account) => {
-      const source = credentialSourceOf(json, account.id, context);
-      return source ? { ...account, credentialSource: source } : account;
-    }),
-  };
+  const sources = config.accounts.flatMap((account) => {
+    const source = credentialSourceOf(json, account.id, context);
+    return source ? [[account.id, source] as const] : [];
+  });
+  return { ...config, credentialSources: new Map(sources) };
 }
 
 /**

@@ -130,7 +130,10 @@ describe('idlehook doctor against real Dovecot servers', () => {
       result.stdout,
       /FAIL +login .*rejected the login for support: wrong user name or password \(server said: .*AUTHENTICATIONFAILED/,
     );
-    assert.match(result.stdout, /fix: Check the user name .* app password or OAuth2.* The password came from the config file itself\./);
+    assert.match(
+      result.stdout,
+      /fix: Check the user name .* app password or OAuth2.* The password came from the config file itself\./,
+    );
     assert.equal(good.loginFailures(USER.name) - before, 1, 'one failed login, not a storm');
   });
 

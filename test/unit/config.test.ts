@@ -313,9 +313,9 @@ describe('config: credentials only over encrypted or loopback connections', () =
     });
     assert.deepEqual(overridden.accounts[0]?.auth, { kind: 'password', password: 'from the process' });
     // Where each came from, for a rejected login's message (never the value).
-    assert.equal(fromFile.accounts[0]?.credentialSource, 'IMAP_PASSWORD in idlehook.env');
+    assert.equal(fromFile.credentialSources.get('support'), 'IMAP_PASSWORD in idlehook.env');
     assert.equal(
-      overridden.accounts[0]?.credentialSource,
+      overridden.credentialSources.get('support'),
       'environment variable IMAP_PASSWORD, set in the environment (which overrides idlehook.env)',
     );
     assert.equal(({} as { x?: unknown }).x, undefined, 'Object.prototype untouched');

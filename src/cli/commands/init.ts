@@ -305,9 +305,11 @@ export const initCommand: Command = {
     try {
       const { diagnoseAccount } = await import('../../imap/doctor/doctor.js');
       const check = async (account: (typeof config.accounts)[number]) => {
+        const source = config.credentialSources.get(account.id);
         const report = await diagnoseAccount(account, {
           tokenStore: stores.oauth2Tokens,
           tokenEndpoint: new HttpTokenEndpoint(),
+          ...(source ? { credentialSource: source } : {}),
         });
         printReport(out, report, account);
         return report;

@@ -93,9 +93,11 @@ export const doctorCommand: Command = {
     const stores = openLocalStores(config.dataDir, systemClock);
     try {
       for (const account of accounts) {
+        const source = config.credentialSources.get(account.id);
         const report = await diagnoseAccount(account, {
           tokenStore: stores.oauth2Tokens,
           tokenEndpoint: new HttpTokenEndpoint(),
+          ...(source ? { credentialSource: source } : {}),
         });
         reports.push(report);
         if (!json) printReport(out, report, account);

@@ -29,6 +29,8 @@ export async function diagnoseAccount(
      * its caller could probe the bridge's network through the report.
      */
     readonly addresses?: AddressPolicy;
+    /** Where the password or refresh token came from (see Config.credentialSources), named when it is refused. */
+    readonly credentialSource?: string;
   },
 ): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -42,7 +44,7 @@ export async function diagnoseAccount(
     } else {
       await checkPlainGreeting(account, socket, timeoutMs, steps);
     }
-    await loginAndInspect(account, steps, options.tokenStore, options.tokenEndpoint);
+    await loginAndInspect(account, steps, options);
   } catch (error) {
     if (!(error instanceof StepFailure)) throw error;
     steps.push(error.step);

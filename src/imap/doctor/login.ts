@@ -35,10 +35,13 @@ async function credentialsFor(
 export async function loginAndInspect(
   account: AccountConfig,
   steps: DoctorStep[],
-  tokenStore: OAuth2TokenStore | undefined,
-  tokenEndpoint: TokenEndpoint,
+  options: {
+    readonly tokenStore?: OAuth2TokenStore;
+    readonly tokenEndpoint: TokenEndpoint;
+    readonly credentialSource?: string;
+  },
 ): Promise<void> {
-  const credentials = await credentialsFor(account, tokenStore, tokenEndpoint);
+  const credentials = await credentialsFor(account, options.tokenStore, options.tokenEndpoint);
   const client = new ImapFlow({ ...imapClientOptions(account, credentials), connectionTimeout: 15_000 });
   client.on('error', () => undefined);
   try {
@@ -63,8 +66,8 @@ export async function loginAndInspect(
     return fail({
       name: 'login',
       summary: `${account.host} rejected the login for ${account.user}: ${rejection.summary} (server said: ${server})`,
-      fix: account.credentialSource
-        ? `${rejection.fix} The ${account.auth.kind === 'oauth2' ? 'refresh token' : 'password'} came from ${account.credentialSource}.`
+      fix: options.credentialSource
+        ? `${rejection.fix} The ${account.auth.kind === 'oauth2' ? 'refresh token' : 'password'} came from ${options.credentialSource}.`
         : rejection.fix,
       details: { serverResponse: server },
     });
