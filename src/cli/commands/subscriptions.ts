@@ -1,4 +1,5 @@
 import { awsIdCommand, awsOnly, type Command, stringOptions } from '../command.js';
+import type { Target } from '../targets.js';
 
 export const listSubscriptionsCommand: Command = {
   name: 'subscriptions',
@@ -22,6 +23,14 @@ export const listSubscriptionsCommand: Command = {
   },
 };
 
+/** The subscription the command's first argument names, if there is one; else says so and gives undefined. */
+async function knownSubscription(target: Target, args: readonly string[]): Promise<string | undefined> {
+  const [id] = args;
+  if (id && (await target.subscriptions()).some((s) => s.id === id)) return id;
+  process.stderr.write(`No subscription "${id ?? ''}".\n`);
+  return undefined;
+}
+
 export const enableSubscriptionCommand: Command = {
   name: 'subscriptions enable',
   synopsis: 'ID',
@@ -29,12 +38,8 @@ export const enableSubscriptionCommand: Command = {
   scope: 'both',
   async run({ args, target: openTarget, out }) {
     const target = await openTarget();
-    const [id] = args;
-    const known = (await target.subscriptions()).some((s) => s.id === id);
-    if (!id || !known) {
-      process.stderr.write(`No subscription "${id ?? ''}".\n`);
-      return 2;
-    }
+    const id = await knownSubscription(target, args);
+    if (id === undefined) return 2;
     await target.subscriptionStatus.enable(id);
     out(`Subscription ${id} enabled.`);
     return 0;
@@ -48,11 +53,8 @@ export const retrySubscriptionCommand: Command = {
   scope: 'local',
   async run({ args, target: openTarget, out }) {
     const target = await openTarget();
-    const [id] = args;
-    if (!id || !(await target.subscriptions()).some((s) => s.id === id)) {
-      process.stderr.write(`No subscription "${id ?? ''}".\n`);
-      return 2;
-    }
+    const id = await knownSubscription(target, args);
+    if (id === undefined) return 2;
     const retried = (await target.retries?.retryNow(id)) ?? 0;
     out(
       retried === 0
