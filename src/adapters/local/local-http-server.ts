@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { PublicListenerConfig } from '../../config/config.js';
-import { isLoopbackHost } from '../http/loopback-host.js';
+import { isLoopbackHostHeader } from '../http/loopback-host.js';
 import type { SqliteBlobStore } from './sqlite-blob-store.js';
 
 export interface LocalHttpServer {
@@ -39,7 +39,7 @@ export async function startLocalHttpServer(
   },
 ): Promise<LocalHttpServer> {
   const server: Server = createServer((request, response) => {
-    if (!isLoopbackHost(request.headers.host)) {
+    if (!isLoopbackHostHeader(request.headers.host)) {
       response.writeHead(421, { 'content-type': 'text/plain' }).end('only loopback host names are served\n');
       return;
     }

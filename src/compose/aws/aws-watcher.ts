@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { isLoopbackHost } from '../../adapters/http/loopback-host.js';
+import { isLoopbackHostHeader } from '../../adapters/http/loopback-host.js';
 import { PrometheusMetrics } from '../../adapters/metrics/prometheus-metrics.js';
 import { monotonicClock } from '../../adapters/system-clock.js';
 import type { AwsEnvironment } from '../../config/aws-environment.js';
@@ -120,7 +120,7 @@ export async function startAwsWatcher(
   // Unhealthy only when the watcher cannot learn its accounts for a while, or holds shard leases it can no longer
   // vouch for (it cannot list the lease table: the others take its shards, and a new task is the cure).
   const health = createServer((request, response) => {
-    if (!isLoopbackHost(request.headers.host)) {
+    if (!isLoopbackHostHeader(request.headers.host)) {
       response.writeHead(421).end();
       return;
     }
