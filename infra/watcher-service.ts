@@ -66,6 +66,16 @@ export function defaultMailboxesPerTask(memoryMiB: number): number {
   return Math.max(100, Math.floor(holds / 2 / 100) * 100);
 }
 
+/**
+ * The most mailboxes a task takes shards for: what 90% of its memory beyond the base holds (the rest is headroom
+ * for bursts). The scaling target is half of what the memory holds, so a survivor of a lost neighbour takes
+ * nearly all of its mailboxes at once, and never so many that it runs out of memory; scaling adds a task for the
+ * rest.
+ */
+export function maxMailboxesPerTask(memoryMiB: number): number {
+  return Math.floor(((memoryMiB * 0.9 - WATCHER_BASE_MIB) * 1024) / WATCHER_KIB_PER_MAILBOX);
+}
+
 /** Fargate's CPU units and the memory (MiB) each allows. */
 const FARGATE_MEMORY_BY_CPU = new Map<number, { min: number; max: number; step: number }>([
   [256, { min: 512, max: 2048, step: 512 }],
@@ -140,7 +150,11 @@ export class WatcherService extends Construct {
         platform: Platform.LINUX_ARM64,
         exclude: ['node_modules', 'cdk.out', 'dist', 'dist-watcher', '.idlehook', '.git', 'test', 'bench'],
       }),
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        ...props.environment,
+        IDLEHOOK_MAX_MAILBOXES_PER_TASK: String(maxMailboxesPerTask(memoryMiB)),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'watcher',
         logGroup: new logs.LogGroup(this, 'logs', {

@@ -56,6 +56,12 @@ const schema = z.object({
     .default(DEFAULT_LOGIN_LIMITS.perSecond),
   /** Watcher tasks: the mailboxes are spread over this many shards, whose leases the tasks share. Fixed per deployment. */
   IDLEHOOK_SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).default(256),
+  /**
+   * Watcher task: the most mailboxes it takes shards for (what its memory holds; the construct sets it from the
+   * task's memory). A task at this many leaves further shards to others, so losing a task cannot run the next one
+   * out of memory. Unbounded when unset.
+   */
+  IDLEHOOK_MAX_MAILBOXES_PER_TASK: z.coerce.number().int().min(1).optional(),
   /** Watcher tasks: a task whose heartbeat stood still this long is gone, and others take its shards. */
   IDLEHOOK_LEASE_SECONDS: z.coerce.number().min(3).max(300).default(15),
   /** Watcher task: port of its /health endpoint (container health check). */

@@ -52,6 +52,17 @@ export class HeartbeatObservations {
 export interface LeasePlan {
   /** Leases to take: free ones, or one stolen from the most loaded worker. */
   readonly take: readonly Lease[];
+  /** Shards this worker would have taken but for its capacity (none without one). */
+  readonly refusedForCapacity: number;
+}
+
+/**
+ * How many mailboxes a worker may hold (its memory's worth) and how many each shard holds. A worker holding no
+ * shard takes one even past its capacity: a shard nobody can hold would otherwise never be watched.
+ */
+export interface LeaseCapacity {
+  readonly maxMailboxes: number;
+  readonly mailboxesOf: (shard: number) => number;
 }
 
 /**
@@ -59,13 +70,17 @@ export interface LeasePlan {
  * whose owner is gone) up to its share, in random order (workers starting together would otherwise all race for
  * the lowest shards and lose most takes), and when none are left and it is still short, steal one lease (one per
  * cycle, so that ownership moves gradually) from the worker holding the most, if that one holds more than its
- * share, or exactly its share while this worker is two or more short (2, 2, 0 becomes 2, 1, 1).
+ * share, or exactly its share while this worker is two or more short (2, 2, 0 becomes 2, 1, 1). With a capacity
+ * (the KCL's maxLeasesForWorker, counted in mailboxes), nothing is taken that would put this worker past it: when
+ * a task dies, the survivors take what they can hold and the rest waits for a new task, instead of one survivor
+ * taking everything, running out of memory, and passing the load on to kill the next.
  */
 export function planLeases(
   me: string,
   leases: readonly Lease[],
   alive: (worker: string) => boolean,
   random: () => number = Math.random,
+  capacity?: LeaseCapacity,
 ): LeasePlan {
   const mine = leases.filter((lease) => lease.owner === me);
   const byOwner = new Map<string, Lease[]>();
@@ -74,12 +89,38 @@ export function planLeases(
       byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), lease]);
   const share = Math.ceil(leases.length / (byOwner.size + 1));
   const wanted = share - mine.length;
-  if (wanted <= 0) return { take: [] };
+  if (wanted <= 0) return { take: [], refusedForCapacity: 0 };
+  const fits = fitting(mine, capacity);
   const free = leases.filter((lease) => lease.owner !== me && (lease.owner === null || !alive(lease.owner)));
-  if (free.length > 0) return { take: shuffled(free, random).slice(0, wanted) };
+  if (free.length > 0) {
+    const take: Lease[] = [];
+    let refusedForCapacity = 0;
+    for (const lease of shuffled(free, random)) {
+      if (take.length === wanted) break;
+      if (fits(lease)) take.push(lease);
+      else refusedForCapacity += 1;
+    }
+    return { take, refusedForCapacity };
+  }
   const [mostLoaded = []] = [...byOwner.values()].sort((a, b) => b.length - a.length);
   const steal = mostLoaded.length > share || (mostLoaded.length === share && wanted > 1);
-  return { take: steal ? mostLoaded.slice(0, 1) : [] };
+  const stolen = steal ? mostLoaded.slice(0, 1) : [];
+  const taken = stolen.filter(fits);
+  return { take: taken, refusedForCapacity: stolen.length - taken.length };
+}
+
+/** A filter passing leases, in order, while the mailboxes they add keep this worker within its capacity. */
+function fitting(mine: readonly Lease[], capacity: LeaseCapacity | undefined): (lease: Lease) => boolean {
+  if (!capacity) return () => true;
+  let held = mine.reduce((sum, lease) => sum + capacity.mailboxesOf(lease.shard), 0);
+  let shards = mine.length;
+  return (lease) => {
+    const adds = capacity.mailboxesOf(lease.shard);
+    if (shards > 0 && held + adds > capacity.maxMailboxes) return false;
+    held += adds;
+    shards += 1;
+    return true;
+  };
 }
 
 /** Fisher-Yates, on a copy. */

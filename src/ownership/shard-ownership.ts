@@ -1,5 +1,5 @@
 import { errorMessage, IdlehookError } from '../domain/errors.js';
-import { HeartbeatObservations, planLeases, shardOf } from '../domain/shard-leases.js';
+import { HeartbeatObservations, type LeaseCapacity, planLeases, shardOf } from '../domain/shard-leases.js';
 import type { Clock, Logger } from '../ports/services.js';
 import type { LeaseFence, LeaseStore, MailboxOwnership } from '../ports/watcher.js';
 
@@ -12,6 +12,14 @@ export interface ShardOwnershipSettings {
   readonly leaseDurationMs: number;
   /** Orders the free shards a worker takes (tests seed it). */
   readonly random?: () => number;
+  /**
+   * The most mailboxes this worker may hold (what its memory holds), and where to learn each account's mailbox
+   * count (a recent listing is fine: it only weighs the shards). Unbounded without it.
+   */
+  readonly capacity?: {
+    readonly maxMailboxes: number;
+    readonly mailboxesByAccount: () => Promise<ReadonlyMap<string, number>>;
+  };
 }
 
 /** The lease table was set up for another shard count: mailboxes would map to other shards than its leases. */
@@ -42,6 +50,8 @@ export class ShardOwnership implements MailboxOwnership {
   private held = new Map<number, number>();
   /** When this worker's heartbeat was last stored (own clock); undefined before the first. */
   private lastBeatAt: number | undefined;
+  /** Shards the last cycle left to others (or to nobody) because this worker was at its capacity. */
+  private refused = 0;
 
   constructor(
     private readonly store: LeaseStore,
@@ -100,7 +110,20 @@ export class ShardOwnership implements MailboxOwnership {
       this.lastBeatAt = beatSentAt;
       const alive = (worker: string) =>
         worker === me || this.observations.isAlive(worker, now, leaseDurationMs, this.startedAt);
-      const { take } = planLeases(me, table.leases, alive, this.settings.random);
+      const { take, refusedForCapacity } = planLeases(
+        me,
+        table.leases,
+        alive,
+        this.settings.random,
+        await this.leaseCapacity(),
+      );
+      if (refusedForCapacity > 0 && this.refused === 0)
+        this.logger.warn('at capacity: shards are left for other tasks (scaling adds one if none has room)', {
+          worker: me,
+          shardsLeft: refusedForCapacity,
+          maxMailboxes: this.settings.capacity?.maxMailboxes,
+        });
+      this.refused = refusedForCapacity;
       await Promise.all(
         take.map(async (lease) => {
           const epoch = await this.store.take(lease, me);
@@ -115,6 +138,22 @@ export class ShardOwnership implements MailboxOwnership {
     if (after !== before)
       this.logger.info('shard leases changed', { worker: me, shards: this.shards.length });
     return after !== before;
+  }
+
+  /** Shards the last cycle did not take because this worker holds all the mailboxes it may. */
+  get shardsRefusedForCapacity(): number {
+    return this.refused;
+  }
+
+  private async leaseCapacity(): Promise<LeaseCapacity | undefined> {
+    const { capacity, shardCount } = this.settings;
+    if (!capacity) return undefined;
+    const byShard = new Map<number, number>();
+    for (const [account, mailboxes] of await capacity.mailboxesByAccount()) {
+      const shard = shardOf(account, shardCount);
+      byShard.set(shard, (byShard.get(shard) ?? 0) + mailboxes);
+    }
+    return { maxMailboxes: capacity.maxMailboxes, mailboxesOf: (shard) => byShard.get(shard) ?? 0 };
   }
 
   /** Gives every held lease up (on SIGTERM), so the others take them without waiting for expiry. */

@@ -10,7 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IdlehookStack } from '../../infra/idlehook-stack.js';
-import { defaultMailboxesPerTask } from '../../infra/watcher-service.js';
+import { defaultMailboxesPerTask, maxMailboxesPerTask } from '../../infra/watcher-service.js';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
 import { PIPELINE_METRICS, STACK_OUTPUTS, WATCHER_METRICS } from '../../src/config/deployment.js';
 import { projectApp, projectContext } from '../support/cdk-app.js';
@@ -78,6 +78,9 @@ describe('IdlehookBridge infrastructure', () => {
     }
     template.hasResourceProperties('AWS::SQS::Queue', {
       FifoQueue: true,
+      // High-throughput FIFO: a limit per mailbox (message group), not 300 sends a second for the whole stack.
+      FifoThroughputLimit: 'perMessageGroupId',
+      DeduplicationScope: 'messageGroup',
       VisibilityTimeout: 360,
       RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
     });
@@ -386,6 +389,17 @@ describe('IdlehookBridge infrastructure', () => {
           Statistic: 'Average',
         }),
       }),
+    });
+    // A task takes no more mailboxes than its memory holds: losing one of two at the scaling target leaves the
+    // survivor under its memory, and scaling adds a task for what it could not take.
+    const cap = maxMailboxesPerTask(512);
+    assert.ok(cap >= 1.5 * defaultMailboxesPerTask(512) && cap < 2 * defaultMailboxesPerTask(512) * 1.2);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: Match.arrayWith([{ Name: 'IDLEHOOK_MAX_MAILBOXES_PER_TASK', Value: String(cap) }]),
+        }),
+      ],
     });
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HeartbeatObservations, type Lease, planLeases, shardOf } from '../../src/domain/shard-leases.js';
-import { ShardOwnership } from '../../src/ownership/shard-ownership.js';
+import { ShardOwnership, type ShardOwnershipSettings } from '../../src/ownership/shard-ownership.js';
 import { MemoryLeaseStore } from '../support/memory-lease-store.js';
 import { seededRandom } from '../support/seeded-random.js';
 
@@ -53,6 +53,46 @@ describe('planLeases', () => {
   it('takes from a worker at exactly its share when two or more short (2, 2, 0 becomes 2, 1, 1)', () => {
     assert.equal(planLeases('c', leases(['a', 'a', 'b', 'b']), everyoneAlive).take.length, 1);
   });
+
+  it('takes no more than its capacity: a survivor of a dead worker holds what fits, and says what it left', () => {
+    // Two workers held 6 shards of 100 mailboxes each; b died. a may hold 450.
+    const table = leases(['a', 'a', 'a', 'b', 'b', 'b']);
+    const capacity = { maxMailboxes: 450, mailboxesOf: () => 100 };
+    const plan = planLeases('a', table, (worker) => worker === 'a', seededRandom(3), capacity);
+    assert.equal(plan.take.length, 1, '300 held + 100 fits, + 200 does not');
+    assert.equal(plan.refusedForCapacity, 2);
+    const uncapped = planLeases('a', table, (worker) => worker === 'a', seededRandom(3));
+    assert.equal(uncapped.take.length, 3, 'without a capacity it takes all of them');
+  });
+
+  it('skips a shard too big for what is left and takes smaller ones instead', () => {
+    const sizes = new Map([
+      [0, 300],
+      [1, 400],
+      [2, 50],
+      [3, 50],
+    ]);
+    const capacity = { maxMailboxes: 420, mailboxesOf: (shard: number) => sizes.get(shard) ?? 0 };
+    const plan = planLeases('a', leases(['a', null, null, null]), () => true, seededRandom(1), capacity);
+    assert.deepEqual(
+      plan.take.map((l) => l.shard).sort(),
+      [2, 3],
+      '300 + 50 + 50 fits; the shard of 400 waits for another worker',
+    );
+  });
+
+  it('takes one shard past its capacity when it holds none: every shard must be watchable by someone', () => {
+    const capacity = { maxMailboxes: 10, mailboxesOf: () => 500 };
+    const plan = planLeases('a', leases([null, null]), () => true, seededRandom(1), capacity);
+    assert.equal(plan.take.length, 1);
+  });
+
+  it('does not steal what would put it past its capacity', () => {
+    const capacity = { maxMailboxes: 100, mailboxesOf: () => 100 };
+    const plan = planLeases('c', leases(['a', 'a', 'a', 'a', 'c']), () => true, Math.random, capacity);
+    assert.deepEqual(plan.take, []);
+    assert.equal(plan.refusedForCapacity, 1);
+  });
 });
 
 describe('HeartbeatObservations', () => {
@@ -81,7 +121,7 @@ describe('shardOf', () => {
 });
 
 /** Workers over one lease table, on one injected clock; `cycle` runs every worker's round once. */
-function cluster(store = new MemoryLeaseStore()) {
+function cluster(store = new MemoryLeaseStore(), capacity?: ShardOwnershipSettings['capacity']) {
   const clock = { time: 0, now: () => clock.time };
   const workers = new Map<string, ShardOwnership>();
   const join = (id: string) => {
@@ -89,6 +129,7 @@ function cluster(store = new MemoryLeaseStore()) {
       workerId: id,
       shardCount: SHARDS,
       leaseDurationMs: LEASE_MS,
+      ...(capacity ? { capacity } : {}),
     });
     workers.set(id, worker);
     return worker;
@@ -107,6 +148,41 @@ function overlapOf(workers: Iterable<ShardOwnership>): number {
 }
 
 describe('ShardOwnership', () => {
+  it('never holds more mailboxes than its capacity when a worker dies: the rest waits for a new worker', async () => {
+    const mailboxes = new Map(Array.from({ length: 240 }, (_, i) => [`account-${i}`, 1 + (i % 2)]));
+    const total = [...mailboxes.values()].reduce((a, b) => a + b, 0);
+    const maxMailboxes = Math.ceil(total * 0.6);
+    const c = cluster(new MemoryLeaseStore(), { maxMailboxes, mailboxesByAccount: async () => mailboxes });
+    const heldBy = (worker: ShardOwnership) =>
+      [...mailboxes]
+        .filter(([account]) => worker.lease(account) !== undefined)
+        .reduce((n, [, m]) => n + m, 0);
+    c.join('a');
+    c.join('b');
+    for (let round = 0; round < SHARDS; round++) {
+      c.clock.time += 1_000;
+      await c.cycle();
+    }
+    c.workers.delete('b');
+    for (let round = 0; round < 2 * SHARDS; round++) {
+      c.clock.time += 1_000;
+      await c.cycle();
+      const a = c.workers.get('a') as ShardOwnership;
+      assert.ok(heldBy(a) <= maxMailboxes, `round ${round}: ${heldBy(a)} of at most ${maxMailboxes}`);
+    }
+    const survivor = c.workers.get('a') as ShardOwnership;
+    assert.ok(survivor.shards.length < SHARDS, 'some shards wait for another worker');
+    assert.ok(survivor.shardsRefusedForCapacity > 0, 'and it says so');
+    c.join('c');
+    for (let round = 0; round < 2 * SHARDS; round++) {
+      c.clock.time += 1_000;
+      await c.cycle();
+    }
+    const owned = new Set([...c.workers.values()].flatMap((w) => w.shards));
+    assert.equal(owned.size, SHARDS, 'a new worker takes what the survivor could not');
+    for (const worker of c.workers.values()) assert.ok(heldBy(worker) <= maxMailboxes);
+  });
+
   it('gives one worker every shard, and balances as workers join, one steal per worker and cycle', async () => {
     const c = cluster();
     c.join('a');

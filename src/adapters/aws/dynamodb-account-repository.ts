@@ -101,12 +101,26 @@ export class DynamoDbAccountRepository implements AccountRepository {
     );
   }
 
-  stored(): Promise<StoredAccount[]> {
-    return queryAll(this.documents, {
+  /** Each account's mailbox count as of the last listing. */
+  private lastCounts: ReadonlyMap<string, number> | undefined;
+
+  async stored(): Promise<StoredAccount[]> {
+    const accounts = await queryAll<StoredAccount>(this.documents, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accounts },
     });
+    this.lastCounts = new Map(accounts.map((account) => [account.id, account.mailboxes.length]));
+    return accounts;
+  }
+
+  /**
+   * Each account's mailbox count, from the last listing (the watcher lists every refresh interval) or a new one
+   * before the first: what weighs the shards for the lease capacity, at no extra read.
+   */
+  async mailboxCounts(): Promise<ReadonlyMap<string, number>> {
+    if (!this.lastCounts) await this.stored();
+    return this.lastCounts ?? new Map();
   }
 
   /** Accounts whose credentials cannot be read are left out (and logged), not allowed to stop the others. */

@@ -77,6 +77,14 @@ export async function startAwsWatcher(
           workerId: options.workerId ?? workerId(),
           shardCount: env.IDLEHOOK_SHARD_COUNT,
           leaseDurationMs: leaseMs,
+          ...(env.IDLEHOOK_MAX_MAILBOXES_PER_TASK
+            ? {
+                capacity: {
+                  maxMailboxes: env.IDLEHOOK_MAX_MAILBOXES_PER_TASK,
+                  mailboxesByAccount: () => aws.accounts.mailboxCounts(),
+                },
+              }
+            : {}),
         })
       : undefined;
   const metrics = new PrometheusMetrics({
@@ -132,7 +140,11 @@ export async function startAwsWatcher(
       return;
     }
     const reconcile = watcher.reconcileHealth();
-    const leases = shards && { shards: shards.shards.length, vouched: shards.vouched };
+    const leases = shards && {
+      shards: shards.shards.length,
+      vouched: shards.vouched,
+      shardsLeftForCapacity: shards.shardsRefusedForCapacity,
+    };
     const healthy = reconcile.healthy && (leases?.vouched ?? true);
     response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(
       JSON.stringify({
