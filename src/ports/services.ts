@@ -53,4 +53,20 @@ export interface SecretWriter {
   remove(arn: string): Promise<void>;
 }
 
+/** Whose credential a sealed value is: bound into the value, so that one copied to another item does not open. */
+export interface CredentialOwner {
+  readonly kind: 'account' | 'oauth2-tokens';
+  readonly id: string;
+}
+
+/**
+ * Encrypts credentials for storage beside the settings they belong to (AWS mode: under the stack's KMS key, in
+ * the table), instead of a secret of their own per account.
+ */
+export interface CredentialSealer {
+  seal(value: string, owner: CredentialOwner): Promise<string>;
+  /** Refuses a value sealed for another owner or another stack, or one that was tampered with. */
+  open(sealed: string, owner: CredentialOwner): Promise<string>;
+}
+
 export type Awaitable<T> = T | Promise<T>;

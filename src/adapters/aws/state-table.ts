@@ -46,6 +46,11 @@ export const TABLE_PARTITIONS = {
   apiTokens: 'API_TOKENS',
   /** Hosted connect flows under way, for 10 minutes each (the API, where the connect flow is configured). */
   connectFlow: 'CONNECT#',
+  /**
+   * The key that seals account credentials, as KMS ciphertext only (made by the first component to seal, read by
+   * the watcher and the API).
+   */
+  credentialKeys: 'CREDENTIAL_KEY',
 } as const;
 
 /**
@@ -62,7 +67,7 @@ export interface TableCalls {
   readonly DeleteItem?: readonly string[];
 }
 
-const { accounts, subscriptions, accountStatus, leases, apiTokens } = TABLE_PARTITIONS;
+const { accounts, subscriptions, accountStatus, leases, apiTokens, credentialKeys } = TABLE_PARTITIONS;
 const mailboxes = `${TABLE_PARTITIONS.mailbox}*`;
 const folderTrees = `${TABLE_PARTITIONS.account}*`;
 const events = `${TABLE_PARTITIONS.event}*`;
@@ -73,9 +78,9 @@ const rates = `${TABLE_PARTITIONS.rate}*`;
 export const PARTITIONS_BY_COMPONENT = {
   /** Lists accounts and leases; keeps cursors, UID gaps and folder trees; reports account status. */
   watcher: {
-    GetItem: [mailboxes, folderTrees],
+    GetItem: [mailboxes, folderTrees, credentialKeys],
     Query: [accounts, leases],
-    PutItem: [mailboxes, folderTrees, accountStatus],
+    PutItem: [mailboxes, folderTrees, accountStatus, credentialKeys],
     UpdateItem: [mailboxes, leases],
   },
   /** Fan-out: who wants which events. */
@@ -88,10 +93,10 @@ export const PARTITIONS_BY_COMPONENT = {
   },
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
   api: {
-    GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth],
+    GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys],
     Query: [accounts, subscriptions, accountStatus, attempts],
     QueryIndex: [DEAD_LETTER_INDEX.partition],
-    PutItem: [accounts, subscriptions, attempts],
+    PutItem: [accounts, subscriptions, attempts, credentialKeys],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
     UpdateItem: [apiTokens, events, endpointHealth],
     // Removing accounts and subscriptions; enabling a subscription deletes its health item.
@@ -148,6 +153,7 @@ export const TABLE_KEYS = {
   shardCount: (): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: 'SHARD_COUNT' }),
   apiToken: (tokenHash: string): TableKey => ({ pk: TABLE_PARTITIONS.apiTokens, sk: tokenHash }),
   connectFlow: (id: string): TableKey => ({ pk: `${TABLE_PARTITIONS.connectFlow}${id}`, sk: 'FLOW' }),
+  credentialWrappingKey: (version: string): TableKey => ({ pk: TABLE_PARTITIONS.credentialKeys, sk: version }),
   connectLink: (signature: string): TableKey => ({
     pk: `${TABLE_PARTITIONS.connectFlow}${signature}`,
     sk: 'LINK',
@@ -175,6 +181,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
   { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
   { item: 'connect link used', key: TABLE_KEYS.connectLink('<link signature>') },
+  { item: 'credential wrapping key (KMS ciphertext)', key: TABLE_KEYS.credentialWrappingKey('<version>') },
 ];
 
 /** The table as CreateTable takes it (the emulator tests); the construct declares the same from the constants above. */
