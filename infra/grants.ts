@@ -1,10 +1,12 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { wrappingKeyContext } from '../src/adapters/aws/credential-context.js';
 import type { TableCalls } from '../src/adapters/aws/state-table.js';
 import { type SecretKind, secretName } from '../src/config/aws-environment.js';
 
@@ -88,5 +90,24 @@ export function grantSecretKinds(
 export function grantSecretValue(grantee: iam.IGrantable, secret: secretsmanager.ISecret): void {
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+  );
+}
+
+/**
+ * The stack's credential wrapping key, generated and decrypted under the KMS key: only with this stack's
+ * encryption context (IAM checks it, as KMS binds it into the ciphertext), so the same KMS key shared with other
+ * stacks or uses yields nothing else to these roles.
+ */
+export function grantCredentialsKey(grantee: iam.IGrantable, key: kms.IKey, stackName: string): void {
+  const context = Object.entries(wrappingKeyContext(stackName)).map(([name, value]) => [
+    `kms:EncryptionContext:${name}`,
+    value,
+  ]);
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: Object.fromEntries(context) },
+    }),
   );
 }

@@ -2,6 +2,7 @@ import { type CfnElement, Duration, RemovalPolicy, Stack, Token, Validations } f
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,6 +14,7 @@ import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.j
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../src/domain/retry.js';
 import { notifyingAlarm } from './alarms.js';
 import { DeadLetteredQueue } from './dead-lettered-queue.js';
+import { grantCredentialsKey } from './grants.js';
 import { ManagementApi } from './management-api.js';
 import { DELIVER_TIMEOUT, PARSE_TIMEOUT, PipelineFunctions } from './pipeline-functions.js';
 import { WatcherService } from './watcher-service.js';
@@ -64,6 +66,11 @@ export interface IdlehookBridgeProps {
   /** Watcher tasks on Fargate Spot: cheaper, and a task may be stopped with 2 minutes' notice (its shards move). */
   readonly watcherSpot?: boolean;
   /**
+   * The KMS key that protects the stack's credential wrapping key (account passwords and refresh tokens are
+   * sealed in the table under it). Default: a customer-managed key the construct creates, with yearly rotation.
+   */
+  readonly credentialsKey?: kms.IKey;
+  /**
    * Mailboxes are spread over this many shards, whose leases the watcher tasks share (default 256). Fixed for a
    * deployment's life: changing it moves every mailbox.
    */
@@ -97,6 +104,8 @@ export interface IdlehookBridgeProps {
 export class IdlehookBridge extends Construct {
   readonly table: dynamodb.Table;
   readonly bucket: s3.Bucket;
+  /** Protects the key that seals account credentials (see `credentialsKey` in the props). */
+  readonly credentialsKey: kms.IKey;
   readonly ingest: DeadLetteredQueue;
   readonly delivery: DeadLetteredQueue;
   readonly functions: PipelineFunctions;
@@ -177,8 +186,18 @@ export class IdlehookBridge extends Construct {
       },
     });
 
+    this.credentialsKey =
+      props.credentialsKey ??
+      new kms.Key(this, 'CredentialsKey', {
+        description: `idlehook ${Stack.of(this).stackName}: protects the key that seals account credentials`,
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+
     // --- Compute ---
     const environment: AwsEnvironmentVariables = {
+      IDLEHOOK_CREDENTIALS_KEY_ID: this.credentialsKey.keyArn,
+      IDLEHOOK_STACK_NAME: Stack.of(this).stackName,
       IDLEHOOK_TABLE_NAME: this.table.tableName,
       IDLEHOOK_INGEST_QUEUE_URL: this.ingest.queue.queueUrl,
       IDLEHOOK_DELIVERY_QUEUE_URL: this.delivery.queue.queueUrl,
@@ -223,6 +242,11 @@ export class IdlehookBridge extends Construct {
       showMessageDetails: api.showMessageDetails ?? false,
       throttle: { rateLimit: api.rateLimit ?? 20, burstLimit: api.burstLimit ?? 40 },
     });
+
+    // The watcher opens credentials (and seals rotated refresh tokens); the API seals what it is given. Whichever
+    // seals first makes the stack's wrapping key.
+    for (const role of [this.watcher.taskDefinition.taskRole, this.api.handler])
+      grantCredentialsKey(role, this.credentialsKey, Stack.of(this).stackName);
 
     this.dashboard = this.createDashboard();
     this.acknowledgeFindings();

@@ -20,6 +20,8 @@ export class IdlehookStack extends Stack {
       DeliveryQueueUrl: this.bridge.delivery.queue.queueUrl,
       BlobBucket: this.bridge.bucket.bucketName,
       SecretPrefix: this.bridge.secretPrefix,
+      CredentialsKeyArn: this.bridge.credentialsKey.keyArn,
+      StackName: Stack.of(this).stackName,
       AlarmTopicArn: this.bridge.alarmTopic.topicArn,
       ApiUrl: this.bridge.api.url,
     };

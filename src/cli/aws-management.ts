@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { sealCredentials } from '../adapters/aws/aws-directory.js';
 import { type StoredAccount, storedAccountOf } from '../adapters/aws/dynamodb-account-repository.js';
 import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
 import { SecretsManagerWriter } from '../adapters/aws/secrets-manager-writer.js';
@@ -17,6 +18,7 @@ import { ConfigError } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
+import type { CredentialSealer } from '../ports/services.js';
 
 const list = (text: string | undefined) =>
   text
@@ -133,8 +135,9 @@ export interface AccountPrecheck {
 export async function accountFromOptions(
   options: AccountOptions,
   env: NodeJS.ProcessEnv,
-  precheck?: AccountPrecheck,
-  secretPrefix = DEFAULT_SECRET_PREFIX,
+  precheck: AccountPrecheck | undefined,
+  /** Seals passwords and refresh tokens given through the environment (a secret given by ARN is kept as such). */
+  sealer: CredentialSealer | undefined,
 ): Promise<StoredAccount> {
   const oauth2 = options['oauth2-client-id'] !== undefined;
   const fields = parseOrExplain(awsAccountFields, {
@@ -190,29 +193,31 @@ export async function accountFromOptions(
             },
     });
   }
+  const passwordArn = options['password-secret-arn'];
   const credentials =
     oauth2Settings && oauth2Secret
-      ? {
-          oauth2: {
-            ...oauth2Settings,
-            secretArn: await storeSecret(secretPrefix, 'accounts', settings.id, JSON.stringify(oauth2Secret)),
-          },
-        }
-      : {
-          passwordSecretArn: await secretArn(
-            secretPrefix,
-            'accounts',
-            settings.id,
-            { arn: options['password-secret-arn'], env: options['password-env'] },
-            env,
-          ),
-        };
+      ? await sealCredentials(sealer, settings.id, { kind: 'oauth2', ...oauth2Settings, ...oauth2Secret })
+      : passwordArn
+        ? { passwordSecretArn: passwordArn }
+        : await sealCredentials(sealer, settings.id, {
+            kind: 'password',
+            password: requiredEnv(
+              env,
+              '--password-env',
+              options['password-env'],
+              'give --password-env NAME or --password-secret-arn ARN',
+            ),
+          });
   return storedAccountOf(settings, credentials);
 }
 
-function requiredEnv(env: NodeJS.ProcessEnv, option: string, name: string | undefined): string {
-  if (!name)
-    throw new ConfigError('the command line', [{ path: option, message: 'is required with OAuth2' }]);
+function requiredEnv(
+  env: NodeJS.ProcessEnv,
+  option: string,
+  name: string | undefined,
+  missing = 'is required with OAuth2',
+): string {
+  if (!name) throw new ConfigError('the command line', [{ path: option, message: missing }]);
   const value = ownValue(env, name);
   if (!value)
     throw new ConfigError('the command line', [{ path: name, message: 'environment variable is not set' }]);

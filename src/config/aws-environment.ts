@@ -35,6 +35,13 @@ const schema = z.object({
       'must be a Secrets Manager name prefix ending in "/", e.g. idlehook/prod/',
     )
     .default(DEFAULT_SECRET_PREFIX),
+  /**
+   * The KMS key (ARN) that protects the stack's credential wrapping key, and the stack's name, which the
+   * encryption context names: account passwords and refresh tokens are sealed under it in the table. Without
+   * them (a stack deployed before), credentials stored in Secrets Manager are still read, and new ones refused.
+   */
+  IDLEHOOK_CREDENTIALS_KEY_ID: z.string().min(1).optional(),
+  IDLEHOOK_STACK_NAME: z.string().min(1).default('idlehook'),
   IDLEHOOK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   IDLEHOOK_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(15),
   /** Watcher task: how often it re-reads the accounts table. */

@@ -40,6 +40,8 @@ export const STACK_OUTPUTS = {
   DeliveryQueueUrl: 'IDLEHOOK_DELIVERY_QUEUE_URL',
   BlobBucket: 'IDLEHOOK_BLOB_BUCKET',
   SecretPrefix: 'IDLEHOOK_SECRET_PREFIX',
+  CredentialsKeyArn: 'IDLEHOOK_CREDENTIALS_KEY_ID',
+  StackName: 'IDLEHOOK_STACK_NAME',
 } as const satisfies Readonly<Record<string, AwsEnvironmentVariable>>;
 export type StackOutputName = keyof typeof STACK_OUTPUTS | 'AlarmTopicArn' | 'ApiUrl';
 

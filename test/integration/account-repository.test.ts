@@ -28,7 +28,7 @@ describe('the DynamoDB account repository, on dynalite', () => {
     const repository = new DynamoDbAccountRepository(
       dynamo.client,
       await dynamo.createTable(),
-      secrets,
+      { secrets, sealer: undefined },
       quiet,
     );
     for (const id of ['alpha', 'bravo', 'charlie', 'delta'])

@@ -3,7 +3,6 @@
 // receiver that verifies with the standardwebhooks package. API Gateway and Lambda cannot run here: the events
 // are built as AWS documents them.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
@@ -185,14 +184,8 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal(created.json.status.state, 'unknown', 'no watcher task has reported it yet');
     assert.ok(!created.text.includes('support-pw'), 'the password never comes back');
     const [stored] = await stack.adapters().accounts.stored();
-    assert.match(
-      String(stored?.passwordSecretArn),
-      /^arn:aws:secretsmanager:.*:secret:idlehook\/ApiTest\/accounts\/support\//,
-    );
-    assert.ok(
-      !JSON.stringify(stored).includes('support-pw'),
-      'the password is in Secrets Manager, not DynamoDB',
-    );
+    assert.match(String(stored?.sealedPassword), /^esdk1:/);
+    assert.ok(!JSON.stringify(stored).includes('support-pw'), 'the password is sealed, not in plain text');
 
     await waitFor(
       'the watcher to IDLE on the new account',
@@ -308,42 +301,57 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     assert.equal((await call('DELETE', '/v1/subscriptions/racer')).status, 204);
   });
 
-  it('keeps only the secrets in use: a changed password, a lost race and a delete leave none behind', async () => {
+  it('seals account credentials in the item (no secret per account) and keeps only the secrets in use', async () => {
     const names = (kind: string, id: string) =>
-      stack.secretsManager.live().filter((name) => name.startsWith(`idlehook/ApiTest/${kind}/${id}/`));
+      stack.secretsManager.live().filter((name) => name.startsWith(`idlehook/ApiTest/${kind}/${id}`));
+    const stored = async (id: string) => stack.adapters().accounts.current(id);
     const created = await call(
       'POST',
       '/v1/accounts',
       dovecotAccount(dovecot, 'vault', 'support', 'support-pw'),
     );
     assert.equal(created.status, 201, created.text);
-    const [first] = names('accounts', 'vault');
-    assert.ok(first);
+    assert.deepEqual(names('accounts', 'vault'), [], 'no Secrets Manager secret for the account');
+    const first = (await stored('vault'))?.sealedPassword;
+    assert.ok(first?.startsWith('esdk1:'), 'the password is sealed in the item');
+    assert.ok(!JSON.stringify(await stored('vault')).includes('support-pw'), 'and nowhere in plain text');
+    await waitFor(
+      'the watcher to open it and log in',
+      async () => (await stack.mailboxState('vault')) === 'idle',
+    );
 
     // A changed password is checked by logging in (so is any change of the credentials): another user's.
     const changed = await call('PATCH', '/v1/accounts/vault', { user: 'vault', password: 'vault-pw' });
     assert.equal(changed.status, 200, changed.text);
-    const [second, ...more] = names('accounts', 'vault');
-    assert.deepEqual(more, [], 'one secret for the account');
-    assert.notEqual(second, first, 'the new password is in a new secret');
+    const second = (await stored('vault'))?.sealedPassword;
+    assert.ok(second && second !== first, 'sealed anew');
     assert.equal(
-      stack.secretsManager.scheduledForDeletion.get(first),
-      7,
-      'the old one is deleted, recoverably',
+      await stack.adapters().sealer?.open(second ?? '', { kind: 'account', id: 'vault' }),
+      'vault-pw',
     );
 
-    // A name carries no digest of the value (readable through ListSecrets and CloudTrail, it would let anyone
-    // test password guesses offline): the first password again gets a new name of its own.
-    for (const [name, value] of [
-      [first, 'support-pw'],
-      [second, 'vault-pw'],
-    ] as const)
-      assert.ok(!name?.includes(createHash('sha256').update(value).digest('hex').slice(0, 16)), name);
-    const back = await call('PATCH', '/v1/accounts/vault', { user: 'support', password: 'support-pw' });
-    assert.equal(back.status, 200, back.text);
-    const [third, ...others] = names('accounts', 'vault');
-    assert.deepEqual(others, []);
-    assert.ok(third !== first && third !== second, 'a new version id');
+    // An account stored before sealing (its password in a secret the CLI made) moves over at its next change,
+    // and its secret is deleted, recoverably.
+    const legacyArn = stack.secretsManager.put('idlehook/ApiTest/accounts/legacy', 'support-pw');
+    const vault = await stored('vault');
+    assert.ok(vault);
+    // The item as read carries its keys: the copy must not.
+    const {
+      sealedPassword: _sealed,
+      pk: _pk,
+      sk: _sk,
+      ...settings
+    } = vault as typeof vault & {
+      pk?: string;
+      sk?: string;
+    };
+    await stack.adapters().accounts.put({ ...settings, id: 'legacy', passwordSecretArn: legacyArn });
+    const moved = await call('PATCH', '/v1/accounts/legacy', { user: 'support', password: 'support-pw' });
+    assert.equal(moved.status, 200, moved.text);
+    const legacy = await stored('legacy');
+    assert.ok(legacy?.sealedPassword && legacy.passwordSecretArn === undefined, 'sealed now');
+    assert.equal(stack.secretsManager.scheduledForDeletion.get('idlehook/ApiTest/accounts/legacy'), 7);
+    assert.equal((await call('DELETE', '/v1/accounts/legacy')).status, 204);
 
     const answers = await Promise.all(
       ['one', 'two'].map((url) =>
@@ -352,15 +360,15 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     );
     assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409], answers.map((a) => a.text).join('\n'));
     assert.equal(
-      names('subscriptions', 'racer2').length,
+      names('subscriptions', 'racer2/').length,
       1,
       "the losing request's secret is not left behind",
     );
 
     assert.equal((await call('DELETE', '/v1/accounts/vault')).status, 204);
     assert.equal((await call('DELETE', '/v1/subscriptions/racer2')).status, 204);
-    assert.deepEqual(names('accounts', 'vault'), [], 'no password left after the account is deleted');
-    assert.deepEqual(names('subscriptions', 'racer2'), []);
+    assert.equal(await stored('vault'), undefined, 'the sealed password goes with the item');
+    assert.deepEqual(names('subscriptions', 'racer2/'), []);
 
     // Secrets Manager refusing the deletion does not fail a change that is stored: the old secret stays.
     const adapters = stack.adapters();
@@ -390,13 +398,13 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     // Three values (the first, two rotations), each under its own name; the deletion of the dropped one was
     // refused, so all three are still there, and the rotations succeeded.
     assert.equal(
-      names('subscriptions', 'kept').length,
+      names('subscriptions', 'kept/').length,
       3,
       'the dropped secret was not deleted, and the rotation succeeded',
     );
     assert.equal((await call('DELETE', '/v1/subscriptions/kept')).status, 204);
     assert.equal(
-      names('subscriptions', 'kept').length,
+      names('subscriptions', 'kept/').length,
       1,
       'only the one whose deletion was refused (logged)',
     );

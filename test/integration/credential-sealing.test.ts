@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
-import { KmsCredentialSealer, wrappingKeyContext } from '../../src/adapters/aws/kms-credential-sealer.js';
+import { wrappingKeyContext } from '../../src/adapters/aws/credential-context.js';
+import { KmsCredentialSealer } from '../../src/adapters/aws/kms-credential-sealer.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 import { type KmsStandIn, startKms } from '../support/kms-standin.js';
@@ -59,13 +60,18 @@ describe('credentials sealed under the stack KMS key (Encryption SDK, one wrappi
       ),
     );
     for (const [i, value] of sealed.entries()) {
-      assert.ok(!value.includes(`password ${i}`) && !value.includes(Buffer.from(`password ${i}`).toString('base64')));
+      assert.ok(
+        !value.includes(`password ${i}`) && !value.includes(Buffer.from(`password ${i}`).toString('base64')),
+      );
       assert.equal(await watcher.open(value, { kind: 'account', id: `account-${i}` }), `password ${i}`);
       assert.equal(await api.open(value, { kind: 'account', id: `account-${i}` }), `password ${i}`);
     }
     const generated = kms.calls.filter((c) => c.operation === 'GenerateDataKey').length;
     const decrypted = kms.calls.filter((c) => c.operation === 'Decrypt').length;
-    assert.ok(generated >= 1 && generated <= 2, `${generated} GenerateDataKey (at most one per racing process)`);
+    assert.ok(
+      generated >= 1 && generated <= 2,
+      `${generated} GenerateDataKey (at most one per racing process)`,
+    );
     // Each process: its GenerateDataKey, or (having lost the race to store one) a Decrypt of the winner's.
     assert.ok(generated + decrypted <= 3, `${generated + decrypted} KMS calls for 400 opens and 200 seals`);
     for (const call of kms.calls) assert.deepEqual(call.context, wrappingKeyContext('Mail'));

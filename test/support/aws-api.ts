@@ -18,6 +18,7 @@ import type { TokenScope } from '../../src/domain/api-tokens.js';
 import { recordOf } from '../../src/domain/null-prototype.js';
 import { runFunctions, startEmulatedStack } from './aws-pipeline.js';
 import type { DovecotServer } from './dovecot.js';
+import { startKms } from './kms-standin.js';
 import { withLinkKey } from './link-endpoint.js';
 import { type SecretsManagerStandIn, startSecretsManager } from './secrets-manager-standin.js';
 
@@ -163,7 +164,7 @@ export async function serveAsHttpApi(
 }
 
 /**
- * A stack on the emulators with the Secrets Manager stand-in, the AWS watcher and the functions running, for the
+ * A stack on the emulators with the Secrets Manager and KMS stand-ins, the AWS watcher and the functions running, for the
  * API function to work on. `secrets` are stored before anything starts (name -> value); `environment` receives
  * their ARNs.
  */
@@ -175,12 +176,15 @@ export async function startApiStack(options: {
 }) {
   const stack = await startEmulatedStack(options.bucket);
   const secretsManager: SecretsManagerStandIn = await startSecretsManager();
+  const kms = await startKms();
   const arns = new Map(
     [...(options.secrets ?? [])].map(([name, value]) => [name, secretsManager.put(name, value)]),
   );
   const env: AwsEnvironment = loadAwsEnvironment({
     ...stack.variables,
     IDLEHOOK_SECRET_PREFIX: options.prefix,
+    IDLEHOOK_CREDENTIALS_KEY_ID: kms.keyArn,
+    IDLEHOOK_STACK_NAME: 'ApiTest',
     IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
     IDLEHOOK_LOG_LEVEL: 'error',
     ...options.environment?.(arns),
@@ -196,6 +200,7 @@ export async function startApiStack(options: {
       secrets: withLinkKey(new SecretsManagerResolver(client, systemClock)),
       secretWriter: new SecretsManagerWriter(client),
       oauth2Tokens: new SecretsManagerOAuth2TokenStore(client, options.prefix),
+      kms: kms.client(),
     };
   };
   const adapters = () => composeAwsAdapters(env, clientsOf());
@@ -211,6 +216,7 @@ export async function startApiStack(options: {
     env,
     adapters,
     secretsManager,
+    kms,
     /** What `idlehook tokens create --stack NAME` does, with the operator's credentials. */
     createToken: async (name: string, scope: TokenScope = 'full') =>
       (await adapters().apiTokens.create(name, scope)).token,
@@ -232,6 +238,7 @@ export async function startApiStack(options: {
       await functions.stop();
       await watcher.stop();
       await secretsManager.close();
+      await kms.close();
       await stack.stop();
     },
   };

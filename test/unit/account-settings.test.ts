@@ -18,6 +18,7 @@ async function fromCommandLine(options: Parameters<typeof accountFromOptions>[0]
         checked = account;
       },
     },
+    undefined,
   );
   assert.ok(checked);
   return checked;
@@ -77,7 +78,12 @@ describe('one account and subscription schema for the config file and the CLI', 
       return '';
     })();
     const accountMessages = await problemsOf(() =>
-      accountFromOptions({ id: 'no spaces', host: 'h', user: 'u', 'password-secret-arn': 'arn:x' }, {}),
+      accountFromOptions(
+        { id: 'no spaces', host: 'h', user: 'u', 'password-secret-arn': 'arn:x' },
+        {},
+        undefined,
+        undefined,
+      ),
     );
     const subscriptionMessages = await problemsOf(() =>
       subscriptionFromOptions(

@@ -5,10 +5,11 @@ import { ConfigError } from '../../config/load-config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
 import type { Listed, ManagedDirectory } from '../../ports/management.js';
-import type { Logger, SecretResolver, SecretWriter } from '../../ports/services.js';
+import type { CredentialSealer, Logger, SecretResolver, SecretWriter } from '../../ports/services.js';
 import {
   type DynamoDbAccountRepository,
   type StoredAccount,
+  type StoredCredentials,
   storedAccountOf,
 } from './dynamodb-account-repository.js';
 import type {
@@ -66,8 +67,38 @@ function accountDocumentOf(account: AccountConfig): Document {
 }
 
 /**
+ * An account's credentials as the API and the CLI store them: sealed in the item. Refused where the stack has
+ * no credentials key yet (deployed before sealing), rather than stored in a secret of its own as before.
+ */
+export async function sealCredentials(
+  sealer: CredentialSealer | undefined,
+  id: string,
+  auth: AccountConfig['auth'],
+): Promise<StoredCredentials> {
+  if (!sealer)
+    throw new Error(
+      'this stack has no credentials key (IDLEHOOK_CREDENTIALS_KEY_ID): deploy it again with this version, then retry',
+    );
+  const owner = { kind: 'account', id } as const;
+  if (auth.kind === 'password') return { sealedPassword: await sealer.seal(auth.password, owner) };
+  return {
+    oauth2: {
+      tokenUrl: auth.tokenUrl,
+      clientId: auth.clientId,
+      ...(auth.scope ? { scope: auth.scope } : {}),
+      sealedSecret: await sealer.seal(
+        JSON.stringify(defined({ refreshToken: auth.refreshToken, clientSecret: auth.clientSecret })),
+        owner,
+      ),
+    },
+  };
+}
+
+/**
  * AWS mode's accounts and subscriptions for the management API: settings in DynamoDB, where the watcher and the
- * functions read them; passwords, refresh tokens and signing secrets in Secrets Manager. Everything here was made
+ * functions read them; account passwords and refresh tokens sealed in the same items (a secret each would cost
+ * $0.40 a month per account, over 90% of an account's cost); subscriptions' signing secrets, a handful per
+ * deployment, in Secrets Manager. An account's secret stored before sealing is deleted at its next change. Everything here was made
  * by the API or the CLI, so nothing is read-only. The watcher picks up changes at its next account refresh.
  */
 export class AwsDirectory implements ManagedDirectory {
@@ -77,6 +108,7 @@ export class AwsDirectory implements ManagedDirectory {
       readonly subscriptions: DynamoDbSubscriptionRepository;
       readonly resolver: SecretResolver;
       readonly writer: SecretWriter;
+      readonly sealer: CredentialSealer | undefined;
       readonly secretPrefix: string;
       readonly logger: Logger;
     },
@@ -117,9 +149,10 @@ export class AwsDirectory implements ManagedDirectory {
     candidates: readonly (string | undefined)[],
     referenced: readonly (string | undefined)[],
   ): Promise<void> {
-    // Exactly the names storeSecret makes (then the six characters AWS appends to an ARN).
-    const stored = secretName(this.parts.secretPrefix, kind, `${id}/`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const own = new RegExp(`:secret:${stored}[0-9a-f]{${SECRET_VERSION_LENGTH}}-[A-Za-z0-9]{6}$`);
+    // Exactly the names storeSecret makes, and the one the CLI made before sealing (then the six characters AWS
+    // appends to an ARN).
+    const stored = secretName(this.parts.secretPrefix, kind, id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const own = new RegExp(`:secret:${stored}(/[0-9a-f]{${SECRET_VERSION_LENGTH}})?-[A-Za-z0-9]{6}$`);
     const kept = new Set(referenced);
     const unreferenced = new Set(
       candidates.filter((arn): arn is string => arn !== undefined && own.test(arn) && !kept.has(arn)),
@@ -176,24 +209,7 @@ export class AwsDirectory implements ManagedDirectory {
         { path: 'security', message: 'AWS mode needs "tls" or "starttls"' },
       ]);
     const { auth, ...settings } = account;
-    const held = accountSecrets(before);
-    const credentials =
-      auth.kind === 'password'
-        ? { passwordSecretArn: await this.storeSecret('accounts', account.id, auth.password, held) }
-        : {
-            oauth2: {
-              tokenUrl: auth.tokenUrl,
-              clientId: auth.clientId,
-              ...(auth.scope ? { scope: auth.scope } : {}),
-              secretArn: await this.storeSecret(
-                'accounts',
-                account.id,
-                JSON.stringify(defined({ refreshToken: auth.refreshToken, clientSecret: auth.clientSecret })),
-                held,
-              ),
-            },
-          };
-    const stored = storedAccountOf(settings, credentials);
+    const stored = storedAccountOf(settings, await sealCredentials(this.parts.sealer, account.id, auth));
     const written = await this.parts.accounts.put(stored, before ? 'existing' : 'new');
     await this.removeUnreferenced(
       'accounts',

@@ -3,27 +3,33 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk
 import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
-import type { Logger, SecretResolver } from '../../ports/services.js';
+import type { CredentialSealer, Logger, SecretResolver } from '../../ports/services.js';
 import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
 import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
-/** An account as stored: everything but its credentials, which stay in Secrets Manager. */
+/**
+ * An account as stored: its settings, and its credentials either sealed in the item (written by the API and the
+ * CLI) or in a Secrets Manager secret the item names (an operator's, given by ARN, or one stored before sealing).
+ */
 export interface StoredAccount {
   readonly id: string;
   readonly host: string;
   readonly port: number;
   readonly security: 'tls' | 'starttls' | 'none';
   readonly user: string;
-  /** Password accounts: the secret holding the password. */
+  /** Password accounts: the password, sealed (CredentialSealer)... */
+  readonly sealedPassword?: string;
+  /** ...or the secret holding it. */
   readonly passwordSecretArn?: string;
-  /** OAuth2 accounts: the secret holds JSON { "refreshToken", "clientSecret"? }. */
+  /** OAuth2 accounts: JSON { "refreshToken", "clientSecret"? }, sealed or in the secret named. */
   readonly oauth2?: {
     readonly tokenUrl: string;
     readonly clientId: string;
     readonly scope?: string;
-    readonly secretArn: string;
+    readonly sealedSecret?: string;
+    readonly secretArn?: string;
   };
   readonly connectionLimit?: number;
   /** PEM of an extra CA to trust, inline. */
@@ -33,11 +39,11 @@ export interface StoredAccount {
   readonly initialSync: 'new' | 'all';
 }
 
-/** What is stored of an account: its settings, flattened, and where its credentials are. */
-export function storedAccountOf(
-  settings: AccountSettings,
-  credentials: Pick<StoredAccount, 'passwordSecretArn' | 'oauth2'>,
-): StoredAccount {
+/** The credential fields of a stored account. */
+export type StoredCredentials = Pick<StoredAccount, 'sealedPassword' | 'passwordSecretArn' | 'oauth2'>;
+
+/** What is stored of an account: its settings, flattened, and its credentials or where they are. */
+export function storedAccountOf(settings: AccountSettings, credentials: StoredCredentials): StoredAccount {
   const { tls, connectionLimit, ...rest } = settings;
   return {
     ...rest,
@@ -72,7 +78,11 @@ export class DynamoDbAccountRepository implements AccountRepository {
   constructor(
     client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly secrets: SecretResolver,
+    private readonly credentials: {
+      readonly secrets: SecretResolver;
+      /** Undefined where the stack has no credentials key (deployed before sealing): sealed values are refused. */
+      readonly sealer: CredentialSealer | undefined;
+    },
     private readonly logger: Logger,
   ) {
     this.documents = documentClient(client);
@@ -147,11 +157,13 @@ export class DynamoDbAccountRepository implements AccountRepository {
 
   private async credentialsOf(account: StoredAccount): Promise<AccountConfig['auth']> {
     if (account.oauth2) {
+      const { sealedSecret, secretArn } = account.oauth2;
+      const source = secretArn ?? `the sealed OAuth2 secret of ${account.id}`;
       const secret = parseSecretJson<{ refreshToken?: string; clientSecret?: string }>(
-        await this.secrets.resolve(account.oauth2.secretArn),
-        account.oauth2.secretArn,
+        await this.credential(account.id, sealedSecret, secretArn),
+        source,
       );
-      if (!secret.refreshToken) throw new Error(`secret ${account.oauth2.secretArn} has no refreshToken`);
+      if (!secret.refreshToken) throw new Error(`${source} has no refreshToken`);
       return {
         kind: 'oauth2',
         tokenUrl: account.oauth2.tokenUrl,
@@ -161,7 +173,22 @@ export class DynamoDbAccountRepository implements AccountRepository {
         scope: account.oauth2.scope,
       };
     }
-    if (!account.passwordSecretArn) throw new Error('neither a password nor OAuth2 is stored');
-    return { kind: 'password', password: await this.secrets.resolve(account.passwordSecretArn) };
+    return {
+      kind: 'password',
+      password: await this.credential(account.id, account.sealedPassword, account.passwordSecretArn),
+    };
+  }
+
+  private credential(id: string, sealed: string | undefined, secretArn: string | undefined): Promise<string> {
+    const { sealer, secrets } = this.credentials;
+    if (sealed !== undefined) {
+      if (!sealer)
+        throw new Error(
+          'the credentials are sealed but IDLEHOOK_CREDENTIALS_KEY_ID is not set: deploy the stack again',
+        );
+      return sealer.open(sealed, { kind: 'account', id });
+    }
+    if (secretArn !== undefined) return secrets.resolve(secretArn);
+    throw new Error('neither a password nor OAuth2 is stored');
   }
 }

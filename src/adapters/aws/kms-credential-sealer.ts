@@ -9,6 +9,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock, CredentialOwner, CredentialSealer } from '../../ports/services.js';
+import { wrappingKeyContext } from './credential-context.js';
 import { conditionalPut, documentClient } from './dynamodb-documents.js';
 import { TABLE_KEYS } from './state-table.js';
 
@@ -20,14 +21,6 @@ const SEALED_PREFIX = 'esdk1:';
 const WRAPPING_KEY_VERSION = 'v1';
 /** How long a process keeps the wrapping key before asking KMS again (a revoked grant takes effect within it). */
 const WRAPPING_KEY_TTL_MS = 60 * 60 * 1000;
-
-/**
- * The KMS encryption context of the stack's wrapping key: the key policy and the roles' grants require it, so
- * the key's holders can decrypt this stack's wrapping key and nothing else under the same KMS key.
- */
-export function wrappingKeyContext(stack: string): Record<string, string> {
-  return { 'idlehook:stack': stack, 'idlehook:purpose': 'credential-wrapping-key' };
-}
 
 /** The context sealed into each value (authenticated by the Encryption SDK, stored in its header). */
 function ownerContext(stack: string, owner: CredentialOwner): Record<string, string> {
@@ -73,7 +66,8 @@ export class KmsCredentialSealer implements CredentialSealer {
   }
 
   async open(sealed: string, owner: CredentialOwner): Promise<string> {
-    if (!sealed.startsWith(SEALED_PREFIX)) throw new Error(`the stored ${owner.kind} credential is not sealed`);
+    if (!sealed.startsWith(SEALED_PREFIX))
+      throw new Error(`the stored ${owner.kind} credential is not sealed`);
     const { plaintext, messageHeader } = await decrypt(
       await this.wrappingKeyring(),
       Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64'),
@@ -113,8 +107,9 @@ export class KmsCredentialSealer implements CredentialSealer {
     const { kms, keyId, stack, tableName } = this.parts;
     const EncryptionContext = wrappingKeyContext(stack);
     const Key = TABLE_KEYS.credentialWrappingKey(WRAPPING_KEY_VERSION);
-    let stored = (await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true })))
-      .Item?.ciphertext as string | undefined;
+    let stored = (
+      await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))
+    ).Item?.ciphertext as string | undefined;
     if (stored === undefined) {
       const generated = await kms.send(
         new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext }),
@@ -128,8 +123,9 @@ export class KmsCredentialSealer implements CredentialSealer {
       );
       if (won) return generated.Plaintext;
       // Another process stored one first: everyone uses that one.
-      stored = (await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true })))
-        .Item?.ciphertext as string | undefined;
+      stored = (
+        await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))
+      ).Item?.ciphertext as string | undefined;
       if (stored === undefined) throw new Error('the credential wrapping key vanished while being created');
     }
     const { Plaintext } = await kms.send(

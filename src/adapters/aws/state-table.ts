@@ -153,7 +153,10 @@ export const TABLE_KEYS = {
   shardCount: (): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: 'SHARD_COUNT' }),
   apiToken: (tokenHash: string): TableKey => ({ pk: TABLE_PARTITIONS.apiTokens, sk: tokenHash }),
   connectFlow: (id: string): TableKey => ({ pk: `${TABLE_PARTITIONS.connectFlow}${id}`, sk: 'FLOW' }),
-  credentialWrappingKey: (version: string): TableKey => ({ pk: TABLE_PARTITIONS.credentialKeys, sk: version }),
+  credentialWrappingKey: (version: string): TableKey => ({
+    pk: TABLE_PARTITIONS.credentialKeys,
+    sk: version,
+  }),
   connectLink: (signature: string): TableKey => ({
     pk: `${TABLE_PARTITIONS.connectFlow}${signature}`,
     sk: 'LINK',

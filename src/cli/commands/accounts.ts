@@ -73,7 +73,7 @@ export const addAccountCommand: Command = {
                 ]);
             },
           },
-      aws.secretPrefix,
+      aws.sealer,
     );
     await aws.accounts.put(account);
     out(
@@ -87,7 +87,11 @@ export const removeAccountCommand = awsIdCommand(
   'accounts remove',
   'stop watching an account (its secret is kept)',
   async (aws, id) => {
+    const removed = await aws.accounts.current(id);
     await aws.accounts.remove(id);
-    return `Account ${id} removed; its password secret is kept (delete it in Secrets Manager if no longer needed).`;
+    const kept = removed?.passwordSecretArn ?? removed?.oauth2?.secretArn;
+    return kept
+      ? `Account ${id} removed; the secret it named is kept (delete ${kept} in Secrets Manager if no longer needed).`
+      : `Account ${id} removed, with its sealed credentials.`;
   },
 );

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -11,6 +12,7 @@ import { DynamoDbEndpointThrottle } from '../../adapters/aws/dynamodb-endpoint-t
 import { DynamoDbLeaseStore } from '../../adapters/aws/dynamodb-lease-store.js';
 import { DynamoDbStateStore } from '../../adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../../adapters/aws/dynamodb-subscription-repository.js';
+import { KmsCredentialSealer } from '../../adapters/aws/kms-credential-sealer.js';
 import { S3BlobStore } from '../../adapters/aws/s3-blob-store.js';
 import { SecretsManagerResolver } from '../../adapters/aws/secrets-manager-resolver.js';
 import { SecretsManagerOAuth2TokenStore } from '../../adapters/aws/secrets-manager-token-store.js';
@@ -27,7 +29,7 @@ import { PIPELINE_METRICS } from '../../config/deployment.js';
 import { signBlobLink } from '../../domain/blob-links.js';
 import { eventScope } from '../../domain/events.js';
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
-import type { SecretResolver, SecretWriter } from '../../ports/services.js';
+import type { CredentialSealer, SecretResolver, SecretWriter } from '../../ports/services.js';
 import type { OAuth2TokenStore } from '../../ports/watcher.js';
 import { type BlobLinkHandler, createBlobLinkHandler } from './blob-link-handler.js';
 import {
@@ -44,6 +46,8 @@ export interface AwsClients {
   readonly secrets: SecretResolver;
   readonly secretWriter: SecretWriter;
   readonly oauth2Tokens: OAuth2TokenStore;
+  /** The KMS client the credential sealer asks for the stack's wrapping key. */
+  readonly kms: KMSClient;
 }
 
 /**
@@ -81,6 +85,18 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   // SSRF protection is always on here: webhook URLs, token URLs and the API's accounts are user input, and
   // everything runs inside AWS.
   const guard = new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS);
+  const keyId = env.IDLEHOOK_CREDENTIALS_KEY_ID;
+  const sealer: CredentialSealer | undefined =
+    keyId === undefined
+      ? undefined
+      : new KmsCredentialSealer({
+          kms: clients.kms ?? new KMSClient({ requestHandler: AWS_REQUEST_TIMEOUTS }),
+          keyId,
+          stack: env.IDLEHOOK_STACK_NAME,
+          dynamo,
+          tableName: env.IDLEHOOK_TABLE_NAME,
+          clock,
+        });
   return {
     guard,
     tokenEndpoint: new HttpTokenEndpoint(guard),
@@ -89,6 +105,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     blobs,
     state,
     secrets,
+    sealer,
     oauth2Tokens:
       clients.oauth2Tokens ?? new SecretsManagerOAuth2TokenStore(secretsManager, env.IDLEHOOK_SECRET_PREFIX),
     secretPrefix: env.IDLEHOOK_SECRET_PREFIX,
@@ -99,7 +116,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,
-    accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, logger),
+    accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, { secrets, sealer }, logger),
     leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     http: new NodeHttpSender(guard),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),

@@ -7,7 +7,7 @@ import type { ReportedAccountStatus } from '../../ports/watcher.js';
 import type { AwsAdapters } from './aws-composition.js';
 
 /**
- * What the management API works on in AWS mode: the state table, Secrets Manager and the queues, the same stores
+ * What the management API works on in AWS mode: the state table, KMS, Secrets Manager and the queues, the same stores
  * the functions and the watcher use. Accounts' status is as the watcher tasks last reported it.
  */
 export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): ManagementBackend {
@@ -16,6 +16,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     subscriptions: aws.subscriptions,
     resolver: aws.secrets,
     writer: aws.secretWriter,
+    sealer: aws.sealer,
     secretPrefix: aws.secretPrefix,
     logger: aws.logger,
   });
