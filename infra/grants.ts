@@ -98,14 +98,19 @@ export function grantSecretValue(grantee: iam.IGrantable, secret: secretsmanager
  * encryption context (IAM checks it, as KMS binds it into the ciphertext), so the same KMS key shared with other
  * stacks or uses yields nothing else to these roles.
  */
-export function grantCredentialsKey(grantee: iam.IGrantable, key: kms.IKey, stackName: string): void {
+export function grantCredentialsKey(
+  grantee: iam.IGrantable,
+  key: kms.IKey,
+  stackName: string,
+  actions: readonly ('kms:Decrypt' | 'kms:GenerateDataKey')[],
+): void {
   const context = Object.entries(wrappingKeyContext(stackName)).map(([name, value]) => [
     `kms:EncryptionContext:${name}`,
     value,
   ]);
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      actions: [...actions],
       resources: [key.keyArn],
       conditions: { StringEquals: Object.fromEntries(context) },
     }),

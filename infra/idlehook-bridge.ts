@@ -243,10 +243,15 @@ export class IdlehookBridge extends Construct {
       throttle: { rateLimit: api.rateLimit ?? 20, burstLimit: api.burstLimit ?? 40 },
     });
 
-    // The watcher opens credentials (and seals rotated refresh tokens); the API seals what it is given. Whichever
-    // seals first makes the stack's wrapping key.
-    for (const role of [this.watcher.taskDefinition.taskRole, this.api.handler])
-      grantCredentialsKey(role, this.credentialsKey, Stack.of(this).stackName);
+    // The API seals what it is given (and makes the stack's wrapping key the first time); the watcher only opens.
+    const stackName = Stack.of(this).stackName;
+    grantCredentialsKey(this.api.handler, this.credentialsKey, stackName, [
+      'kms:GenerateDataKey',
+      'kms:Decrypt',
+    ]);
+    grantCredentialsKey(this.watcher.taskDefinition.taskRole, this.credentialsKey, stackName, [
+      'kms:Decrypt',
+    ]);
 
     this.dashboard = this.createDashboard();
     this.acknowledgeFindings();

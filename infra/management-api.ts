@@ -96,17 +96,25 @@ export class ManagementApi extends Construct {
       write: [],
       delete: [BLOB_PREFIXES.deadLetters],
     });
-    // Secrets sent to the API are stored, each value under a new name; a change reads the stored ones to merge.
-    // A secret no longer referenced (a changed password, a deleted account) is scheduled for deletion.
+    // Signing secrets sent to the API are stored, each value under a new name; a change reads the stored ones to
+    // merge. A secret no longer referenced (a rotated-out signing secret, an account's password stored before
+    // sealing once the account changes or goes) is scheduled for deletion. Account credentials are sealed in the
+    // table: the API only reads and deletes the secrets of accounts stored before.
     const kept = [
       'secretsmanager:GetSecretValue',
       'secretsmanager:CreateSecret',
       'secretsmanager:PutSecretValue',
     ];
     grantSecretKinds(this, this.handler, [...kept, 'secretsmanager:DeleteSecret'], props.secretPrefix, [
-      'accounts',
       'subscriptions',
     ]);
+    grantSecretKinds(
+      this,
+      this.handler,
+      ['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'],
+      props.secretPrefix,
+      ['accounts'],
+    );
     // The doctor's OAuth2 refresh keeps a rotated refresh token where the watcher looks for it; nothing here
     // deletes one.
     grantSecretKinds(this, this.handler, kept, props.secretPrefix, ['oauth2-tokens']);

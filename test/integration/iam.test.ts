@@ -38,12 +38,14 @@ import { pollOnce } from '../support/event-source.js';
 import {
   ACCOUNT_ID,
   type CfnTemplate,
+  keyPolicy,
   logicalIdOf,
   resourceArn,
   resourceName,
   roleStatements,
   type Statement,
 } from '../support/iam-template.js';
+import { type KmsStandIn, startKms } from '../support/kms-standin.js';
 import { startLinkEndpoint } from '../support/link-endpoint.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
@@ -112,6 +114,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
   let dovecot: DovecotServer;
   let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
   let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
+  let kms: KmsStandIn;
   let env: AwsEnvironment;
   let watcher: AwsWatcher;
   let links: Awaited<ReturnType<typeof startLinkEndpoint>>;
@@ -132,8 +135,15 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     enforceDynamoDbLimits(dynamoClient, new DynamoDBClient(dynamo.clientConfig));
     enforceAwsLimits(sqs, 'SQS');
     enforceAwsLimits(s3, 'S3');
-    for (const client of [dynamoClient, sqs, s3]) recordCalls(client, component, calls);
-    return { dynamo: dynamoClient, sqs, s3, secrets: recordingResolver(stubSecrets, component, calls) };
+    const kmsClient = kms.client();
+    for (const client of [dynamoClient, sqs, s3, kmsClient]) recordCalls(client, component, calls);
+    return {
+      dynamo: dynamoClient,
+      sqs,
+      s3,
+      kms: kmsClient,
+      secrets: recordingResolver(stubSecrets, component, calls),
+    };
   };
 
   before(async () => {
@@ -144,6 +154,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
     dynamo = await startDynamoDb();
     aws = await startSqsAndS3();
+    kms = await startKms(resourceArn(template, logicalIdOf(template, 'AWS::KMS::Key', 'CredentialsKey')));
     links = await startLinkEndpoint(() => linkHandler);
     env = loadAwsEnvironment({
       IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
@@ -154,6 +165,8 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery', { MaximumMessageSize: '1048576' }),
       IDLEHOOK_BLOB_BUCKET: await aws.createBucket('idlehook-iam'),
       IDLEHOOK_SECRET_PREFIX: PREFIX,
+      IDLEHOOK_CREDENTIALS_KEY_ID: kms.keyArn,
+      IDLEHOOK_STACK_NAME: STACK,
       IDLEHOOK_BLOB_LINK_URL: links.url,
       IDLEHOOK_BLOB_LINK_KEY_ARN: linkKeyArn,
       IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: '1',
@@ -207,11 +220,12 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       heartbeat: async () => {},
       statusReportTiming: { tickMs: 200, countersEveryMs: 1_000, refreshEveryMs: 60 * 60_000 },
     });
-    const idle = async () => {
+    const idle = async (account = 'support') => {
       const health = (await (await fetch(watcher.healthUrl)).json()) as {
         accounts: Record<string, { mailboxes: Record<string, { state: string }> }>;
       };
-      return Object.values(health.accounts.support?.mailboxes ?? {}).some((m) => m.state === 'idle');
+      const mailboxes = Object.hasOwn(health.accounts, account) ? health.accounts[account]?.mailboxes : {};
+      return Object.values(mailboxes ?? {}).some((m) => m.state === 'idle');
     };
     for (let i = 0; i < 200 && !(await idle()); i++) await new Promise((r) => setTimeout(r, 100));
 
@@ -271,6 +285,13 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       '/v1/accounts?check=true',
       dovecotAccount(dovecot, 'api-made', 'support', 'support-pw'),
     );
+    // The watcher opens the sealed password (KMS Decrypt of the stack's wrapping key) and logs in.
+    for (let i = 0; i < 200 && !(await idle('api-made')); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await idle('api-made'), 'the watcher watches the account the API sealed');
+    // A cold API instance reads the wrapping key the first one made.
+    const coldAdapters = composeAwsAdapters(env, await clientsOf('api'));
+    await invokeApi(apiFunction(coldAdapters, env), 'GET', '/v1/accounts/api-made', { token });
+    await coldAdapters.http.close();
     await request('PATCH', '/v1/accounts/api-made', { mailboxes: ['INBOX'] });
     // One account's route reads that account's status item, not every account's. (The watcher keeps writing
     // status items meanwhile: only the API's calls count.)
@@ -287,9 +308,13 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       .map((c) => c.action);
     assert.deepEqual(statusReads, ['dynamodb:GetItem']);
     await request('DELETE', '/v1/accounts/api-made');
-    // Added again with the same password: the secret the delete scheduled for deletion is restored.
-    await request('POST', '/v1/accounts', dovecotAccount(dovecot, 'api-made', 'support', 'support-pw'));
-    await request('DELETE', '/v1/accounts/api-made');
+    // The account stored before sealing (its password in a secret) moves over at its next change: the API reads
+    // the secret, seals the password and deletes the secret.
+    await request('PATCH', '/v1/accounts/support', { mailboxes: ['INBOX'] });
+    assert.ok(
+      calls.some((c) => c.component === 'api' && c.action === 'secretsmanager:DeleteSecret'),
+      "the old account's secret is deleted",
+    );
     await request('POST', '/v1/subscriptions', { id: 'api-made', url: 'https://hooks.example.com/' });
     await request('POST', '/v1/subscriptions/api-made/rotate-secret', { previousSecretValidSeconds: 60 });
     await request('POST', '/v1/subscriptions/api-made/enable');
@@ -309,6 +334,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     await refusing.close();
     await links?.close();
     await aws?.stop();
+    await kms?.close();
     await dynamo?.stop();
     await dovecot?.stop();
   });
@@ -324,6 +350,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       const which = target.url === env.IDLEHOOK_INGEST_QUEUE_URL ? 'Ingest' : 'Delivery';
       return resourceArn(template, logicalIdOf(template, 'AWS::SQS::Queue', which, 'DeadLetters'));
     }
+    if (target.kind === 'key') return target.arn;
     if (target.kind === 'object')
       return `arn:aws:s3:::${resourceName(template, logicalIdOf(template, 'AWS::S3::Bucket', 'Blobs', 'AccessLogs'))}/${target.key}`;
     return target.arn;
@@ -350,6 +377,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     const objects = resourceOf({ component: 'api', action: '', target: { kind: 'object', key: '' } });
     if (resource.startsWith(objects)) return resource.slice(objects.length);
     if (resource === linkKeyArn) return 'blob link key';
+    if (resource === kms.keyArn) return 'credentials key';
     const secrets = `arn:aws:secretsmanager:us-east-1:${ACCOUNT_ID}:secret:${PREFIX}`;
     if (resource.startsWith(secrets)) return resource.slice(secrets.length);
     return resource;
@@ -383,18 +411,73 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       ]);
     });
 
+  /**
+   * The simulator ignores KMS's `kms:EncryptionContext:<key>` condition keys (it matches variable keys only in the
+   * `aws:PrincipalTag/<key>` form), so those conditions are evaluated here, as IAM's StringEquals does: a statement
+   * whose encryption-context conditions the call does not meet is dropped, and the conditions leave the rest.
+   */
+  const withContextConditionsApplied = (
+    statements: readonly Statement[],
+    call: RecordedCall,
+  ): Statement[] => {
+    if (call.target.kind !== 'key') return [...statements];
+    const context = call.target.context;
+    return statements.flatMap((statement) => {
+      const equals = (statement.Condition?.StringEquals ?? {}) as Record<string, string>;
+      const contextKeys = Object.keys(equals).filter((key) => key.startsWith('kms:EncryptionContext:'));
+      if (contextKeys.length === 0) return [statement];
+      const met = contextKeys.every(
+        (key) => context[key.slice('kms:EncryptionContext:'.length)] === equals[key],
+      );
+      if (!met) return [];
+      const rest = Object.fromEntries(Object.entries(equals).filter(([key]) => !contextKeys.includes(key)));
+      const { StringEquals: _applied, ...otherConditions } = statement.Condition ?? {};
+      const Condition =
+        Object.keys(rest).length > 0 ? { ...otherConditions, StringEquals: rest } : otherConditions;
+      return [
+        { ...statement, ...(Object.keys(Condition).length > 0 ? { Condition } : { Condition: undefined }) },
+      ];
+    });
+  };
+
   const allowed = async (statements: readonly Statement[], call: RecordedCall, component: Component) => {
     const response = await runSimulation(
       {
-        identityPolicies: [{ name: 'role', policy: { Version: '2012-10-17', Statement: statements } }],
+        identityPolicies: [
+          {
+            name: 'role',
+            policy: {
+              Version: '2012-10-17',
+              Statement: JSON.parse(JSON.stringify(withContextConditionsApplied(statements, call))),
+            },
+          },
+        ],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
+        ...(call.target.kind === 'key'
+          ? {
+              resourcePolicy: keyPolicy(
+                template,
+                logicalIdOf(template, 'AWS::KMS::Key', 'CredentialsKey'),
+                STACK,
+              ),
+            }
+          : {}),
         request: {
           action: call.action,
           principal: resourceArn(template, logicalIdOf(template, 'AWS::IAM::Role', ROLES[component])),
           resource: { accountId: ACCOUNT_ID, resource: resourceOf(call) },
           contextVariables:
-            call.target.kind === 'table' ? { 'dynamodb:LeadingKeys': [...call.target.leadingKeys] } : {},
+            call.target.kind === 'table'
+              ? { 'dynamodb:LeadingKeys': [...call.target.leadingKeys] }
+              : call.target.kind === 'key'
+                ? Object.fromEntries(
+                    Object.entries(call.target.context).map(([key, value]) => [
+                      `kms:EncryptionContext:${key}`,
+                      value,
+                    ]),
+                  )
+                : {},
         },
       } as never,
       {},

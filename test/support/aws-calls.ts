@@ -15,7 +15,8 @@ export interface RecordedCall {
     | { readonly kind: 'table'; readonly index?: string; readonly leadingKeys: readonly string[] }
     | { readonly kind: 'queue'; readonly url: string }
     | { readonly kind: 'object'; readonly key: string }
-    | { readonly kind: 'secret'; readonly arn: string };
+    | { readonly kind: 'secret'; readonly arn: string }
+    | { readonly kind: 'key'; readonly arn: string; readonly context: Readonly<Record<string, string>> };
 }
 
 type Input = Record<string, unknown>;
@@ -72,6 +73,15 @@ function describe(
       target: { kind: 'queue', url: String(input.QueueUrl) },
     };
   }
+  if (service === 'KMSClient')
+    return {
+      action: `kms:${operation}`,
+      target: {
+        kind: 'key',
+        arn: String(input.KeyId),
+        context: (input.EncryptionContext ?? {}) as Record<string, string>,
+      },
+    };
   if (service === 'S3Client') {
     if (operation === 'CreateBucket') return undefined;
     return { action: `s3:${operation}`, target: { kind: 'object', key: String(input.Key) } };

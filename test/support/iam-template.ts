@@ -34,6 +34,7 @@ export function resourceArn(template: CfnTemplate, logicalId: string): string {
   if (type === 'AWS::SQS::Queue') return `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:${logicalId}`;
   if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${logicalId.toLowerCase()}`;
   if (type === 'AWS::IAM::Role') return `arn:aws:iam::${ACCOUNT_ID}:role/${logicalId}`;
+  if (type === 'AWS::KMS::Key') return `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${logicalId}`;
   return `arn:aws:unknown:${REGION}:${ACCOUNT_ID}:${logicalId}`;
 }
 
@@ -82,4 +83,9 @@ export function logicalIdOf(template: CfnTemplate, type: string, part: string, e
   if (ids.length !== 1)
     throw new Error(`expected one ${type} with ${part}, found ${ids.join(', ') || 'none'}`);
   return ids[0] as string;
+}
+
+/** A KMS key's key policy, resolved: KMS authorizes a call only if the key policy allows it or trusts IAM. */
+export function keyPolicy(template: CfnTemplate, logicalId: string, stackName: string): unknown {
+  return resolve(template.Resources[logicalId]?.Properties?.KeyPolicy, template, stackName);
 }

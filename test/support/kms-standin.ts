@@ -25,8 +25,9 @@ export interface KmsStandIn {
 const canonical = (context: Record<string, string>) =>
   JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1)));
 
-export async function startKms(): Promise<KmsStandIn> {
-  const keyArn = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555';
+export async function startKms(
+  keyArn = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555',
+): Promise<KmsStandIn> {
   const material = randomBytes(32);
   const calls: KmsCall[] = [];
   const seal = (plaintext: Buffer, context: Record<string, string>) => {

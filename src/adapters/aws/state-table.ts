@@ -46,10 +46,7 @@ export const TABLE_PARTITIONS = {
   apiTokens: 'API_TOKENS',
   /** Hosted connect flows under way, for 10 minutes each (the API, where the connect flow is configured). */
   connectFlow: 'CONNECT#',
-  /**
-   * The key that seals account credentials, as KMS ciphertext only (made by the first component to seal, read by
-   * the watcher and the API).
-   */
+  /** The key that seals account credentials, as KMS ciphertext only (made by the API, read by the watcher). */
   credentialKeys: 'CREDENTIAL_KEY',
 } as const;
 
@@ -80,7 +77,7 @@ export const PARTITIONS_BY_COMPONENT = {
   watcher: {
     GetItem: [mailboxes, folderTrees, credentialKeys],
     Query: [accounts, leases],
-    PutItem: [mailboxes, folderTrees, accountStatus, credentialKeys],
+    PutItem: [mailboxes, folderTrees, accountStatus],
     UpdateItem: [mailboxes, leases],
   },
   /** Fan-out: who wants which events. */
