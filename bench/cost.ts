@@ -30,6 +30,8 @@ const PRICE = {
   natHour: 0.045,
   natGb: 0.045,
   sqsPerMillion: 0.4,
+  /** FIFO queues' requests (the ingest queue) cost more than standard ones. */
+  sqsFifoPerMillion: 0.5,
   lambdaPerMillion: 0.2,
   lambdaGbSecond: 0.0000133334,
   dynamoWritePerMillion: 0.625,
@@ -39,6 +41,8 @@ const PRICE = {
   s3GbMonth: 0.023,
   secretMonth: 0.4,
   secretCallsPer10k: 0.05,
+  kmsKeyMonth: 1,
+  kmsRequestsPer10k: 0.03,
   logsGb: 0.5,
   alarmMonth: 0.1,
   metricMonth: 0.3,
@@ -63,7 +67,10 @@ function watcherTasks(mailboxes: number): { count: number; vcpu: number; gb: num
 
 /** Per message, measured by bench:aws (requests) and bench:aws plus assumed AWS latencies (Lambda durations). */
 const PER_MESSAGE = {
-  sqsRequests: 6, // watcher send, parse receive + delete + send, deliver receive + delete (batches of 1: the worst case)
+  // Batches of 1, the worst case. FIFO (ingest): the watcher's send, parse's receive and delete; standard
+  // (delivery): parse's send, deliver's receive and delete.
+  sqsFifoRequests: 3,
+  sqsRequests: 3,
   lambdaInvocations: 2,
   lambdaGbSeconds: 0.5 * (0.04 + 0.12), // parse 40 ms, deliver 120 ms (with a 100 ms endpoint), at 512 MB
   dynamoWrites: 3, // cursor, delivery outcome, attempt log
@@ -106,7 +113,12 @@ function costs(mailboxes: number): Map<string, number> {
           'NAT gateway (IMAP traffic; S3 and DynamoDB through gateway endpoints)',
           HOURS * PRICE.natHour + (mailGb + (mailboxes * IDLE_IMAP_MIB_PER_MAILBOX) / 1024) * PRICE.natGb,
         ],
-    ['SQS', ((messages * PER_MESSAGE.sqsRequests + 1_300_000) / 1e6) * PRICE.sqsPerMillion],
+    [
+      'SQS (ingest FIFO, delivery standard)',
+      (messages * PER_MESSAGE.sqsFifoRequests * PRICE.sqsFifoPerMillion +
+        (messages * PER_MESSAGE.sqsRequests + 1_300_000) * PRICE.sqsPerMillion) /
+        1e6,
+    ],
     [
       'Lambda',
       (messages * PER_MESSAGE.lambdaInvocations * PRICE.lambdaPerMillion) / 1e6 +
@@ -147,8 +159,16 @@ function costs(mailboxes: number): Map<string, number> {
         ((messages * PER_MESSAGE.logKib) / 1024 / 1024) * PRICE.logsGb,
     ],
     [
-      'Secrets Manager (a secret per account, read every 5 minutes by its task)',
-      mailboxes * (PRICE.secretMonth + ((HOURS * 12) / 10_000) * PRICE.secretCallsPer10k),
+      // Credentials are sealed in the account items: one Decrypt of the stack's wrapping key per process and hour
+      // (the tasks, and about as many warm API function instances), whatever the number of accounts.
+      'KMS (the credentials key; one Decrypt per task and hour, not per account)',
+      PRICE.kmsKeyMonth + ((2 * tasks.count * HOURS) / 10_000) * PRICE.kmsRequestsPer10k,
+    ],
+    [
+      // Signing secrets stay in Secrets Manager: a handful per deployment (5 assumed, and the blob link key), read
+      // by warm deliver instances every 5 minutes.
+      "Secrets Manager (5 subscriptions' signing secrets and the link key)",
+      6 * PRICE.secretMonth + ((6 * HOURS * 12 * 10) / 10_000) * PRICE.secretCallsPer10k,
     ],
   ]);
 }
