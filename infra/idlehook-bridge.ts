@@ -243,15 +243,13 @@ export class IdlehookBridge extends Construct {
       throttle: { rateLimit: api.rateLimit ?? 20, burstLimit: api.burstLimit ?? 40 },
     });
 
-    // The API seals what it is given (and makes the stack's wrapping key the first time); the watcher only opens.
-    const stackName = Stack.of(this).stackName;
-    grantCredentialsKey(this.api.handler, this.credentialsKey, stackName, [
-      'kms:GenerateDataKey',
-      'kms:Decrypt',
-    ]);
-    grantCredentialsKey(this.watcher.taskDefinition.taskRole, this.credentialsKey, stackName, [
-      'kms:Decrypt',
-    ]);
+    // The API seals what it is given, the watcher rotated OAuth2 tokens; whichever seals first makes the stack's
+    // wrapping key (GenerateDataKey), the others decrypt it.
+    for (const role of [this.api.handler, this.watcher.taskDefinition.taskRole])
+      grantCredentialsKey(role, this.credentialsKey, Stack.of(this).stackName, [
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+      ]);
 
     this.dashboard = this.createDashboard();
     this.acknowledgeFindings();

@@ -115,9 +115,10 @@ export class ManagementApi extends Construct {
       props.secretPrefix,
       ['accounts'],
     );
-    // The doctor's OAuth2 refresh keeps a rotated refresh token where the watcher looks for it; nothing here
-    // deletes one.
-    grantSecretKinds(this, this.handler, kept, props.secretPrefix, ['oauth2-tokens']);
+    // The doctor's OAuth2 check reads tokens a watcher saved before sealing (it seals new ones in the table).
+    grantSecretKinds(this, this.handler, ['secretsmanager:GetSecretValue'], props.secretPrefix, [
+      'oauth2-tokens',
+    ]);
     // The status route's queue depths.
     this.handler.addToRolePolicy(
       new iam.PolicyStatement({

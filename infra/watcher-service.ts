@@ -181,18 +181,12 @@ export class WatcherService extends Construct {
       delete: [BLOB_PREFIXES.state],
     });
     grantSend(role, props.ingestQueue);
+    // Credentials are sealed in the table; these are the secrets of accounts stored before sealing (and operators'
+    // given by ARN under the prefix), and OAuth2 tokens saved before: read until the next change seals them.
     grantSecretKinds(this, role, ['secretsmanager:GetSecretValue'], props.secretPrefix, [
       'accounts',
       'oauth2-tokens',
     ]);
-    // OAuth2 accounts: the watcher keeps each account's refreshed (possibly rotated) tokens in a secret of its own.
-    grantSecretKinds(
-      this,
-      role,
-      ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue'],
-      props.secretPrefix,
-      ['oauth2-tokens'],
-    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['cloudwatch:PutMetricData'],

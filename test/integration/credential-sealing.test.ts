@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { wrappingKeyContext } from '../../src/adapters/aws/credential-context.js';
 import { KmsCredentialSealer } from '../../src/adapters/aws/kms-credential-sealer.js';
+import { SealedOAuth2TokenStore } from '../../src/adapters/aws/sealed-oauth2-token-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import type { StoredOAuth2Tokens } from '../../src/ports/watcher.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 import { type KmsStandIn, startKms } from '../support/kms-standin.js';
 
@@ -92,6 +95,50 @@ describe('credentials sealed under the stack KMS key (Encryption SDK, one wrappi
     const bytes = Buffer.from(sealed.slice('esdk1:'.length), 'base64');
     bytes[bytes.length - 40] = (bytes[bytes.length - 40] ?? 0) ^ 1;
     await assert.rejects(one.open(`esdk1:${bytes.toString('base64')}`, { kind: 'account', id: 'alice' }));
+  });
+
+  it('keeps rotated OAuth2 tokens sealed in the table, reading ones saved in Secrets Manager before', async () => {
+    const before: StoredOAuth2Tokens = {
+      configuredTokenHash: 'h',
+      refreshToken: 'rt-old',
+      accessToken: 'at-old',
+      expiresAt: 1,
+    };
+    const legacyReads: string[] = [];
+    const legacy = {
+      load: async (account: string) => {
+        legacyReads.push(account);
+        return account === 'gmail' ? before : undefined;
+      },
+    };
+    const store = new SealedOAuth2TokenStore(dynamo.client, tableName, sealer(), legacy);
+    assert.deepEqual(await store.load('gmail'), before, 'the tokens saved before sealing');
+    assert.equal(await store.load('nobody'), undefined);
+    const rotated = { ...before, refreshToken: 'rt-new', accessToken: 'at-new', expiresAt: 2 };
+    await store.save('gmail', rotated);
+    legacyReads.length = 0;
+    assert.deepEqual(
+      await new SealedOAuth2TokenStore(dynamo.client, tableName, sealer(), legacy).load('gmail'),
+      rotated,
+    );
+    assert.deepEqual(legacyReads, [], 'once sealed, the old secret is not read');
+    const { Items } = await dynamo.client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'begins_with(pk, :p)',
+        ExpressionAttributeValues: { ':p': { S: 'OAUTH2#' } },
+      }),
+    );
+    assert.equal(Items?.length, 1);
+    assert.ok(
+      !JSON.stringify(Items).includes('rt-new'),
+      'the refresh token is not in the item in plain text',
+    );
+    // Without a credentials key (a stack not deployed again) a refresh is refused loudly, not saved in clear.
+    await assert.rejects(
+      new SealedOAuth2TokenStore(dynamo.client, tableName, undefined, legacy).save('gmail', rotated),
+      /no credentials key/,
+    );
   });
 
   it("does not open another stack's values: its wrapping key is another one, under another context", async () => {

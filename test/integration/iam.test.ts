@@ -74,11 +74,14 @@ const UNEXERCISED: Record<Component, Record<string, string>> = {
   watcher: {
     'cloudwatch:PutMetricData *':
       'the mailbox-count heartbeat; CloudWatch has no emulator, the test records it',
-    'secretsmanager:CreateSecret oauth2-tokens/*':
-      'rotated OAuth2 tokens (first save); aws-oauth2.test.ts covers it through a map',
-    'secretsmanager:PutSecretValue oauth2-tokens/*': 'rotated OAuth2 tokens (later saves); covered as above',
     'secretsmanager:GetSecretValue oauth2-tokens/*':
-      'an OAuth2 account reads its rotated token; aws-oauth2.test.ts covers it',
+      'an OAuth2 account reads tokens saved before sealing; secrets-manager-token-store.test.ts covers the read',
+    'dynamodb:GetItem OAUTH2#*':
+      'an OAuth2 account reads its sealed tokens; credential-sealing.test.ts covers the store on dynalite',
+    'dynamodb:PutItem OAUTH2#*': 'an OAuth2 account seals its rotated tokens; covered as above',
+    'dynamodb:PutItem CREDENTIAL_KEY':
+      "the stack's first seal, when a watcher seals a rotated token before the API sealed anything; credential-sealing.test.ts covers the race",
+    'kms:GenerateDataKey credentials key': 'as above: the wrapping key made by a watcher',
     's3:GetObject state/*': 'reads of its own large state (state/), not reached at this size',
     's3:PutObject state/*': 'its own large state (state/), not reached at this size',
     's3:DeleteObject state/*': 'replacing its own large state (state/), not reached at this size',
@@ -93,10 +96,10 @@ const UNEXERCISED: Record<Component, Record<string, string>> = {
   blobs: {},
   api: {
     'secretsmanager:GetSecretValue oauth2-tokens/*':
-      "the doctor's OAuth2 check of an account the watcher refreshed; aws-oauth2.test.ts covers it",
-    'secretsmanager:CreateSecret oauth2-tokens/*':
-      "the doctor's OAuth2 refresh keeps a rotated token; as above",
-    'secretsmanager:PutSecretValue oauth2-tokens/*': 'as above, when the secret exists',
+      "the doctor's OAuth2 check reads tokens a watcher saved before sealing; as the watcher's",
+    'dynamodb:GetItem OAUTH2#*':
+      "the doctor's OAuth2 check reads an account's sealed tokens; as the watcher's",
+    'dynamodb:PutItem OAUTH2#*': "the doctor's OAuth2 refresh seals a rotated token; as the watcher's",
   },
   deliver: {
     'sqs:ChangeMessageVisibility delivery queue':

@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { SecretsManagerResolver } from '../../src/adapters/aws/secrets-manager-resolver.js';
-import { SecretsManagerOAuth2TokenStore } from '../../src/adapters/aws/secrets-manager-token-store.js';
 import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import type { ApiHandler } from '../../src/compose/aws/api-function.js';
@@ -199,7 +198,6 @@ export async function startApiStack(options: {
       ...stack.clients,
       secrets: withLinkKey(new SecretsManagerResolver(client, systemClock)),
       secretWriter: new SecretsManagerWriter(client),
-      oauth2Tokens: new SecretsManagerOAuth2TokenStore(client, options.prefix),
       kms: kms.client(),
     };
   };

@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, ResourceNotFoundException } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerOAuth2TokenStore } from '../../src/adapters/aws/secrets-manager-token-store.js';
 
-/** Secrets Manager cannot run here: a stub with the API's behaviour for these three calls stands in. */
+/** Secrets Manager cannot run here: a stub with the API's behaviour for GetSecretValue stands in. */
 function stubSecretsManager() {
   const secrets = new Map<string, string>();
   const calls: string[] = [];
@@ -23,33 +18,20 @@ function stubSecretsManager() {
         if (value === undefined) throw notFound();
         return { SecretString: value };
       }
-      if (command instanceof PutSecretValueCommand) {
-        calls.push('put');
-        if (!secrets.has(String(command.input.SecretId))) throw notFound();
-        secrets.set(String(command.input.SecretId), String(command.input.SecretString));
-        return {};
-      }
-      if (command instanceof CreateSecretCommand) {
-        calls.push('create');
-        secrets.set(String(command.input.Name), String(command.input.SecretString));
-        return {};
-      }
       throw new Error('unexpected command');
     },
   };
 }
 
-describe('OAuth2 tokens in Secrets Manager (stub client)', () => {
-  it('creates the secret on the first save, updates it after, and reads it back', async () => {
+describe('OAuth2 tokens saved in Secrets Manager before sealing (stub client)', () => {
+  it('reads a saved secret back, and none as undefined', async () => {
     const client = stubSecretsManager();
     const store = new SecretsManagerOAuth2TokenStore(client as never);
     assert.equal(await store.load('support'), undefined);
     const tokens = { configuredTokenHash: 'h', refreshToken: 'r1', accessToken: 'a1', expiresAt: 5 };
-    await store.save('support', tokens);
-    await store.save('support', { ...tokens, refreshToken: 'r2' });
-    assert.deepEqual(await store.load('support'), { ...tokens, refreshToken: 'r2' });
-    assert.deepEqual([...client.secrets.keys()], ['idlehook/oauth2-tokens/support']);
-    assert.deepEqual(client.calls, ['get', 'put', 'create', 'put', 'get']);
+    client.secrets.set('idlehook/oauth2-tokens/support', JSON.stringify(tokens));
+    assert.deepEqual(await store.load('support'), tokens);
+    assert.deepEqual(client.calls, ['get', 'get']);
   });
 
   it('names a malformed secret without quoting any of it', async () => {

@@ -1,7 +1,5 @@
 import {
-  CreateSecretCommand,
   GetSecretValueCommand,
-  PutSecretValueCommand,
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -15,10 +13,10 @@ export function oauth2TokenSecretName(account: string, prefix = DEFAULT_SECRET_P
 }
 
 /**
- * OAuth2 tokens in Secrets Manager (they are credentials: a rotated refresh token is the only way back in).
- * Written once per refresh, about hourly per account; read at the first login after a start.
+ * OAuth2 tokens a watcher task saved in Secrets Manager before they were sealed in the table: read until the
+ * account's next refresh seals them there (SealedOAuth2TokenStore). Nothing writes here any more.
  */
-export class SecretsManagerOAuth2TokenStore implements OAuth2TokenStore {
+export class SecretsManagerOAuth2TokenStore implements Pick<OAuth2TokenStore, 'load'> {
   constructor(
     private readonly client: Pick<SecretsManagerClient, 'send'>,
     private readonly prefix = DEFAULT_SECRET_PREFIX,
@@ -35,17 +33,6 @@ export class SecretsManagerOAuth2TokenStore implements OAuth2TokenStore {
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;
-    }
-  }
-
-  async save(account: string, tokens: StoredOAuth2Tokens): Promise<void> {
-    const name = oauth2TokenSecretName(account, this.prefix);
-    const value = JSON.stringify(tokens);
-    try {
-      await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretString: value }));
-    } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
-      await this.client.send(new CreateSecretCommand({ Name: name, SecretString: value }));
     }
   }
 }

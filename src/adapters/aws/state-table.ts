@@ -46,7 +46,12 @@ export const TABLE_PARTITIONS = {
   apiTokens: 'API_TOKENS',
   /** Hosted connect flows under way, for 10 minutes each (the API, where the connect flow is configured). */
   connectFlow: 'CONNECT#',
-  /** The key that seals account credentials, as KMS ciphertext only (made by the API, read by the watcher). */
+  /** Per OAuth2 account: its tokens as last refreshed, sealed (the watcher; the API's doctor). */
+  oauth2Tokens: 'OAUTH2#',
+  /**
+   * The key that seals credentials, as KMS ciphertext only (made by whichever seals first: the API, or a watcher
+   * saving a rotated refresh token).
+   */
   credentialKeys: 'CREDENTIAL_KEY',
 } as const;
 
@@ -71,13 +76,14 @@ const events = `${TABLE_PARTITIONS.event}*`;
 const endpointHealth = `${TABLE_PARTITIONS.subscriptionStatus}*`;
 const attempts = `${TABLE_PARTITIONS.attempts}*`;
 const rates = `${TABLE_PARTITIONS.rate}*`;
+const oauth2Tokens = `${TABLE_PARTITIONS.oauth2Tokens}*`;
 
 export const PARTITIONS_BY_COMPONENT = {
   /** Lists accounts and leases; keeps cursors, UID gaps and folder trees; reports account status. */
   watcher: {
-    GetItem: [mailboxes, folderTrees, credentialKeys],
+    GetItem: [mailboxes, folderTrees, credentialKeys, oauth2Tokens],
     Query: [accounts, leases],
-    PutItem: [mailboxes, folderTrees, accountStatus],
+    PutItem: [mailboxes, folderTrees, accountStatus, oauth2Tokens, credentialKeys],
     UpdateItem: [mailboxes, leases],
   },
   /** Fan-out: who wants which events. */
@@ -90,10 +96,10 @@ export const PARTITIONS_BY_COMPONENT = {
   },
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
   api: {
-    GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys],
+    GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys, oauth2Tokens],
     Query: [accounts, subscriptions, accountStatus, attempts],
     QueryIndex: [DEAD_LETTER_INDEX.partition],
-    PutItem: [accounts, subscriptions, attempts, credentialKeys],
+    PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
     UpdateItem: [apiTokens, events, endpointHealth],
     // Removing accounts and subscriptions; enabling a subscription deletes its health item.
@@ -150,6 +156,10 @@ export const TABLE_KEYS = {
   shardCount: (): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: 'SHARD_COUNT' }),
   apiToken: (tokenHash: string): TableKey => ({ pk: TABLE_PARTITIONS.apiTokens, sk: tokenHash }),
   connectFlow: (id: string): TableKey => ({ pk: `${TABLE_PARTITIONS.connectFlow}${id}`, sk: 'FLOW' }),
+  oauth2Tokens: (account: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.oauth2Tokens}${account}`,
+    sk: 'TOKENS',
+  }),
   credentialWrappingKey: (version: string): TableKey => ({
     pk: TABLE_PARTITIONS.credentialKeys,
     sk: version,
@@ -181,6 +191,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
   { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
   { item: 'connect link used', key: TABLE_KEYS.connectLink('<link signature>') },
+  { item: 'OAuth2 tokens as last refreshed (sealed)', key: TABLE_KEYS.oauth2Tokens('<account>') },
   { item: 'credential wrapping key (KMS ciphertext)', key: TABLE_KEYS.credentialWrappingKey('<version>') },
 ];
 

@@ -14,6 +14,7 @@ import { DynamoDbStateStore } from '../../adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../../adapters/aws/dynamodb-subscription-repository.js';
 import { KmsCredentialSealer } from '../../adapters/aws/kms-credential-sealer.js';
 import { S3BlobStore } from '../../adapters/aws/s3-blob-store.js';
+import { SealedOAuth2TokenStore } from '../../adapters/aws/sealed-oauth2-token-store.js';
 import { SecretsManagerResolver } from '../../adapters/aws/secrets-manager-resolver.js';
 import { SecretsManagerOAuth2TokenStore } from '../../adapters/aws/secrets-manager-token-store.js';
 import { SecretsManagerWriter } from '../../adapters/aws/secrets-manager-writer.js';
@@ -107,7 +108,13 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     secrets,
     sealer,
     oauth2Tokens:
-      clients.oauth2Tokens ?? new SecretsManagerOAuth2TokenStore(secretsManager, env.IDLEHOOK_SECRET_PREFIX),
+      clients.oauth2Tokens ??
+      new SealedOAuth2TokenStore(
+        dynamo,
+        env.IDLEHOOK_TABLE_NAME,
+        sealer,
+        new SecretsManagerOAuth2TokenStore(secretsManager, env.IDLEHOOK_SECRET_PREFIX),
+      ),
     secretPrefix: env.IDLEHOOK_SECRET_PREFIX,
     secretWriter: clients.secretWriter ?? new SecretsManagerWriter(secretsManager),
     apiTokens: new DynamoDbApiTokenStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
