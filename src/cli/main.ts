@@ -10,7 +10,12 @@ import {
   text,
   usageOf,
 } from './command.js';
-import { addAccountCommand, listAccountsCommand, removeAccountCommand } from './commands/accounts.js';
+import {
+  addAccountCommand,
+  listAccountsCommand,
+  removeAccountCommand,
+  sealAccountsCommand,
+} from './commands/accounts.js';
 import { attemptsCommand, deliveriesCommand, replayCommand } from './commands/deliveries.js';
 import { initCommand } from './commands/init.js';
 import { resetLeasesCommand } from './commands/leases.js';
@@ -46,6 +51,7 @@ const COMMANDS: readonly Command[] = [
   addAccountCommand,
   listAccountsCommand,
   removeAccountCommand,
+  sealAccountsCommand,
   addSubscriptionCommand,
   removeSubscriptionCommand,
   resetLeasesCommand,

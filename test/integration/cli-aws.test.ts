@@ -10,6 +10,7 @@ import { systemClock } from '../../src/adapters/system-clock.js';
 import { ShardOwnership } from '../../src/ownership/shard-ownership.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { startDovecot } from '../support/dovecot.js';
+import { type KmsStandIn, startKms } from '../support/kms-standin.js';
 import { newWebhookSecret } from '../support/receiver.js';
 import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager-standin.js';
 
@@ -29,6 +30,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   let env: NodeJS.ProcessEnv;
   let table: string;
   let secretsManager: SecretsManagerStandIn;
+  let kms: KmsStandIn;
   // Asynchronous on purpose: the emulators run in this process and must keep answering while the CLI runs.
   const idlehook = (...args: string[]) =>
     new Promise<{ status: number; stdout: string; stderr: string }>((done) => {
@@ -45,6 +47,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     aws = await startSqsAndS3();
     table = await dynamo.createTable();
     secretsManager = await startSecretsManager();
+    kms = await startKms();
     const endpoint = await dynamo.client.config.endpoint?.();
     env = {
       ...process.env,
@@ -53,6 +56,9 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      IDLEHOOK_CREDENTIALS_KEY_ID: kms.keyArn,
+      IDLEHOOK_STACK_NAME: 'CliTest',
       IDLEHOOK_TABLE_NAME: table,
       IDLEHOOK_INGEST_QUEUE_URL: await aws.createQueue('ingest.fifo', { FifoQueue: 'true' }),
       IDLEHOOK_DELIVERY_QUEUE_URL: await aws.createQueue('delivery'),
@@ -65,6 +71,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     await aws.stop();
     await dynamo.stop();
     await secretsManager.close();
+    await kms.close();
   });
 
   // This test passes existing secret ARNs and skips the pre-add check. Creating a secret from --password-env or
@@ -95,6 +102,64 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     );
     assert.equal((await idlehook('accounts', 'remove', 'support')).status, 0);
     assert.equal((await idlehook('accounts', 'list')).stdout.trim(), '');
+  });
+
+  it('seals a password given through the environment; `accounts seal` moves older ones out of Secrets Manager', async () => {
+    const { DynamoDbAccountRepository } = await import(
+      '../../src/adapters/aws/dynamodb-account-repository.js'
+    );
+    const repository = new DynamoDbAccountRepository(
+      dynamo.client,
+      table,
+      { secrets: { resolve: async () => '' }, sealer: undefined },
+      quiet,
+    );
+    const added = await idlehook(
+      'accounts',
+      'add',
+      '--skip-check',
+      '--id',
+      'sealed',
+      '--host',
+      'imap.example.com',
+      '--user',
+      'sealed@example.com',
+      '--password-env',
+      'WRONG_PASSWORD',
+    );
+    assert.equal(added.status, 0, added.stderr);
+    const stored = await repository.current('sealed');
+    assert.match(String(stored?.sealedPassword), /^esdk1:/);
+    assert.equal(stored?.passwordSecretArn, undefined);
+    assert.deepEqual(secretsManager.live(), [], 'no secret made for it');
+
+    // Two accounts from before sealing: one whose secret this stack made, one an operator passed by ARN.
+    const own = secretsManager.put('idlehook/accounts/old', 'old-password');
+    const operators = secretsManager.put('team/imap/support', 'their-password');
+    const settings = {
+      host: 'imap.example.com',
+      port: 993,
+      security: 'tls',
+      mailboxes: ['INBOX'],
+      initialSync: 'new',
+    } as const;
+    await repository.put({ ...settings, id: 'old', user: 'old', passwordSecretArn: own });
+    await repository.put({ ...settings, id: 'theirs', user: 'theirs', passwordSecretArn: operators });
+    const sealing = await idlehook('accounts', 'seal');
+    assert.equal(sealing.status, 0, sealing.stderr + sealing.stdout);
+    assert.match(sealing.stdout, /theirs: kept in .*team\/imap\/support/);
+    assert.match(sealing.stdout, /1 account\(s\) sealed/);
+    const old = await repository.current('old');
+    assert.match(String(old?.sealedPassword), /^esdk1:/);
+    assert.equal(old?.passwordSecretArn, undefined);
+    assert.equal(secretsManager.scheduledForDeletion.get('idlehook/accounts/old'), 7);
+    assert.equal((await repository.current('theirs'))?.passwordSecretArn, operators);
+
+    const removed = await idlehook('accounts', 'remove', 'sealed');
+    assert.match(removed.stdout, /removed, with its sealed credentials/);
+    const kept = await idlehook('accounts', 'remove', 'theirs');
+    assert.match(kept.stdout, /the secret it named is kept/);
+    await idlehook('accounts', 'remove', 'old');
   });
 
   it('checks an account before adding it, and stores nothing when the login fails', async () => {

@@ -6,12 +6,9 @@ import type { ManagementBackend } from '../../ports/management.js';
 import type { ReportedAccountStatus } from '../../ports/watcher.js';
 import type { AwsAdapters } from './aws-composition.js';
 
-/**
- * What the management API works on in AWS mode: the state table, KMS, Secrets Manager and the queues, the same stores
- * the functions and the watcher use. Accounts' status is as the watcher tasks last reported it.
- */
-export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): ManagementBackend {
-  const directory = new AwsDirectory({
+/** The accounts and subscriptions as the API and the CLI change them. */
+export function awsDirectory(aws: AwsAdapters): AwsDirectory {
+  return new AwsDirectory({
     accounts: aws.accounts,
     subscriptions: aws.subscriptions,
     resolver: aws.secrets,
@@ -20,6 +17,14 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     secretPrefix: aws.secretPrefix,
     logger: aws.logger,
   });
+}
+
+/**
+ * What the management API works on in AWS mode: the state table, KMS, Secrets Manager and the queues, the same stores
+ * the functions and the watcher use. Accounts' status is as the watcher tasks last reported it.
+ */
+export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): ManagementBackend {
+  const directory = awsDirectory(aws);
   /** A report older than this is from a task that stopped without a successor reporting the account. */
   const fresh = (report: ReportedAccountStatus) =>
     aws.clock.now() - report.reportedAt < STATUS_REPORT_STALE_AFTER_MS;
