@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
+import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import { shardOf } from '../../src/domain/shard-leases.js';
 import { ShardOwnership } from '../../src/ownership/shard-ownership.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
@@ -93,7 +95,7 @@ describe('shard leases when the listing fails but writes succeed (DynamoDB emula
       };
       assert.deepEqual(await health(), {
         status: 200,
-        body: { ...(await health()).body, leases: { shards: 4, vouched: true } },
+        body: { ...(await health()).body, leases: { shards: 4, vouched: true, shardsLeftForCapacity: 0 } },
       });
 
       failing.control.failing = true;
@@ -104,7 +106,7 @@ describe('shard leases when the listing fails but writes succeed (DynamoDB emula
         answer = await health();
       }
       assert.equal(answer.status, 503);
-      assert.deepEqual(answer.body.leases, { shards: 0, vouched: false });
+      assert.deepEqual(answer.body.leases, { shards: 0, vouched: false, shardsLeftForCapacity: 0 });
       failing.control.failing = false;
 
       // The table was set up for 4 shards: a task deployed with 8 would map mailboxes to other shards.
@@ -117,4 +119,70 @@ describe('shard leases when the listing fails but writes succeed (DynamoDB emula
       failing.client.destroy();
     }
   });
+
+  it('takes no more mailboxes than IDLEHOOK_MAX_MAILBOXES_PER_TASK and says how many shards it left', async () => {
+    const table = await dynamo.createTable();
+    const shardCount = 4;
+    // Three accounts of two mailboxes each, in three different shards; the task may hold three mailboxes.
+    const ids: string[] = [];
+    const used = new Set<number>();
+    for (let i = 0; ids.length < 3; i++) {
+      const shard = shardOf(`account-${i}`, shardCount);
+      if (used.has(shard)) continue;
+      used.add(shard);
+      ids.push(`account-${i}`);
+    }
+    const accounts = composeAwsAdapters(
+      loadAwsEnvironment({ ...environment(table), IDLEHOOK_LOG_LEVEL: 'error' }),
+      {
+        dynamo: dynamo.client,
+      },
+    ).accounts;
+    for (const id of ids)
+      await accounts.put({
+        id,
+        // Nothing listens there: the task's sessions fail and retry, which does not matter here.
+        host: '127.0.0.1',
+        port: 9,
+        security: 'tls',
+        user: id,
+        passwordSecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:unused',
+        mailboxes: ['INBOX', 'Sent'],
+        initialSync: 'new',
+      });
+    const watcher = await startAwsWatcher(
+      loadAwsEnvironment({
+        ...environment(table),
+        IDLEHOOK_SHARD_COUNT: String(shardCount),
+        IDLEHOOK_MAX_MAILBOXES_PER_TASK: '3',
+        IDLEHOOK_LOG_LEVEL: 'error',
+      }),
+      {
+        clients: { dynamo: dynamo.client, secrets: withLinkKey({ resolve: async () => 'unused' }) },
+        healthPort: 0,
+        heartbeat: async () => {},
+      },
+    );
+    try {
+      const { leases } = (await (await fetch(watcher.healthUrl)).json()) as {
+        leases: { shards: number; shardsLeftForCapacity: number };
+      };
+      // One shard of two mailboxes fits (and the empty fourth); a second account's would make four.
+      assert.equal(leases.shards, 2, JSON.stringify(leases));
+      assert.equal(leases.shardsLeftForCapacity, 2);
+    } finally {
+      await watcher.stop();
+    }
+  });
 });
+
+function environment(table: string): Record<string, string> {
+  return {
+    IDLEHOOK_TABLE_NAME: table,
+    IDLEHOOK_INGEST_QUEUE_URL: 'http://127.0.0.1:9/ingest.fifo',
+    IDLEHOOK_DELIVERY_QUEUE_URL: 'http://127.0.0.1:9/delivery',
+    IDLEHOOK_BLOB_BUCKET: 'unused',
+    ...UNFETCHED_LINKS,
+    IDLEHOOK_LEASE_SECONDS: '3',
+  };
+}
