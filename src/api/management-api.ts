@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { ConfigError, parseAccountDocument, parseSubscriptionDocument } from '../config/load-config.js';
 import type { DoctorReport } from '../domain/doctor-report.js';
 import { errorMessage } from '../domain/errors.js';
+import { paginate } from '../domain/pages.js';
 import { newWebhookSecret } from '../domain/signing.js';
 import { deadLetterMatches } from '../pipeline/replay.js';
 import type { ManagementBackend } from '../ports/management.js';
@@ -38,25 +39,6 @@ import { accountView, attemptView, deadLetterView, iso, subscriptionView } from 
 
 /** Bodies larger than this are refused before they are parsed (an account document is a few KiB). */
 const MAX_BODY_BYTES = 64 * 1024;
-
-/** Where an account or subscription was defined: the config file (read-only through the API) or the API. */
-/** A page of `items` (sorted by `key`) after the cursor, which is the last key of the page before. */
-function paginate<T>(
-  items: readonly T[],
-  key: (item: T) => string,
-  query: { limit: number; cursor?: string | undefined },
-) {
-  const after = query.cursor === undefined ? undefined : Buffer.from(query.cursor, 'base64url').toString();
-  const start = after === undefined ? 0 : items.findIndex((item) => key(item) > after);
-  const rest = start < 0 ? [] : items.slice(start);
-  const data = rest.slice(0, query.limit);
-  const last = data.at(-1);
-  return {
-    data,
-    nextCursor:
-      rest.length > query.limit && last !== undefined ? Buffer.from(key(last)).toString('base64url') : null,
-  };
-}
 
 function deadLetterKey(letter: DeadLetterSummary): string {
   return `${String(letter.failedAt).padStart(15, '0')} ${letter.eventId} ${letter.subscriptionId}`;
@@ -163,12 +145,10 @@ export function createManagementApi(
     );
   });
 
+  // One page read from the store and the status of its accounts only: never every account, never a credential.
   app.openapi(listAccountsRoute, async (c) => {
-    const [listed, statuses] = await Promise.all([
-      backend.directory.listAccounts(),
-      backend.accountStatuses(),
-    ]);
-    const { data, nextCursor } = paginate(listed, (a) => a.value.id, c.req.valid('query'));
+    const { data, nextCursor } = await backend.directory.accountPage(c.req.valid('query'));
+    const statuses = await backend.accountStatusesOf(data.map((a) => a.value.id));
     return c.json(
       { data: data.map((a) => accountView(backend, a, statuses.get(a.value.id))), nextCursor },
       200,

@@ -1,6 +1,5 @@
-import type { AccountConfig } from '../config/config.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
-import type { Listed, ManagementBackend } from '../ports/management.js';
+import type { AccountListing, Listed, ManagementBackend } from '../ports/management.js';
 import type { DeadLetterSummary, DeliveryAttempt } from '../ports/pipeline.js';
 import type { AccountStatusReport } from '../ports/watcher.js';
 
@@ -10,7 +9,7 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 
 export function accountView(
   backend: Pick<ManagementBackend, 'unreportedState'>,
-  { value, origin }: Listed<AccountConfig>,
+  { value, origin }: Listed<AccountListing>,
   report: AccountStatusReport | undefined,
 ) {
   const status = report?.status;

@@ -1,6 +1,7 @@
 import type { AccountConfig } from '../config/config.js';
 import type { TokenScope } from '../domain/api-tokens.js';
 import type { DoctorReport } from '../domain/doctor-report.js';
+import type { Page, PageQuery } from '../domain/pages.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
   AttemptLog,
@@ -22,6 +23,11 @@ export interface LinkRequest {
 }
 
 export type Origin = 'config' | 'api';
+
+/** An account as listed: its settings and how it logs in, never its credentials. */
+export type AccountListing = Omit<AccountConfig, 'auth'> & {
+  readonly auth: { readonly kind: AccountConfig['auth']['kind'] };
+};
 export interface Listed<T> {
   readonly value: T;
   readonly origin: Origin;
@@ -29,7 +35,10 @@ export interface Listed<T> {
 
 /** Where accounts and subscriptions live; config-file ones are read-only (see adapters/local/local-directory.ts). */
 export interface ManagedDirectory {
-  listAccounts(): Awaitable<readonly Listed<AccountConfig>[]>;
+  /** Every account, without credentials (the status counts, the dashboard). */
+  listAccounts(): Awaitable<readonly Listed<AccountListing>[]>;
+  /** One page of the accounts by id, read as a page from the store (the API's listing). */
+  accountPage(query: PageQuery): Awaitable<Page<Listed<AccountListing>>>;
   account(id: string): Awaitable<Listed<AccountConfig> | undefined>;
   accountIds(): Awaitable<ReadonlySet<string>>;
   addAccount(document: unknown, account: AccountConfig): Awaitable<boolean>;
@@ -57,6 +66,8 @@ export interface ManagementBackend {
    * it, stale reports left out.
    */
   accountStatuses(): Awaitable<ReadonlyMap<string, AccountStatusReport>>;
+  /** The status of these accounts only, as `accountStatuses` has it: a page of the listing reads no other. */
+  accountStatusesOf(ids: readonly string[]): Awaitable<ReadonlyMap<string, AccountStatusReport>>;
   /** One account's status, as `accountStatuses` has it: the single-account routes read no other. */
   accountStatus(id: string): Awaitable<AccountStatusReport | undefined>;
   /**

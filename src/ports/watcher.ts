@@ -55,6 +55,8 @@ export interface AccountStatusReports {
   report(accountId: string, report: ReportedAccountStatus): Promise<void>;
   /** Every account's latest report, by account id. */
   all(): Promise<ReadonlyMap<string, ReportedAccountStatus>>;
+  /** These accounts' latest reports (those that have one). */
+  some(accountIds: readonly string[]): Promise<ReadonlyMap<string, ReportedAccountStatus>>;
   /** One account's latest report. */
   of(accountId: string): Promise<ReportedAccountStatus | undefined>;
 }

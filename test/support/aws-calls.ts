@@ -38,6 +38,11 @@ function leadingKeys(operation: string, input: Input): string[] {
     const value = placeholder ? s(values[placeholder]) : undefined;
     return value ? [value] : [];
   }
+  if (operation === 'BatchGetItem') {
+    return Object.values((input.RequestItems ?? {}) as Record<string, { Keys?: Record<string, AttributeValue>[] }>)
+      .flatMap((request) => request.Keys ?? [])
+      .map((key) => s(key.pk) ?? '');
+  }
   if (operation === 'BatchWriteItem') {
     return Object.values((input.RequestItems ?? {}) as Record<string, Input[]>)
       .flat()

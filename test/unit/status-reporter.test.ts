@@ -18,6 +18,10 @@ class RecordedReports implements AccountStatusReports {
   async all() {
     return new Map(this.written.map((w) => [w.accountId, w.report]));
   }
+  async some(accountIds: readonly string[]) {
+    const all = await this.all();
+    return new Map([...all].filter(([id]) => accountIds.includes(id)));
+  }
   async of(accountId: string) {
     return (await this.all()).get(accountId);
   }

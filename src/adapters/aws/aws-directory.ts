@@ -3,11 +3,13 @@ import { type SecretKind, secretName } from '../../config/aws-environment.js';
 import type { AccountConfig } from '../../config/config.js';
 import { ConfigError } from '../../config/load-config.js';
 import { errorMessage } from '../../domain/errors.js';
+import { decodeCursor, encodeCursor, type Page, type PageQuery } from '../../domain/pages.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
-import type { Listed, ManagedDirectory } from '../../ports/management.js';
+import type { AccountListing, Listed, ManagedDirectory } from '../../ports/management.js';
 import type { CredentialSealer, Logger, SecretResolver, SecretWriter } from '../../ports/services.js';
 import {
   type DynamoDbAccountRepository,
+  listingOf,
   type StoredAccount,
   type StoredCredentials,
   storedAccountOf,
@@ -176,8 +178,20 @@ export class AwsDirectory implements ManagedDirectory {
     );
   }
 
-  async listAccounts(): Promise<readonly Listed<AccountConfig>[]> {
-    return (await this.accountsWhere(() => true)).map((value) => ({ value, origin: 'api' as const }));
+  async listAccounts(): Promise<readonly Listed<AccountListing>[]> {
+    return (await this.parts.accounts.stored())
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((account) => ({ value: listingOf(account), origin: 'api' as const }));
+  }
+
+  async accountPage(query: PageQuery): Promise<Page<Listed<AccountListing>>> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const { accounts, more } = await this.parts.accounts.page(query.limit, after);
+    const last = accounts.at(-1);
+    return {
+      data: accounts.map((account) => ({ value: listingOf(account), origin: 'api' as const })),
+      nextCursor: more && last ? encodeCursor(last.id) : null,
+    };
   }
 
   async account(id: string): Promise<Listed<AccountConfig> | undefined> {

@@ -1,8 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
+import type { AccountListing } from '../../ports/management.js';
 import type { CredentialSealer, Logger, SecretResolver } from '../../ports/services.js';
 import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
 import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
@@ -68,6 +69,11 @@ function settingsOfStored(account: StoredAccount): AccountSettings {
   };
 }
 
+/** An account as listed: its settings and how it logs in, without opening its credentials. */
+export function listingOf(account: StoredAccount): AccountListing {
+  return { ...settingsOfStored(account), auth: { kind: account.oauth2 ? 'oauth2' : 'password' } };
+}
+
 /**
  * Accounts in the state table (pk ACCOUNTS, sk = id), passwords resolved through the SecretResolver. The
  * watcher lists them on every reconcile, so adding an account needs no redeploy.
@@ -109,6 +115,25 @@ export class DynamoDbAccountRepository implements AccountRepository {
     await this.documents.send(
       new DeleteCommand({ TableName: this.tableName, Key: TABLE_KEYS.account(accountId) }),
     );
+  }
+
+  /** One page of the accounts by id, after the id `after`: a query of `limit` + 1 items, whatever the total. */
+  async page(
+    limit: number,
+    after: string | undefined,
+  ): Promise<{ accounts: StoredAccount[]; more: boolean }> {
+    const { Items = [] } = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :after',
+        ExpressionAttributeValues: {
+          ':pk': TABLE_PARTITIONS.accounts,
+          ...(after === undefined ? {} : { ':after': after }),
+        },
+        Limit: limit + 1,
+      }),
+    );
+    return { accounts: Items.slice(0, limit) as StoredAccount[], more: Items.length > limit };
   }
 
   /** Each account's mailbox count as of the last listing. */

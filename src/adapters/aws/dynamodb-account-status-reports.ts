@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import type { AccountSnapshot, AccountStatus, MailboxStatus } from '../../domain/account-status.js';
 import { recordOf } from '../../domain/null-prototype.js';
 import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/watcher.js';
-import { documentClient, queryAll } from './dynamodb-documents.js';
+import { batchGetAll, documentClient, queryAll } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 interface ReportItem {
@@ -84,6 +84,16 @@ export class DynamoDbAccountStatusReports implements AccountStatusReports {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountStatus },
     });
+    return new Map(items.map((item) => [item.sk, restoredItem(item)]));
+  }
+
+  /** The reports of these accounts only (BatchGetItem, 100 keys a call). */
+  async some(accountIds: readonly string[]): Promise<ReadonlyMap<string, ReportedAccountStatus>> {
+    const items = await batchGetAll<ReportItem>(
+      this.documents,
+      this.tableName,
+      accountIds.map((id) => ({ ...TABLE_KEYS.accountStatus(id) })),
+    );
     return new Map(items.map((item) => [item.sk, restoredItem(item)]));
   }
 

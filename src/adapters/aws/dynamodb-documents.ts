@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   PutCommand,
   type PutCommandInput,
@@ -20,6 +21,33 @@ export async function queryAll<Item>(
   const items: Item[] = [];
   for await (const page of paginateQuery({ client: documents }, input))
     items.push(...((page.Items ?? []) as Item[]));
+  return items;
+}
+
+/** DynamoDB's most keys per BatchGetItem. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * The items at these keys (missing ones left out), 100 keys a call, retrying the keys DynamoDB leaves unprocessed
+ * (it may, under load or past 16 MB) after a short wait.
+ */
+export async function batchGetAll<Item>(
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Record<string, string>[],
+): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+    let pending: readonly Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_KEYS);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      const { Responses, UnprocessedKeys } = await documents.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: [...pending] } } }),
+      );
+      items.push(...((Responses?.[tableName] ?? []) as Item[]));
+      pending = UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+  }
   return items;
 }
 

@@ -62,6 +62,7 @@ export const TABLE_PARTITIONS = {
  */
 export interface TableCalls {
   readonly GetItem?: readonly string[];
+  readonly BatchGetItem?: readonly string[];
   readonly Query?: readonly string[];
   readonly QueryIndex?: readonly string[];
   readonly PutItem?: readonly string[];
@@ -97,6 +98,8 @@ export const PARTITIONS_BY_COMPONENT = {
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
   api: {
     GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys, oauth2Tokens],
+    // The status of one page of accounts.
+    BatchGetItem: [accountStatus],
     Query: [accounts, subscriptions, accountStatus, attempts],
     QueryIndex: [DEAD_LETTER_INDEX.partition],
     PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens],

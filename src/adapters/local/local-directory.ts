@@ -1,6 +1,7 @@
 import type { AccountConfig, Config } from '../../config/config.js';
 import { parseAccountDocument, parseSubscriptionDocument } from '../../config/load-config.js';
 import { errorMessage } from '../../domain/errors.js';
+import { type Page, type PageQuery, paginate } from '../../domain/pages.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
 import type { Listed, Origin } from '../../ports/management.js';
 import type { Logger } from '../../ports/services.js';
@@ -55,6 +56,10 @@ export class LocalDirectory {
 
   listAccounts(): Listed<AccountConfig>[] {
     return [...this.accounts.values()].sort((a, b) => a.value.id.localeCompare(b.value.id));
+  }
+
+  accountPage(query: PageQuery): Page<Listed<AccountConfig>> {
+    return paginate(this.listAccounts(), (a) => a.value.id, query);
   }
 
   account(id: string): Listed<AccountConfig> | undefined {

@@ -36,6 +36,10 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
       const reports = await aws.accountStatusReports.all();
       return new Map([...reports].filter(([, report]) => fresh(report)));
     },
+    accountStatusesOf: async (ids) => {
+      const reports = await aws.accountStatusReports.some(ids);
+      return new Map([...reports].filter(([, report]) => fresh(report)));
+    },
     accountStatus: async (id) => {
       const report = await aws.accountStatusReports.of(id);
       return report && fresh(report) ? report : undefined;

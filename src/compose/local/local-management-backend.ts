@@ -35,6 +35,13 @@ export function localManagementBackend(parts: {
     hasTokens: () => stores.apiTokens.any(),
     accountStatuses: () =>
       new Map(Object.entries(status.snapshot()).map(([id, snapshot]) => [id, { status: snapshot }])),
+    accountStatusesOf: (ids) =>
+      new Map(
+        ids.flatMap((id) => {
+          const snapshot = status.snapshotOf(id);
+          return snapshot ? [[id, { status: snapshot }] as const] : [];
+        }),
+      ),
     accountStatus: (id) => {
       const snapshot = status.snapshotOf(id);
       return snapshot && { status: snapshot };
