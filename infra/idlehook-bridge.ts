@@ -8,8 +8,17 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { DEAD_LETTER_INDEX, TABLE_KEY, TTL_ATTRIBUTE } from '../src/adapters/aws/state-table.js';
-import { type AwsEnvironmentVariables, secretName } from '../src/config/aws-environment.js';
+import {
+  ACCOUNT_SHARD_INDEX,
+  DEAD_LETTER_INDEX,
+  TABLE_KEY,
+  TTL_ATTRIBUTE,
+} from '../src/adapters/aws/state-table.js';
+import {
+  type AwsEnvironmentVariables,
+  DEFAULT_SHARD_COUNT,
+  secretName,
+} from '../src/config/aws-environment.js';
 import { BLOB_PREFIXES, EXPIRING_BLOB_PREFIXES } from '../src/domain/blob-keys.js';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../src/domain/retry.js';
 import { notifyingAlarm } from './alarms.js';
@@ -142,6 +151,11 @@ export class IdlehookBridge extends Construct {
       partitionKey: stringAttribute(DEAD_LETTER_INDEX.partitionKey),
       sortKey: stringAttribute(DEAD_LETTER_INDEX.sortKey),
     });
+    this.table.addGlobalSecondaryIndex({
+      indexName: ACCOUNT_SHARD_INDEX.name,
+      partitionKey: stringAttribute(ACCOUNT_SHARD_INDEX.partitionKey),
+      sortKey: stringAttribute(ACCOUNT_SHARD_INDEX.sortKey),
+    });
     // On-demand tables throttle a partition pushed past its limits (a hot account, a burst of leases).
     notifyingAlarm(this, 'TableThrottleAlarm', {
       metric: new cloudwatch.MathExpression({
@@ -205,7 +219,7 @@ export class IdlehookBridge extends Construct {
       IDLEHOOK_SECRET_PREFIX: this.secretPrefix,
       IDLEHOOK_RETRY_SCHEDULE_SECONDS: retryScheduleSeconds.join(','),
       IDLEHOOK_ALLOWED_NETWORKS: (props.allowedNetworks ?? []).join(','),
-      ...(props.shardCount ? { IDLEHOOK_SHARD_COUNT: String(props.shardCount) } : {}),
+      IDLEHOOK_SHARD_COUNT: String(this.shardCount),
     };
     const shared = {
       table: this.table,
@@ -256,6 +270,11 @@ export class IdlehookBridge extends Construct {
   }
 
   /** Secrets Manager name prefix of this deployment's secrets (the CLI creates secrets under it). */
+  /** Shards of mailboxes (the `shardCount` prop, default 256); the CLI reads it from the stack's outputs. */
+  get shardCount(): number {
+    return this.props.shardCount ?? DEFAULT_SHARD_COUNT;
+  }
+
   get secretPrefix(): string {
     return this.props.secretPrefix ?? `idlehook/${Stack.of(this).stackName}/`;
   }

@@ -22,6 +22,7 @@ export class IdlehookStack extends Stack {
       SecretPrefix: this.bridge.secretPrefix,
       CredentialsKeyArn: this.bridge.credentialsKey.keyArn,
       StackName: Stack.of(this).stackName,
+      ShardCount: String(this.bridge.shardCount),
       AlarmTopicArn: this.bridge.alarmTopic.topicArn,
       ApiUrl: this.bridge.api.url,
     };

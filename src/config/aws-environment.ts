@@ -13,6 +13,7 @@ export const DEFAULT_HEALTH_PORT = 8080;
  * folder per kind, each readable only by the component that needs it (see the construct's grants).
  */
 export const DEFAULT_SECRET_PREFIX = 'idlehook/';
+export const DEFAULT_SHARD_COUNT = 256;
 export type SecretKind = 'accounts' | 'subscriptions' | 'oauth2-tokens';
 
 export function secretName(prefix: string, kind: SecretKind, id: string): string {
@@ -44,8 +45,11 @@ const schema = z.object({
   IDLEHOOK_STACK_NAME: z.string().min(1).default('idlehook'),
   IDLEHOOK_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   IDLEHOOK_DELIVERY_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(15),
-  /** Watcher task: how often it re-reads the accounts table. */
-  IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: z.coerce.number().min(1).default(30),
+  /**
+   * Watcher task: how often it checks the accounts' shard versions and re-reads the shards that changed (every
+   * account anyway every 10 minutes): an account added, changed or removed takes effect within about this long.
+   */
+  IDLEHOOK_ACCOUNTS_REFRESH_SECONDS: z.coerce.number().min(1).default(2),
   /** Watcher task: how often an idle mailbox connection is checked (UIDVALIDITY, and that it still answers). */
   IDLEHOOK_MAILBOX_CHECK_SECONDS: z.coerce.number().min(1).default(60),
   /** Watcher task: TLS handshakes and logins in progress at once (a start must not be a login storm). */
@@ -62,7 +66,7 @@ const schema = z.object({
     .max(10_000)
     .default(DEFAULT_LOGIN_LIMITS.perSecond),
   /** Watcher tasks: the mailboxes are spread over this many shards, whose leases the tasks share. Fixed per deployment. */
-  IDLEHOOK_SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).default(256),
+  IDLEHOOK_SHARD_COUNT: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_SHARD_COUNT),
   /**
    * Watcher task: the most mailboxes it takes shards for (what its memory holds; the construct sets it from the
    * task's memory). A task at this many leaves further shards to others, so losing a task cannot run the next one

@@ -42,6 +42,7 @@ export const STACK_OUTPUTS = {
   SecretPrefix: 'IDLEHOOK_SECRET_PREFIX',
   CredentialsKeyArn: 'IDLEHOOK_CREDENTIALS_KEY_ID',
   StackName: 'IDLEHOOK_STACK_NAME',
+  ShardCount: 'IDLEHOOK_SHARD_COUNT',
 } as const satisfies Readonly<Record<string, AwsEnvironmentVariable>>;
 export type StackOutputName = keyof typeof STACK_OUTPUTS | 'AlarmTopicArn' | 'ApiUrl';
 

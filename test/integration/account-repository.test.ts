@@ -30,6 +30,7 @@ describe('the DynamoDB account repository, on dynalite', () => {
       await dynamo.createTable(),
       { secrets, sealer: undefined },
       quiet,
+      { shardCount: 256, clock: { now: () => Date.now() } },
     );
     for (const id of ['alpha', 'bravo', 'charlie', 'delta'])
       await repository.put({

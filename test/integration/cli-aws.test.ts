@@ -113,6 +113,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       table,
       { secrets: { resolve: async () => '' }, sealer: undefined },
       quiet,
+      { shardCount: 256, clock: { now: () => Date.now() } },
     );
     const added = await idlehook(
       'accounts',

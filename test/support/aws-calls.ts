@@ -34,12 +34,14 @@ function leadingKeys(operation: string, input: Input): string[] {
   if (operation === 'Query') {
     const values = (input.ExpressionAttributeValues ?? {}) as Record<string, AttributeValue>;
     const condition = String(input.KeyConditionExpression ?? '');
-    const placeholder = /(?:pk|gsi1pk)\s*=\s*(:\w+)/.exec(condition)?.[1];
+    const placeholder = /(?:pk|gsi1pk|gsi2pk)\s*=\s*(:\w+)/.exec(condition)?.[1];
     const value = placeholder ? s(values[placeholder]) : undefined;
     return value ? [value] : [];
   }
   if (operation === 'BatchGetItem') {
-    return Object.values((input.RequestItems ?? {}) as Record<string, { Keys?: Record<string, AttributeValue>[] }>)
+    return Object.values(
+      (input.RequestItems ?? {}) as Record<string, { Keys?: Record<string, AttributeValue>[] }>,
+    )
       .flatMap((request) => request.Keys ?? [])
       .map((key) => s(key.pk) ?? '');
   }

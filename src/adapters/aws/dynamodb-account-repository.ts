@@ -4,8 +4,9 @@ import type { AccountSettings } from '../../config/account-settings.js';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { AccountListing } from '../../ports/management.js';
-import type { CredentialSealer, Logger, SecretResolver } from '../../ports/services.js';
+import type { Clock, CredentialSealer, Logger, SecretResolver } from '../../ports/services.js';
 import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
+import { AccountChanges, accountShardKeys } from './dynamodb-account-changes.js';
 import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
@@ -75,11 +76,15 @@ export function listingOf(account: StoredAccount): AccountListing {
 }
 
 /**
- * Accounts in the state table (pk ACCOUNTS, sk = id), passwords resolved through the SecretResolver. The
- * watcher lists them on every reconcile, so adding an account needs no redeploy.
+ * Accounts in the state table (pk ACCOUNTS, sk = id, and filed under their shard in ACCOUNT_SHARD_INDEX),
+ * credentials opened only for the accounts a watcher task holds. The watcher lists them every few seconds at the
+ * cost of the changes since (AccountChanges), so adding an account needs no redeploy.
  */
 export class DynamoDbAccountRepository implements AccountRepository {
   private readonly documents: DynamoDBDocumentClient;
+  private readonly changes: AccountChanges;
+  /** Each selected account's configuration as opened, with the stored item it was opened from (as JSON). */
+  private opened = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
 
   constructor(
     client: DynamoDBClient,
@@ -90,17 +95,30 @@ export class DynamoDbAccountRepository implements AccountRepository {
       readonly sealer: CredentialSealer | undefined;
     },
     private readonly logger: Logger,
+    private readonly options: { readonly shardCount: number; readonly clock: Clock },
   ) {
     this.documents = documentClient(client);
+    this.changes = new AccountChanges(this.documents, tableName, options.shardCount, options.clock, () =>
+      this.stored(),
+    );
   }
 
   /** Stores the account; false when `condition` did not hold (nothing written). */
-  put(account: StoredAccount, condition?: PutCondition): Promise<boolean> {
-    return conditionalPut(
+  async put(account: StoredAccount, condition?: PutCondition): Promise<boolean> {
+    const written = await conditionalPut(
       this.documents,
-      { TableName: this.tableName, Item: { ...TABLE_KEYS.account(account.id), ...account } },
+      {
+        TableName: this.tableName,
+        Item: {
+          ...TABLE_KEYS.account(account.id),
+          ...accountShardKeys(account.id, this.options.shardCount),
+          ...account,
+        },
+      },
       condition,
     );
+    if (written) await this.changes.bump(account.id);
+    return written;
   }
 
   /** One as stored now: a strongly consistent read, for deciding what a write just made unreferenced. */
@@ -115,6 +133,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
     await this.documents.send(
       new DeleteCommand({ TableName: this.tableName, Key: TABLE_KEYS.account(accountId) }),
     );
+    await this.changes.bump(accountId);
   }
 
   /** One page of the accounts by id, after the id `after`: a query of `limit` + 1 items, whatever the total. */
@@ -158,26 +177,44 @@ export class DynamoDbAccountRepository implements AccountRepository {
     return this.lastCounts ?? new Map();
   }
 
-  /** Accounts whose credentials cannot be read are left out (and logged), not allowed to stop the others. */
+  /**
+   * Accounts whose credentials cannot be read are left out (and logged), not allowed to stop the others. An
+   * account whose item has not changed keeps the credentials opened before: no Secrets Manager or Encryption SDK
+   * call per account and listing.
+   */
   async list(select: AccountSelection): Promise<readonly AccountConfig[]> {
-    const stored = await this.stored();
+    const stored = await this.changes.accounts();
+    this.lastCounts = new Map(stored.map((account) => [account.id, account.mailboxes.length]));
     const selected = new Set(await select(stored.map((account) => account.id)));
-    const resolved = await Promise.all(
+    const opened = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
+    await Promise.all(
       stored
         .filter((account) => selected.has(account.id))
-        .map(async (account): Promise<AccountConfig | undefined> => {
+        .map(async (account) => {
+          const from = JSON.stringify(account);
+          const before = this.opened.get(account.id);
+          if (before?.from === from) {
+            opened.set(account.id, before);
+            return;
+          }
           try {
-            return { ...settingsOfStored(account), auth: await this.credentialsOf(account) };
+            opened.set(account.id, {
+              from,
+              account: { ...settingsOfStored(account), auth: await this.credentialsOf(account) },
+            });
           } catch (error) {
             this.logger.error('cannot read the credentials of an account; it is not watched', {
               account: account.id,
               error: errorMessage(error),
             });
-            return undefined;
           }
         }),
     );
-    return resolved.filter((a): a is AccountConfig => a !== undefined);
+    this.opened = opened;
+    return stored.flatMap((account) => {
+      const entry = opened.get(account.id);
+      return entry ? [entry.account] : [];
+    });
   }
 
   private async credentialsOf(account: StoredAccount): Promise<AccountConfig['auth']> {

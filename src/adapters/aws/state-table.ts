@@ -18,6 +18,17 @@ export const DEAD_LETTER_INDEX = {
 } as const;
 
 /**
+ * The sparse index a watcher task reads one shard's accounts from (gsi2pk = ACCOUNTS#<shard>, gsi2sk = id): when
+ * the shard's version item says it changed, not the whole account partition every refresh.
+ */
+export const ACCOUNT_SHARD_INDEX = {
+  name: 'gsi2',
+  partitionKey: 'gsi2pk',
+  sortKey: 'gsi2sk',
+  partitionPrefix: 'ACCOUNTS#',
+} as const;
+
+/**
  * The partition keys (`pk`), by who owns them. IAM scopes each role to its own partitions with
  * `dynamodb:LeadingKeys`, so a key prefix here and a grant in the construct must agree: both import this.
  */
@@ -30,6 +41,11 @@ export const TABLE_PARTITIONS = {
   mailbox: 'MAILBOX#',
   /** Per account: the folder tree (watcher). */
   account: 'ACCOUNT#',
+  /**
+   * Per shard of accounts, a version bumped by every account write there (the API, the CLI): watcher tasks poll
+   * these 256 small items and re-read only the shards that changed.
+   */
+  accountVersions: 'ACCOUNT_VERSIONS',
   /** Accounts' live status as the watcher holding each last reported it (written by the watcher, read by the API). */
   accountStatus: 'ACCOUNT_STATUS',
   /** Per event: delivery outcomes and dead letters (deliver). */
@@ -70,7 +86,9 @@ export interface TableCalls {
   readonly DeleteItem?: readonly string[];
 }
 
-const { accounts, subscriptions, accountStatus, leases, apiTokens, credentialKeys } = TABLE_PARTITIONS;
+const { accounts, subscriptions, accountStatus, leases, apiTokens, credentialKeys, accountVersions } =
+  TABLE_PARTITIONS;
+const accountShards = `${ACCOUNT_SHARD_INDEX.partitionPrefix}*`;
 const mailboxes = `${TABLE_PARTITIONS.mailbox}*`;
 const folderTrees = `${TABLE_PARTITIONS.account}*`;
 const events = `${TABLE_PARTITIONS.event}*`;
@@ -83,7 +101,8 @@ export const PARTITIONS_BY_COMPONENT = {
   /** Lists accounts and leases; keeps cursors, UID gaps and folder trees; reports account status. */
   watcher: {
     GetItem: [mailboxes, folderTrees, credentialKeys, oauth2Tokens],
-    Query: [accounts, leases],
+    Query: [accounts, leases, accountVersions],
+    QueryIndex: [accountShards],
     PutItem: [mailboxes, folderTrees, accountStatus, oauth2Tokens, credentialKeys],
     UpdateItem: [mailboxes, leases],
   },
@@ -104,7 +123,8 @@ export const PARTITIONS_BY_COMPONENT = {
     QueryIndex: [DEAD_LETTER_INDEX.partition],
     PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
-    UpdateItem: [apiTokens, events, endpointHealth],
+    // An account write bumps its shard's version.
+    UpdateItem: [apiTokens, events, endpointHealth, accountVersions],
     // Removing accounts and subscriptions; enabling a subscription deletes its health item.
     DeleteItem: [accounts, subscriptions, endpointHealth],
   },
@@ -148,6 +168,8 @@ export const TABLE_KEYS = {
     sk: unixSecond,
   }),
   account: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accounts, sk: accountId }),
+  /** The shard number zero-padded, so that a query lists the versions in order. */
+  accountVersion: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.accountVersions, sk: shard }),
   accountStatus: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accountStatus, sk: accountId }),
   subscription: (subscriptionId: string): TableKey => ({
     pk: TABLE_PARTITIONS.subscriptions,
@@ -186,6 +208,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   },
   { item: 'rate window', key: TABLE_KEYS.rateWindow('<subscription>', '<unix second>') },
   { item: 'account', key: TABLE_KEYS.account('<id>') },
+  { item: 'account shard version', key: TABLE_KEYS.accountVersion('<shard>') },
   { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },
   { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
   { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
@@ -209,6 +232,8 @@ export const STATE_TABLE_DEFINITION: Omit<CreateTableCommandInput, 'TableName'> 
     TABLE_KEY.sort,
     DEAD_LETTER_INDEX.partitionKey,
     DEAD_LETTER_INDEX.sortKey,
+    ACCOUNT_SHARD_INDEX.partitionKey,
+    ACCOUNT_SHARD_INDEX.sortKey,
   ].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
   GlobalSecondaryIndexes: [
     {
@@ -216,6 +241,14 @@ export const STATE_TABLE_DEFINITION: Omit<CreateTableCommandInput, 'TableName'> 
       KeySchema: [
         { AttributeName: DEAD_LETTER_INDEX.partitionKey, KeyType: 'HASH' },
         { AttributeName: DEAD_LETTER_INDEX.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+    {
+      IndexName: ACCOUNT_SHARD_INDEX.name,
+      KeySchema: [
+        { AttributeName: ACCOUNT_SHARD_INDEX.partitionKey, KeyType: 'HASH' },
+        { AttributeName: ACCOUNT_SHARD_INDEX.sortKey, KeyType: 'RANGE' },
       ],
       Projection: { ProjectionType: 'ALL' },
     },

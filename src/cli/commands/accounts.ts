@@ -77,7 +77,7 @@ export const addAccountCommand: Command = {
     );
     await aws.accounts.put(account);
     out(
-      `Account ${account.id} added (${account.user} at ${account.host}:${account.port}); the watcher picks it up within a minute.`,
+      `Account ${account.id} added (${account.user} at ${account.host}:${account.port}); the watcher picks it up within seconds.`,
     );
     return 0;
   },

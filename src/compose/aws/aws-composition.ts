@@ -123,7 +123,10 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
     throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     logger,
-    accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, { secrets, sealer }, logger),
+    accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, { secrets, sealer }, logger, {
+      shardCount: env.IDLEHOOK_SHARD_COUNT,
+      clock,
+    }),
     leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     http: new NodeHttpSender(guard),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),

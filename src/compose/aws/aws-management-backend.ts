@@ -54,7 +54,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
         addresses: aws.guard,
       });
     },
-    // The watcher reads the accounts again at its next refresh (IDLEHOOK_ACCOUNTS_REFRESH_SECONDS).
+    // The watcher sees the shard's version move at its next check (IDLEHOOK_ACCOUNTS_REFRESH_SECONDS, 2 s).
     accountsChanged: () => undefined,
     listDeadLetters: () => aws.state.listDeadLetters(),
     replay: async (filter) =>

@@ -53,7 +53,8 @@ export interface AwsWatcher {
 
 /**
  * The Fargate task: IMAP sessions for every account in DynamoDB, events to the SQS ingest queue. Accounts
- * are re-read every IDLEHOOK_ACCOUNTS_REFRESH_SECONDS, so adding or removing one needs no restart.
+ * are checked for changes every IDLEHOOK_ACCOUNTS_REFRESH_SECONDS (2 s), so adding or removing one needs no
+ * restart and takes effect within seconds.
  */
 export async function startAwsWatcher(
   env: AwsEnvironment,
