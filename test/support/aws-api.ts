@@ -198,6 +198,7 @@ export async function startApiStack(options: {
       ...stack.clients,
       secrets: withLinkKey(new SecretsManagerResolver(client, systemClock)),
       secretWriter: new SecretsManagerWriter(client),
+      secretsManager: client,
       kms: kms.client(),
     };
   };

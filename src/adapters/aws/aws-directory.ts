@@ -172,12 +172,6 @@ export class AwsDirectory implements ManagedDirectory {
     );
   }
 
-  private async accountsWhere(pick: (id: string) => boolean): Promise<AccountConfig[]> {
-    return [...(await this.parts.accounts.list(async (ids) => ids.filter(pick)))].sort((a, b) =>
-      a.id.localeCompare(b.id),
-    );
-  }
-
   async listAccounts(): Promise<readonly Listed<AccountListing>[]> {
     return (await this.parts.accounts.stored())
       .sort((a, b) => a.id.localeCompare(b.id))
@@ -194,8 +188,10 @@ export class AwsDirectory implements ManagedDirectory {
     };
   }
 
+  /** One account by its key, its credentials opened (undefined too where they cannot be read; logged). */
   async account(id: string): Promise<Listed<AccountConfig> | undefined> {
-    const [value] = await this.accountsWhere((candidate) => candidate === id);
+    const stored = await this.parts.accounts.current(id);
+    const value = stored && (await this.parts.accounts.opened(stored));
     return value && { value, origin: 'api' };
   }
 

@@ -84,7 +84,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
   private readonly documents: DynamoDBDocumentClient;
   private readonly changes: AccountChanges;
   /** Each selected account's configuration as opened, with the stored item it was opened from (as JSON). */
-  private opened = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
+  private openedBefore = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
 
   constructor(
     client: DynamoDBClient,
@@ -192,29 +192,33 @@ export class DynamoDbAccountRepository implements AccountRepository {
         .filter((account) => selected.has(account.id))
         .map(async (account) => {
           const from = JSON.stringify(account);
-          const before = this.opened.get(account.id);
+          const before = this.openedBefore.get(account.id);
           if (before?.from === from) {
             opened.set(account.id, before);
             return;
           }
-          try {
-            opened.set(account.id, {
-              from,
-              account: { ...settingsOfStored(account), auth: await this.credentialsOf(account) },
-            });
-          } catch (error) {
-            this.logger.error('cannot read the credentials of an account; it is not watched', {
-              account: account.id,
-              error: errorMessage(error),
-            });
-          }
+          const config = await this.opened(account);
+          if (config) opened.set(account.id, { from, account: config });
         }),
     );
-    this.opened = opened;
+    this.openedBefore = opened;
     return stored.flatMap((account) => {
       const entry = opened.get(account.id);
       return entry ? [entry.account] : [];
     });
+  }
+
+  /** The account with its credentials opened; undefined (and logged) where they cannot be read. */
+  async opened(account: StoredAccount): Promise<AccountConfig | undefined> {
+    try {
+      return { ...settingsOfStored(account), auth: await this.credentialsOf(account) };
+    } catch (error) {
+      this.logger.error('cannot read the credentials of an account (a watcher task leaves it unwatched)', {
+        account: account.id,
+        error: errorMessage(error),
+      });
+      return undefined;
+    }
   }
 
   private async credentialsOf(account: StoredAccount): Promise<AccountConfig['auth']> {

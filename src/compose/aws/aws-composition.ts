@@ -49,6 +49,8 @@ export interface AwsClients {
   readonly oauth2Tokens: OAuth2TokenStore;
   /** The KMS client the credential sealer asks for the stack's wrapping key. */
   readonly kms: KMSClient;
+  /** Secrets Manager, where `secrets`, `secretWriter` or the OAuth2 tokens saved before sealing are not given. */
+  readonly secretsManager: SecretsManagerClient;
 }
 
 /**
@@ -72,7 +74,8 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   const clock = systemClock;
   const logger = createLogger(env.IDLEHOOK_LOG_LEVEL);
   const dynamo = clients.dynamo ?? new DynamoDBClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
-  const secretsManager = new SecretsManagerClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
+  const secretsManager =
+    clients.secretsManager ?? new SecretsManagerClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
   const secrets = clients.secrets ?? new SecretsManagerResolver(secretsManager, clock);
   const linkKey = blobLinkKey(env, secrets);
   const linkUrl = env.IDLEHOOK_BLOB_LINK_URL;
