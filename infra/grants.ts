@@ -112,7 +112,7 @@ export function grantCredentialsKey(
     new iam.PolicyStatement({
       actions: [...actions],
       resources: [key.keyArn],
-      conditions: { StringEquals: Object.fromEntries(context) },
+      conditions: { StringEquals: Object.fromEntries(context) }, // trusted key: the context keys idlehook names
     }),
   );
 }

@@ -34,6 +34,7 @@ import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { enforceAwsLimits, enforceDynamoDbLimits } from '../support/aws-limits.js';
 import { projectApp } from '../support/cdk-app.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { enforcePartitionLimits } from '../support/dynamodb-partitions.js';
 import { pollOnce } from '../support/event-source.js';
 import {
   ACCOUNT_ID,
@@ -136,6 +137,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     const sqs = new SQSClient(aws.clientConfig);
     const s3 = new S3Client({ ...aws.clientConfig, forcePathStyle: true });
     enforceDynamoDbLimits(dynamoClient, new DynamoDBClient(dynamo.clientConfig));
+    enforcePartitionLimits(dynamoClient, dynamo.partitions);
     enforceAwsLimits(sqs, 'SQS');
     enforceAwsLimits(s3, 'S3');
     const kmsClient = kms.client();

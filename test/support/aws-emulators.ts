@@ -6,6 +6,7 @@ import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
 import { STATE_TABLE_DEFINITION } from '../../src/adapters/aws/state-table.js';
 import { enforceAwsLimits, enforceDynamoDbLimits } from './aws-limits.js';
+import { enforcePartitionLimits, PartitionMeter } from './dynamodb-partitions.js';
 
 /** Emulators need credentials to sign with; they are never real and never leave loopback. */
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -17,6 +18,8 @@ export async function startDynamoDb(): Promise<{
   endpoint: string;
   /** For more clients of the same server (e.g. one per component). */
   clientConfig: { endpoint: string; region: string; credentials: typeof credentials };
+  /** Units per partition and second, across the clients metered on it (DynamoDB's partition throughput). */
+  partitions: PartitionMeter;
   createTable(): Promise<string>;
   stop(): Promise<void>;
 }> {
@@ -28,11 +31,14 @@ export async function startDynamoDb(): Promise<{
     client,
     new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region, credentials }),
   );
+  const partitions = new PartitionMeter();
+  enforcePartitionLimits(client, partitions);
   let tables = 0;
   return {
     client,
     endpoint: `http://127.0.0.1:${port}`,
     clientConfig: { endpoint: `http://127.0.0.1:${port}`, region, credentials },
+    partitions,
     createTable: async () => {
       const TableName = `idlehook-${++tables}`;
       await client.send(new CreateTableCommand({ TableName, ...STATE_TABLE_DEFINITION }));

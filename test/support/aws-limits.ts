@@ -120,6 +120,7 @@ function keyProblems(key: Record<string, AttributeValue> | undefined): string | 
   for (const [hash, range] of [
     ['pk', 'sk'],
     ['gsi1pk', 'gsi1sk'],
+    ['gsi2pk', 'gsi2sk'],
   ] as const) {
     if (size(hash) > AWS_LIMITS.dynamoPartitionKeyBytes) return `${hash} over 2048 bytes`;
     if (size(range) > AWS_LIMITS.dynamoSortKeyBytes) return `${range} over 1024 bytes`;
