@@ -108,7 +108,7 @@ describe('GET /v1/accounts in AWS mode pages in DynamoDB and opens no credential
         !table.some(
           (c) =>
             c.target.kind === 'table' &&
-            c.target.leadingKeys.includes('ACCOUNT_STATUS') &&
+            c.target.leadingKeys.some((key) => key.startsWith('ACCOUNT_STATUS#')) &&
             c.action === 'dynamodb:Query',
         ),
         'never every status',

@@ -106,6 +106,27 @@ function stateStoreContract(name: string, open: () => Promise<Stores>): void {
       );
     });
 
+    it('lists many dead letters oldest first (in DynamoDB they are spread over 16 index keys)', async () => {
+      const times = Array.from({ length: 40 }, (_, i) => 10_000 + ((i * 7919) % 40) * 10);
+      for (const [i, failedAt] of times.entries())
+        await store.deadLetter({
+          eventId: `evt_many_${i}`,
+          subscriptionId: 'hook',
+          eventType: 'message.received',
+          body: '{}',
+          reason: 'HTTP 503',
+          attempts: 8,
+          failedAt,
+        });
+      const listed = (await store.listDeadLetters()).filter((l) => l.eventId.startsWith('evt_many_'));
+      assert.equal(listed.length, 40);
+      assert.deepEqual(
+        listed.map((l) => l.failedAt),
+        [...times].sort((a, b) => a - b),
+      );
+      for (const [i] of times.entries()) await store.markDelivered(`evt_many_${i}`, 'hook', 1);
+    });
+
     it('keeps a dead letter whose body is larger than a DynamoDB item (400 KB), byte for byte', async () => {
       const body = JSON.stringify({ type: 'message.received', data: { html: 'é'.repeat(300_000) } });
       await store.deadLetter({

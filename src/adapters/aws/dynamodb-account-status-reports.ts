@@ -4,7 +4,7 @@ import type { AccountSnapshot, AccountStatus, MailboxStatus } from '../../domain
 import { recordOf } from '../../domain/null-prototype.js';
 import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/watcher.js';
 import { batchGetAll, documentClient, queryAll } from './dynamodb-documents.js';
-import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
+import { TABLE_KEYS, TABLE_PARTITIONS, WRITE_SHARDS } from './state-table.js';
 
 interface ReportItem {
   readonly sk: string;
@@ -54,7 +54,7 @@ function restored(
 const restoredItem = (item: ReportItem) =>
   restored(JSON.parse(item.status) as StoredSnapshot, item.reportedAt);
 
-/** Accounts' status as reported by the watcher tasks: one item per account in the ACCOUNT_STATUS partition. */
+/** Accounts' status as reported by the watcher tasks: one item per account, over the ACCOUNT_STATUS#<n> keys. */
 export class DynamoDbAccountStatusReports implements AccountStatusReports {
   private readonly documents: DynamoDBDocumentClient;
 
@@ -78,13 +78,18 @@ export class DynamoDbAccountStatusReports implements AccountStatusReports {
     );
   }
 
+  /** Every report: one query per write shard, merged. */
   async all(): Promise<ReadonlyMap<string, ReportedAccountStatus>> {
-    const items = await queryAll<ReportItem>(this.documents, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountStatus },
-    });
-    return new Map(items.map((item) => [item.sk, restoredItem(item)]));
+    const shards = await Promise.all(
+      Array.from({ length: WRITE_SHARDS }, (_, shard) =>
+        queryAll<ReportItem>(this.documents, {
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `${TABLE_PARTITIONS.accountStatus}${shard}` },
+        }),
+      ),
+    );
+    return new Map(shards.flat().map((item) => [item.sk, restoredItem(item)]));
   }
 
   /** The reports of these accounts only (BatchGetItem, 100 keys a call). */

@@ -21,7 +21,14 @@ import type {
 import type { BlobStore, Clock } from '../../ports/services.js';
 import type { CursorStore, LeaseFence, UidGaps } from '../../ports/watcher.js';
 import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
-import { DEAD_LETTER_INDEX, TABLE_KEYS, TABLE_PARTITIONS, type TableKey } from './state-table.js';
+import {
+  DEAD_LETTER_INDEX,
+  DEAD_LETTER_INDEX_KEYS,
+  TABLE_KEYS,
+  TABLE_PARTITIONS,
+  type TableKey,
+  writeShardOf,
+} from './state-table.js';
 
 /** A cursor write under a lease: refused once the cursor was written under a later lease (a newer owner). */
 const UNDER_CURRENT_LEASE = '(attribute_not_exists(leaseEpoch) OR leaseEpoch <= :epoch)';
@@ -257,7 +264,7 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
             ':reason': letter.reason,
             ':attempts': letter.attempts,
             ':failedAt': letter.failedAt,
-            ':deadLetters': DEAD_LETTER_INDEX.partition,
+            ':deadLetters': `${DEAD_LETTER_INDEX.partition}#${writeShardOf(`${letter.eventId}#${letter.subscriptionId}`)}`,
             ':order': `${String(letter.failedAt).padStart(15, '0')}#${letter.eventId}#${letter.subscriptionId}`,
           },
         }),
@@ -266,22 +273,29 @@ export class DynamoDbStateStore implements CursorStore, DeliveryLog, Subscriptio
   }
 
   async listDeadLetters(): Promise<DeadLetterSummary[]> {
-    // Bodies are left out of the answer (and large ones in S3 are not fetched): a listing needs none.
-    const items = await queryAll<DeadLetterItem>(this.documents, {
-      TableName: this.tableName,
-      IndexName: DEAD_LETTER_INDEX.name,
-      KeyConditionExpression: 'gsi1pk = :deadLetters',
-      ProjectionExpression: '#pk, #sk, #eventType, #reason, #attempts, #failedAt',
-      ExpressionAttributeNames: {
-        '#pk': 'pk',
-        '#sk': 'sk',
-        '#eventType': 'eventType',
-        '#reason': 'reason',
-        '#attempts': 'attempts',
-        '#failedAt': 'failedAt',
-      },
-      ExpressionAttributeValues: { ':deadLetters': DEAD_LETTER_INDEX.partition },
-    });
+    // Bodies are left out of the answer (and large ones in S3 are not fetched): a listing needs none. One query
+    // per index key, merged oldest first as the single key listed them.
+    const keys = await Promise.all(
+      DEAD_LETTER_INDEX_KEYS.map((key) =>
+        queryAll<DeadLetterItem & { gsi1sk: string }>(this.documents, {
+          TableName: this.tableName,
+          IndexName: DEAD_LETTER_INDEX.name,
+          KeyConditionExpression: 'gsi1pk = :deadLetters',
+          ProjectionExpression: '#pk, #sk, #order, #eventType, #reason, #attempts, #failedAt',
+          ExpressionAttributeNames: {
+            '#pk': 'pk',
+            '#sk': 'sk',
+            '#order': 'gsi1sk',
+            '#eventType': 'eventType',
+            '#reason': 'reason',
+            '#attempts': 'attempts',
+            '#failedAt': 'failedAt',
+          },
+          ExpressionAttributeValues: { ':deadLetters': key },
+        }),
+      ),
+    );
+    const items = keys.flat().sort((a, b) => (a.gsi1sk < b.gsi1sk ? -1 : a.gsi1sk > b.gsi1sk ? 1 : 0));
     return items.map((item) => ({
       eventId: item.pk.slice(TABLE_PARTITIONS.event.length),
       subscriptionId: item.sk.slice('SUB#'.length),

@@ -1,4 +1,5 @@
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { shardOf } from '../../domain/shard-leases.js';
 
 /**
  * The state table, defined once: its keys, index and TTL attribute (the CDK construct and the emulator tests
@@ -9,7 +10,11 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 export const TABLE_KEY = { partition: 'pk', sort: 'sk' } as const;
 /** DynamoDB deletes items whose `expiresAt` (unix seconds) has passed. */
 export const TTL_ATTRIBUTE = 'expiresAt';
-/** The sparse index that lists dead letters oldest first. */
+/**
+ * The sparse index that lists dead letters oldest first, written over WRITE_SHARDS keys (DEADLETTER#<0-15>, and
+ * DEADLETTER alone for letters from before) and merged on read: an endpoint outage dead-letters faster than one
+ * index key takes writes.
+ */
 export const DEAD_LETTER_INDEX = {
   name: 'gsi1',
   partitionKey: 'gsi1pk',
@@ -29,6 +34,22 @@ export const ACCOUNT_SHARD_INDEX = {
 } as const;
 
 /**
+ * Partitions that would grow with the product are written across this many keys (merged on read): DynamoDB serves
+ * one partition key value at most 1,000 write units a second, which a mass reconnect reporting 100,000 accounts'
+ * status, or an endpoint outage dead-lettering thousands of events a second, would exceed on one key.
+ */
+export const WRITE_SHARDS = 16;
+
+/** Which of the WRITE_SHARDS keys an item goes under: a stable hash of what identifies it. */
+export const writeShardOf = (identity: string): string => String(shardOf(identity, WRITE_SHARDS));
+
+/** Every dead-letter index key a listing reads: the write shards, and the single key letters used before. */
+export const DEAD_LETTER_INDEX_KEYS = [
+  ...Array.from({ length: WRITE_SHARDS }, (_, shard) => `${DEAD_LETTER_INDEX.partition}#${shard}`),
+  DEAD_LETTER_INDEX.partition,
+];
+
+/**
  * The partition keys (`pk`), by who owns them. IAM scopes each role to its own partitions with
  * `dynamodb:LeadingKeys`, so a key prefix here and a grant in the construct must agree: both import this.
  */
@@ -46,8 +67,11 @@ export const TABLE_PARTITIONS = {
    * these 256 small items and re-read only the shards that changed.
    */
   accountVersions: 'ACCOUNT_VERSIONS',
-  /** Accounts' live status as the watcher holding each last reported it (written by the watcher, read by the API). */
-  accountStatus: 'ACCOUNT_STATUS',
+  /**
+   * Accounts' live status as the watcher holding each last reported it (written by the watcher, read by the API),
+   * over WRITE_SHARDS keys: ACCOUNT_STATUS#<0-15>.
+   */
+  accountStatus: 'ACCOUNT_STATUS#',
   /** Per event: delivery outcomes and dead letters (deliver). */
   event: 'EVENT#',
   /** Per subscription: endpoint health (deliver). */
@@ -86,8 +110,8 @@ export interface TableCalls {
   readonly DeleteItem?: readonly string[];
 }
 
-const { accounts, subscriptions, accountStatus, leases, apiTokens, credentialKeys, accountVersions } =
-  TABLE_PARTITIONS;
+const { accounts, subscriptions, leases, apiTokens, credentialKeys, accountVersions } = TABLE_PARTITIONS;
+const accountStatus = `${TABLE_PARTITIONS.accountStatus}*`;
 const accountShards = `${ACCOUNT_SHARD_INDEX.partitionPrefix}*`;
 const mailboxes = `${TABLE_PARTITIONS.mailbox}*`;
 const folderTrees = `${TABLE_PARTITIONS.account}*`;
@@ -120,7 +144,7 @@ export const PARTITIONS_BY_COMPONENT = {
     // The status of one page of accounts.
     BatchGetItem: [accountStatus],
     Query: [accounts, subscriptions, accountStatus, attempts],
-    QueryIndex: [DEAD_LETTER_INDEX.partition],
+    QueryIndex: [`${DEAD_LETTER_INDEX.partition}*`],
     PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
     // An account write bumps its shard's version.
@@ -170,7 +194,10 @@ export const TABLE_KEYS = {
   account: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accounts, sk: accountId }),
   /** The shard number zero-padded, so that a query lists the versions in order. */
   accountVersion: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.accountVersions, sk: shard }),
-  accountStatus: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accountStatus, sk: accountId }),
+  accountStatus: (accountId: string, writeShard = writeShardOf(accountId)): TableKey => ({
+    pk: `${TABLE_PARTITIONS.accountStatus}${writeShard}`,
+    sk: accountId,
+  }),
   subscription: (subscriptionId: string): TableKey => ({
     pk: TABLE_PARTITIONS.subscriptions,
     sk: subscriptionId,
@@ -213,7 +240,10 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
   { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
   { item: 'shard count', key: TABLE_KEYS.shardCount() },
-  { item: 'account status (as last reported)', key: TABLE_KEYS.accountStatus('<account>') },
+  {
+    item: 'account status (as last reported)',
+    key: TABLE_KEYS.accountStatus('<account>', '<hash of the account, 0-15>'),
+  },
   { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
   { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
   { item: 'connect link used', key: TABLE_KEYS.connectLink('<link signature>') },
