@@ -13,12 +13,12 @@ export interface ShardOwnershipSettings {
   /** Orders the free shards a worker takes (tests seed it). */
   readonly random?: () => number;
   /**
-   * The most mailboxes this worker may hold (what its memory holds), and where to learn each account's mailbox
-   * count (a recent listing is fine: it only weighs the shards). Unbounded without it.
+   * The most mailboxes this worker may hold (what its memory holds), and where to learn how many each shard's
+   * accounts watch (a recent figure is fine: it only weighs the shards). Unbounded without it.
    */
   readonly capacity?: {
     readonly maxMailboxes: number;
-    readonly mailboxesByAccount: () => Promise<ReadonlyMap<string, number>>;
+    readonly mailboxesByShard: () => Promise<ReadonlyMap<number, number>>;
   };
 }
 
@@ -146,13 +146,9 @@ export class ShardOwnership implements MailboxOwnership {
   }
 
   private async leaseCapacity(): Promise<LeaseCapacity | undefined> {
-    const { capacity, shardCount } = this.settings;
+    const { capacity } = this.settings;
     if (!capacity) return undefined;
-    const byShard = new Map<number, number>();
-    for (const [account, mailboxes] of await capacity.mailboxesByAccount()) {
-      const shard = shardOf(account, shardCount);
-      byShard.set(shard, (byShard.get(shard) ?? 0) + mailboxes);
-    }
+    const byShard = await capacity.mailboxesByShard();
     return { maxMailboxes: capacity.maxMailboxes, mailboxesOf: (shard) => byShard.get(shard) ?? 0 };
   }
 

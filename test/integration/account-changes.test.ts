@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../src/adapters/aws/dynamodb-documents.js';
+import { TABLE_KEYS } from '../../src/adapters/aws/state-table.js';
 import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
@@ -52,7 +55,10 @@ describe('account changes reach the watcher task through shard versions (dynalit
     );
 
   before(async () => {
-    dovecot = await startDovecot([{ name: 'support', password: 'support-pw' }]);
+    dovecot = await startDovecot([
+      { name: 'support', password: 'support-pw' },
+      { name: 'legacy', password: 'support-pw' },
+    ]);
     dynamo = await startDynamoDb();
     env = loadAwsEnvironment({
       IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
@@ -62,6 +68,16 @@ describe('account changes reach the watcher task through shard versions (dynalit
       IDLEHOOK_LOG_LEVEL: 'error',
       ...UNFETCHED_LINKS,
     });
+    // An account as the version before the shard index stored it: no index keys, no shard version.
+    await documentClient(dynamo.client).send(
+      new PutCommand({
+        TableName: env.IDLEHOOK_TABLE_NAME,
+        Item: {
+          ...TABLE_KEYS.account('legacy'),
+          ...storedDovecotAccount(dovecot, 'legacy', { passwordSecretArn: ARN }),
+        },
+      }),
+    );
     const recorded = new DynamoDBClient(dynamo.clientConfig);
     recordCalls(recorded, 'watcher', calls);
     watcher = await startAwsWatcher(env, {
@@ -76,9 +92,18 @@ describe('account changes reach the watcher task through shard versions (dynalit
     await dovecot?.stop();
   });
 
+  it('watches an account stored before the shard index (read from the account partition at start)', async () => {
+    await until('the legacy account to be watched', async () => (await state('legacy')) === 'idle');
+  });
+
   it('picks up an added, changed and removed account by re-reading its shard only', async () => {
     const writer = composeAwsAdapters(env, { dynamo: dynamo.client }).accounts;
     assert.equal(env.IDLEHOOK_ACCOUNTS_REFRESH_SECONDS, 2, 'the default poll');
+    // The only task: it holds every shard once its first lease cycles are through.
+    await until('every shard held', async () => {
+      const { leases } = (await (await fetch(watcher.healthUrl)).json()) as { leases: { shards: number } };
+      return leases.shards === env.IDLEHOOK_SHARD_COUNT;
+    });
     await sleep(2_500);
     const fullListings = accountQueries().length;
     assert.ok(fullListings >= 1, 'the first listing reads every account');
@@ -97,9 +122,10 @@ describe('account changes reach the watcher task through shard versions (dynalit
       'the added account to be watched',
       async () => (await state('support')) === 'idle',
     );
-    await writer.put({ ...account, initialSync: 'all' });
-    // A changed account's session is replaced: it leaves IDLE and comes back.
+    // A change of its mailboxes: INBOX is no longer watched, then again.
+    await writer.put({ ...account, mailboxes: ['Elsewhere'] });
     const changed = await until('the changed account', async () => (await state('support')) !== 'idle');
+    await writer.put(account);
     await until('the changed account to be watched again', async () => (await state('support')) === 'idle');
     await writer.remove('support');
     const removed = await until(
@@ -107,10 +133,10 @@ describe('account changes reach the watcher task through shard versions (dynalit
       async () => (await state('support')) === undefined,
     );
 
-    assert.deepEqual(accountQueries(), [], 'no full listing for three changes');
+    assert.deepEqual(accountQueries(), [], 'no full listing for four changes');
     const shard = `ACCOUNTS#${String(shardOf('support', env.IDLEHOOK_SHARD_COUNT)).padStart(5, '0')}`;
     const reread = shardQueries();
-    assert.ok(reread.length >= 3, `the shard re-read per change (${reread.length})`);
+    assert.ok(reread.length >= 4, `the shard re-read per change (${reread.length})`);
     for (const call of reread)
       assert.deepEqual(call.target.kind === 'table' && call.target.leadingKeys, [shard], 'that shard only');
     // Reported for the record (the control-plane benchmark measures these at scale): each is about one poll.

@@ -133,7 +133,11 @@ describe('shard leases when the listing fails but writes succeed (DynamoDB emula
       ids.push(`account-${i}`);
     }
     const accounts = composeAwsAdapters(
-      loadAwsEnvironment({ ...environment(table), IDLEHOOK_LOG_LEVEL: 'error' }),
+      loadAwsEnvironment({
+        ...environment(table),
+        IDLEHOOK_SHARD_COUNT: String(shardCount),
+        IDLEHOOK_LOG_LEVEL: 'error',
+      }),
       {
         dynamo: dynamo.client,
       },

@@ -152,7 +152,12 @@ describe('ShardOwnership', () => {
     const mailboxes = new Map(Array.from({ length: 240 }, (_, i) => [`account-${i}`, 1 + (i % 2)]));
     const total = [...mailboxes.values()].reduce((a, b) => a + b, 0);
     const maxMailboxes = Math.ceil(total * 0.6);
-    const c = cluster(new MemoryLeaseStore(), { maxMailboxes, mailboxesByAccount: async () => mailboxes });
+    const byShard = new Map<number, number>();
+    for (const [account, count] of mailboxes) {
+      const shard = shardOf(account, SHARDS);
+      byShard.set(shard, (byShard.get(shard) ?? 0) + count);
+    }
+    const c = cluster(new MemoryLeaseStore(), { maxMailboxes, mailboxesByShard: async () => byShard });
     const heldBy = (worker: ShardOwnership) =>
       [...mailboxes]
         .filter(([account]) => worker.lease(account) !== undefined)

@@ -5,7 +5,7 @@ import type { StoredAccount } from './dynamodb-account-repository.js';
 import { queryAll } from './dynamodb-documents.js';
 import { ACCOUNT_SHARD_INDEX, TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
-/** How often a watcher task reads every account anyway: a safety net for a change it could have missed. */
+/** How often a watcher task reads its accounts anyway: a safety net for a change it could have missed. */
 export const FULL_LISTING_EVERY_MS = 10 * 60_000;
 
 const padded = (shard: number) => String(shard).padStart(5, '0');
@@ -18,24 +18,39 @@ export function accountShardKeys(accountId: string, shardCount: number) {
   };
 }
 
+/** Whether an item was filed in the shard index (written by this version or later) and so counted there. */
+export const inShardIndex = (item: Record<string, unknown> | undefined): boolean =>
+  item !== undefined && ACCOUNT_SHARD_INDEX.partitionKey in item;
+
+/** A shard's version item: bumped by every account write there, with the mailboxes its accounts watch. */
+export interface ShardVersion {
+  readonly version: number;
+  readonly mailboxes: number;
+}
+
 /**
  * The accounts as a watcher task lists them, at a cost that grows with changes, not with accounts times tasks.
- * Every write of an account bumps its shard's version item (`bump`); a listing reads the 256 version items (a few
- * KB) and re-reads, through the shard index, only the shards whose version moved since. Each changed shard is
- * read again at the next listing too (the index may lag a write by a moment), and everything is read in full
- * every FULL_LISTING_EVERY_MS (and at the first listing). Polled rather than fed by DynamoDB Streams: a stream
- * needs a consumer per task (or a fan-out through Lambda) and has no emulator here, while the versions cost one
- * small query per poll.
+ * Every write of an account bumps its shard's version item (`bump`); a listing reads the version items (256 small
+ * ones) and re-reads, through the shard index, only the shards this task holds whose version moved, or that it
+ * just took. Each changed shard is read again at the next listing too (the index may lag a write by a moment),
+ * and all held shards every FULL_LISTING_EVERY_MS. Polled rather than fed by DynamoDB Streams: a stream needs a
+ * consumer per task (or a fan-out through Lambda) and has no emulator here, while the versions cost one small
+ * query per poll. Items from before the shard index (no index keys) are read from the account partition at the
+ * first listing, and every FULL_LISTING_EVERY_MS while any are left (`idlehook accounts seal` rewrites them).
  */
 export class AccountChanges {
-  private listing:
+  private state:
     | {
         readonly fullAt: number;
-        readonly byShard: Map<number, Map<string, StoredAccount>>;
-        versions: ReadonlyMap<number, number>;
+        readonly byShard: Map<number, readonly StoredAccount[]>;
+        readonly unindexed: readonly StoredAccount[];
+        versions: ReadonlyMap<number, ShardVersion>;
         recheck: ReadonlySet<number>;
       }
     | undefined;
+
+  /** Whether the account partition may still hold items from before the shard index (until a look finds none). */
+  private unindexedLeft = true;
 
   constructor(
     private readonly documents: DynamoDBDocumentClient,
@@ -45,76 +60,110 @@ export class AccountChanges {
     private readonly readAll: () => Promise<StoredAccount[]>,
   ) {}
 
-  /** Marks the account's shard changed (after its item was written or deleted). */
-  async bump(accountId: string): Promise<void> {
+  /** Marks the account's shard changed (after its item was written or deleted), with its mailboxes' change. */
+  async bump(accountId: string, mailboxDelta: number): Promise<void> {
     await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: TABLE_KEYS.accountVersion(padded(shardOf(accountId, this.shardCount))),
-        UpdateExpression: 'ADD version :one',
-        ExpressionAttributeValues: { ':one': 1 },
+        UpdateExpression: 'ADD version :one, mailboxes :delta',
+        ExpressionAttributeValues: { ':one': 1, ':delta': mailboxDelta },
       }),
     );
   }
 
-  /** Every account, as of now: from memory, plus the shards that changed since the last call. */
-  async accounts(): Promise<StoredAccount[]> {
+  /** The mailboxes each shard's accounts watch, from the last listing's versions (or a fresh read). */
+  async mailboxesByShard(): Promise<ReadonlyMap<number, number>> {
+    const versions = this.state?.versions ?? (await this.versions());
+    return new Map([...versions].map(([shard, { mailboxes }]) => [shard, mailboxes]));
+  }
+
+  /** The accounts of the shards `held` (every shard when undefined), as of now. */
+  async accounts(held: readonly number[] | undefined): Promise<StoredAccount[]> {
+    const shards = held ?? Array.from({ length: this.shardCount }, (_, shard) => shard);
     const now = this.clock.now();
-    const listing = this.listing;
-    if (!listing || now - listing.fullAt >= FULL_LISTING_EVERY_MS) {
-      // Versions first: a write after them shows as a newer version at the next call.
-      const versions = await this.versions();
-      const byShard = new Map<number, Map<string, StoredAccount>>();
-      for (const account of await this.readAll()) this.file(byShard, account);
-      this.listing = { fullAt: now, byShard, versions, recheck: new Set() };
-      return this.flattened();
-    }
+    // Versions first: a write after them shows as a newer version at the next call.
     const versions = await this.versions();
-    const changed = [...versions].filter(([shard, version]) => listing.versions.get(shard) !== version);
-    const reread = new Set([...changed.map(([shard]) => shard), ...listing.recheck]);
-    await Promise.all(
-      [...reread].map(async (shard) => {
-        const fresh = await this.shardAccounts(shard);
-        // Items written before the index existed are not in it: they stay until the next full listing.
-        const kept = [...(listing.byShard.get(shard)?.values() ?? [])].filter(
-          (account) => !(ACCOUNT_SHARD_INDEX.partitionKey in account),
-        );
-        const accounts = new Map<string, StoredAccount>();
-        for (const account of [...kept, ...fresh]) accounts.set(account.id, account);
-        listing.byShard.set(shard, accounts);
-      }),
+    const state = this.state;
+    if (!state || now - state.fullAt >= FULL_LISTING_EVERY_MS) {
+      const byShard = new Map<number, readonly StoredAccount[]>();
+      const all = held === undefined ? await this.readAll() : await this.readShards(shards);
+      // Read whole (a filter does not save reads), so only while the last look found any.
+      const unindexed = held === undefined || !this.unindexedLeft ? [] : await this.readUnindexed();
+      this.unindexedLeft = unindexed.length > 0;
+      for (const account of all) {
+        const shard = shardOf(account.id, this.shardCount);
+        byShard.set(shard, [...(byShard.get(shard) ?? []), account]);
+      }
+      for (const shard of shards) if (!byShard.has(shard)) byShard.set(shard, []);
+      this.state = { fullAt: now, byShard, unindexed, versions, recheck: new Set() };
+      return this.held(shards);
+    }
+    const changed = new Set(
+      [...versions].filter(([shard, v]) => state.versions.get(shard)?.version !== v.version).map(([s]) => s),
     );
-    listing.versions = versions;
-    listing.recheck = new Set(changed.map(([shard]) => shard));
-    return this.flattened();
+    const reread = shards.filter(
+      (shard) => !state.byShard.has(shard) || changed.has(shard) || state.recheck.has(shard),
+    );
+    const fresh = await this.readShards(reread);
+    for (const shard of reread) state.byShard.set(shard, []);
+    for (const account of fresh) {
+      const shard = shardOf(account.id, this.shardCount);
+      state.byShard.set(shard, [...(state.byShard.get(shard) ?? []), account]);
+    }
+    const wanted = new Set(shards);
+    for (const shard of [...state.byShard.keys()]) if (!wanted.has(shard)) state.byShard.delete(shard);
+    state.versions = versions;
+    state.recheck = changed;
+    return this.held(shards);
   }
 
-  private file(byShard: Map<number, Map<string, StoredAccount>>, account: StoredAccount): void {
-    const shard = shardOf(account.id, this.shardCount);
-    const accounts = byShard.get(shard) ?? new Map<string, StoredAccount>();
-    accounts.set(account.id, account);
-    byShard.set(shard, accounts);
+  private held(shards: readonly number[]): StoredAccount[] {
+    const state = this.state;
+    if (!state) return [];
+    const wanted = new Set(shards);
+    const indexed = new Set<string>();
+    const accounts = shards.flatMap((shard) => state.byShard.get(shard) ?? []);
+    for (const account of accounts) indexed.add(account.id);
+    const unindexed = state.unindexed.filter(
+      (account) => !indexed.has(account.id) && wanted.has(shardOf(account.id, this.shardCount)),
+    );
+    return [...accounts, ...unindexed].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  private flattened(): StoredAccount[] {
-    return [...(this.listing?.byShard.values() ?? [])].flatMap((accounts) => [...accounts.values()]);
-  }
-
-  private async versions(): Promise<ReadonlyMap<number, number>> {
-    const items = await queryAll<{ sk: string; version: number }>(this.documents, {
+  private async versions(): Promise<ReadonlyMap<number, ShardVersion>> {
+    const items = await queryAll<{ sk: string; version: number; mailboxes?: number }>(this.documents, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountVersions },
     });
-    return new Map(items.map((item) => [Number(item.sk), item.version]));
+    return new Map(
+      items.map((item) => [Number(item.sk), { version: item.version, mailboxes: item.mailboxes ?? 0 }]),
+    );
   }
 
-  private shardAccounts(shard: number): Promise<StoredAccount[]> {
+  private async readShards(shards: readonly number[]): Promise<StoredAccount[]> {
+    const pages = await Promise.all(
+      shards.map((shard) =>
+        queryAll<StoredAccount>(this.documents, {
+          TableName: this.tableName,
+          IndexName: ACCOUNT_SHARD_INDEX.name,
+          KeyConditionExpression: `${ACCOUNT_SHARD_INDEX.partitionKey} = :shard`,
+          ExpressionAttributeValues: { ':shard': `${ACCOUNT_SHARD_INDEX.partitionPrefix}${padded(shard)}` },
+        }),
+      ),
+    );
+    return pages.flat();
+  }
+
+  /** Accounts stored before the shard index, which it does not hold (a filter: the partition is read whole). */
+  private readUnindexed(): Promise<StoredAccount[]> {
     return queryAll<StoredAccount>(this.documents, {
       TableName: this.tableName,
-      IndexName: ACCOUNT_SHARD_INDEX.name,
-      KeyConditionExpression: `${ACCOUNT_SHARD_INDEX.partitionKey} = :shard`,
-      ExpressionAttributeValues: { ':shard': `${ACCOUNT_SHARD_INDEX.partitionPrefix}${padded(shard)}` },
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: 'attribute_not_exists(#indexed)',
+      ExpressionAttributeNames: { '#indexed': ACCOUNT_SHARD_INDEX.partitionKey },
+      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accounts },
     });
   }
 }

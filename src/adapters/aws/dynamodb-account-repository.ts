@@ -6,8 +6,8 @@ import { errorMessage } from '../../domain/errors.js';
 import type { AccountListing } from '../../ports/management.js';
 import type { Clock, CredentialSealer, Logger, SecretResolver } from '../../ports/services.js';
 import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
-import { AccountChanges, accountShardKeys } from './dynamodb-account-changes.js';
-import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
+import { AccountChanges, accountShardKeys, inShardIndex } from './dynamodb-account-changes.js';
+import { documentClient, type PutCondition, putReplacing, queryAll } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
@@ -70,6 +70,11 @@ function settingsOfStored(account: StoredAccount): AccountSettings {
   };
 }
 
+/** The mailboxes a stored item counted for in its shard's version (none where it predates the shard index). */
+function countedMailboxes(item: Record<string, unknown> | undefined): number {
+  return inShardIndex(item) && Array.isArray(item?.mailboxes) ? item.mailboxes.length : 0;
+}
+
 /** An account as listed: its settings and how it logs in, without opening its credentials. */
 export function listingOf(account: StoredAccount): AccountListing {
   return { ...settingsOfStored(account), auth: { kind: account.oauth2 ? 'oauth2' : 'password' } };
@@ -85,6 +90,8 @@ export class DynamoDbAccountRepository implements AccountRepository {
   private readonly changes: AccountChanges;
   /** Each selected account's configuration as opened, with the stored item it was opened from (as JSON). */
   private openedBefore = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
+  /** The shards this task holds, where it follows them (followShards); every shard otherwise. */
+  private held: (() => readonly number[]) | undefined;
 
   constructor(
     client: DynamoDBClient,
@@ -105,7 +112,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
 
   /** Stores the account; false when `condition` did not hold (nothing written). */
   async put(account: StoredAccount, condition?: PutCondition): Promise<boolean> {
-    const written = await conditionalPut(
+    const { written, replaced } = await putReplacing(
       this.documents,
       {
         TableName: this.tableName,
@@ -117,8 +124,21 @@ export class DynamoDbAccountRepository implements AccountRepository {
       },
       condition,
     );
-    if (written) await this.changes.bump(account.id);
+    if (written) await this.changes.bump(account.id, account.mailboxes.length - countedMailboxes(replaced));
     return written;
+  }
+
+  /**
+   * Makes the watcher tasks read its accounts through the shards they hold (`held`: this task's shards, as its
+   * leases say), not all of them: a task then reads and keeps only its own accounts.
+   */
+  followShards(held: () => readonly number[]): void {
+    this.held = held;
+  }
+
+  /** The mailboxes each shard's accounts watch (from the shard versions): what weighs a shard's lease. */
+  mailboxesByShard(): Promise<ReadonlyMap<number, number>> {
+    return this.changes.mailboxesByShard();
   }
 
   /** One as stored now: a strongly consistent read, for deciding what a write just made unreferenced. */
@@ -130,10 +150,14 @@ export class DynamoDbAccountRepository implements AccountRepository {
   }
 
   async remove(accountId: string): Promise<void> {
-    await this.documents.send(
-      new DeleteCommand({ TableName: this.tableName, Key: TABLE_KEYS.account(accountId) }),
+    const { Attributes } = await this.documents.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: TABLE_KEYS.account(accountId),
+        ReturnValues: 'ALL_OLD',
+      }),
     );
-    await this.changes.bump(accountId);
+    await this.changes.bump(accountId, -countedMailboxes(Attributes));
   }
 
   /** One page of the accounts by id, after the id `after`: a query of `limit` + 1 items, whatever the total. */
@@ -155,26 +179,12 @@ export class DynamoDbAccountRepository implements AccountRepository {
     return { accounts: Items.slice(0, limit) as StoredAccount[], more: Items.length > limit };
   }
 
-  /** Each account's mailbox count as of the last listing. */
-  private lastCounts: ReadonlyMap<string, number> | undefined;
-
   async stored(): Promise<StoredAccount[]> {
-    const accounts = await queryAll<StoredAccount>(this.documents, {
+    return queryAll<StoredAccount>(this.documents, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accounts },
     });
-    this.lastCounts = new Map(accounts.map((account) => [account.id, account.mailboxes.length]));
-    return accounts;
-  }
-
-  /**
-   * Each account's mailbox count, from the last listing (the watcher lists every refresh interval) or a new one
-   * before the first: what weighs the shards for the lease capacity, at no extra read.
-   */
-  async mailboxCounts(): Promise<ReadonlyMap<string, number>> {
-    if (!this.lastCounts) await this.stored();
-    return this.lastCounts ?? new Map();
   }
 
   /**
@@ -183,8 +193,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
    * call per account and listing.
    */
   async list(select: AccountSelection): Promise<readonly AccountConfig[]> {
-    const stored = await this.changes.accounts();
-    this.lastCounts = new Map(stored.map((account) => [account.id, account.mailboxes.length]));
+    const stored = await this.changes.accounts(this.held?.());
     const selected = new Set(await select(stored.map((account) => account.id)));
     const opened = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
     await Promise.all(

@@ -63,15 +63,26 @@ export async function conditionalPut(
   input: PutCommandInput,
   condition: PutCondition | undefined,
 ): Promise<boolean> {
+  return (await putReplacing(documents, input, condition)).written;
+}
+
+/** Puts the item as conditionalPut does, and returns the item it replaced (ReturnValues: ALL_OLD). */
+export async function putReplacing(
+  documents: DynamoDBDocumentClient,
+  input: PutCommandInput,
+  condition: PutCondition | undefined,
+): Promise<{ readonly written: boolean; readonly replaced?: Record<string, unknown> }> {
   const expression =
     condition === undefined
       ? {}
       : { ConditionExpression: condition === 'new' ? 'attribute_not_exists(pk)' : 'attribute_exists(pk)' };
   try {
-    await documents.send(new PutCommand({ ...input, ...expression }));
-    return true;
+    const { Attributes } = await documents.send(
+      new PutCommand({ ...input, ...expression, ReturnValues: 'ALL_OLD' }),
+    );
+    return { written: true, ...(Attributes ? { replaced: Attributes } : {}) };
   } catch (error) {
-    if (isFailedCondition(error)) return false;
+    if (isFailedCondition(error)) return { written: false };
     throw error;
   }
 }

@@ -100,7 +100,7 @@ export const sealAccountsCommand: Command = {
   name: 'accounts seal',
   synopsis: '',
   summary:
-    'seal the credentials of accounts stored in Secrets Manager by earlier versions into the table, and delete those secrets',
+    'bring accounts stored by earlier versions up to date: credentials sealed into the table (their secrets deleted), every account filed under its shard',
   scope: 'aws',
   async run({ target, out }) {
     const aws = awsOnly(await target());
@@ -126,7 +126,15 @@ export const sealAccountsCommand: Command = {
       }
       sealed += 1;
     }
+    // Accounts stored before the shard index are rewritten into it, so watcher tasks read them by shard.
+    const { inShardIndex } = await import('../../adapters/aws/dynamodb-account-changes.js');
+    let indexed = 0;
+    for (const stored of await aws.accounts.stored()) {
+      if (inShardIndex(stored as unknown as Record<string, unknown>)) continue;
+      if (await aws.accounts.put(stored, 'existing')) indexed += 1;
+    }
     out(`${sealed} account(s) sealed; their secrets are scheduled for deletion (recoverable for 7 days).`);
+    if (indexed > 0) out(`${indexed} account(s) filed under their shard.`);
     return failed > 0 ? 1 : 0;
   },
 };

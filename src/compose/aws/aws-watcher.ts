@@ -82,7 +82,7 @@ export async function startAwsWatcher(
             ? {
                 capacity: {
                   maxMailboxes: env.IDLEHOOK_MAX_MAILBOXES_PER_TASK,
-                  mailboxesByAccount: () => aws.accounts.mailboxCounts(),
+                  mailboxesByShard: () => aws.accounts.mailboxesByShard(),
                 },
               }
             : {}),
@@ -91,6 +91,8 @@ export async function startAwsWatcher(
   const metrics = new PrometheusMetrics({
     connectionsByState: () => status.connectionsByState(),
   });
+  // A task reads only the accounts of the shards it holds.
+  if (shards) aws.accounts.followShards(() => shards.shards);
   // Shards first: the first reconcile watches what this task holds.
   await shards?.checkShardCount();
   await shards?.cycle();
