@@ -107,7 +107,10 @@ describe('IdlehookBridge infrastructure', () => {
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi1' })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'gsi1' }),
+        Match.objectLike({ IndexName: 'gsi2' }),
+      ],
     });
   });
 
@@ -302,21 +305,16 @@ describe('IdlehookBridge infrastructure', () => {
       assert.equal(
         granting(role, 'secretsmanager:PutSecretValue').length,
         0,
-        'only the watcher and the API write',
+        "only the API writes (subscriptions' signing secrets)",
       );
     assert.doesNotMatch(
       resources(granting(api, 'secretsmanager:DeleteSecret')),
       /oauth2-tokens/,
       'nothing the API runs deletes a rotated OAuth2 token',
     );
-    assert.match(
-      resources(granting(watcher, 'secretsmanager:PutSecretValue')),
-      /:secret:idlehook\/Test\/oauth2-tokens\/\*/,
-    );
-    assert.doesNotMatch(
-      resources(granting(watcher, 'secretsmanager:PutSecretValue')),
-      /accounts|subscriptions/,
-    );
+    // Rotated OAuth2 tokens and account credentials are sealed in the table: the watcher writes no secret.
+    assert.equal(granting(watcher, 'secretsmanager:PutSecretValue').length, 0);
+    assert.equal(granting(watcher, 'secretsmanager:CreateSecret').length, 0);
     assert.deepEqual(leadingKeysOf(api, 'dynamodb:DeleteItem'), [
       'ACCOUNTS',
       'SUBSCRIPTIONS',
@@ -331,11 +329,16 @@ describe('IdlehookBridge infrastructure', () => {
     assert.deepEqual(leadingKeys(parse, 'dynamodb:GetItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:Query'), ['SUBSCRIPTIONS']);
     assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'LEASES']);
-    // Only the dead-letter listing queries an index, only in its own partition.
+    // Indexes are queried only in their own partitions: the watcher its shards of accounts, the API dead letters.
     const indexQueries = statements.filter((s) => JSON.stringify(s.Resource).includes('/index/'));
     assert.deepEqual(
-      indexQueries.map((s) => [s.Action, s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']]),
-      [['dynamodb:Query', ['DEADLETTER']]],
+      indexQueries
+        .map((s) => [s.Action, s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']])
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      [
+        ['dynamodb:Query', ['ACCOUNTS#*']],
+        ['dynamodb:Query', ['DEADLETTER*']],
+      ],
     );
 
     assert.match(resources(granting(deliver, 's3:PutObject')), /dead-letters\/\*/);
