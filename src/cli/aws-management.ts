@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { sealCredentials } from '../adapters/aws/aws-directory.js';
-import { type StoredAccount, storedAccountOf } from '../adapters/aws/dynamodb-account-repository.js';
 import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
 import { SecretsManagerWriter } from '../adapters/aws/secrets-manager-writer.js';
+import { type StoredAccount, storedAccountOf } from '../adapters/aws/stored-account.js';
 import {
   accountFields,
   accountSettings,

@@ -41,7 +41,18 @@ export interface WatcherDependencies extends MailboxSyncDependencies {
   /** Where OAuth2 token requests go through (with the destination guard where one applies). */
   readonly tokenEndpoint: TokenEndpoint;
   readonly metrics?: Metrics;
+  /**
+   * What watches one mailbox (default: an IMAP session). The control-plane benchmark puts a stand-in here to run
+   * the real task code for 100,000 accounts without a socket.
+   */
+  readonly mailboxSessions?: MailboxSessions;
 }
+
+/** Starts the watch of one mailbox; `run` resolves once the signal stopped it. */
+export type MailboxSessions = (
+  account: AccountConfig,
+  mailbox: string,
+) => { run(signal: AbortSignal): Promise<void> };
 
 interface RunningSession {
   readonly fingerprint: string;
@@ -363,15 +374,17 @@ export class Watcher {
 
   private startSession(account: AccountConfig, mailbox: string, key: string): void {
     const stop = new AbortController();
-    const session = new MailboxSession(account, mailbox, {
-      ...this.deps,
-      connector: this.connectorFor(account),
-      mailboxGone: () => this.relist(account),
-      folders: {
-        designated: () => this.designated.get(account.id) === mailbox,
-        report: (folders) => this.onFolders(account, folders),
-      },
-    });
+    const session =
+      this.deps.mailboxSessions?.(account, mailbox) ??
+      new MailboxSession(account, mailbox, {
+        ...this.deps,
+        connector: this.connectorFor(account),
+        mailboxGone: () => this.relist(account),
+        folders: {
+          designated: () => this.designated.get(account.id) === mailbox,
+          report: (folders) => this.onFolders(account, folders),
+        },
+      });
     const done = session.run(stop.signal).catch((error: unknown) => {
       this.deps.logger.error('mailbox session ended unexpectedly', {
         account: account.id,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { StoredAccount } from '../../src/adapters/aws/dynamodb-account-repository.js';
+import type { StoredAccount } from '../../src/adapters/aws/stored-account.js';
 import type { AccountConfig } from '../../src/config/config.js';
 import type { DovecotServer } from './dovecot.js';
 

@@ -70,7 +70,10 @@ const readUnits = (bytes: number, consistent: boolean) =>
 const writeUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
 
 /** The partitions a request is charged to before it runs: what is throttled if full. */
-function partitionsOf(operation: string, input: Input): { partition: string; kind: 'read' | 'write' }[] {
+export function partitionsOf(
+  operation: string,
+  input: Input,
+): { partition: string; kind: 'read' | 'write' }[] {
   const key = (input.Key ?? input.Item) as Item | undefined;
   if (operation === 'GetItem') return [{ partition: s(key?.pk) ?? '', kind: 'read' }];
   if (operation === 'PutItem' || operation === 'UpdateItem' || operation === 'DeleteItem')
@@ -100,7 +103,7 @@ function partitionsOf(operation: string, input: Input): { partition: string; kin
 }
 
 /** The units a request used, once it has run, by partition. */
-function unitsOf(
+export function unitsOf(
   operation: string,
   input: Input,
   output: Input,
@@ -164,6 +167,31 @@ class ProvisionedThroughputExceededException extends Error {
 }
 
 /**
+ * Whether a request may go ahead on `meter`: charges its writes and returns undefined, or returns the partition
+ * it would take past its limit (counted as refused). Reads are charged once answered (`chargeReads`).
+ */
+export function admit(meter: PartitionMeter, operation: string, input: Input): string | undefined {
+  const writes = unitsOf(operation, input, {}).filter((use) => use.kind === 'write');
+  for (const { partition, units } of writes)
+    if (meter.full(partition, 'write', units)) {
+      meter.refuse(partition);
+      return partition;
+    }
+  for (const { partition, kind } of partitionsOf(operation, input))
+    if (kind === 'read' && meter.full(partition, 'read')) {
+      meter.refuse(partition);
+      return partition;
+    }
+  for (const { partition, units } of writes) meter.charge(partition, 'write', units);
+  return undefined;
+}
+
+export function chargeReads(meter: PartitionMeter, operation: string, input: Input, output: Input): void {
+  for (const { partition, kind, units } of unitsOf(operation, input, output))
+    if (kind === 'read') meter.charge(partition, kind, units);
+}
+
+/**
  * Meters `client`'s requests on `meter` (shared by every client of one server), refusing those to a partition
  * past its limit this second. Installed where the SDK's retries wrap it, so a throttled request is retried as
  * in AWS.
@@ -173,24 +201,15 @@ export function enforcePartitionLimits(client: DynamoDBClient, meter: PartitionM
     (next, context) => async (args) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       const input = args.input as Input;
-      const refuse = (partition: string, kind: string) => {
-        meter.refuse(partition);
-        return new ProvisionedThroughputExceededException(
-          `The level of configured provisioned throughput for the table was exceeded (partition ${partition}, ${kind}s)`,
-        );
-      };
       // Writes are charged as they are sent (their size is known), reads once answered: requests sent together
       // cannot all slip under the limit before any is counted.
-      const writes = unitsOf(operation, input, {}).filter((use) => use.kind === 'write');
-      for (const { partition, units } of writes)
-        if (meter.full(partition, 'write', units)) throw refuse(partition, 'write');
-      for (const { partition, kind } of partitionsOf(operation, input))
-        if (kind === 'read' && meter.full(partition, 'read')) throw refuse(partition, 'read');
-      for (const { partition, units } of writes) meter.charge(partition, 'write', units);
+      const refused = admit(meter, operation, input);
+      if (refused !== undefined)
+        throw new ProvisionedThroughputExceededException(
+          `The level of configured provisioned throughput for the table was exceeded (partition ${refused})`,
+        );
       const result = await next(args);
-      const output = (result.output ?? {}) as unknown as Input;
-      for (const { partition, kind, units } of unitsOf(operation, input, output))
-        if (kind === 'read') meter.charge(partition, kind, units);
+      chargeReads(meter, operation, input, (result.output ?? {}) as unknown as Input);
       return result;
     },
     { step: 'deserialize', name: 'partitionLimits', priority: 'low' },

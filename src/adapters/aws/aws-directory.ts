@@ -7,17 +7,12 @@ import { decodeCursor, encodeCursor, type Page, type PageQuery } from '../../dom
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
 import type { AccountListing, Listed, ManagedDirectory } from '../../ports/management.js';
 import type { CredentialSealer, Logger, SecretResolver, SecretWriter } from '../../ports/services.js';
-import {
-  type DynamoDbAccountRepository,
-  listingOf,
-  type StoredAccount,
-  type StoredCredentials,
-  storedAccountOf,
-} from './dynamodb-account-repository.js';
+import type { DynamoDbAccountRepository } from './dynamodb-account-repository.js';
 import type {
   DynamoDbSubscriptionRepository,
   StoredSubscription,
 } from './dynamodb-subscription-repository.js';
+import { listingOf, type StoredAccount, type StoredCredentials, storedAccountOf } from './stored-account.js';
 
 type Document = Record<string, unknown>;
 

@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { shardOf } from '../../domain/shard-leases.js';
 import type { Clock } from '../../ports/services.js';
-import type { StoredAccount } from './dynamodb-account-repository.js';
 import { queryAll } from './dynamodb-documents.js';
 import { ACCOUNT_SHARD_INDEX, TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
+import type { StoredAccount } from './stored-account.js';
 
 /** How often a watcher task reads its accounts anyway: a safety net for a change it could have missed. */
 export const FULL_LISTING_EVERY_MS = 10 * 60_000;

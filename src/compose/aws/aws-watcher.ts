@@ -14,7 +14,7 @@ import { errorMessage } from '../../domain/errors.js';
 import { LoginPacer } from '../../imap/login-pacer.js';
 import { StatusBoard } from '../../imap/status-board.js';
 import { StatusReporter, type StatusReportTiming } from '../../imap/status-reporter.js';
-import { Watcher } from '../../imap/watcher.js';
+import { type MailboxSessions, Watcher } from '../../imap/watcher.js';
 import { ownsEverything } from '../../ownership/owns-everything.js';
 import { ShardOwnership } from '../../ownership/shard-ownership.js';
 import type { MailboxOwnership } from '../../ports/watcher.js';
@@ -65,6 +65,8 @@ export async function startAwsWatcher(
     readonly heartbeat?: Heartbeat;
     /** This task's name in the lease table (default: host name, process id and a random suffix). */
     readonly workerId?: string;
+    /** What watches a mailbox (default: an IMAP session; the control-plane benchmark's stand-in). */
+    readonly mailboxSessions?: MailboxSessions;
     /** How often the accounts' status is reported for the management API (tests shorten it). */
     readonly statusReportTiming?: StatusReportTiming;
   } = {},
@@ -97,6 +99,7 @@ export async function startAwsWatcher(
   await shards?.checkShardCount();
   await shards?.cycle();
   const watcher = new Watcher({
+    ...(options.mailboxSessions ? { mailboxSessions: options.mailboxSessions } : {}),
     accounts: aws.accounts,
     ownership: options.ownership ?? shards ?? ownsEverything,
     status,
