@@ -82,8 +82,11 @@ function fingerprint(account: AccountConfig): string {
 export class Watcher {
   private readonly sessions = new Map<string, RunningSession>();
   private readonly connectors = new Map<string, { fingerprint: string; connector: AccountConnector }>();
-  /** Each account's folders as last listed; mailbox patterns resolve against these. */
-  private readonly folderTrees = new Map<string, readonly FolderEntry[]>();
+  /**
+   * Each owned account's folders as last listed (null: none stored yet); mailbox patterns resolve against these.
+   * Kept while the account is owned, so a reconcile (every 2 s in AWS mode) reads no stored tree twice.
+   */
+  private readonly folderTrees = new Map<string, readonly FolderEntry[] | null>();
   /** The mailbox whose session lists each account's folders. */
   private readonly designated = new Map<string, string>();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -226,6 +229,8 @@ export class Watcher {
     }
     await Promise.all(stopping);
     for (const [id] of this.connectors) if (!accounts.has(id)) this.connectors.delete(id);
+    // Another task may change the tree of an account this one no longer holds: read it again if it comes back.
+    for (const [id] of this.folderTrees) if (!accounts.has(id)) this.folderTrees.delete(id);
 
     for (const [key, plan] of planned) if (!this.sessions.has(key)) plan.start(key);
   }
@@ -238,13 +243,8 @@ export class Watcher {
     account: AccountConfig,
     options: { readonly fresh?: boolean } = {},
   ): Promise<readonly FolderEntry[] | undefined> {
-    const known = options.fresh
-      ? undefined
-      : (this.folderTrees.get(account.id) ?? (await this.deps.cursors.getFolderTree(account.id)));
-    if (known) {
-      this.folderTrees.set(account.id, known);
-      return known;
-    }
+    const known = options.fresh ? undefined : await this.knownFolderTree(account.id);
+    if (known) return known;
     if (!needsFolderListing(account.mailboxes)) return undefined;
     try {
       const folders = await this.listOnOwnConnection(account);
@@ -314,9 +314,18 @@ export class Watcher {
     this.retryTimer = setTimeout(() => void this.reconcile().catch(() => undefined), delayMs);
   }
 
+  /** The account's folder tree as this process last saw it, else as stored (read once while owned). */
+  private async knownFolderTree(accountId: string): Promise<readonly FolderEntry[] | undefined> {
+    const cached = this.folderTrees.get(accountId);
+    if (cached !== undefined) return cached ?? undefined;
+    const stored = await this.deps.cursors.getFolderTree(accountId);
+    this.folderTrees.set(accountId, stored ?? null);
+    return stored;
+  }
+
   /** A new listing: announces what changed in the tree, and re-resolves patterns if the watched set moved. */
   private async onFolders(account: AccountConfig, folders: readonly FolderEntry[]): Promise<void> {
-    const before = this.folderTrees.get(account.id) ?? (await this.deps.cursors.getFolderTree(account.id));
+    const before = await this.knownFolderTree(account.id);
     const changes = before ? diffFolderTrees(before, folders) : [];
     for (const change of changes)
       if (change.kind === 'renamed') await this.followRename(account.id, change.from, change.to);
