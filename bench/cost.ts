@@ -8,7 +8,7 @@ import { defaultMailboxesPerTask } from '../infra/watcher-service.js';
 
 const { values } = parseArgs({
   options: {
-    mailboxes: { type: 'string', default: '1000,10000,100000' },
+    mailboxes: { type: 'string', default: '1000,10000,100000,1000000' },
     'messages-per-day': { type: 'string', default: '50' },
     'message-kib': { type: 'string', default: '50' },
     shape: { type: 'string', default: 'default' },
@@ -90,14 +90,20 @@ const LEASE_READ_UNITS_PER_CYCLE = Math.ceil((SHARDS * 100) / 4096);
  * (288 a day), a refresh every 6 hours, and about two changes of state (reconnects).
  */
 const STATUS_REPORTS_PER_DAY = Math.min(MESSAGES_PER_DAY, 288) + 4 + 2;
-/** Each task lists the accounts every 30 s (eventually consistent, about 400 bytes an account). */
-const ACCOUNT_ITEM_BYTES = 400;
+/**
+ * Each task polls the shard versions every 2 s (256 items of about 40 bytes, eventually consistent) and re-reads
+ * the accounts of the shards it holds every 10 minutes (about 700 bytes an account with its sealed password, one
+ * query per shard); changes cost a shard read each, next to nothing. bench:control-plane measures these units.
+ */
+const ACCOUNT_ITEM_BYTES = 700;
+const VERSION_READ_UNITS = Math.ceil((SHARDS * 40) / 4096) / 2;
 
 function costs(mailboxes: number): Map<string, number> {
   const messages = mailboxes * MESSAGES_PER_DAY * 30.4;
   const tasks = watcherTasks(mailboxes);
   const cycles = SECONDS / 5;
-  const accountLists = SECONDS / 30;
+  const versionPolls = SECONDS / 2;
+  const heldRereads = SECONDS / 600;
   const mailGb = (messages * MESSAGE_KIB) / 1024 / 1024;
   return new Map([
     [
@@ -131,11 +137,15 @@ function costs(mailboxes: number): Map<string, number> {
         1e6,
     ],
     [
-      'DynamoDB, leases and account listing',
+      'DynamoDB, leases and account changes (shard versions)',
       (tasks.count *
         (cycles * PRICE.dynamoWritePerMillion +
           cycles * LEASE_READ_UNITS_PER_CYCLE * PRICE.dynamoReadPerMillion +
-          accountLists * Math.ceil((mailboxes * ACCOUNT_ITEM_BYTES) / 8192) * PRICE.dynamoReadPerMillion)) /
+          versionPolls * VERSION_READ_UNITS * PRICE.dynamoReadPerMillion)) /
+        1e6 +
+      (heldRereads *
+        Math.max(SHARDS / 2, (mailboxes * ACCOUNT_ITEM_BYTES) / 8192) *
+        PRICE.dynamoReadPerMillion) /
         1e6,
     ],
     [
