@@ -26,7 +26,8 @@ const unreachable = accountConfig({ id: 'late', host: '127.0.0.1', port: 1, secu
 /** A watcher on local stores in a temporary folder, quiet, with what the test varies. */
 function watcherOn(
   clock: { now(): number },
-  parts: Pick<WatcherDependencies, 'accounts' | 'ownership'> & { status?: StatusBoard },
+  parts: Pick<WatcherDependencies, 'accounts' | 'ownership'> &
+    Partial<Pick<WatcherDependencies, 'mailboxSessions'>> & { status?: StatusBoard },
 ) {
   const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-reconcile-')), clock);
   const watcher = new Watcher({
@@ -71,6 +72,53 @@ describe('Watcher reconciling', () => {
       await watcher.reconcile();
       assert.equal(watcher.mailboxCount, 1, 'the account added after the failures is watched');
       assert.deepEqual(watcher.reconcileHealth(), { healthy: true, failingSince: null, lastError: null });
+    } finally {
+      await watcher.stop();
+      stores.close();
+    }
+  });
+
+  it('skips planning on a periodic reconcile whose listing holds the same accounts, and plans on any change', async () => {
+    const clock = { now: () => Date.now() };
+    let planned = 0;
+    // Planning reads each account's mailboxes; the identity check before it reads nothing.
+    const counted = (account: AccountConfig) =>
+      new Proxy(account, {
+        get: (target, property, receiver) => {
+          if (property === 'mailboxes') planned += 1;
+          return Reflect.get(target, property, receiver);
+        },
+      });
+    let listing = [counted(unreachable)];
+    const started: string[] = [];
+    const { stores, watcher } = watcherOn(clock, {
+      accounts: { list: async () => listing },
+      ownership: ownsEverything,
+      mailboxSessions: (account, mailbox) => ({
+        run: (signal) => {
+          started.push(`${account.id}/${mailbox}`);
+          return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        },
+      }),
+    });
+    try {
+      await watcher.reconcile();
+      assert.ok(planned > 0, 'the first reconcile plans');
+      assert.deepEqual(started, ['late/INBOX']);
+      planned = 0;
+      await watcher.reconcile({ onlyIfChanged: true });
+      assert.equal(planned, 0, 'the same account objects: nothing planned');
+      await watcher.reconcile();
+      assert.ok(planned > 0, 'a reconcile asked for (a lease change, a folder change) always plans');
+      planned = 0;
+      listing = [counted({ ...unreachable, mailboxes: ['INBOX', 'Archive'] })];
+      await watcher.reconcile({ onlyIfChanged: true });
+      assert.ok(planned > 0, 'a changed account is planned for');
+      assert.deepEqual(
+        started,
+        ['late/INBOX', 'late/INBOX', 'late/Archive'],
+        'its sessions restarted with the new settings',
+      );
     } finally {
       await watcher.stop();
       stores.close();
