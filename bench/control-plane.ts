@@ -243,6 +243,8 @@ export async function runControlPlaneBenchmark(options: ControlPlaneOptions): Pr
       createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
         sessions.line(task, line),
       );
+      // Started a little apart, as a rolling deploy starts them (all at once, dynalite on 2 cores falls behind).
+      await sleep(2_000);
     }
     await sessions.until(() => sessions.ownedCount() === options.accounts, 300_000, 'every account owned');
     const ownedAllAfterMs = Date.now() - started;

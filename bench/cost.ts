@@ -143,10 +143,10 @@ function costs(mailboxes: number): Map<string, number> {
           cycles * LEASE_READ_UNITS_PER_CYCLE * PRICE.dynamoReadPerMillion +
           versionPolls * VERSION_READ_UNITS * PRICE.dynamoReadPerMillion)) /
         1e6 +
-      (heldRereads *
-        Math.max(SHARDS / 2, (mailboxes * ACCOUNT_ITEM_BYTES) / 8192) *
-        PRICE.dynamoReadPerMillion) /
-        1e6,
+        (heldRereads *
+          Math.max(SHARDS / 2, (mailboxes * ACCOUNT_ITEM_BYTES) / 8192) *
+          PRICE.dynamoReadPerMillion) /
+          1e6,
     ],
     [
       'DynamoDB, account status reports (dashboard)',

@@ -108,14 +108,20 @@ export class Watcher {
    * time would cost a tenth of a core for nothing.
    */
   async start(intervalMs?: number): Promise<void> {
-    await this.reconcile();
-    if (intervalMs) {
-      this.timer = setInterval(() => {
-        this.reconcile({ onlyIfChanged: true }).catch((error: unknown) =>
-          this.deps.logger.error('reconciling accounts failed', { error: errorMessage(error) }),
-        );
-      }, intervalMs);
+    if (!intervalMs) {
+      await this.reconcile();
+      return;
     }
+    // Where reconciling repeats, a first one that fails (the table throttled while many tasks start) is retried
+    // at the next tick, and /health reports it, rather than ending the process.
+    await this.reconcile().catch((error: unknown) =>
+      this.deps.logger.error('reconciling accounts failed; retrying', { error: errorMessage(error) }),
+    );
+    this.timer = setInterval(() => {
+      this.reconcile({ onlyIfChanged: true }).catch((error: unknown) =>
+        this.deps.logger.error('reconciling accounts failed', { error: errorMessage(error) }),
+      );
+    }, intervalMs);
   }
 
   get mailboxCount(): number {

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { shardOf } from '../../domain/shard-leases.js';
 import type { Clock } from '../../ports/services.js';
-import { queryAll } from './dynamodb-documents.js';
+import { batchGetAll, queryAll } from './dynamodb-documents.js';
 import { ACCOUNT_SHARD_INDEX, TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 import type { StoredAccount } from './stored-account.js';
 
@@ -156,14 +156,23 @@ export class AccountChanges {
     return pages.flat();
   }
 
-  /** Accounts stored before the shard index, which it does not hold (a filter: the partition is read whole). */
-  private readUnindexed(): Promise<StoredAccount[]> {
-    return queryAll<StoredAccount>(this.documents, {
+  /**
+   * Accounts stored before the shard index, which it does not hold: their keys found by a filtered query of the
+   * account partition (read whole; only the keys come back), then the items themselves.
+   */
+  private async readUnindexed(): Promise<StoredAccount[]> {
+    const keys = await queryAll<{ pk: string; sk: string }>(this.documents, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
       FilterExpression: 'attribute_not_exists(#indexed)',
+      ProjectionExpression: 'pk, sk',
       ExpressionAttributeNames: { '#indexed': ACCOUNT_SHARD_INDEX.partitionKey },
       ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accounts },
     });
+    return batchGetAll<StoredAccount>(
+      this.documents,
+      this.tableName,
+      keys.map(({ pk, sk }) => ({ pk, sk })),
+    );
   }
 }
