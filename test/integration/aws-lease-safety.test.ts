@@ -74,12 +74,7 @@ describe('shard leases when the listing fails but writes succeed (DynamoDB emula
   it('fails the watcher task’s /health once it holds shards it cannot vouch for, and refuses another shard count', async () => {
     const env = (shardCount: number, table: string) =>
       loadAwsEnvironment({
-        IDLEHOOK_TABLE_NAME: table,
-        IDLEHOOK_INGEST_QUEUE_URL: 'http://127.0.0.1:9/ingest.fifo',
-        IDLEHOOK_DELIVERY_QUEUE_URL: 'http://127.0.0.1:9/delivery',
-        IDLEHOOK_BLOB_BUCKET: 'unused',
-        ...UNFETCHED_LINKS,
-        IDLEHOOK_LEASE_SECONDS: '3',
+        ...environment(table),
         IDLEHOOK_SHARD_COUNT: String(shardCount),
         IDLEHOOK_LOG_LEVEL: 'error',
       });
