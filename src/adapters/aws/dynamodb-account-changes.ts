@@ -10,6 +10,9 @@ export const FULL_LISTING_EVERY_MS = 10 * 60_000;
 
 const padded = (shard: number) => String(shard).padStart(5, '0');
 
+/** Shard queries a task runs at once. */
+const SHARD_READS_AT_ONCE = 8;
+
 /** The index keys that file an account under its shard (see ACCOUNT_SHARD_INDEX). */
 export function accountShardKeys(accountId: string, shardCount: number) {
   return {
@@ -142,18 +145,23 @@ export class AccountChanges {
     );
   }
 
+  /** The shards' accounts, SHARD_READS_AT_ONCE queries at a time (a start takes dozens of shards at once). */
   private async readShards(shards: readonly number[]): Promise<StoredAccount[]> {
-    const pages = await Promise.all(
-      shards.map((shard) =>
-        queryAll<StoredAccount>(this.documents, {
-          TableName: this.tableName,
-          IndexName: ACCOUNT_SHARD_INDEX.name,
-          KeyConditionExpression: `${ACCOUNT_SHARD_INDEX.partitionKey} = :shard`,
-          ExpressionAttributeValues: { ':shard': `${ACCOUNT_SHARD_INDEX.partitionPrefix}${padded(shard)}` },
-        }),
-      ),
-    );
-    return pages.flat();
+    const accounts: StoredAccount[] = [];
+    const pending = [...shards];
+    const reader = async () => {
+      for (let shard = pending.shift(); shard !== undefined; shard = pending.shift())
+        accounts.push(
+          ...(await queryAll<StoredAccount>(this.documents, {
+            TableName: this.tableName,
+            IndexName: ACCOUNT_SHARD_INDEX.name,
+            KeyConditionExpression: `${ACCOUNT_SHARD_INDEX.partitionKey} = :shard`,
+            ExpressionAttributeValues: { ':shard': `${ACCOUNT_SHARD_INDEX.partitionPrefix}${padded(shard)}` },
+          })),
+        );
+    };
+    await Promise.all(Array.from({ length: SHARD_READS_AT_ONCE }, reader));
+    return accounts;
   }
 
   /**
