@@ -246,7 +246,13 @@ export async function runControlPlaneBenchmark(options: ControlPlaneOptions): Pr
       // Started a little apart, as a rolling deploy starts them (all at once, dynalite on 2 cores falls behind).
       await sleep(2_000);
     }
-    await sessions.until(() => sessions.ownedCount() === options.accounts, 300_000, 'every account owned');
+    const progress = setInterval(
+      () => log(`${sessions.ownedCount()} of ${options.accounts} accounts owned after ${Date.now() - started} ms`),
+      30_000,
+    );
+    await sessions
+      .until(() => sessions.ownedCount() === options.accounts, 600_000, 'every account owned')
+      .finally(() => clearInterval(progress));
     const ownedAllAfterMs = Date.now() - started;
     log(`every account owned after ${ownedAllAfterMs} ms`);
     // Let the leases settle (steals towards an even share), then measure a quiet steady state.
