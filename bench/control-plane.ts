@@ -287,7 +287,6 @@ export async function runControlPlaneBenchmark(options: ControlPlaneOptions): Pr
       dynamo: new DynamoDBClient({ endpoint: proxy.endpoint, region, credentials }),
       kms: kms.client(),
     });
-    const latencies = { add: [] as number[], change: [] as number[], remove: [] as number[] };
     const settings = {
       host: 'imap.example.com',
       port: 993,
@@ -296,65 +295,40 @@ export async function runControlPlaneBenchmark(options: ControlPlaneOptions): Pr
     };
     const eventAfter = (account: string, kind: 'start' | 'stop', since: number) =>
       sessions.events.find((e) => e.account === account && e.kind === kind && e.at >= since);
-    const pace = 1000 / 20;
-    for (let i = 0; i < options.changes; i++) {
-      const id = `new-${String(i).padStart(6, '0')}`;
-      const sealedPassword = await writer.sealer?.seal('pw', { kind: 'account', id });
-      const at = Date.now();
-      await writer.accounts.put({ ...settings, id, user: id, sealedPassword, mailboxes: ['INBOX'] });
-      void sessions
-        .until(() => eventAfter(id, 'start', at) !== undefined, 60_000, `${id} started`)
-        .then(
-          () => latencies.add.push((eventAfter(id, 'start', at)?.at ?? 0) - at),
+    /**
+     * Makes `write` to each of the changed accounts, 20 a second, and the time from each write until its session
+     * started (or stopped, for `kind` 'stop'), once every one has been seen (within a minute each).
+     */
+    const measure = async (what: string, kind: 'start' | 'stop', write: (id: string) => Promise<unknown>) => {
+      const latencies: number[] = [];
+      for (let i = 0; i < options.changes; i++) {
+        const id = `new-${String(i).padStart(6, '0')}`;
+        const at = Date.now();
+        await write(id);
+        const seen = () =>
+          kind === 'start' ? eventAfter(id, 'start', at) !== undefined : sessions.owners(id).length === 0;
+        void sessions.until(seen, 60_000, `${id} ${what}`).then(
+          () => latencies.push((eventAfter(id, kind, at)?.at ?? Date.now()) - at),
           // Not seen within a minute: the wait for every one below says so.
           () => undefined,
         );
-      await sleep(pace);
-    }
-    await sessions.until(
-      () => latencies.add.length === options.changes,
-      60_000,
-      'every added account started',
-    );
-    for (let i = 0; i < options.changes; i++) {
-      const id = `new-${String(i).padStart(6, '0')}`;
-      const sealedPassword = await writer.sealer?.seal('pw2', { kind: 'account', id });
-      const at = Date.now();
-      await writer.accounts.put({ ...settings, id, user: id, sealedPassword, mailboxes: ['INBOX'] });
-      void sessions
-        .until(() => eventAfter(id, 'start', at) !== undefined, 60_000, `${id} restarted`)
-        .then(
-          () => latencies.change.push((eventAfter(id, 'start', at)?.at ?? 0) - at),
-          () => undefined,
-        );
-      await sleep(pace);
-    }
-    await sessions.until(
-      () => latencies.change.length === options.changes,
-      60_000,
-      'every changed account restarted',
-    );
-    for (let i = 0; i < options.changes; i++) {
-      const id = `new-${String(i).padStart(6, '0')}`;
-      const at = Date.now();
-      await writer.accounts.remove(id);
-      void sessions
-        .until(() => sessions.owners(id).length === 0, 60_000, `${id} stopped`)
-        .then(
-          () => latencies.remove.push((eventAfter(id, 'stop', at)?.at ?? Date.now()) - at),
-          () => undefined,
-        );
-      await sleep(pace);
-    }
-    await sessions.until(
-      () => latencies.remove.length === options.changes,
-      60_000,
-      'every removed account stopped',
-    );
+        await sleep(1000 / 20);
+      }
+      await sessions.until(() => latencies.length === options.changes, 60_000, `every account ${what}`);
+      return stats(latencies);
+    };
+    const put = async (id: string, password: string) =>
+      writer.accounts.put({
+        ...settings,
+        id,
+        user: id,
+        sealedPassword: await writer.sealer?.seal(password, { kind: 'account', id }),
+        mailboxes: ['INBOX'],
+      });
     const changeMs = {
-      add: stats(latencies.add),
-      change: stats(latencies.change),
-      remove: stats(latencies.remove),
+      add: await measure('started', 'start', (id) => put(id, 'pw')),
+      change: await measure('restarted', 'start', (id) => put(id, 'pw2')),
+      remove: await measure('stopped', 'stop', (id) => writer.accounts.remove(id)),
     };
     log(`changes: ${JSON.stringify(changeMs)}`);
 

@@ -23,8 +23,8 @@ function countedMailboxes(item: Record<string, unknown> | undefined): number {
 export class DynamoDbAccountRepository implements AccountRepository {
   private readonly documents: DynamoDBDocumentClient;
   private readonly changes: AccountChanges;
-  /** Each selected account's configuration as opened, with the stored item it was opened from (as JSON). */
-  private openedBefore = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
+  /** Each selected account's configuration as opened, with the stored item it was opened from. */
+  private openedBefore = new Map<string, { readonly from: StoredAccount; readonly account: AccountConfig }>();
   /** The shards this task holds, where it follows them (followShards); every shard otherwise. */
   private held: (() => readonly number[]) | undefined;
 
@@ -130,19 +130,23 @@ export class DynamoDbAccountRepository implements AccountRepository {
   async list(select: AccountSelection): Promise<readonly AccountConfig[]> {
     const stored = await this.changes.accounts(this.held?.());
     const selected = new Set(await select(stored.map((account) => account.id)));
-    const opened = new Map<string, { readonly from: string; readonly account: AccountConfig }>();
+    const opened = new Map<string, { readonly from: StoredAccount; readonly account: AccountConfig }>();
     await Promise.all(
       stored
         .filter((account) => selected.has(account.id))
         .map(async (account) => {
-          const from = JSON.stringify(account);
           const before = this.openedBefore.get(account.id);
-          if (before?.from === from) {
+          // The listing hands out the same item objects while their shard is unchanged: compared by identity
+          // every poll, by content only when a shard was read again.
+          if (
+            before &&
+            (before.from === account || JSON.stringify(before.from) === JSON.stringify(account))
+          ) {
             opened.set(account.id, before);
             return;
           }
           const config = await this.opened(account);
-          if (config) opened.set(account.id, { from, account: config });
+          if (config) opened.set(account.id, { from: account, account: config });
         }),
     );
     this.openedBefore = opened;

@@ -107,9 +107,10 @@ export class KmsCredentialSealer implements CredentialSealer {
     const { kms, keyId, stack, tableName } = this.parts;
     const EncryptionContext = wrappingKeyContext(stack);
     const Key = TABLE_KEYS.credentialWrappingKey(WRAPPING_KEY_VERSION);
-    let stored = (
-      await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))
-    ).Item?.ciphertext as string | undefined;
+    const read = async () =>
+      (await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))).Item
+        ?.ciphertext as string | undefined;
+    let stored = await read();
     if (stored === undefined) {
       const generated = await kms.send(
         new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext }),
@@ -123,9 +124,7 @@ export class KmsCredentialSealer implements CredentialSealer {
       );
       if (won) return generated.Plaintext;
       // Another process stored one first: everyone uses that one.
-      stored = (
-        await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))
-      ).Item?.ciphertext as string | undefined;
+      stored = await read();
       if (stored === undefined) throw new Error('the credential wrapping key vanished while being created');
     }
     const { Plaintext } = await kms.send(
