@@ -24,6 +24,10 @@ describe('the control plane with 10,000 accounts and 3 watcher tasks', () => {
       `${result.kmsCalls.total} KMS calls for 10,000 sealed accounts: a handful per task, not one per account`,
     );
     assert.equal(result.steady.unitsPerMailboxHour.ACCOUNTS?.read ?? 0, 0, 'no task reads every account');
+    // A held account's folder tree (none is stored: the stand-in sessions list no folders) is read once, not at
+    // every 2-s poll (which was 525 units per mailbox-hour).
+    const folderTrees = result.steady.unitsPerMailboxHour.ACCOUNT?.read ?? 0;
+    assert.ok(folderTrees < 50, `${folderTrees} folder-tree read units per mailbox-hour`);
     for (const kind of ['add', 'change', 'remove'] as const) assert.equal(result.changeMs[kind].n, 30);
     assert.ok(result.failover, 'a task was killed');
     assert.ok(
