@@ -172,11 +172,12 @@ export class Watcher {
   async closeUnowned(): Promise<void> {
     const accounts = [...new Set([...this.sessions.keys()].map(accountOfSessionKey))];
     const owned = new Set(await this.deps.ownership.owned(accounts));
-    await Promise.all(
-      [...this.sessions.keys()]
-        .filter((key) => !owned.has(accountOfSessionKey(key)))
-        .map((key) => this.stopSession(key)),
-    );
+    const unowned = [...this.sessions.keys()].filter((key) => !owned.has(accountOfSessionKey(key)));
+    if (unowned.length === 0) return;
+    // The sessions no longer match the last plan: the next reconcile plans even if its listing is the same (a
+    // lease renewed after a silence reports no change, and its accounts must be watched again).
+    this.lastReconciled = undefined;
+    await Promise.all(unowned.map((key) => this.stopSession(key)));
   }
 
   /** Stops every session: IDLE ended, in-flight syncs finished, LOGOUT sent. */

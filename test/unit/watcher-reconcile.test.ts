@@ -125,6 +125,39 @@ describe('Watcher reconciling', () => {
     }
   });
 
+  it('after closing the sessions of a lapsed lease, a periodic reconcile with the same listing watches again once the lease is back', async () => {
+    const clock = { now: () => Date.now() };
+    const listing = [unreachable];
+    let leaseHeld = true;
+    const started: string[] = [];
+    const { stores, watcher } = watcherOn(clock, {
+      accounts: { list: async () => listing },
+      ownership: { owned: async (ids) => (leaseHeld ? ids : []) },
+      mailboxSessions: (account, mailbox) => ({
+        run: (signal) => {
+          started.push(`${account.id}/${mailbox}`);
+          return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        },
+      }),
+    });
+    try {
+      await watcher.reconcile();
+      assert.equal(watcher.mailboxCount, 1);
+      // The table went silent: the lease lapsed in this task's own view, and every listing since has failed.
+      leaseHeld = false;
+      await watcher.closeUnowned();
+      assert.equal(watcher.mailboxCount, 0, 'the lapsed lease closed the session');
+      // The table answers again; the lease is renewed as it was (no lease change to report), the listing as before.
+      leaseHeld = true;
+      await watcher.reconcile({ onlyIfChanged: true });
+      assert.equal(watcher.mailboxCount, 1, 'the mailbox is watched again');
+      assert.deepEqual(started, ['late/INBOX', 'late/INBOX']);
+    } finally {
+      await watcher.stop();
+      stores.close();
+    }
+  });
+
   for (const leased of [true, false])
     it(`reports a failing account as account.error only while it holds the account's lease (lease held: ${leased})`, async () => {
       const clock = { now: () => Date.now() };
