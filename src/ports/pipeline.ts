@@ -113,6 +113,8 @@ export interface WebhookResponse {
   readonly error?: string;
   /** No response arrived within the timeout. */
   readonly timedOut?: boolean;
+  /** Nothing listens at the endpoint's port: the connection was refused. */
+  readonly refused?: boolean;
   /** The first bytes of the response body (a receiver's error message), as text. */
   readonly responseExcerpt?: string;
   /** The request was refused before it was sent, for a reason a retry cannot change (e.g. SSRF protection). */

@@ -93,7 +93,11 @@ export class NodeHttpSender implements HttpSender {
           timedOut: true,
           durationMs: performance.now() - started,
         };
-      return { error: describeError(error), durationMs: performance.now() - started };
+      return {
+        error: describeError(error),
+        ...((error as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? { refused: true } : {}),
+        durationMs: performance.now() - started,
+      };
     }
   }
 

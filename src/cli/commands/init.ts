@@ -1,5 +1,4 @@
 import { appendFileSync, chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -8,7 +7,6 @@ import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { ConfigError, type ConfigProblem, parseConfig } from '../../config/load-config.js';
 import { PROVIDER_NAMES } from '../../config/providers.js';
-import { errorMessage } from '../../domain/errors.js';
 import { ownValue, recordOf } from '../../domain/null-prototype.js';
 import { newWebhookSecret } from '../../domain/signing.js';
 import type { TrustAnchor } from '../../imap/doctor/tls.js';
@@ -354,62 +352,32 @@ export const initCommand: Command = {
       writeFileSync(file, `${JSON.stringify(document, null, 2)}\n`);
       out(`Wrote ${file} and ${envPath} (the secrets; readable by you only).`);
       out(keptOutOfGit(dirname(file), [basename(file), ENV_FILE, config.dataDir]));
-      // With no mailbox to wait for, the first run has something to deliver. Started here with `listen` not yet
-      // running (the quick start's order), the sample waits for the receiver: sent into a refused port, its
-      // retries would soon be minutes apart.
-      if (config.accounts.length === 0 && !(flag(values, 'run') && url === LISTEN_URL)) {
+      // With no mailbox to wait for, the first run has something to deliver. A receiver on this machine that is
+      // not running yet (the quick start starts `listen` after this) gets it as soon as it answers.
+      if (config.accounts.length === 0) {
         const eventId = await queueMessage(stores, sampleMessage(new Date()), 'sample');
-        out(`Queued a sample message (${eventId}): the bridge delivers it when it starts.`);
+        out(
+          url === LISTEN_URL
+            ? `Queued a sample message (${eventId}): the bridge delivers it once \`npx idlehook listen\` runs.`
+            : `Queued a sample message (${eventId}): the bridge delivers it when it starts.`,
+        );
       }
     } finally {
       answers.close();
       stores.close();
     }
     const name = basename(file) === 'idlehook.config.json' ? '' : ` --config ${file}`;
+    const listenToo =
+      'in another terminal, npx idlehook listen: it verifies each webhook with the secret in the config.';
     if (flag(values, 'run')) {
-      if (config.accounts.length === 0 && url === LISTEN_URL) {
-        out(
-          `Waiting for a receiver on ${LISTEN_URL}: run \`npx idlehook listen\` in another terminal, and a sample message goes to it.`,
-        );
-        whenReachable(new URL(LISTEN_URL), async () => {
-          const later = openLocalStores(config.dataDir, systemClock);
-          try {
-            const eventId = await queueMessage(later, sampleMessage(new Date()), 'sample');
-            out(`The receiver answers: queued a sample message (${eventId}).`);
-          } finally {
-            later.close();
-          }
-        });
-      }
+      if (url === LISTEN_URL) out(`Now run, ${listenToo}`);
       return runCommand.run(context);
     }
     out(`Next: npx idlehook run${name}`);
-    if (url === LISTEN_URL)
-      out(
-        'and, in another terminal, npx idlehook listen: it verifies each webhook with the secret in the config.',
-      );
+    if (url === LISTEN_URL) out(`and, ${listenToo}`);
     return 0;
   },
 };
-
-/** Calls `then` once a TCP connection to `url` succeeds, trying every half second; never keeps the process up. */
-function whenReachable(url: URL, then: () => Promise<void>): void {
-  const attempt = () => {
-    const socket = connect({ host: url.hostname, port: Number(url.port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      then().catch((error: unknown) =>
-        process.stderr.write(`The sample message was not queued: ${errorMessage(error)}\n`),
-      );
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      setTimeout(attempt, 500).unref();
-    });
-    socket.unref();
-  };
-  attempt();
-}
 
 /**
  * Adds the files that hold secrets (and the data folder: mail, tokens) to the nearest .gitignore, from `dir` up to

@@ -1,6 +1,7 @@
 import type { RequestListener } from 'node:http';
 import type { getRequestListener } from '@hono/node-server';
 import { destinationGuardFor } from '../../adapters/http/destination-guard.js';
+import { LoopbackReceiverWake } from '../../adapters/http/loopback-receiver-wake.js';
 import { NodeHttpSender } from '../../adapters/http/node-http-sender.js';
 import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { LocalDirectory } from '../../adapters/local/local-directory.js';
@@ -186,6 +187,27 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     },
     { name: 'ingest', concurrency: PARSE_CONCURRENCY, logger },
   );
+  // A receiver on this machine started after the bridge (the quick start's `listen`) gets its deliveries as soon
+  // as it answers, not at the next scheduled retry minutes later.
+  const deliveryHttp = new LoopbackReceiverWake(http, async (origin) => {
+    const waiting = directory.subscriptionConfigs().filter((s) => new URL(s.url).origin === origin);
+    for (const subscription of waiting) {
+      const retried = await Promise.resolve(backend.retries?.retryNow(subscription.id)).catch(
+        (error: unknown) => {
+          logger.error('retrying the deliveries of a receiver that answers now failed', {
+            subscription: subscription.id,
+            error: errorMessage(error),
+          });
+          return 0;
+        },
+      );
+      if (retried)
+        logger.info('the receiver answers now: retrying its deliveries', {
+          subscription: subscription.id,
+          retried,
+        });
+    }
+  });
   const deliveryDependencies = {
     log: state,
     attempts: stores.attempts,
@@ -193,7 +215,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     subscriptions,
     deliveries,
     throttle: stores.throttle,
-    http,
+    http: deliveryHttp,
     clock,
     logger,
     policy: deliveryPolicyOf(config.delivery),
@@ -273,6 +295,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       await watcher.stop();
       await parseWorker.stop();
       await deliverWorker.stop();
+      deliveryHttp.close();
       await http.close();
       await publicServer?.close();
       await server.close();
