@@ -218,6 +218,19 @@ describe('idlehook init', () => {
         `${answers.slice(0, -1).join('\n')}\n`,
       );
       assert.equal(byOption.code, 0, byOption.stdout);
+      // In an option, written before the server was seen, "yes" would trust whatever is presented: refused.
+      const blind = folder();
+      const yes = await idlehook(
+        blind,
+        ['init', '--trust-certificate', 'yes'],
+        `${answers.slice(0, -1).join('\n')}\n`,
+      );
+      assert.equal(yes.code, 78);
+      assert.match(
+        yes.stderr,
+        /--trust-certificate: the server presents the certificate with SHA-256 [0-9A-F:]+, not yes/,
+      );
+      assert.equal(existsSync(join(blind, 'idlehook.config.json')), false);
     } finally {
       await selfSigned.stop();
     }

@@ -318,13 +318,24 @@ export const initCommand: Command = {
         // trust what it presented, fingerprint shown, rather than send the user off to find a CA file.
         const anchor = report.steps.find((step) => !step.ok)?.details?.trustAnchor as TrustAnchor | undefined;
         if (!report.ok && anchor) {
-          const answer = await answers.get(
-            'trust-certificate',
-            `The server presents a certificate no CA here vouches for: ${anchor.subject}, SHA-256 ${anchor.sha256}.\n` +
-              "Trust it, if that fingerprint is your server's? (yes, or its fingerprint; Enter: no)",
-            'no',
-          );
-          if (trusts(answer, anchor.sha256)) {
+          const given = text(values, 'trust-certificate');
+          // An option is written before the server is seen: only the fingerprint it names may be trusted ("yes"
+          // there would trust whatever certificate an attacker in the path presents).
+          if (given !== undefined && !sameFingerprint(given, anchor.sha256))
+            throw missing(
+              'trust-certificate',
+              `the server presents the certificate with SHA-256 ${anchor.sha256}, not ${given}: pass that ` +
+                "fingerprint if it is your server's (only a fingerprint counts in the option)",
+            );
+          const answer =
+            given ??
+            (await answers.ask(
+              `The server presents a certificate no CA here vouches for: ${anchor.subject}, SHA-256 ${anchor.sha256}.\n` +
+                "Trust it, if that fingerprint is your server's? (yes, or its fingerprint; Enter: no)",
+              'no',
+              false,
+            ));
+          if (/^y(es)?$/i.test(answer.trim()) || sameFingerprint(answer, anchor.sha256)) {
             const caFile = join(dirname(file), `${account.id}-ca.pem`);
             writeFileSync(caFile, anchor.pem);
             document = {
@@ -419,8 +430,8 @@ function ignoredBy(lines: ReadonlySet<string>, entry: string): boolean {
   return [path, `/${path}`, `${path}/`, `/${path}/`, name, `${name}/`].some((line) => lines.has(line));
 }
 
-/** Whether an answer trusts the certificate: "yes", or its SHA-256 fingerprint (colons and case aside). */
-function trusts(answer: string, sha256: string): boolean {
-  const normalized = (text: string) => text.replaceAll(':', '').toLowerCase();
-  return /^y(es)?$/i.test(answer.trim()) || normalized(answer.trim()) === normalized(sha256);
+/** Whether two SHA-256 fingerprints are the same, colons, spaces and case aside. */
+function sameFingerprint(given: string, sha256: string): boolean {
+  const normalized = (text: string) => text.replaceAll(/[:\s]/g, '').toLowerCase();
+  return normalized(given) === normalized(sha256);
 }
