@@ -29,7 +29,7 @@ export class IdlehookStack extends Stack {
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
     new CfnOutput(this, 'DashboardUrl', {
       value: `${this.bridge.api.url}dashboard`,
-      description: 'Open with a token from: idlehook tokens create --stack NAME',
+      description: 'Open with a login link from: idlehook dashboard --stack NAME',
     });
     if (this.bridge.api.iamUrl) new CfnOutput(this, 'ApiIamUrl', { value: this.bridge.api.iamUrl.url });
   }

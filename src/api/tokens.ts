@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
-import { scopeAllows, type TokenScope } from '../domain/api-tokens.js';
+import { DASHBOARD_SESSION_MS, scopeAllows, type TokenScope } from '../domain/api-tokens.js';
+import type { ApiTokenStore } from '../ports/management.js';
+import type { Clock } from '../ports/services.js';
 import { problemResponse } from './problem.js';
 
 /** The token of an `Authorization: Bearer ...` header, or undefined. */
@@ -26,4 +28,15 @@ export function requireScope(needed: TokenScope): MiddlewareHandler {
     await next();
     return undefined;
   };
+}
+
+/** A dashboard login link's code exchanged, once, for a token of its scope that lasts DASHBOARD_SESSION_MS. */
+export async function redeemLoginCode(
+  tokens: ApiTokenStore,
+  clock: Clock,
+  code: string,
+): Promise<string | undefined> {
+  const scope = await tokens.redeemLoginCode(code);
+  if (scope === undefined) return undefined;
+  return (await tokens.create('dashboard login', scope, clock.now() + DASHBOARD_SESSION_MS)).token;
 }

@@ -9,14 +9,17 @@ import type { Target } from './targets.js';
 // Loaded only for --aws and --stack: local mode never loads the AWS SDK.
 
 /** A stack's outputs name its table, queues and bucket (needs AWS credentials for CloudFormation). */
-async function stackEnvironment(stackName: string): Promise<AwsEnvironment> {
+async function stackEnvironment(
+  stackName: string,
+): Promise<{ readonly env: AwsEnvironment; readonly dashboardUrl: string | undefined }> {
   const client = new CloudFormationClient({});
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const outputs = new Map((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
-    return loadAwsEnvironment(
+    const env = loadAwsEnvironment(
       recordOf(Object.entries(STACK_OUTPUTS).map(([output, variable]) => [variable, outputs.get(output)])),
     );
+    return { env, dashboardUrl: outputs.get('DashboardUrl') };
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new ConfigError(`the outputs of stack ${stackName}`, error.problems);
@@ -29,7 +32,9 @@ async function stackEnvironment(stackName: string): Promise<AwsEnvironment> {
 
 /** AWS mode: `--stack NAME` reads the stack's outputs; `--aws` reads IDLEHOOK_* environment variables. */
 export async function openAwsTarget(stackName: string | undefined): Promise<Target> {
-  const env = stackName ? await stackEnvironment(stackName) : loadAwsEnvironment();
+  const { env, dashboardUrl } = stackName
+    ? await stackEnvironment(stackName)
+    : { env: loadAwsEnvironment(), dashboardUrl: undefined };
   const aws = composeAwsAdapters(env);
   return {
     log: aws.state,
@@ -39,6 +44,7 @@ export async function openAwsTarget(stackName: string | undefined): Promise<Targ
     http: aws.http,
     timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
     subscriptions: () => aws.subscriptions.list(),
+    dashboardUrl,
     aws,
     close: () => aws.http.close(),
   };

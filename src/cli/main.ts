@@ -28,7 +28,12 @@ import {
   removeSubscriptionCommand,
   retrySubscriptionCommand,
 } from './commands/subscriptions.js';
-import { createTokenCommand, listTokensCommand, revokeTokenCommand } from './commands/tokens.js';
+import {
+  createTokenCommand,
+  dashboardCommand,
+  listTokensCommand,
+  revokeTokenCommand,
+} from './commands/tokens.js';
 import { triggerCommand } from './commands/trigger.js';
 import type { Target } from './targets.js';
 
@@ -42,6 +47,7 @@ const COMMANDS: readonly Command[] = [
   createTokenCommand,
   listTokensCommand,
   revokeTokenCommand,
+  dashboardCommand,
   deliveriesCommand,
   replayCommand,
   listSubscriptionsCommand,

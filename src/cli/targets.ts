@@ -25,6 +25,8 @@ export interface Target {
   readonly aws?: AwsAdapters;
   /** Local mode only: deliveries being retried (SQS neither lists nor hurries messages in flight). */
   readonly retries?: RetryQueue;
+  /** Where the dashboard answers: the loopback listener, or the stack's DashboardUrl (unknown with `--aws`). */
+  readonly dashboardUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export function openLocalTarget(configFile: string): Target {
     subscriptionStatus: stores.state,
     apiTokens: stores.apiTokens,
     retries: sqliteRetryQueue(stores.deliveries),
+    dashboardUrl: `http://127.0.0.1:${config.http.port}/dashboard`,
     http,
     timeoutMs: config.delivery.timeoutSeconds * 1000,
     // The config file's and those made through the management API.

@@ -16,7 +16,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 <body>
 <header><h1>idlehook</h1><span id="updated" aria-live="polite">loading…</span></header>
 <form id="login" hidden>
-  <label for="token">This idlehook has API tokens: paste one (<code>idlehook tokens create</code>)</label>
+  <p id="linkrefused" role="alert"></p>
+  <label for="token">This idlehook has API tokens: open a login link (<code>idlehook dashboard</code>) or paste a token (<code>idlehook tokens create</code>)</label>
   <input id="token" type="password" autocomplete="off" required>
   <button type="submit">Open</button>
 </form>
@@ -219,6 +220,26 @@ document.getElementById('login').addEventListener('submit', (event) => {
   sessionStorage.setItem('idlehook-token', token);
   refresh();
 });
-refresh();
-setInterval(refresh, POLL_MS);
+
+// A login link (idlehook dashboard) carries a one-time code in its fragment, which no server or log sees. It is
+// taken out of the address bar at once, then traded for a token kept for this tab only.
+async function logInFromLink() {
+  const code = new URLSearchParams(location.hash.slice(1)).get('login');
+  if (!code) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  const response = await fetch('/dashboard/login', {
+    method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify({ code }),
+  }).catch(() => null);
+  const answer = response ? await response.json().catch(() => null) : null;
+  if (response && response.ok && answer && answer.token) {
+    token = answer.token;
+    sessionStorage.setItem('idlehook-token', token);
+  } else {
+    document.getElementById('linkrefused').textContent = (answer && answer.detail) || 'that login link did not work';
+  }
+}
+logInFromLink().finally(() => {
+  refresh();
+  setInterval(refresh, POLL_MS);
+});
 `;

@@ -27,6 +27,7 @@ const replayRequest = z
   .object({ subscriptionId: z.string().min(1), eventId: z.string().min(1).optional() })
   .strict();
 const retryNowRequest = z.object({ subscriptionId: z.string().min(1) }).strict();
+const loginRequest = z.object({ code: z.string().min(1).max(200) }).strict();
 
 /** Attempts grouped by event and subscription, the latest events first. */
 function latestEvents(attempts: readonly DeliveryAttempt[]) {
@@ -110,6 +111,8 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
     if (c.req.path === '/dashboard/app.js' || c.req.path === '/dashboard/app.css') return next();
     if (c.req.header('x-idlehook-dashboard') !== '1')
       return problemResponse(c, 403, { detail: 'dashboard requests carry the x-idlehook-dashboard header' });
+    // A login link's code is what stands in for a token here: it is checked by the route itself.
+    if (c.req.path === '/dashboard/login') return next();
     if (options.tokens === 'always' || (await backend.hasTokens())) {
       const token = bearerToken(c.req.header('authorization'));
       const scope = token === undefined ? undefined : await backend.verifyToken(token);
@@ -121,6 +124,19 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
       c.set('tokenScope', 'full');
     }
     return next();
+  });
+
+  // The page opened from a login link (`idlehook dashboard`) trades the link's one-time code for a token.
+  app.post('/dashboard/login', bodyLimit({ maxSize: 1024 }), async (c) => {
+    const parsed = loginRequest.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return problemResponse(c, 400, { detail: 'send {"code": "..."} from a login link' });
+    const token = await backend.redeemLoginCode(parsed.data.code);
+    if (token === undefined)
+      return problemResponse(c, 401, {
+        detail:
+          'that login link was used already or has expired (links last 10 minutes): make another with `idlehook dashboard`',
+      });
+    return c.json({ token }, 200);
   });
 
   app.get('/dashboard/state', async (c) => {

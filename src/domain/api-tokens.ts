@@ -6,12 +6,23 @@ import { createHash, randomBytes } from 'node:crypto';
  * comparison ever runs over the secret bytes and a wrong token answers in the same time as a missing one.
  */
 const TOKEN_PREFIX = 'ihk_';
+/** A dashboard login link's one-time code: told apart from a token at a glance, and never accepted as one. */
+const LOGIN_CODE_PREFIX = 'ihl_';
+
+/** A login link's code is good once, for this long (it travels through a terminal and a browser's address bar). */
+export const LOGIN_CODE_LIFETIME_MS = 10 * 60_000;
+/** The token a login link is exchanged for lasts a working day; then another link. */
+export const DASHBOARD_SESSION_MS = 12 * 3_600_000;
 
 export function newApiToken(): { readonly id: string; readonly token: string } {
   return {
     id: `tok_${randomBytes(6).toString('hex')}`,
     token: `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`,
   };
+}
+
+export function newLoginCode(): string {
+  return `${LOGIN_CODE_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
 export function apiTokenHash(token: string): string {

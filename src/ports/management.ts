@@ -61,6 +61,8 @@ export interface ManagementBackend {
   verifyToken(token: string): Awaitable<TokenScope | undefined>;
   /** Whether any token exists: the dashboard asks for one only then. */
   hasTokens(): Awaitable<boolean>;
+  /** A dashboard login link's code exchanged, once, for a token of its scope that lasts a working day. */
+  redeemLoginCode(code: string): Promise<string | undefined>;
   /**
    * The accounts' status by id: live from the watcher in local mode; in AWS mode as the watcher tasks last reported
    * it, stale reports left out.
@@ -107,18 +109,32 @@ export interface ApiTokenInfo {
   readonly scope: TokenScope;
   readonly createdAt: number;
   readonly lastUsedAt: number | undefined;
+  /** When it stops working (a dashboard login's token); undefined: until revoked. */
+  readonly expiresAt: number | undefined;
 }
 
-/** The management API's tokens; only their hashes are stored (see domain/api-tokens.ts). */
+/**
+ * The management API's tokens, and the one-time codes of dashboard login links; only their hashes are stored (see
+ * domain/api-tokens.ts). Expired tokens and codes count for nothing (listed until they are cleared away).
+ */
 export interface ApiTokenStore {
   /** A new token: the only time it is seen in the clear. */
-  create(name: string, scope: TokenScope): Awaitable<{ readonly id: string; readonly token: string }>;
+  create(
+    name: string,
+    scope: TokenScope,
+    expiresAt?: number,
+  ): Awaitable<{ readonly id: string; readonly token: string }>;
   list(): Awaitable<readonly ApiTokenInfo[]>;
+  /** Whether a live token exists (login codes aside). */
   any(): Awaitable<boolean>;
   /** Whether a token existed to revoke. */
   revoke(id: string): Awaitable<boolean>;
-  /** The scope of `token` if it is a live token (its use is noted), else undefined. */
+  /** The scope of `token` if it is a live token (its use is noted), else undefined; never a login code. */
   verify(token: string): Awaitable<TokenScope | undefined>;
+  /** A login link's code, for a token of `scope`: good once, until `expiresAt`. */
+  createLoginCode(scope: TokenScope, expiresAt: number): Awaitable<string>;
+  /** The scope a live code was made for, once: the code is gone after this call. Undefined: unknown, used or expired. */
+  redeemLoginCode(code: string): Awaitable<TokenScope | undefined>;
 }
 
 /** A connect flow between the redirect to the provider and the user's return: what the callback needs. */

@@ -129,6 +129,51 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
     const page2 = await fetch(`${scenario.bridge.url}/dashboard`);
     assert.match(page2.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
   });
+
+  it('opens from a one-time login link printed by the CLI, and refuses the link a second time', async () => {
+    const made = await scenario.bridge.cli('dashboard', '--scope', 'read');
+    assert.equal(made.code, 0, made.stderr);
+    const link = made.stdout.trim();
+    assert.match(link, new RegExp(`^${scenario.bridge.url}/dashboard#login=ihl_[\\w-]+$`));
+    const fresh = await browser.newPage();
+    try {
+      await fresh.goto(link);
+      await fresh.waitForSelector('#views', { visible: true });
+      assert.deepEqual((await cellTexts(fresh, 'accounts')).slice(0, 3), ['support', 'INBOX', 'idle']);
+      assert.equal(
+        fresh.url(),
+        `${scenario.bridge.url}/dashboard`,
+        'the code is taken out of the address bar',
+      );
+      const token = String(await fresh.evaluate("sessionStorage.getItem('idlehook-token')"));
+      assert.match(token, /^ihk_/);
+      const retry = await fetch(`${scenario.bridge.url}/dashboard/retry-now`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'x-idlehook-dashboard': '1',
+          'content-type': 'application/json',
+        },
+        body: '{"subscriptionId":"flaky"}',
+      });
+      assert.equal(retry.status, 403, 'the link was made for a read-only token');
+    } finally {
+      await fresh.close();
+    }
+    const again = await browser.newPage();
+    try {
+      await again.goto(link);
+      await again.waitForSelector('#login', { visible: true });
+      assert.match(
+        String(await again.$eval('#linkrefused', (node) => node.textContent)),
+        /used already or has expired/,
+      );
+    } finally {
+      await again.close();
+    }
+    const listed = await scenario.bridge.cli('tokens', 'list');
+    assert.match(listed.stdout, /dashboard login {2}read .* expires \d{4}-/);
+  });
 });
 
 describe('the dashboard with "dashboard.showMessageDetails" turned on', () => {

@@ -102,7 +102,9 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   scope TEXT NOT NULL DEFAULT 'full' CHECK (scope IN ('read', 'full')),
   hash TEXT NOT NULL UNIQUE,
   created_at INTEGER NOT NULL,
-  last_used_at INTEGER
+  last_used_at INTEGER,
+  kind TEXT NOT NULL DEFAULT 'token' CHECK (kind IN ('token', 'login-code')),
+  expires_at INTEGER
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS managed_documents (
@@ -139,7 +141,7 @@ export function openLocalDatabase(dataDir: string): LocalDatabase {
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('journal_size_limit = 67108864');
   addQueueGroupColumn(db);
-  addTokenScopeColumn(db);
+  addTokenColumns(db);
   db.exec(SCHEMA);
   migrateSubscriptionStatus(db);
   return db;
@@ -155,14 +157,23 @@ function addQueueGroupColumn(db: LocalDatabase): void {
   }
 }
 
-/** Tokens made before scopes existed could do everything, and still can. */
-function addTokenScopeColumn(db: LocalDatabase): void {
+/**
+ * Tokens made before scopes existed could do everything, and still can; those made before login links and expiry
+ * are tokens that last until revoked.
+ */
+function addTokenColumns(db: LocalDatabase): void {
   const columns = db.prepare("SELECT name FROM pragma_table_info('api_tokens')").all() as { name: string }[];
-  if (columns.length > 0 && !columns.some((c) => c.name === 'scope')) {
+  if (columns.length === 0) return;
+  const missing = (name: string) => !columns.some((c) => c.name === name);
+  if (missing('scope'))
     db.exec(
       "ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'full' CHECK (scope IN ('read', 'full'))",
     );
-  }
+  if (missing('kind'))
+    db.exec(
+      "ALTER TABLE api_tokens ADD COLUMN kind TEXT NOT NULL DEFAULT 'token' CHECK (kind IN ('token', 'login-code'))",
+    );
+  if (missing('expires_at')) db.exec('ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER');
 }
 
 /** Data directories made before endpoint health existed kept disabled subscriptions in subscription_status. */

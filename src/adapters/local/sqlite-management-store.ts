@@ -1,4 +1,10 @@
-import { apiTokenHash, isTokenScope, newApiToken, type TokenScope } from '../../domain/api-tokens.js';
+import {
+  apiTokenHash,
+  isTokenScope,
+  newApiToken,
+  newLoginCode,
+  type TokenScope,
+} from '../../domain/api-tokens.js';
 import type { ApiTokenInfo, ApiTokenStore } from '../../ports/management.js';
 import type { Clock } from '../../ports/services.js';
 import type { LocalDatabase } from './database.js';
@@ -9,30 +15,49 @@ export interface StoredDocument {
   readonly document: unknown;
 }
 
-/** Tokens of the management API, hashed (local mode). */
+/** Tokens of the management API and login links' codes, hashed (local mode). */
 export class SqliteApiTokens implements ApiTokenStore {
   constructor(
     private readonly db: LocalDatabase,
     private readonly clock: Clock,
   ) {}
 
-  create(name: string, scope: TokenScope): { readonly id: string; readonly token: string } {
+  create(
+    name: string,
+    scope: TokenScope,
+    expiresAt?: number,
+  ): { readonly id: string; readonly token: string } {
     const { id, token } = newApiToken();
-    this.db
-      .prepare('INSERT INTO api_tokens (id, name, scope, hash, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(id, name, scope, apiTokenHash(token), this.clock.now());
+    this.insert(id, name, scope, token, 'token', expiresAt);
     return { id, token };
+  }
+
+  createLoginCode(scope: TokenScope, expiresAt: number): string {
+    const code = newLoginCode();
+    this.insert(newApiToken().id, 'dashboard login link', scope, code, 'login-code', expiresAt);
+    return code;
+  }
+
+  redeemLoginCode(code: string): TokenScope | undefined {
+    const row = this.db
+      .prepare("DELETE FROM api_tokens WHERE hash = ? AND kind = 'login-code' RETURNING scope, expires_at")
+      .get(apiTokenHash(code)) as { scope: unknown; expires_at: number } | undefined;
+    if (!row || row.expires_at <= this.clock.now()) return undefined;
+    return isTokenScope(row.scope) ? row.scope : undefined;
   }
 
   list(): ApiTokenInfo[] {
     const rows = this.db
-      .prepare('SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY created_at, id')
+      .prepare(
+        "SELECT id, name, scope, created_at, last_used_at, expires_at FROM api_tokens WHERE kind = 'token' ORDER BY created_at, id",
+      )
       .all() as {
       id: string;
       name: string;
       scope: TokenScope;
       created_at: number;
       last_used_at: number | null;
+      expires_at: number | null;
     }[];
     return rows.map((r) => ({
       id: r.id,
@@ -40,11 +65,18 @@ export class SqliteApiTokens implements ApiTokenStore {
       scope: r.scope,
       createdAt: r.created_at,
       lastUsedAt: r.last_used_at ?? undefined,
+      expiresAt: r.expires_at ?? undefined,
     }));
   }
 
   any(): boolean {
-    return this.db.prepare('SELECT 1 FROM api_tokens LIMIT 1').get() !== undefined;
+    return (
+      this.db
+        .prepare(
+          "SELECT 1 FROM api_tokens WHERE kind = 'token' AND (expires_at IS NULL OR expires_at > ?) LIMIT 1",
+        )
+        .get(this.clock.now()) !== undefined
+    );
   }
 
   revoke(id: string): boolean {
@@ -52,10 +84,31 @@ export class SqliteApiTokens implements ApiTokenStore {
   }
 
   verify(token: string): TokenScope | undefined {
+    const now = this.clock.now();
     const row = this.db
-      .prepare('UPDATE api_tokens SET last_used_at = ? WHERE hash = ? RETURNING scope')
-      .get(this.clock.now(), apiTokenHash(token)) as { scope: unknown } | undefined;
+      .prepare(
+        "UPDATE api_tokens SET last_used_at = ? WHERE hash = ? AND kind = 'token' AND (expires_at IS NULL OR expires_at > ?) RETURNING scope",
+      )
+      .get(now, apiTokenHash(token), now) as { scope: unknown } | undefined;
     return isTokenScope(row?.scope) ? row.scope : undefined;
+  }
+
+  private insert(
+    id: string,
+    name: string,
+    scope: TokenScope,
+    secret: string,
+    kind: 'token' | 'login-code',
+    expiresAt: number | undefined,
+  ): void {
+    const now = this.clock.now();
+    // What has expired is cleared away as new ones are made: login links and dashboard sessions add up otherwise.
+    this.db.prepare('DELETE FROM api_tokens WHERE expires_at <= ?').run(now);
+    this.db
+      .prepare(
+        'INSERT INTO api_tokens (id, name, scope, hash, created_at, kind, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(id, name, scope, apiTokenHash(secret), now, kind, expiresAt ?? null);
   }
 }
 

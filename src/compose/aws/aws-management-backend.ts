@@ -1,4 +1,5 @@
 import { AwsDirectory } from '../../adapters/aws/aws-directory.js';
+import { redeemLoginCode } from '../../api/tokens.js';
 import type { AwsEnvironment } from '../../config/aws-environment.js';
 import { STATUS_REPORT_STALE_AFTER_MS } from '../../imap/status-reporter.js';
 import { replayDeadLetters } from '../../pipeline/replay.js';
@@ -32,6 +33,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     directory,
     verifyToken: (token) => aws.apiTokens.verify(token),
     hasTokens: () => aws.apiTokens.any(),
+    redeemLoginCode: (code) => redeemLoginCode(aws.apiTokens, aws.clock, code),
     accountStatuses: async () => {
       const reports = await aws.accountStatusReports.all();
       return new Map([...reports].filter(([, report]) => fresh(report)));

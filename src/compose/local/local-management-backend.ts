@@ -5,6 +5,7 @@ import type { LocalDirectory } from '../../adapters/local/local-directory.js';
 import type { LocalStores } from '../../adapters/local/local-stores.js';
 import { sqliteRetryQueue } from '../../adapters/local/retry-queue.js';
 import { systemClock } from '../../adapters/system-clock.js';
+import { redeemLoginCode } from '../../api/tokens.js';
 import type { Config } from '../../config/config.js';
 import { type ConnectSigner, connectLink } from '../../connect/connect-links.js';
 import type { StatusBoard } from '../../imap/status-board.js';
@@ -33,6 +34,7 @@ export function localManagementBackend(parts: {
     directory,
     verifyToken: (token) => stores.apiTokens.verify(token),
     hasTokens: () => stores.apiTokens.any(),
+    redeemLoginCode: (code) => redeemLoginCode(stores.apiTokens, clock, code),
     accountStatuses: () =>
       new Map(Object.entries(status.snapshot()).map(([id, snapshot]) => [id, { status: snapshot }])),
     accountStatusesOf: (ids) =>
