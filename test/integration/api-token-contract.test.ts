@@ -23,8 +23,8 @@ function tokenStoreContract(name: string, open: () => Promise<ApiTokenStore>): v
     assert.equal(await tokens.any(), false, 'a code alone does not close an open dashboard');
     assert.deepEqual(await tokens.list(), [], 'codes are not listed as tokens');
 
-    const token = await redeemLoginCode(tokens, clock, code);
-    assert.ok(token?.startsWith('ihk_'));
+    const token = (await redeemLoginCode(tokens, clock, code)) ?? '';
+    assert.match(token, /^ihk_/);
     assert.equal(await tokens.verify(token), 'read', 'the token carries the scope the link was made with');
     assert.equal(await redeemLoginCode(tokens, clock, code), undefined, 'used once');
     const listed = await tokens.list();
