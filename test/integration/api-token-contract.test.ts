@@ -59,8 +59,9 @@ describe('API token stores', () => {
   after(async () => {
     await dynamo.stop();
   });
-  tokenStoreContract('SQLite (local mode)', async () =>
-    openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-tokens-')), clock).apiTokens,
+  tokenStoreContract(
+    'SQLite (local mode)',
+    async () => openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-tokens-')), clock).apiTokens,
   );
   tokenStoreContract(
     'DynamoDB (on dynalite)',
