@@ -244,7 +244,10 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
     item: 'account status (as last reported)',
     key: TABLE_KEYS.accountStatus('<account>', '<hash of the account, 0-15>'),
   },
-  { item: 'management API token', key: TABLE_KEYS.apiToken('<sha256 of the token>') },
+  {
+    item: "management API token, or a dashboard login link's code",
+    key: TABLE_KEYS.apiToken('<sha256 of the token or code>'),
+  },
   { item: 'connect flow under way', key: TABLE_KEYS.connectFlow('<state id>') },
   { item: 'connect link used', key: TABLE_KEYS.connectLink('<link signature>') },
   { item: 'OAuth2 tokens as last refreshed (sealed)', key: TABLE_KEYS.oauth2Tokens('<account>') },
