@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { problemResponse } from '../api/problem.js';
 import { bearerToken, requireScope } from '../api/tokens.js';
 import { accountView, attemptView, deadLetterView, iso, subscriptionView } from '../api/views.js';
+import { retryingBySubscription } from '../pipeline/retrying.js';
 import type { ManagementBackend } from '../ports/management.js';
 import type { DeliveryAttempt } from '../ports/pipeline.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './assets.js';
@@ -151,6 +152,7 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
     const attempts = await Promise.all(
       subscriptions.map((s) => backend.attempts.listAttempts(s.value.id, ATTEMPTS_PER_SUBSCRIPTION)),
     );
+    const retrying = pending && retryingBySubscription(pending);
     return c.json(
       {
         generatedAt: iso(backend.clock.now()),
@@ -158,18 +160,17 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
         accounts: accounts.map((a) => accountView(backend, a, statuses.get(a.value.id))),
         subscriptions: await Promise.all(
           subscriptions.map(async (s) => {
-            const waiting = pending?.filter((p) => p.subscriptionId === s.value.id);
-            const next = waiting?.reduce(
-              (soonest, p) => Math.min(soonest, p.nextAttemptAt),
-              Number.POSITIVE_INFINITY,
-            );
+            const waiting = retrying?.get(s.value.id);
             return {
               ...(await subscriptionView(backend, s)),
               // null where the queue cannot tell (AWS mode): the page then shows no retry column's figures.
               retrying:
-                waiting === undefined
+                retrying === undefined
                   ? null
-                  : { count: waiting.length, nextAttemptAt: waiting.length > 0 ? iso(next ?? 0) : null },
+                  : {
+                      count: waiting?.count ?? 0,
+                      nextAttemptAt: waiting ? iso(waiting.nextAttemptAt) : null,
+                    },
             };
           }),
         ),

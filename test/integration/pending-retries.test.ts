@@ -65,6 +65,12 @@ describe('deliveries being retried (local mode): listed with their next attempt,
     assert.match(listed.stdout, /idlehook subscriptions retry ID/);
     // Not a dead letter: --failed does not list it.
     assert.match((await bridge.cli('deliveries', '--failed')).stdout, /No failed deliveries/);
+    const status = (await (await fetch(`${bridge.url}/status`)).json()) as { retrying: unknown };
+    assert.deepEqual(
+      status.retrying,
+      [{ subscriptionId: 'hook', deliveries: 1, nextAttemptAt: pending?.nextAttemptAt }],
+      "/status shows it too, beside the queues' depths",
+    );
   });
 
   it('retries now through the API once the endpoint is back, instead of minutes later', async () => {

@@ -3,7 +3,13 @@ import type { PendingDelivery, RetryQueue } from '../../ports/pipeline.js';
 import type { SqliteQueue } from './sqlite-queue.js';
 
 /** Local mode's deliveries being retried: the delivery queue's waiting records that have had an attempt. */
-export function sqliteRetryQueue(deliveries: SqliteQueue<DeliveryRecord>): RetryQueue {
+/** Local mode's queue answers at once, and /status reads it synchronously. */
+export interface LocalRetryQueue extends RetryQueue {
+  pending(): PendingDelivery[];
+  retryNow(subscriptionId: string): Promise<number>;
+}
+
+export function sqliteRetryQueue(deliveries: SqliteQueue<DeliveryRecord>): LocalRetryQueue {
   return {
     pending: () =>
       deliveries

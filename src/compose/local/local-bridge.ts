@@ -12,6 +12,7 @@ import {
 } from '../../adapters/local/local-http-server.js';
 import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { QueueWorker } from '../../adapters/local/queue-worker.js';
+import { sqliteRetryQueue } from '../../adapters/local/retry-queue.js';
 import { PrometheusMetrics } from '../../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import type { Config } from '../../config/config.js';
@@ -30,6 +31,7 @@ import { Watcher } from '../../imap/watcher.js';
 import { ownsEverything } from '../../ownership/owns-everything.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
+import { retryingBySubscription } from '../../pipeline/retrying.js';
 import type { Logger } from '../../ports/services.js';
 import { localManagementBackend } from './local-management-backend.js';
 
@@ -90,7 +92,9 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   const connectConfig = config.connect;
   // Assigned below, before the server answers its first request.
   let server: LocalHttpServer;
+  const retries = sqliteRetryQueue(deliveries);
   const backend = localManagementBackend({
+    retries,
     config,
     stores,
     status,
@@ -145,6 +149,14 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     status: () => ({
       accounts: status.snapshot(),
       queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
+      // Deliveries waiting for their next attempt after failed ones, by subscription.
+      retrying: [...retryingBySubscription(retries.pending())].map(
+        ([subscriptionId, { count, nextAttemptAt }]) => ({
+          subscriptionId,
+          deliveries: count,
+          nextAttemptAt: new Date(nextAttemptAt).toISOString(),
+        }),
+      ),
     }),
     api: apiListener,
     dashboard: dashboardListener,
@@ -192,15 +204,13 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   const deliveryHttp = new LoopbackReceiverWake(http, async (origin) => {
     const waiting = directory.subscriptionConfigs().filter((s) => new URL(s.url).origin === origin);
     for (const subscription of waiting) {
-      const retried = await Promise.resolve(backend.retries?.retryNow(subscription.id)).catch(
-        (error: unknown) => {
-          logger.error('retrying the deliveries of a receiver that answers now failed', {
-            subscription: subscription.id,
-            error: errorMessage(error),
-          });
-          return 0;
-        },
-      );
+      const retried = await retries.retryNow(subscription.id).catch((error: unknown) => {
+        logger.error('retrying the deliveries of a receiver that answers now failed', {
+          subscription: subscription.id,
+          error: errorMessage(error),
+        });
+        return 0;
+      });
       if (retried)
         logger.info('the receiver answers now: retrying its deliveries', {
           subscription: subscription.id,

@@ -3,7 +3,7 @@ import type { NodeHttpSender } from '../../adapters/http/node-http-sender.js';
 import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import type { LocalDirectory } from '../../adapters/local/local-directory.js';
 import type { LocalStores } from '../../adapters/local/local-stores.js';
-import { sqliteRetryQueue } from '../../adapters/local/retry-queue.js';
+import type { LocalRetryQueue } from '../../adapters/local/retry-queue.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { redeemLoginCode } from '../../api/tokens.js';
 import type { Config } from '../../config/config.js';
@@ -26,6 +26,7 @@ export function localManagementBackend(parts: {
   readonly accountsChanged: () => Promise<void>;
   /** Signs connect links; the loopback server's URL once it listens. */
   readonly connect: { readonly signer: ConnectSigner; readonly baseUrl: () => string };
+  readonly retries: LocalRetryQueue;
 }): ManagementBackend {
   const { config, stores, status, directory, http, logger } = parts;
   const clock = systemClock;
@@ -71,7 +72,7 @@ export function localManagementBackend(parts: {
         timeoutMs: config.delivery.timeoutSeconds * 1000,
       }),
     attempts: stores.attempts,
-    retries: sqliteRetryQueue(stores.deliveries),
+    retries: parts.retries,
     subscriptionStatus: stores.state,
     clock,
     logger,
