@@ -126,6 +126,13 @@ export class ManagementApi extends Construct {
         resources: [props.ingestQueue.queueArn, props.deliveryQueue.queueArn],
       }),
     );
+    // Retry now: a delivery SQS holds back for its next attempt is made due at once, by its receipt handle.
+    this.handler.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:ChangeMessageVisibility'],
+        resources: [props.deliveryQueue.queueArn],
+      }),
+    );
 
     this.httpApi = new apigateway.HttpApi(this, 'Http', {
       description: 'idlehook management API (bearer tokens)',

@@ -380,14 +380,7 @@ export function createManagementApi(
     );
   });
 
-  const notInThisMode = (c: Context) =>
-    problemResponse(c, 501, {
-      detail:
-        'deliveries being retried can be listed and hurried in local mode only: SQS neither lists nor hurries messages in flight',
-    });
-
   app.openapi(listPendingRoute, async (c) => {
-    if (!backend.retries) return notInThisMode(c);
     const { subscription } = c.req.valid('query');
     const pending = (await backend.retries.pending()).filter(
       (p) => subscription === undefined || p.subscriptionId === subscription,
@@ -397,7 +390,6 @@ export function createManagementApi(
 
   app.openapi(retryNowRoute, async (c) => {
     const { id } = c.req.valid('param');
-    if (!backend.retries) return notInThisMode(c);
     if (!(await backend.directory.subscription(id))) return notFound(c, `subscription "${id}"`);
     return c.json({ retried: await backend.retries.retryNow(id) }, 200);
   });

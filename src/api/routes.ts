@@ -582,7 +582,7 @@ export const listPendingRoute = createRoute({
   method: 'get',
   path: '/v1/deliveries/pending',
   ...needs('read'),
-  summary: 'Deliveries being retried, each with its attempts so far and when the next is due (local mode)',
+  summary: 'Deliveries being retried, each with its attempts so far and when the next is due',
   request: { query: z.object({ subscription: identifier.optional() }) },
   responses: {
     200: json(
@@ -600,7 +600,7 @@ export const listPendingRoute = createRoute({
         ],
       },
     ),
-    ...problems(401, 422, 501),
+    ...problems(401, 422),
   },
 });
 
@@ -609,8 +609,7 @@ export const retryNowRoute = createRoute({
   method: 'post',
   path: '/v1/subscriptions/{id}/retry-now',
   ...needs('full'),
-  summary:
-    'Make the subscription’s deliveries being retried due now, for an endpoint that is back (local mode)',
+  summary: 'Make the subscription’s deliveries being retried due now, for an endpoint that is back',
   request: { params: IdParam },
   responses: {
     200: json(
@@ -620,7 +619,7 @@ export const retryNowRoute = createRoute({
         retried: 2,
       },
     ),
-    ...problems(401, 403, 404, 422, 501),
+    ...problems(401, 403, 404, 422),
   },
 });
 

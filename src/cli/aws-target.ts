@@ -45,6 +45,7 @@ export async function openAwsTarget(stackName: string | undefined): Promise<Targ
     timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
     subscriptions: () => aws.subscriptions.list(),
     dashboardUrl,
+    retries: aws.retrying,
     aws,
     close: () => aws.http.close(),
   };

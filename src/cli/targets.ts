@@ -24,7 +24,7 @@ export interface Target {
   /** Present in AWS mode only: where accounts and subscriptions are managed. */
   readonly aws?: AwsAdapters;
   /** Local mode only: deliveries being retried (SQS neither lists nor hurries messages in flight). */
-  readonly retries?: RetryQueue;
+  readonly retries: RetryQueue;
   /** Where the dashboard answers: the loopback listener, or the stack's DashboardUrl (unknown with `--aws`). */
   readonly dashboardUrl: string | undefined;
   close(): Promise<void>;

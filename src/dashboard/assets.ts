@@ -155,10 +155,10 @@ function render(state) {
     replayAll.dataset.replaySubscription = s.id;
     replayAll.disabled = letters === 0;
     replayAll.addEventListener('click', () => replay({ subscriptionId: s.id }, replayAll));
-    const retrying = el('span', s.retrying === null ? 'n/a' : s.retrying.count + (s.retrying.nextAttemptAt ? ', next ' + when(s.retrying.nextAttemptAt) : ''));
+    const retrying = el('span', s.retrying.count + (s.retrying.nextAttemptAt ? ', next ' + when(s.retrying.nextAttemptAt) : ''));
     const cell = el('span');
     cell.append(retrying);
-    if (s.retrying && s.retrying.count > 0) {
+    if (s.retrying.count > 0) {
       const now = el('button', 'Retry now');
       now.dataset.retrySubscription = s.id;
       now.addEventListener('click', () => retryNow(s.id, now));

@@ -147,12 +147,12 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
       backend.directory.listSubscriptions(),
       backend.listDeadLetters(),
       backend.queueDepths(),
-      backend.retries?.pending(),
+      backend.retries.pending(),
     ]);
     const attempts = await Promise.all(
       subscriptions.map((s) => backend.attempts.listAttempts(s.value.id, ATTEMPTS_PER_SUBSCRIPTION)),
     );
-    const retrying = pending && retryingBySubscription(pending);
+    const retrying = retryingBySubscription(pending);
     return c.json(
       {
         generatedAt: iso(backend.clock.now()),
@@ -160,17 +160,13 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
         accounts: accounts.map((a) => accountView(backend, a, statuses.get(a.value.id))),
         subscriptions: await Promise.all(
           subscriptions.map(async (s) => {
-            const waiting = retrying?.get(s.value.id);
+            const waiting = retrying.get(s.value.id);
             return {
               ...(await subscriptionView(backend, s)),
-              // null where the queue cannot tell (AWS mode): the page then shows no retry column's figures.
-              retrying:
-                retrying === undefined
-                  ? null
-                  : {
-                      count: waiting?.count ?? 0,
-                      nextAttemptAt: waiting ? iso(waiting.nextAttemptAt) : null,
-                    },
+              retrying: {
+                count: waiting?.count ?? 0,
+                nextAttemptAt: waiting ? iso(waiting.nextAttemptAt) : null,
+              },
             };
           }),
         ),
@@ -192,10 +188,6 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
     async (c) => {
       const parsed = retryNowRequest.safeParse(await c.req.json().catch(() => undefined));
       if (!parsed.success) return problemResponse(c, 422, { detail: 'expected { "subscriptionId" }' });
-      if (!backend.retries)
-        return problemResponse(c, 501, {
-          detail: 'deliveries being retried can be hurried in local mode only',
-        });
       return c.json({ retried: await backend.retries.retryNow(parsed.data.subscriptionId) }, 200);
     },
   );

@@ -89,7 +89,7 @@ export interface ManagementBackend {
   replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
   readonly attempts: Pick<AttemptLog, 'listAttempts'>;
   /** Deliveries being retried, listed and hurried; absent where the queue cannot (AWS mode). */
-  readonly retries?: RetryQueue;
+  readonly retries: RetryQueue;
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -166,3 +166,14 @@ export interface RetryQueue {
   /** Makes the subscription's waiting deliveries due now; how many there were. */
   retryNow(subscriptionId: string): Awaitable<number>;
 }
+
+/**
+ * Where the queue cannot list or hurry the messages it holds back (SQS), the deliveries being retried are noted
+ * beside it, each with the handle that makes it due now.
+ */
+export interface RetryLedger extends RetryQueue {
+  /** A failed delivery waits for `pending.nextAttemptAt`; `receiptHandle` is the queue's hold on it. */
+  scheduled(pending: PendingDelivery, receiptHandle: string): Promise<void>;
+  /** A delivery retried before was delivered, dead-lettered or dropped: no longer pending. */
+  settled(subscriptionId: string, eventId: string): Promise<void>;
+}

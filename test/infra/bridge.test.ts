@@ -320,11 +320,15 @@ describe('IdlehookBridge infrastructure', () => {
       'SUBSCRIPTIONS',
       'SUBSCRIPTION#*',
     ]);
-    assert.equal(granting(deliver, 'dynamodb:DeleteItem').length, 0, 'deliver deletes no items');
+    assert.deepEqual(
+      leadingKeysOf(deliver, 'dynamodb:DeleteItem'),
+      ['RETRYING#*'],
+      'deliver deletes nothing but its notes of deliveries being retried',
+    );
     assert.doesNotMatch(resources(granting(api, 's3:GetObject')), /raw|attachments/, 'the API reads no mail');
 
     const leadingKeys = leadingKeysOf;
-    assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), ['ATTEMPTS#*']);
+    assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), ['ATTEMPTS#*', 'RETRYING#*']);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:PutItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:GetItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:Query'), ['SUBSCRIPTIONS']);

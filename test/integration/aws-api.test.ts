@@ -72,15 +72,9 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
       assert.equal(forged.status, 401, url);
     }
     assert.equal((await call('GET', '/v1/openapi.json')).json.openapi, '3.1.0');
-    // SQS neither lists nor hurries messages in flight: these say so instead of answering empty.
-    for (const [method, path] of [
-      ['GET', '/v1/deliveries/pending'],
-      ['POST', '/v1/subscriptions/any/retry-now'],
-    ] as const) {
-      const answer = await call(method, path);
-      assert.equal(answer.status, 501, `${method} ${path}: ${answer.text}`);
-      assert.match(answer.json.detail, /local mode only/);
-    }
+    // Deliveries being retried are noted by the deliver function (SQS cannot list them): none yet.
+    assert.deepEqual((await call('GET', '/v1/deliveries/pending')).json, { data: [] });
+    assert.equal((await call('POST', '/v1/subscriptions/any/retry-now')).status, 404);
   });
 
   it("keeps a token's scope in the table: a read-only token reads and is refused a change (403)", async () => {

@@ -103,8 +103,6 @@ const UNEXERCISED: Record<Component, Record<string, string>> = {
     'dynamodb:PutItem OAUTH2#*': "the doctor's OAuth2 refresh seals a rotated token; as the watcher's",
   },
   deliver: {
-    'sqs:ChangeMessageVisibility delivery queue':
-      "retries: the test's event source stand-in leaves failures to expire",
     'sqs:GetQueueAttributes delivery queue': 'the event source mapping reads the queue when it starts',
     's3:PutObject queue-overflow/*':
       "re-queueing a held-back record over SQS's 1 MiB: reached when the rate limit holds back the large one",
@@ -125,6 +123,8 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
   let linkHandler: BlobLinkHandler;
   const receiver = new WebhookReceiver(newWebhookSecret());
   const refusing = new WebhookReceiver(receiver.secret);
+  // Answers 500 until the API's retry now: its deliveries wait in SQS, noted in the table, then settle.
+  const down = new WebhookReceiver(receiver.secret);
   const secrets = new Map<string, string>();
   // Secrets Manager cannot run here: each component's reads go through a resolver over this map, recorded.
   const stubSecrets: SecretResolver = {
@@ -188,6 +188,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     secrets.set(linkKeyArn, Buffer.alloc(32, 5).toString('base64'));
     secrets.set(secretArn('subscriptions', 'hook'), receiver.secret);
     secrets.set(secretArn('subscriptions', 'refusing'), receiver.secret);
+    secrets.set(secretArn('subscriptions', 'down'), receiver.secret);
     await operator.accounts.put(
       storedDovecotAccount(dovecot, 'support', { passwordSecretArn: secretArn('accounts', 'support') }),
     );
@@ -199,6 +200,12 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       rateLimitPerSecond: 1,
     });
     refusing.respond = () => 400;
+    down.respond = () => 500;
+    await operator.subscriptions.put({
+      id: 'down',
+      url: await down.listen(),
+      secretArn: secretArn('subscriptions', 'down'),
+    });
     await operator.subscriptions.put({
       id: 'refusing',
       url: await refusing.listen(),
@@ -247,14 +254,16 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     await appender.append('INBOX', simpleMessage('large', 'é'.repeat(300_000)));
     await appender.logout();
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && (receiver.accepted.length < 3 || refusing.attempts.length < 3)) {
+    while (
+      Date.now() < deadline &&
+      (receiver.accepted.length < 3 || refusing.attempts.length < 3 || down.attempts.length < 3)
+    ) {
       await pollOnce(parseSqs, env.IDLEHOOK_INGEST_QUEUE_URL, parse);
       await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
       await new Promise((r) => setTimeout(r, 100));
     }
     // Let the dead letters land.
     for (let i = 0; i < 5; i++) await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
-    await deliverAdapters.http.close();
     // Follow the links in an event, as a receiver does.
     const attached = receiver.accepted.find((w) => w.body.data.subject === 'attached')?.body.data;
     for (const url of [attached?.raw.url, attached?.attachments[0]?.url])
@@ -330,13 +339,27 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     assert.ok((await request('GET', '/v1/dead-letters')).data.length > 0);
     refusing.respond = () => 200;
     assert.ok((await request('POST', '/v1/dead-letters/replay', { subscription: 'refusing' })).delivered > 0);
+    // The deliveries being retried, listed and hurried: SQS makes them due by their receipt handles.
+    const pending = (await request('GET', '/v1/deliveries/pending?subscription=down')).data;
+    assert.ok(pending.length > 0, 'the failed deliveries are noted');
+    down.respond = () => 200;
+    assert.ok((await request('POST', '/v1/subscriptions/down/retry-now')).retried > 0);
     await apiAdapters.http.close();
+    // Delivered now, their notes are removed.
+    const settled = Date.now() + 30_000;
+    while (Date.now() < settled && down.accepted.length < 3) {
+      await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(down.accepted.length, 3, 'the hurried deliveries arrived');
+    await deliverAdapters.http.close();
   });
 
   after(async () => {
     await watcher?.stop();
     await receiver.close();
     await refusing.close();
+    await down.close();
     await links?.close();
     await aws?.stop();
     await kms?.close();

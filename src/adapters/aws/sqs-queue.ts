@@ -124,6 +124,21 @@ export class SqsQueue<Body> implements EventQueue<Body> {
     );
   }
 
+  /**
+   * Makes a message held back by `retryLater` due now; false when the handle no longer holds it (the message was
+   * received again since, or deleted), which SQS reports as an invalid handle or a message not in flight.
+   */
+  async makeDueNow(receiptHandle: string): Promise<boolean> {
+    try {
+      await this.retryLater(receiptHandle, 0);
+      return true;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (/ReceiptHandleIsInvalid|MessageNotInflight|InvalidParameterValue/.test(name)) return false;
+      throw error;
+    }
+  }
+
   /** Decodes a message body as it arrives from SQS or in a Lambda event record. */
   async decode(text: string): Promise<Body> {
     const parsed = JSON.parse(text) as Body | Reference;

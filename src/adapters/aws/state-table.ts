@@ -80,6 +80,11 @@ export const TABLE_PARTITIONS = {
   attempts: 'ATTEMPTS#',
   /** Per subscription and second: the rate-limit counter (deliver). */
   rate: 'RATE#',
+  /**
+   * Per subscription, over WRITE_SHARDS keys (an outage schedules retries faster than one key takes): the
+   * deliveries waiting for their next attempt, with the SQS receipt handle that hurries them (deliver; the API).
+   */
+  retrying: 'RETRYING#',
   /** Shard leases: which watcher holds which shard of the mailboxes (watcher). */
   leases: 'LEASES',
   /** Management API tokens, by the SHA-256 of the token (written by the CLI, read by the API). */
@@ -120,6 +125,7 @@ const endpointHealth = `${TABLE_PARTITIONS.subscriptionStatus}*`;
 const attempts = `${TABLE_PARTITIONS.attempts}*`;
 const rates = `${TABLE_PARTITIONS.rate}*`;
 const oauth2Tokens = `${TABLE_PARTITIONS.oauth2Tokens}*`;
+const retrying = `${TABLE_PARTITIONS.retrying}*`;
 
 export const PARTITIONS_BY_COMPONENT = {
   /** Lists accounts and leases; keeps cursors, UID gaps and folder trees; reports account status. */
@@ -135,15 +141,18 @@ export const PARTITIONS_BY_COMPONENT = {
   deliver: {
     GetItem: [events, endpointHealth],
     Query: [subscriptions],
-    PutItem: [attempts],
+    // A retry scheduled is noted (PutItem); a retried delivery's note is removed once it is settled.
+    PutItem: [attempts, retrying],
     UpdateItem: [events, endpointHealth, rates],
+    DeleteItem: [retrying],
   },
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
   api: {
     GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys, oauth2Tokens],
     // The status of one page of accounts.
     BatchGetItem: [accountStatus],
-    Query: [accounts, subscriptions, accountStatus, attempts],
+    // The deliveries being retried (listed, and hurried through SQS).
+    Query: [accounts, subscriptions, accountStatus, attempts, retrying],
     QueryIndex: [`${DEAD_LETTER_INDEX.partition}*`],
     PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
@@ -191,6 +200,10 @@ export const TABLE_KEYS = {
     pk: `${TABLE_PARTITIONS.rate}${subscriptionId}`,
     sk: unixSecond,
   }),
+  retrying: (subscriptionId: string, eventId: string, writeShard = writeShardOf(eventId)): TableKey => ({
+    pk: `${TABLE_PARTITIONS.retrying}${subscriptionId}#${writeShard}`,
+    sk: eventId,
+  }),
   account: (accountId: string): TableKey => ({ pk: TABLE_PARTITIONS.accounts, sk: accountId }),
   /** The shard number zero-padded, so that a query lists the versions in order. */
   accountVersion: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.accountVersions, sk: shard }),
@@ -234,6 +247,10 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
     key: TABLE_KEYS.attempt('<subscription>', '<attemptedAt>', '<eventId>', '<attempt>'),
   },
   { item: 'rate window', key: TABLE_KEYS.rateWindow('<subscription>', '<unix second>') },
+  {
+    item: 'delivery being retried',
+    key: TABLE_KEYS.retrying('<subscription>', '<eventId>', '<hash of the event, 0-15>'),
+  },
   { item: 'account', key: TABLE_KEYS.account('<id>') },
   { item: 'account shard version', key: TABLE_KEYS.accountVersion('<shard>') },
   { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },

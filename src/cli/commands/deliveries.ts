@@ -140,12 +140,6 @@ function timeOption(option: string, value: string | undefined): number | undefin
 }
 
 async function listPending(target: Target, json: boolean, out: (line: string) => void): Promise<number> {
-  if (!target.retries) {
-    process.stderr.write(
-      'Deliveries being retried are listed in local mode only (SQS does not list messages in flight): see the attempt log, `idlehook attempts SUBSCRIPTION`.\n',
-    );
-    return 2;
-  }
   const pending = await target.retries.pending();
   if (json) {
     out(

@@ -49,17 +49,17 @@ export const enableSubscriptionCommand: Command = {
 export const retrySubscriptionCommand: Command = {
   name: 'subscriptions retry',
   synopsis: 'ID',
-  summary: 'retry the subscription’s deliveries being retried now, for an endpoint that is back (local mode)',
-  scope: 'local',
+  summary: 'retry the subscription’s deliveries being retried now, for an endpoint that is back',
+  scope: 'both',
   async run({ args, target: openTarget, out }) {
     const target = await openTarget();
     const id = await knownSubscription(target, args);
     if (id === undefined) return 2;
-    const retried = (await target.retries?.retryNow(id)) ?? 0;
+    const retried = await target.retries.retryNow(id);
     out(
       retried === 0
         ? `No deliveries to ${id} are waiting for a retry.`
-        : `${retried} ${retried === 1 ? 'delivery' : 'deliveries'} to ${id} retried now (the running bridge sends within a second).`,
+        : `${retried} ${retried === 1 ? 'delivery' : 'deliveries'} to ${id} retried now (${target.aws ? 'due in SQS at once' : 'the running bridge sends within a second'}).`,
     );
     return 0;
   },

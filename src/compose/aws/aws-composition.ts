@@ -10,6 +10,7 @@ import { DynamoDbAttemptLog } from '../../adapters/aws/dynamodb-attempt-log.js';
 import { DynamoDbConnectFlows } from '../../adapters/aws/dynamodb-connect-flows.js';
 import { DynamoDbEndpointThrottle } from '../../adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbLeaseStore } from '../../adapters/aws/dynamodb-lease-store.js';
+import { DynamoDbRetryLedger } from '../../adapters/aws/dynamodb-retry-ledger.js';
 import { DynamoDbStateStore } from '../../adapters/aws/dynamodb-state-store.js';
 import { DynamoDbSubscriptionRepository } from '../../adapters/aws/dynamodb-subscription-repository.js';
 import { KmsCredentialSealer } from '../../adapters/aws/kms-credential-sealer.js';
@@ -101,6 +102,13 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
           tableName: env.IDLEHOOK_TABLE_NAME,
           clock,
         });
+  // Deliveries are grouped by subscription: SQS fair queues keep a slow endpoint's backlog from delaying the rest.
+  const deliveries = new SqsQueue<DeliveryRecord>(sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, {
+    overflow: blobs,
+    groupOf: (record) => record.subscriptionId,
+  });
+  // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
+  const routing = new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, undefined, clock);
   return {
     guard,
     tokenEndpoint: new HttpTokenEndpoint(guard),
@@ -133,8 +141,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
     http: new NodeHttpSender(guard),
     subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),
-    // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
-    routing: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, undefined, clock),
+    routing,
     // Ingest is FIFO per mailbox: a mailbox's events stay in order, mailboxes proceed in parallel.
     ingest: new SqsQueue<IngestRecord>(sqs, env.IDLEHOOK_INGEST_QUEUE_URL, {
       overflow: blobs,
@@ -144,11 +151,14 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
         return mailbox ? `${account}#${mailbox}` : (account ?? 'idlehook');
       },
     }),
-    // Deliveries are grouped by subscription: SQS fair queues keep a slow endpoint's backlog from delaying the rest.
-    deliveries: new SqsQueue<DeliveryRecord>(sqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, {
-      overflow: blobs,
-      groupOf: (record) => record.subscriptionId,
-    }),
+    deliveries,
+    retrying: new DynamoDbRetryLedger(
+      dynamo,
+      env.IDLEHOOK_TABLE_NAME,
+      deliveries,
+      async () => (await routing.list()).map((subscription) => subscription.id),
+      clock,
+    ),
   };
 }
 
@@ -198,6 +208,7 @@ export function deliverFunction(
   return createDeliverHandler({
     metrics,
     deliveries: aws.deliveries,
+    retrying: aws.retrying,
     subscriptionRepository: aws.subscriptions,
     log: aws.state,
     attempts: aws.attempts,

@@ -32,6 +32,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
   return {
     directory,
     verifyToken: (token) => aws.apiTokens.verify(token),
+    retries: aws.retrying,
     hasTokens: () => aws.apiTokens.any(),
     redeemLoginCode: (code) => redeemLoginCode(aws.apiTokens, aws.clock, code),
     accountStatuses: async () => {

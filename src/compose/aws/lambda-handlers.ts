@@ -10,7 +10,7 @@ import { IdlehookError } from '../../domain/errors.js';
 import { type DeliveryDependencies, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
-import type { SubscriptionRepository } from '../../ports/pipeline.js';
+import type { RetryLedger, SubscriptionRepository } from '../../ports/pipeline.js';
 import type { BlobStore, Metrics } from '../../ports/services.js';
 
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -73,6 +73,8 @@ export function createParseHandler(deps: ParseHandlerDependencies): SqsHandler {
 
 export interface DeliverHandlerDependencies extends Omit<DeliveryDependencies, 'subscriptions'> {
   readonly deliveries: SqsQueue<DeliveryRecord>;
+  /** Where the retries SQS holds back are noted, so they can be listed and hurried. */
+  readonly retrying: RetryLedger;
   readonly subscriptionRepository: SubscriptionRepository;
   readonly metrics?: InvocationMetrics;
 }
@@ -92,10 +94,19 @@ export function createDeliverHandler(deps: DeliverHandlerDependencies): SqsHandl
           const body = await deps.deliveries.decode(record.body);
           const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
           const outcome = await handleDeliveryRecord(body, receiveCount, { ...deps, subscriptions });
+          const attempts = receiveCount + (body.attemptsBefore ?? 0);
           if (outcome.kind === 'retry') {
             await deps.deliveries.retryLater(record.receiptHandle, outcome.delayMs);
+            const { eventId, eventType, subscriptionId } = body;
+            const nextAttemptAt = deps.clock.now() + outcome.delayMs;
+            await deps.retrying.scheduled(
+              { eventId, eventType, subscriptionId, attempts, nextAttemptAt },
+              record.receiptHandle,
+            );
             throw new DeliveryRetryScheduledError(outcome.delayMs);
           }
+          // Only a delivery retried before can have a note (a first attempt that succeeds writes nothing here).
+          if (attempts > 1) await deps.retrying.settled(body.subscriptionId, body.eventId);
         },
         processor,
         // A batch of only scheduled retries is an outage being waited out, not a failure of the function.
