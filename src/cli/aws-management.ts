@@ -1,10 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { sealCredentials } from '../adapters/aws/aws-directory.js';
-import type { StoredSubscription } from '../adapters/aws/dynamodb-subscription-repository.js';
-import { SecretsManagerWriter } from '../adapters/aws/secrets-manager-writer.js';
-import { type StoredAccount, storedAccountOf } from '../adapters/aws/stored-account.js';
+import type { SecretsByArn } from '../adapters/aws/aws-directory.js';
 import {
   accountFields,
   accountSettings,
@@ -12,13 +8,11 @@ import {
   oauth2TokenUrl,
   subscriptionFields,
 } from '../config/account-settings.js';
-import { DEFAULT_SECRET_PREFIX, type SecretKind, secretName } from '../config/aws-environment.js';
 import type { AccountConfig } from '../config/config.js';
 import { ConfigError } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
-import type { CredentialSealer } from '../ports/services.js';
 
 const list = (text: string | undefined) =>
   text
@@ -67,45 +61,6 @@ const awsAccountFields = z
     message: 'required unless a provider preset gives it',
   });
 
-/**
- * Stores a secret value under idlehook/<kind>/<id> in Secrets Manager (creating or updating it) and returns its
- * ARN. The value comes from an environment variable, so it never appears in shell history or process lists.
- */
-async function storeSecret(prefix: string, kind: SecretKind, id: string, value: string): Promise<string> {
-  const client = new SecretsManagerClient({});
-  try {
-    return await new SecretsManagerWriter(client).store(secretName(prefix, kind, id), value);
-  } finally {
-    client.destroy();
-  }
-}
-
-async function secretArn(
-  prefix: string,
-  kind: SecretKind,
-  id: string,
-  options: { arn?: string; env?: string },
-  env: NodeJS.ProcessEnv,
-  check: (value: string) => void = () => undefined,
-  resolve?: (arn: string) => Promise<string>,
-): Promise<string> {
-  if (options.arn) {
-    if (resolve) await checkStoredSecret('--secret-arn', options.arn, resolve, check);
-    return options.arn;
-  }
-  if (!options.env)
-    throw new ConfigError('the command line', [
-      { path: '--secret', message: 'give --*-secret-arn ARN or --*-env NAME' },
-    ]);
-  const value = ownValue(env, options.env);
-  if (!value)
-    throw new ConfigError('the command line', [
-      { path: options.env, message: 'environment variable is not set' },
-    ]);
-  check(value);
-  return storeSecret(prefix, kind, id, value);
-}
-
 export interface AccountOptions {
   id?: string;
   host?: string;
@@ -132,13 +87,15 @@ export interface AccountPrecheck {
   check(account: AccountConfig): Promise<void>;
 }
 
+/**
+ * The account the options describe, for AwsDirectory (the API's write path): credentials from the environment are
+ * sealed there; a password secret given by ARN is stored as that reference (`byArn`).
+ */
 export async function accountFromOptions(
   options: AccountOptions,
   env: NodeJS.ProcessEnv,
   precheck: AccountPrecheck | undefined,
-  /** Seals passwords and refresh tokens given through the environment (a secret given by ARN is kept as such). */
-  sealer: CredentialSealer | undefined,
-): Promise<StoredAccount> {
+): Promise<{ readonly account: AccountConfig; readonly byArn: SecretsByArn }> {
   const oauth2 = options['oauth2-client-id'] !== undefined;
   const fields = parseOrExplain(awsAccountFields, {
     id: options.id,
@@ -163,52 +120,35 @@ export async function accountFromOptions(
     ...fields,
     tls: { ca: options.ca ? readFileSync(options.ca, 'utf8') : undefined, servername: options.servername },
   });
-  const oauth2Settings = fields.oauth2
-    ? {
-        tokenUrl: oauth2TokenUrl(fields.provider, fields.oauth2.tokenUrl) ?? '',
-        clientId: fields.oauth2.clientId,
-        scope: fields.oauth2.scope,
-      }
-    : undefined;
-  const oauth2Secret = oauth2Settings
-    ? {
-        refreshToken: requiredEnv(env, '--oauth2-refresh-token-env', options['oauth2-refresh-token-env']),
-        clientSecret: options['oauth2-client-secret-env']
-          ? requiredEnv(env, '--oauth2-client-secret-env', options['oauth2-client-secret-env'])
-          : undefined,
-      }
-    : undefined;
-  if (precheck) {
-    const arn = options['password-secret-arn'];
-    await precheck.check({
-      ...settings,
-      auth:
-        oauth2Settings && oauth2Secret
-          ? { kind: 'oauth2', ...oauth2Settings, ...oauth2Secret }
-          : {
-              kind: 'password',
-              password:
-                (arn ? await precheck.resolveSecret(arn) : ownValue(env, options['password-env'] ?? '')) ??
-                '',
-            },
-    });
-  }
-  const passwordArn = options['password-secret-arn'];
-  const credentials =
-    oauth2Settings && oauth2Secret
-      ? await sealCredentials(sealer, settings.id, { kind: 'oauth2', ...oauth2Settings, ...oauth2Secret })
-      : passwordArn
-        ? { passwordSecretArn: passwordArn }
-        : await sealCredentials(sealer, settings.id, {
-            kind: 'password',
-            password: requiredEnv(
-              env,
-              '--password-env',
-              options['password-env'],
-              'give --password-env NAME or --password-secret-arn ARN',
-            ),
-          });
-  return storedAccountOf(settings, credentials);
+  const passwordSecretArn = options['password-secret-arn'];
+  let auth: AccountConfig['auth'];
+  if (fields.oauth2)
+    auth = {
+      kind: 'oauth2',
+      tokenUrl: oauth2TokenUrl(fields.provider, fields.oauth2.tokenUrl) ?? '',
+      clientId: fields.oauth2.clientId,
+      scope: fields.oauth2.scope,
+      refreshToken: requiredEnv(env, '--oauth2-refresh-token-env', options['oauth2-refresh-token-env']),
+      clientSecret: options['oauth2-client-secret-env']
+        ? requiredEnv(env, '--oauth2-client-secret-env', options['oauth2-client-secret-env'])
+        : undefined,
+    };
+  else if (passwordSecretArn)
+    // Read only for the doctor's login: the directory stores the reference, never this value.
+    auth = { kind: 'password', password: precheck ? await precheck.resolveSecret(passwordSecretArn) : '' };
+  else
+    auth = {
+      kind: 'password',
+      password: requiredEnv(
+        env,
+        '--password-env',
+        options['password-env'],
+        'give --password-env NAME or --password-secret-arn ARN',
+      ),
+    };
+  const account: AccountConfig = { ...settings, auth };
+  await precheck?.check(account);
+  return { account, byArn: !fields.oauth2 && passwordSecretArn ? { passwordSecretArn } : {} };
 }
 
 function requiredEnv(
@@ -235,15 +175,15 @@ export interface SubscriptionOptions {
   'rate-limit'?: string;
 }
 
-/** New secrets go under `secrets.prefix`; `secrets.resolve` reads ones given by ARN, to check them first. */
+/**
+ * The subscription the options describe, as the API's document (secrets inline, for AwsDirectory to store as the
+ * API does), and the secrets given by ARN, which are stored as those references after being read and checked.
+ */
 export async function subscriptionFromOptions(
   options: SubscriptionOptions,
   env: NodeJS.ProcessEnv,
-  secrets: { readonly prefix: string; readonly resolve?: (arn: string) => Promise<string> } = {
-    prefix: DEFAULT_SECRET_PREFIX,
-  },
-): Promise<StoredSubscription> {
-  const resolveSecret = secrets.resolve;
+  resolveSecret: (arn: string) => Promise<string>,
+): Promise<{ readonly document: Record<string, unknown>; readonly byArn: SecretsByArn }> {
   const fields = parseOrExplain(z.object(subscriptionFields), {
     id: options.id,
     url: options.url,
@@ -251,22 +191,39 @@ export async function subscriptionFromOptions(
     accounts: list(options.accounts),
     rateLimitPerSecond: optionalNumber(options['rate-limit']),
   });
+  const secretArn = options['secret-arn'];
   const previousSecretArn = options['previous-secret-arn'];
-  if (previousSecretArn && resolveSecret)
-    await checkStoredSecret('--previous-secret-arn', previousSecretArn, resolveSecret, isWebhookSecret);
+  const secret = secretArn
+    ? await checkStoredSecret('--secret-arn', secretArn, resolveSecret, isWebhookSecret)
+    : givenSecret(env, options['secret-env']);
+  const previousSecret =
+    previousSecretArn &&
+    (await checkStoredSecret('--previous-secret-arn', previousSecretArn, resolveSecret, isWebhookSecret));
   return {
-    ...fields,
-    previousSecretArn,
-    secretArn: await secretArn(
-      secrets.prefix,
-      'subscriptions',
-      fields.id,
-      { arn: options['secret-arn'], env: options['secret-env'] },
-      env,
-      isWebhookSecret,
-      resolveSecret,
-    ),
+    document: { ...fields, secret, ...(previousSecret ? { previousSecret } : {}) },
+    byArn: { ...(secretArn ? { secretArn } : {}), ...(previousSecretArn ? { previousSecretArn } : {}) },
   };
+}
+
+/** A webhook secret from the environment variable `--secret-env` names. */
+function givenSecret(env: NodeJS.ProcessEnv, variable: string | undefined): string {
+  if (!variable)
+    throw new ConfigError('the command line', [
+      { path: '--secret', message: 'give --secret-arn ARN or --secret-env NAME' },
+    ]);
+  const value = ownValue(env, variable);
+  if (!value)
+    throw new ConfigError('the command line', [
+      { path: variable, message: 'environment variable is not set' },
+    ]);
+  try {
+    isWebhookSecret(value);
+  } catch (error) {
+    throw new ConfigError('the command line', [
+      { path: variable, message: `the secret ${errorMessage(error)}` },
+    ]);
+  }
+  return value;
 }
 
 const isWebhookSecret = (value: string) => void decodeWebhookSecret(value);
@@ -277,7 +234,7 @@ async function checkStoredSecret(
   arn: string,
   resolve: (arn: string) => Promise<string>,
   check: (value: string) => void,
-): Promise<void> {
+): Promise<string> {
   let value: string;
   try {
     value = await resolve(arn);
@@ -299,4 +256,5 @@ async function checkStoredSecret(
       },
     );
   }
+  return value;
 }

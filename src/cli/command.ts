@@ -70,7 +70,8 @@ export function stringOptions(
 export function awsIdCommand(
   name: string,
   summary: string,
-  act: (aws: NonNullable<Target['aws']>, id: string) => Promise<string>,
+  /** What was done, or `{ missing }`: nothing has that id (printed to stderr, exit 1). */
+  act: (aws: NonNullable<Target['aws']>, id: string) => Promise<string | { readonly missing: string }>,
 ): Command {
   return {
     name,
@@ -80,10 +81,21 @@ export function awsIdCommand(
     async run({ args, target, out, usageError }) {
       const [id] = args;
       if (!id) return usageError(`${name} ID`);
-      out(await act(awsOnly(await target()), id));
-      return 0;
+      const done = await act(awsOnly(await target()), id);
+      if (typeof done === 'string') {
+        out(done);
+        return 0;
+      }
+      process.stderr.write(`${done.missing}\n`);
+      return 1;
     },
   };
+}
+
+/** The directory the management API writes through, over the CLI's own clients: one write path for both. */
+export async function directoryOf(aws: NonNullable<Target['aws']>) {
+  const { awsDirectory } = await import('../compose/aws/aws-management-backend.js');
+  return awsDirectory(aws);
 }
 
 export function awsOnly(target: Target): NonNullable<Target['aws']> {

@@ -18,7 +18,6 @@ async function fromCommandLine(options: Parameters<typeof accountFromOptions>[0]
         checked = account;
       },
     },
-    undefined,
   );
   assert.ok(checked);
   return checked;
@@ -82,13 +81,13 @@ describe('one account and subscription schema for the config file and the CLI', 
         { id: 'no spaces', host: 'h', user: 'u', 'password-secret-arn': 'arn:x' },
         {},
         undefined,
-        undefined,
       ),
     );
     const subscriptionMessages = await problemsOf(() =>
       subscriptionFromOptions(
         { id: 'no spaces', url: 'https://example.com/hook', 'secret-arn': 'arn:x' },
         {},
+        async () => assert.fail('the id is refused before any secret is read'),
       ),
     );
     assert.ok(fileMessage);

@@ -16,6 +16,17 @@ import { listingOf, type StoredAccount, type StoredCredentials, storedAccountOf 
 
 type Document = Record<string, unknown>;
 
+/**
+ * Secrets an operator manages and passes by ARN (the CLI's `--password-secret-arn`, `--secret-arn`): stored as
+ * references, never copied, and never deleted by a change or a removal unless idlehook's own naming says it made
+ * them.
+ */
+export interface SecretsByArn {
+  readonly passwordSecretArn?: string;
+  readonly secretArn?: string;
+  readonly previousSecretArn?: string;
+}
+
 /** Hex characters of the random version id in a secret's name (see storeSecret). */
 const SECRET_VERSION_LENGTH = 16;
 
@@ -146,13 +157,11 @@ export class AwsDirectory implements ManagedDirectory {
     candidates: readonly (string | undefined)[],
     referenced: readonly (string | undefined)[],
   ): Promise<void> {
-    // Exactly the names storeSecret makes, and the one the CLI made before sealing (then the six characters AWS
-    // appends to an ARN).
-    const stored = secretName(this.parts.secretPrefix, kind, id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const own = new RegExp(`:secret:${stored}(/[0-9a-f]{${SECRET_VERSION_LENGTH}})?-[A-Za-z0-9]{6}$`);
     const kept = new Set(referenced);
     const unreferenced = new Set(
-      candidates.filter((arn): arn is string => arn !== undefined && own.test(arn) && !kept.has(arn)),
+      candidates.filter(
+        (arn): arn is string => arn !== undefined && this.madeSecret(kind, id, arn) && !kept.has(arn),
+      ),
     );
     // The change is stored by now: a secret left behind is the lesser harm than failing the request for it.
     await Promise.all(
@@ -165,6 +174,16 @@ export class AwsDirectory implements ManagedDirectory {
         ),
       ),
     );
+  }
+
+  /**
+   * Whether a secret is named as this directory names an item's secrets, or as the CLI did before sealing
+   * (then the six characters AWS appends to an ARN): those it deletes once unreferenced; any other is an
+   * operator's.
+   */
+  madeSecret(kind: SecretKind, id: string, arn: string): boolean {
+    const stored = secretName(this.parts.secretPrefix, kind, id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`:secret:${stored}(/[0-9a-f]{${SECRET_VERSION_LENGTH}})?-[A-Za-z0-9]{6}$`).test(arn);
   }
 
   async listAccounts(): Promise<readonly Listed<AccountListing>[]> {
@@ -195,26 +214,37 @@ export class AwsDirectory implements ManagedDirectory {
   }
 
   // Checked first so that a taken id writes no secret; the put's condition decides between concurrent requests.
-  async addAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
+  async addAccount(_document: unknown, account: AccountConfig, byArn: SecretsByArn = {}): Promise<boolean> {
     if (await this.parts.accounts.current(account.id)) return false;
-    return this.putAccount(account, undefined);
+    return this.putAccount(account, undefined, byArn);
   }
 
-  async replaceAccount(_document: unknown, account: AccountConfig): Promise<boolean> {
+  async replaceAccount(
+    _document: unknown,
+    account: AccountConfig,
+    byArn: SecretsByArn = {},
+  ): Promise<boolean> {
     const before = await this.parts.accounts.current(account.id);
     if (!before) return false;
-    return this.putAccount(account, before);
+    return this.putAccount(account, before, byArn);
   }
 
   /** `before`: the account as stored when the request began; undefined for a new one. */
-  private async putAccount(account: AccountConfig, before: StoredAccount | undefined): Promise<boolean> {
+  private async putAccount(
+    account: AccountConfig,
+    before: StoredAccount | undefined,
+    byArn: SecretsByArn,
+  ): Promise<boolean> {
     // The watcher runs far from any loopback server: AWS mode never logs in in plain text.
     if (account.security === 'none')
       throw new ConfigError('the request body', [
         { path: 'security', message: 'AWS mode needs "tls" or "starttls"' },
       ]);
     const { auth, ...settings } = account;
-    const stored = storedAccountOf(settings, await sealCredentials(this.parts.sealer, account.id, auth));
+    const credentials = byArn.passwordSecretArn
+      ? { passwordSecretArn: byArn.passwordSecretArn }
+      : await sealCredentials(this.parts.sealer, account.id, auth);
+    const stored = storedAccountOf(settings, credentials);
     const written = await this.parts.accounts.put(stored, before ? 'existing' : 'new');
     await this.removeUnreferenced(
       'accounts',
@@ -254,15 +284,23 @@ export class AwsDirectory implements ManagedDirectory {
     return value && { value, origin: 'api' };
   }
 
-  async addSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
+  async addSubscription(
+    document: unknown,
+    subscription: SubscriptionConfig,
+    byArn: SecretsByArn = {},
+  ): Promise<boolean> {
     if (await this.parts.subscriptions.current(subscription.id)) return false;
-    return this.putSubscription(document as Document, subscription, undefined);
+    return this.putSubscription(document as Document, subscription, undefined, byArn);
   }
 
-  async replaceSubscription(document: unknown, subscription: SubscriptionConfig): Promise<boolean> {
+  async replaceSubscription(
+    document: unknown,
+    subscription: SubscriptionConfig,
+    byArn: SecretsByArn = {},
+  ): Promise<boolean> {
     const before = await this.parts.subscriptions.current(subscription.id);
     if (!before) return false;
-    return this.putSubscription(document as Document, subscription, before);
+    return this.putSubscription(document as Document, subscription, before, byArn);
   }
 
   /** `document` has passed the subscription schema: its secrets are `whsec_` strings. */
@@ -270,6 +308,7 @@ export class AwsDirectory implements ManagedDirectory {
     document: Document,
     subscription: SubscriptionConfig,
     before: StoredSubscription | undefined,
+    byArn: SecretsByArn,
   ): Promise<boolean> {
     const { id } = subscription;
     const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
@@ -277,8 +316,11 @@ export class AwsDirectory implements ManagedDirectory {
     const stored = defined({
       id,
       url: subscription.url,
-      secretArn: await this.storeSecret('subscriptions', id, String(document.secret), held),
-      previousSecretArn: previous && (await this.storeSecret('subscriptions', id, previous, held)),
+      secretArn:
+        byArn.secretArn ?? (await this.storeSecret('subscriptions', id, String(document.secret), held)),
+      previousSecretArn:
+        byArn.previousSecretArn ??
+        (previous && (await this.storeSecret('subscriptions', id, previous, held))),
       previousSecretExpiresAt: previous ? subscription.previousSecretUntil : undefined,
       events: subscription.events && [...subscription.events],
       accounts: subscription.accounts && [...subscription.accounts],

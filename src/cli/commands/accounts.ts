@@ -1,6 +1,6 @@
 import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { ConfigError } from '../../config/load-config.js';
-import { awsIdCommand, awsOnly, type Command, flag, stringOptions } from '../command.js';
+import { awsIdCommand, awsOnly, type Command, directoryOf, flag, stringOptions } from '../command.js';
 import { printReport } from './local.js';
 
 export const listAccountsCommand: Command = {
@@ -45,15 +45,20 @@ export const addAccountCommand: Command = {
     '                --oauth2-client-id ID --oauth2-refresh-token-env NAME [--oauth2-client-secret-env NAME]\n' +
     '                [--oauth2-token-url URL] [--oauth2-scope SCOPE])\n' +
     '               [--port N] [--security tls|starttls] [--mailboxes INBOX,Support,*] [--initial-sync new|all]\n' +
-    '               [--ca FILE] [--servername NAME] [--skip-check]',
-  summary: "(runs the doctor's checks first and stores nothing if they fail)",
+    '               [--ca FILE] [--servername NAME] [--skip-check] [--replace]',
+  summary:
+    "(runs the doctor's checks first and stores nothing if they fail; an existing id is refused unless --replace)",
   scope: 'aws',
-  options: { ...ADD_OPTIONS, 'skip-check': { type: 'boolean', default: false } },
+  options: {
+    ...ADD_OPTIONS,
+    'skip-check': { type: 'boolean', default: false },
+    replace: { type: 'boolean', default: false },
+  },
   async run({ values, target, out }) {
     const aws = awsOnly(await target());
-    // AWS mode only: the Secrets Manager client loads with it.
+    const replace = flag(values, 'replace');
     const { accountFromOptions } = await import('../aws-management.js');
-    const account = await accountFromOptions(
+    const { account, byArn } = await accountFromOptions(
       stringOptions(values, Object.keys(ADD_OPTIONS)),
       process.env,
       flag(values, 'skip-check')
@@ -73,11 +78,22 @@ export const addAccountCommand: Command = {
                 ]);
             },
           },
-      aws.sealer,
     );
-    await aws.accounts.put(account);
+    // The API's write path: the same checks, sealing and secret handling as POST and PATCH /v1/accounts.
+    const directory = await directoryOf(aws);
+    const written = replace
+      ? await directory.replaceAccount(undefined, account, byArn)
+      : await directory.addAccount(undefined, account, byArn);
+    if (!written) {
+      process.stderr.write(
+        replace
+          ? `No account ${account.id} to replace: add it without --replace.\n`
+          : `An account with id ${account.id} exists: pass --replace to change it, or remove it first.\n`,
+      );
+      return 1;
+    }
     out(
-      `Account ${account.id} added (${account.user} at ${account.host}:${account.port}); the watcher picks it up within seconds.`,
+      `Account ${account.id} ${replace ? 'replaced' : 'added'} (${account.user} at ${account.host}:${account.port}); the watcher picks it up within seconds.`,
     );
     return 0;
   },
@@ -85,14 +101,16 @@ export const addAccountCommand: Command = {
 
 export const removeAccountCommand = awsIdCommand(
   'accounts remove',
-  'stop watching an account (its secret is kept)',
+  "stop watching an account; its sealed credentials go with it, and a secret idlehook made for it is deleted (an operator's, passed by ARN, is kept)",
   async (aws, id) => {
-    const removed = await aws.accounts.current(id);
-    await aws.accounts.remove(id);
-    const kept = removed?.passwordSecretArn ?? removed?.oauth2?.secretArn;
-    return kept
-      ? `Account ${id} removed; the secret it named is kept (delete ${kept} in Secrets Manager if no longer needed).`
-      : `Account ${id} removed, with its sealed credentials.`;
+    const directory = await directoryOf(aws);
+    const before = await aws.accounts.current(id);
+    if ((await directory.removeAccount(id)) === 'not-found') return { missing: `No account ${id}.` };
+    const secret = before?.passwordSecretArn ?? before?.oauth2?.secretArn;
+    if (!secret) return `Account ${id} removed, with its sealed credentials.`;
+    return directory.madeSecret('accounts', id, secret)
+      ? `Account ${id} removed; its secret ${secret} is scheduled for deletion (recoverable for 7 days).`
+      : `Account ${id} removed; the secret it named is kept (delete ${secret} in Secrets Manager if no longer needed).`;
   },
 );
 
@@ -104,8 +122,7 @@ export const sealAccountsCommand: Command = {
   scope: 'aws',
   async run({ target, out }) {
     const aws = awsOnly(await target());
-    const { awsDirectory } = await import('../../compose/aws/aws-management-backend.js');
-    const directory = awsDirectory(aws);
+    const directory = await directoryOf(aws);
     // Only secrets this stack made (under its prefix): one an operator passes by ARN may be rotated by their
     // own process, which sealing would cut off.
     const own = `:secret:${aws.secretPrefix}accounts/`;

@@ -1,4 +1,5 @@
-import { awsIdCommand, awsOnly, type Command, stringOptions } from '../command.js';
+import { parseSubscriptionDocument } from '../../config/load-config.js';
+import { awsIdCommand, awsOnly, type Command, directoryOf, flag, stringOptions } from '../command.js';
 import type { Target } from '../targets.js';
 
 export const listSubscriptionsCommand: Command = {
@@ -81,32 +82,50 @@ export const addSubscriptionCommand: Command = {
   synopsis:
     '--id ID --url URL (--secret-env NAME | --secret-arn ARN)\n' +
     '               [--events message.received,...] [--accounts a,b] [--previous-secret-arn ARN]\n' +
-    '               [--rate-limit REQUESTS_PER_SECOND]',
+    '               [--rate-limit REQUESTS_PER_SECOND] [--replace]',
   summary:
-    '(adding an existing id replaces it; --previous-secret-arn signs with the old\n' +
+    '(an existing id is refused unless --replace; --previous-secret-arn signs with the old\n' +
     ' secret too while receivers switch)',
   scope: 'aws',
-  options: ADD_OPTIONS,
+  options: { ...ADD_OPTIONS, replace: { type: 'boolean', default: false } },
   async run({ values, target, out }) {
     const aws = awsOnly(await target());
-    // AWS mode only: the Secrets Manager client loads with it.
+    const replace = flag(values, 'replace');
     const { subscriptionFromOptions } = await import('../aws-management.js');
-    const subscription = await subscriptionFromOptions(
+    const { document, byArn } = await subscriptionFromOptions(
       stringOptions(values, Object.keys(ADD_OPTIONS)),
       process.env,
-      { prefix: aws.secretPrefix, resolve: (arn) => aws.secrets.resolve(arn) },
+      (arn) => aws.secrets.resolve(arn),
     );
-    await aws.subscriptions.put(subscription);
-    out(`Subscription ${subscription.id} added: ${subscription.url}`);
+    // The API's write path: the same checks (accounts it names must exist) and secret handling as POST and
+    // PATCH /v1/subscriptions; a secret given by ARN is stored as that reference.
+    const directory = await directoryOf(aws);
+    const subscription = parseSubscriptionDocument(
+      document,
+      'the command line',
+      await directory.accountIds(),
+    );
+    const written = replace
+      ? await directory.replaceSubscription(document, subscription, byArn)
+      : await directory.addSubscription(document, subscription, byArn);
+    if (!written) {
+      process.stderr.write(
+        replace
+          ? `No subscription ${subscription.id} to replace: add it without --replace.\n`
+          : `A subscription with id ${subscription.id} exists: pass --replace to change it, or remove it first.\n`,
+      );
+      return 1;
+    }
+    out(`Subscription ${subscription.id} ${replace ? 'replaced' : 'added'}: ${subscription.url}`);
     return 0;
   },
 };
 
 export const removeSubscriptionCommand = awsIdCommand(
   'subscriptions remove',
-  'stop delivering to a subscription',
-  async (aws, id) => {
-    await aws.subscriptions.remove(id);
-    return `Subscription ${id} removed.`;
-  },
+  'stop delivering to a subscription; the signing secrets idlehook stored for it are deleted',
+  async (aws, id) =>
+    (await (await directoryOf(aws)).removeSubscription(id)) === 'not-found'
+      ? { missing: `No subscription ${id}.` }
+      : `Subscription ${id} removed.`,
 );

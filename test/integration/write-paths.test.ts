@@ -1,0 +1,206 @@
+// One write path for accounts and subscriptions in AWS mode: the same cases through the CLI (`--aws`, as an
+// operator runs it) and through the management API function (as API Gateway invokes it), on dynalite with the
+// Secrets Manager and KMS stand-ins (neither can run here). Both must create, refuse a taken id, change and
+// delete alike, and leave Secrets Manager alike.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerResolver } from '../../src/adapters/aws/secrets-manager-resolver.js';
+import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
+import { systemClock } from '../../src/adapters/system-clock.js';
+import { apiFunction } from '../../src/compose/aws/api-function.js';
+import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
+import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import { invokeApi } from '../support/aws-api.js';
+import { startDynamoDb } from '../support/aws-emulators.js';
+import { type KmsStandIn, startKms } from '../support/kms-standin.js';
+import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
+import { newWebhookSecret } from '../support/receiver.js';
+import { type SecretsManagerStandIn, startSecretsManager } from '../support/secrets-manager-standin.js';
+
+const CLI = resolve(import.meta.dirname, '../../bin/idlehook.js');
+const PREFIX = 'idlehook/Paths/';
+
+type Outcome = 'done' | 'conflict' | 'not-found';
+
+/** The operations each write path offers, reduced to what the cases compare. */
+interface WritePath {
+  addSubscription(id: string, secret: string): Promise<Outcome>;
+  /** The CLI replaces the whole subscription, so it is given the secret again; the API patches the URL. */
+  changeSubscriptionUrl(id: string, url: string, secret: string): Promise<Outcome>;
+  removeSubscription(id: string): Promise<Outcome>;
+  addAccount(id: string, password: string): Promise<Outcome>;
+  removeAccount(id: string): Promise<Outcome>;
+}
+
+describe('one write path: the CLI and the API create, refuse, change and delete alike (AWS mode)', () => {
+  let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
+  let secretsManager: SecretsManagerStandIn;
+  let kms: KmsStandIn;
+  const paths = new Map<string, WritePath>();
+  let subscriptionUrl: (id: string) => Promise<string | undefined>;
+
+  before(async () => {
+    dynamo = await startDynamoDb();
+    secretsManager = await startSecretsManager();
+    kms = await startKms();
+    const variables = {
+      IDLEHOOK_TABLE_NAME: await dynamo.createTable(),
+      IDLEHOOK_INGEST_QUEUE_URL: 'http://127.0.0.1:9/ingest.fifo',
+      IDLEHOOK_DELIVERY_QUEUE_URL: 'http://127.0.0.1:9/delivery',
+      IDLEHOOK_BLOB_BUCKET: 'unused',
+      IDLEHOOK_SECRET_PREFIX: PREFIX,
+      IDLEHOOK_CREDENTIALS_KEY_ID: kms.keyArn,
+      IDLEHOOK_STACK_NAME: 'Paths',
+      IDLEHOOK_LOG_LEVEL: 'error',
+      ...UNFETCHED_LINKS,
+    };
+    const env = loadAwsEnvironment(variables);
+    const secrets = new SecretsManagerClient({ ...dynamo.clientConfig, endpoint: secretsManager.endpoint });
+    const adapters = composeAwsAdapters(env, {
+      dynamo: dynamo.client,
+      kms: kms.client(),
+      secrets: withLinkKey(new SecretsManagerResolver(secrets, systemClock)),
+      secretWriter: new SecretsManagerWriter(secrets),
+      secretsManager: secrets,
+    });
+    const token = (await adapters.apiTokens.create('paths', 'full')).token;
+    subscriptionUrl = async (id) => (await adapters.subscriptions.current(id))?.url;
+    const api = apiFunction(adapters, env);
+    const call = async (method: string, path: string, body?: unknown): Promise<Outcome> => {
+      const answer = await invokeApi(api, method, path, { token, ...(body === undefined ? {} : { body }) });
+      if (answer.status === 409) return 'conflict';
+      if (answer.status === 404) return 'not-found';
+      assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${answer.text}`);
+      return 'done';
+    };
+    paths.set('API', {
+      addSubscription: (id, secret) =>
+        call('POST', '/v1/subscriptions', { id, url: 'https://hooks.example.com/', secret }),
+      changeSubscriptionUrl: (id, url) => call('PATCH', `/v1/subscriptions/${id}`, { url }),
+      removeSubscription: (id) => call('DELETE', `/v1/subscriptions/${id}`),
+      addAccount: (id, password) =>
+        call('POST', '/v1/accounts?check=false', { id, host: 'imap.example.com', user: id, password }),
+      removeAccount: (id) => call('DELETE', `/v1/accounts/${id}`),
+    });
+
+    const endpoint = await dynamo.client.config.endpoint?.();
+    const cliEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...variables,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    };
+    // The value travels in an environment variable, as the CLI asks (never on the command line).
+    const cli = (args: string[], value = '') =>
+      new Promise<Outcome>((done, fail) => {
+        execFile(
+          process.execPath,
+          [CLI, ...args, '--aws'],
+          { encoding: 'utf8', env: { ...cliEnv, GIVEN_VALUE: value } },
+          (error, stdout, stderr) => {
+            if (!error) return done('done');
+            if (/exists: pass --replace/.test(stderr)) return done('conflict');
+            if (/^No (account|subscription) \S+\.$/m.test(stderr)) return done('not-found');
+            fail(new Error(`idlehook ${args.join(' ')}: ${stderr}${stdout}`));
+          },
+        );
+      });
+    paths.set('CLI', {
+      addSubscription: (id, secret) =>
+        cli(
+          [
+            'subscriptions',
+            'add',
+            '--id',
+            id,
+            '--url',
+            'https://hooks.example.com/',
+            '--secret-env',
+            'GIVEN_VALUE',
+          ],
+          secret,
+        ),
+      changeSubscriptionUrl: (id, url, secret) =>
+        cli(
+          ['subscriptions', 'add', '--replace', '--id', id, '--url', url, '--secret-env', 'GIVEN_VALUE'],
+          secret,
+        ),
+      removeSubscription: (id) => cli(['subscriptions', 'remove', id]),
+      addAccount: (id, password) =>
+        cli(
+          [
+            'accounts',
+            'add',
+            '--skip-check',
+            '--id',
+            id,
+            '--host',
+            'imap.example.com',
+            '--user',
+            id,
+            '--password-env',
+            'GIVEN_VALUE',
+          ],
+          password,
+        ),
+      removeAccount: (id) => cli(['accounts', 'remove', id]),
+    });
+  });
+  after(async () => {
+    await kms?.close();
+    await secretsManager?.close();
+    await dynamo?.stop();
+  });
+
+  /** The live secrets stored for a subscription: named as the API names them. */
+  const liveSecretsOf = (id: string) =>
+    secretsManager.live().filter((name) => name.startsWith(`${PREFIX}subscriptions/${id}`));
+
+  for (const name of ['API', 'CLI'])
+    it(`${name}: a subscription's secret stored, a taken id refused, a change keeping the secret, a removal deleting it`, async () => {
+      const path = paths.get(name);
+      assert.ok(path);
+      const id = `hook-${name.toLowerCase()}`;
+      const secret = newWebhookSecret();
+      assert.equal(await path.addSubscription(id, secret), 'done');
+      const stored = liveSecretsOf(id);
+      assert.equal(stored.length, 1);
+      assert.match(stored[0] ?? '', new RegExp(`^${PREFIX}subscriptions/${id}/[0-9a-f]{16}$`));
+
+      assert.equal(await path.addSubscription(id, newWebhookSecret()), 'conflict');
+      assert.deepEqual(liveSecretsOf(id), stored, 'a refused request stores no secret');
+
+      assert.equal(await path.changeSubscriptionUrl(id, 'https://hooks.example.com/v2', secret), 'done');
+      assert.deepEqual(
+        liveSecretsOf(id),
+        stored,
+        'a change that keeps the secret keeps its Secrets Manager secret',
+      );
+      assert.equal(await subscriptionUrl(id), 'https://hooks.example.com/v2');
+
+      assert.equal(await path.removeSubscription(id), 'done');
+      assert.deepEqual(liveSecretsOf(id), [], "the removed subscription's secret is deleted");
+      assert.equal(secretsManager.scheduledForDeletion.get(stored[0] ?? ''), 7);
+      assert.equal(await path.removeSubscription(id), 'not-found');
+    });
+
+  for (const name of ['API', 'CLI'])
+    it(`${name}: an account's password sealed (no secret), a taken id refused, a removal`, async () => {
+      const path = paths.get(name);
+      assert.ok(path);
+      const id = `account-${name.toLowerCase()}`;
+      const before = secretsManager.live().length;
+      assert.equal(await path.addAccount(id, 'app password'), 'done');
+      assert.equal(await path.addAccount(id, 'another password'), 'conflict');
+      assert.equal(secretsManager.live().length, before, 'sealed in the item, no secret per account');
+      assert.equal(await path.removeAccount(id), 'done');
+      assert.equal(await path.removeAccount(id), 'not-found');
+    });
+});
