@@ -16,6 +16,7 @@ import {
   eventRecord,
   type IngestRecord,
   type MessageArrival,
+  type MessageMetadata,
   rawBlobKey,
 } from '../pipeline/records.js';
 import type { EventQueue, OutgoingMessage } from '../ports/pipeline.js';
@@ -63,13 +64,8 @@ export function leaseToActUnder(
 
 const minModseq = (a: string, b: string): string => (BigInt(a) < BigInt(b) ? a : b);
 
-interface MessageMeta {
-  readonly uid: number;
-  readonly size: number;
-  readonly flags: readonly string[];
-  readonly internalDate: string | null;
-  readonly modseq: string | null;
-}
+/** A message as one FETCH of a mailbox lists it: its metadata without the coordinates the session knows. */
+type FetchedMessage = Pick<MessageMetadata, 'uid' | 'size' | 'flags' | 'internalDate' | 'modseq'>;
 
 /** UIDVALIDITY as SELECT gave it; imapflow's type promises one, servers do not. */
 function uidValidityOf(mailbox: { readonly uidValidity?: bigint }): string | undefined {
@@ -357,7 +353,7 @@ export class MailboxSync {
     const exists = this.client.mailbox ? this.client.mailbox.exists : 0;
     const expectedNew = this.knownExists === undefined ? Number.POSITIVE_INFINITY : exists - this.knownExists;
     const withSource = expectedNew > 0 && expectedNew <= SINGLE_FETCH_MAX_MESSAGES;
-    const pending: MessageMeta[] = [];
+    const pending: FetchedMessage[] = [];
     const sources = new Map<number, Buffer>();
     // "n:*" always matches at least the highest UID, even when it is below n (RFC 9051 6.4.8): filter.
     for await (const message of this.client.fetch(
@@ -493,7 +489,7 @@ export class MailboxSync {
    * mailbox nor vanishes unseen. Every such UID is logged. Returns the present ones.
    */
   private async confirmMissingSources(
-    batch: readonly MessageMeta[],
+    batch: readonly FetchedMessage[],
     sources: Map<number, Buffer>,
   ): Promise<Set<number>> {
     const missing = batch.filter((m) => !sources.has(m.uid)).map((m) => m.uid);
@@ -523,7 +519,7 @@ export class MailboxSync {
   }
 
   private async announce(
-    batch: readonly MessageMeta[],
+    batch: readonly FetchedMessage[],
     cursor: MailboxCursor,
     sources: Map<number, Buffer>,
     told: Map<number, string | null>,

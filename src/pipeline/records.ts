@@ -1,4 +1,4 @@
-import type { WebhookEvent } from '../domain/events.js';
+import type { MessageCoordinates, WebhookEvent } from '../domain/events.js';
 import type { OutgoingMessage } from '../ports/pipeline.js';
 
 /** What the watcher hands to the parse stage: a message to parse, or an event that needs no parsing. */
@@ -15,11 +15,7 @@ export function arrivalRecord(arrival: MessageArrival): OutgoingMessage<IngestRe
 }
 
 /** What the IMAP server says about a message before its content is parsed (FETCH UID FLAGS ...). */
-export interface MessageMetadata {
-  readonly account: string;
-  readonly mailbox: string;
-  readonly uidValidity: string;
-  readonly uid: number;
+export interface MessageMetadata extends MessageCoordinates {
   readonly modseq: string | null;
   readonly flags: readonly string[];
   readonly internalDate: string | null;

@@ -99,6 +99,32 @@ export interface EventQueue<Body> {
   retryLater(messageId: string, delayMs: number): Promise<void>;
 }
 
+/**
+ * A queue whose messages a platform trigger hands over as raw bodies (SQS records in a Lambda event): the queue
+ * that wrote a body reads it back (a large one travels by reference).
+ */
+export interface TriggeredQueue<Body> extends EventQueue<Body> {
+  decode(raw: string): Promise<Body>;
+}
+
+/**
+ * A queue its consumer pulls from in-process (local mode's workers): told when messages are due, it receives past
+ * groups at their limit and hands back what it cannot run yet.
+ */
+export interface PulledQueue<Body> extends EventQueue<Body> {
+  /** Receives messages of any group but `busyGroups`; each with its group (null: none). */
+  receiveExcept(
+    maxMessages: number,
+    busyGroups: readonly string[],
+  ): Promise<(QueueMessage<Body> & { readonly group: string | null })[]>;
+  /** Hands a received message back at once, not counted as received. */
+  release(messageId: string): Promise<void>;
+  /** Milliseconds until the next message is due; undefined when the queue is empty. */
+  nextVisibleInMs(): number | undefined;
+  /** Calls `listener` whenever messages may have become due; returns the unsubscribe. */
+  onAvailable(listener: () => void): () => void;
+}
+
 export interface WebhookRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;

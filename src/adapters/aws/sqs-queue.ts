@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { queueOverflowKey } from '../../domain/blob-keys.js';
 import { IdlehookError } from '../../domain/errors.js';
-import type { EventQueue, OutgoingMessage, QueueMessage } from '../../ports/pipeline.js';
+import type { OutgoingMessage, QueueMessage, TriggeredQueue } from '../../ports/pipeline.js';
 import type { BlobStore } from '../../ports/services.js';
 
 /** SQS refused some messages of a batch; the caller must not advance past them. Retryable. */
@@ -60,8 +60,8 @@ interface Reference {
   readonly $overflow: string;
 }
 
-/** The EventQueue port on SQS. A message id is its receipt handle. */
-export class SqsQueue<Body> implements EventQueue<Body> {
+/** The queue port on SQS (TriggeredQueue: Lambda hands its records over). A message id is its receipt handle. */
+export class SqsQueue<Body> implements TriggeredQueue<Body> {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../domain/errors.js';
 import type { DeliveryOutcome } from '../../pipeline/handle-delivery.js';
-import type { QueueMessage } from '../../ports/pipeline.js';
+import type { PulledQueue, QueueMessage } from '../../ports/pipeline.js';
 import type { Logger } from '../../ports/services.js';
-import type { SqliteQueue } from './sqlite-queue.js';
 
 export interface QueueWorkerOptions {
   readonly name: string;
@@ -34,7 +33,7 @@ export class QueueWorker<Body> {
   private unsubscribe: (() => void) | undefined;
 
   constructor(
-    private readonly queue: SqliteQueue<Body>,
+    private readonly queue: PulledQueue<Body>,
     private readonly handle: (message: QueueMessage<Body>) => Promise<DeliveryOutcome>,
     private readonly options: QueueWorkerOptions,
   ) {}

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { EventQueue, OutgoingMessage, QueueMessage } from '../../ports/pipeline.js';
+import type { OutgoingMessage, PulledQueue, QueueMessage } from '../../ports/pipeline.js';
 import type { Clock } from '../../ports/services.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
@@ -11,7 +11,7 @@ const LEASE_MS = 5 * 60 * 1000;
  * A durable queue in the local SQLite file, with the semantics local mode needs from SQS: at-least-once,
  * visibility leases, delayed redelivery and producer-side deduplication while a message waits.
  */
-export class SqliteQueue<Body> implements EventQueue<Body> {
+export class SqliteQueue<Body> implements PulledQueue<Body> {
   private readonly signals = new EventEmitter();
   private readonly statements;
 

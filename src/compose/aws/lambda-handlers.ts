@@ -5,12 +5,11 @@ import {
   SqsFifoPartialProcessorAsync,
 } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { SqsQueue } from '../../adapters/aws/sqs-queue.js';
 import { IdlehookError } from '../../domain/errors.js';
 import { type DeliveryDependencies, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
-import type { RetryLedger, SubscriptionRepository } from '../../ports/pipeline.js';
+import type { RetryLedger, SubscriptionRepository, TriggeredQueue } from '../../ports/pipeline.js';
 import type { BlobStore, Metrics } from '../../ports/services.js';
 
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -34,8 +33,8 @@ export class DeliveryRetryScheduledError extends IdlehookError {
 
 export interface ParseHandlerDependencies {
   readonly blobs: BlobStore;
-  readonly ingest: SqsQueue<IngestRecord>;
-  readonly deliveries: SqsQueue<DeliveryRecord>;
+  readonly ingest: TriggeredQueue<IngestRecord>;
+  readonly deliveries: TriggeredQueue<DeliveryRecord>;
   readonly subscriptions: SubscriptionRepository;
   readonly metrics?: InvocationMetrics;
 }
@@ -72,7 +71,7 @@ export function createParseHandler(deps: ParseHandlerDependencies): SqsHandler {
 }
 
 export interface DeliverHandlerDependencies extends Omit<DeliveryDependencies, 'subscriptions'> {
-  readonly deliveries: SqsQueue<DeliveryRecord>;
+  readonly deliveries: TriggeredQueue<DeliveryRecord>;
   /** Where the retries SQS holds back are noted, so they can be listed and hurried. */
   readonly retrying: RetryLedger;
   readonly subscriptionRepository: SubscriptionRepository;
