@@ -163,6 +163,40 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     await idlehook('accounts', 'remove', 'old');
   });
 
+  it("`accounts seal` keeps an operator's secret under the prefix that idlehook did not name, and says so", async () => {
+    const { DynamoDbAccountRepository } = await import(
+      '../../src/adapters/aws/dynamodb-account-repository.js'
+    );
+    const repository = new DynamoDbAccountRepository(
+      dynamo.client,
+      table,
+      { secrets: { resolve: async () => '' }, sealer: undefined },
+      quiet,
+      { shardCount: 256, clock: { now: () => Date.now() } },
+    );
+    const theirs = secretsManager.put('idlehook/accounts/ops-password', 'ops-password');
+    await repository.put({
+      id: 'ops',
+      host: 'imap.example.com',
+      port: 993,
+      security: 'tls',
+      user: 'ops',
+      passwordSecretArn: theirs,
+      mailboxes: ['INBOX'],
+      initialSync: 'new',
+    });
+    const sealing = await idlehook('accounts', 'seal');
+    assert.equal(sealing.status, 0, sealing.stderr + sealing.stdout);
+    assert.match(sealing.stdout, /ops: sealed; its secret .*ops-password.* is kept \(named by you/);
+    assert.match(
+      sealing.stdout,
+      /1 account\(s\) sealed; 0 secret\(s\) idlehook made for them scheduled for deletion/,
+    );
+    assert.match(String((await repository.current('ops'))?.sealedPassword), /^esdk1:/);
+    assert.equal(secretsManager.scheduledForDeletion.has('idlehook/accounts/ops-password'), false);
+    await idlehook('accounts', 'remove', 'ops');
+  });
+
   it('checks an account before adding it, and stores nothing when the login fails', async () => {
     const dovecot = await startDovecot([{ name: 'support', password: 'right' }]);
     try {

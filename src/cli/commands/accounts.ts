@@ -127,6 +127,7 @@ export const sealAccountsCommand: Command = {
     // own process, which sealing would cut off.
     const own = `:secret:${aws.secretPrefix}accounts/`;
     let sealed = 0;
+    let deleted = 0;
     let failed = 0;
     for (const stored of await aws.accounts.stored()) {
       const arn = stored.passwordSecretArn ?? stored.oauth2?.secretArn;
@@ -142,6 +143,12 @@ export const sealAccountsCommand: Command = {
         continue;
       }
       sealed += 1;
+      // The directory deletes only a secret named as idlehook names them; an operator's under the prefix stays.
+      if (directory.madeSecret('accounts', stored.id, arn)) deleted += 1;
+      else
+        out(
+          `${stored.id}: sealed; its secret ${arn} is kept (named by you, not by idlehook): delete it when unused`,
+        );
     }
     // Accounts stored before the shard index are rewritten into it, so watcher tasks read them by shard.
     const { inShardIndex } = await import('../../adapters/aws/dynamodb-account-changes.js');
@@ -150,7 +157,9 @@ export const sealAccountsCommand: Command = {
       if (inShardIndex(stored as unknown as Record<string, unknown>)) continue;
       if (await aws.accounts.put(stored, 'existing')) indexed += 1;
     }
-    out(`${sealed} account(s) sealed; their secrets are scheduled for deletion (recoverable for 7 days).`);
+    out(
+      `${sealed} account(s) sealed; ${deleted} secret(s) idlehook made for them scheduled for deletion (recoverable for 7 days).`,
+    );
     if (indexed > 0) out(`${indexed} account(s) filed under their shard.`);
     return failed > 0 ? 1 : 0;
   },
