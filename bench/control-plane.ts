@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { accountShardKeys } from '../src/adapters/aws/dynamodb-account-changes.js';
+import { stateTable } from '../src/adapters/aws/dynamodb-documents.js';
 import { KmsCredentialSealer } from '../src/adapters/aws/kms-credential-sealer.js';
 import { STATE_TABLE_DEFINITION, TABLE_KEYS } from '../src/adapters/aws/state-table.js';
 import { systemClock } from '../src/adapters/system-clock.js';
@@ -161,8 +162,7 @@ export async function runControlPlaneBenchmark(options: ControlPlaneOptions): Pr
       kms: kms.client(),
       keyId: kms.keyArn,
       stack: env.IDLEHOOK_STACK_NAME,
-      dynamo: seeding,
-      tableName,
+      table: stateTable(seeding, tableName),
       clock: systemClock,
     });
     const ids = Array.from({ length: options.accounts }, (_, i) => `acct-${String(i).padStart(7, '0')}`);

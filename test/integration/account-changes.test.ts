@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient } from '../../src/adapters/aws/dynamodb-documents.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { TABLE_KEYS } from '../../src/adapters/aws/state-table.js';
 import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
@@ -69,7 +69,7 @@ describe('account changes reach the watcher task through shard versions (dynalit
       ...UNFETCHED_LINKS,
     });
     // An account as the version before the shard index stored it: no index keys, no shard version.
-    await documentClient(dynamo.client).send(
+    await stateTable(dynamo.client, env.IDLEHOOK_TABLE_NAME).documents.send(
       new PutCommand({
         TableName: env.IDLEHOOK_TABLE_NAME,
         Item: {

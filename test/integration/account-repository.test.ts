@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbAccountRepository } from '../../src/adapters/aws/dynamodb-account-repository.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import type { SecretResolver } from '../../src/ports/services.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
 
@@ -26,8 +27,7 @@ describe('the DynamoDB account repository, on dynalite', () => {
       },
     };
     const repository = new DynamoDbAccountRepository(
-      dynamo.client,
-      await dynamo.createTable(),
+      stateTable(dynamo.client, await dynamo.createTable()),
       { secrets, sealer: undefined },
       quiet,
       { shardCount: 256, clock: { now: () => Date.now() } },

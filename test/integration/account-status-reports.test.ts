@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbAccountStatusReports } from '../../src/adapters/aws/dynamodb-account-status-reports.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import type { AccountSnapshot, MailboxStatus } from '../../src/domain/account-status.js';
 import { recordOf } from '../../src/domain/null-prototype.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
@@ -29,7 +30,7 @@ describe('account status reports (DynamoDB)', () => {
   let reports: DynamoDbAccountStatusReports;
   before(async () => {
     dynamo = await startDynamoDb();
-    reports = new DynamoDbAccountStatusReports(dynamo.client, await dynamo.createTable());
+    reports = new DynamoDbAccountStatusReports(stateTable(dynamo.client, await dynamo.createTable()));
   });
   after(async () => dynamo?.stop());
 

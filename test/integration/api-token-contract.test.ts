@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDbApiTokenStore } from '../../src/adapters/aws/dynamodb-api-token-store.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import { redeemLoginCode } from '../../src/api/tokens.js';
 import { DASHBOARD_SESSION_MS, LOGIN_CODE_LIFETIME_MS } from '../../src/domain/api-tokens.js';
@@ -65,6 +66,6 @@ describe('API token stores', () => {
   );
   tokenStoreContract(
     'DynamoDB (on dynalite)',
-    async () => new DynamoDbApiTokenStore(dynamo.client, await dynamo.createTable(), clock),
+    async () => new DynamoDbApiTokenStore(stateTable(dynamo.client, await dynamo.createTable()), clock),
   );
 });

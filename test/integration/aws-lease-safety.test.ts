@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
 import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { type AwsWatcher, startAwsWatcher } from '../../src/compose/aws/aws-watcher.js';
@@ -47,7 +48,7 @@ describe('shard leases when the listing fails but writes succeed (DynamoDB emula
     const clock = { time: 0, now: () => clock.time };
     const failing = clientWithFailingListing(dynamo.clientConfig);
     const worker = (id: string, client: DynamoDBClient) =>
-      new ShardOwnership(new DynamoDbLeaseStore(client, table, clock), clock, quiet, {
+      new ShardOwnership(new DynamoDbLeaseStore(stateTable(client, table), clock), clock, quiet, {
         workerId: id,
         shardCount: 8,
         leaseDurationMs: 10_000,

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbApiTokenStore } from '../../src/adapters/aws/dynamodb-api-token-store.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
@@ -109,8 +110,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       '../../src/adapters/aws/dynamodb-account-repository.js'
     );
     const repository = new DynamoDbAccountRepository(
-      dynamo.client,
-      table,
+      stateTable(dynamo.client, table),
       { secrets: { resolve: async () => '' }, sealer: undefined },
       quiet,
       { shardCount: 256, clock: { now: () => Date.now() } },
@@ -168,8 +168,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
       '../../src/adapters/aws/dynamodb-account-repository.js'
     );
     const repository = new DynamoDbAccountRepository(
-      dynamo.client,
-      table,
+      stateTable(dynamo.client, table),
       { secrets: { resolve: async () => '' }, sealer: undefined },
       quiet,
       { shardCount: 256, clock: { now: () => Date.now() } },
@@ -298,7 +297,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     assert.equal(made.status, 0, made.stderr);
     const token = made.stdout.trim();
     assert.match(token, /^ihk_[A-Za-z0-9_-]{43}$/);
-    const store = new DynamoDbApiTokenStore(dynamo.client, table, systemClock);
+    const store = new DynamoDbApiTokenStore(stateTable(dynamo.client, table), systemClock);
     assert.equal(await store.verify(token), 'full', 'the API accepts it, with full access by default');
     assert.equal(await store.verify(`${token}x`), undefined);
     const items = await dynamo.client.send(
@@ -319,7 +318,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   });
 
   it('lists dead letters from DynamoDB', async () => {
-    const state = new DynamoDbStateStore(dynamo.client, table, systemClock, unusedOverflow);
+    const state = new DynamoDbStateStore(stateTable(dynamo.client, table), systemClock, unusedOverflow);
     await state.deadLetter({
       eventId: 'evt_dead',
       subscriptionId: 'helpdesk',
@@ -339,7 +338,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
 
   it('resets the shard leases for a new shard count, but not while a watcher still beats', async () => {
     const clock = { now: () => Date.now() };
-    const store = new DynamoDbLeaseStore(dynamo.client, table, clock);
+    const store = new DynamoDbLeaseStore(stateTable(dynamo.client, table), clock);
     const ownership = new ShardOwnership(store, clock, quiet, {
       workerId: 'w1',
       shardCount: 4,
@@ -350,7 +349,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     // A lease taken twice: its epoch is above what a fresh table's first take gives.
     await ownership.release();
     await ownership.cycle();
-    const state = new DynamoDbStateStore(dynamo.client, table, systemClock, unusedOverflow);
+    const state = new DynamoDbStateStore(stateTable(dynamo.client, table), systemClock, unusedOverflow);
     const fence = ownership.lease('support');
     assert.ok(fence);
     await state.resetCursor(

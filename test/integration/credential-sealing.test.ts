@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { wrappingKeyContext } from '../../src/adapters/aws/credential-context.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { KmsCredentialSealer } from '../../src/adapters/aws/kms-credential-sealer.js';
 import { SealedOAuth2TokenStore } from '../../src/adapters/aws/sealed-oauth2-token-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
@@ -19,8 +20,7 @@ describe('credentials sealed under the stack KMS key (Encryption SDK, one wrappi
       kms: kms.client(),
       keyId: kms.keyArn,
       stack,
-      dynamo: dynamo.client,
-      tableName,
+      table: stateTable(dynamo.client, tableName),
       clock: systemClock,
     });
 
@@ -111,14 +111,14 @@ describe('credentials sealed under the stack KMS key (Encryption SDK, one wrappi
         return account === 'gmail' ? before : undefined;
       },
     };
-    const store = new SealedOAuth2TokenStore(dynamo.client, tableName, sealer(), legacy);
+    const store = new SealedOAuth2TokenStore(stateTable(dynamo.client, tableName), sealer(), legacy);
     assert.deepEqual(await store.load('gmail'), before, 'the tokens saved before sealing');
     assert.equal(await store.load('nobody'), undefined);
     const rotated = { ...before, refreshToken: 'rt-new', accessToken: 'at-new', expiresAt: 2 };
     await store.save('gmail', rotated);
     legacyReads.length = 0;
     assert.deepEqual(
-      await new SealedOAuth2TokenStore(dynamo.client, tableName, sealer(), legacy).load('gmail'),
+      await new SealedOAuth2TokenStore(stateTable(dynamo.client, tableName), sealer(), legacy).load('gmail'),
       rotated,
     );
     assert.deepEqual(legacyReads, [], 'once sealed, the old secret is not read');
@@ -136,7 +136,10 @@ describe('credentials sealed under the stack KMS key (Encryption SDK, one wrappi
     );
     // Without a credentials key (a stack not deployed again) a refresh is refused loudly, not saved in clear.
     await assert.rejects(
-      new SealedOAuth2TokenStore(dynamo.client, tableName, undefined, legacy).save('gmail', rotated),
+      new SealedOAuth2TokenStore(stateTable(dynamo.client, tableName), undefined, legacy).save(
+        'gmail',
+        rotated,
+      ),
       /no credentials key/,
     );
   });
@@ -147,8 +150,7 @@ describe('credentials sealed under the stack KMS key (Encryption SDK, one wrappi
       kms: kms.client(),
       keyId: kms.keyArn,
       stack: 'Other',
-      dynamo: dynamo.client,
-      tableName: other,
+      table: stateTable(dynamo.client, other),
       clock: systemClock,
     });
     const sealed = await sealer().seal('secret', { kind: 'account', id: 'alice' });

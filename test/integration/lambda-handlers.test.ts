@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDbAttemptLog } from '../../src/adapters/aws/dynamodb-attempt-log.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbEndpointThrottle } from '../../src/adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbRetryLedger } from '../../src/adapters/aws/dynamodb-retry-ledger.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
@@ -77,7 +78,11 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
     const secrets: SecretResolver = {
       resolve: async (arn) => (arn.endsWith(':hook') ? secret : assert.fail(arn)),
     };
-    const subscriptions = new DynamoDbSubscriptionRepository(dynamo.client, table, secrets, systemClock);
+    const subscriptions = new DynamoDbSubscriptionRepository(
+      stateTable(dynamo.client, table),
+      secrets,
+      systemClock,
+    );
     const arn = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:hook';
     await subscriptions.put({ id: 'good', url: await good.listen(), secretArn: arn });
     await subscriptions.put({
@@ -86,10 +91,9 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
       secretArn: arn,
       events: ['message.received'],
     });
-    const state = new DynamoDbStateStore(dynamo.client, table, systemClock, blobs);
+    const state = new DynamoDbStateStore(stateTable(dynamo.client, table), systemClock, blobs);
     retrying = new DynamoDbRetryLedger(
-      dynamo.client,
-      table,
+      stateTable(dynamo.client, table),
       deliveries,
       async () => (await subscriptions.list()).map((s) => s.id),
       systemClock,
@@ -100,9 +104,9 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
       retrying,
       subscriptionRepository: subscriptions,
       log: state,
-      attempts: new DynamoDbAttemptLog(dynamo.client, table),
+      attempts: new DynamoDbAttemptLog(stateTable(dynamo.client, table)),
       subscriptionStatus: state,
-      throttle: new DynamoDbEndpointThrottle(dynamo.client, table, systemClock),
+      throttle: new DynamoDbEndpointThrottle(stateTable(dynamo.client, table), systemClock),
       http: new NodeHttpSender(),
       clock: systemClock,
       logger: silent,

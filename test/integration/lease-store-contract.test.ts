@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import type { LeaseStore } from '../../src/ports/watcher.js';
@@ -83,5 +84,5 @@ after(async () => {
 // The AWS limits layer sits on `dynamo.client`: the store runs through it, as in every AWS-shape test.
 leaseStoreContract(
   'DynamoDB',
-  async () => new DynamoDbLeaseStore(dynamo.client, await dynamo.createTable(), systemClock),
+  async () => new DynamoDbLeaseStore(stateTable(dynamo.client, await dynamo.createTable()), systemClock),
 );

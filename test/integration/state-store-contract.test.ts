@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { DynamoDbAttemptLog } from '../../src/adapters/aws/dynamodb-attempt-log.js';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbEndpointThrottle } from '../../src/adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
@@ -277,7 +278,11 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
         return overflow.get(key);
       },
     };
-    const store = new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, counted);
+    const store = new DynamoDbStateStore(
+      stateTable(dynamo.client, await dynamo.createTable()),
+      clock,
+      counted,
+    );
     const body = 'x'.repeat(400_000);
     await store.deadLetter({
       eventId: 'evt_s3',
@@ -301,7 +306,11 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
   });
 
   it('refuses cursor writes under an older lease epoch than the last write (a watcher that lost the mailbox)', async () => {
-    const store = new DynamoDbStateStore(dynamo.client, await dynamo.createTable(), clock, overflow);
+    const store = new DynamoDbStateStore(
+      stateTable(dynamo.client, await dynamo.createTable()),
+      clock,
+      overflow,
+    );
     const cursor = (lastUid: number) => ({ uidValidity: '7', lastUid, highestModseq: null });
     await store.resetCursor('acct', 'INBOX', cursor(10), { epoch: 3 });
     await store.advanceCursor('acct', 'INBOX', cursor(12), { epoch: 3 });
@@ -325,9 +334,9 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
   stateStoreContract('DynamoDB', async () => {
     const table = await dynamo.createTable();
     return {
-      state: new DynamoDbStateStore(dynamo.client, table, clock, overflow),
-      attempts: new DynamoDbAttemptLog(dynamo.client, table),
-      throttle: new DynamoDbEndpointThrottle(dynamo.client, table, clock),
+      state: new DynamoDbStateStore(stateTable(dynamo.client, table), clock, overflow),
+      attempts: new DynamoDbAttemptLog(stateTable(dynamo.client, table)),
+      throttle: new DynamoDbEndpointThrottle(stateTable(dynamo.client, table), clock),
     };
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-subscription-repository.js';
 import { NodeHttpSender } from '../../src/adapters/http/node-http-sender.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
@@ -31,8 +32,7 @@ describe('one subscription with an unusable secret', () => {
   it('is reported on that subscription only; the others are listed and delivered', async () => {
     const url = await receiver.listen();
     const repository = new DynamoDbSubscriptionRepository(
-      dynamo.client,
-      await dynamo.createTable(),
+      stateTable(dynamo.client, await dynamo.createTable()),
       resolver,
       systemClock,
     );

@@ -1,7 +1,7 @@
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { shardOf } from '../../domain/shard-leases.js';
 import type { Clock } from '../../ports/services.js';
-import { batchGetAll, queryAll } from './dynamodb-documents.js';
+import { batchGetAll, queryAll, type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import { ACCOUNT_SHARD_INDEX, TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 import type { StoredAccount } from './stored-account.js';
 
@@ -41,7 +41,7 @@ export interface ShardVersion {
  * query per poll. Items from before the shard index (no index keys) are read from the account partition at the
  * first listing, and every FULL_LISTING_EVERY_MS while any are left (`idlehook accounts seal` rewrites them).
  */
-export class AccountChanges {
+export class AccountChanges extends StateTableAdapter {
   private state:
     | {
         readonly fullAt: number;
@@ -56,12 +56,13 @@ export class AccountChanges {
   private unindexedLeft = true;
 
   constructor(
-    private readonly documents: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly shardCount: number,
     private readonly clock: Clock,
     private readonly readAll: () => Promise<StoredAccount[]>,
-  ) {}
+  ) {
+    super(table);
+  }
 
   /** Marks the account's shard changed (after its item was written or deleted), with its mailboxes' change. */
   async bump(accountId: string, mailboxDelta: number): Promise<void> {

@@ -1,11 +1,16 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { Clock, CredentialSealer, Logger, SecretResolver } from '../../ports/services.js';
 import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
 import { AccountChanges, accountShardKeys, inShardIndex } from './dynamodb-account-changes.js';
-import { documentClient, type PutCondition, putReplacing, queryAll } from './dynamodb-documents.js';
+import {
+  type PutCondition,
+  putReplacing,
+  queryAll,
+  type StateTable,
+  StateTableAdapter,
+} from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 import { type StoredAccount, settingsOfStored } from './stored-account.js';
@@ -20,8 +25,7 @@ function countedMailboxes(item: Record<string, unknown> | undefined): number {
  * credentials opened only for the accounts a watcher task holds. The watcher lists them every few seconds at the
  * cost of the changes since (AccountChanges), so adding an account needs no redeploy.
  */
-export class DynamoDbAccountRepository implements AccountRepository {
-  private readonly documents: DynamoDBDocumentClient;
+export class DynamoDbAccountRepository extends StateTableAdapter implements AccountRepository {
   private readonly changes: AccountChanges;
   /** Each selected account's configuration as opened, with the stored item it was opened from. */
   private openedBefore = new Map<string, { readonly from: StoredAccount; readonly account: AccountConfig }>();
@@ -29,8 +33,7 @@ export class DynamoDbAccountRepository implements AccountRepository {
   private held: (() => readonly number[]) | undefined;
 
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly credentials: {
       readonly secrets: SecretResolver;
       /** Undefined where the stack has no credentials key (deployed before sealing): sealed values are refused. */
@@ -39,10 +42,8 @@ export class DynamoDbAccountRepository implements AccountRepository {
     private readonly logger: Logger,
     private readonly options: { readonly shardCount: number; readonly clock: Clock },
   ) {
-    this.documents = documentClient(client);
-    this.changes = new AccountChanges(this.documents, tableName, options.shardCount, options.clock, () =>
-      this.stored(),
-    );
+    super(table);
+    this.changes = new AccountChanges(table, options.shardCount, options.clock, () => this.stored());
   }
 
   /** Stores the account; false when `condition` did not hold (nothing written). */

@@ -1,9 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountSnapshot, AccountStatus, MailboxStatus } from '../../domain/account-status.js';
 import { recordOf } from '../../domain/null-prototype.js';
 import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/watcher.js';
-import { batchGetAll, documentClient, queryAll } from './dynamodb-documents.js';
+import { batchGetAll, queryAll, StateTableAdapter } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS, WRITE_SHARDS } from './state-table.js';
 
 interface ReportItem {
@@ -55,16 +54,7 @@ const restoredItem = (item: ReportItem) =>
   restored(JSON.parse(item.status) as StoredSnapshot, item.reportedAt);
 
 /** Accounts' status as reported by the watcher tasks: one item per account, over the ACCOUNT_STATUS#<n> keys. */
-export class DynamoDbAccountStatusReports implements AccountStatusReports {
-  private readonly documents: DynamoDBDocumentClient;
-
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.documents = documentClient(client);
-  }
-
+export class DynamoDbAccountStatusReports extends StateTableAdapter implements AccountStatusReports {
   async report(accountId: string, report: ReportedAccountStatus): Promise<void> {
     await this.documents.send(
       new PutCommand({

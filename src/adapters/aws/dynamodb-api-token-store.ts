@@ -1,5 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   apiTokenHash,
   isTokenScope,
@@ -9,7 +8,7 @@ import {
 } from '../../domain/api-tokens.js';
 import type { ApiTokenInfo, ApiTokenStore } from '../../ports/management.js';
 import type { Clock } from '../../ports/services.js';
-import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
+import { isFailedCondition, queryAll, type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS, TTL_ATTRIBUTE } from './state-table.js';
 
 interface TokenItem {
@@ -32,15 +31,12 @@ const seconds = (ms: number) => Math.floor(ms / 1000);
  * Management API tokens in the state table (pk API_TOKENS, sk = SHA-256 of the token): a request's token is
  * looked up by its hash with one keyed write, as in local mode's SQLite table.
  */
-export class DynamoDbApiTokenStore implements ApiTokenStore {
-  private readonly documents: DynamoDBDocumentClient;
-
+export class DynamoDbApiTokenStore extends StateTableAdapter implements ApiTokenStore {
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly clock: Clock,
   ) {
-    this.documents = documentClient(client);
+    super(table);
   }
 
   async create(

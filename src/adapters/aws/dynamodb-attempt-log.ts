@@ -1,22 +1,18 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttemptLog, DeliveryAttempt } from '../../ports/pipeline.js';
-import { documentClient } from './dynamodb-documents.js';
+import { type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import { attemptsPartition, TABLE_KEYS } from './state-table.js';
 
 /**
  * The per-endpoint attempt log on the state table: pk ATTEMPTS#<subscription>, sk <attemptedAt>#<event>#<n>,
  * so the newest attempts are one Query away. Items expire through the table's TTL attribute.
  */
-export class DynamoDbAttemptLog implements AttemptLog {
-  private readonly documents: DynamoDBDocumentClient;
-
+export class DynamoDbAttemptLog extends StateTableAdapter implements AttemptLog {
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly retentionSeconds = 30 * 86_400,
   ) {
-    this.documents = documentClient(client);
+    super(table);
   }
 
   async recordAttempt(attempt: DeliveryAttempt): Promise<void> {

@@ -1,23 +1,13 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectFlowStore, PendingConnectFlow } from '../../ports/management.js';
-import { conditionalPut, documentClient } from './dynamodb-documents.js';
+import { conditionalPut, StateTableAdapter } from './dynamodb-documents.js';
 import { TABLE_KEYS } from './state-table.js';
 
 /**
  * Connect flows in the state table: the user leaves through one function instance and may come back through
  * another. Taking a flow deletes it in the same request, so a `state` works once; TTL removes abandoned ones.
  */
-export class DynamoDbConnectFlows implements ConnectFlowStore {
-  private readonly documents: DynamoDBDocumentClient;
-
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.documents = documentClient(client);
-  }
-
+export class DynamoDbConnectFlows extends StateTableAdapter implements ConnectFlowStore {
   claimLink(signature: string, expiresAt: number): Promise<boolean> {
     return conditionalPut(
       this.documents,

@@ -9,8 +9,29 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 
 /** The document client every adapter on the state table uses: plain JS values in, undefined fields dropped. */
-export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** The state table as its adapters use it: made once by a composition root and shared by every adapter. */
+export interface StateTable {
+  readonly documents: DynamoDBDocumentClient;
+  readonly name: string;
+}
+
+export function stateTable(client: DynamoDBClient, name: string): StateTable {
+  return { documents: documentClient(client), name };
+}
+
+/** An adapter on the state table: its document client and the table's name, from the one handle. */
+export abstract class StateTableAdapter {
+  protected readonly documents: DynamoDBDocumentClient;
+  protected readonly tableName: string;
+
+  constructor(table: StateTable) {
+    this.documents = table.documents;
+    this.tableName = table.name;
+  }
 }
 
 /** Every item a query matches, across pages. */

@@ -1,9 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { msUntilNextWindow, windowOf } from '../../domain/rate-window.js';
 import type { Admission, EndpointThrottle } from '../../ports/pipeline.js';
 import type { Clock } from '../../ports/services.js';
-import { documentClient, isFailedCondition } from './dynamodb-documents.js';
+import { isFailedCondition, type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import { TABLE_KEYS } from './state-table.js';
 
 /**
@@ -12,15 +11,12 @@ import { TABLE_KEYS } from './state-table.js';
  * second; a conditional ADD admits or refuses). Only endpoints with a rate limit cost a request. A slow
  * endpoint's backlog is kept from holding up the others by SQS fair queues (grouped by subscription).
  */
-export class DynamoDbEndpointThrottle implements EndpointThrottle {
-  private readonly documents: DynamoDBDocumentClient;
-
+export class DynamoDbEndpointThrottle extends StateTableAdapter implements EndpointThrottle {
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly clock: Clock,
   ) {
-    this.documents = documentClient(client);
+    super(table);
   }
 
   async admit(subscriptionId: string, ratePerSecond: number): Promise<Admission> {

@@ -1,15 +1,8 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  paginateScan,
-  UpdateCommand,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, paginateScan, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Lease, LeaseTable } from '../../domain/shard-leases.js';
 import type { Clock } from '../../ports/services.js';
 import type { LeaseStore } from '../../ports/watcher.js';
-import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
+import { isFailedCondition, queryAll, type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS, TTL_ATTRIBUTE } from './state-table.js';
 
 const shardKey = (shard: number) => TABLE_KEYS.lease(String(shard).padStart(6, '0'));
@@ -19,15 +12,12 @@ const HEARTBEAT_KEPT_SECONDS = 86_400;
 const NAMES = { '#owner': 'owner', '#counter': 'counter' };
 
 /** Shard leases and watcher heartbeats in the state table's LEASES partition (see ports LeaseStore). */
-export class DynamoDbLeaseStore implements LeaseStore {
-  private readonly documents: DynamoDBDocumentClient;
-
+export class DynamoDbLeaseStore extends StateTableAdapter implements LeaseStore {
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly clock: Clock,
   ) {
-    this.documents = documentClient(client);
+    super(table);
   }
 
   async list(shardCount: number): Promise<LeaseTable> {

@@ -1,8 +1,7 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { PendingDelivery, RetryLedger } from '../../ports/pipeline.js';
 import type { Clock } from '../../ports/services.js';
-import { documentClient, queryAll } from './dynamodb-documents.js';
+import { queryAll, type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import { TABLE_KEYS, TTL_ATTRIBUTE, WRITE_SHARDS } from './state-table.js';
 
 /** A note outlives its due time by this long, then DynamoDB clears it (a delivery settled without its note). */
@@ -18,18 +17,15 @@ interface RetryingItem extends PendingDelivery {
  * (with that handle) in the state table, and removes the note once a retried delivery is settled; the API lists
  * the notes and makes their messages due now.
  */
-export class DynamoDbRetryLedger implements RetryLedger {
-  private readonly documents: DynamoDBDocumentClient;
-
+export class DynamoDbRetryLedger extends StateTableAdapter implements RetryLedger {
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly queue: { makeDueNow(receiptHandle: string): Promise<boolean> },
     /** The subscriptions whose notes `pending` lists. */
     private readonly subscriptionIds: () => Promise<readonly string[]>,
     private readonly clock: Clock,
   ) {
-    this.documents = documentClient(client);
+    super(table);
   }
 
   async scheduled(pending: PendingDelivery, receiptHandle: string): Promise<void> {

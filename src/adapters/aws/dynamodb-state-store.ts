@@ -1,12 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { deadLetterBodyKey, stateBlobKey } from '../../domain/blob-keys.js';
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import { MailboxNotOwnedError } from '../../domain/errors.js';
@@ -20,7 +13,7 @@ import type {
 } from '../../ports/pipeline.js';
 import type { BlobStore, Clock } from '../../ports/services.js';
 import type { CursorStore, LeaseFence, UidGaps } from '../../ports/watcher.js';
-import { documentClient, isFailedCondition, queryAll } from './dynamodb-documents.js';
+import { isFailedCondition, queryAll, type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import {
   DEAD_LETTER_INDEX,
   DEAD_LETTER_INDEX_KEYS,
@@ -38,19 +31,19 @@ const UNDER_CURRENT_LEASE = '(attribute_not_exists(leaseEpoch) OR leaseEpoch <= 
  * Correctness rests on conditional writes only (no transactions): a cursor moves forward within one
  * UIDVALIDITY, a delivered outcome is never turned back into a dead letter.
  */
-export class DynamoDbStateStore implements CursorStore, DeliveryLog, SubscriptionStatusStore {
-  private readonly documents: DynamoDBDocumentClient;
-
+export class DynamoDbStateStore
+  extends StateTableAdapter
+  implements CursorStore, DeliveryLog, SubscriptionStatusStore
+{
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly clock: Clock,
     /** Dead-letter bodies too large for a DynamoDB item (400 KB) are kept here and referenced. */
     private readonly overflow: BlobStore,
     /** Delivered outcomes expire (DynamoDB TTL on `expiresAt`) after this long; dead letters never do. */
     private readonly deliveredRetentionSeconds = 30 * 86_400,
   ) {
-    this.documents = documentClient(client);
+    super(table);
   }
 
   async getCursor(account: string, mailbox: string): Promise<MailboxCursor | undefined> {

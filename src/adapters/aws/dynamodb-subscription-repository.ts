@@ -1,12 +1,17 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { errorMessage } from '../../domain/errors.js';
 import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
 import type { SubscriptionRepository } from '../../ports/pipeline.js';
 import type { Clock, SecretResolver } from '../../ports/services.js';
-import { conditionalPut, documentClient, type PutCondition, queryAll } from './dynamodb-documents.js';
+import {
+  conditionalPut,
+  type PutCondition,
+  queryAll,
+  type StateTable,
+  StateTableAdapter,
+} from './dynamodb-documents.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 /** A subscription as stored: everything but the secret, which stays in Secrets Manager. */
@@ -27,19 +32,17 @@ export interface StoredSubscription {
  * Subscriptions in the state table (pk SUBSCRIPTIONS, sk = id: one Query lists them all), their secrets
  * resolved through the SecretResolver. The list is cached briefly so a batch of records costs one Query.
  */
-export class DynamoDbSubscriptionRepository implements SubscriptionRepository {
-  private readonly documents: DynamoDBDocumentClient;
+export class DynamoDbSubscriptionRepository extends StateTableAdapter implements SubscriptionRepository {
   private cached: { list: Promise<readonly SubscriptionConfig[]>; expiresAt: number } | undefined;
 
   constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     /** Undefined: list without the signing secrets (for routing events to subscriptions only). */
     private readonly secrets: SecretResolver | undefined,
     private readonly clock: Clock,
     private readonly ttlMs = 30_000,
   ) {
-    this.documents = documentClient(client);
+    super(table);
   }
 
   /** Stores the subscription; false when `condition` did not hold (nothing written). */

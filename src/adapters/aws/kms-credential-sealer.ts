@@ -5,12 +5,11 @@ import {
   RawAesKeyringNode,
   RawAesWrappingSuiteIdentifier,
 } from '@aws-crypto/client-node';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock, CredentialOwner, CredentialSealer } from '../../ports/services.js';
 import { wrappingKeyContext } from './credential-context.js';
-import { conditionalPut, documentClient } from './dynamodb-documents.js';
+import { conditionalPut, type StateTable } from './dynamodb-documents.js';
 import { TABLE_KEYS } from './state-table.js';
 
 const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
@@ -38,7 +37,6 @@ function ownerContext(stack: string, owner: CredentialOwner): Record<string, str
  * does not open there.
  */
 export class KmsCredentialSealer implements CredentialSealer {
-  private readonly documents: DynamoDBDocumentClient;
   private keyring: { readonly value: Promise<RawAesKeyringNode>; readonly expiresAt: number } | undefined;
 
   constructor(
@@ -47,13 +45,11 @@ export class KmsCredentialSealer implements CredentialSealer {
       /** The KMS key (id, ARN or alias) the wrapping key is generated under. */
       readonly keyId: string;
       readonly stack: string;
-      readonly dynamo: DynamoDBClient;
-      readonly tableName: string;
+      /** Where the wrapping key is kept, as KMS ciphertext. */
+      readonly table: StateTable;
       readonly clock: Clock;
     },
-  ) {
-    this.documents = documentClient(parts.dynamo);
-  }
+  ) {}
 
   async seal(value: string, owner: CredentialOwner): Promise<string> {
     const { result } = await encrypt(await this.wrappingKeyring(), value, {
@@ -104,11 +100,11 @@ export class KmsCredentialSealer implements CredentialSealer {
 
   /** The wrapping key in plain text: generated on the stack's first use (the first writer wins), then decrypted. */
   private async loadWrappingKey(): Promise<Uint8Array> {
-    const { kms, keyId, stack, tableName } = this.parts;
+    const { kms, keyId, stack, table } = this.parts;
     const EncryptionContext = wrappingKeyContext(stack);
     const Key = TABLE_KEYS.credentialWrappingKey(WRAPPING_KEY_VERSION);
     const read = async () =>
-      (await this.documents.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))).Item
+      (await table.documents.send(new GetCommand({ TableName: table.name, Key, ConsistentRead: true }))).Item
         ?.ciphertext as string | undefined;
     let stored = await read();
     if (stored === undefined) {
@@ -118,8 +114,8 @@ export class KmsCredentialSealer implements CredentialSealer {
       if (!generated.CiphertextBlob || !generated.Plaintext) throw new Error('KMS returned no data key');
       const ciphertext = Buffer.from(generated.CiphertextBlob).toString('base64');
       const won = await conditionalPut(
-        this.documents,
-        { TableName: tableName, Item: { ...Key, ciphertext, kmsKeyId: generated.KeyId ?? keyId } },
+        table.documents,
+        { TableName: table.name, Item: { ...Key, ciphertext, kmsKeyId: generated.KeyId ?? keyId } },
         'new',
       );
       if (won) return generated.Plaintext;

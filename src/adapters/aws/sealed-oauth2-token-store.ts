@@ -1,8 +1,7 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CredentialSealer } from '../../ports/services.js';
 import type { OAuth2TokenStore, StoredOAuth2Tokens } from '../../ports/watcher.js';
-import { documentClient } from './dynamodb-documents.js';
+import { type StateTable, StateTableAdapter } from './dynamodb-documents.js';
 import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS } from './state-table.js';
 
@@ -12,16 +11,13 @@ import { TABLE_KEYS } from './state-table.js';
  * account cost $0.40 a month and, at 100,000 accounts, 28 writes a second against a quota of 50. Tokens a task
  * saved in Secrets Manager before (`legacy`) are read until the next refresh seals them here.
  */
-export class SealedOAuth2TokenStore implements OAuth2TokenStore {
-  private readonly documents: DynamoDBDocumentClient;
-
+export class SealedOAuth2TokenStore extends StateTableAdapter implements OAuth2TokenStore {
   constructor(
-    dynamo: DynamoDBClient,
-    private readonly tableName: string,
+    table: StateTable,
     private readonly sealer: CredentialSealer | undefined,
     private readonly legacy: Pick<OAuth2TokenStore, 'load'>,
   ) {
-    this.documents = documentClient(dynamo);
+    super(table);
   }
 
   async load(account: string): Promise<StoredOAuth2Tokens | undefined> {

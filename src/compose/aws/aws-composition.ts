@@ -8,6 +8,7 @@ import { DynamoDbAccountStatusReports } from '../../adapters/aws/dynamodb-accoun
 import { DynamoDbApiTokenStore } from '../../adapters/aws/dynamodb-api-token-store.js';
 import { DynamoDbAttemptLog } from '../../adapters/aws/dynamodb-attempt-log.js';
 import { DynamoDbConnectFlows } from '../../adapters/aws/dynamodb-connect-flows.js';
+import { stateTable } from '../../adapters/aws/dynamodb-documents.js';
 import { DynamoDbEndpointThrottle } from '../../adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbLeaseStore } from '../../adapters/aws/dynamodb-lease-store.js';
 import { DynamoDbRetryLedger } from '../../adapters/aws/dynamodb-retry-ledger.js';
@@ -86,7 +87,9 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
       : undefined;
   const blobs = new S3BlobStore(clients.s3 ?? new S3Client({}), env.IDLEHOOK_BLOB_BUCKET, links);
   const sqs = clients.sqs ?? new SQSClient({ requestHandler: AWS_REQUEST_TIMEOUTS });
-  const state = new DynamoDbStateStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock, blobs);
+  // One handle on the state table for every adapter on it.
+  const table = stateTable(dynamo, env.IDLEHOOK_TABLE_NAME);
+  const state = new DynamoDbStateStore(table, clock, blobs);
   // SSRF protection is always on here: webhook URLs, token URLs and the API's accounts are user input, and
   // everything runs inside AWS.
   const guard = new DestinationGuard(env.IDLEHOOK_ALLOWED_NETWORKS);
@@ -98,8 +101,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
           kms: clients.kms ?? new KMSClient({ requestHandler: AWS_REQUEST_TIMEOUTS }),
           keyId,
           stack: env.IDLEHOOK_STACK_NAME,
-          dynamo,
-          tableName: env.IDLEHOOK_TABLE_NAME,
+          table,
           clock,
         });
   // Deliveries are grouped by subscription: SQS fair queues keep a slow endpoint's backlog from delaying the rest.
@@ -108,7 +110,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     groupOf: (record) => record.subscriptionId,
   });
   // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
-  const routing = new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, undefined, clock);
+  const routing = new DynamoDbSubscriptionRepository(table, undefined, clock);
   return {
     guard,
     tokenEndpoint: new HttpTokenEndpoint(guard),
@@ -121,26 +123,25 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     oauth2Tokens:
       clients.oauth2Tokens ??
       new SealedOAuth2TokenStore(
-        dynamo,
-        env.IDLEHOOK_TABLE_NAME,
+        table,
         sealer,
         new SecretsManagerOAuth2TokenStore(secretsManager, env.IDLEHOOK_SECRET_PREFIX),
       ),
     secretPrefix: env.IDLEHOOK_SECRET_PREFIX,
     secretWriter: clients.secretWriter ?? new SecretsManagerWriter(secretsManager),
-    apiTokens: new DynamoDbApiTokenStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
-    connectFlows: new DynamoDbConnectFlows(dynamo, env.IDLEHOOK_TABLE_NAME),
-    accountStatusReports: new DynamoDbAccountStatusReports(dynamo, env.IDLEHOOK_TABLE_NAME),
-    attempts: new DynamoDbAttemptLog(dynamo, env.IDLEHOOK_TABLE_NAME),
-    throttle: new DynamoDbEndpointThrottle(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
+    apiTokens: new DynamoDbApiTokenStore(table, clock),
+    connectFlows: new DynamoDbConnectFlows(table),
+    accountStatusReports: new DynamoDbAccountStatusReports(table),
+    attempts: new DynamoDbAttemptLog(table),
+    throttle: new DynamoDbEndpointThrottle(table, clock),
     logger,
-    accounts: new DynamoDbAccountRepository(dynamo, env.IDLEHOOK_TABLE_NAME, { secrets, sealer }, logger, {
+    accounts: new DynamoDbAccountRepository(table, { secrets, sealer }, logger, {
       shardCount: env.IDLEHOOK_SHARD_COUNT,
       clock,
     }),
-    leases: new DynamoDbLeaseStore(dynamo, env.IDLEHOOK_TABLE_NAME, clock),
+    leases: new DynamoDbLeaseStore(table, clock),
     http: new NodeHttpSender(guard),
-    subscriptions: new DynamoDbSubscriptionRepository(dynamo, env.IDLEHOOK_TABLE_NAME, secrets, clock),
+    subscriptions: new DynamoDbSubscriptionRepository(table, secrets, clock),
     routing,
     // Ingest is FIFO per mailbox: a mailbox's events stay in order, mailboxes proceed in parallel.
     ingest: new SqsQueue<IngestRecord>(sqs, env.IDLEHOOK_INGEST_QUEUE_URL, {
@@ -153,8 +154,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     }),
     deliveries,
     retrying: new DynamoDbRetryLedger(
-      dynamo,
-      env.IDLEHOOK_TABLE_NAME,
+      table,
       deliveries,
       async () => (await routing.list()).map((subscription) => subscription.id),
       clock,
