@@ -25,6 +25,11 @@ const messageReceivedSchema = envelope(
       messageId: z.string().nullable(),
       inReplyTo: z.string().nullable(),
       references: z.array(z.string()),
+      threadId: z
+        .string()
+        .describe(
+          'the conversation: the same for every message of a reply chain (from References, In-Reply-To or Message-ID; see docs/events.md)',
+        ),
       subject: z.string().nullable(),
       date: isoTime.nullable(),
       from: namedAddress.nullable(),

@@ -4,6 +4,7 @@ import { autoSubmittedReason } from '../domain/auto-submitted.js';
 import { errorMessage } from '../domain/errors.js';
 import type { EventData } from '../domain/events.js';
 import { emptyRecord } from '../domain/null-prototype.js';
+import { threadIdOf } from '../domain/threads.js';
 import type { BlobStore } from '../ports/services.js';
 import { decodeEncodedWords, hasUtf7EncodedWord } from './encoded-words.js';
 import { attachmentBlobKey, type MessageArrival } from './records.js';
@@ -131,15 +132,24 @@ export async function parseMessage(
   } catch (error) {
     const headers = headerMap(readHeaderBlock(raw));
     const first = (name: string) => headers[name]?.[0] ?? null;
-    const subject = first('subject');
+    const rawSubject = first('subject');
+    const subject = rawSubject === null ? null : decodeEncodedWords(rawSubject);
     const fromAddress = /<([^>]*)>/.exec(first('from') ?? '')?.[1] ?? first('from');
-    return {
-      ...base,
-      ...machineSignals(headers, fromAddress),
+    const threading = {
+      account: arrival.account,
       messageId: first('message-id'),
       inReplyTo: first('in-reply-to'),
       references: splitIds(first('references') ?? undefined),
-      subject: subject === null ? null : decodeEncodedWords(subject),
+      subject,
+    };
+    return {
+      ...base,
+      ...machineSignals(headers, fromAddress),
+      messageId: threading.messageId,
+      inReplyTo: threading.inReplyTo,
+      references: threading.references,
+      threadId: threadIdOf(threading),
+      subject,
       date: isoDate(first('date') ? new Date(first('date') as string) : undefined),
       from: null,
       sender: null,
@@ -174,8 +184,8 @@ export async function parseMessage(
   const headers = headerMap(parsed.headerLines);
   const rawSubject = headers.subject?.[0];
   const from = flattenAddresses(parsed.from)[0] ?? null;
-  return {
-    ...base,
+  const threading = {
+    account: arrival.account,
     messageId: parsed.messageId ?? null,
     inReplyTo: parsed.inReplyTo ?? null,
     references: splitIds(parsed.references),
@@ -183,6 +193,14 @@ export async function parseMessage(
       rawSubject && hasUtf7EncodedWord(rawSubject)
         ? decodeEncodedWords(rawSubject)
         : (parsed.subject ?? null),
+  };
+  return {
+    ...base,
+    messageId: threading.messageId,
+    inReplyTo: threading.inReplyTo,
+    references: threading.references,
+    threadId: threadIdOf(threading),
+    subject: threading.subject,
     date: isoDate(parsed.date),
     from,
     sender: flattenAddresses(senderField)[0] ?? null,

@@ -254,4 +254,35 @@ describe('message.received in local mode, against Dovecot', () => {
     assert.match(inbox.uidValidity ?? '', /^\d+$/);
     assert.equal(inbox.lastUid, Object.keys(MESSAGES).length);
   });
+
+  // Last: it appends more mail than the tests above count.
+  it('gives a reply chain appended out of order one threadId, and a broken message one from its raw headers', async () => {
+    const header = (id: string, parents: string[], subject: string) =>
+      `From: a@example.com\r\nTo: support@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${id}@example.com>\r\n` +
+      (parents.length
+        ? `In-Reply-To: <${parents.at(-1)}@example.com>\r\nReferences: ${parents.map((p) => `<${p}@example.com>`).join(' ')}\r\n`
+        : '') +
+      'MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nx\r\n';
+    // The second reply lands first, the root last, as mail relayed by different servers may.
+    await scenario.appender.append('INBOX', header('chain-r2', ['chain-root', 'chain-r1'], 'Re: Re: Chain'));
+    await scenario.appender.append('INBOX', header('chain-r1', ['chain-root'], 'Re: Chain'));
+    await scenario.appender.append('INBOX', header('chain-root', [], 'Chain'));
+    await scenario.appender.append('INBOX', header('elsewhere', [], 'Chain'));
+    await scenario.receiver.waitUntil(
+      () =>
+        ['Re: Re: Chain', 'Re: Chain'].every(bySubject) &&
+        received().filter((w) => w.body.data.subject === 'Chain').length === 2,
+      20_000,
+      'the chain and the unrelated message',
+    );
+    const threadOf = (messageId: string) =>
+      received().find((w) => w.body.data.messageId === `<${messageId}@example.com>`)?.body.data.threadId;
+    const root = threadOf('chain-root');
+    assert.match(root ?? '', /^thr_[0-9a-f]{32}$/);
+    assert.equal(threadOf('chain-r1'), root);
+    assert.equal(threadOf('chain-r2'), root);
+    assert.notEqual(threadOf('elsewhere'), root, 'the same subject in another conversation');
+    const broken = bySubject('Broken MIME')?.body.data;
+    assert.match(broken?.threadId ?? '', /^thr_[0-9a-f]{32}$/, 'read from the raw headers like the rest');
+  });
 });
