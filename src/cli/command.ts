@@ -98,6 +98,16 @@ export async function directoryOf(aws: NonNullable<Target['aws']>) {
   return awsDirectory(aws);
 }
 
+/** Says why an add (the id is taken) or a replace (there is none) through the directory wrote nothing. */
+export function refusedWrite(kind: 'account' | 'subscription', id: string, replace: boolean): number {
+  process.stderr.write(
+    replace
+      ? `No ${kind} ${id} to replace: add it without --replace.\n`
+      : `${kind === 'account' ? 'An' : 'A'} ${kind} with id ${id} exists: pass --replace to change it, or remove it first.\n`,
+  );
+  return 1;
+}
+
 export function awsOnly(target: Target): NonNullable<Target['aws']> {
   if (!target.aws)
     throw new ConfigError('the command line', [

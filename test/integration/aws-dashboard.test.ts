@@ -128,4 +128,35 @@ describe('the dashboard in AWS mode (served by the API function, in a real brows
     assert.equal(flaky.accepted[0]?.id, eventId, 'replayed under its original webhook-id');
     await page.waitForFunction("document.getElementById('replayed').textContent.includes('1 delivered')");
   });
+
+  it('opens from a one-time login link (the code kept in DynamoDB), and refuses it a second time', async () => {
+    // What `idlehook dashboard --stack NAME` makes, with the operator's credentials.
+    const code = await stack.adapters().apiTokens.createLoginCode('read', Date.now() + 600_000);
+    const link = `${served.url}/dashboard#login=${code}`;
+    const fresh = await browser.newPage();
+    try {
+      await fresh.goto(link);
+      await fresh.waitForSelector('#views', { visible: true });
+      assert.equal(fresh.url(), `${served.url}/dashboard`, 'the code is taken out of the address bar');
+      const session = String(await fresh.evaluate("sessionStorage.getItem('idlehook-token')"));
+      const read = await invokeApi(handler, 'GET', '/v1/subscriptions', { token: session });
+      assert.equal(read.status, 200, 'the token the link gave works on the API too');
+      const write = await invokeApi(handler, 'POST', '/v1/subscriptions/flaky/enable', { token: session });
+      assert.equal(write.status, 403, 'with the scope the link was made for');
+    } finally {
+      await fresh.close();
+    }
+    // Another tab (its own session storage) with the same link: refused.
+    const again = await browser.newPage();
+    try {
+      await again.goto(link);
+      await again.waitForSelector('#login', { visible: true });
+      assert.match(
+        String(await again.$eval('#linkrefused', (node) => node.textContent)),
+        /used already or has expired/,
+      );
+    } finally {
+      await again.close();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAccountRepository } from '../../src/adapters/aws/dynamodb-account-repository.js';
 import { DynamoDbApiTokenStore } from '../../src/adapters/aws/dynamodb-api-token-store.js';
 import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.js';
@@ -42,6 +43,15 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
         (error, stdout, stderr) => done({ status: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
       );
     });
+
+  /** The account items as stored, read and written directly (no sealer: sealed values stay as they are). */
+  const accountRepository = () =>
+    new DynamoDbAccountRepository(
+      stateTable(dynamo.client, table),
+      { secrets: { resolve: async () => '' }, sealer: undefined },
+      quiet,
+      { shardCount: 256, clock: { now: () => Date.now() } },
+    );
 
   before(async () => {
     dynamo = await startDynamoDb();
@@ -106,15 +116,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   });
 
   it('seals a password given through the environment; `accounts seal` moves older ones out of Secrets Manager', async () => {
-    const { DynamoDbAccountRepository } = await import(
-      '../../src/adapters/aws/dynamodb-account-repository.js'
-    );
-    const repository = new DynamoDbAccountRepository(
-      stateTable(dynamo.client, table),
-      { secrets: { resolve: async () => '' }, sealer: undefined },
-      quiet,
-      { shardCount: 256, clock: { now: () => Date.now() } },
-    );
+    const repository = accountRepository();
     const added = await idlehook(
       'accounts',
       'add',
@@ -164,15 +166,7 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
   });
 
   it("`accounts seal` keeps an operator's secret under the prefix that idlehook did not name, and says so", async () => {
-    const { DynamoDbAccountRepository } = await import(
-      '../../src/adapters/aws/dynamodb-account-repository.js'
-    );
-    const repository = new DynamoDbAccountRepository(
-      stateTable(dynamo.client, table),
-      { secrets: { resolve: async () => '' }, sealer: undefined },
-      quiet,
-      { shardCount: 256, clock: { now: () => Date.now() } },
-    );
+    const repository = accountRepository();
     const theirs = secretsManager.put('idlehook/accounts/ops-password', 'ops-password');
     await repository.put({
       id: 'ops',

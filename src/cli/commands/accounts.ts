@@ -1,6 +1,14 @@
 import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { ConfigError } from '../../config/load-config.js';
-import { awsIdCommand, awsOnly, type Command, directoryOf, flag, stringOptions } from '../command.js';
+import {
+  awsIdCommand,
+  awsOnly,
+  type Command,
+  directoryOf,
+  flag,
+  refusedWrite,
+  stringOptions,
+} from '../command.js';
 import { printReport } from './local.js';
 
 export const listAccountsCommand: Command = {
@@ -84,14 +92,7 @@ export const addAccountCommand: Command = {
     const written = replace
       ? await directory.replaceAccount(undefined, account, byArn)
       : await directory.addAccount(undefined, account, byArn);
-    if (!written) {
-      process.stderr.write(
-        replace
-          ? `No account ${account.id} to replace: add it without --replace.\n`
-          : `An account with id ${account.id} exists: pass --replace to change it, or remove it first.\n`,
-      );
-      return 1;
-    }
+    if (!written) return refusedWrite('account', account.id, replace);
     out(
       `Account ${account.id} ${replace ? 'replaced' : 'added'} (${account.user} at ${account.host}:${account.port}); the watcher picks it up within seconds.`,
     );

@@ -1,5 +1,13 @@
 import { parseSubscriptionDocument } from '../../config/load-config.js';
-import { awsIdCommand, awsOnly, type Command, directoryOf, flag, stringOptions } from '../command.js';
+import {
+  awsIdCommand,
+  awsOnly,
+  type Command,
+  directoryOf,
+  flag,
+  refusedWrite,
+  stringOptions,
+} from '../command.js';
 import type { Target } from '../targets.js';
 
 export const listSubscriptionsCommand: Command = {
@@ -108,14 +116,7 @@ export const addSubscriptionCommand: Command = {
     const written = replace
       ? await directory.replaceSubscription(document, subscription, byArn)
       : await directory.addSubscription(document, subscription, byArn);
-    if (!written) {
-      process.stderr.write(
-        replace
-          ? `No subscription ${subscription.id} to replace: add it without --replace.\n`
-          : `A subscription with id ${subscription.id} exists: pass --replace to change it, or remove it first.\n`,
-      );
-      return 1;
-    }
+    if (!written) return refusedWrite('subscription', subscription.id, replace);
     out(`Subscription ${subscription.id} ${replace ? 'replaced' : 'added'}: ${subscription.url}`);
     return 0;
   },
