@@ -15,6 +15,7 @@ import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { invokeApi } from '../support/aws-api.js';
 import { startDynamoDb } from '../support/aws-emulators.js';
+import { BridgeProcess } from '../support/bridge.js';
 import { type KmsStandIn, startKms } from '../support/kms-standin.js';
 import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
 import { newWebhookSecret } from '../support/receiver.js';
@@ -203,4 +204,59 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
       assert.equal(await path.removeAccount(id), 'done');
       assert.equal(await path.removeAccount(id), 'not-found');
     });
+});
+
+// Local mode has no CLI write commands (accounts and subscriptions live in the config file or come through its
+// API): its API must answer the same cases as AWS mode's.
+describe('one write path: the local API answers the same cases', () => {
+  let bridge: BridgeProcess;
+  let token = '';
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${bridge.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const answer = { status: response.status, json: (await response.json().catch(() => undefined)) as any };
+    return answer;
+  };
+  const outcome = ({ status }: { status: number }): Outcome =>
+    status === 409
+      ? 'conflict'
+      : status === 404
+        ? 'not-found'
+        : status < 300
+          ? 'done'
+          : assert.fail(`HTTP ${status}`);
+
+  before(async () => {
+    bridge = await BridgeProcess.create({});
+    await bridge.start();
+    token = (await bridge.cli('tokens', 'create')).stdout.trim();
+  });
+  after(async () => {
+    await bridge?.dispose();
+  });
+
+  it('a subscription created, a taken id refused, a change kept, a removal; an account likewise', async () => {
+    const document = { id: 'hook', url: 'https://hooks.example.com/', secret: newWebhookSecret() };
+    assert.equal(outcome(await call('POST', '/v1/subscriptions', document)), 'done');
+    assert.equal(
+      outcome(await call('POST', '/v1/subscriptions', { ...document, secret: newWebhookSecret() })),
+      'conflict',
+    );
+    assert.equal(
+      outcome(await call('PATCH', '/v1/subscriptions/hook', { url: 'https://hooks.example.com/v2' })),
+      'done',
+    );
+    assert.equal((await call('GET', '/v1/subscriptions/hook')).json.url, 'https://hooks.example.com/v2');
+    assert.equal(outcome(await call('DELETE', '/v1/subscriptions/hook')), 'done');
+    assert.equal(outcome(await call('DELETE', '/v1/subscriptions/hook')), 'not-found');
+
+    const account = { id: 'acct', host: 'imap.example.com', user: 'acct', password: 'app password' };
+    assert.equal(outcome(await call('POST', '/v1/accounts?check=false', account)), 'done');
+    assert.equal(outcome(await call('POST', '/v1/accounts?check=false', account)), 'conflict');
+    assert.equal(outcome(await call('DELETE', '/v1/accounts/acct')), 'done');
+    assert.equal(outcome(await call('DELETE', '/v1/accounts/acct')), 'not-found');
+  });
 });
