@@ -65,7 +65,10 @@ export function leaseToActUnder(
 const minModseq = (a: string, b: string): string => (BigInt(a) < BigInt(b) ? a : b);
 
 /** A message as one FETCH of a mailbox lists it: its metadata without the coordinates the session knows. */
-type FetchedMessage = Pick<MessageMetadata, 'uid' | 'size' | 'flags' | 'internalDate' | 'modseq'>;
+type FetchedMessage = Pick<
+  MessageMetadata,
+  'uid' | 'size' | 'flags' | 'internalDate' | 'modseq' | 'providerThreadId'
+>;
 
 /** UIDVALIDITY as SELECT gave it; imapflow's type promises one, servers do not. */
 function uidValidityOf(mailbox: { readonly uidValidity?: bigint }): string | undefined {
@@ -363,6 +366,8 @@ export class MailboxSync {
         size: true,
         flags: true,
         internalDate: true,
+        // imapflow asks only servers that have one (OBJECTID's THREADID, Gmail's X-GM-THRID).
+        threadId: true,
         ...(condstore ? { modseq: true } : {}),
         ...(withSource ? { source: true } : {}),
       },
@@ -377,6 +382,7 @@ export class MailboxSync {
         flags: sharedFlags(message.flags),
         internalDate: toIso(message.internalDate),
         modseq: message.modseq?.toString() ?? null,
+        ...(message.threadId ? { providerThreadId: message.threadId } : {}),
       });
     }
     this.knownExists = this.client.mailbox ? this.client.mailbox.exists : exists;

@@ -137,6 +137,7 @@ export async function parseMessage(
     const fromAddress = /<([^>]*)>/.exec(first('from') ?? '')?.[1] ?? first('from');
     const threading = {
       account: arrival.account,
+      providerThreadId: arrival.providerThreadId,
       messageId: first('message-id'),
       inReplyTo: first('in-reply-to'),
       references: splitIds(first('references') ?? undefined),
@@ -186,6 +187,7 @@ export async function parseMessage(
   const from = flattenAddresses(parsed.from)[0] ?? null;
   const threading = {
     account: arrival.account,
+    providerThreadId: arrival.providerThreadId,
     messageId: parsed.messageId ?? null,
     inReplyTo: parsed.inReplyTo ?? null,
     references: splitIds(parsed.references),

@@ -17,6 +17,8 @@ export function arrivalRecord(arrival: MessageArrival): OutgoingMessage<IngestRe
 /** What the IMAP server says about a message before its content is parsed (FETCH UID FLAGS ...). */
 export interface MessageMetadata extends MessageCoordinates {
   readonly modseq: string | null;
+  /** The server's own conversation id, where it has one (RFC 8474 THREADID, Gmail's X-GM-THRID). */
+  readonly providerThreadId?: string;
   readonly flags: readonly string[];
   readonly internalDate: string | null;
   readonly size: number;

@@ -86,6 +86,32 @@ async function append(quirk: Quirk, mailbox: string, subject: string): Promise<v
 }
 
 describe('provider quirks, imitated in front of a real server', () => {
+  it("Gmail's X-GM-THRID (X-GM-EXT-1): messages Gmail files in one conversation share a threadId, headers or not (developers.google.com/gmail/imap/imap-extensions)", async () => {
+    const quirk = await behind({
+      // Dovecot has no X-GM-* fetch items: the proxy takes them out of the command and answers one thread id.
+      rewriteCommand: (line) => line.replace(/ X-GM-(MSGID|THRID|LABELS)/g, ''),
+      fromServer: (line) => {
+        if (/CAPABILITY /.test(line)) return [line.replace(/(CAPABILITY [^\]]*)/, '$1 X-GM-EXT-1')];
+        if (/^\* \d+ FETCH \(.*UID /.test(line))
+          return [line.replace(/^(\* \d+ FETCH \()/, '$1X-GM-THRID 1790000000000000001 ')];
+        return undefined;
+      },
+    });
+    await sleep(1500);
+    await append(quirk, 'INBOX', 'first of a Gmail conversation');
+    await append(quirk, 'INBOX', 'second, with unrelated headers');
+    await quirk.receiver.waitUntil(
+      () => quirk.receiver.ofType('message.received').length === 2,
+      15_000,
+      'both messages',
+    );
+    const [first, second] = quirk.receiver.ofType('message.received').map((w) => w.body.data);
+    assert.notEqual(first?.messageId, second?.messageId);
+    assert.deepEqual(first?.references, []);
+    assert.match(first?.threadId ?? '', /^thr_[0-9a-f]{32}$/);
+    assert.equal(second?.threadId, first?.threadId, "Gmail's thread id, not the headers'");
+  });
+
   it('Gmail "NO [ALERT] Too many simultaneous connections" at login: one account.error naming connectionLimit, no retry storm (support.google.com/mail/answer/97150, MailKit #377)', async () => {
     const quirk = await behind({
       fromClient: (line) => {

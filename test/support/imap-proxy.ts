@@ -47,6 +47,8 @@ class LineReader {
   constructor(
     private readonly onLine: (line: string) => void,
     private readonly onRaw: (bytes: Buffer) => void,
+    /** The line that introduces a literal, as it is to be written (the literal's bytes follow unchanged). */
+    private readonly literalLine: (line: string) => string = (line) => line,
   ) {}
 
   push(chunk: Buffer): void {
@@ -66,8 +68,8 @@ class LineReader {
       this.buffer = this.buffer.subarray(end + 2);
       const literal = /\{(\d+)\+?\}$/.exec(line);
       if (literal) {
-        // A line that introduces a literal passes unchanged, with its literal.
-        this.onRaw(Buffer.from(`${line}\r\n`, 'latin1'));
+        // A line that introduces a literal passes with its literal, changed at most before the {N} marker.
+        this.onRaw(Buffer.from(`${this.literalLine(line)}\r\n`, 'latin1'));
         this.literalLeft = Number(literal[1]);
       } else {
         this.onLine(line);
@@ -134,6 +136,13 @@ export class ImapProxy {
         for (const out of replaced ?? [line]) client.write(`${out}\r\n`);
       },
       (bytes) => client.write(bytes),
+      (line) => {
+        // A script may rewrite such a line (a FETCH answer that carries the message) only as one line that keeps
+        // its literal marker; anything else leaves it as the server sent it.
+        const replaced = this.script.fromServer?.(line, connection);
+        const marker = /\{\d+\+?\}$/.exec(line)?.[0] ?? '';
+        return replaced?.length === 1 && replaced[0]?.endsWith(marker) ? replaced[0] : line;
+      },
     );
     const fromClient = new LineReader(
       (line) => {

@@ -45,6 +45,13 @@ describe('thread ids', () => {
     assert.notEqual(message({ subject: 'Invoice 42', messageId: '<x@example.com>' }), first);
   });
 
+  it("use the server's own thread id where it gives one, per account, over the headers", () => {
+    const gmail = message({ providerThreadId: '1790000000000000001', messageId: '<a@example.com>' });
+    assert.equal(message({ providerThreadId: '1790000000000000001', messageId: '<b@example.com>' }), gmail);
+    assert.notEqual(message({ providerThreadId: '1790000000000000001', account: 'sales' }), gmail);
+    assert.notEqual(message({ messageId: '<a@example.com>' }), gmail);
+  });
+
   it('differ between conversations', () => {
     assert.notEqual(message({ messageId: '<a@example.com>' }), message({ messageId: '<b@example.com>' }));
   });
