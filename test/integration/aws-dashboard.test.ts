@@ -14,7 +14,7 @@ import {
   serveAsHttpApi,
   startApiStack,
 } from '../support/aws-api.js';
-import { ARTIFACTS, cellTexts, launchBrowser } from '../support/browser.js';
+import { ARTIFACTS, assertLinkRefused, cellTexts, launchBrowser } from '../support/browser.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
@@ -146,17 +146,6 @@ describe('the dashboard in AWS mode (served by the API function, in a real brows
     } finally {
       await fresh.close();
     }
-    // Another tab (its own session storage) with the same link: refused.
-    const again = await browser.newPage();
-    try {
-      await again.goto(link);
-      await again.waitForSelector('#login', { visible: true });
-      assert.match(
-        String(await again.$eval('#linkrefused', (node) => node.textContent)),
-        /used already or has expired/,
-      );
-    } finally {
-      await again.close();
-    }
+    await assertLinkRefused(browser, link);
   });
 });

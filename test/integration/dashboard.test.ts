@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
-import { ARTIFACTS, cellTexts, launchBrowser } from '../support/browser.js';
+import { ARTIFACTS, assertLinkRefused, cellTexts, launchBrowser } from '../support/browser.js';
 import { simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
@@ -160,17 +160,7 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
     } finally {
       await fresh.close();
     }
-    const again = await browser.newPage();
-    try {
-      await again.goto(link);
-      await again.waitForSelector('#login', { visible: true });
-      assert.match(
-        String(await again.$eval('#linkrefused', (node) => node.textContent)),
-        /used already or has expired/,
-      );
-    } finally {
-      await again.close();
-    }
+    await assertLinkRefused(browser, link);
     const listed = await scenario.bridge.cli('tokens', 'list');
     assert.match(listed.stdout, /dashboard login {2}read .* expires \d{4}-/);
   });
