@@ -41,3 +41,15 @@ export function signingSecrets(subscription: SubscriptionConfig, now: number): r
   const until = subscription.previousSecretUntil;
   return until !== undefined && now >= until ? subscription.secrets.slice(0, 1) : subscription.secrets;
 }
+
+/**
+ * The account ids a subscription document must name among: read only when it names accounts at all (every
+ * account is a large read at 100,000 of them, and a document naming none has nothing to check).
+ */
+export async function accountIdsToCheck(
+  document: unknown,
+  directory: { accountIds(): ReadonlySet<string> | Promise<ReadonlySet<string>> },
+): Promise<ReadonlySet<string> | undefined> {
+  const named = (document as { readonly accounts?: unknown } | null)?.accounts;
+  return Array.isArray(named) && named.length > 0 ? directory.accountIds() : undefined;
+}

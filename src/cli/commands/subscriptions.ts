@@ -1,4 +1,5 @@
 import { parseSubscriptionDocument } from '../../config/load-config.js';
+import { accountIdsToCheck } from '../../domain/subscriptions.js';
 import {
   awsIdCommand,
   awsOnly,
@@ -111,7 +112,7 @@ export const addSubscriptionCommand: Command = {
     const subscription = parseSubscriptionDocument(
       document,
       'the command line',
-      await directory.accountIds(),
+      await accountIdsToCheck(document, directory),
     );
     const written = replace
       ? await directory.replaceSubscription(document, subscription, byArn)
