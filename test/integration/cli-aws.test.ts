@@ -10,7 +10,7 @@ import { DynamoDbLeaseStore } from '../../src/adapters/aws/dynamodb-lease-store.
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { ShardOwnership } from '../../src/ownership/shard-ownership.js';
-import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
+import { cliAwsEnvironment, startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { startDovecot } from '../support/dovecot.js';
 import { type KmsStandIn, startKms } from '../support/kms-standin.js';
 import { newWebhookSecret } from '../support/receiver.js';
@@ -59,15 +59,8 @@ describe('the idlehook CLI in AWS mode, on dynalite and fauxqs', () => {
     table = await dynamo.createTable();
     secretsManager = await startSecretsManager();
     kms = await startKms();
-    const endpoint = await dynamo.client.config.endpoint?.();
     env = {
-      ...process.env,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      ...(await cliAwsEnvironment({ dynamo, secretsManager, kms })),
       IDLEHOOK_CREDENTIALS_KEY_ID: kms.keyArn,
       IDLEHOOK_STACK_NAME: 'CliTest',
       IDLEHOOK_TABLE_NAME: table,

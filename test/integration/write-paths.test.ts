@@ -14,7 +14,7 @@ import { apiFunction } from '../../src/compose/aws/api-function.js';
 import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { invokeApi } from '../support/aws-api.js';
-import { startDynamoDb } from '../support/aws-emulators.js';
+import { cliAwsEnvironment, startDynamoDb } from '../support/aws-emulators.js';
 import { BridgeProcess } from '../support/bridge.js';
 import { type KmsStandIn, startKms } from '../support/kms-standin.js';
 import { UNFETCHED_LINKS, withLinkKey } from '../support/link-endpoint.js';
@@ -87,16 +87,9 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
       removeAccount: (id) => call('DELETE', `/v1/accounts/${id}`),
     });
 
-    const endpoint = await dynamo.client.config.endpoint?.();
     const cliEnv: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...(await cliAwsEnvironment({ dynamo, secretsManager, kms })),
       ...variables,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-      AWS_ENDPOINT_URL_KMS: kms.endpoint,
     };
     // The value travels in an environment variable, as the CLI asks (never on the command line).
     const cli = (args: string[], value = '') =>

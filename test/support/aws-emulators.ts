@@ -90,3 +90,26 @@ export async function startSqsAndS3(): Promise<{
     },
   };
 }
+
+/**
+ * The environment an `idlehook ... --aws` process needs to reach the emulators and stand-ins of a test: fake
+ * credentials, and each service's endpoint.
+ */
+export async function cliAwsEnvironment(services: {
+  readonly dynamo: {
+    readonly client: { readonly config: { endpoint?: () => Promise<{ hostname: string; port?: number }> } };
+  };
+  readonly secretsManager: { readonly endpoint: string };
+  readonly kms: { readonly endpoint: string };
+}): Promise<NodeJS.ProcessEnv> {
+  const endpoint = await services.dynamo.client.config.endpoint?.();
+  return {
+    ...process.env,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: services.secretsManager.endpoint,
+    AWS_ENDPOINT_URL_KMS: services.kms.endpoint,
+  };
+}
