@@ -100,6 +100,10 @@ export const SubscriptionSchema = z
     events: z.array(z.string()).nullable().describe('null: every event type'),
     accounts: z.array(z.string()).nullable().describe('null: every account'),
     rateLimitPerSecond: z.number().nullable(),
+    filter: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('the event pattern events must match (docs/filters.md); null: no filter'),
     previousSecretExpiresAt: z
       .string()
       .nullable()
@@ -179,6 +183,7 @@ export const EXAMPLES = {
     url: 'https://crm.example.com/hooks/mail',
     events: ['message.received'],
     accounts: ['support'],
+    filter: { data: { from: { address: [{ suffix: '@customer.example' }] } } },
   },
   subscriptionPatch: { rateLimitPerSecond: 5 },
   rotation: { previousSecretValidSeconds: 3600 },
@@ -225,6 +230,7 @@ export const EXAMPLES = {
     events: ['message.received'],
     accounts: ['support'],
     rateLimitPerSecond: null,
+    filter: { data: { from: { address: [{ suffix: '@customer.example' }] } } },
     previousSecretExpiresAt: null,
     health: { enabled: true, disabledReason: null, failingSince: null },
   },

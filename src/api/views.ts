@@ -49,6 +49,7 @@ export async function subscriptionView(
     events: value.events ? [...value.events] : null,
     accounts: value.accounts ? [...value.accounts] : null,
     rateLimitPerSecond: value.rateLimitPerSecond ?? null,
+    filter: value.filter?.pattern ?? null,
     previousSecretExpiresAt: previousUntil === undefined ? null : iso(previousUntil),
     health: {
       enabled: health.disabledReason === undefined,

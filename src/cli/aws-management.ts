@@ -9,7 +9,7 @@ import {
   subscriptionFields,
 } from '../config/account-settings.js';
 import type { AccountConfig } from '../config/config.js';
-import { ConfigError } from '../config/load-config.js';
+import { ConfigError, formatPath } from '../config/load-config.js';
 import { errorMessage } from '../domain/errors.js';
 import { ownValue } from '../domain/null-prototype.js';
 import { decodeWebhookSecret } from '../domain/signing.js';
@@ -29,6 +29,7 @@ const OPTION_OF_FIELD = new Map([
   ['clientId', '--oauth2-client-id'],
   ['scope', '--oauth2-scope'],
   ['rateLimitPerSecond', '--rate-limit'],
+  ['filter', '--filter'],
 ]);
 
 function parseOrExplain<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -37,13 +38,29 @@ function parseOrExplain<T>(schema: z.ZodType<T>, input: unknown): T {
   throw new ConfigError(
     'the command line',
     parsed.error.issues.map((issue) => {
-      const field = String(issue.path[0] ?? '');
-      return { path: OPTION_OF_FIELD.get(field) ?? `--${field}`, message: issue.message };
+      const [first, ...inside] = issue.path;
+      const field = String(first ?? '');
+      const option = OPTION_OF_FIELD.get(field) ?? `--${field}`;
+      // Inside a JSON option (--filter), say where: `--filter data.subject[0]`.
+      return { path: inside.length > 0 ? `${option} ${formatPath(inside)}` : option, message: issue.message };
     }),
   );
 }
 
 const optionalNumber = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+
+function jsonOption(option: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError('the command line', [
+      {
+        path: option,
+        message: `is not JSON (${(error as Error).message}); quote it for the shell: '{"data": ...}'`,
+      },
+    ]);
+  }
+}
 
 /** AWS mode refuses plain text outright: the watcher runs far from any loopback server. */
 const awsAccountFields = z
@@ -173,6 +190,8 @@ export interface SubscriptionOptions {
   events?: string;
   accounts?: string;
   'rate-limit'?: string;
+  /** An event pattern, as JSON. */
+  filter?: string;
 }
 
 /**
@@ -184,12 +203,14 @@ export async function subscriptionFromOptions(
   env: NodeJS.ProcessEnv,
   resolveSecret: (arn: string) => Promise<string>,
 ): Promise<{ readonly document: Record<string, unknown>; readonly byArn: SecretsByArn }> {
+  const filter = options.filter === undefined ? undefined : jsonOption('--filter', options.filter);
   const fields = parseOrExplain(z.object(subscriptionFields), {
     id: options.id,
     url: options.url,
     events: list(options.events),
     accounts: list(options.accounts),
     rateLimitPerSecond: optionalNumber(options['rate-limit']),
+    filter,
   });
   const secretArn = options['secret-arn'];
   const previousSecretArn = options['previous-secret-arn'];
@@ -200,7 +221,8 @@ export async function subscriptionFromOptions(
     previousSecretArn &&
     (await checkStoredSecret('--previous-secret-arn', previousSecretArn, resolveSecret, isWebhookSecret));
   return {
-    document: { ...fields, secret, ...(previousSecret ? { previousSecret } : {}) },
+    // The pattern as given, not as compiled: the document is parsed again on the API's write path.
+    document: { ...fields, filter, secret, ...(previousSecret ? { previousSecret } : {}) },
     byArn: { ...(secretArn ? { secretArn } : {}), ...(previousSecretArn ? { previousSecretArn } : {}) },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileEventFilter } from '../domain/event-filter.js';
 import { EVENT_TYPES } from '../domain/event-schemas.js';
 import { ownValue } from '../domain/null-prototype.js';
 import type { AccountConfig } from './config.js';
@@ -44,6 +45,22 @@ export const subscriptionFields = {
   events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
   accounts: z.array(identifier).min(1).optional(),
   rateLimitPerSecond: z.number().positive().max(10_000).optional(),
+  filter: z
+    .unknown()
+    .transform((pattern, context) => {
+      const compiled = compileEventFilter(pattern);
+      if ('ok' in compiled) return compiled.ok;
+      for (const problem of compiled.problems)
+        context.addIssue({ code: 'custom', path: [...problem.path], message: problem.message });
+      return z.NEVER;
+    })
+    .optional()
+    .meta({
+      type: 'object',
+      description:
+        'an Amazon EventBridge event pattern the event must match, plus a linear-time `regex` operator (docs/filters.md)',
+      example: { data: { from: { address: [{ suffix: '@customer.example' }] } } },
+    }),
 };
 
 type AccountFields = z.output<z.ZodObject<typeof accountFields>>;

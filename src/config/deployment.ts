@@ -22,6 +22,9 @@ export const PIPELINE_METRICS = {
   parseService: 'idlehook-parse',
   deliverService: 'idlehook-deliver',
   eventsQueued: 'EventsQueued',
+  /** Events a subscription's filter let through, and those it kept back. */
+  filterMatched: 'FilterMatched',
+  filteredOut: 'FilteredOut',
   delivered: 'WebhooksDelivered',
   retried: 'WebhookRetries',
   deadLettered: 'WebhooksDeadLettered',

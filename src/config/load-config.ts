@@ -45,7 +45,7 @@ export class ConfigError extends IdlehookError {
   }
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+export function formatPath(path: readonly PropertyKey[]): string {
   const text = path.reduce<string>((out, key) => {
     if (typeof key === 'number') return `${out}[${key}]`;
     return out ? `${out}.${String(key)}` : String(key);
@@ -242,6 +242,7 @@ export function toSubscriptionConfig(subscription: SubscriptionInput): Subscript
     events: subscription.events ? new Set(subscription.events) : undefined,
     accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
     rateLimitPerSecond: subscription.rateLimitPerSecond,
+    filter: subscription.filter,
     previousSecretUntil:
       subscription.previousSecret && subscription.previousSecretExpiresAt
         ? Date.parse(subscription.previousSecretExpiresAt)

@@ -1,3 +1,4 @@
+import type { EventFilter } from './event-filter.js';
 import type { EventType } from './event-schemas.js';
 import { eventScope, type WebhookEvent } from './events.js';
 
@@ -22,18 +23,29 @@ export interface SubscriptionConfig {
   readonly accounts: ReadonlySet<string> | undefined;
   /** Requests per second to this endpoint; undefined means no limit. */
   readonly rateLimitPerSecond: number | undefined;
+  /** An event pattern the event must match as well (docs/filters.md); undefined: no filter. */
+  readonly filter?: EventFilter | undefined;
 }
 
-export function subscriptionsFor(
-  event: WebhookEvent,
-  subscriptions: readonly SubscriptionConfig[],
-): SubscriptionConfig[] {
+/** Where an event goes, and what each filter that was asked decided (for the filter metrics). */
+export interface EventRouting {
+  readonly targets: readonly SubscriptionConfig[];
+  readonly filterOutcomes: readonly { readonly subscriptionId: string; readonly matched: boolean }[];
+}
+
+/** The subscriptions whose event types, accounts and filter all take the event. */
+export function routeEvent(event: WebhookEvent, subscriptions: readonly SubscriptionConfig[]): EventRouting {
   const { account } = eventScope(event);
-  return subscriptions.filter(
-    (s) =>
-      (!s.events || s.events.has(event.type)) &&
-      (!s.accounts || account === undefined || s.accounts.has(account)),
-  );
+  const targets: SubscriptionConfig[] = [];
+  const filterOutcomes: { subscriptionId: string; matched: boolean }[] = [];
+  for (const subscription of subscriptions) {
+    if (subscription.events && !subscription.events.has(event.type)) continue;
+    if (subscription.accounts && account !== undefined && !subscription.accounts.has(account)) continue;
+    const matched = subscription.filter?.matches(event) ?? true;
+    if (subscription.filter) filterOutcomes.push({ subscriptionId: subscription.id, matched });
+    if (matched) targets.push(subscription);
+  }
+  return { targets, filterOutcomes };
 }
 
 /** The keys to sign with now: the previous secret of a rotation only until its stated end. */

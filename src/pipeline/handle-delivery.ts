@@ -241,6 +241,7 @@ async function announceDisabled(
       failingSince ?? triggeringEventId,
     ),
     others,
+    deps.metrics,
   );
   if (announcements.length > 0) await deps.deliveries.send(announcements);
 }

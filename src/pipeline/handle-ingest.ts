@@ -38,7 +38,7 @@ export async function handleIngestRecord(record: IngestRecord, deps: IngestDepen
   const only = record.kind === 'message' ? record.onlySubscription : undefined;
   const subscriptions =
     only === undefined ? deps.subscriptions : deps.subscriptions.filter((s) => s.id === only);
-  const deliveries = deliveriesFor(event, subscriptions);
+  const deliveries = deliveriesFor(event, subscriptions, deps.metrics);
   if (deliveries.length > 0) await deps.deliveries.send(deliveries);
   deps.metrics?.eventQueued(event.type);
 }

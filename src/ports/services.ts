@@ -18,6 +18,8 @@ export interface Metrics {
   login(outcome: 'ok' | { readonly failure: string }): void;
   /** An event left the parse stage for its subscriptions. */
   eventQueued(type: string): void;
+  /** A subscription's filter took an event (`matched`) or kept it from the subscription. */
+  filterOutcome(subscriptionId: string, matched: boolean): void;
   /** One delivery attempt's outcome; latencies for the delivered ones (ms). */
   deliveryAttempt(attempt: {
     readonly outcome: 'delivered' | 'retry' | 'dead-lettered';

@@ -29,11 +29,15 @@ const stubSecrets: SecretResolver = {
 /** The Metrics port as the functions use it, recorded. */
 class RecordedMetrics implements InvocationMetrics {
   readonly queued: string[] = [];
+  readonly filterOutcomes: string[] = [];
   readonly attempts: Parameters<InvocationMetrics['deliveryAttempt']>[0][] = [];
   flushes = 0;
   login(): void {}
   eventQueued(type: string): void {
     this.queued.push(type);
+  }
+  filterOutcome(subscriptionId: string, matched: boolean): void {
+    this.filterOutcomes.push(`${subscriptionId}:${matched ? 'matched' : 'filtered_out'}`);
   }
   deliveryAttempt(attempt: Parameters<InvocationMetrics['deliveryAttempt']>[0]): void {
     this.attempts.push(attempt);

@@ -160,6 +160,33 @@ describe('configuration', () => {
     assert.match(found.get('subscriptions[1].secret') ?? '', /24-64 bytes, got 8/);
   });
 
+  it("compiles a subscription's filter, and names each problem inside an invalid one by its path", () => {
+    const filter = { data: { subject: [{ regex: '(?i)invoice' }] } };
+    const config = parseConfig(
+      {
+        ...minimal,
+        subscriptions: [{ id: 'billing', url: 'https://hooks.example.com/', secret: SECRET, filter }],
+      },
+      context,
+    );
+    const [billing] = config.subscriptions;
+    assert.deepEqual(billing?.filter?.pattern, filter);
+    assert.equal(billing?.filter?.matches({ data: { subject: 'Your INVOICE' } }), true);
+    const found = problems({
+      ...minimal,
+      subscriptions: [
+        {
+          id: 'billing',
+          url: 'https://hooks.example.com/',
+          secret: SECRET,
+          filter: { data: { subject: [{ contains: 'invoice' }], size: [{ numeric: ['>', 'big'] }] } },
+        },
+      ],
+    });
+    assert.match(found.get('subscriptions[0].filter.data.subject[0]') ?? '', /unknown operator "contains"/);
+    assert.match(found.get('subscriptions[0].filter.data.size[0].numeric') ?? '', /\[operator, number\]/);
+  });
+
   it('accepts plain text to a remote host only with allowInsecure', () => {
     const config = parseConfig(
       { accounts: [{ ...minimal.accounts[0], security: 'none', allowInsecure: true }] },

@@ -107,7 +107,12 @@ describe('the deliver stage’s metrics', () => {
     const attempts: Parameters<NonNullable<DeliveryDependencies['metrics']>['deliveryAttempt']>[0][] = [];
     const withMetrics: DeliveryDependencies = {
       ...deps,
-      metrics: { login() {}, eventQueued() {}, deliveryAttempt: (attempt) => void attempts.push(attempt) },
+      metrics: {
+        login() {},
+        eventQueued() {},
+        filterOutcome() {},
+        deliveryAttempt: (attempt) => void attempts.push(attempt),
+      },
     };
     const detectedAt = new Date(clock.time - 90_000).toISOString();
     const result = await handleDeliveryRecord({ ...record('evt_old'), detectedAt }, 2, withMetrics);

@@ -325,6 +325,7 @@ export class AwsDirectory implements ManagedDirectory {
       events: subscription.events && [...subscription.events],
       accounts: subscription.accounts && [...subscription.accounts],
       rateLimitPerSecond: subscription.rateLimitPerSecond,
+      filter: subscription.filter && JSON.stringify(subscription.filter.pattern),
     }) as unknown as StoredSubscription;
     const written = await this.parts.subscriptions.put(stored, before ? 'existing' : 'new');
     await this.removeUnreferenced(
@@ -366,6 +367,7 @@ export class AwsDirectory implements ManagedDirectory {
       events: stored.events && [...stored.events],
       accounts: stored.accounts && [...stored.accounts],
       rateLimitPerSecond: stored.rateLimitPerSecond,
+      filter: stored.filter === undefined ? undefined : JSON.parse(stored.filter),
     });
   }
 }

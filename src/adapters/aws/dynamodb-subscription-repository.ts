@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { errorMessage } from '../../domain/errors.js';
+import { trustedEventFilter } from '../../domain/event-filter.js';
 import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
@@ -26,6 +27,8 @@ export interface StoredSubscription {
   readonly events?: readonly EventType[];
   readonly accounts?: readonly string[];
   readonly rateLimitPerSecond?: number;
+  /** The filter's event pattern as JSON text: kept exactly as given, whatever its field names. */
+  readonly filter?: string;
 }
 
 /**
@@ -106,6 +109,7 @@ export class DynamoDbSubscriptionRepository extends StateTableAdapter implements
         events: s.events ? new Set(s.events) : undefined,
         accounts: s.accounts ? new Set(s.accounts) : undefined,
         rateLimitPerSecond: s.rateLimitPerSecond,
+        filter: s.filter === undefined ? undefined : trustedEventFilter(JSON.parse(s.filter)),
       })),
     );
   }

@@ -37,6 +37,15 @@ export class EmfMetrics implements Metrics {
     this.metrics.addMetric(PIPELINE_METRICS.eventsQueued, MetricUnit.Count, 1);
   }
 
+  /**
+   * Totals only: a CloudWatch dimension per subscription would be a custom metric per subscription, each billed
+   * monthly. Local mode's /metrics counts per subscription.
+   */
+  filterOutcome(_subscriptionId: string, matched: boolean): void {
+    const name = matched ? PIPELINE_METRICS.filterMatched : PIPELINE_METRICS.filteredOut;
+    this.metrics.addMetric(name, MetricUnit.Count, 1);
+  }
+
   deliveryAttempt(attempt: Parameters<Metrics['deliveryAttempt']>[0]): void {
     const outcome = OUTCOME_METRICS.get(attempt.outcome);
     if (outcome) this.metrics.addMetric(outcome, MetricUnit.Count, 1);

@@ -22,6 +22,7 @@ export class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
   private readonly logins: Counter<'outcome' | 'cause'>;
   private readonly events: Counter<'type'>;
+  private readonly filterOutcomes: Counter<'subscription' | 'outcome'>;
   private readonly deliveries: Counter<'outcome' | 'status_class'>;
   private readonly deliveryLatency: Histogram;
   private readonly endToEndLatency: Histogram;
@@ -39,6 +40,12 @@ export class PrometheusMetrics implements Metrics {
       name: 'idlehook_events_queued_total',
       help: 'Events that left the parse stage for their subscriptions, by type',
       labelNames: ['type'],
+      registers,
+    });
+    this.filterOutcomes = new Counter({
+      name: 'idlehook_filter_events_total',
+      help: "Events a subscription's filter was asked about, by subscription and outcome (matched, filtered_out)",
+      labelNames: ['subscription', 'outcome'],
       registers,
     });
     this.deliveries = new Counter({
@@ -109,6 +116,10 @@ export class PrometheusMetrics implements Metrics {
 
   eventQueued(type: string): void {
     this.events.inc({ type });
+  }
+
+  filterOutcome(subscriptionId: string, matched: boolean): void {
+    this.filterOutcomes.inc({ subscription: subscriptionId, outcome: matched ? 'matched' : 'filtered_out' });
   }
 
   deliveryAttempt(attempt: Parameters<Metrics['deliveryAttempt']>[0]): void {

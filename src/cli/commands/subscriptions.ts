@@ -84,6 +84,7 @@ const ADD_OPTIONS = {
   events: { type: 'string' },
   accounts: { type: 'string' },
   'rate-limit': { type: 'string' },
+  filter: { type: 'string' },
 } as const;
 
 export const addSubscriptionCommand: Command = {
@@ -91,7 +92,7 @@ export const addSubscriptionCommand: Command = {
   synopsis:
     '--id ID --url URL (--secret-env NAME | --secret-arn ARN)\n' +
     '               [--events message.received,...] [--accounts a,b] [--previous-secret-arn ARN]\n' +
-    '               [--rate-limit REQUESTS_PER_SECOND] [--replace]',
+    '               [--rate-limit REQUESTS_PER_SECOND] [--filter EVENT_PATTERN_JSON] [--replace]',
   summary:
     '(an existing id is refused unless --replace; --previous-secret-arn signs with the old\n' +
     ' secret too while receivers switch)',
