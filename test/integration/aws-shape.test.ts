@@ -54,6 +54,8 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
   let env: AwsEnvironment;
   let watcher: AwsWatcher;
   const receiver = new WebhookReceiver(newWebhookSecret());
+  /** A subscription with a filter: only subjects starting "New ". */
+  const filteredReceiver = new WebhookReceiver(receiver.secret);
   let adapters: ReturnType<typeof composeAwsAdapters>;
   let pump: () => Promise<void>;
   const heartbeats: number[] = [];
@@ -114,6 +116,12 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     secrets.set('arn:hook', receiver.secret);
     await adapters.accounts.put(account('support', 'support'));
     await adapters.subscriptions.put({ id: 'hook', url: await receiver.listen(), secretArn: 'arn:hook' });
+    await adapters.subscriptions.put({
+      id: 'only-new',
+      url: await filteredReceiver.listen(),
+      secretArn: 'arn:hook',
+      filter: JSON.stringify({ data: { subject: [{ wildcard: 'New *' }] } }),
+    });
     // CloudWatch has no local emulator: the heartbeat is recorded instead of sent.
     watcher = await startAwsWatcher(env, {
       clients,
@@ -128,6 +136,7 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     await watcher?.stop();
     await adapters?.http.close();
     await receiver.close();
+    await filteredReceiver.close();
     await links?.close();
     await aws?.stop();
     await dynamo?.stop();
@@ -168,6 +177,16 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     assert.ok(heartbeats.length >= 1, 'a heartbeat was sent at start');
   });
 
+  it("applies a stored subscription's filter in the parse function: only the matching message reaches it", async () => {
+    await until('the filtered webhook', async () => filteredReceiver.accepted.length === 1);
+    assert.deepEqual(
+      filteredReceiver.accepted.map((w) => w.body.data.subject),
+      ['New account'],
+      '"Through AWS" was filtered out',
+    );
+    assert.deepEqual(parseMetrics.filterOutcomes, ['only-new:filtered_out', 'only-new:matched']);
+  });
+
   it('serves /metrics in the watcher task: connections by state and logins', async () => {
     const text = await (await fetch(new URL('/metrics', watcher.healthUrl))).text();
     assert.match(text, /^idlehook_connections\{state="idle"\} 1$/m, 'the one mailbox left, in IDLE');
@@ -178,7 +197,7 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
   it('the functions count what they did: events queued, deliveries with their latencies, once per invocation', () => {
     assert.deepEqual(parseMetrics.queued, ['message.received', 'message.received']);
     const delivered = deliverMetrics.attempts.filter((a) => a.outcome === 'delivered');
-    assert.equal(delivered.length, 2);
+    assert.equal(delivered.length, 3, 'two to the unfiltered subscription, one to the filtered');
     assert.ok(
       delivered.every(
         (a) =>

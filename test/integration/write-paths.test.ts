@@ -7,12 +7,15 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
+import { DynamoDbSubscriptionRepository } from '../../src/adapters/aws/dynamodb-subscription-repository.js';
 import { SecretsManagerResolver } from '../../src/adapters/aws/secrets-manager-resolver.js';
 import { SecretsManagerWriter } from '../../src/adapters/aws/secrets-manager-writer.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
 import { apiFunction } from '../../src/compose/aws/api-function.js';
 import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import type { SubscriptionConfig } from '../../src/domain/subscriptions.js';
 import { invokeApi } from '../support/aws-api.js';
 import { cliAwsEnvironment, startDynamoDb } from '../support/aws-emulators.js';
 import { BridgeProcess } from '../support/bridge.js';
@@ -29,6 +32,12 @@ type Outcome = 'done' | 'conflict' | 'not-found';
 /** The operations each write path offers, reduced to what the cases compare. */
 interface WritePath {
   addSubscription(id: string, secret: string): Promise<Outcome>;
+  /** Adds one with a filter; `refusal` is what the user is told when it is refused. */
+  addFilteredSubscription(
+    id: string,
+    secret: string,
+    filter: unknown,
+  ): Promise<{ readonly refusal?: string }>;
   /** The CLI replaces the whole subscription, so it is given the secret again; the API patches the URL. */
   changeSubscriptionUrl(id: string, url: string, secret: string): Promise<Outcome>;
   removeSubscription(id: string): Promise<Outcome>;
@@ -42,6 +51,8 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
   let kms: KmsStandIn;
   const paths = new Map<string, WritePath>();
   let subscriptionUrl: (id: string) => Promise<string | undefined>;
+  /** The subscriptions as the functions load them, read afresh (the repository caches its list). */
+  let loadedSubscription: (id: string) => Promise<SubscriptionConfig | undefined>;
 
   before(async () => {
     dynamo = await startDynamoDb();
@@ -69,6 +80,14 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
     });
     const token = (await adapters.apiTokens.create('paths', 'full')).token;
     subscriptionUrl = async (id) => (await adapters.subscriptions.current(id))?.url;
+    loadedSubscription = async (id) =>
+      (
+        await new DynamoDbSubscriptionRepository(
+          stateTable(dynamo.client, env.IDLEHOOK_TABLE_NAME),
+          undefined,
+          systemClock,
+        ).list()
+      ).find((s) => s.id === id);
     const api = apiFunction(adapters, env);
     const call = async (method: string, path: string, body?: unknown): Promise<Outcome> => {
       const answer = await invokeApi(api, method, path, { token, ...(body === undefined ? {} : { body }) });
@@ -82,6 +101,11 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
         call('POST', '/v1/subscriptions', { id, url: 'https://hooks.example.com/', secret }),
       changeSubscriptionUrl: (id, url) => call('PATCH', `/v1/subscriptions/${id}`, { url }),
       removeSubscription: (id) => call('DELETE', `/v1/subscriptions/${id}`),
+      addFilteredSubscription: async (id, secret, filter) => {
+        const body = { id, url: 'https://hooks.example.com/', secret, filter };
+        const answer = await invokeApi(api, 'POST', '/v1/subscriptions', { token, body });
+        return answer.status === 201 ? {} : { refusal: `${answer.status} ${answer.text}` };
+      },
       addAccount: (id, password) =>
         call('POST', '/v1/accounts?check=false', { id, host: 'imap.example.com', user: id, password }),
       removeAccount: (id) => call('DELETE', `/v1/accounts/${id}`),
@@ -127,6 +151,16 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
           secret,
         ),
       removeSubscription: (id) => cli(['subscriptions', 'remove', id]),
+      addFilteredSubscription: (id, secret, filter) =>
+        new Promise((done) => {
+          const args = ['subscriptions', 'add', '--id', id, '--url', 'https://hooks.example.com/'];
+          execFile(
+            process.execPath,
+            [CLI, ...args, '--secret-env', 'GIVEN_VALUE', '--filter', JSON.stringify(filter), '--aws'],
+            { encoding: 'utf8', env: { ...cliEnv, GIVEN_VALUE: secret } },
+            (error, _stdout, stderr) => done(error ? { refusal: stderr } : {}),
+          );
+        }),
       addAccount: (id, password) =>
         cli(
           [
@@ -183,6 +217,30 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
       assert.deepEqual(liveSecretsOf(id), [], "the removed subscription's secret is deleted");
       assert.equal(secretsManager.scheduledForDeletion.get(stored[0] ?? ''), 7);
       assert.equal(await path.removeSubscription(id), 'not-found');
+    });
+
+  for (const name of ['API', 'CLI'])
+    it(`${name}: a filter stored as given and used by the functions' subscription list; an invalid one refused with its place named`, async () => {
+      const path = paths.get(name);
+      assert.ok(path);
+      const id = `filtered-${name.toLowerCase()}`;
+      const filter = { data: { from: { address: [{ suffix: '@customer.example' }] } } };
+      assert.deepEqual(await path.addFilteredSubscription(id, newWebhookSecret(), filter), {});
+      const listed = await loadedSubscription(id);
+      assert.deepEqual(listed?.filter?.pattern, filter);
+      assert.equal(listed?.filter?.matches({ data: { from: { address: 'a@customer.example' } } }), true);
+      assert.equal(listed?.filter?.matches({ data: { from: { address: 'a@other.example' } } }), false);
+
+      const { refusal } = await path.addFilteredSubscription(`${id}-bad`, newWebhookSecret(), {
+        data: { subject: [{ contains: 'invoice' }] },
+      });
+      assert.match(refusal ?? 'accepted', /unknown operator \\?"contains\\?"/);
+      assert.match(
+        refusal ?? '',
+        name === 'API' ? /"path":"filter\.data\.subject\.0"/ : /--filter data\.subject\[0\]/,
+      );
+      assert.equal(await subscriptionUrl(`${id}-bad`), undefined, 'nothing stored');
+      assert.equal(await path.removeSubscription(id), 'done');
     });
 
   for (const name of ['API', 'CLI'])
