@@ -48,6 +48,32 @@ const messageReceivedSchema = envelope(
       autoSubmitted: z.boolean(),
       // Which signal made it so, e.g. "Auto-Submitted: auto-replied" or "empty Return-Path".
       autoSubmittedReason: z.string().nullable(),
+      // A bounce's report per recipient (RFC 3464, or read from a non-standard bounce's text); null otherwise.
+      bounce: z
+        .object({
+          source: z.enum(['delivery-status', 'text']),
+          reportingMta: z.string().nullable(),
+          originalMessageId: z.string().nullable(),
+          recipients: z.array(
+            z
+              .object({
+                recipient: z.string(),
+                action: z.string().nullable(),
+                status: z
+                  .string()
+                  .regex(/^[245]\.\d{1,3}\.\d{1,3}$/)
+                  .nullable(),
+                diagnosticCode: z.string().nullable(),
+                remoteMta: z.string().nullable(),
+              })
+              .strict(),
+          ),
+        })
+        .strict()
+        .nullable()
+        .describe(
+          'what a bounce says per recipient (see docs/events.md); null when the message is not a bounce',
+        ),
       attachments: z.array(
         z
           .object({

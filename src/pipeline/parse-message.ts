@@ -1,6 +1,14 @@
 import EmailReplyParser from 'email-reply-parser';
 import { type AddressObject, type EmailAddress, type HeaderLines, simpleParser } from 'mailparser';
 import { autoSubmittedReason } from '../domain/auto-submitted.js';
+import {
+  type Bounce,
+  looksLikeBounce,
+  originalMessageIdOf,
+  readDeliveryStatus,
+  readTextBounce,
+  returnedCopyIn,
+} from '../domain/bounces.js';
 import { errorMessage } from '../domain/errors.js';
 import type { EventData } from '../domain/events.js';
 import { emptyRecord } from '../domain/null-prototype.js';
@@ -79,7 +87,7 @@ function bodies(text: string | null, html: string | null) {
  * through the reply parser (it costs about 0.2 us per character, the largest CPU cost per message); for a
  * new message the whole text is the newest reply.
  */
-function newestReply(parsed: Awaited<ReturnType<typeof simpleParser>>): string | null {
+function newestReply(parsed: ParsedMail): string | null {
   if (!parsed.text) return null;
   const text = parsed.text.slice(0, MAX_BODY_CHARACTERS);
   const isReply =
@@ -94,6 +102,51 @@ function machineSignals(headers: Record<string, string[]>, fromAddress: string |
   return { autoSubmitted: reason !== null, autoSubmittedReason: reason };
 }
 
+const REPORT_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status']);
+const RETURNED_TYPES = new Set([
+  'message/rfc822',
+  'text/rfc822-headers',
+  'message/global',
+  'message/global-headers',
+]);
+/** The returned message's headers are at its start; 64 KiB is more than any header block needs. */
+const RETURNED_HEADER_BYTES = 64 * 1024;
+
+type ParsedMail = Awaited<ReturnType<typeof simpleParser>>;
+
+/** The report of a delivery status notification, or of a plain-text bounce; null for other mail. */
+function bounceOf(parsed: ParsedMail, autoSubmitted: string | null): Bounce | null {
+  const reports = parsed.attachments.filter((a) => REPORT_TYPES.has(a.contentType));
+  const returned = parsed.attachments.find((a) => RETURNED_TYPES.has(a.contentType));
+  const returnedId = returned
+    ? originalMessageIdOf(returned.content.toString('utf8', 0, RETURNED_HEADER_BYTES))
+    : null;
+  if (reports.length > 0) {
+    const read = reports.map((report) => readDeliveryStatus(report.content.toString('utf8')));
+    return {
+      source: 'delivery-status',
+      reportingMta: read.find((r) => r.reportingMta !== null)?.reportingMta ?? null,
+      originalMessageId: returnedId,
+      recipients: read.flatMap((r) => r.recipients),
+    };
+  }
+  if (
+    !parsed.text ||
+    !looksLikeBounce({ autoSubmittedReason: autoSubmitted, subject: parsed.subject ?? null })
+  )
+    return null;
+  const text = parsed.text.slice(0, MAX_BODY_CHARACTERS);
+  const recipients = readTextBounce(text);
+  if (recipients.length === 0) return null;
+  const copy = returnedCopyIn(text);
+  return {
+    source: 'text',
+    reportingMta: null,
+    originalMessageId: returnedId ?? (copy === null ? null : originalMessageIdOf(copy)),
+    recipients,
+  };
+}
+
 function isoDate(date: Date | undefined): string | null {
   return date && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
 }
@@ -101,6 +154,9 @@ function isoDate(date: Date | undefined): string | null {
 /** How every message is parsed (bench/library-floor.ts times mailparser alone with the same options). */
 export const MAILPARSER_OPTIONS = {
   checksumAlgo: 'sha256',
+  // A delivery status report stays a part of its own (an attachment) rather than joining the text: `bounce`
+  // reads it, and `text` keeps only the human-readable explanation.
+  keepDeliveryStatus: true,
   skipImageLinks: true,
   skipTextToHtml: true,
   skipTextLinks: true,
@@ -126,7 +182,7 @@ export async function parseMessage(
     size: arrival.size,
     raw: { url: await blobs.url(arrival.rawKey), size: raw.length },
   };
-  let parsed: Awaited<ReturnType<typeof simpleParser>>;
+  let parsed: ParsedMail;
   try {
     parsed = await simpleParser(raw, MAILPARSER_OPTIONS);
   } catch (error) {
@@ -146,6 +202,7 @@ export async function parseMessage(
     return {
       ...base,
       ...machineSignals(headers, fromAddress),
+      bounce: null,
       messageId: threading.messageId,
       inReplyTo: threading.inReplyTo,
       references: threading.references,
@@ -185,6 +242,7 @@ export async function parseMessage(
   const headers = headerMap(parsed.headerLines);
   const rawSubject = headers.subject?.[0];
   const from = flattenAddresses(parsed.from)[0] ?? null;
+  const signals = machineSignals(headers, from?.address ?? null);
   const threading = {
     account: arrival.account,
     providerThreadId: arrival.providerThreadId,
@@ -212,7 +270,8 @@ export async function parseMessage(
     bcc: flattenAddresses(parsed.bcc),
     ...bodies(parsed.text ?? null, typeof parsed.html === 'string' ? parsed.html : null),
     replyText: newestReply(parsed),
-    ...machineSignals(headers, from?.address ?? null),
+    ...signals,
+    bounce: bounceOf(parsed, signals.autoSubmittedReason),
     attachments,
     headers,
     parseError: null,

@@ -2,6 +2,8 @@
 // filtered subscription (from the config file, and one made through the management API) must receive exactly
 // the messages its pattern names, no more, no fewer, while an unfiltered one receives them all.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
@@ -14,6 +16,9 @@ function message(from: string, subject: string, extraHeaders = '', body = 'hello
   );
 }
 
+// A real Postfix bounce (test/fixtures/bounces): two recipients, 5.2.1 and 5.1.1.
+const BOUNCE_FILE = join(import.meta.dirname, '..', 'fixtures', 'bounces', 'lhost-postfix-02.eml');
+const BOUNCE_SUBJECT = 'Undelivered Mail Returned to Sender';
 const PDF = Buffer.alloc(2000, 7).toString('base64');
 const CORPUS: readonly { readonly mailbox: string; readonly source: string }[] = [
   { mailbox: 'INBOX', source: message('Alice <alice@customer.example>', 'Printer broken') },
@@ -56,6 +61,7 @@ const CORPUS: readonly { readonly mailbox: string; readonly source: string }[] =
   { mailbox: 'INBOX', source: message('dave@other.example', 'Large log', '', 'x'.repeat(30_000)) },
   { mailbox: 'Billing', source: message('eve@other.example', 'Receipt') },
   { mailbox: 'INBOX', source: message('frank@other.example', 'priority escalation', 'X-Priority: 1\r\n') },
+  { mailbox: 'INBOX', source: readFileSync(BOUNCE_FILE, 'latin1') },
 ];
 
 // What each filtered subscription should get, read off the corpus by hand (not by running the matcher).
@@ -89,7 +95,16 @@ const FILTERS = new Map<string, { readonly filter: unknown; readonly subjects: r
       filter: {
         $or: [{ data: { attachments: [{ exists: true }] } }, { data: { mailbox: ['Billing'] } }],
       },
-      subjects: ['Invoice 4711', 'Receipt'],
+      // A bounce carries its report and the returned message as parts: it has attachments too.
+      subjects: ['Invoice 4711', 'Receipt', BOUNCE_SUBJECT],
+    },
+  ],
+  [
+    'unknown-users',
+    {
+      // Bounces saying that a recipient does not exist (5.1.x).
+      filter: { data: { bounce: { recipients: { status: [{ prefix: '5.1.' }] } } } },
+      subjects: [BOUNCE_SUBJECT],
     },
   ],
 ]);
@@ -172,6 +187,26 @@ describe('subscription filters in local mode, against Dovecot: each receives exa
       assert.deepEqual(subjectsOf(id), [...subjects].sort());
       assert.equal(receivers.get(id)?.invalidSignatures, 0);
     });
+
+  it('carries the bounce report of the Postfix bounce, recipient by recipient', () => {
+    const bounce = scenario.receiver
+      .ofType('message.received')
+      .find((w) => w.body.data.subject === BOUNCE_SUBJECT)?.body.data.bounce;
+    assert.equal(bounce?.source, 'delivery-status');
+    assert.equal(bounce?.reportingMta, 'smtp.example.com');
+    assert.deepEqual(
+      bounce?.recipients.map((r: { recipient: string; status: string }) => [r.recipient, r.status]),
+      [
+        ['filtered@example.co.jp', '5.2.1'],
+        ['userunknown@example.co.jp', '5.1.1'],
+      ],
+    );
+    assert.equal(
+      scenario.receiver.ofType('message.received').filter((w) => w.body.data.bounce !== null).length,
+      1,
+      'no other message of the corpus is read as a bounce',
+    );
+  });
 
   it('counts matched and filtered-out events per subscription in /metrics', async () => {
     const text = await (await fetch(`${scenario.bridge.url}/metrics`)).text();
