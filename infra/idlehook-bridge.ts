@@ -254,6 +254,7 @@ export class IdlehookBridge extends Construct {
       iamAccess: api.iamAccess ?? false,
       connect: api.connect,
       showMessageDetails: api.showMessageDetails ?? false,
+      blobLinks: { url: this.functions.blobsUrl.url, key: this.functions.blobLinkKey },
       throttle: { rateLimit: api.rateLimit ?? 20, burstLimit: api.burstLimit ?? 40 },
     });
 

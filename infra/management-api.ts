@@ -25,6 +25,8 @@ export interface ManagementApiProps extends FunctionResources {
   readonly connect: secretsmanager.ISecret | undefined;
   /** The dashboard shows subjects and senders, read from the raw messages' headers (never their bodies). */
   readonly showMessageDetails: boolean;
+  /** Where events' blob links go, and the key that signs them: a message read again gets fresh links. */
+  readonly blobLinks: { readonly url: string; readonly key: secretsmanager.ISecret };
   /** Requests per second the HTTP API lets through (steady, burst). */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
 }
@@ -73,6 +75,8 @@ export class ManagementApi extends Construct {
         {
           ...props.environment,
           ...connectEnvironment,
+          IDLEHOOK_BLOB_LINK_URL: props.blobLinks.url,
+          IDLEHOOK_BLOB_LINK_KEY_ARN: props.blobLinks.key.secretArn,
           ...(props.showMessageDetails ? { IDLEHOOK_DASHBOARD_MESSAGE_DETAILS: 'true' } : {}),
           ...(props.iamAccess ? { IDLEHOOK_IAM_ACCESS: 'true' } : {}),
         },
@@ -89,10 +93,11 @@ export class ManagementApi extends Construct {
     // Accounts and subscriptions (and their removal), tokens (verify notes each use), subscription health
     // (enable) and attempts, dead letters (list; a replay records its attempt and outcome).
     grantTablePartitions(this.handler, props.table, PARTITIONS_BY_COMPONENT.api);
-    // A replay reads a large dead letter's body and deletes it once delivered; the dashboard reads raw messages'
-    // headers where subjects and senders are shown.
+    grantSecretValue(this.handler, props.blobLinks.key);
+    // A replay reads a large dead letter's body and deletes it once delivered; GET .../messages/{ref} reads a
+    // raw message to build its event again (and the dashboard its headers, where subjects and senders are shown).
     grantBlobPrefixes(this.handler, props.bucket, {
-      read: [BLOB_PREFIXES.deadLetters, ...(props.showMessageDetails ? [BLOB_PREFIXES.raw] : [])],
+      read: [BLOB_PREFIXES.deadLetters, BLOB_PREFIXES.raw],
       write: [],
       delete: [BLOB_PREFIXES.deadLetters],
     });

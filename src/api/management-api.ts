@@ -10,6 +10,7 @@ import { registerAccounts } from './resources/accounts.js';
 import { registerConnectLinks } from './resources/connect-links.js';
 import { registerDeadLetters } from './resources/dead-letters.js';
 import { registerDeliveries } from './resources/deliveries.js';
+import { registerMessages } from './resources/messages.js';
 import { registerStatus } from './resources/status.js';
 import { registerSubscriptions } from './resources/subscriptions.js';
 import { openApiDocument } from './routes.js';
@@ -93,6 +94,7 @@ export function createManagementApi(
 
   registerStatus(app, backend);
   registerAccounts(app, backend);
+  registerMessages(app, backend);
   registerSubscriptions(app, backend);
   registerDeadLetters(app, backend);
   registerDeliveries(app, backend);

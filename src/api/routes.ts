@@ -10,6 +10,7 @@ import {
 import { createConnectLinkRoute } from './resources/connect-links.js';
 import { listDeadLettersRoute, replayRoute } from './resources/dead-letters.js';
 import { listPendingRoute } from './resources/deliveries.js';
+import { getMessageRoute } from './resources/messages.js';
 import { statusRoute } from './resources/status.js';
 import {
   createSubscriptionRoute,
@@ -30,6 +31,7 @@ export const ROUTES = [
   createAccountRoute,
   getAccountRoute,
   deleteAccountRoute,
+  getMessageRoute,
   listSubscriptionsRoute,
   createSubscriptionRoute,
   getSubscriptionRoute,

@@ -11,6 +11,7 @@ import {
   planSync,
   UnusableMailboxStateError,
 } from '../domain/sync.js';
+import { storeRawMessage } from '../pipeline/arrival-notes.js';
 import {
   arrivalRecord,
   eventRecord,
@@ -560,19 +561,17 @@ export class MailboxSync {
           uid: meta.uid,
         };
         const eventId = messageEventId('message.received', coordinates);
-        const rawKey = rawBlobKey(eventId);
-        await this.deps.blobs.put(rawKey, source);
-        records.push(
-          arrivalRecord({
-            kind: 'message',
-            eventId,
-            ...coordinates,
-            ...meta,
-            rawKey,
-            detectedAt,
-            ...(unavailable.has(meta.uid) ? { sourceUnavailable: true } : {}),
-          }),
-        );
+        const arrival: MessageArrival = {
+          kind: 'message',
+          eventId,
+          ...coordinates,
+          ...meta,
+          rawKey: rawBlobKey(eventId),
+          detectedAt,
+          ...(unavailable.has(meta.uid) ? { sourceUnavailable: true } : {}),
+        };
+        await storeRawMessage(this.deps.blobs, arrival, source);
+        records.push(arrivalRecord(arrival));
         told.set(meta.uid, meta.modseq);
       }),
     );

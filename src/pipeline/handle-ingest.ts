@@ -1,5 +1,5 @@
 import { IdlehookError } from '../domain/errors.js';
-import { messageReceivedEvent, type WebhookEvent } from '../domain/events.js';
+import { type EventOf, messageReceivedEvent, type WebhookEvent } from '../domain/events.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { EventQueue } from '../ports/pipeline.js';
 import type { BlobStore, Metrics } from '../ports/services.js';
@@ -25,6 +25,15 @@ export interface IngestDependencies {
 async function messageEvent(arrival: MessageArrival, blobs: BlobStore): Promise<WebhookEvent> {
   const raw = await blobs.get(arrival.rawKey);
   if (!raw) throw new RawMessageMissingError(arrival.rawKey);
+  return messageEventOf(arrival, raw, blobs);
+}
+
+/** The `message.received` event of an arrival and its source (attachments are stored in `blobs`). */
+export async function messageEventOf(
+  arrival: MessageArrival,
+  raw: Buffer,
+  blobs: BlobStore,
+): Promise<EventOf<'message.received'>> {
   const parsed = await parseMessage(arrival, raw, blobs);
   const data = arrival.sourceUnavailable
     ? { ...parsed, parseError: 'the mail server listed this message but returned no source for it' }

@@ -1,6 +1,7 @@
 import type { AccountConfig } from '../config/config.js';
 import type { TokenScope } from '../domain/api-tokens.js';
 import type { DoctorReport } from '../domain/doctor-report.js';
+import type { EventOf, MessageCoordinates } from '../domain/events.js';
 import type { Page, PageQuery } from '../domain/pages.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
@@ -55,6 +56,12 @@ export interface ManagedDirectory {
 }
 
 /** What the management API works on; each mode composes its own. */
+/** A message read again: its event as delivered, or why it cannot be. */
+export type StoredMessage =
+  | { readonly event: EventOf<'message.received'> }
+  /** `not-stored`: never seen, or past the retention period; `stored-without-details`: stored before notes were kept. */
+  | { readonly missing: 'not-stored' | 'stored-without-details' };
+
 export interface ManagementBackend {
   readonly directory: ManagedDirectory;
   /** The scope of `token` if it is a live token, else undefined. */
@@ -91,6 +98,8 @@ export interface ManagementBackend {
   /** Deliveries being retried, listed and hurried; absent where the queue cannot (AWS mode). */
   readonly retries: RetryQueue;
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
+  /** A message's `message.received` event, built again from its stored source with fresh links. */
+  readMessage(coordinates: MessageCoordinates): Promise<StoredMessage>;
   readonly clock: Clock;
   readonly logger: Logger;
   /**

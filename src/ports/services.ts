@@ -35,12 +35,21 @@ export interface Metrics {
 }
 
 export interface BlobStore {
-  put(key: string, content: Buffer): Promise<void>;
+  /**
+   * `note`: a short ASCII string kept with the blob (in S3 its user metadata, which shares 2 KB with nothing
+   * else here), read back with `NotedBlobs.getNoted`.
+   */
+  put(key: string, content: Buffer, note?: string): Promise<void>;
   get(key: string): Promise<Buffer | undefined>;
   /** Removes a blob; removing one that is not there is no error. */
   delete(key: string): Promise<void>;
   /** Where a receiver can fetch the blob: a signed URL (in AWS mode it expires; in local mode it does not). */
   url(key: string): Promise<string>;
+}
+
+/** A blob together with the note `put` kept with it. */
+export interface NotedBlobs {
+  getNoted(key: string): Promise<{ readonly content: Buffer; readonly note: string | undefined } | undefined>;
 }
 
 /** Resolves a secret reference (e.g. a Secrets Manager ARN) to its value. Values are never logged. */

@@ -325,7 +325,14 @@ describe('IdlehookBridge infrastructure', () => {
       ['RETRYING#*'],
       'deliver deletes nothing but its notes of deliveries being retried',
     );
-    assert.doesNotMatch(resources(granting(api, 's3:GetObject')), /raw|attachments/, 'the API reads no mail');
+    // A message read again (GET /v1/accounts/{id}/messages/{ref}, full tokens only) is built from its source;
+    // attachments are reached through links, never by the API itself.
+    assert.match(resources(granting(api, 's3:GetObject')), /\/raw\/\*/);
+    assert.doesNotMatch(
+      resources(granting(api, 's3:GetObject')),
+      /attachments/,
+      'the API reads no attachment',
+    );
 
     const leadingKeys = leadingKeysOf;
     assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), ['ATTEMPTS#*', 'RETRYING#*']);

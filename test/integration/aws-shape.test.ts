@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { apiFunction } from '../../src/compose/aws/api-function.js';
 import {
   blobLinkFunction,
   composeAwsAdapters,
@@ -13,6 +14,7 @@ import type { AwsEnvironment } from '../../src/config/aws-environment.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import type { SecretResolver } from '../../src/ports/services.js';
 import { storedDovecotAccount } from '../support/accounts.js';
+import { invokeApi } from '../support/aws-api.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
 import { pollOnce } from '../support/event-source.js';
@@ -159,6 +161,32 @@ describe('AWS shape end to end: Dovecot -> watcher -> SQS FIFO -> parse -> SQS -
     assert.match(await raw.text(), /Subject: Through AWS/);
     const cursor = await adapters.state.getCursor('support', 'INBOX');
     assert.equal(cursor?.lastUid, webhook?.body.data.uid, 'the cursor in DynamoDB advanced');
+  });
+
+  it('reads the message again through the API function: the event as delivered, its links signed anew', async () => {
+    const [webhook] = receiver.accepted;
+    assert.ok(webhook);
+    const { data } = webhook.body;
+    const token = (await adapters.apiTokens.create('read-again', 'full')).token;
+    const ref = encodeURIComponent(`${data.uidValidity}:${data.uid}:${data.mailbox}`);
+    const answer = await invokeApi(
+      apiFunction(adapters, env),
+      'GET',
+      `/v1/accounts/support/messages/${ref}`,
+      {
+        token,
+      },
+    );
+    assert.equal(answer.status, 200, answer.text);
+    const { id, ...event } = answer.json;
+    assert.equal(id, webhook.id);
+    // The links are made afresh (in AWS they carry their signing time), the rest is as delivered.
+    const withoutLinks = (body: any) => ({
+      ...body,
+      data: { ...body.data, raw: { ...body.data.raw, url: '' } },
+    });
+    assert.deepEqual(withoutLinks(event), withoutLinks(webhook.body));
+    assert.match(await (await fetch(event.data.raw.url)).text(), /Subject: Through AWS/);
   });
 
   it('picks up an account added to DynamoDB, and drops a removed one, without a restart', async () => {

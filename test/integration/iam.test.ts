@@ -334,6 +334,13 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     await request('POST', '/v1/subscriptions/api-made/enable');
     await request('GET', '/v1/subscriptions');
     await request('GET', '/v1/subscriptions/refusing/attempts');
+    // A message read again: its raw source from S3, parsed anew.
+    const delivered = attached ?? assert.fail('no delivered message to read again');
+    const again = await request(
+      'GET',
+      `/v1/accounts/${delivered.account}/messages/${encodeURIComponent(`${delivered.uidValidity}:${delivered.uid}:${delivered.mailbox}`)}`,
+    );
+    assert.equal(again.data.subject, 'attached');
     await request('DELETE', '/v1/subscriptions/api-made');
     // The large dead letter's body is in S3: a replay reads it, and deletes it once delivered.
     assert.ok((await request('GET', '/v1/dead-letters')).data.length > 0);

@@ -6,7 +6,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { BlobStore } from '../../ports/services.js';
+import type { BlobStore, NotedBlobs } from '../../ports/services.js';
 
 /** How long a redirect from a blob link stays usable: enough to start the download. */
 const PRESIGNED_SECONDS = 300;
@@ -16,22 +16,41 @@ export interface BlobLinkSigner {
   link(key: string): Promise<string>;
 }
 
+/** The user metadata key of a blob's note (S3 sends it as the `x-amz-meta-idlehook-note` header). */
+const NOTE_METADATA = 'idlehook-note';
+
 /** Raw messages, attachments and overflow in S3. Events link to blobs through the link endpoint. */
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStore, NotedBlobs {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly links?: BlobLinkSigner,
   ) {}
 
-  async put(key: string, content: Buffer): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: content }));
+  /** The note travels as user metadata on the same PUT: no second request. */
+  async put(key: string, content: Buffer, note?: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: content,
+        ...(note === undefined ? {} : { Metadata: { [NOTE_METADATA]: note } }),
+      }),
+    );
   }
 
   async get(key: string): Promise<Buffer | undefined> {
+    return (await this.getNoted(key))?.content;
+  }
+
+  async getNoted(key: string): Promise<{ content: Buffer; note: string | undefined } | undefined> {
     try {
       const result = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return result.Body ? Buffer.from(await result.Body.transformToByteArray()) : undefined;
+      if (!result.Body) return undefined;
+      return {
+        content: Buffer.from(await result.Body.transformToByteArray()),
+        note: result.Metadata?.[NOTE_METADATA],
+      };
     } catch (error) {
       if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
       throw error;

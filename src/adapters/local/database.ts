@@ -66,7 +66,8 @@ CREATE INDEX IF NOT EXISTS deliveries_failed ON deliveries (status, updated_at) 
 CREATE TABLE IF NOT EXISTS blobs (
   key TEXT PRIMARY KEY,
   content BLOB NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  note TEXT
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS settings (
@@ -142,9 +143,17 @@ export function openLocalDatabase(dataDir: string): LocalDatabase {
   db.pragma('journal_size_limit = 67108864');
   addQueueGroupColumn(db);
   addTokenColumns(db);
+  addBlobNoteColumn(db);
   db.exec(SCHEMA);
   migrateSubscriptionStatus(db);
   return db;
+}
+
+/** Blobs stored before notes existed have none (a raw message's arrival details: it cannot be read again). */
+function addBlobNoteColumn(db: LocalDatabase): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('blobs')").all() as { name: string }[];
+  if (columns.length > 0 && !columns.some((c) => c.name === 'note'))
+    db.exec('ALTER TABLE blobs ADD COLUMN note TEXT');
 }
 
 /** Queues made before per-endpoint limits existed lack the group column (an existing table keeps its shape). */

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { BlobStore } from '../../ports/services.js';
+import type { BlobStore, NotedBlobs } from '../../ports/services.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
 
@@ -9,7 +9,7 @@ import type { WriteBatcher } from './write-batcher.js';
  * HTTP server under /blobs/, with a signature in each URL: a blob key is derived from account, mailbox and
  * UID, so without one anyone on the machine could read mail by guessing URLs.
  */
-export class SqliteBlobStore implements BlobStore {
+export class SqliteBlobStore implements BlobStore, NotedBlobs {
   private readonly statements;
   private baseUrl = '';
 
@@ -21,10 +21,11 @@ export class SqliteBlobStore implements BlobStore {
   ) {
     this.statements = {
       put: db.prepare(
-        `INSERT INTO blobs (key, content, created_at) VALUES (?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET content = excluded.content`,
+        `INSERT INTO blobs (key, content, created_at, note) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET content = excluded.content, note = excluded.note`,
       ),
       get: db.prepare('SELECT content FROM blobs WHERE key = ?'),
+      getNoted: db.prepare('SELECT content, note FROM blobs WHERE key = ?'),
       delete: db.prepare('DELETE FROM blobs WHERE key = ?'),
       prune: db.prepare('DELETE FROM blobs WHERE created_at < ?'),
     };
@@ -35,8 +36,13 @@ export class SqliteBlobStore implements BlobStore {
     this.baseUrl = baseUrl.replace(/\/$/, '');
   }
 
-  async put(key: string, content: Buffer): Promise<void> {
-    await this.writes.write(() => this.statements.put.run(key, content, this.now()));
+  async put(key: string, content: Buffer, note?: string): Promise<void> {
+    await this.writes.write(() => this.statements.put.run(key, content, this.now(), note ?? null));
+  }
+
+  async getNoted(key: string): Promise<{ content: Buffer; note: string | undefined } | undefined> {
+    const row = this.statements.getNoted.get(key) as { content: Buffer; note: string | null } | undefined;
+    return row && { content: row.content, note: row.note ?? undefined };
   }
 
   async delete(key: string): Promise<void> {

@@ -33,6 +33,8 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     directory,
     verifyToken: (token) => aws.apiTokens.verify(token),
     retries: aws.retrying,
+    readMessage: async (coordinates) =>
+      (await import('../../pipeline/stored-messages.js')).readStoredMessage(aws.blobs, coordinates),
     hasTokens: () => aws.apiTokens.any(),
     redeemLoginCode: (code) => redeemLoginCode(aws.apiTokens, aws.clock, code),
     accountStatuses: async () => {

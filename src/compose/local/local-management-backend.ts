@@ -74,6 +74,8 @@ export function localManagementBackend(parts: {
     attempts: stores.attempts,
     retries: parts.retries,
     subscriptionStatus: stores.state,
+    readMessage: async (coordinates) =>
+      (await import('../../pipeline/stored-messages.js')).readStoredMessage(stores.blobs, coordinates),
     clock,
     logger,
     ...(connect
