@@ -55,13 +55,17 @@ export function signingSecrets(subscription: SubscriptionConfig, now: number): r
 }
 
 /**
- * The account ids a subscription document must name among: read only when it names accounts at all (every
- * account is a large read at 100,000 of them, and a document naming none has nothing to check).
+ * Which of the accounts a subscription document names exist, to check it against: only those are read (every
+ * account would be a large read at 100,000 of them); undefined when it names none.
  */
-export async function accountIdsToCheck(
+export async function namedAccountsThatExist(
   document: unknown,
-  directory: { accountIds(): ReadonlySet<string> | Promise<ReadonlySet<string>> },
+  directory: {
+    existingAccounts(ids: readonly string[]): ReadonlySet<string> | Promise<ReadonlySet<string>>;
+  },
 ): Promise<ReadonlySet<string> | undefined> {
   const named = (document as { readonly accounts?: unknown } | null)?.accounts;
-  return Array.isArray(named) && named.length > 0 ? directory.accountIds() : undefined;
+  if (!Array.isArray(named) || named.length === 0) return undefined;
+  const ids = [...new Set(named.filter((id): id is string => typeof id === 'string'))];
+  return ids.length > 0 ? directory.existingAccounts(ids) : new Set();
 }

@@ -41,7 +41,8 @@ export interface ManagedDirectory {
   /** One page of the accounts by id, read as a page from the store (the API's listing). */
   accountPage(query: PageQuery): Awaitable<Page<Listed<AccountListing>>>;
   account(id: string): Awaitable<Listed<AccountConfig> | undefined>;
-  accountIds(): Awaitable<ReadonlySet<string>>;
+  /** Which of these account ids exist (reading those only). */
+  existingAccounts(ids: readonly string[]): Awaitable<ReadonlySet<string>>;
   addAccount(document: unknown, account: AccountConfig): Awaitable<boolean>;
   removeAccount(id: string): Awaitable<'removed' | 'not-found' | 'read-only'>;
   listSubscriptions(): Awaitable<readonly Listed<SubscriptionConfig>[]>;

@@ -329,7 +329,11 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       calls.some((c) => c.component === 'api' && c.action === 'secretsmanager:DeleteSecret'),
       "the old account's secret is deleted",
     );
-    await request('POST', '/v1/subscriptions', { id: 'api-made', url: 'https://hooks.example.com/' });
+    await request('POST', '/v1/subscriptions', {
+      id: 'api-made',
+      url: 'https://hooks.example.com/',
+      accounts: ['support'],
+    });
     await request('POST', '/v1/subscriptions/api-made/rotate-secret', { previousSecretValidSeconds: 60 });
     await request('POST', '/v1/subscriptions/api-made/enable');
     await request('GET', '/v1/subscriptions');

@@ -209,8 +209,8 @@ export class AwsDirectory implements ManagedDirectory {
     return value && { value, origin: 'api' };
   }
 
-  async accountIds(): Promise<ReadonlySet<string>> {
-    return new Set((await this.parts.accounts.stored()).map((account) => account.id));
+  async existingAccounts(ids: readonly string[]): Promise<ReadonlySet<string>> {
+    return this.parts.accounts.existing(ids);
   }
 
   // Checked first so that a taken id writes no secret; the put's condition decides between concurrent requests.

@@ -5,6 +5,7 @@ import type { Clock, CredentialSealer, Logger, SecretResolver } from '../../port
 import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
 import { AccountChanges, accountShardKeys, inShardIndex } from './dynamodb-account-changes.js';
 import {
+  batchGetAll,
   type PutCondition,
   putReplacing,
   queryAll,
@@ -113,6 +114,16 @@ export class DynamoDbAccountRepository extends StateTableAdapter implements Acco
       }),
     );
     return { accounts: Items.slice(0, limit) as StoredAccount[], more: Items.length > limit };
+  }
+
+  /** Which of these ids are stored: their items only (BatchGetItem, 100 keys a call). */
+  async existing(ids: readonly string[]): Promise<ReadonlySet<string>> {
+    const found = await batchGetAll<StoredAccount>(
+      this.documents,
+      this.tableName,
+      ids.map((id) => ({ ...TABLE_KEYS.account(id) })),
+    );
+    return new Set(found.map((account) => account.id));
   }
 
   async stored(): Promise<StoredAccount[]> {

@@ -149,8 +149,8 @@ export const PARTITIONS_BY_COMPONENT = {
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
   api: {
     GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys, oauth2Tokens],
-    // The status of one page of accounts.
-    BatchGetItem: [accountStatus],
+    // The status of one page of accounts; which of the accounts a subscription names exist.
+    BatchGetItem: [accountStatus, accounts],
     // The deliveries being retried (listed, and hurried through SQS).
     Query: [accounts, subscriptions, accountStatus, attempts, retrying],
     QueryIndex: [`${DEAD_LETTER_INDEX.partition}*`],

@@ -66,8 +66,8 @@ export class LocalDirectory {
     return this.accounts.get(id);
   }
 
-  accountIds(): ReadonlySet<string> {
-    return new Set(this.accounts.keys());
+  existingAccounts(ids: readonly string[]): ReadonlySet<string> {
+    return new Set(ids.filter((id) => this.accounts.has(id)));
   }
 
   /** Stores and adds an account; false when its id is taken. */

@@ -3,7 +3,7 @@ import { parseSubscriptionDocument } from '../../config/load-config.js';
 import { INLINE_SECRETS } from '../../config/schema.js';
 import { paginate } from '../../domain/pages.js';
 import { newWebhookSecret } from '../../domain/signing.js';
-import { accountIdsToCheck } from '../../domain/subscriptions.js';
+import { namedAccountsThatExist } from '../../domain/subscriptions.js';
 import type { ManagementBackend } from '../../ports/management.js';
 import { changeable, notFound, patched, readOnly } from '../answers.js';
 import {
@@ -198,7 +198,7 @@ export function registerSubscriptions(app: OpenAPIHono, backend: ManagementBacke
     const subscription = parseSubscriptionDocument(
       document,
       'the request body',
-      await accountIdsToCheck(document, backend.directory),
+      await namedAccountsThatExist(document, backend.directory),
     );
     if (!(await backend.directory.addSubscription(document, subscription)))
       return problemResponse(c, 409, { detail: `a subscription with id "${subscription.id}" exists` });
@@ -232,7 +232,7 @@ export function registerSubscriptions(app: OpenAPIHono, backend: ManagementBacke
     const subscription = parseSubscriptionDocument(
       changed,
       'the request body',
-      await accountIdsToCheck(changed, backend.directory),
+      await namedAccountsThatExist(changed, backend.directory),
     );
     if (!(await backend.directory.replaceSubscription(changed, subscription)))
       return notFound(c, `subscription "${id}"`);
@@ -256,7 +256,7 @@ export function registerSubscriptions(app: OpenAPIHono, backend: ManagementBacke
     const subscription = parseSubscriptionDocument(
       changed,
       'the stored subscription',
-      await accountIdsToCheck(changed, backend.directory),
+      await namedAccountsThatExist(changed, backend.directory),
     );
     if (!(await backend.directory.replaceSubscription(changed, subscription)))
       return notFound(c, `subscription "${id}"`);

@@ -1,5 +1,5 @@
 import { parseSubscriptionDocument } from '../../config/load-config.js';
-import { accountIdsToCheck } from '../../domain/subscriptions.js';
+import { namedAccountsThatExist } from '../../domain/subscriptions.js';
 import {
   awsIdCommand,
   awsOnly,
@@ -113,7 +113,7 @@ export const addSubscriptionCommand: Command = {
     const subscription = parseSubscriptionDocument(
       document,
       'the command line',
-      await accountIdsToCheck(document, directory),
+      await namedAccountsThatExist(document, directory),
     );
     const written = replace
       ? await directory.replaceSubscription(document, subscription, byArn)
