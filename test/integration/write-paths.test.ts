@@ -37,6 +37,7 @@ interface WritePath {
     id: string,
     secret: string,
     filter: unknown,
+    accounts?: readonly string[],
   ): Promise<{ readonly refusal?: string }>;
   /** The CLI replaces the whole subscription, so it is given the secret again; the API patches the URL. */
   changeSubscriptionUrl(id: string, url: string, secret: string): Promise<Outcome>;
@@ -101,8 +102,14 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
         call('POST', '/v1/subscriptions', { id, url: 'https://hooks.example.com/', secret }),
       changeSubscriptionUrl: (id, url) => call('PATCH', `/v1/subscriptions/${id}`, { url }),
       removeSubscription: (id) => call('DELETE', `/v1/subscriptions/${id}`),
-      addFilteredSubscription: async (id, secret, filter) => {
-        const body = { id, url: 'https://hooks.example.com/', secret, filter };
+      addFilteredSubscription: async (id, secret, filter, accounts) => {
+        const body = {
+          id,
+          url: 'https://hooks.example.com/',
+          secret,
+          filter,
+          ...(accounts ? { accounts } : {}),
+        };
         const answer = await invokeApi(api, 'POST', '/v1/subscriptions', { token, body });
         return answer.status === 201 ? {} : { refusal: `${answer.status} ${answer.text}` };
       },
@@ -151,9 +158,10 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
           secret,
         ),
       removeSubscription: (id) => cli(['subscriptions', 'remove', id]),
-      addFilteredSubscription: (id, secret, filter) =>
+      addFilteredSubscription: (id, secret, filter, accounts) =>
         new Promise((done) => {
           const args = ['subscriptions', 'add', '--id', id, '--url', 'https://hooks.example.com/'];
+          if (accounts) args.push('--accounts', accounts.join(','));
           execFile(
             process.execPath,
             [CLI, ...args, '--secret-env', 'GIVEN_VALUE', '--filter', JSON.stringify(filter), '--aws'],
@@ -240,6 +248,25 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
         name === 'API' ? /"path":"filter\.data\.subject\.0"/ : /--filter data\.subject\[0\]/,
       );
       assert.equal(await subscriptionUrl(`${id}-bad`), undefined, 'nothing stored');
+      // The accounts it names are looked up by their ids (BatchGetItem), not by reading every account.
+      const account = `named-${name.toLowerCase()}`;
+      assert.equal(await path.addAccount(account, 'app password'), 'done');
+      const elsewhere = await path.addFilteredSubscription(`${id}-elsewhere`, newWebhookSecret(), filter, [
+        account,
+        'nobody',
+      ]);
+      assert.match(elsewhere.refusal ?? 'accepted', /no account with id \\?"nobody\\?"/);
+      assert.doesNotMatch(
+        elsewhere.refusal ?? '',
+        new RegExp(`id \\\\?"${account}`),
+        'an existing one is found',
+      );
+      assert.deepEqual(
+        await path.addFilteredSubscription(`${id}-named`, newWebhookSecret(), filter, [account]),
+        {},
+      );
+      assert.equal(await path.removeSubscription(`${id}-named`), 'done');
+      assert.equal(await path.removeAccount(account), 'done');
       assert.equal(await path.removeSubscription(id), 'done');
     });
 
