@@ -5,8 +5,7 @@ import { describe, it } from 'node:test';
 import { readTextBounce } from '../../src/domain/bounces.js';
 import { EVENT_SCHEMAS } from '../../src/domain/event-schemas.js';
 import { parseMessage } from '../../src/pipeline/parse-message.js';
-import type { MessageArrival } from '../../src/pipeline/records.js';
-import type { BlobStore } from '../../src/ports/services.js';
+import { memoryBlobs, SAMPLE_ARRIVAL } from '../support/memory-blobs.js';
 
 // The corpus and its two independent readings: test/fixtures/bounces/README.md.
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'bounces');
@@ -23,27 +22,7 @@ const byHand = new Map<string, { source: string; recipients: Expected[] } | null
   Object.entries(JSON.parse(readFileSync(join(CORPUS, 'by-hand.json'), 'utf8'))),
 );
 
-const blobs: BlobStore = {
-  put: async () => undefined,
-  get: async () => undefined,
-  delete: async () => undefined,
-  url: async (key) => `https://blobs.example/${key}`,
-};
-const arrival: MessageArrival = {
-  kind: 'message',
-  eventId: 'evt_0123456789abcdef0123456789abcdef',
-  account: 'a',
-  mailbox: 'INBOX',
-  uidValidity: '1',
-  uid: 1,
-  modseq: null,
-  flags: [],
-  internalDate: null,
-  size: 0,
-  rawKey: 'raw/evt.eml',
-  detectedAt: '2026-11-27T00:00:00Z',
-};
-const parse = (raw: Buffer | string) => parseMessage(arrival, Buffer.from(raw), blobs);
+const parse = (raw: Buffer | string) => parseMessage(SAMPLE_ARRIVAL, Buffer.from(raw), memoryBlobs());
 const fields = (recipients: readonly Expected[], withDiagnostic: boolean) =>
   recipients.map(({ recipient, action, status, diagnosticCode }) => ({
     recipient,

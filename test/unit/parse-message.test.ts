@@ -1,36 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_BODY_CHARACTERS, parseMessage } from '../../src/pipeline/parse-message.js';
-import type { MessageArrival } from '../../src/pipeline/records.js';
-import type { BlobStore } from '../../src/ports/services.js';
 import { PROTOTYPE_NAMES } from '../support/hostile-names.js';
+import { memoryBlobs, SAMPLE_ARRIVAL } from '../support/memory-blobs.js';
 
-/** An in-memory BlobStore: the port's contract is tested against the real stores elsewhere. */
-function memoryBlobs(): BlobStore & { keys(): string[] } {
-  const blobs = new Map<string, Buffer>();
-  return {
-    put: async (key, content) => void blobs.set(key, content),
-    get: async (key) => blobs.get(key),
-    delete: async (key) => void blobs.delete(key),
-    url: async (key) => `https://blobs.example/${key}`,
-    keys: () => [...blobs.keys()],
-  };
-}
-
-const arrival: MessageArrival = {
-  kind: 'message',
-  eventId: 'evt_0123456789abcdef0123456789abcdef',
-  account: 'a',
-  mailbox: 'INBOX',
-  uidValidity: '1',
-  uid: 1,
-  modseq: null,
-  flags: [],
-  internalDate: null,
-  size: 0,
-  rawKey: 'raw/evt.eml',
-  detectedAt: '2026-11-27T00:00:00Z',
-};
+const arrival = SAMPLE_ARRIVAL;
 
 describe('parseMessage', () => {
   it('cuts text and HTML over the inline limit, flags it, and keeps the raw size', async () => {

@@ -5,25 +5,7 @@ import { storeRawMessage } from '../../src/pipeline/arrival-notes.js';
 import type { MessageArrival } from '../../src/pipeline/records.js';
 import { rawBlobKey } from '../../src/pipeline/records.js';
 import { readStoredMessage } from '../../src/pipeline/stored-messages.js';
-import type { BlobStore, NotedBlobs } from '../../src/ports/services.js';
-
-/** Blobs in memory, notes capped as S3 caps user metadata (2 KB). */
-function memoryBlobs(): BlobStore & NotedBlobs {
-  const blobs = new Map<string, { content: Buffer; note: string | undefined }>();
-  return {
-    put: async (key, content, note) => {
-      assert.ok(
-        (note?.length ?? 0) <= 2000,
-        `a note of ${note?.length} characters would not fit S3's metadata`,
-      );
-      blobs.set(key, { content, note });
-    },
-    get: async (key) => blobs.get(key)?.content,
-    getNoted: async (key) => blobs.get(key),
-    delete: async (key) => void blobs.delete(key),
-    url: async (key) => `https://blobs.example/${key}`,
-  };
-}
+import { memoryBlobs } from '../support/memory-blobs.js';
 
 const coordinates = { account: 'support', mailbox: 'INBOX', uidValidity: '7', uid: 42 };
 const eventId = messageEventId('message.received', coordinates);
