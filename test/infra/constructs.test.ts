@@ -117,7 +117,7 @@ describe('IdlehookBridge with non-default props', () => {
     assert.match(reads, /acme\/prod\/connect/, 'reads the connect settings');
   });
 
-  it("shows subjects and senders on the dashboard: the API's role reads raw mail, which it does not by default", () => {
+  it("shows subjects and senders on the dashboard when asked; the API's role reads raw mail (a message read again), never attachments", () => {
     const apiReads = (of: Template) =>
       JSON.stringify(
         Object.values(of.findResources('AWS::IAM::Policy'))
@@ -130,10 +130,16 @@ describe('IdlehookBridge with non-default props', () => {
     new IdlehookBridge(plain, 'Mail');
     const defaults = Template.fromStack(plain);
     assert.match(apiReads(defaults), /\/dead-letters\/\*/);
-    assert.doesNotMatch(apiReads(defaults), /\/raw\//);
+    assert.match(apiReads(defaults), /\/raw\/\*/, 'GET /v1/accounts/{id}/messages/{ref} reads the source');
+    assert.doesNotMatch(apiReads(defaults), /\/attachments\//);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ IDLEHOOK_DASHBOARD_MESSAGE_DETAILS: 'true' }) },
     });
+    assert.doesNotMatch(
+      JSON.stringify(defaults.findResources('AWS::Lambda::Function')),
+      /IDLEHOOK_DASHBOARD_MESSAGE_DETAILS/,
+      'subjects and senders stay off by default',
+    );
   });
 
   it('adds a function URL for IAM (SigV4) callers, which a role is granted, and throttles as asked', () => {
