@@ -95,7 +95,8 @@ export interface IdlehookBridgeProps {
     readonly burstLimit?: number;
     /**
      * The dashboard (`<ApiUrl>dashboard`, opened with an API token) shows each message's subject and sender. Off
-     * by default: they are personal data, and the API's role then reads raw mail in the bucket.
+     * by default: they are personal data, shown to read tokens too. (The API's role reads raw mail either way, to
+     * answer a message read again, which needs a full token.)
      */
     readonly showMessageDetails?: boolean;
     /**
