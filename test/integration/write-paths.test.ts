@@ -15,6 +15,7 @@ import { systemClock } from '../../src/adapters/system-clock.js';
 import { apiFunction } from '../../src/compose/aws/api-function.js';
 import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
 import { loadAwsEnvironment } from '../../src/config/aws-environment.js';
+import { decodeWebhookSecret } from '../../src/domain/signing.js';
 import type { SubscriptionConfig } from '../../src/domain/subscriptions.js';
 import { invokeApi } from '../support/aws-api.js';
 import { cliAwsEnvironment, startDynamoDb } from '../support/aws-emulators.js';
@@ -39,6 +40,11 @@ interface WritePath {
     filter: unknown,
     accounts?: readonly string[],
   ): Promise<{ readonly refusal?: string }>;
+  /**
+   * A new signing secret, the old one still signing meanwhile: the API's rotate-secret; the CLI's `add --replace`
+   * with the new secret and the old one by its ARN (`--previous-secret-arn`).
+   */
+  rotateSecret(id: string, newSecret: string): Promise<Outcome>;
   /** The CLI replaces the whole subscription, so it is given the secret again; the API patches the URL. */
   changeSubscriptionUrl(id: string, url: string, secret: string): Promise<Outcome>;
   removeSubscription(id: string): Promise<Outcome>;
@@ -54,6 +60,8 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
   let subscriptionUrl: (id: string) => Promise<string | undefined>;
   /** The subscriptions as the functions load them, read afresh (the repository caches its list). */
   let loadedSubscription: (id: string) => Promise<SubscriptionConfig | undefined>;
+  /** The same, with the signing secrets resolved, as the deliver function has them. */
+  let signingKeysOf: (id: string) => Promise<readonly Buffer[] | undefined>;
 
   before(async () => {
     dynamo = await startDynamoDb();
@@ -81,6 +89,14 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
     });
     const token = (await adapters.apiTokens.create('paths', 'full')).token;
     subscriptionUrl = async (id) => (await adapters.subscriptions.current(id))?.url;
+    signingKeysOf = async (id) =>
+      (
+        await new DynamoDbSubscriptionRepository(
+          stateTable(dynamo.client, env.IDLEHOOK_TABLE_NAME),
+          new SecretsManagerResolver(secrets, systemClock),
+          systemClock,
+        ).list()
+      ).find((s) => s.id === id)?.secrets;
     loadedSubscription = async (id) =>
       (
         await new DynamoDbSubscriptionRepository(
@@ -101,6 +117,8 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
       addSubscription: (id, secret) =>
         call('POST', '/v1/subscriptions', { id, url: 'https://hooks.example.com/', secret }),
       changeSubscriptionUrl: (id, url) => call('PATCH', `/v1/subscriptions/${id}`, { url }),
+      rotateSecret: (id, secret) =>
+        call('POST', `/v1/subscriptions/${id}/rotate-secret`, { secret, previousSecretValidSeconds: 3600 }),
       removeSubscription: (id) => call('DELETE', `/v1/subscriptions/${id}`),
       addFilteredSubscription: async (id, secret, filter, accounts) => {
         const body = {
@@ -158,6 +176,25 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
           secret,
         ),
       removeSubscription: (id) => cli(['subscriptions', 'remove', id]),
+      rotateSecret: async (id, secret) => {
+        const stored = await adapters.subscriptions.current(id);
+        return cli(
+          [
+            'subscriptions',
+            'add',
+            '--replace',
+            '--id',
+            id,
+            '--url',
+            stored?.url ?? '',
+            '--secret-env',
+            'GIVEN_VALUE',
+            '--previous-secret-arn',
+            stored?.secretArn ?? '',
+          ],
+          secret,
+        );
+      },
       addFilteredSubscription: (id, secret, filter, accounts) =>
         new Promise((done) => {
           const args = ['subscriptions', 'add', '--id', id, '--url', 'https://hooks.example.com/'];
@@ -200,7 +237,7 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
     secretsManager.live().filter((name) => name.startsWith(`${PREFIX}subscriptions/${id}`));
 
   for (const name of ['API', 'CLI'])
-    it(`${name}: a subscription's secret stored, a taken id refused, a change keeping the secret, a removal deleting it`, async () => {
+    it(`${name}: a subscription's secret stored, a taken id refused, a change keeping the secret, a rotation keeping both, a removal deleting them`, async () => {
       const path = paths.get(name);
       assert.ok(path);
       const id = `hook-${name.toLowerCase()}`;
@@ -221,9 +258,24 @@ describe('one write path: the CLI and the API create, refuse, change and delete 
       );
       assert.equal(await subscriptionUrl(id), 'https://hooks.example.com/v2');
 
+      const rotated = newWebhookSecret();
+      assert.equal(await path.rotateSecret(id, rotated), 'done');
+      assert.deepEqual(
+        await signingKeysOf(id),
+        [decodeWebhookSecret(rotated), decodeWebhookSecret(secret)],
+        'the new secret signs, and the old one too while receivers switch',
+      );
+      const afterRotation = liveSecretsOf(id);
+      assert.equal(afterRotation.length, 2, 'the new secret is stored beside the old one');
+      assert.ok(
+        stored.every((name) => afterRotation.includes(name)),
+        'the old one is kept',
+      );
+      stored.splice(0, stored.length, ...afterRotation);
+
       assert.equal(await path.removeSubscription(id), 'done');
-      assert.deepEqual(liveSecretsOf(id), [], "the removed subscription's secret is deleted");
-      assert.equal(secretsManager.scheduledForDeletion.get(stored[0] ?? ''), 7);
+      assert.deepEqual(liveSecretsOf(id), [], "the removed subscription's secrets are deleted");
+      for (const name of stored) assert.equal(secretsManager.scheduledForDeletion.get(name), 7, name);
       assert.equal(await path.removeSubscription(id), 'not-found');
     });
 
@@ -316,7 +368,7 @@ describe('one write path: the local API answers the same cases', () => {
     await bridge?.dispose();
   });
 
-  it('a subscription created, a taken id refused, a change kept, a removal; an account likewise', async () => {
+  it('a subscription created, a taken id refused, a change kept, a rotation, a removal; an account likewise', async () => {
     const document = { id: 'hook', url: 'https://hooks.example.com/', secret: newWebhookSecret() };
     assert.equal(outcome(await call('POST', '/v1/subscriptions', document)), 'done');
     assert.equal(
@@ -328,6 +380,13 @@ describe('one write path: the local API answers the same cases', () => {
       'done',
     );
     assert.equal((await call('GET', '/v1/subscriptions/hook')).json.url, 'https://hooks.example.com/v2');
+    const rotation = await call('POST', '/v1/subscriptions/hook/rotate-secret', {
+      secret: newWebhookSecret(),
+      previousSecretValidSeconds: 3600,
+    });
+    assert.equal(outcome(rotation), 'done');
+    const until = Date.parse((await call('GET', '/v1/subscriptions/hook')).json.previousSecretExpiresAt);
+    assert.ok(Math.abs(until - (Date.now() + 3_600_000)) < 60_000, 'the old secret signs for the hour asked');
     assert.equal(outcome(await call('DELETE', '/v1/subscriptions/hook')), 'done');
     assert.equal(outcome(await call('DELETE', '/v1/subscriptions/hook')), 'not-found');
 
