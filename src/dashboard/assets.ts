@@ -27,7 +27,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <thead><tr><th>Account</th><th>Mailbox</th><th>State</th><th>Last UID</th><th>Last event</th><th>Last error</th><th>Next login attempt</th><th>Reported</th></tr></thead>
     <tbody></tbody></table></div></section>
   <section><h2>Subscriptions</h2><div class="scroll"><table id="subscriptions">
-    <thead><tr><th>Subscription</th><th>URL</th><th>State</th><th>Failing since</th><th>Being retried</th><th>Dead letters</th></tr></thead>
+    <thead><tr><th>Subscription</th><th>URL</th><th>Receives</th><th>State</th><th>Failing since</th><th>Being retried</th><th>Dead letters</th></tr></thead>
     <tbody></tbody></table></div></section>
   <section><h2>Latest events</h2><div class="scroll"><table id="events">
     <thead><tr><th>Event</th><th>Type</th><th>Subscription</th><th>Attempts (status, duration, response)</th></tr></thead>
@@ -164,7 +164,12 @@ function render(state) {
       now.addEventListener('click', () => retryNow(s.id, now));
       cell.append(' ', now);
     }
-    return row([el('span', s.id, 'id'), s.url, el('span', status + (s.health.disabledReason ? ': ' + s.health.disabledReason : ''), 'state-' + status),
+    const receives = [
+      s.events ? s.events.join(', ') : 'every event type',
+      s.accounts ? 'of ' + s.accounts.join(', ') : 'of every account',
+      ...(s.filter ? ['matching ' + JSON.stringify(s.filter)] : []),
+    ].join('; ');
+    return row([el('span', s.id, 'id'), s.url, receives, el('span', status + (s.health.disabledReason ? ': ' + s.health.disabledReason : ''), 'state-' + status),
       when(s.health.failingSince), cell, replayAll]);
   }), 'No subscriptions.');
 

@@ -21,7 +21,13 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
     scenario = await startScenario({
       secret,
       extraSubscriptions: [
-        { id: 'flaky', url: await flaky.listen(), accounts: ['support'], events: ['message.received'] },
+        {
+          id: 'flaky',
+          url: await flaky.listen(),
+          accounts: ['support'],
+          events: ['message.received'],
+          filter: { data: { autoSubmitted: [false] } },
+        },
       ],
     });
     await scenario.bridge.start();
@@ -45,7 +51,13 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
     await page.waitForSelector('#login', { hidden: true }); // no token form while no token exists
     const accounts = await cellTexts(page, 'accounts');
     assert.deepEqual(accounts.slice(0, 3), ['support', 'INBOX', 'idle']);
-    assert.deepEqual((await cellTexts(page, 'subscriptions')).filter((t) => t === 'enabled').length, 2);
+    const subscriptions = await cellTexts(page, 'subscriptions');
+    assert.deepEqual(subscriptions.filter((t) => t === 'enabled').length, 2);
+    assert.ok(subscriptions.includes('every event type; of every account'), subscriptions.join(' | '));
+    assert.ok(
+      subscriptions.includes('message.received; of support; matching {"data":{"autoSubmitted":[false]}}'),
+      'what a subscription receives: its events, accounts and filter',
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
   });
 
