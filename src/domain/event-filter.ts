@@ -83,14 +83,6 @@ export function compileEventFilter(pattern: unknown): Compiled<EventFilter> {
   return { ok: { pattern, matches: (event) => objectMatches(rule, event) } };
 }
 
-/** A pattern that was validated when it was written (a stored subscription): a problem now is a bug, not input. */
-export function trustedEventFilter(pattern: unknown): EventFilter {
-  const compiled = compileEventFilter(pattern);
-  if ('ok' in compiled) return compiled.ok;
-  const [first] = compiled.problems;
-  throw new Error(`a stored filter does not compile at ${first?.path.join('.')}: ${first?.message}`);
-}
-
 function isObject(value: unknown): value is { readonly [key: string]: unknown } {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

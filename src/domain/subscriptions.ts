@@ -13,10 +13,11 @@ export interface SubscriptionConfig {
   /** When the previous secret (`secrets[1]`) stops being signed with (ms); undefined: while it is configured. */
   readonly previousSecretUntil?: number | undefined;
   /**
-   * Why the signing secret cannot be used (unreadable, not a `whsec_` secret), when it cannot: its deliveries then
-   * fail and are retried and dead-lettered like any failed attempt, while the other subscriptions carry on.
+   * Why this subscription cannot be delivered to as stored (its signing secret unreadable or not a `whsec_` secret,
+   * its stored filter unreadable by this version): its deliveries then fail and are retried and dead-lettered like
+   * any failed attempt, never dropped nor sent unfiltered, while the other subscriptions carry on.
    */
-  readonly secretProblem?: string;
+  readonly deliveryProblem?: string;
   /** Undefined means every event type. */
   readonly events: ReadonlySet<EventType> | undefined;
   /** Undefined means every account. */

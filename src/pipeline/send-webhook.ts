@@ -15,8 +15,8 @@ export async function sendWebhook(
   subscription: SubscriptionConfig,
   deps: { readonly http: HttpSender; readonly clock: Clock; readonly timeoutMs: number },
 ): Promise<WebhookResponse> {
-  if (subscription.secretProblem !== undefined || subscription.secrets.length === 0)
-    return { error: subscription.secretProblem ?? 'the subscription has no signing secret', durationMs: 0 };
+  if (subscription.deliveryProblem !== undefined || subscription.secrets.length === 0)
+    return { error: subscription.deliveryProblem ?? 'the subscription has no signing secret', durationMs: 0 };
   const timestamp = Math.floor(deps.clock.now() / 1000);
   return deps.http.send({
     url: subscription.url,

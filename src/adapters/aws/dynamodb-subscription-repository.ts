@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { errorMessage } from '../../domain/errors.js';
-import { trustedEventFilter } from '../../domain/event-filter.js';
+import { compileEventFilter, type EventFilter } from '../../domain/event-filter.js';
 import type { EventType } from '../../domain/event-schemas.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
@@ -29,6 +29,24 @@ export interface StoredSubscription {
   readonly rateLimitPerSecond?: number;
   /** The filter's event pattern as JSON text: kept exactly as given, whatever its field names. */
   readonly filter?: string;
+}
+
+/**
+ * A stored filter, compiled. One this version cannot read (written by a later one) is that subscription's problem,
+ * not the list's: its events are routed to it and their deliveries fail, so nothing is dropped or sent unfiltered.
+ */
+function filterOf(
+  stored: StoredSubscription,
+): { readonly filter: EventFilter | undefined } | { readonly problem: string } {
+  if (stored.filter === undefined) return { filter: undefined };
+  try {
+    const compiled = compileEventFilter(JSON.parse(stored.filter));
+    if ('ok' in compiled) return { filter: compiled.ok };
+    const [first] = compiled.problems;
+    return { problem: `the stored filter cannot be read: ${first?.path.join('.')}: ${first?.message}` };
+  } catch (error) {
+    return { problem: `the stored filter cannot be read: ${errorMessage(error)}` };
+  }
 }
 
 /**
@@ -101,23 +119,28 @@ export class DynamoDbSubscriptionRepository extends StateTableAdapter implements
 
   private async load(): Promise<readonly SubscriptionConfig[]> {
     return Promise.all(
-      (await this.stored()).map(async (s) => ({
-        id: s.id,
-        url: s.url,
-        ...(await this.signingKeys(s)),
-        previousSecretUntil: s.previousSecretArn ? s.previousSecretExpiresAt : undefined,
-        events: s.events ? new Set(s.events) : undefined,
-        accounts: s.accounts ? new Set(s.accounts) : undefined,
-        rateLimitPerSecond: s.rateLimitPerSecond,
-        filter: s.filter === undefined ? undefined : trustedEventFilter(JSON.parse(s.filter)),
-      })),
+      (await this.stored()).map(async (s) => {
+        const filter = filterOf(s);
+        const keys = await this.signingKeys(s);
+        return {
+          id: s.id,
+          url: s.url,
+          ...keys,
+          ...('problem' in filter && !keys.deliveryProblem ? { deliveryProblem: filter.problem } : {}),
+          previousSecretUntil: s.previousSecretArn ? s.previousSecretExpiresAt : undefined,
+          events: s.events ? new Set(s.events) : undefined,
+          accounts: s.accounts ? new Set(s.accounts) : undefined,
+          rateLimitPerSecond: s.rateLimitPerSecond,
+          filter: 'filter' in filter ? filter.filter : undefined,
+        };
+      }),
     );
   }
 
   /** One subscription's keys; a secret that cannot be used is that subscription's problem, not the list's. */
   private async signingKeys(
     subscription: StoredSubscription,
-  ): Promise<Pick<SubscriptionConfig, 'secrets' | 'secretProblem'>> {
+  ): Promise<Pick<SubscriptionConfig, 'secrets' | 'deliveryProblem'>> {
     const resolver = this.secrets;
     if (!resolver) return { secrets: [] };
     const arns = [subscription.secretArn, subscription.previousSecretArn].filter(
@@ -130,7 +153,7 @@ export class DynamoDbSubscriptionRepository extends StateTableAdapter implements
       } catch (error) {
         return {
           secrets: [],
-          secretProblem: `the signing secret ${arn} cannot be used: ${errorMessage(error)}`,
+          deliveryProblem: `the signing secret ${arn} cannot be used: ${errorMessage(error)}`,
         };
       }
     }
