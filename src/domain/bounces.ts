@@ -196,7 +196,8 @@ export function readTextBounce(text: string): BounceRecipient[] {
     if (line.length > MAX_ADDRESS_LINE) continue;
     const angled = ANGLE_ADDRESS.exec(line);
     if (angled?.[1]) {
-      add(angled[1], [angled[2] ?? '', ...following(body, i + 1, (l) => !ANGLE_ADDRESS.test(l))].join(' '));
+      const notAnAddress = (l: string) => l.length > MAX_ADDRESS_LINE || !ANGLE_ADDRESS.test(l);
+      add(angled[1], [angled[2] ?? '', ...following(body, i + 1, notAnAddress)].join(' '));
     } else if (LIST_INTRODUCTIONS.test(line)) {
       for (let j = i + 1; j < body.length; j++) {
         const candidate = body[j] ?? '';
