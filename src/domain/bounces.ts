@@ -114,7 +114,7 @@ export function looksLikeBounce(signals: {
 }): boolean {
   const reason = signals.autoSubmittedReason ?? '';
   if (/^(empty Return-Path|MAILER-DAEMON sender|POSTMASTER sender)$/.test(reason)) return true;
-  return /undeliver|undelivered|returned mail|delivery (status notification|failure|has failed|failed)|failure notice|mail delivery (failed|system)|could not be delivered|non remis/i.test(
+  return /undeliver|returned mail|delivery (status notification|failure|has failed|failed)|failure notice|mail delivery (failed|system)|could not be delivered|non remis/i.test(
     signals.subject ?? '',
   );
 }
@@ -132,11 +132,16 @@ function following(lines: readonly string[], from: number, more: (line: string) 
 
 const indentOf = (line: string) => /^\s*/.exec(line)?.[0].length ?? 0;
 
-function textRecipient(recipient: string, explanation: string, wholeText: string): BounceRecipient {
+const DELAYED_WORDING = /has been delayed|temporary (failure|error)|will (retry|keep trying)|still trying/i;
+
+/** `delayedWording`: whether the bounce's text speaks of a delay, asked only where no status code says. */
+function textRecipient(
+  recipient: string,
+  explanation: string,
+  delayedWording: () => boolean,
+): BounceRecipient {
   const status = QMAIL_STATUS.exec(explanation)?.[1] ?? statusCode(explanation);
-  const delayed = status
-    ? status.startsWith('4.')
-    : /has been delayed|temporary (failure|error)|will (retry|keep trying)|still trying/i.test(wholeText);
+  const delayed = status ? status.startsWith('4.') : delayedWording();
   return {
     recipient,
     action: delayed ? 'delayed' : 'failed',
@@ -179,17 +184,25 @@ function gmailExplanation(lines: readonly string[]): string {
  *   returned was:");
  * - Microsoft 365: the address after "Delivery has failed to these recipients or groups:", its explanation on
  *   the next line.
- * Reading stops where the returned copy of the message begins.
+ * Reading stops where the returned copy of the message begins; that copy is returned too.
  */
-export function readTextBounce(text: string): BounceRecipient[] {
+export function readTextBounce(text: string): {
+  readonly recipients: readonly BounceRecipient[];
+  readonly returnedCopy: string | null;
+} {
   const lines = text.split(/\r?\n/);
-  const end = lines.findIndex((l) => COPY_FOLLOWS.test(l));
-  const body = end >= 0 ? lines.slice(0, end) : lines;
+  const copyStart = lines.findIndex((l) => l.length <= MAX_ADDRESS_LINE && COPY_FOLLOWS.test(l));
+  const body = copyStart >= 0 ? lines.slice(0, copyStart) : lines;
+  // Each read once, at most, however many recipients need it.
+  let delayed: boolean | undefined;
+  const delayedWording = () => (delayed ??= DELAYED_WORDING.test(text));
+  let gmail: string | undefined;
+  const gmailOnce = () => (gmail ??= gmailExplanation(lines));
   const found = new Map<string, BounceRecipient>();
   const add = (recipient: string, explanation: string) => {
     const key = recipient.toLowerCase();
     if (!found.has(key) && found.size < MAX_RECIPIENTS)
-      found.set(key, textRecipient(recipient, explanation, text));
+      found.set(key, textRecipient(recipient, explanation, delayedWording));
   };
   for (let i = 0; i < body.length; i++) {
     const line = body[i] ?? '';
@@ -206,7 +219,7 @@ export function readTextBounce(text: string): BounceRecipient[] {
         if (!address) break;
         const indent = indentOf(candidate);
         const explanation = following(body, j + 1, (l) => indentOf(l) > indent);
-        add(address, explanation.join(' ') || gmailExplanation(lines));
+        add(address, explanation.join(' ') || gmailOnce());
         j += explanation.length;
       }
     } else if (/^\s*delivery has failed to these recipients or groups:/i.test(line)) {
@@ -221,18 +234,14 @@ export function readTextBounce(text: string): BounceRecipient[] {
       }
     }
   }
-  return [...found.values()];
+  return {
+    recipients: [...found.values()],
+    returnedCopy: copyStart < 0 ? null : lines.slice(copyStart + 1).join('\n'),
+  };
 }
 
 /** The Message-ID of a returned message or header block (its first header section). */
 export function originalMessageIdOf(returned: string): string | null {
   const headerBlock = returned.trimStart().split(/\r?\n\r?\n/)[0] ?? '';
   return /^message-id:[ \t]*(<[^>\r\n]{1,998}>)/im.exec(headerBlock)?.[1] ?? null;
-}
-
-/** The copy of the bounced message a text bounce carries below its explanation, if it does. */
-export function returnedCopyIn(text: string): string | null {
-  const lines = text.split(/\r?\n/);
-  const start = lines.findIndex((l) => l.length <= MAX_ADDRESS_LINE && COPY_FOLLOWS.test(l));
-  return start < 0 ? null : lines.slice(start + 1).join('\n');
 }

@@ -7,7 +7,6 @@ import {
   originalMessageIdOf,
   readDeliveryStatus,
   readTextBounce,
-  returnedCopyIn,
 } from '../domain/bounces.js';
 import { errorMessage } from '../domain/errors.js';
 import type { EventData } from '../domain/events.js';
@@ -116,17 +115,18 @@ type ParsedMail = Awaited<ReturnType<typeof simpleParser>>;
 
 /** The report of a delivery status notification, or of a plain-text bounce; null for other mail. */
 function bounceOf(parsed: ParsedMail, autoSubmitted: string | null): Bounce | null {
+  // Read only once the message is a bounce: forwarded messages are attached as message/rfc822 too.
+  const returnedId = () => {
+    const returned = parsed.attachments.find((a) => RETURNED_TYPES.has(a.contentType));
+    return returned ? originalMessageIdOf(returned.content.toString('utf8', 0, RETURNED_HEADER_BYTES)) : null;
+  };
   const reports = parsed.attachments.filter((a) => REPORT_TYPES.has(a.contentType));
-  const returned = parsed.attachments.find((a) => RETURNED_TYPES.has(a.contentType));
-  const returnedId = returned
-    ? originalMessageIdOf(returned.content.toString('utf8', 0, RETURNED_HEADER_BYTES))
-    : null;
   if (reports.length > 0) {
     const read = reports.map((report) => readDeliveryStatus(report.content.toString('utf8')));
     return {
       source: 'delivery-status',
       reportingMta: read.find((r) => r.reportingMta !== null)?.reportingMta ?? null,
-      originalMessageId: returnedId,
+      originalMessageId: returnedId(),
       recipients: read.flatMap((r) => r.recipients),
     };
   }
@@ -135,14 +135,12 @@ function bounceOf(parsed: ParsedMail, autoSubmitted: string | null): Bounce | nu
     !looksLikeBounce({ autoSubmittedReason: autoSubmitted, subject: parsed.subject ?? null })
   )
     return null;
-  const text = parsed.text.slice(0, MAX_BODY_CHARACTERS);
-  const recipients = readTextBounce(text);
+  const { recipients, returnedCopy } = readTextBounce(parsed.text.slice(0, MAX_BODY_CHARACTERS));
   if (recipients.length === 0) return null;
-  const copy = returnedCopyIn(text);
   return {
     source: 'text',
     reportingMta: null,
-    originalMessageId: returnedId ?? (copy === null ? null : originalMessageIdOf(copy)),
+    originalMessageId: returnedId() ?? (returnedCopy === null ? null : originalMessageIdOf(returnedCopy)),
     recipients,
   };
 }

@@ -80,11 +80,11 @@ describe('data.bounce on a corpus of real bounces (sisimai/set-of-emails)', () =
 
   it('reads a text bounce with a very long line in one pass (address patterns skip long lines)', () => {
     const text = `The following address(es) failed:\n\n  ${'a'.repeat(300_000)}@example.com\n    550 5.1.1 unknown\n\n<${'b'.repeat(300_000)}@example.com>: 550\n`;
-    assert.deepEqual(readTextBounce(text), []);
+    assert.deepEqual(readTextBounce(text).recipients, []);
     // A long line right after an address, shaped to make the address pattern backtrack at every dot.
     const afterAddress = `<kijitora@example.jp>:\n<a@${'.a'.repeat(150_000)}\n`;
     assert.deepEqual(
-      readTextBounce(afterAddress).map((r) => r.recipient),
+      readTextBounce(afterAddress).recipients.map((r) => r.recipient),
       ['kijitora@example.jp'],
     );
   });
