@@ -163,8 +163,7 @@ function valueTest(matcher: unknown, path: readonly (string | number)[]): ValueT
     case 'suffix':
       return affixTest(operator, argument, at);
     case 'equals-ignore-case': {
-      const expected = stringArgument(argument, at).toLowerCase();
-      return (value) => typeof value === 'string' && value.toLowerCase() === expected;
+      return equalIgnoringCase(stringArgument(argument, at));
     }
     case 'wildcard':
       return wildcardTest(stringArgument(argument, at), at);
@@ -184,6 +183,11 @@ function valueTest(matcher: unknown, path: readonly (string | number)[]): ValueT
         `unknown operator "${operator}"; use one of ${OPERATORS.join(', ')} (cidr is not offered: no event field holds an address range)`,
       );
   }
+}
+
+function equalIgnoringCase(text: string): ValueTest {
+  const expected = text.toLowerCase();
+  return (value) => typeof value === 'string' && value.toLowerCase() === expected;
 }
 
 function stringArgument(argument: unknown, path: readonly (string | number)[]): string {
@@ -273,9 +277,7 @@ function anythingButTest(argument: unknown, path: readonly (string | number)[]):
       const list = Array.isArray(inner) ? inner : [inner];
       const tests = list.map((item, i) => {
         const text = stringArgument(item, Array.isArray(inner) ? [...at, i] : at);
-        return operator === 'wildcard'
-          ? wildcardTest(text, at)
-          : (value: unknown) => typeof value === 'string' && value.toLowerCase() === text.toLowerCase();
+        return operator === 'wildcard' ? wildcardTest(text, at) : equalIgnoringCase(text);
       });
       return (value) => tests.some((test) => test(value));
     }
