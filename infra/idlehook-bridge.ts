@@ -151,6 +151,8 @@ export class IdlehookBridge extends Construct {
       indexName: DEAD_LETTER_INDEX.name,
       partitionKey: stringAttribute(DEAD_LETTER_INDEX.partitionKey),
       sortKey: stringAttribute(DEAD_LETTER_INDEX.sortKey),
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...DEAD_LETTER_INDEX.listedAttributes],
     });
     this.table.addGlobalSecondaryIndex({
       indexName: ACCOUNT_SHARD_INDEX.name,

@@ -3,11 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAttemptLog } from '../../src/adapters/aws/dynamodb-attempt-log.js';
 import { stateTable } from '../../src/adapters/aws/dynamodb-documents.js';
 import { DynamoDbEndpointThrottle } from '../../src/adapters/aws/dynamodb-endpoint-throttle.js';
 import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.js';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
+import { DEAD_LETTER_INDEX, DEAD_LETTER_INDEX_KEYS } from '../../src/adapters/aws/state-table.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import type {
   AttemptLog,
@@ -303,6 +305,40 @@ describe('DynamoDB, on dynalite (large dead-letter bodies in S3, on fauxqs)', ()
     assert.equal(reads, 1);
     await store.markDelivered('evt_s3', 'hook', 2);
     assert.equal(await overflow.get('dead-letters/evt_s3/hook.json'), undefined);
+  });
+
+  it('copies no dead-letter body into the index: a listing reads the listed fields only', async () => {
+    const tableName = await dynamo.createTable();
+    const store = new DynamoDbStateStore(stateTable(dynamo.client, tableName), clock, overflow);
+    const body = 'y'.repeat(200_000); // inline: under the 300 KB that goes to S3
+    const letter = { eventType: 't', body, reason: 'r', attempts: 3, failedAt: 7 };
+    await store.deadLetter({ eventId: 'evt_index', subscriptionId: 'hook', ...letter });
+    const copies = await Promise.all(
+      DEAD_LETTER_INDEX_KEYS.map((key) =>
+        dynamo.client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: DEAD_LETTER_INDEX.name,
+            KeyConditionExpression: 'gsi1pk = :key',
+            ExpressionAttributeValues: { ':key': { S: key } },
+          }),
+        ),
+      ),
+    );
+    const [copy, ...others] = copies.flatMap((answer) => answer.Items ?? []);
+    assert.equal(others.length, 0);
+    assert.deepEqual(Object.keys(copy ?? {}).sort(), [
+      'attempts',
+      'eventType',
+      'failedAt',
+      'gsi1pk',
+      'gsi1sk',
+      'pk',
+      'reason',
+      'sk',
+    ]);
+    assert.equal((await store.listDeadLetters())[0]?.attempts, 3);
+    assert.equal(await store.deadLetterBody('evt_index', 'hook'), body, 'the body stays in the item');
   });
 
   it('refuses cursor writes under an older lease epoch than the last write (a watcher that lost the mailbox)', async () => {

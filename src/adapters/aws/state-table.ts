@@ -20,6 +20,12 @@ export const DEAD_LETTER_INDEX = {
   partitionKey: 'gsi1pk',
   sortKey: 'gsi1sk',
   partition: 'DEADLETTER',
+  /**
+   * What a listing shows, and all the index copies besides the keys. Not the body (up to 300 KB inline): copied
+   * into the index, every dead letter would cost its body's size again in index writes, and every listing would
+   * read every body it leaves out.
+   */
+  listedAttributes: ['eventType', 'reason', 'attempts', 'failedAt'],
 } as const;
 
 /**
@@ -292,7 +298,7 @@ export const STATE_TABLE_DEFINITION: Omit<CreateTableCommandInput, 'TableName'> 
         { AttributeName: DEAD_LETTER_INDEX.partitionKey, KeyType: 'HASH' },
         { AttributeName: DEAD_LETTER_INDEX.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...DEAD_LETTER_INDEX.listedAttributes] },
     },
     {
       IndexName: ACCOUNT_SHARD_INDEX.name,
