@@ -234,7 +234,10 @@ export const EXAMPLES = {
     previousSecretExpiresAt: null,
     health: { enabled: true, disabledReason: null, failingSince: null },
   },
-  status: { accounts: { total: 3, failing: 0 }, queues: { ingest: 0, delivery: 2 } },
+  status: {
+    accounts: { total: 3, failing: 1, failingIds: ['support-eu'] },
+    queues: { ingest: 0, delivery: 2 },
+  },
   attempts: {
     data: [
       {

@@ -23,7 +23,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </form>
 <main id="views" hidden>
   <section><h2>Queues</h2><div id="queues" class="cards"></div></section>
-  <section><h2>Accounts</h2><div class="scroll"><table id="accounts">
+  <section><h2>Accounts</h2><p id="account-counts"></p><div class="scroll"><table id="accounts">
     <thead><tr><th>Account</th><th>Mailbox</th><th>State</th><th>Last UID</th><th>Last event</th><th>Last error</th><th>Next login attempt</th><th>Reported</th></tr></thead>
     <tbody></tbody></table></div></section>
   <section><h2>Subscriptions</h2><div class="scroll"><table id="subscriptions">
@@ -131,6 +131,12 @@ function render(state) {
     }),
     (() => { const card = el('div', null, 'card'); card.append(el('b', state.deadLetters.length), el('span', 'dead letters')); return card; })(),
   );
+  const counts = state.accountCounts;
+  document.getElementById('account-counts').textContent = [
+    counts.total + (counts.total === 1 ? ' account, ' : ' accounts, ') + counts.failing + ' failing' +
+      (counts.failing > 0 ? ': ' + counts.failingIds.join(', ') + (counts.failing > counts.failingIds.length ? ' and ' + (counts.failing - counts.failingIds.length) + ' more.' : '.') : '.'),
+    counts.total > state.accounts.length ? 'Below, the first ' + state.accounts.length + ' by id (the API pages through all of them).' : '',
+  ].filter(Boolean).join(' ');
   const accountRows = [];
   for (const account of state.accounts) {
     const mailboxes = account.status.mailboxes.length ? account.status.mailboxes : [{ name: '', state: account.status.state }];

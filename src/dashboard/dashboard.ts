@@ -10,6 +10,8 @@ import type { DeliveryAttempt } from '../ports/pipeline.js';
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from './assets.js';
 import type { MessageDetails } from './message-details.js';
 
+/** The accounts shown, the first by id (the counts cover all of them; the API pages through the rest). */
+const ACCOUNTS_SHOWN = 100;
 /** The latest attempts read per subscription, and the latest events shown. */
 const ATTEMPTS_PER_SUBSCRIPTION = 100;
 const EVENTS_SHOWN = 25;
@@ -141,9 +143,9 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
   });
 
   app.get('/dashboard/state', async (c) => {
-    const [accounts, statuses, subscriptions, letters, queues, pending] = await Promise.all([
-      backend.directory.listAccounts(),
-      backend.accountStatuses(),
+    const [accounts, counts, subscriptions, letters, queues, pending] = await Promise.all([
+      backend.directory.accountPage({ limit: ACCOUNTS_SHOWN }),
+      backend.accountCounts(),
       backend.directory.listSubscriptions(),
       backend.listDeadLetters(),
       backend.queueDepths(),
@@ -152,12 +154,14 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
     const attempts = await Promise.all(
       subscriptions.map((s) => backend.attempts.listAttempts(s.value.id, ATTEMPTS_PER_SUBSCRIPTION)),
     );
+    const statuses = await backend.accountStatusesOf(accounts.data.map((a) => a.value.id));
     const retrying = retryingBySubscription(pending);
     return c.json(
       {
         generatedAt: iso(backend.clock.now()),
         queues,
-        accounts: accounts.map((a) => accountView(backend, a, statuses.get(a.value.id))),
+        accountCounts: counts,
+        accounts: accounts.data.map((a) => accountView(backend, a, statuses.get(a.value.id))),
         subscriptions: await Promise.all(
           subscriptions.map(async (s) => {
             const waiting = retrying.get(s.value.id);

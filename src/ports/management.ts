@@ -25,6 +25,13 @@ export interface LinkRequest {
 
 export type Origin = 'config' | 'api';
 
+export interface AccountCounts {
+  readonly total: number;
+  readonly failing: number;
+  /** The first failing accounts by id (at most FAILING_IDS_NAMED). */
+  readonly failingIds: readonly string[];
+}
+
 /** An account as listed: its settings and how it logs in, never its credentials. */
 export type AccountListing = Omit<AccountConfig, 'auth'> & {
   readonly auth: { readonly kind: AccountConfig['auth']['kind'] };
@@ -36,8 +43,6 @@ export interface Listed<T> {
 
 /** Where accounts and subscriptions live; config-file ones are read-only (see adapters/local/local-directory.ts). */
 export interface ManagedDirectory {
-  /** Every account, without credentials (the status counts, the dashboard). */
-  listAccounts(): Awaitable<readonly Listed<AccountListing>[]>;
   /** One page of the accounts by id, read as a page from the store (the API's listing). */
   accountPage(query: PageQuery): Awaitable<Page<Listed<AccountListing>>>;
   account(id: string): Awaitable<Listed<AccountConfig> | undefined>;
@@ -72,10 +77,11 @@ export interface ManagementBackend {
   /** A dashboard login link's code exchanged, once, for a token of its scope that lasts a working day. */
   redeemLoginCode(code: string): Promise<string | undefined>;
   /**
-   * The accounts' status by id: live from the watcher in local mode; in AWS mode as the watcher tasks last reported
-   * it, stale reports left out.
+   * How many accounts there are and how many are failing (the first failing ones named), at a cost that does not
+   * grow with the accounts: live from the watcher in local mode; in AWS mode from the shards' account counts and
+   * the watcher tasks' tallies.
    */
-  accountStatuses(): Awaitable<ReadonlyMap<string, AccountStatusReport>>;
+  accountCounts(): Awaitable<AccountCounts>;
   /** The status of these accounts only, as `accountStatuses` has it: a page of the listing reads no other. */
   accountStatusesOf(ids: readonly string[]): Awaitable<ReadonlyMap<string, AccountStatusReport>>;
   /** One account's status, as `accountStatuses` has it: the single-account routes read no other. */

@@ -1,5 +1,5 @@
 import type { AccountConfig } from '../config/config.js';
-import type { AccountSnapshot } from '../domain/account-status.js';
+import type { AccountSnapshot, AccountTally } from '../domain/account-status.js';
 import type { FolderEntry } from '../domain/folder-tree.js';
 import type { Lease, LeaseTable } from '../domain/shard-leases.js';
 import type { MailboxCursor } from '../domain/sync.js';
@@ -47,14 +47,23 @@ export interface AccountStatusReport {
 
 export type ReportedAccountStatus = AccountStatusReport & { readonly reportedAt: number };
 
+export type ReportedTally = AccountTally & { readonly reportedAt: number };
+
 /**
  * Where watcher tasks report the status of the accounts they hold, for a management API and dashboard that run
  * apart from them (AWS mode). Local mode reads its status board instead.
  */
 export interface AccountStatusReports {
   report(accountId: string, report: ReportedAccountStatus): Promise<void>;
-  /** Every account's latest report, by account id. */
-  all(): Promise<ReadonlyMap<string, ReportedAccountStatus>>;
+  /**
+   * One watcher task's tally of the accounts it holds: what the status counts add up, one small item per task
+   * rather than every account's report.
+   */
+  tally(taskId: string, tally: ReportedTally): Promise<void>;
+  /** A stopping task's tally taken back: the task taking its shards over counts its accounts. */
+  withdrawTally(taskId: string): Promise<void>;
+  /** Every task's last tally. */
+  tallies(): Promise<readonly ReportedTally[]>;
   /** These accounts' latest reports (those that have one). */
   some(accountIds: readonly string[]): Promise<ReadonlyMap<string, ReportedAccountStatus>>;
   /** One account's latest report. */

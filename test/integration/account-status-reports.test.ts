@@ -41,7 +41,7 @@ describe('account status reports (DynamoDB)', () => {
       ['constructor', { ...idle(2), state: 'error', lastError: 'NO [NONEXISTENT]' }],
     ]);
     await reports.report('support', { status, reportedAt: 1_000 });
-    const read = (await reports.all()).get('support');
+    const read = (await reports.some(['support', 'nobody'])).get('support');
     assert.equal(read?.reportedAt, 1_000);
     assert.equal(Object.getPrototypeOf(read?.status.mailboxes), null);
     assert.deepEqual(Object.keys(read?.status.mailboxes ?? {}), ['INBOX', '__proto__', 'constructor']);
@@ -59,11 +59,32 @@ describe('account status reports (DynamoDB)', () => {
       return [name, status] as const;
     });
     await reports.report('big', { status: snapshot(folders), reportedAt: 2_000 });
-    const read = (await reports.all()).get('big');
+    const read = await reports.of('big');
     assert.ok(read);
     const kept = Object.values(read.status.mailboxes);
     assert.ok(kept.length > 1_000, `${kept.length} mailboxes kept`);
     assert.equal(kept.length + (read.omittedMailboxes ?? 0), 4_000, 'every mailbox is shown or counted');
     assert.equal(kept.filter((m) => m.state === 'error').length, 4, 'every mailbox in error is kept');
+  });
+
+  it("keeps one tally per watcher task, replaced by the task's next and gone once withdrawn", async () => {
+    await reports.tally('task-a', { held: 3, failing: 1, failingIds: ['support'], reportedAt: 1_000 });
+    await reports.tally('task-b', { held: 2, failing: 0, failingIds: [], reportedAt: 1_000 });
+    await reports.tally('task-a', {
+      held: 4,
+      failing: 2,
+      failingIds: ['billing', 'support'],
+      reportedAt: 2_000,
+    });
+    const byHeld = (await reports.tallies()).toSorted((a, b) => a.held - b.held);
+    assert.deepEqual(byHeld, [
+      { held: 2, failing: 0, failingIds: [], reportedAt: 1_000 },
+      { held: 4, failing: 2, failingIds: ['billing', 'support'], reportedAt: 2_000 },
+    ]);
+    await reports.withdrawTally('task-a');
+    assert.deepEqual(
+      (await reports.tallies()).map((tally) => tally.held),
+      [2],
+    );
   });
 });

@@ -206,6 +206,30 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     await waitFor('the reported last UID', async () => (await inbox()).lastUid === 1);
   });
 
+  it("counts accounts and failing ones from the shards' counts and the watcher tasks' tallies, reading no account", async () => {
+    const failing = await call(
+      'POST',
+      '/v1/accounts?check=false',
+      dovecotAccount(dovecot, 'vault', 'vault', 'wrong-pw'),
+    );
+    assert.equal(failing.status, 201, failing.text);
+    const status = async () => (await call('GET', '/v1/status')).json.accounts;
+    await waitFor('the failing account counted', async () => (await status()).failing === 1);
+    const readUnits = (partition: (name: string) => boolean) =>
+      [...stack.partitions.totals]
+        .filter(([name]) => partition(name))
+        .reduce((sum, [, units]) => sum + units.read, 0);
+    const accountReads = (name: string) => name === 'ACCOUNTS' || name.startsWith('ACCOUNT_STATUS#');
+    const before = readUnits(accountReads);
+    assert.deepEqual(await status(), { total: 2, failing: 1, failingIds: ['vault'] });
+    assert.equal(readUnits(accountReads), before, 'no account item and no status report read');
+    assert.equal((await call('DELETE', '/v1/accounts/vault')).status, 204);
+    await waitFor('the removed account uncounted', async () => {
+      const { total, failing } = await status();
+      return total === 1 && failing === 0;
+    });
+  });
+
   it('rotates a subscription secret: both signatures during the overlap', async () => {
     const rotated = await call('POST', '/v1/subscriptions/hook/rotate-secret', {
       previousSecretValidSeconds: 3600,

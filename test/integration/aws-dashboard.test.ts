@@ -101,6 +101,8 @@ describe('the dashboard in AWS mode (served by the API function, in a real brows
     assert.deepEqual(cells.slice(0, 3), ['support', 'INBOX', 'idle']);
     assert.notEqual(cells.at(-1), 'live', 'AWS mode shows when the status was reported');
     assert.notEqual(cells.at(-1), '');
+    // Counted from the shards' counts and the watcher task's tally.
+    assert.equal(await page.$eval('#account-counts', (p) => p.textContent), '1 account, 0 failing.');
     await page.screenshot({ path: join(ARTIFACTS, 'aws-overview.png'), fullPage: true });
   });
 

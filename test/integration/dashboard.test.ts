@@ -51,6 +51,7 @@ describe('the dashboard, in a real browser (Debian chromium, headless)', () => {
     await page.waitForSelector('#login', { hidden: true }); // no token form while no token exists
     const accounts = await cellTexts(page, 'accounts');
     assert.deepEqual(accounts.slice(0, 3), ['support', 'INBOX', 'idle']);
+    assert.equal(await page.$eval('#account-counts', (p) => p.textContent), '1 account, 0 failing.');
     const subscriptions = await cellTexts(page, 'subscriptions');
     assert.deepEqual(subscriptions.filter((t) => t === 'enabled').length, 2);
     assert.ok(subscriptions.includes('every event type; of every account'), subscriptions.join(' | '));

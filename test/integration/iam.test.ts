@@ -118,7 +118,7 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
   let aws: Awaited<ReturnType<typeof startSqsAndS3>>;
   let kms: KmsStandIn;
   let env: AwsEnvironment;
-  let watcher: AwsWatcher;
+  let watcher: AwsWatcher | undefined;
   let links: Awaited<ReturnType<typeof startLinkEndpoint>>;
   let linkHandler: BlobLinkHandler;
   const receiver = new WebhookReceiver(newWebhookSecret());
@@ -226,14 +226,20 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     const deliver = deliverFunction(deliverAdapters, env);
     const parseSqs = (await clientsOf('parse')).sqs;
     const deliverSqs = (await clientsOf('deliver')).sqs;
-    watcher = await startAwsWatcher(env, {
+    const running = await startAwsWatcher(env, {
       clients: await clientsOf('watcher'),
       healthPort: 0,
       heartbeat: async () => {},
-      statusReportTiming: { tickMs: 200, countersEveryMs: 1_000, refreshEveryMs: 60 * 60_000 },
+      statusReportTiming: {
+        tickMs: 200,
+        countersEveryMs: 1_000,
+        refreshEveryMs: 60 * 60_000,
+        tallyEveryMs: 60_000,
+      },
     });
+    watcher = running;
     const idle = async (account = 'support') => {
-      const health = (await (await fetch(watcher.healthUrl)).json()) as {
+      const health = (await (await fetch(running.healthUrl)).json()) as {
         accounts: Record<string, { mailboxes: Record<string, { state: string }> }>;
       };
       const mailboxes = Object.hasOwn(health.accounts, account) ? health.accounts[account]?.mailboxes : {};
@@ -364,6 +370,10 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     }
     assert.equal(down.accepted.length, 3, 'the hurried deliveries arrived');
     await deliverAdapters.http.close();
+    // A stopping task takes its status tally back.
+    const stopping = watcher;
+    watcher = undefined;
+    await stopping?.stop();
   });
 
   after(async () => {
@@ -579,7 +589,18 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
           c.target.leadingKeys.some((key) => key.startsWith('ACCOUNT_STATUS#')),
       );
     assert.ok(statusReports('watcher', 'dynamodb:PutItem'), 'the watcher reported account status');
-    assert.ok(statusReports('api', 'dynamodb:Query'), 'the API read it');
+    assert.ok(statusReports('api', 'dynamodb:BatchGetItem'), "the API read a page of accounts' reports");
+    const tallies = (component: Component, action: string) =>
+      calls.some(
+        (c) =>
+          c.component === component &&
+          c.action === action &&
+          c.target.kind === 'table' &&
+          c.target.leadingKeys.includes('STATUS_TALLIES'),
+      );
+    assert.ok(tallies('watcher', 'dynamodb:PutItem'), 'the watcher tallied its accounts');
+    assert.ok(tallies('watcher', 'dynamodb:DeleteItem'), 'and took the tally back as it stopped');
+    assert.ok(tallies('api', 'dynamodb:Query'), 'the API added the tallies up');
     assert.ok(statusReports('api', 'dynamodb:GetItem'), "and one account's");
     const parseSecrets = calls.filter(
       (c) => c.component === 'parse' && c.action.startsWith('secretsmanager:'),

@@ -274,6 +274,22 @@ describe('management API (local mode): accounts, subscriptions and dead letters 
     assert.equal((await api('GET', '/v1/accounts/wrong')).status, 404);
   });
 
+  it('counts the accounts and the failing ones, naming them, in /v1/status', async () => {
+    const created = await api(
+      'POST',
+      '/v1/accounts?check=false',
+      otherAccount({ id: 'wrong', password: 'not it' }),
+    );
+    assert.equal(created.status, 201, created.text);
+    const listed = (await api('GET', '/v1/accounts?limit=100')).json.data.length;
+    const counted = async () => (await api('GET', '/v1/status')).json.accounts;
+    const deadline = Date.now() + 30_000;
+    while ((await counted()).failing === 0 && Date.now() < deadline) await sleep(100);
+    assert.deepEqual(await counted(), { total: listed, failing: 1, failingIds: ['wrong'] });
+    assert.equal((await api('DELETE', '/v1/accounts/wrong')).status, 204);
+    assert.deepEqual(await counted(), { total: listed - 1, failing: 0, failingIds: [] });
+  });
+
   it('dead-letters a failing endpoint, lists the letter and its attempts, and replays it on request', async () => {
     const receiver = await subscribe('failing', { accounts: ['support'], events: ['message.received'] });
     receiver.respond = () => 500;

@@ -208,7 +208,12 @@ export async function startApiStack(options: {
     healthPort: 0,
     heartbeat: async () => {},
     // Reported within a fifth of a second, counters within a second: the tests wait for them.
-    statusReportTiming: { tickMs: 200, countersEveryMs: 1_000, refreshEveryMs: 60 * 60_000 },
+    statusReportTiming: {
+      tickMs: 200,
+      countersEveryMs: 1_000,
+      refreshEveryMs: 60 * 60_000,
+      tallyEveryMs: 60_000,
+    },
   });
   let functions = runFunctions(adapters(), env, stack.aws.sqs);
   return {
@@ -216,6 +221,8 @@ export async function startApiStack(options: {
     adapters,
     secretsManager,
     kms,
+    /** DynamoDB units used, by partition, across every component's calls. */
+    partitions: stack.dynamo.partitions,
     /** What `idlehook tokens create --stack NAME` does, with the operator's credentials. */
     createToken: async (name: string, scope: TokenScope = 'full') =>
       (await adapters().apiTokens.create(name, scope)).token,

@@ -2,9 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StatusBoard } from '../../src/imap/status-board.js';
 import { StatusReporter, type StatusReportTiming } from '../../src/imap/status-reporter.js';
-import type { AccountStatusReports, ReportedAccountStatus } from '../../src/ports/watcher.js';
+import type { AccountStatusReports, ReportedAccountStatus, ReportedTally } from '../../src/ports/watcher.js';
 
-const TIMING: StatusReportTiming = { tickMs: 1_000, countersEveryMs: 60_000, refreshEveryMs: 3_600_000 };
+const TIMING: StatusReportTiming = {
+  tickMs: 1_000,
+  countersEveryMs: 60_000,
+  refreshEveryMs: 3_600_000,
+  tallyEveryMs: 60_000,
+};
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Reports kept in a list, in the order written; `failing` makes the next writes throw. */
@@ -15,15 +20,25 @@ class RecordedReports implements AccountStatusReports {
     if (this.failing) throw new Error('ProvisionedThroughputExceededException');
     this.written.push({ accountId, report: structuredClone(report) });
   }
-  async all() {
+  readonly tallied: { taskId: string; tally: ReportedTally | 'withdrawn' }[] = [];
+  async tally(taskId: string, tally: ReportedTally) {
+    if (this.failing) throw new Error('ProvisionedThroughputExceededException');
+    this.tallied.push({ taskId, tally });
+  }
+  async withdrawTally(taskId: string) {
+    this.tallied.push({ taskId, tally: 'withdrawn' });
+  }
+  async tallies() {
+    return this.tallied.flatMap(({ tally }) => (tally === 'withdrawn' ? [] : [tally]));
+  }
+  private latest() {
     return new Map(this.written.map((w) => [w.accountId, w.report]));
   }
   async some(accountIds: readonly string[]) {
-    const all = await this.all();
-    return new Map([...all].filter(([id]) => accountIds.includes(id)));
+    return new Map([...this.latest()].filter(([id]) => accountIds.includes(id)));
   }
   async of(accountId: string) {
-    return (await this.all()).get(accountId);
+    return this.latest().get(accountId);
   }
 }
 
@@ -31,7 +46,7 @@ function setUp() {
   const board = new StatusBoard();
   const reports = new RecordedReports();
   const clock = { time: 0, now: () => clock.time };
-  const reporter = new StatusReporter(board, reports, clock, silent, TIMING);
+  const reporter = new StatusReporter(board, reports, clock, silent, 'task-1', TIMING);
   return { board, reports, clock, reporter };
 }
 
@@ -105,5 +120,49 @@ describe('the status reporter (what a watcher task tells the AWS management API)
     clock.time = 2_000;
     await reporter.tick();
     assert.equal(reports.written.length, 2, 'taken back: reported again though its status is as before');
+  });
+
+  it("tallies this task's accounts (held, failing, the first failing named) on change and every tallyEveryMs, and withdraws the tally on stop", async () => {
+    const { board, reports, clock, reporter } = setUp();
+    board.mailbox('support', 'INBOX').state = 'idle';
+    board.mailbox('billing', 'INBOX').state = 'idle';
+    await reporter.tick();
+    assert.deepEqual(reports.tallied, [
+      { taskId: 'task-1', tally: { held: 2, failing: 0, failingIds: [], reportedAt: 0 } },
+    ]);
+    clock.time = 1_000;
+    await reporter.tick();
+    assert.equal(reports.tallied.length, 1, 'unchanged: not written again');
+    board.account('support').state = 'error';
+    clock.time = 2_000;
+    await reporter.tick();
+    assert.deepEqual(reports.tallied.at(-1)?.tally, {
+      held: 2,
+      failing: 1,
+      failingIds: ['support'],
+      reportedAt: 2_000,
+    });
+    clock.time = 2_000 + TIMING.tallyEveryMs;
+    await reporter.tick();
+    assert.equal(
+      reports.tallied.length,
+      3,
+      'refreshed, so that a reader can tell a live task from a gone one',
+    );
+    await reporter.stop();
+    assert.deepEqual(reports.tallied.at(-1), { taskId: 'task-1', tally: 'withdrawn' });
+  });
+
+  it('names the first 20 failing accounts by id, and counts them all', async () => {
+    const { board, reports, reporter } = setUp();
+    for (let i = 0; i < 30; i++) board.account(`acct-${String(i).padStart(2, '0')}`).state = 'error';
+    await reporter.tick();
+    const tally = reports.tallied.at(-1)?.tally;
+    assert.ok(tally && tally !== 'withdrawn');
+    assert.equal(tally.failing, 30);
+    assert.deepEqual(
+      tally.failingIds,
+      Array.from({ length: 20 }, (_, i) => `acct-${String(i).padStart(2, '0')}`),
+    );
   });
 });

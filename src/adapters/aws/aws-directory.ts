@@ -186,12 +186,6 @@ export class AwsDirectory implements ManagedDirectory {
     return new RegExp(`:secret:${stored}(/[0-9a-f]{${SECRET_VERSION_LENGTH}})?-[A-Za-z0-9]{6}$`).test(arn);
   }
 
-  async listAccounts(): Promise<readonly Listed<AccountListing>[]> {
-    return (await this.parts.accounts.stored())
-      .sort((a, b) => a.id.localeCompare(b.id))
-      .map((account) => ({ value: listingOf(account), origin: 'api' as const }));
-  }
-
   async accountPage(query: PageQuery): Promise<Page<Listed<AccountListing>>> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const { accounts, more } = await this.parts.accounts.page(query.limit, after);

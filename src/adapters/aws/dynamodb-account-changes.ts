@@ -25,9 +25,16 @@ export function accountShardKeys(accountId: string, shardCount: number) {
 export const inShardIndex = (item: Record<string, unknown> | undefined): boolean =>
   item !== undefined && ACCOUNT_SHARD_INDEX.partitionKey in item;
 
-/** A shard's version item: bumped by every account write there, with the mailboxes its accounts watch. */
+/** A shard's version item: bumped by every account write there, with its accounts and the mailboxes they watch. */
 export interface ShardVersion {
   readonly version: number;
+  readonly accounts: number;
+  readonly mailboxes: number;
+}
+
+/** How an account write changed its shard's counts: an account added (+1), removed (-1) or changed (0). */
+export interface ShardDelta {
+  readonly accounts: number;
   readonly mailboxes: number;
 }
 
@@ -64,16 +71,23 @@ export class AccountChanges extends StateTableAdapter {
     super(table);
   }
 
-  /** Marks the account's shard changed (after its item was written or deleted), with its mailboxes' change. */
-  async bump(accountId: string, mailboxDelta: number): Promise<void> {
+  /** Marks the account's shard changed (after its item was written or deleted), with its counts' change. */
+  async bump(accountId: string, delta: ShardDelta): Promise<void> {
     await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: TABLE_KEYS.accountVersion(padded(shardOf(accountId, this.shardCount))),
-        UpdateExpression: 'ADD version :one, mailboxes :delta',
-        ExpressionAttributeValues: { ':one': 1, ':delta': mailboxDelta },
+        UpdateExpression: 'ADD version :one, accounts :accounts, mailboxes :mailboxes',
+        ExpressionAttributeValues: { ':one': 1, ':accounts': delta.accounts, ':mailboxes': delta.mailboxes },
       }),
     );
+  }
+
+  /** How many accounts are stored: the shards' counts summed (256 small items, whatever the number of accounts). */
+  async accountTotal(): Promise<number> {
+    let total = 0;
+    for (const { accounts } of (await this.versions()).values()) total += accounts;
+    return total;
   }
 
   /** The mailboxes each shard's accounts watch, from the last listing's versions (or a fresh read). */
@@ -136,13 +150,19 @@ export class AccountChanges extends StateTableAdapter {
   }
 
   private async versions(): Promise<ReadonlyMap<number, ShardVersion>> {
-    const items = await queryAll<{ sk: string; version: number; mailboxes?: number }>(this.documents, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountVersions },
-    });
+    const items = await queryAll<{ sk: string; version: number; accounts?: number; mailboxes?: number }>(
+      this.documents,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountVersions },
+      },
+    );
     return new Map(
-      items.map((item) => [Number(item.sk), { version: item.version, mailboxes: item.mailboxes ?? 0 }]),
+      items.map((item) => [
+        Number(item.sk),
+        { version: item.version, accounts: item.accounts ?? 0, mailboxes: item.mailboxes ?? 0 },
+      ]),
     );
   }
 

@@ -3,7 +3,12 @@ import type { AccountConfig } from '../../config/config.js';
 import { errorMessage } from '../../domain/errors.js';
 import type { Clock, CredentialSealer, Logger, SecretResolver } from '../../ports/services.js';
 import type { AccountRepository, AccountSelection } from '../../ports/watcher.js';
-import { AccountChanges, accountShardKeys, inShardIndex } from './dynamodb-account-changes.js';
+import {
+  AccountChanges,
+  accountShardKeys,
+  inShardIndex,
+  type ShardDelta,
+} from './dynamodb-account-changes.js';
 import {
   batchGetAll,
   type PutCondition,
@@ -16,9 +21,10 @@ import { parseSecretJson } from './secret-json.js';
 import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 import { type StoredAccount, settingsOfStored } from './stored-account.js';
 
-/** The mailboxes a stored item counted for in its shard's version (none where it predates the shard index). */
-function countedMailboxes(item: Record<string, unknown> | undefined): number {
-  return inShardIndex(item) && Array.isArray(item?.mailboxes) ? item.mailboxes.length : 0;
+/** What a stored item counted for in its shard's version (nothing where it predates the shard index). */
+function counted(item: Record<string, unknown> | undefined): ShardDelta {
+  if (!inShardIndex(item)) return { accounts: 0, mailboxes: 0 };
+  return { accounts: 1, mailboxes: Array.isArray(item?.mailboxes) ? item.mailboxes.length : 0 };
 }
 
 /**
@@ -61,7 +67,13 @@ export class DynamoDbAccountRepository extends StateTableAdapter implements Acco
       },
       condition,
     );
-    if (written) await this.changes.bump(account.id, account.mailboxes.length - countedMailboxes(replaced));
+    if (written) {
+      const before = counted(replaced);
+      await this.changes.bump(account.id, {
+        accounts: 1 - before.accounts,
+        mailboxes: account.mailboxes.length - before.mailboxes,
+      });
+    }
     return written;
   }
 
@@ -71,6 +83,11 @@ export class DynamoDbAccountRepository extends StateTableAdapter implements Acco
    */
   followShards(held: () => readonly number[]): void {
     this.held = held;
+  }
+
+  /** How many accounts are stored, from the shard versions: the API's status counts read no account. */
+  total(): Promise<number> {
+    return this.changes.accountTotal();
   }
 
   /** The mailboxes each shard's accounts watch (from the shard versions): what weighs a shard's lease. */
@@ -94,7 +111,8 @@ export class DynamoDbAccountRepository extends StateTableAdapter implements Acco
         ReturnValues: 'ALL_OLD',
       }),
     );
-    await this.changes.bump(accountId, -countedMailboxes(Attributes));
+    const before = counted(Attributes);
+    await this.changes.bump(accountId, { accounts: -before.accounts, mailboxes: -before.mailboxes });
   }
 
   /** One page of the accounts by id, after the id `after`: a query of `limit` + 1 items, whatever the total. */

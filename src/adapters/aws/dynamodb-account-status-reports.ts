@@ -1,9 +1,9 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountSnapshot, AccountStatus, MailboxStatus } from '../../domain/account-status.js';
 import { recordOf } from '../../domain/null-prototype.js';
-import type { AccountStatusReports, ReportedAccountStatus } from '../../ports/watcher.js';
+import type { AccountStatusReports, ReportedAccountStatus, ReportedTally } from '../../ports/watcher.js';
 import { batchGetAll, queryAll, StateTableAdapter } from './dynamodb-documents.js';
-import { TABLE_KEYS, TABLE_PARTITIONS, WRITE_SHARDS } from './state-table.js';
+import { TABLE_KEYS, TABLE_PARTITIONS } from './state-table.js';
 
 interface ReportItem {
   readonly sk: string;
@@ -68,18 +68,40 @@ export class DynamoDbAccountStatusReports extends StateTableAdapter implements A
     );
   }
 
-  /** Every report: one query per write shard, merged. */
-  async all(): Promise<ReadonlyMap<string, ReportedAccountStatus>> {
-    const shards = await Promise.all(
-      Array.from({ length: WRITE_SHARDS }, (_, shard) =>
-        queryAll<ReportItem>(this.documents, {
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `${TABLE_PARTITIONS.accountStatus}${shard}` },
-        }),
-      ),
+  async tally(taskId: string, tally: ReportedTally): Promise<void> {
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...TABLE_KEYS.statusTally(taskId),
+          held: tally.held,
+          failing: tally.failing,
+          failingIds: [...tally.failingIds],
+          reportedAt: tally.reportedAt,
+        },
+      }),
     );
-    return new Map(shards.flat().map((item) => [item.sk, restoredItem(item)]));
+  }
+
+  async withdrawTally(taskId: string): Promise<void> {
+    await this.documents.send(
+      new DeleteCommand({ TableName: this.tableName, Key: TABLE_KEYS.statusTally(taskId) }),
+    );
+  }
+
+  /** One query: one item per watcher task. */
+  async tallies(): Promise<readonly ReportedTally[]> {
+    const items = await queryAll<ReportedTally>(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.statusTallies },
+    });
+    return items.map(({ held, failing, failingIds, reportedAt }) => ({
+      held,
+      failing,
+      failingIds,
+      reportedAt,
+    }));
   }
 
   /** The reports of these accounts only (BatchGetItem, 100 keys a call). */

@@ -78,6 +78,11 @@ export const TABLE_PARTITIONS = {
    * over WRITE_SHARDS keys: ACCOUNT_STATUS#<0-15>.
    */
   accountStatus: 'ACCOUNT_STATUS#',
+  /**
+   * Per watcher task, its tally of the accounts it holds (held, failing): written by the watcher when it changes and
+   * every minute, read by the API's counts. One item per task, so one key serves any number of accounts.
+   */
+  statusTallies: 'STATUS_TALLIES',
   /** Per event: delivery outcomes and dead letters (deliver). */
   event: 'EVENT#',
   /** Per subscription: endpoint health (deliver). */
@@ -121,7 +126,8 @@ export interface TableCalls {
   readonly DeleteItem?: readonly string[];
 }
 
-const { accounts, subscriptions, leases, apiTokens, credentialKeys, accountVersions } = TABLE_PARTITIONS;
+const { accounts, subscriptions, leases, apiTokens, credentialKeys, accountVersions, statusTallies } =
+  TABLE_PARTITIONS;
 const accountStatus = `${TABLE_PARTITIONS.accountStatus}*`;
 const accountShards = `${ACCOUNT_SHARD_INDEX.partitionPrefix}*`;
 const mailboxes = `${TABLE_PARTITIONS.mailbox}*`;
@@ -139,8 +145,10 @@ export const PARTITIONS_BY_COMPONENT = {
     GetItem: [mailboxes, folderTrees, credentialKeys, oauth2Tokens],
     Query: [accounts, leases, accountVersions],
     QueryIndex: [accountShards],
-    PutItem: [mailboxes, folderTrees, accountStatus, oauth2Tokens, credentialKeys],
+    PutItem: [mailboxes, folderTrees, accountStatus, statusTallies, oauth2Tokens, credentialKeys],
     UpdateItem: [mailboxes, leases],
+    // A stopping task takes its tally back.
+    DeleteItem: [statusTallies],
   },
   /** Fan-out: who wants which events. */
   parse: { Query: [subscriptions] },
@@ -157,8 +165,9 @@ export const PARTITIONS_BY_COMPONENT = {
     GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys, oauth2Tokens],
     // The status of one page of accounts; which of the accounts a subscription names exist.
     BatchGetItem: [accountStatus, accounts],
-    // The deliveries being retried (listed, and hurried through SQS).
-    Query: [accounts, subscriptions, accountStatus, attempts, retrying],
+    // The deliveries being retried (listed, and hurried through SQS); the account counts (the shards' versions
+    // and the tasks' tallies).
+    Query: [accounts, subscriptions, attempts, retrying, accountVersions, statusTallies],
     QueryIndex: [`${DEAD_LETTER_INDEX.partition}*`],
     PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
@@ -217,6 +226,7 @@ export const TABLE_KEYS = {
     pk: `${TABLE_PARTITIONS.accountStatus}${writeShard}`,
     sk: accountId,
   }),
+  statusTally: (taskId: string): TableKey => ({ pk: TABLE_PARTITIONS.statusTallies, sk: taskId }),
   subscription: (subscriptionId: string): TableKey => ({
     pk: TABLE_PARTITIONS.subscriptions,
     sk: subscriptionId,
@@ -267,6 +277,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
     item: 'account status (as last reported)',
     key: TABLE_KEYS.accountStatus('<account>', '<hash of the account, 0-15>'),
   },
+  { item: "a watcher task's tally of its accounts (held, failing)", key: TABLE_KEYS.statusTally('<task>') },
   {
     item: "management API token, or a dashboard login link's code",
     key: TABLE_KEYS.apiToken('<sha256 of the token or code>'),

@@ -7,12 +7,16 @@ export const statusRoute = createRoute({
   method: 'get',
   path: '/v1/status',
   ...needs('read'),
-  summary: 'Queue depths and the number of accounts by state',
+  summary: 'Queue depths, and how many accounts there are and how many are failing',
   responses: {
     200: json(
       z
         .object({
-          accounts: z.object({ total: z.number().int(), failing: z.number().int() }),
+          accounts: z.object({
+            total: z.number().int(),
+            failing: z.number().int(),
+            failingIds: z.array(z.string()).openapi({ description: 'The first 20 failing accounts, by id' }),
+          }),
           queues: z.object({ ingest: z.number().int(), delivery: z.number().int() }),
         })
         .openapi('Status'),
@@ -26,13 +30,12 @@ export const statusRoute = createRoute({
 /** Registers the status routes' handlers. */
 export function registerStatus(app: OpenAPIHono, backend: ManagementBackend): void {
   app.openapi(statusRoute, async (c) => {
-    const [accounts, statuses] = await Promise.all([
-      backend.directory.listAccounts(),
-      backend.accountStatuses(),
-    ]);
-    const failing = accounts.filter((a) => statuses.get(a.value.id)?.status.state === 'error').length;
+    const [accounts, queues] = await Promise.all([backend.accountCounts(), backend.queueDepths()]);
     return c.json(
-      { accounts: { total: accounts.length, failing }, queues: await backend.queueDepths() },
+      {
+        accounts: { total: accounts.total, failing: accounts.failing, failingIds: [...accounts.failingIds] },
+        queues,
+      },
       200,
     );
   });

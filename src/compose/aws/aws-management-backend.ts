@@ -1,7 +1,8 @@
 import { AwsDirectory } from '../../adapters/aws/aws-directory.js';
 import { redeemLoginCode } from '../../api/tokens.js';
 import type { AwsEnvironment } from '../../config/aws-environment.js';
-import { STATUS_REPORT_STALE_AFTER_MS } from '../../imap/status-reporter.js';
+import { addTallies } from '../../domain/account-status.js';
+import { STATUS_REPORT_STALE_AFTER_MS, TALLY_STALE_AFTER_MS } from '../../imap/status-reporter.js';
 import { replayDeadLetters } from '../../pipeline/replay.js';
 import type { ManagementBackend } from '../../ports/management.js';
 import type { ReportedAccountStatus } from '../../ports/watcher.js';
@@ -37,9 +38,12 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
       (await import('../../pipeline/stored-messages.js')).readStoredMessage(aws.blobs, coordinates),
     hasTokens: () => aws.apiTokens.any(),
     redeemLoginCode: (code) => redeemLoginCode(aws.apiTokens, aws.clock, code),
-    accountStatuses: async () => {
-      const reports = await aws.accountStatusReports.all();
-      return new Map([...reports].filter(([, report]) => fresh(report)));
+    accountCounts: async () => {
+      const [total, tallies] = await Promise.all([aws.accounts.total(), aws.accountStatusReports.tallies()]);
+      const { failing, failingIds } = addTallies(
+        tallies.filter((tally) => aws.clock.now() - tally.reportedAt < TALLY_STALE_AFTER_MS),
+      );
+      return { total, failing, failingIds };
     },
     accountStatusesOf: async (ids) => {
       const reports = await aws.accountStatusReports.some(ids);

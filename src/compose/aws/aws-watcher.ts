@@ -72,12 +72,13 @@ export async function startAwsWatcher(
   } = {},
 ): Promise<AwsWatcher> {
   const aws = composeAwsAdapters(env, options.clients);
+  const taskId = options.workerId ?? workerId();
   const status = new StatusBoard();
   const leaseMs = env.IDLEHOOK_LEASE_SECONDS * 1000;
   const shards =
     options.ownership === undefined
       ? new ShardOwnership(aws.leases, monotonicClock, aws.logger, {
-          workerId: options.workerId ?? workerId(),
+          workerId: taskId,
           shardCount: env.IDLEHOOK_SHARD_COUNT,
           leaseDurationMs: leaseMs,
           ...(env.IDLEHOOK_MAX_MAILBOXES_PER_TASK
@@ -125,6 +126,7 @@ export async function startAwsWatcher(
     aws.accountStatusReports,
     aws.clock,
     aws.logger,
+    taskId,
     options.statusReportTiming,
   );
   reporter.start();

@@ -8,6 +8,7 @@ import { systemClock } from '../../adapters/system-clock.js';
 import { redeemLoginCode } from '../../api/tokens.js';
 import type { Config } from '../../config/config.js';
 import { type ConnectSigner, connectLink } from '../../connect/connect-links.js';
+import { tallyAccounts } from '../../domain/account-status.js';
 import type { StatusBoard } from '../../imap/status-board.js';
 import { replayDeadLetters } from '../../pipeline/replay.js';
 import type { LinkRequest, ManagementBackend } from '../../ports/management.js';
@@ -36,8 +37,10 @@ export function localManagementBackend(parts: {
     verifyToken: (token) => stores.apiTokens.verify(token),
     hasTokens: () => stores.apiTokens.any(),
     redeemLoginCode: (code) => redeemLoginCode(stores.apiTokens, clock, code),
-    accountStatuses: () =>
-      new Map(Object.entries(status.snapshot()).map(([id, snapshot]) => [id, { status: snapshot }])),
+    accountCounts: () => {
+      const { failing, failingIds } = tallyAccounts(status.snapshot());
+      return { total: directory.listAccounts().length, failing, failingIds };
+    },
     accountStatusesOf: (ids) =>
       new Map(
         ids.flatMap((id) => {
