@@ -274,8 +274,8 @@ export class DynamoDbStateStore
           TableName: this.tableName,
           IndexName: DEAD_LETTER_INDEX.name,
           KeyConditionExpression: 'gsi1pk = :deadLetters',
-          ProjectionExpression: LISTED_NAMES.map((_, i) => `#a${i}`).join(', '),
-          ExpressionAttributeNames: Object.fromEntries(LISTED_NAMES.map((name, i) => [`#a${i}`, name])),
+          ProjectionExpression: Object.keys(LISTED_NAMES).join(', '),
+          ExpressionAttributeNames: LISTED_NAMES,
           ExpressionAttributeValues: { ':deadLetters': key },
         }),
       ),
@@ -380,7 +380,15 @@ interface DeadLetterItem {
 /** A DynamoDB item holds 400 KB; leave room for the other attributes. */
 const MAX_INLINE_BODY_BYTES = 300 * 1024;
 /** A dead-letter listing reads the index's own copy: its keys and the attributes it projects, nothing else. */
-const LISTED_NAMES = ['pk', 'sk', DEAD_LETTER_INDEX.sortKey, ...DEAD_LETTER_INDEX.listedAttributes];
+const LISTED_NAMES = {
+  '#pk': 'pk',
+  '#sk': 'sk',
+  '#order': DEAD_LETTER_INDEX.sortKey,
+  '#eventType': 'eventType',
+  '#reason': 'reason',
+  '#attempts': 'attempts',
+  '#failedAt': 'failedAt',
+} satisfies Record<string, 'pk' | 'sk' | 'gsi1sk' | (typeof DEAD_LETTER_INDEX.listedAttributes)[number]>;
 
 /** A failed condition is the store refusing a write that must not happen (backwards, downgrade): not an error. */
 async function ignoringFailedCondition(write: Promise<unknown>): Promise<void> {
