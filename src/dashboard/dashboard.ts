@@ -147,7 +147,7 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
       backend.directory.accountPage({ limit: ACCOUNTS_SHOWN }),
       backend.accountCounts(),
       backend.directory.listSubscriptions(),
-      backend.listDeadLetters(),
+      backend.deadLetterPage({ limit: DEAD_LETTERS_SHOWN, filter: {}, newestFirst: true }),
       backend.queueDepths(),
       backend.retries.pending(),
     ]);
@@ -175,10 +175,7 @@ export function createDashboard(backend: ManagementBackend, options: DashboardOp
           }),
         ),
         events: await withDetails(latestEvents(attempts.flat()), messageDetails),
-        deadLetters: [...letters]
-          .sort((a, b) => b.failedAt - a.failedAt)
-          .slice(0, DEAD_LETTERS_SHOWN)
-          .map(deadLetterView),
+        deadLetters: letters.letters.map(deadLetterView),
       },
       200,
       { 'cache-control': 'no-store' },

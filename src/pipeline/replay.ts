@@ -3,13 +3,13 @@ import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
   AttemptLog,
   DeadLetterFilter,
-  DeadLetterSummary,
   DeliveryLog,
   HttpSender,
   ReplayResult,
   SubscriptionStatusStore,
 } from '../ports/pipeline.js';
 import type { Clock } from '../ports/services.js';
+import { deadLetterMatches } from './dead-letter-pages.js';
 import { attemptOf, sendWebhook } from './send-webhook.js';
 
 export interface ReplayDependencies {
@@ -20,15 +20,6 @@ export interface ReplayDependencies {
   readonly http: HttpSender;
   readonly clock: Clock;
   readonly timeoutMs: number;
-}
-
-/** Which dead letters a listing or a replay selects; every field narrows it. */
-export function deadLetterMatches(filter: DeadLetterFilter): (letter: DeadLetterSummary) => boolean {
-  return (l) =>
-    (!filter.eventId || l.eventId === filter.eventId) &&
-    (!filter.subscriptionId || l.subscriptionId === filter.subscriptionId) &&
-    (filter.since === undefined || l.failedAt >= filter.since) &&
-    (filter.until === undefined || l.failedAt < filter.until);
 }
 
 /**

@@ -7,7 +7,8 @@ import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
   AttemptLog,
   DeadLetterFilter,
-  DeadLetterSummary,
+  DeadLetterPage,
+  DeadLetterQuery,
   ReplayResult,
   RetryQueue,
   SubscriptionStatusStore,
@@ -99,7 +100,7 @@ export interface ManagementBackend {
    * (a deleted account's sessions are closed), so that an answer means it is done.
    */
   accountsChanged(): Awaitable<void>;
-  listDeadLetters(): Promise<readonly DeadLetterSummary[]>;
+  deadLetterPage(query: DeadLetterQuery): Promise<DeadLetterPage>;
   replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
   readonly attempts: Pick<AttemptLog, 'listAttempts'>;
   /** Deliveries being retried, listed and hurried; absent where the queue cannot (AWS mode). */

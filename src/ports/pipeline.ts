@@ -17,6 +17,20 @@ export interface DeadLetter {
 
 export type DeadLetterSummary = Omit<DeadLetter, 'body'>;
 
+export interface DeadLetterQuery {
+  readonly limit: number;
+  /** The order key of the last letter of the page before. */
+  readonly after?: string | undefined;
+  readonly filter: DeadLetterFilter;
+  /** Newest first (the dashboard), else oldest first (the API). */
+  readonly newestFirst?: boolean;
+}
+
+export interface DeadLetterPage {
+  readonly letters: readonly DeadLetterSummary[];
+  readonly more: boolean;
+}
+
 /** Terminal outcomes of deliveries: what was delivered (for deduplication) and what was dead-lettered. */
 export interface DeliveryLog {
   isDelivered(eventId: string, subscriptionId: string): Promise<boolean>;
@@ -24,6 +38,8 @@ export interface DeliveryLog {
   deadLetter(letter: DeadLetter): Promise<void>;
   /** Every dead letter, oldest first, without its body: listing them reads no bodies (no S3 objects in AWS mode). */
   listDeadLetters(): Promise<DeadLetterSummary[]>;
+  /** One page of them, without bodies, read as a page from the store (a bounded number of reads per page). */
+  deadLetterPage(query: DeadLetterQuery): Promise<DeadLetterPage>;
   /** A dead letter's body, for its replay; undefined when it is no dead letter (any more). */
   deadLetterBody(eventId: string, subscriptionId: string): Promise<string | undefined>;
 }

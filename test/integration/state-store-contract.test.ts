@@ -11,8 +11,10 @@ import { DynamoDbStateStore } from '../../src/adapters/aws/dynamodb-state-store.
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { DEAD_LETTER_INDEX, DEAD_LETTER_INDEX_KEYS } from '../../src/adapters/aws/state-table.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
+import { deadLetterOrderKey } from '../../src/pipeline/dead-letter-pages.js';
 import type {
   AttemptLog,
+  DeadLetterQuery,
   DeliveryAttempt,
   DeliveryLog,
   EndpointThrottle,
@@ -128,6 +130,61 @@ function stateStoreContract(name: string, open: () => Promise<Stores>): void {
         [...times].sort((a, b) => a - b),
       );
       for (const [i] of times.entries()) await store.markDelivered(`evt_many_${i}`, 'hook', 1);
+    });
+
+    it('pages dead letters oldest or newest first, by subscription and time range, each once', async () => {
+      const letters = Array.from({ length: 30 }, (_, i) => ({
+        eventId: `evt_page_${String(i).padStart(2, '0')}`,
+        subscriptionId: i % 3 === 0 ? 'audit' : 'hook',
+        eventType: 'message.received',
+        body: '{}',
+        reason: 'HTTP 503',
+        attempts: 8,
+        // Pairs fail at the same moment: the event id orders them.
+        failedAt: 50_000 + Math.floor(((i * 7) % 30) / 2) * 10,
+      }));
+      for (const letter of letters) await store.deadLetter(letter);
+      const walk = async (query: Omit<DeadLetterQuery, 'after' | 'limit'>, limit: number) => {
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 50; pages++) {
+          const page = await store.deadLetterPage({ ...query, limit, after });
+          assert.ok(page.letters.length <= limit);
+          seen.push(...page.letters.map((l) => l.eventId));
+          const last = page.letters.at(-1);
+          if (!page.more || !last) return seen;
+          after = deadLetterOrderKey(last);
+        }
+        assert.fail('more pages than letters');
+      };
+      const expected = (keep: (l: (typeof letters)[number]) => boolean, newestFirst = false) =>
+        letters
+          .filter(keep)
+          .map((l) => ({ key: deadLetterOrderKey(l), id: l.eventId }))
+          .sort((a, b) => (a.key < b.key ? -1 : 1) * (newestFirst ? -1 : 1))
+          .map((l) => l.id);
+      const ours = { since: 50_000 };
+      assert.deepEqual(
+        await walk({ filter: ours }, 7),
+        expected(() => true),
+      );
+      assert.deepEqual(
+        await walk({ filter: ours, newestFirst: true }, 4),
+        expected(() => true, true),
+      );
+      assert.deepEqual(
+        await walk({ filter: { ...ours, subscriptionId: 'audit' } }, 3),
+        expected((l) => l.subscriptionId === 'audit'),
+      );
+      const range = { since: 50_040, until: 50_100 };
+      const inRange = (l: (typeof letters)[number]) => l.failedAt >= range.since && l.failedAt < range.until;
+      assert.deepEqual(await walk({ filter: range }, 5), expected(inRange));
+      assert.deepEqual(await walk({ filter: range, newestFirst: true }, 5), expected(inRange, true));
+      assert.deepEqual(await store.deadLetterPage({ limit: 5, filter: { since: 60_000 } }), {
+        letters: [],
+        more: false,
+      });
+      for (const letter of letters) await store.markDelivered(letter.eventId, letter.subscriptionId, 1);
     });
 
     it('keeps a dead letter whose body is larger than a DynamoDB item (400 KB), byte for byte', async () => {

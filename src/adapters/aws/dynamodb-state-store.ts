@@ -1,12 +1,20 @@
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { deadLetterBodyKey, stateBlobKey } from '../../domain/blob-keys.js';
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import { MailboxNotOwnedError } from '../../domain/errors.js';
 import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
+import {
+  deadLetterMatches,
+  deadLetterOrderKey,
+  failedAtKey,
+  pageOfDeadLetters,
+} from '../../pipeline/dead-letter-pages.js';
 import type {
   DeadLetter,
+  DeadLetterPage,
+  DeadLetterQuery,
   DeadLetterSummary,
   DeliveryLog,
   SubscriptionStatusStore,
@@ -258,7 +266,7 @@ export class DynamoDbStateStore
             ':attempts': letter.attempts,
             ':failedAt': letter.failedAt,
             ':deadLetters': `${DEAD_LETTER_INDEX.partition}#${writeShardOf(`${letter.eventId}#${letter.subscriptionId}`)}`,
-            ':order': `${String(letter.failedAt).padStart(15, '0')}#${letter.eventId}#${letter.subscriptionId}`,
+            ':order': deadLetterOrderKey(letter),
           },
         }),
       ),
@@ -281,14 +289,61 @@ export class DynamoDbStateStore
       ),
     );
     const items = keys.flat().sort((a, b) => (a.gsi1sk < b.gsi1sk ? -1 : a.gsi1sk > b.gsi1sk ? 1 : 0));
-    return items.map((item) => ({
-      eventId: item.pk.slice(TABLE_PARTITIONS.event.length),
-      subscriptionId: item.sk.slice('SUB#'.length),
-      eventType: item.eventType,
-      reason: item.reason,
-      attempts: item.attempts,
-      failedAt: item.failedAt,
-    }));
+    return items.map(summaryOf);
+  }
+
+  /**
+   * One page: each index key queried from the cursor on (key order is the page's order), until it has a page and
+   * one more of matching letters or runs past the time filter, then merged. Reads grow with the page size and
+   * the letters a subscription or event filter skips, never with the letters outside the time range.
+   */
+  async deadLetterPage(query: DeadLetterQuery): Promise<DeadLetterPage> {
+    const wanted = query.limit + 1;
+    const matches = deadLetterMatches(query.filter);
+    const { since, until } = query.filter;
+    const bound =
+      query.after !== undefined
+        ? { operator: query.newestFirst ? '<' : '>', value: query.after }
+        : query.newestFirst
+          ? until === undefined
+            ? undefined
+            : { operator: '<', value: failedAtKey(until) }
+          : since === undefined
+            ? undefined
+            : { operator: '>=', value: failedAtKey(since) };
+    const pastRange = (letter: DeadLetterSummary) =>
+      query.newestFirst
+        ? since !== undefined && letter.failedAt < since
+        : until !== undefined && letter.failedAt >= until;
+    const fromEachKey = await Promise.all(
+      DEAD_LETTER_INDEX_KEYS.map(async (key) => {
+        const found: DeadLetterSummary[] = [];
+        let start: Record<string, unknown> | undefined;
+        do {
+          const answer = await this.documents.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: DEAD_LETTER_INDEX.name,
+              KeyConditionExpression: `gsi1pk = :deadLetters${bound ? ` AND #order ${bound.operator} :bound` : ''}`,
+              ProjectionExpression: Object.keys(LISTED_NAMES).join(', '),
+              ExpressionAttributeNames: LISTED_NAMES,
+              ExpressionAttributeValues: { ':deadLetters': key, ...(bound ? { ':bound': bound.value } : {}) },
+              ScanIndexForward: !query.newestFirst,
+              Limit: wanted,
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of (answer.Items ?? []) as DeadLetterItem[]) {
+            const letter = summaryOf(item);
+            if (pastRange(letter)) return found;
+            if (matches(letter)) found.push(letter);
+          }
+          start = answer.LastEvaluatedKey;
+        } while (start && found.length < wanted);
+        return found;
+      }),
+    );
+    return pageOfDeadLetters(fromEachKey.flat(), { ...query, after: undefined });
   }
 
   async deadLetterBody(eventId: string, subscriptionId: string): Promise<string | undefined> {
@@ -379,6 +434,15 @@ interface DeadLetterItem {
 }
 /** A DynamoDB item holds 400 KB; leave room for the other attributes. */
 const MAX_INLINE_BODY_BYTES = 300 * 1024;
+const summaryOf = (item: DeadLetterItem): DeadLetterSummary => ({
+  eventId: item.pk.slice(TABLE_PARTITIONS.event.length),
+  subscriptionId: item.sk.slice('SUB#'.length),
+  eventType: item.eventType,
+  reason: item.reason,
+  attempts: item.attempts,
+  failedAt: item.failedAt,
+});
+
 /** A dead-letter listing reads the index's own copy: its keys and the attributes it projects, nothing else. */
 const LISTED_NAMES = {
   '#pk': 'pk',

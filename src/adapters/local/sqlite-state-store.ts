@@ -1,8 +1,11 @@
 import type { EndpointHealth } from '../../domain/endpoint-health.js';
 import type { FolderEntry } from '../../domain/folder-tree.js';
 import type { MailboxCursor } from '../../domain/sync.js';
+import { pageOfDeadLetters } from '../../pipeline/dead-letter-pages.js';
 import type {
   DeadLetter,
+  DeadLetterPage,
+  DeadLetterQuery,
   DeadLetterSummary,
   DeliveryLog,
   SubscriptionStatusStore,
@@ -198,6 +201,11 @@ export class SqliteStateStore implements CursorStore, DeliveryLog, SubscriptionS
       attempts: row.attempts,
       failedAt: row.updated_at,
     }));
+  }
+
+  /** Paged in memory: a local bridge keeps few dead letters, and every one is in this process's database. */
+  async deadLetterPage(query: DeadLetterQuery): Promise<DeadLetterPage> {
+    return pageOfDeadLetters(await this.listDeadLetters(), query);
   }
 
   async deadLetterBody(eventId: string, subscriptionId: string): Promise<string | undefined> {

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { identifier } from '../../config/account-settings.js';
-import { paginate } from '../../domain/pages.js';
-import { deadLetterMatches } from '../../pipeline/replay.js';
+import { decodeCursor, encodeCursor } from '../../domain/pages.js';
+import { deadLetterOrderKey } from '../../pipeline/dead-letter-pages.js';
 import type { ManagementBackend } from '../../ports/management.js';
-import type { DeadLetterFilter, DeadLetterSummary } from '../../ports/pipeline.js';
+import type { DeadLetterFilter } from '../../ports/pipeline.js';
 import {
   DeadLetterSchema,
   EXAMPLES,
@@ -68,10 +68,6 @@ export const replayRoute = createRoute({
   },
 });
 
-function deadLetterKey(letter: DeadLetterSummary): string {
-  return `${String(letter.failedAt).padStart(15, '0')} ${letter.eventId} ${letter.subscriptionId}`;
-}
-
 const filterOf = (query: {
   subscription?: string | undefined;
   event?: string | undefined;
@@ -88,14 +84,16 @@ const filterOf = (query: {
 export function registerDeadLetters(app: OpenAPIHono, backend: ManagementBackend): void {
   app.openapi(listDeadLettersRoute, async (c) => {
     const query = c.req.valid('query');
-    const letters = (await backend.listDeadLetters())
-      .filter(deadLetterMatches(filterOf(query)))
-      .sort((a, b) => (deadLetterKey(a) < deadLetterKey(b) ? -1 : 1));
-    const { data, nextCursor } = paginate(letters, deadLetterKey, query);
+    const { letters, more } = await backend.deadLetterPage({
+      limit: query.limit,
+      after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+      filter: filterOf(query),
+    });
+    const last = letters.at(-1);
     return c.json(
       {
-        data: data.map(deadLetterView),
-        nextCursor,
+        data: letters.map(deadLetterView),
+        nextCursor: more && last ? encodeCursor(deadLetterOrderKey(last)) : null,
       },
       200,
     );

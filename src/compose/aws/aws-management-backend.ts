@@ -65,7 +65,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     },
     // The watcher sees the shard's version move at its next check (IDLEHOOK_ACCOUNTS_REFRESH_SECONDS, 2 s).
     accountsChanged: () => undefined,
-    listDeadLetters: () => aws.state.listDeadLetters(),
+    deadLetterPage: (query) => aws.state.deadLetterPage(query),
     replay: async (filter) =>
       replayDeadLetters(filter, {
         log: aws.state,

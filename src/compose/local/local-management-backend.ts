@@ -63,7 +63,7 @@ export function localManagementBackend(parts: {
       });
     },
     accountsChanged: parts.accountsChanged,
-    listDeadLetters: () => stores.state.listDeadLetters(),
+    deadLetterPage: (query) => stores.state.deadLetterPage(query),
     replay: (filter) =>
       replayDeadLetters(filter, {
         log: stores.state,
