@@ -21,12 +21,27 @@ import { sqsEvent } from '../test/support/event-source.js';
 import { UNFETCHED_LINKS, withLinkKey } from '../test/support/link-endpoint.js';
 import { connectAppender, simpleMessage } from '../test/support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../test/support/receiver.js';
+import { writeBenchResult } from './results.js';
 import { ms, summary } from './stats.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '500' } } });
 const total = Number(values.messages);
 
 const dynamo = await startDynamoDb();
+/** DynamoDB's billed units (read and write request units) so far, every partition and index together. */
+const dynamoUnits = () => {
+  let read = 0;
+  let write = 0;
+  for (const units of dynamo.partitions.totals.values()) {
+    read += units.read;
+    write += units.write;
+  }
+  return { read, write };
+};
+const unitsSince = (start: { read: number; write: number }) => {
+  const now = dynamoUnits();
+  return { read: now.read - start.read, write: now.write - start.write };
+};
 const aws = await startSqsAndS3();
 const requests = new Map<string, number>();
 type Instrumentable = {
@@ -112,6 +127,7 @@ const queued = async () => {
   return Number(Attributes.ApproximateNumberOfMessages ?? 0);
 };
 requests.clear();
+const unitsAtStart = dynamoUnits();
 const watcher = await startAwsWatcher(env, {
   clients: { dynamo: dynamo.client, sqs: aws.sqs, s3: aws.s3, secrets },
   // Per-message requests only: the lease traffic is per task and time, priced on its own in docs/deploying-to-aws.md.
@@ -128,6 +144,7 @@ while ((await queued()) < total) {
 const watcherMs = performance.now() - watchStarted;
 await watcher.stop();
 const watcherRequests = new Map(requests);
+const watcherUnits = unitsSince(unitsAtStart);
 requests.clear();
 
 async function drain(queueUrl: string, handler: typeof parse, perMessage: number[]): Promise<void> {
@@ -153,12 +170,16 @@ async function drain(queueUrl: string, handler: typeof parse, perMessage: number
   }
 }
 const parseTimes: number[] = [];
+const unitsBeforeParse = dynamoUnits();
 await drain(env.IDLEHOOK_INGEST_QUEUE_URL, parse, parseTimes);
 const parseRequests = new Map(requests);
+const parseUnits = unitsSince(unitsBeforeParse);
 requests.clear();
 const deliverTimes: number[] = [];
+const unitsBeforeDeliver = dynamoUnits();
 await drain(env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver, deliverTimes);
 const deliverRequests = new Map(requests);
+const deliverUnits = unitsSince(unitsBeforeDeliver);
 if (receiver.accepted.length !== total) throw new Error(`delivered ${receiver.accepted.length} of ${total}`);
 
 const perMessage = (counts: Map<string, number>) =>
@@ -178,8 +199,29 @@ console.log(
 console.log(`  requests per message, watcher: ${perMessage(watcherRequests)}`);
 console.log(`  requests per message, parse:   ${perMessage(parseRequests)}`);
 console.log(`  requests per message, deliver: ${perMessage(deliverRequests)}`);
+const unitsPerMessage = (units: { read: number; write: number }) =>
+  `${(units.read / total).toFixed(2)} read, ${(units.write / total).toFixed(2)} write`;
+console.log(
+  `  DynamoDB units per message: watcher ${unitsPerMessage(watcherUnits)}; parse ${unitsPerMessage(parseUnits)}; deliver ${unitsPerMessage(deliverUnits)}`,
+);
 console.log(
   "  (the functions' own SQS receives and deletes are made by the Lambda event source mapping, not counted here)",
+);
+const perMessageOf = (counts: Map<string, number>) =>
+  Object.fromEntries([...counts].map(([request, n]) => [request, n / total]));
+const stage = (counts: Map<string, number>, units: { read: number; write: number }, times?: number[]) => ({
+  requestsPerMessage: perMessageOf(counts),
+  dynamoUnitsPerMessage: { read: units.read / total, write: units.write / total },
+  ...(times ? { handlerMsPerMessage: { p50: summary(times).p50, p95: summary(times).p95 } } : {}),
+});
+console.log(
+  `  written to ${writeBenchResult('aws-handlers', {
+    messages: total,
+    bodyBytes: Buffer.byteLength(BODY),
+    watcher: stage(watcherRequests, watcherUnits),
+    parse: stage(parseRequests, parseUnits, parseTimes),
+    deliver: stage(deliverRequests, deliverUnits, deliverTimes),
+  })}`,
 );
 
 eventSource.destroy();

@@ -23,6 +23,7 @@ import { PartitionMeter } from '../test/support/dynamodb-partitions.js';
 import { startDynamoDbProxy } from '../test/support/dynamodb-proxy.js';
 import { startKms } from '../test/support/kms-standin.js';
 import { UNFETCHED_LINKS } from '../test/support/link-endpoint.js';
+import { writeBenchResult } from './results.js';
 import { percentile } from './stats.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -202,6 +203,8 @@ export async function runControlPlaneBenchmark(options: ControlPlaneOptions): Pr
                   Item: marshal({
                     ...TABLE_KEYS.accountVersion(String(shard).padStart(5, '0')),
                     version: 1,
+                    // One mailbox an account.
+                    accounts: mailboxes,
                     mailboxes,
                   }),
                 },
@@ -420,5 +423,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     log: (line) => console.log(`# ${line}`),
   });
   console.log(JSON.stringify(result, null, 2));
+  // What `npm run cost` reads: the figures with the run's size, date and machine.
+  writeBenchResult('control-plane', {
+    accounts: Number(values.accounts),
+    tasks: Number(values.tasks),
+    ...result,
+  });
   process.exit(0);
 }

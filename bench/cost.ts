@@ -1,10 +1,21 @@
-// What idlehook costs on AWS per mailbox-month, at 1,000, 10,000 and 100,000 mailboxes: a model, not a
-// measurement. Its inputs are the figures the benchmarks measured (marked) and AWS's published us-east-1 prices
-// (December 2026, ARM64, on-demand); it prints the cost table of docs/deploying-to-aws.md.
-// Usage: npm run cost [-- --mailboxes 1,1000,10000,100000 --messages-per-day 50 --message-kib 50 --shape small]
+// What idlehook costs on AWS per mailbox-month, at 1,000 to 1,000,000 mailboxes: a model priced from what the
+// benchmarks measured (bench/results/aws-handlers.json from `npm run bench:aws`: requests, DynamoDB units and
+// handler time per message; bench/results/control-plane.json from `npm run bench:control-plane`: the control
+// plane's DynamoDB units per hour), what cannot run here (assumed, and named as such below), and AWS's published
+// us-east-1 prices (December 2026, ARM64, on-demand). It prints the cost table of docs/deploying-to-aws.md.
+// Usage: npm run cost [-- --mailboxes 1,1000,10000,100000 --messages-per-day 50 --message-kib 50 --shape small
+//   --aws-result FILE --control-plane-result FILE]
 // --shape small: the construct's small-deployment shape (watcherNetwork: 'public', watcherSpot: true).
+import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultMailboxesPerTask } from '../infra/watcher-service.js';
+import {
+  type AwsHandlerFigures,
+  benchResultFile,
+  type ControlPlaneFigures,
+  readBenchResult,
+  type StageFigures,
+} from './results.js';
 
 const { values } = parseArgs({
   options: {
@@ -12,8 +23,12 @@ const { values } = parseArgs({
     'messages-per-day': { type: 'string', default: '50' },
     'message-kib': { type: 'string', default: '50' },
     shape: { type: 'string', default: 'default' },
+    'aws-result': { type: 'string', default: benchResultFile('aws-handlers') },
+    'control-plane-result': { type: 'string', default: benchResultFile('control-plane') },
   },
 });
+const handlers = readBenchResult<AwsHandlerFigures>(values['aws-result']);
+const controlPlane = readBenchResult<ControlPlaneFigures>(values['control-plane-result']);
 const SMALL = values.shape === 'small';
 if (!SMALL && values.shape !== 'default') {
   console.error(`--shape is default or small, not "${values.shape}"`);
@@ -22,7 +37,6 @@ if (!SMALL && values.shape !== 'default') {
 const MESSAGES_PER_DAY = Number(values['messages-per-day']);
 const MESSAGE_KIB = Number(values['message-kib']);
 const HOURS = 730;
-const SECONDS = HOURS * 3600;
 
 const PRICE = {
   fargateVcpuHour: 0.03238,
@@ -65,45 +79,68 @@ function watcherTasks(mailboxes: number): { count: number; vcpu: number; gb: num
   };
 }
 
-/** Per message, measured by bench:aws (requests) and bench:aws plus assumed AWS latencies (Lambda durations). */
+const { watcher, parse, deliver } = handlers.figures;
+const requestsOf = (stage: StageFigures, ...names: string[]) =>
+  names.reduce((sum, name) => sum + (stage.requestsPerMessage[name] ?? 0), 0);
+const everyStage = (pick: (stage: StageFigures) => number) => pick(watcher) + pick(parse) + pick(deliver);
+
+/** Assumed (no Lambda poller runs here): the event source mapping's receive and delete per message and queue, as in batches of 1, the worst case. */
+const EVENT_SOURCE_REQUESTS = 2;
+/** Assumed: AWS's in-region latency per request, and the endpoint's answer, which the local run does not have. */
+const AWS_MS_PER_REQUEST = 10;
+const ENDPOINT_MS = 100;
+/** A function's billed time per message: its measured handler time, plus AWS's latency on each request it made. */
+const lambdaMs = (stage: StageFigures) =>
+  (stage.handlerMsPerMessage?.p50 ?? 0) +
+  AWS_MS_PER_REQUEST * Object.values(stage.requestsPerMessage).reduce((a, b) => a + b, 0);
+
+/** Per message: measured by bench:aws, except where marked. */
 const PER_MESSAGE = {
-  // Batches of 1, the worst case. FIFO (ingest): the watcher's send, parse's receive and delete; standard
-  // (delivery): parse's send, deliver's receive and delete.
-  sqsFifoRequests: 3,
-  sqsRequests: 3,
+  sqsFifoRequests: requestsOf(watcher, 'SQS SendMessageBatch', 'SQS SendMessage') + EVENT_SOURCE_REQUESTS,
+  sqsRequests: requestsOf(parse, 'SQS SendMessageBatch', 'SQS SendMessage') + EVENT_SOURCE_REQUESTS,
+  /** Assumed: one invocation per message and function (batches of 1, the worst case). */
   lambdaInvocations: 2,
-  lambdaGbSeconds: 0.5 * (0.04 + 0.12), // parse 40 ms, deliver 120 ms (with a 100 ms endpoint), at 512 MB
-  dynamoWrites: 3, // cursor, delivery outcome, attempt log
-  dynamoReads: 2,
-  s3Puts: 1,
-  s3Gets: 1,
-  logKib: 2, // one line per function invocation
+  lambdaGbSeconds: (0.5 * (lambdaMs(parse) + lambdaMs(deliver) + ENDPOINT_MS)) / 1000, // at 512 MB
+  dynamoWriteUnits: everyStage((stage) => stage.dynamoUnitsPerMessage.write),
+  dynamoReadUnits: everyStage((stage) => stage.dynamoUnitsPerMessage.read),
+  s3Puts: everyStage((stage) => requestsOf(stage, 'S3 PutObject')),
+  s3Gets: everyStage((stage) => requestsOf(stage, 'S3 GetObject')),
+  /** Assumed: one log line of about 2 KiB per function invocation. */
+  logKib: 2,
 };
 
 /** Per mailbox, per month, while idle: IMAP keep-alive through the NAT gateway (a check a minute, IDLE renewed every 4 minutes). */
 const IDLE_IMAP_MIB_PER_MAILBOX = (43_800 * 300 + 10_950 * 200) / 1024 / 1024;
-const SHARDS = 256;
-/** Per task and lease cycle (every 5 s at the default 15 s lease): one heartbeat write, one consistent query of the leases. */
-const LEASE_READ_UNITS_PER_CYCLE = Math.ceil((SHARDS * 100) / 4096);
 /**
  * Account status reports (the dashboard in AWS mode), per account and day: one per message at most every 5 minutes
- * (288 a day), a refresh every 6 hours, and about two changes of state (reconnects).
+ * (288 a day), a refresh every 6 hours, and about two changes of state (reconnects). Not in the control-plane run
+ * (its stand-in sessions receive no mail).
  */
 const STATUS_REPORTS_PER_DAY = Math.min(MESSAGES_PER_DAY, 288) + 4 + 2;
+
 /**
- * Each task polls the shard versions every 2 s (256 items of about 40 bytes, eventually consistent) and re-reads
- * the accounts of the shards it holds every 10 minutes (about 700 bytes an account with its sealed password, one
- * query per shard); changes cost a shard read each, next to nothing. bench:control-plane measures these units.
+ * The control plane's DynamoDB units, from bench:control-plane's quiet steady state. Leases, shard versions and
+ * tallies are read and written per task whatever the accounts (so priced per task); the rest (shard re-reads,
+ * folder trees) per mailbox.
  */
-const ACCOUNT_ITEM_BYTES = 700;
-const VERSION_READ_UNITS = Math.ceil((SHARDS * 40) / 4096) / 2;
+const PER_TASK_PARTITIONS = new Set(['LEASES', 'ACCOUNT_VERSIONS', 'STATUS_TALLIES']);
+const controlPlaneUnits = (() => {
+  const { accounts, tasks, steady } = controlPlane.figures;
+  const perTaskHour = { read: 0, write: 0 };
+  const perMailboxHour = { read: 0, write: 0 };
+  for (const [partition, units] of Object.entries(steady.unitsPerMailboxHour)) {
+    const perTask = PER_TASK_PARTITIONS.has(partition);
+    const into = perTask ? perTaskHour : perMailboxHour;
+    const scale = perTask ? accounts / tasks : 1;
+    into.read += units.read * scale;
+    into.write += units.write * scale;
+  }
+  return { perTaskHour, perMailboxHour };
+})();
 
 function costs(mailboxes: number): Map<string, number> {
   const messages = mailboxes * MESSAGES_PER_DAY * 30.4;
   const tasks = watcherTasks(mailboxes);
-  const cycles = SECONDS / 5;
-  const versionPolls = SECONDS / 2;
-  const heldRereads = SECONDS / 600;
   const mailGb = (messages * MESSAGE_KIB) / 1024 / 1024;
   return new Map([
     [
@@ -132,21 +169,20 @@ function costs(mailboxes: number): Map<string, number> {
     ],
     [
       'DynamoDB, per message',
-      (messages * PER_MESSAGE.dynamoWrites * PRICE.dynamoWritePerMillion +
-        messages * PER_MESSAGE.dynamoReads * PRICE.dynamoReadPerMillion) /
+      (messages * PER_MESSAGE.dynamoWriteUnits * PRICE.dynamoWritePerMillion +
+        messages * PER_MESSAGE.dynamoReadUnits * PRICE.dynamoReadPerMillion) /
         1e6,
     ],
     [
-      'DynamoDB, leases and account changes (shard versions)',
-      (tasks.count *
-        (cycles * PRICE.dynamoWritePerMillion +
-          cycles * LEASE_READ_UNITS_PER_CYCLE * PRICE.dynamoReadPerMillion +
-          versionPolls * VERSION_READ_UNITS * PRICE.dynamoReadPerMillion)) /
-        1e6 +
-        (heldRereads *
-          Math.max(SHARDS / 2, (mailboxes * ACCOUNT_ITEM_BYTES) / 8192) *
-          PRICE.dynamoReadPerMillion) /
-          1e6,
+      'DynamoDB, control plane (leases, shard versions and reads, tallies, folder trees)',
+      (HOURS *
+        (tasks.count *
+          (controlPlaneUnits.perTaskHour.write * PRICE.dynamoWritePerMillion +
+            controlPlaneUnits.perTaskHour.read * PRICE.dynamoReadPerMillion) +
+          mailboxes *
+            (controlPlaneUnits.perMailboxHour.write * PRICE.dynamoWritePerMillion +
+              controlPlaneUnits.perMailboxHour.read * PRICE.dynamoReadPerMillion))) /
+        1e6,
     ],
     [
       'DynamoDB, account status reports (dashboard)',
@@ -193,6 +229,11 @@ const money = (n: number) => (n >= 100 ? `$${n.toFixed(0)}` : `$${n.toFixed(2)}`
 const perMailbox = (n: number, mailboxes: number) => `$${(n / mailboxes).toFixed(4)}`;
 console.log(
   `\nidlehook on AWS per month${SMALL ? ', small-deployment shape' : ''}, ${MESSAGES_PER_DAY} messages of ${MESSAGE_KIB} KiB per mailbox and day (per mailbox-month in brackets)\n`,
+);
+const source = (file: string, result: { measuredAt: string; machine: string }) =>
+  `${relative(process.cwd(), file)} (${result.measuredAt.slice(0, 10)}, ${result.machine})`;
+console.log(
+  `measured inputs: ${source(values['aws-result'], handlers)}; ${source(values['control-plane-result'], controlPlane)} at ${controlPlane.figures.accounts.toLocaleString('en-US')} accounts and ${controlPlane.figures.tasks} tasks\n`,
 );
 console.log(`| item | ${sizes.map((n) => `${n.toLocaleString('en-US')} mailboxes`).join(' | ')} |`);
 console.log(`| --- | ${sizes.map(() => '---').join(' | ')} |`);
