@@ -17,7 +17,8 @@ export class RawMessageMissingError extends IdlehookError {
 
 export interface IngestDependencies {
   readonly blobs: BlobStore;
-  readonly deliveries: EventQueue<DeliveryRecord>;
+  /** Where the deliveries go: the delivery queue, or the batch the AWS parse handler sends together. */
+  readonly deliveries: Pick<EventQueue<DeliveryRecord>, 'send'>;
   readonly subscriptions: readonly SubscriptionConfig[];
   readonly metrics?: Metrics;
 }

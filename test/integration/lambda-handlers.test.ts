@@ -20,6 +20,7 @@ import {
   type MessageArrival,
   rawBlobKey,
 } from '../../src/pipeline/records.js';
+import type { OutgoingMessage } from '../../src/ports/pipeline.js';
 import type { Logger, SecretResolver } from '../../src/ports/services.js';
 import { startDynamoDb, startSqsAndS3 } from '../support/aws-emulators.js';
 import { sqsEvent } from '../support/event-source.js';
@@ -57,6 +58,8 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
   let blobs: S3BlobStore;
   let ingest: SqsQueue<IngestRecord>;
   let retrying: DynamoDbRetryLedger;
+  let deliveries: SqsQueue<DeliveryRecord>;
+  let subscriptions: DynamoDbSubscriptionRepository;
 
   before(async () => {
     failing.respond = () => 500;
@@ -73,12 +76,12 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
       fifo: true,
       groupOf: (r) => (r.kind === 'message' ? r.mailbox : 'events'),
     });
-    const deliveries = new SqsQueue<DeliveryRecord>(aws.sqs, deliveryUrl, { overflow: blobs });
+    deliveries = new SqsQueue<DeliveryRecord>(aws.sqs, deliveryUrl, { overflow: blobs });
     // Secrets Manager has no emulator here: a resolver with the same contract stands in for it.
     const secrets: SecretResolver = {
       resolve: async (arn) => (arn.endsWith(':hook') ? secret : assert.fail(arn)),
     };
-    const subscriptions = new DynamoDbSubscriptionRepository(
+    subscriptions = new DynamoDbSubscriptionRepository(
       stateTable(dynamo.client, table),
       secrets,
       systemClock,
@@ -136,6 +139,14 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
     return result.Messages ?? [];
   }
 
+  /** `count` messages, over as many receives as it takes (a FIFO receive may return one group's only). */
+  async function receiveAll(queueUrl: string, count: number) {
+    const messages = [];
+    for (let tries = 0; tries < 20 && messages.length < count; tries++)
+      messages.push(...(await receive(queueUrl)));
+    return messages;
+  }
+
   it('parses a batch, reports only the record that failed, and queues one delivery per subscription', async () => {
     const present = arrival(1, 'INBOX');
     const missing = arrival(2, 'Sales'); // its raw message was never stored
@@ -188,6 +199,50 @@ describe('the Lambda handlers, on DynamoDB (dynalite), SQS and S3 (fauxqs)', () 
     const onlyRetry = await deliver(sqsEvent(queued.filter((m) => m === failingRecord)));
     assert.deepEqual(onlyRetry.batchItemFailures, [{ itemIdentifier: failingRecord?.MessageId }]);
     assert.equal(failing.attempts.length, 2);
+  });
+
+  it("queues a batch's deliveries in one send, and on a failed send hands back each record that had some, with the rest of its group", async () => {
+    const sent: number[] = [];
+    const counting = {
+      send: async (messages: readonly OutgoingMessage<DeliveryRecord>[]) => {
+        sent.push(messages.length);
+        await deliveries.send(messages);
+      },
+    };
+    const batch = [arrival(11, 'Box1'), arrival(12, 'Box2'), arrival(13, 'Box3'), arrival(14, 'Box4')];
+    for (const a of batch) await blobs.put(a.rawKey, Buffer.from(simpleMessage(`batch ${a.uid}`)));
+    await ingest.send(batch.map((a) => ({ deduplicationKey: a.eventId, body: a })));
+    const together = createParseHandler({ blobs, ingest, deliveries: counting, subscriptions });
+    const received = await receiveAll(ingestUrl, 4);
+    assert.equal(received.length, 4);
+    assert.deepEqual((await together(sqsEvent(received))).batchItemFailures, []);
+    assert.deepEqual(sent, [8], 'four messages, two subscriptions each: one send');
+    assert.equal((await receiveAll(deliveryUrl, 8)).length, 8);
+
+    // A record after a failed one in its group must wait (FIFO order), even one with no deliveries. Real SQS hands
+    // over several records of a group in one batch (fauxqs one a receive), so this batch is made as SQS makes it.
+    const noneWanted = (a: MessageArrival): MessageArrival => ({ ...a, onlySubscription: 'nobody' });
+    const second = [arrival(21, 'Box5'), noneWanted(arrival(22, 'Box5')), noneWanted(arrival(23, 'Box6'))];
+    for (const a of second) await blobs.put(a.rawKey, Buffer.from(simpleMessage(`second ${a.uid}`)));
+    const records = second.map((a) => ({
+      MessageId: `id-${a.uid}`,
+      ReceiptHandle: `handle-${a.uid}`,
+      Body: JSON.stringify(a),
+      Attributes: { MessageGroupId: a.mailbox },
+    }));
+    const refusing = {
+      send: async () => {
+        throw new Error('SQS is unreachable');
+      },
+    };
+    const failing = createParseHandler({ blobs, ingest, deliveries: refusing, subscriptions });
+    const idOf = (uid: number) => `id-${uid}`;
+    const { batchItemFailures } = await failing(sqsEvent(records));
+    assert.deepEqual(
+      batchItemFailures.map((f) => f.itemIdentifier).sort(),
+      [idOf(21), idOf(22)].sort(),
+      'the Box6 record had no deliveries and no failed record before it',
+    );
   });
 
   it('notes each retry SQS holds back: listed with its next attempt, made due at once by retry now, settled once delivered', async () => {

@@ -9,7 +9,12 @@ import { IdlehookError } from '../../domain/errors.js';
 import { type DeliveryDependencies, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
-import type { RetryLedger, SubscriptionRepository, TriggeredQueue } from '../../ports/pipeline.js';
+import type {
+  OutgoingMessage,
+  RetryLedger,
+  SubscriptionRepository,
+  TriggeredQueue,
+} from '../../ports/pipeline.js';
 import type { BlobStore, Metrics } from '../../ports/services.js';
 
 export type SqsHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -34,40 +39,73 @@ export class DeliveryRetryScheduledError extends IdlehookError {
 export interface ParseHandlerDependencies {
   readonly blobs: BlobStore;
   readonly ingest: TriggeredQueue<IngestRecord>;
-  readonly deliveries: TriggeredQueue<DeliveryRecord>;
+  readonly deliveries: Pick<TriggeredQueue<DeliveryRecord>, 'send'>;
   readonly subscriptions: SubscriptionRepository;
   readonly metrics?: InvocationMetrics;
 }
 
 /**
  * The parse Lambda, fed by the FIFO ingest queue: records of one mailbox stay in order, so the first failure
- * stops the rest of its group and they are reported back (Powertools' FIFO processor).
+ * stops the rest of its group and they are reported back (Powertools' FIFO processor). The deliveries of the
+ * whole batch are queued together once every record is parsed: SendMessageBatch takes ten, so a batch of ten
+ * messages costs one send, not ten.
  */
 export function createParseHandler(deps: ParseHandlerDependencies): SqsHandler {
   return async (event, context) => {
     // A processor per invocation: it keeps the batch's results, and invocations must not share them.
     const processor = new SqsFifoPartialProcessorAsync();
     const subscriptions = await deps.subscriptions.list();
-    const { blobs, deliveries, metrics } = deps;
+    const { blobs, metrics } = deps;
+    const parsed: { readonly record: SQSRecord; readonly deliveries: OutgoingMessage<DeliveryRecord>[] }[] =
+      [];
     try {
-      return await processPartialResponse(
+      const response = await processPartialResponse(
         event,
         async (record: SQSRecord) => {
           const body = await deps.ingest.decode(record.body);
+          const deliveries: OutgoingMessage<DeliveryRecord>[] = [];
           await handleIngestRecord(body, {
             blobs,
-            deliveries,
+            deliveries: { send: async (messages) => void deliveries.push(...messages) },
             subscriptions,
             ...(metrics ? { metrics } : {}),
           });
+          parsed.push({ record, deliveries });
         },
         processor,
         { context, skipGroupOnError: true },
       );
+      const deliveries = parsed.flatMap((p) => p.deliveries);
+      if (deliveries.length === 0) return response;
+      try {
+        await deps.deliveries.send(deliveries);
+        return response;
+      } catch {
+        // Which of them SQS took is unknown: every record that had deliveries is parsed again, with the records
+        // after it in its message group (a delivery queued twice is sent once: deliver checks the outcome).
+        const unsent = new Set(parsed.filter((p) => p.deliveries.length > 0).map((p) => p.record.messageId));
+        return { batchItemFailures: failedWithTheirGroups(event.Records, response, unsent) };
+      }
     } finally {
       metrics?.flush();
     }
   };
+}
+
+/** The records the response failed and those in `unsent`, each with every later record of its message group. */
+function failedWithTheirGroups(
+  records: readonly SQSRecord[],
+  response: SQSBatchResponse,
+  unsent: ReadonlySet<string>,
+): SQSBatchResponse['batchItemFailures'] {
+  const failed = new Set([...response.batchItemFailures.map((f) => f.itemIdentifier), ...unsent]);
+  const stoppedGroups = new Set<string | undefined>();
+  return records.flatMap((record) => {
+    const group = record.attributes.MessageGroupId;
+    if (!failed.has(record.messageId) && !stoppedGroups.has(group)) return [];
+    stoppedGroups.add(group);
+    return [{ itemIdentifier: record.messageId }];
+  });
 }
 
 export interface DeliverHandlerDependencies extends Omit<DeliveryDependencies, 'subscriptions'> {
