@@ -104,14 +104,23 @@ const messageRef = {
   uid: z.number().int().positive(),
 };
 
+/** Present where an action the application asked for (`POST .../actions`) caused the change: its own echo. */
+const causedBy = z
+  .object({
+    action: z.enum(['mark-seen', 'add-flags', 'remove-flags', 'move', 'delete']),
+    requestId: z.string(),
+  })
+  .strict()
+  .optional();
+
 const messageFlagsChangedSchema = envelope(
   'message.flags_changed',
-  z.object({ ...messageRef, flags: z.array(z.string()), modseq: decimal }).strict(),
+  z.object({ ...messageRef, flags: z.array(z.string()), modseq: decimal, causedBy }).strict(),
 );
 
 const messageDeletedSchema = envelope(
   'message.deleted',
-  z.object({ ...messageRef, detectedBy: z.enum(['vanished', 'uid-comparison']) }).strict(),
+  z.object({ ...messageRef, detectedBy: z.enum(['vanished', 'uid-comparison']), causedBy }).strict(),
 );
 
 const mailboxResetSchema = envelope(

@@ -39,7 +39,7 @@ export interface MailboxSyncDependencies {
   /** Set for sessions that may list the account's folders (see FolderReporter.designated). */
   readonly folders?: FolderReporter;
   readonly cursors: CursorStore;
-  readonly ingest: EventQueue<IngestRecord>;
+  readonly ingest: Pick<EventQueue<IngestRecord>, 'send'>;
   readonly blobs: BlobStore;
   readonly clock: Clock;
   readonly logger: Logger;

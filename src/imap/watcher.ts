@@ -3,13 +3,14 @@ import { ImapFlow } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
 import { planConnections } from '../domain/connection-plan.js';
 import { errorMessage } from '../domain/errors.js';
-import { folderChangedEvent } from '../domain/events.js';
+import { folderChangedEvent, type MessageCoordinates } from '../domain/events.js';
 import {
   diffFolderTrees,
   type FolderEntry,
   needsFolderListing,
   resolveMailboxes,
 } from '../domain/folder-tree.js';
+import type { ActionOutcome, MessageAction } from '../domain/message-actions.js';
 import type { ReconnectPolicy } from '../domain/retry.js';
 import { eventRecord } from '../pipeline/records.js';
 import type { Metrics } from '../ports/services.js';
@@ -26,6 +27,7 @@ import { listFolders } from './folder-listing.js';
 import type { LoginPacer } from './login-pacer.js';
 import { MailboxPoller, MailboxSession } from './mailbox-session.js';
 import { leaseToActUnder, type MailboxSyncDependencies } from './mailbox-sync.js';
+import { MessageActions, runMessageAction } from './message-actions.js';
 import type { StatusBoard } from './status-board.js';
 
 export interface WatcherDependencies extends MailboxSyncDependencies {
@@ -67,6 +69,9 @@ const RECONCILE_UNHEALTHY_AFTER_MS = 5 * 60_000;
 /** The session key's mailbox part for an account's poller (NUL cannot occur in a mailbox name). */
 const POLLER = '\u0000poller';
 
+/** How long an action waits for the account's login gate (a back-off after failed logins) before it gives up. */
+const ACTION_LOGIN_WAIT_MS = 20_000;
+
 const sessionKey = (ref: MailboxRef) => `${ref.account}\u0000${ref.mailbox}`;
 const accountOfSessionKey = (key: string) => key.split('\u0000')[0] ?? '';
 
@@ -100,7 +105,41 @@ export class Watcher {
   /** Listings under way because a session found its mailbox gone, by account. */
   private readonly relisting = new Map<string, Promise<void>>();
 
-  constructor(private readonly deps: WatcherDependencies) {}
+  /** The actions the management API asks of watched messages, and the echoes they cause. */
+  private readonly actions: MessageActions;
+  /** What sessions queue their events through: tagged where an action of ours caused them. */
+  private readonly sessionIngest: WatcherDependencies['ingest'];
+
+  constructor(private readonly deps: WatcherDependencies) {
+    this.actions = new MessageActions(deps.clock, Math.max(2 * 60_000, 2 * deps.checkIntervalMs));
+    this.sessionIngest = { send: (records) => deps.ingest.send(records.map((r) => this.actions.tag(r))) };
+  }
+
+  /**
+   * Runs an action on a message of an account this watcher holds, on a connection of its own (the watching ones
+   * stay read-only), within the account's connection limit; undefined when it holds no such account.
+   */
+  async actOnMessage(
+    message: MessageCoordinates,
+    action: MessageAction,
+    requestId: string,
+  ): Promise<ActionOutcome | undefined> {
+    const account = this.lastReconciled?.find((a) => a.id === message.account);
+    if (!account) return undefined;
+    const open = [...this.sessions.keys()].filter((key) => accountOfSessionKey(key) === account.id).length;
+    if (account.connectionLimit !== undefined && open >= account.connectionLimit)
+      return {
+        kind: 'refused',
+        detail: `all ${account.connectionLimit} connections the account may hold (connectionLimit) are watching its mailboxes: raise the limit or watch fewer mailboxes to leave one for actions`,
+      };
+    return this.actions.act(message, action, requestId, () =>
+      this.onOwnConnection(
+        account,
+        (client) => runMessageAction(client, message, action, requestId),
+        AbortSignal.timeout(ACTION_LOGIN_WAIT_MS),
+      ),
+    );
+  }
 
   /**
    * Reconciles now, then every `intervalMs` if given. A periodic reconcile whose listing holds the very same
@@ -280,16 +319,25 @@ export class Watcher {
   }
 
   private listOnOwnConnection(account: AccountConfig): Promise<FolderEntry[]> {
+    return this.onOwnConnection(account, listFolders, new AbortController().signal);
+  }
+
+  /** `use` on a connection of the account's own, through its login gate, logged out after. */
+  private onOwnConnection<T>(
+    account: AccountConfig,
+    use: (client: ImapFlow) => Promise<T>,
+    signal: AbortSignal,
+  ): Promise<T> {
     return this.connectorFor(account).login(async (credentials) => {
       const client = new ImapFlow(imapClientOptions(account, credentials));
       client.on('error', () => undefined);
       await client.connect();
       try {
-        return await listFolders(client);
+        return await use(client);
       } finally {
         await client.logout().catch(() => client.close());
       }
-    }, new AbortController().signal);
+    }, signal);
   }
 
   /**
@@ -406,6 +454,7 @@ export class Watcher {
       this.deps.mailboxSessions?.(account, mailbox) ??
       new MailboxSession(account, mailbox, {
         ...this.deps,
+        ingest: this.sessionIngest,
         connector: this.connectorFor(account),
         mailboxGone: () => this.relist(account),
         folders: {
@@ -428,6 +477,7 @@ export class Watcher {
     const stop = new AbortController();
     const poller = new MailboxPoller(account, polled, {
       ...this.deps,
+      ingest: this.sessionIngest,
       connector: this.connectorFor(account),
       mailboxGone: () => this.relist(account),
     });

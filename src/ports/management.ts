@@ -2,6 +2,7 @@ import type { AccountConfig } from '../config/config.js';
 import type { TokenScope } from '../domain/api-tokens.js';
 import type { DoctorReport } from '../domain/doctor-report.js';
 import type { EventOf, MessageCoordinates } from '../domain/events.js';
+import type { ActionOutcome, MessageAction } from '../domain/message-actions.js';
 import type { Page, PageQuery } from '../domain/pages.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
@@ -108,6 +109,16 @@ export interface ManagementBackend {
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;
   /** A message's `message.received` event, built again from its stored source with fresh links. */
   readMessage(coordinates: MessageCoordinates): Promise<StoredMessage>;
+  /**
+   * Runs an action on a message on the account's own write connection; undefined when no watcher here holds the
+   * account. Local mode only so far (absent in AWS mode, where the watcher task holding the account would have to
+   * run it: the API answers 501 there).
+   */
+  actOnMessage?(
+    message: MessageCoordinates,
+    action: MessageAction,
+    requestId: string,
+  ): Promise<ActionOutcome | undefined>;
   readonly clock: Clock;
   readonly logger: Logger;
   /**

@@ -428,6 +428,14 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     );
   });
 
+  it('answers 501 to a message action: the watcher tasks do not run them yet', async () => {
+    const answer = await call('POST', '/v1/accounts/support/messages/1%3A1%3AINBOX/actions', {
+      type: 'mark-seen',
+    });
+    assert.equal(answer.status, 501, answer.text);
+    assert.match(answer.json.detail, /local mode only/);
+  });
+
   it('refuses oversized bodies and stays up', async () => {
     const huge = await call('POST', '/v1/subscriptions', `{"id":"x","url":"${'a'.repeat(70_000)}"}`);
     assert.equal(huge.status, 413, huge.text);

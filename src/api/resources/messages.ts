@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { identifier } from '../../config/account-settings.js';
+import { errorMessage } from '../../domain/errors.js';
 import { EVENT_SCHEMAS } from '../../domain/event-schemas.js';
 import type { MessageCoordinates } from '../../domain/events.js';
+import { type ActionOutcome, SETTABLE_FLAG } from '../../domain/message-actions.js';
 import type { ManagementBackend } from '../../ports/management.js';
 import { notFound } from '../answers.js';
 import { json, needs, problems } from '../contract.js';
@@ -44,6 +47,72 @@ export const getMessageRoute = createRoute({
   },
 });
 
+const flagList = z
+  .array(
+    z
+      .string()
+      .regex(SETTABLE_FLAG, 'a system flag other than \\Recent, or a keyword (no spaces or specials)'),
+  )
+  .min(1)
+  .max(20);
+const requestId = {
+  requestId: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'up to 100 letters, digits and . _ : -')
+    .optional()
+    .describe(
+      'yours, to retry safely: the same id within 10 minutes gets the first answer and acts no more (one is made when absent); the events the action causes carry it in `causedBy`',
+    ),
+};
+const folderPath = z
+  .string()
+  .min(1)
+  .max(1000)
+  .regex(/^[^\r\n\0]+$/, 'a folder path, as the events name folders');
+
+const MessageActionRequest = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('mark-seen'), ...requestId }).strict(),
+    z.object({ type: z.literal('add-flags'), flags: flagList, ...requestId }).strict(),
+    z.object({ type: z.literal('remove-flags'), flags: flagList, ...requestId }).strict(),
+    z
+      .object({ type: z.literal('move'), to: folderPath.describe('made when missing'), ...requestId })
+      .strict(),
+    z.object({ type: z.literal('delete'), ...requestId }).strict(),
+  ])
+  .openapi('MessageAction', { example: { type: 'move', to: 'Tickets', requestId: 'ticket-4711' } });
+
+const MessageActionDone = z
+  .object({
+    requestId: z.string(),
+    movedTo: z
+      .object({ mailbox: z.string(), uidValidity: z.string().nullable(), uid: z.number().int().nullable() })
+      .optional()
+      .describe('where a moved message is now (uidValidity and uid where the server says: COPYUID)'),
+  })
+  .openapi('MessageActionDone');
+
+export const messageActionRoute = createRoute({
+  operationId: 'actOnMessage',
+  method: 'post',
+  path: '/v1/accounts/{id}/messages/{messageRef}/actions',
+  ...needs('full'),
+  summary: 'Act on a message: mark it seen, add or remove flags, move it, or delete it',
+  description:
+    'Runs on a connection of the account’s own (the watching ones stay read-only), within its `connectionLimit`. ' +
+    'Nothing is done when the reference is stale (409: the folder’s UIDVALIDITY changed, so its UIDs name other ' +
+    'messages) or the message is gone (404). The `message.flags_changed` and `message.deleted` events the action ' +
+    'causes carry `causedBy: { action, requestId }`. Local mode only so far: AWS mode answers 501.',
+  request: {
+    params: MessageParams,
+    body: { content: { 'application/json': { schema: MessageActionRequest } }, required: true },
+  },
+  responses: {
+    200: json(MessageActionDone, 'done'),
+    ...problems(401, 403, 404, 409, 413, 415, 422, 501, 503),
+  },
+});
+
 function coordinatesOf(account: string, messageRef: string): MessageCoordinates {
   const [, uidValidity = '', uid = '', mailbox = ''] = MESSAGE_REF.exec(messageRef) ?? [];
   return { account, mailbox, uidValidity, uid: Number(uid) };
@@ -64,5 +133,47 @@ export function registerMessages(app: OpenAPIHono, backend: ManagementBackend): 
           ? `no stored message ${messageRef} in account "${id}": never seen by idlehook, or older than the retention period`
           : `message ${messageRef} was stored by an earlier version of idlehook, without what reading it again needs`,
     });
+  });
+
+  app.openapi(messageActionRoute, async (c) => {
+    const { id, messageRef } = c.req.valid('param');
+    const { requestId = `act_${randomUUID()}`, ...action } = c.req.valid('json');
+    if (!backend.actOnMessage)
+      return problemResponse(c, 501, {
+        title: 'Not in AWS mode yet',
+        detail:
+          'message actions run in local mode only so far: in AWS mode the watcher task holding the account has to run them',
+      });
+    if (!(await backend.directory.account(id))) return notFound(c, `account "${id}"`);
+    const message = coordinatesOf(id, messageRef);
+    if (action.type === 'move' && action.to === message.mailbox)
+      return problemResponse(c, 422, { detail: `the message is in ${action.to} already` });
+    let outcome: ActionOutcome | undefined;
+    try {
+      outcome = await backend.actOnMessage(message, action, requestId);
+    } catch (error) {
+      return problemResponse(c, 503, {
+        title: 'The mail server could not be reached',
+        detail: `nothing is known to be done; try again with the same requestId: ${errorMessage(error)}`,
+      });
+    }
+    if (!outcome)
+      return problemResponse(c, 503, {
+        title: 'Account not watched yet',
+        detail: `account "${id}" is not watched here (yet): try again in a few seconds`,
+      });
+    switch (outcome.kind) {
+      case 'done':
+        return c.json(
+          { requestId: outcome.requestId, ...(outcome.movedTo ? { movedTo: outcome.movedTo } : {}) },
+          200,
+        );
+      case 'stale':
+        return problemResponse(c, 409, { title: 'Stale message reference', detail: outcome.detail });
+      case 'gone':
+        return problemResponse(c, 404, { title: 'Message gone', detail: outcome.detail });
+      case 'refused':
+        return problemResponse(c, 409, { title: 'Action refused', detail: outcome.detail });
+    }
   });
 }

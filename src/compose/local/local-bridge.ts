@@ -32,6 +32,7 @@ import { ownsEverything } from '../../ownership/owns-everything.js';
 import { deliveryPolicyOf, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
 import { retryingBySubscription } from '../../pipeline/retrying.js';
+import type { ManagementBackend } from '../../ports/management.js';
 import type { Logger } from '../../ports/services.js';
 import { localManagementBackend } from './local-management-backend.js';
 
@@ -85,6 +86,8 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   const subscriptions = directory.subscriptions;
   // Set once the watcher exists: API requests that change accounts before then change what it starts with.
   let reconcileAccounts = async (): Promise<void> => {};
+  // Set once the watcher exists: until then no account is held, and an action finds none.
+  let actOnMessage: NonNullable<ManagementBackend['actOnMessage']> = async () => undefined;
   const guard = destinationGuardFor(config.delivery);
   const http = new NodeHttpSender(guard);
   const tokenEndpoint = new HttpTokenEndpoint(guard);
@@ -103,6 +106,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     guard,
     logger,
     accountsChanged: () => reconcileAccounts(),
+    actOnMessage: (message, action, requestId) => actOnMessage(message, action, requestId),
     connect: { signer: connectSigner, baseUrl: () => connectBaseUrl() },
   });
   // Browsers come back to the public listener where there is one; otherwise to this machine's loopback.
@@ -280,6 +284,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     logger,
   });
   await watcher.start();
+  actOnMessage = (message, action, requestId) => watcher.actOnMessage(message, action, requestId);
   reconcileAccounts = () =>
     watcher
       .reconcile()

@@ -25,6 +25,8 @@ export function localManagementBackend(parts: {
   readonly guard: DestinationGuard | undefined;
   readonly logger: Logger;
   readonly accountsChanged: () => Promise<void>;
+  /** The watcher's: it holds every account here. */
+  readonly actOnMessage: NonNullable<ManagementBackend['actOnMessage']>;
   /** Signs connect links; the loopback server's URL once it listens. */
   readonly connect: { readonly signer: ConnectSigner; readonly baseUrl: () => string };
   readonly retries: LocalRetryQueue;
@@ -63,6 +65,7 @@ export function localManagementBackend(parts: {
       });
     },
     accountsChanged: parts.accountsChanged,
+    actOnMessage: parts.actOnMessage,
     deadLetterPage: (query) => stores.state.deadLetterPage(query),
     replay: (filter) =>
       replayDeadLetters(filter, {

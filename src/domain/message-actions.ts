@@ -1,0 +1,41 @@
+/**
+ * What an application may do to a message it was told about: the first writes idlehook makes to a mailbox. Each is
+ * idempotent on the server (a flag added twice is added once; a message moved or deleted is gone the second time).
+ */
+export type MessageAction =
+  | { readonly type: 'mark-seen' }
+  | { readonly type: 'add-flags'; readonly flags: readonly string[] }
+  | { readonly type: 'remove-flags'; readonly flags: readonly string[] }
+  /** To a folder, made when missing: MOVE where the server has it, else COPY, then \Deleted and UID EXPUNGE. */
+  | { readonly type: 'move'; readonly to: string }
+  /** \Deleted and UID EXPUNGE: this message only. */
+  | { readonly type: 'delete' };
+
+export type MessageActionType = MessageAction['type'];
+
+/** What the events an action causes carry, so that an application can tell its own echo. */
+export interface CausedBy {
+  readonly action: MessageActionType;
+  readonly requestId: string;
+}
+
+export type ActionOutcome =
+  | { readonly kind: 'done'; readonly requestId: string; readonly movedTo?: MovedMessage }
+  /** The mailbox's UIDVALIDITY is not the reference's: its UIDs now name other messages, so nothing was done. */
+  | { readonly kind: 'stale'; readonly detail: string }
+  /** No message has that UID any more (expunged, or moved). */
+  | { readonly kind: 'gone'; readonly detail: string }
+  /** The server cannot do it safely (no UIDPLUS to expunge one message only), or refused it. */
+  | { readonly kind: 'refused'; readonly detail: string };
+
+export interface MovedMessage {
+  readonly mailbox: string;
+  readonly uidValidity: string | null;
+  readonly uid: number | null;
+}
+
+/**
+ * A flag an action may set: a system flag other than \Recent (the server's own), or a keyword (an IMAP atom,
+ * RFC 9051 section 9: no spaces, parentheses, braces, quotes, backslashes, `%`, `*` or `]`).
+ */
+export const SETTABLE_FLAG = /^(\\(Seen|Answered|Flagged|Deleted|Draft)|(?!.*[(){%*"\\\]])[!-~]{1,64})$/i;

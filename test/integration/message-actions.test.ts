@@ -1,0 +1,203 @@
+// Acting on a message through the management API (local mode, Dovecot): the first writes into a mailbox. The
+// watching connections stay read-only; each action runs on a connection of its own, checks that the reference
+// still names the message, and the events it causes come back with `causedBy`.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { simpleMessage } from '../support/mail.js';
+import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
+
+type Data = { uidValidity: string; uid: number; mailbox: string; subject?: string; causedBy?: unknown };
+type Webhook = Scenario['receiver']['accepted'][number];
+
+/** The first webhook `find` picks, once there is one. */
+async function webhookOf(scenario: Scenario, find: (w: Webhook) => boolean, what: string): Promise<Webhook> {
+  await scenario.receiver.waitUntil(() => scenario.receiver.accepted.some(find), 20_000, what);
+  return scenario.receiver.accepted.find(find) as Webhook;
+}
+
+describe('POST /v1/accounts/{id}/messages/{messageRef}/actions (local mode, Dovecot)', () => {
+  let scenario: Scenario;
+  let token: string;
+  let readToken: string;
+  const refOf = (data: Data) => encodeURIComponent(`${data.uidValidity}:${data.uid}:${data.mailbox}`);
+  const act = async (data: Data, body: unknown, bearer = token) => {
+    const response = await fetch(
+      `${scenario.bridge.url}/v1/accounts/support/messages/${refOf(data)}/actions`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      },
+    );
+    return { status: response.status, json: (await response.json()) as any };
+  };
+  const received = async (subject: string) => {
+    await scenario.appender.append('INBOX', simpleMessage(subject));
+    const webhook = await webhookOf(
+      scenario,
+      (w) => w.body.data.subject === subject,
+      `the webhook of "${subject}"`,
+    );
+    return webhook.body.data as Data;
+  };
+  const eventFor = (type: string, data: Data, also: (d: any) => boolean = () => true) =>
+    webhookOf(
+      scenario,
+      (w) =>
+        w.body.type === type &&
+        w.body.data.mailbox === data.mailbox &&
+        w.body.data.uid === data.uid &&
+        also(w.body.data),
+      `${type} of UID ${data.uid}`,
+    );
+  const flagsOnServer = async (data: Data) => {
+    const lock = await scenario.appender.getMailboxLock(data.mailbox, { readOnly: true });
+    try {
+      // Expunges by other connections reach this one at a NOOP (never during a FETCH).
+      await scenario.appender.noop();
+      const found = await scenario.appender.fetchOne(String(data.uid), { flags: true }, { uid: true });
+      return found ? [...(found.flags ?? [])] : undefined;
+    } finally {
+      lock.release();
+    }
+  };
+
+  before(async () => {
+    scenario = await startScenario({ mailboxes: ['INBOX'] });
+    const full = await scenario.bridge.cli('tokens', 'create', '--name', 'actions');
+    assert.equal(full.code, 0, full.stderr);
+    token = full.stdout.trim();
+    const read = await scenario.bridge.cli('tokens', 'create', '--name', 'wall', '--scope', 'read');
+    readToken = read.stdout.trim();
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+
+  after(async () => {
+    await scenario?.dispose();
+  });
+
+  it('marks a message seen; the flag change it causes comes back with causedBy', async () => {
+    const message = await received('mark me seen');
+    const done = await act(message, { type: 'mark-seen', requestId: 'seen-1' });
+    assert.equal(done.status, 200, JSON.stringify(done.json));
+    assert.deepEqual(done.json, { requestId: 'seen-1' });
+    assert.ok((await flagsOnServer(message))?.includes('\\Seen'));
+    const echo = await eventFor('message.flags_changed', message);
+    assert.deepEqual(echo.body.data.causedBy, { action: 'mark-seen', requestId: 'seen-1' });
+    assert.ok(echo.body.data.flags.includes('\\Seen'));
+  });
+
+  it('adds and removes a keyword; a change made by another client carries no causedBy', async () => {
+    const message = await received('tag me');
+    assert.equal((await act(message, { type: 'add-flags', flags: ['$Ticketed'] })).status, 200);
+    assert.ok((await flagsOnServer(message))?.includes('$Ticketed'));
+    const ours = await eventFor('message.flags_changed', message, (d) => d.flags.includes('$Ticketed'));
+    assert.equal(ours.body.data.causedBy.action, 'add-flags');
+    assert.match(ours.body.data.causedBy.requestId, /^act_/, 'an id is made when none is given');
+    // Another client flags it: not our echo.
+    const lock = await scenario.appender.getMailboxLock('INBOX');
+    try {
+      await scenario.appender.messageFlagsAdd(String(message.uid), ['\\Flagged'], { uid: true });
+    } finally {
+      lock.release();
+    }
+    const theirs = await eventFor('message.flags_changed', message, (d) => d.flags.includes('\\Flagged'));
+    assert.equal(theirs.body.data.causedBy, undefined);
+    assert.equal((await act(message, { type: 'remove-flags', flags: ['$Ticketed'] })).status, 200);
+    assert.ok(!(await flagsOnServer(message))?.includes('$Ticketed'));
+  });
+
+  it('moves a message to a folder it makes; a retry with the same requestId gets the same answer and moves nothing', async () => {
+    const message = await received('move me');
+    const body = { type: 'move', to: 'Tickets/Open', requestId: 'move-1' };
+    const [first, again] = [await act(message, body), await act(message, body)];
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    assert.deepEqual(again.json, first.json, 'the first answer, not "gone"');
+    assert.equal(first.json.movedTo.mailbox, 'Tickets/Open');
+    assert.equal(typeof first.json.movedTo.uid, 'number', 'the new UID (COPYUID)');
+    assert.equal(await flagsOnServer(message), undefined, 'gone from INBOX');
+    const moved = { ...message, mailbox: 'Tickets/Open', uid: first.json.movedTo.uid };
+    assert.ok(await flagsOnServer(moved), 'in Tickets/Open');
+    const echo = await eventFor('message.deleted', message);
+    assert.deepEqual(echo.body.data.causedBy, { action: 'move', requestId: 'move-1' });
+    // Another request for the message now: it is gone.
+    const later = await act(message, { type: 'mark-seen' });
+    assert.equal(later.status, 404);
+    assert.equal(later.json.title, 'Message gone');
+  });
+
+  it('deletes a message, that one only: another marked \\Deleted by someone else stays', async () => {
+    const doomed = await received('delete me');
+    const bystander = await received('leave me');
+    const lock = await scenario.appender.getMailboxLock('INBOX');
+    try {
+      await scenario.appender.messageFlagsAdd(String(bystander.uid), ['\\Deleted'], { uid: true });
+    } finally {
+      lock.release();
+    }
+    assert.equal((await act(doomed, { type: 'delete', requestId: 'del-1' })).status, 200);
+    assert.equal(await flagsOnServer(doomed), undefined);
+    assert.ok((await flagsOnServer(bystander))?.includes('\\Deleted'), 'UID EXPUNGE: the other one stays');
+    const echo = await eventFor('message.deleted', doomed);
+    assert.deepEqual(echo.body.data.causedBy, { action: 'delete', requestId: 'del-1' });
+  });
+
+  it('does nothing on a stale reference, and says so; refuses bad input naming the field, and a read token', async () => {
+    const message = await received('stale');
+    const stale = await act({ ...message, uidValidity: '1' }, { type: 'mark-seen' });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.json.title, 'Stale message reference');
+    assert.match(stale.json.detail, /UIDVALIDITY/);
+    assert.ok(!(await flagsOnServer(message))?.includes('\\Seen'), 'nothing was done');
+    const badFlag = await act(message, { type: 'add-flags', flags: ['\\Recent'] });
+    assert.equal(badFlag.status, 422);
+    assert.deepEqual(
+      badFlag.json.errors.map((e: { path: string }) => e.path),
+      ['flags.0'],
+    );
+    const unknownType = await act(message, { type: 'archive' });
+    assert.equal(unknownType.status, 422);
+    const sameFolder = await act(message, { type: 'move', to: 'INBOX' });
+    assert.equal(sameFolder.status, 422);
+    assert.equal((await act(message, { type: 'mark-seen' }, readToken)).status, 403);
+    assert.ok(!(await flagsOnServer(message))?.includes('\\Seen'));
+  });
+});
+
+describe('message actions on a server without MOVE or UIDPLUS (local mode, Dovecot)', () => {
+  let scenario: Scenario;
+  let token: string;
+
+  before(async () => {
+    scenario = await startScenario({ mailboxes: ['INBOX'], withoutCapabilities: ['MOVE', 'UIDPLUS'] });
+    token = (await scenario.bridge.cli('tokens', 'create', '--name', 'actions')).stdout.trim();
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+
+  after(async () => {
+    await scenario?.dispose();
+  });
+
+  it('refuses to move or delete (it would expunge every message marked \\Deleted), and still sets flags', async () => {
+    await scenario.appender.append('INBOX', simpleMessage('no uidplus'));
+    const webhook = await webhookOf(scenario, (w) => w.body.data.subject === 'no uidplus', 'the webhook');
+    const data = webhook.body.data as Data;
+    const ref = encodeURIComponent(`${data.uidValidity}:${data.uid}:${data.mailbox}`);
+    const act = async (body: unknown) => {
+      const response = await fetch(`${scenario.bridge.url}/v1/accounts/support/messages/${ref}/actions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, json: (await response.json()) as any };
+    };
+    for (const body of [{ type: 'delete' }, { type: 'move', to: 'Archive' }]) {
+      const refused = await act(body);
+      assert.equal(refused.status, 409, JSON.stringify(refused.json));
+      assert.match(refused.json.detail, /neither MOVE nor UIDPLUS/);
+    }
+    assert.equal((await act({ type: 'mark-seen' })).status, 200);
+  });
+});
