@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { identifier } from '../config/account-settings.js';
+import { identifier, messageActionSchema } from '../config/account-settings.js';
 import { accountSchema, INLINE_SECRETS, subscriptionSchema } from '../config/schema.js';
 import type { TokenScope } from '../domain/api-tokens.js';
 import { requireScope } from './tokens.js';
@@ -104,6 +104,10 @@ export const SubscriptionSchema = z
       .record(z.string(), z.unknown())
       .nullable()
       .describe('the event pattern events must match (docs/filters.md); null: no filter'),
+    afterDelivery: z
+      .array(messageActionSchema({}))
+      .nullable()
+      .describe('actions on a received message once this endpoint answered 2xx; null: none'),
     previousSecretExpiresAt: z
       .string()
       .nullable()
@@ -231,6 +235,7 @@ export const EXAMPLES = {
     accounts: ['support'],
     rateLimitPerSecond: null,
     filter: { data: { from: { address: [{ suffix: '@customer.example' }] } } },
+    afterDelivery: [{ type: 'add-flags', flags: ['$Ticketed'] }],
     previousSecretExpiresAt: null,
     health: { enabled: true, disabledReason: null, failingSince: null },
   },

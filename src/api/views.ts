@@ -1,3 +1,4 @@
+import type { MessageAction } from '../domain/message-actions.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { AccountListing, Listed, ManagementBackend } from '../ports/management.js';
 import type { DeadLetterSummary, DeliveryAttempt } from '../ports/pipeline.js';
@@ -50,6 +51,7 @@ export async function subscriptionView(
     accounts: value.accounts ? [...value.accounts] : null,
     rateLimitPerSecond: value.rateLimitPerSecond ?? null,
     filter: value.filter?.pattern ?? null,
+    afterDelivery: value.afterDelivery?.map(actionView) ?? null,
     previousSecretExpiresAt: previousUntil === undefined ? null : iso(previousUntil),
     health: {
       enabled: health.disabledReason === undefined,
@@ -82,4 +84,9 @@ export function deadLetterView(l: DeadLetterSummary) {
     attempts: l.attempts,
     reason: l.reason,
   };
+}
+
+/** An action as the API shows it (its lists copied: the response types are mutable). */
+function actionView(action: MessageAction) {
+  return 'flags' in action ? { ...action, flags: [...action.flags] } : { ...action };
 }

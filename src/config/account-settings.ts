@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compileEventFilter } from '../domain/event-filter.js';
 import { EVENT_TYPES } from '../domain/event-schemas.js';
+import { SETTABLE_FLAG } from '../domain/message-actions.js';
 import { ownValue } from '../domain/null-prototype.js';
 import type { AccountConfig } from './config.js';
 import { PROVIDER_NAMES, PROVIDERS, type ProviderPreset } from './providers.js';
@@ -39,6 +40,31 @@ export const oauth2Fields = {
   scope: z.string().min(1).optional(),
 };
 
+const settableFlags = z
+  .array(
+    z
+      .string()
+      .regex(SETTABLE_FLAG, 'a system flag other than \\Recent, or a keyword (no spaces or specials)'),
+  )
+  .min(1)
+  .max(20);
+const folderPath = z
+  .string()
+  .min(1)
+  .max(1000)
+  .regex(/^[^\r\n\0]+$/, 'a folder path, as the events name folders');
+
+/** An action on a message (the management API's, a subscription's `afterDelivery`), with `extra` fields. */
+export function messageActionSchema<Extra extends z.ZodRawShape>(extra: Extra) {
+  return z.discriminatedUnion('type', [
+    z.object({ type: z.literal('mark-seen'), ...extra }).strict(),
+    z.object({ type: z.literal('add-flags'), flags: settableFlags, ...extra }).strict(),
+    z.object({ type: z.literal('remove-flags'), flags: settableFlags, ...extra }).strict(),
+    z.object({ type: z.literal('move'), to: folderPath.describe('made when missing'), ...extra }).strict(),
+    z.object({ type: z.literal('delete'), ...extra }).strict(),
+  ]);
+}
+
 export const subscriptionFields = {
   id: identifier,
   url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
@@ -61,6 +87,14 @@ export const subscriptionFields = {
         'an Amazon EventBridge event pattern the event must match, plus a linear-time `regex` operator (docs/filters.md)',
       example: { data: { from: { address: [{ suffix: '@customer.example' }] } } },
     }),
+  afterDelivery: z
+    .array(messageActionSchema({}))
+    .min(1)
+    .max(10)
+    .optional()
+    .describe(
+      'actions on the message once this endpoint answered 2xx to its message.received (local mode only so far): flag actions of every subscription that asked, then one move or delete, once each of them has its 2xx',
+    ),
 };
 
 type AccountFields = z.output<z.ZodObject<typeof accountFields>>;

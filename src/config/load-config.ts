@@ -243,6 +243,7 @@ export function toSubscriptionConfig(subscription: SubscriptionInput): Subscript
     accounts: subscription.accounts ? new Set(subscription.accounts) : undefined,
     rateLimitPerSecond: subscription.rateLimitPerSecond,
     filter: subscription.filter,
+    afterDelivery: subscription.afterDelivery,
     previousSecretUntil:
       subscription.previousSecret && subscription.previousSecretExpiresAt
         ? Date.parse(subscription.previousSecretExpiresAt)

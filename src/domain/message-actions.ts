@@ -39,3 +39,25 @@ export interface MovedMessage {
  * RFC 9051 section 9: no spaces, parentheses, braces, quotes, backslashes, `%`, `*` or `]`).
  */
 export const SETTABLE_FLAG = /^(\\(Seen|Answered|Flagged|Deleted|Draft)|(?!.*[(){%*"\\\]])[!-~]{1,64})$/i;
+
+/**
+ * The actions to run on a message once every subscription that asked for some has its 2xx: every flag action, in
+ * subscription id order, then the first move or delete (a message moves once; the others are named as skipped).
+ */
+export function combineAfterDelivery(
+  asking: readonly { readonly id: string; readonly afterDelivery?: readonly MessageAction[] | undefined }[],
+): { readonly actions: readonly MessageAction[]; readonly skipped: readonly string[] } {
+  const ordered = [...asking].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const flagActions: MessageAction[] = [];
+  const endings: { subscription: string; action: MessageAction }[] = [];
+  for (const subscription of ordered)
+    for (const action of subscription.afterDelivery ?? [])
+      if (action.type === 'move' || action.type === 'delete')
+        endings.push({ subscription: subscription.id, action });
+      else flagActions.push(action);
+  const [ending, ...others] = endings;
+  return {
+    actions: ending ? [...flagActions, ending.action] : flagActions,
+    skipped: others.map((o) => `${o.subscription}: ${o.action.type}`),
+  };
+}

@@ -1,6 +1,7 @@
 import type { EventFilter } from './event-filter.js';
 import type { EventType } from './event-schemas.js';
 import { eventScope, type WebhookEvent } from './events.js';
+import type { MessageAction } from './message-actions.js';
 
 export interface SubscriptionConfig {
   readonly id: string;
@@ -26,6 +27,8 @@ export interface SubscriptionConfig {
   readonly rateLimitPerSecond: number | undefined;
   /** An event pattern the event must match as well (docs/filters.md); undefined: no filter. */
   readonly filter?: EventFilter | undefined;
+  /** Actions on a received message once this endpoint answered 2xx (local mode); undefined: none. */
+  readonly afterDelivery?: readonly MessageAction[] | undefined;
 }
 
 /** Where an event goes, and what each filter that was asked decided (for the filter metrics). */

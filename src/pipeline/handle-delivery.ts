@@ -30,6 +30,8 @@ export interface DeliveryDependencies {
   readonly policy: DeliveryPolicy;
   readonly random?: () => number;
   readonly metrics?: Metrics;
+  /** Told of each 2xx once it is recorded (local mode: a subscription's actions on the message); not awaited. */
+  readonly delivered?: (record: DeliveryRecord, subscription: SubscriptionConfig) => void;
 }
 
 export interface DeliveryPolicy {
@@ -147,6 +149,7 @@ export async function handleDeliveryRecord(
     await deps.log.markDelivered(eventId, subscriptionId, attempt);
     // One line per delivery at info level: the log shows the bridge working, not only starting.
     deps.logger.info('webhook delivered', fields);
+    deps.delivered?.(record, subscription);
     return DONE;
   }
   if (disabledNow) {

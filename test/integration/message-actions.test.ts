@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { simpleMessage } from '../support/mail.js';
+import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
 
 type Data = { uidValidity: string; uid: number; mailbox: string; subject?: string; causedBy?: unknown };
@@ -199,5 +200,98 @@ describe('message actions on a server without MOVE or UIDPLUS (local mode, Dovec
       assert.match(refused.json.detail, /neither MOVE nor UIDPLUS/);
     }
     assert.equal((await act({ type: 'mark-seen' })).status, 200);
+  });
+});
+
+describe("a subscription's afterDelivery actions (local mode, Dovecot)", () => {
+  let scenario: Scenario;
+  const secret = newWebhookSecret();
+  const tickets = new WebhookReceiver(secret);
+  const crm = new WebhookReceiver(secret);
+
+  before(async () => {
+    scenario = await startScenario({
+      mailboxes: ['INBOX'],
+      secret,
+      extraSubscriptions: [
+        {
+          id: 'tickets',
+          url: await tickets.listen(),
+          events: ['message.received'],
+          afterDelivery: [
+            { type: 'add-flags', flags: ['$Ticketed'] },
+            { type: 'move', to: 'Processed' },
+          ],
+        },
+        {
+          id: 'crm',
+          url: await crm.listen(),
+          events: ['message.received'],
+          filter: { data: { subject: [{ prefix: 'crm:' }] } },
+          afterDelivery: [{ type: 'mark-seen' }],
+        },
+      ],
+    });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+
+  after(async () => {
+    await scenario?.dispose();
+    await Promise.all([tickets.close(), crm.close()]);
+  });
+
+  /** The message's flags (but the session's own \Recent) in that folder; undefined: not there (or no folder). */
+  const inFolder = async (folder: string, subject: string) => {
+    const folders = await scenario.appender.list();
+    if (!folders.some((f) => f.path === folder)) return undefined;
+    const lock = await scenario.appender.getMailboxLock(folder, { readOnly: true });
+    try {
+      await scenario.appender.noop();
+      for await (const m of scenario.appender.fetch('1:*', { envelope: true, flags: true }))
+        if (m.envelope?.subject === subject) return [...(m.flags ?? [])].filter((f) => f !== '\\Recent');
+      return undefined;
+    } finally {
+      lock.release();
+    }
+  };
+  const until = async (what: string, condition: () => Promise<boolean>) => {
+    const deadline = Date.now() + 20_000;
+    while (!(await condition())) {
+      if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('flags then moves a message once its endpoint answered 2xx; the deletion it causes carries causedBy', async () => {
+    await scenario.appender.append('INBOX', simpleMessage('ticket one'));
+    await until(
+      'the move to Processed',
+      async () => (await inFolder('Processed', 'ticket one')) !== undefined,
+    );
+    assert.deepEqual(await inFolder('Processed', 'ticket one'), ['$Ticketed']);
+    assert.equal(await inFolder('INBOX', 'ticket one'), undefined);
+    const received = await webhookOf(scenario, (w) => w.body.data.subject === 'ticket one', 'the event');
+    const deleted = await webhookOf(
+      scenario,
+      (w) => w.body.type === 'message.deleted' && w.body.data.uid === received.body.data.uid,
+      'the deletion',
+    );
+    assert.deepEqual(deleted.body.data.causedBy, { action: 'move', requestId: `after_${received.id}_1` });
+  });
+
+  it('waits until every subscription that asked has its 2xx, then runs the flag actions before the move', async () => {
+    crm.respond = () => 500;
+    await scenario.appender.append('INBOX', simpleMessage('crm: ticket two'));
+    await tickets.waitUntil(
+      () => tickets.accepted.some((w) => w.body.data.subject === 'crm: ticket two'),
+      20_000,
+      'the tickets delivery',
+    );
+    await crm.waitUntil(() => crm.attempts.length >= 2, 20_000, 'crm failing twice');
+    assert.ok(await inFolder('INBOX', 'crm: ticket two'), 'not moved while crm has no 2xx');
+    crm.respond = () => 200;
+    await until('the move', async () => (await inFolder('Processed', 'crm: ticket two')) !== undefined);
+    assert.deepEqual((await inFolder('Processed', 'crm: ticket two'))?.sort(), ['$Ticketed', '\\Seen']);
   });
 });

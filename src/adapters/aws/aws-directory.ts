@@ -304,6 +304,14 @@ export class AwsDirectory implements ManagedDirectory {
     before: StoredSubscription | undefined,
     byArn: SecretsByArn,
   ): Promise<boolean> {
+    // Actions run on the connection of the watcher holding the account: AWS mode's watcher tasks do not take them yet.
+    if (subscription.afterDelivery)
+      throw new ConfigError('the request body', [
+        {
+          path: 'afterDelivery',
+          message: 'runs in local mode only so far: AWS mode does not act on messages yet',
+        },
+      ]);
     const { id } = subscription;
     const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
     const held = subscriptionSecrets(before);

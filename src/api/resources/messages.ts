@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { identifier } from '../../config/account-settings.js';
+import { identifier, messageActionSchema } from '../../config/account-settings.js';
 import { errorMessage } from '../../domain/errors.js';
 import { EVENT_SCHEMAS } from '../../domain/event-schemas.js';
 import type { MessageCoordinates } from '../../domain/events.js';
-import { type ActionOutcome, SETTABLE_FLAG } from '../../domain/message-actions.js';
+import type { ActionOutcome } from '../../domain/message-actions.js';
 import type { ManagementBackend } from '../../ports/management.js';
 import { notFound } from '../answers.js';
 import { json, needs, problems } from '../contract.js';
@@ -47,15 +47,7 @@ export const getMessageRoute = createRoute({
   },
 });
 
-const flagList = z
-  .array(
-    z
-      .string()
-      .regex(SETTABLE_FLAG, 'a system flag other than \\Recent, or a keyword (no spaces or specials)'),
-  )
-  .min(1)
-  .max(20);
-const requestId = {
+const MessageActionRequest = messageActionSchema({
   requestId: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'up to 100 letters, digits and . _ : -')
@@ -63,24 +55,7 @@ const requestId = {
     .describe(
       'yours, to retry safely: the same id within 10 minutes gets the first answer and acts no more (one is made when absent); the events the action causes carry it in `causedBy`',
     ),
-};
-const folderPath = z
-  .string()
-  .min(1)
-  .max(1000)
-  .regex(/^[^\r\n\0]+$/, 'a folder path, as the events name folders');
-
-const MessageActionRequest = z
-  .discriminatedUnion('type', [
-    z.object({ type: z.literal('mark-seen'), ...requestId }).strict(),
-    z.object({ type: z.literal('add-flags'), flags: flagList, ...requestId }).strict(),
-    z.object({ type: z.literal('remove-flags'), flags: flagList, ...requestId }).strict(),
-    z
-      .object({ type: z.literal('move'), to: folderPath.describe('made when missing'), ...requestId })
-      .strict(),
-    z.object({ type: z.literal('delete'), ...requestId }).strict(),
-  ])
-  .openapi('MessageAction', { example: { type: 'move', to: 'Tickets', requestId: 'ticket-4711' } });
+}).openapi('MessageAction', { example: { type: 'move', to: 'Tickets', requestId: 'ticket-4711' } });
 
 const MessageActionDone = z
   .object({

@@ -29,7 +29,12 @@ import { LoginPacer } from '../../imap/login-pacer.js';
 import { StatusBoard } from '../../imap/status-board.js';
 import { Watcher } from '../../imap/watcher.js';
 import { ownsEverything } from '../../ownership/owns-everything.js';
-import { deliveryPolicyOf, handleDeliveryRecord } from '../../pipeline/handle-delivery.js';
+import { runAfterDelivery } from '../../pipeline/after-delivery.js';
+import {
+  type DeliveryDependencies,
+  deliveryPolicyOf,
+  handleDeliveryRecord,
+} from '../../pipeline/handle-delivery.js';
 import { handleIngestRecord } from '../../pipeline/handle-ingest.js';
 import { retryingBySubscription } from '../../pipeline/retrying.js';
 import type { ManagementBackend } from '../../ports/management.js';
@@ -222,7 +227,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
         });
     }
   });
-  const deliveryDependencies = {
+  const deliveryDependencies: DeliveryDependencies = {
     log: state,
     attempts: stores.attempts,
     subscriptionStatus: state,
@@ -234,6 +239,18 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     logger,
     policy: deliveryPolicyOf(config.delivery),
     metrics,
+    delivered: (record, subscription) =>
+      void runAfterDelivery(record, subscription, {
+        log: state,
+        subscriptions: () => [...subscriptions.values()],
+        act: (message, action, requestId) => actOnMessage(message, action, requestId),
+        logger,
+      }).catch((error: unknown) =>
+        logger.error('after-delivery actions failed', {
+          eventId: record.eventId,
+          error: errorMessage(error),
+        }),
+      ),
   };
   const deliverWorker = new QueueWorker(
     deliveries,
