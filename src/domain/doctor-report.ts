@@ -2,7 +2,16 @@
 
 /** One stage of the path a connection takes, as the doctor found it. */
 export interface DoctorStep {
-  readonly name: 'dns' | 'tcp' | 'tls' | 'starttls' | 'greeting' | 'login' | 'capabilities' | 'mailboxes';
+  readonly name:
+    | 'dns'
+    | 'tcp'
+    | 'tls'
+    | 'starttls'
+    | 'greeting'
+    | 'login'
+    | 'capabilities'
+    | 'mailboxes'
+    | 'rights';
   readonly ok: boolean;
   readonly summary: string;
   /** What to change, when it failed (or a warning needs action). */

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DoctorReport } from '../../src/domain/doctor-report.js';
 import { BridgeProcess } from '../support/bridge.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
+import { connectAppender } from '../support/mail.js';
 import { freePort } from '../support/net.js';
 
 const USER = { name: 'support', password: 'correct horse' };
@@ -67,8 +68,10 @@ describe('idlehook doctor against real Dovecot servers', () => {
         ['login', true],
         ['capabilities', true],
         ['mailboxes', true],
+        ['rights', true],
       ],
     );
+    assert.match(report.steps.at(-1)?.summary ?? '', /does not say what this user may change \(no ACL\)/);
     assert.match(
       human,
       /ok +tls +TLSv1\.[23] with a valid certificate for localhost, issued by idlehook test CA/,
@@ -241,5 +244,29 @@ describe('idlehook doctor against real Dovecot servers', () => {
     assert.match(human, /warning: no QRESYNC: deletions are found by comparing UIDs/);
     assert.match(failed(report)?.summary ?? '', /not on the server: Support/);
     assert.match(failed(report)?.fix ?? '', /The account has: INBOX/);
+  });
+
+  it('says which message actions the rights of a watched folder forbid, where the server has ACL', async () => {
+    const acl = await startDovecot([USER], { readOnlyFolders: ['Archive'] });
+    try {
+      const appender = await connectAppender(acl, USER.name, USER.password);
+      await appender.mailboxCreate('Archive');
+      await appender.logout();
+      const { code, report, human } = await doctor({
+        host: 'localhost',
+        port: acl.tlsPort,
+        tls: { ca: acl.caFile },
+        mailboxes: ['INBOX', 'Archive'],
+      });
+      assert.equal(code, 0, 'a warning, not a failure: watching needs no rights to change');
+      const rights = report.steps.find((s) => s.name === 'rights');
+      assert.match(rights?.summary ?? '', /INBOX: l\w*w\w*, Archive: lr/);
+      assert.deepEqual(rights?.warnings, [
+        'Archive (rights "lr"): cannot mark-seen, add-flags / remove-flags, move, delete',
+      ]);
+      assert.match(human, /warning: Archive \(rights "lr"\): cannot mark-seen/);
+    } finally {
+      await acl.stop();
+    }
   });
 });

@@ -170,6 +170,11 @@ export interface DovecotOptions {
   readonly imapClientsPerProcess?: number;
   /** Offer COMPRESS=DEFLATE (the imap_zlib plugin). */
   readonly compress?: boolean;
+  /**
+   * Offer ACL (RFC 4314, the acl and imap_acl plugins), with these folders readable but not changeable by their
+   * owner (rights `lr`, from a global ACL file).
+   */
+  readonly readOnlyFolders?: readonly string[];
 }
 
 function dovecotConfig(
@@ -208,6 +213,15 @@ passdb {
   // COMPRESS=DEFLATE is offered only with the imap_zlib plugin; imapflow turns it on whenever it is offered.
   const compressSetting = options.compress
     ? 'mail_plugins = $mail_plugins zlib\nprotocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}'
+    : '';
+  const aclSetting = options.readOnlyFolders
+    ? `mail_plugins = $mail_plugins acl
+protocol imap {
+  mail_plugins = $mail_plugins imap_acl
+}
+plugin {
+  acl = vfile:${dir}/global-acl
+}`
     : '';
   const sslSettings = tls ? `ssl = yes\nssl_cert = <${certFile}\nssl_key = <${keyFile}` : 'ssl = no';
   const tlsListener = tls
@@ -259,6 +273,7 @@ service imap {
 }
 ${compressSetting}
 ${capabilitySetting}
+${aclSetting}
 `;
 }
 
@@ -297,6 +312,9 @@ export async function startDovecot(
   const tlsPort = await freePort();
   const configFile = join(dir, 'dovecot.conf');
   writeFileSync(configFile, dovecotConfig(dir, plainPort, tlsPort, certFile, keyFile, options));
+  // The owner's rights on these folders narrowed to look up and read (Dovecot's global ACL file format).
+  if (options.readOnlyFolders)
+    writeFileSync(join(dir, 'global-acl'), options.readOnlyFolders.map((f) => `${f} owner lr\n`).join(''));
   const logFile = join(dir, 'dovecot.log');
   if (options.oauth2IntrospectionUrl) {
     writeFileSync(

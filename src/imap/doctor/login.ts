@@ -8,6 +8,7 @@ import { type ImapCredentials, imapClientOptions } from '../client-options.js';
 import { explainLoginRejection } from '../connection-failure.js';
 import { listFolders } from '../folder-listing.js';
 import { OAuth2Tokens } from '../oauth2-tokens.js';
+import { rightsStep } from './rights.js';
 import { fail } from './steps.js';
 
 async function credentialsFor(
@@ -130,6 +131,7 @@ export async function loginAndInspect(
           : `${watched.join(', ')} exist (${count} connections when watched)`,
       ...(mailboxWarnings.length > 0 ? { warnings: mailboxWarnings } : {}),
     });
+    steps.push(await rightsStep(client, watched));
   } finally {
     await client.logout().catch(() => client.close());
   }
