@@ -102,7 +102,7 @@ describe('the public listener (http.public): the API and the connect flow for ot
   it('serves the API with its tokens, and nothing of the loopback-only routes', async () => {
     const status = await https(`${base}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(status.status, 200, status.body);
-    assert.deepEqual(JSON.parse(status.body).accounts, { total: 0, failing: 0 });
+    assert.deepEqual(JSON.parse(status.body).accounts, { total: 0, failing: 0, failingIds: [] });
     assert.equal((await https(`${base}/v1/status`)).status, 401);
     for (const path of ['/status', '/metrics', '/dashboard', '/blobs/raw/x.eml'])
       assert.equal((await https(`${base}${path}`)).status, 404, path);
