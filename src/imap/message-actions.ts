@@ -1,4 +1,5 @@
 import type { ImapFlow } from 'imapflow';
+import { errorMessage } from '../domain/errors.js';
 import type { MessageCoordinates, WebhookEvent } from '../domain/events.js';
 import type { ActionOutcome, CausedBy, MessageAction } from '../domain/message-actions.js';
 import type { IngestRecord } from '../pipeline/records.js';
@@ -21,7 +22,14 @@ export async function runMessageAction(
   action: MessageAction,
   requestId: string,
 ): Promise<ActionOutcome> {
-  const lock = await client.getMailboxLock(message.mailbox, { readOnly: false });
+  let lock: Awaited<ReturnType<ImapFlow['getMailboxLock']>>;
+  try {
+    lock = await client.getMailboxLock(message.mailbox, { readOnly: false });
+  } catch (error) {
+    // The server's NO to SELECT: the folder is gone (deleted or renamed), and the message with it.
+    if ((error as { responseStatus?: string }).responseStatus !== 'NO') throw error;
+    return { kind: 'gone', detail: `${message.mailbox} cannot be opened any more: ${errorMessage(error)}` };
+  }
   try {
     const uidValidity = client.mailbox ? client.mailbox.uidValidity.toString() : undefined;
     if (uidValidity !== message.uidValidity)

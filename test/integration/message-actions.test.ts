@@ -144,13 +144,16 @@ describe('POST /v1/accounts/{id}/messages/{messageRef}/actions (local mode, Dove
     assert.deepEqual(echo.body.data.causedBy, { action: 'delete', requestId: 'del-1' });
   });
 
-  it('does nothing on a stale reference, and says so; refuses bad input naming the field, and a read token', async () => {
+  it('does nothing on a stale reference or a folder gone, and says so; refuses bad input naming the field, and a read token', async () => {
     const message = await received('stale');
     const stale = await act({ ...message, uidValidity: '1' }, { type: 'mark-seen' });
     assert.equal(stale.status, 409);
     assert.equal(stale.json.title, 'Stale message reference');
     assert.match(stale.json.detail, /UIDVALIDITY/);
     assert.ok(!(await flagsOnServer(message))?.includes('\\Seen'), 'nothing was done');
+    const noFolder = await act({ ...message, mailbox: 'Deleted meanwhile' }, { type: 'mark-seen' });
+    assert.equal(noFolder.status, 404, JSON.stringify(noFolder.json));
+    assert.equal(noFolder.json.title, 'Message gone');
     const badFlag = await act(message, { type: 'add-flags', flags: ['\\Recent'] });
     assert.equal(badFlag.status, 422);
     assert.deepEqual(
