@@ -16,22 +16,22 @@ async function webhookOf(scenario: Scenario, find: (w: Webhook) => boolean, what
   return scenario.receiver.accepted.find(find) as Webhook;
 }
 
+/** `POST .../actions` on the scenario's account, for the message `data` names. */
+async function postAction(scenario: Scenario, bearer: string, data: Data, body: unknown) {
+  const ref = encodeURIComponent(`${data.uidValidity}:${data.uid}:${data.mailbox}`);
+  const response = await fetch(`${scenario.bridge.url}/v1/accounts/support/messages/${ref}/actions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as any };
+}
+
 describe('POST /v1/accounts/{id}/messages/{messageRef}/actions (local mode, Dovecot)', () => {
   let scenario: Scenario;
   let token: string;
   let readToken: string;
-  const refOf = (data: Data) => encodeURIComponent(`${data.uidValidity}:${data.uid}:${data.mailbox}`);
-  const act = async (data: Data, body: unknown, bearer = token) => {
-    const response = await fetch(
-      `${scenario.bridge.url}/v1/accounts/support/messages/${refOf(data)}/actions`,
-      {
-        method: 'POST',
-        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      },
-    );
-    return { status: response.status, json: (await response.json()) as any };
-  };
+  const act = (data: Data, body: unknown, bearer = token) => postAction(scenario, bearer, data, body);
   const received = async (subject: string) => {
     await scenario.appender.append('INBOX', simpleMessage(subject));
     const webhook = await webhookOf(
@@ -188,15 +188,7 @@ describe('message actions on a server without MOVE or UIDPLUS (local mode, Dovec
     await scenario.appender.append('INBOX', simpleMessage('no uidplus'));
     const webhook = await webhookOf(scenario, (w) => w.body.data.subject === 'no uidplus', 'the webhook');
     const data = webhook.body.data as Data;
-    const ref = encodeURIComponent(`${data.uidValidity}:${data.uid}:${data.mailbox}`);
-    const act = async (body: unknown) => {
-      const response = await fetch(`${scenario.bridge.url}/v1/accounts/support/messages/${ref}/actions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      return { status: response.status, json: (await response.json()) as any };
-    };
+    const act = (body: unknown) => postAction(scenario, token, data, body);
     for (const body of [{ type: 'delete' }, { type: 'move', to: 'Archive' }]) {
       const refused = await act(body);
       assert.equal(refused.status, 409, JSON.stringify(refused.json));
