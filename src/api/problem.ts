@@ -11,7 +11,7 @@ export interface Problem {
   readonly [extension: string]: unknown;
 }
 
-type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 501 | 503;
+type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
 
 const TITLES = new Map<number, string>([
   [400, 'Bad request'],
@@ -23,7 +23,6 @@ const TITLES = new Map<number, string>([
   [415, 'Unsupported media type'],
   [422, 'Invalid request'],
   [500, 'Internal error'],
-  [501, 'Not available in this mode'],
   [503, 'Unavailable for now'],
 ]);
 

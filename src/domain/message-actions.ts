@@ -1,3 +1,5 @@
+import type { MessageCoordinates } from './events.js';
+
 /**
  * What an application may do to a message it was told about: the first writes idlehook makes to a mailbox. Each is
  * idempotent on the server (a flag added twice is added once; a message moved or deleted is gone the second time).
@@ -60,4 +62,31 @@ export function combineAfterDelivery(
     actions: ending ? [...flagActions, ending.action] : flagActions,
     skipped: others.map((o) => `${o.subscription}: ${o.action.type}`),
   };
+}
+
+/** One action, with the request id the events it causes carry in `causedBy`. */
+export interface ActionStep {
+  readonly action: MessageAction;
+  readonly requestId: string;
+}
+
+/**
+ * Actions on one message, asked of the watcher task that holds its account (AWS mode): one from the management API,
+ * or a subscription's after-delivery actions. They run in order; after one not done, the rest are skipped.
+ */
+export interface ActionCommand {
+  /** Unique within the account: the API request's requestId, or `after_<eventId>`. */
+  readonly id: string;
+  readonly message: MessageCoordinates;
+  readonly steps: readonly ActionStep[];
+  /** How often a step is tried while its server cannot be reached: once for the API (its caller retries). */
+  readonly tries: number;
+  readonly filedAt: number;
+}
+
+/** What running actions came to: each step's outcome up to the first not done, and why, if it could not run. */
+export interface StepsResult {
+  readonly outcomes: readonly ActionOutcome[];
+  /** The server could not be reached (or no connection was had) for the step after the last outcome. */
+  readonly unreached?: string;
 }

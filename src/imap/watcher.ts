@@ -115,6 +115,11 @@ export class Watcher {
     this.sessionIngest = { send: (records) => deps.ingest.send(records.map((r) => this.actions.tag(r))) };
   }
 
+  /** Whether this watcher watches the account now: its last reconcile listed it as owned here. */
+  holds(accountId: string): boolean {
+    return this.lastReconciled?.some((a) => a.id === accountId) ?? false;
+  }
+
   /**
    * Runs an action on a message of an account this watcher holds, on a connection of its own (the watching ones
    * stay read-only), within the account's connection limit; undefined when it holds no such account.

@@ -30,8 +30,15 @@ export interface DeliveryDependencies {
   readonly policy: DeliveryPolicy;
   readonly random?: () => number;
   readonly metrics?: Metrics;
-  /** Told of each 2xx once it is recorded (local mode: a subscription's actions on the message); not awaited. */
-  readonly delivered?: (record: DeliveryRecord, subscription: SubscriptionConfig) => void;
+  /**
+   * Told of each 2xx once it is recorded, with the subscriptions it was routed among (a subscription's actions on the
+   * message run after it). Awaited: a Lambda function may be frozen once its handler returns.
+   */
+  readonly delivered?: (
+    record: DeliveryRecord,
+    subscription: SubscriptionConfig,
+    subscriptions: ReadonlyMap<string, SubscriptionConfig>,
+  ) => Promise<void> | void;
 }
 
 export interface DeliveryPolicy {
@@ -149,7 +156,7 @@ export async function handleDeliveryRecord(
     await deps.log.markDelivered(eventId, subscriptionId, attempt);
     // One line per delivery at info level: the log shows the bridge working, not only starting.
     deps.logger.info('webhook delivered', fields);
-    deps.delivered?.(record, subscription);
+    await deps.delivered?.(record, subscription, deps.subscriptions);
     return DONE;
   }
   if (disabledNow) {

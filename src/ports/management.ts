@@ -110,11 +110,10 @@ export interface ManagementBackend {
   /** A message's `message.received` event, built again from its stored source with fresh links. */
   readMessage(coordinates: MessageCoordinates): Promise<StoredMessage>;
   /**
-   * Runs an action on a message on the account's own write connection; undefined when no watcher here holds the
-   * account. Local mode only so far (absent in AWS mode, where the watcher task holding the account would have to
-   * run it: the API answers 501 there).
+   * Runs an action on a message on a connection of the account's own: in the watcher (local mode), or in the watcher
+   * task holding the account, through a command (AWS mode). Undefined when no watcher holds the account (in time).
    */
-  actOnMessage?(
+  actOnMessage(
     message: MessageCoordinates,
     action: MessageAction,
     requestId: string,

@@ -1,6 +1,7 @@
 import type { AccountConfig } from '../config/config.js';
 import type { AccountSnapshot, AccountTally } from '../domain/account-status.js';
 import type { FolderEntry } from '../domain/folder-tree.js';
+import type { ActionCommand, StepsResult } from '../domain/message-actions.js';
 import type { Lease, LeaseTable } from '../domain/shard-leases.js';
 import type { MailboxCursor } from '../domain/sync.js';
 
@@ -149,4 +150,30 @@ export interface StoredOAuth2Tokens {
 export interface OAuth2TokenStore {
   load(account: string): Promise<StoredOAuth2Tokens | undefined>;
   save(account: string, tokens: StoredOAuth2Tokens): Promise<void>;
+}
+
+/**
+ * Action commands (AWS mode): the management API and the deliver function file them; the watcher task that holds
+ * the account runs them on its connections, and stores what they came to.
+ */
+export interface ActionCommandOutbox {
+  /** Files a command and tells the tasks; filing one with the same account and id again changes nothing. */
+  file(command: ActionCommand): Promise<void>;
+  /** What running it came to; undefined while it has not run. */
+  result(account: string, id: string): Promise<StepsResult | undefined>;
+}
+
+/** The watcher's side of the action commands. */
+export interface ActionCommandInbox {
+  /** Per shard, a count that moves whenever a command is filed there (read with the shards' versions). */
+  filedCounts(): ReadonlyMap<number, number>;
+  /** The commands of these shards that have not run, oldest first. */
+  pending(shards: readonly number[]): Promise<readonly ActionCommand[]>;
+  /**
+   * Takes a command to run: false when it has run, or another task claimed it under the same or a later lease of its
+   * shard (a task that lost the shard cannot take it back from the new holder).
+   */
+  claim(command: ActionCommand, taskId: string, fence: LeaseFence | undefined): Promise<boolean>;
+  /** Stores what running it came to; left unstored when another task has claimed it since (it runs it again). */
+  finish(command: ActionCommand, result: StepsResult, taskId: string): Promise<void>;
 }

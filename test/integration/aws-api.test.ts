@@ -428,25 +428,6 @@ describe('the management API in AWS mode (the Lambda handler, on the emulators)'
     );
   });
 
-  it('answers 501 to a message action and refuses afterDelivery: the watcher tasks do not run actions yet', async () => {
-    const answer = await call('POST', '/v1/accounts/support/messages/1%3A1%3AINBOX/actions', {
-      type: 'mark-seen',
-    });
-    assert.equal(answer.status, 501, answer.text);
-    assert.match(answer.json.detail, /local mode only/);
-    const withActions = await call('POST', '/v1/subscriptions', {
-      id: 'acting',
-      url: 'https://hooks.example.com/',
-      afterDelivery: [{ type: 'mark-seen' }],
-    });
-    assert.equal(withActions.status, 422, withActions.text);
-    assert.deepEqual(
-      withActions.json.errors.map((e: { path: string }) => e.path),
-      ['afterDelivery'],
-    );
-    assert.equal((await call('GET', '/v1/subscriptions/acting')).status, 404, 'nothing stored');
-  });
-
   it('refuses oversized bodies and stays up', async () => {
     const huge = await call('POST', '/v1/subscriptions', `{"id":"x","url":"${'a'.repeat(70_000)}"}`);
     assert.equal(huge.status, 413, huge.text);

@@ -304,14 +304,6 @@ export class AwsDirectory implements ManagedDirectory {
     before: StoredSubscription | undefined,
     byArn: SecretsByArn,
   ): Promise<boolean> {
-    // Actions run on the connection of the watcher holding the account: AWS mode's watcher tasks do not take them yet.
-    if (subscription.afterDelivery)
-      throw new ConfigError('the request body', [
-        {
-          path: 'afterDelivery',
-          message: 'runs in local mode only so far: AWS mode does not act on messages yet',
-        },
-      ]);
     const { id } = subscription;
     const previous = typeof document.previousSecret === 'string' ? document.previousSecret : undefined;
     const held = subscriptionSecrets(before);
@@ -328,6 +320,7 @@ export class AwsDirectory implements ManagedDirectory {
       accounts: subscription.accounts && [...subscription.accounts],
       rateLimitPerSecond: subscription.rateLimitPerSecond,
       filter: subscription.filter && JSON.stringify(subscription.filter.pattern),
+      afterDelivery: subscription.afterDelivery && [...subscription.afterDelivery],
     }) as unknown as StoredSubscription;
     const written = await this.parts.subscriptions.put(stored, before ? 'existing' : 'new');
     await this.removeUnreferenced(
@@ -370,6 +363,7 @@ export class AwsDirectory implements ManagedDirectory {
       accounts: stored.accounts && [...stored.accounts],
       rateLimitPerSecond: stored.rateLimitPerSecond,
       filter: stored.filter === undefined ? undefined : JSON.parse(stored.filter),
+      afterDelivery: stored.afterDelivery && [...stored.afterDelivery],
     });
   }
 }

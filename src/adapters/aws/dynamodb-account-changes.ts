@@ -8,7 +8,11 @@ import type { StoredAccount } from './stored-account.js';
 /** How often a watcher task reads its accounts anyway: a safety net for a change it could have missed. */
 export const FULL_LISTING_EVERY_MS = 10 * 60_000;
 
-const padded = (shard: number) => String(shard).padStart(5, '0');
+/** A shard number as its version item's sort key: zero-padded, so that a query lists them in order. */
+export const padded = (shard: number) => String(shard).padStart(5, '0');
+
+/** The version item's count of action commands filed for the shard's accounts (ActionCommandOutbox.file). */
+export const COMMANDS_FILED = 'commandsFiled';
 
 /** Shard queries a task runs at once. */
 const SHARD_READS_AT_ONCE = 8;
@@ -30,6 +34,7 @@ export interface ShardVersion {
   readonly version: number;
   readonly accounts: number;
   readonly mailboxes: number;
+  readonly commandsFiled: number;
 }
 
 /** How an account write changed its shard's counts: an account added (+1), removed (-1) or changed (0). */
@@ -96,6 +101,12 @@ export class AccountChanges extends StateTableAdapter {
     return new Map([...versions].map(([shard, { mailboxes }]) => [shard, mailboxes]));
   }
 
+  /** Per shard, the action commands filed there, as of the last listing (none before it). */
+  commandsFiled(): ReadonlyMap<number, number> {
+    const versions = this.state?.versions ?? new Map<number, ShardVersion>();
+    return new Map([...versions].map(([shard, { commandsFiled }]) => [shard, commandsFiled]));
+  }
+
   /** The accounts of the shards `held` (every shard when undefined), as of now. */
   async accounts(held: readonly number[] | undefined): Promise<StoredAccount[]> {
     const shards = held ?? Array.from({ length: this.shardCount }, (_, shard) => shard);
@@ -150,18 +161,26 @@ export class AccountChanges extends StateTableAdapter {
   }
 
   private async versions(): Promise<ReadonlyMap<number, ShardVersion>> {
-    const items = await queryAll<{ sk: string; version: number; accounts?: number; mailboxes?: number }>(
-      this.documents,
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountVersions },
-      },
-    );
+    const items = await queryAll<{
+      sk: string;
+      version?: number;
+      accounts?: number;
+      mailboxes?: number;
+      [COMMANDS_FILED]?: number;
+    }>(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': TABLE_PARTITIONS.accountVersions },
+    });
     return new Map(
       items.map((item) => [
         Number(item.sk),
-        { version: item.version, accounts: item.accounts ?? 0, mailboxes: item.mailboxes ?? 0 },
+        {
+          version: item.version ?? 0,
+          accounts: item.accounts ?? 0,
+          mailboxes: item.mailboxes ?? 0,
+          commandsFiled: item[COMMANDS_FILED] ?? 0,
+        },
       ]),
     );
   }

@@ -95,6 +95,11 @@ export class DynamoDbAccountRepository extends StateTableAdapter implements Acco
     return this.changes.mailboxesByShard();
   }
 
+  /** Per shard, the action commands filed there, as the last listing read it. */
+  commandsFiled(): ReadonlyMap<number, number> {
+    return this.changes.commandsFiled();
+  }
+
   /** One as stored now: a strongly consistent read, for deciding what a write just made unreferenced. */
   async current(accountId: string): Promise<StoredAccount | undefined> {
     const { Item } = await this.documents.send(

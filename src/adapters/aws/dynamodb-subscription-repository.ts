@@ -2,6 +2,7 @@ import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { errorMessage } from '../../domain/errors.js';
 import { compileEventFilter, type EventFilter } from '../../domain/event-filter.js';
 import type { EventType } from '../../domain/event-schemas.js';
+import type { MessageAction } from '../../domain/message-actions.js';
 import { decodeWebhookSecret } from '../../domain/signing.js';
 import type { SubscriptionConfig } from '../../domain/subscriptions.js';
 import type { SubscriptionRepository } from '../../ports/pipeline.js';
@@ -29,6 +30,7 @@ export interface StoredSubscription {
   readonly rateLimitPerSecond?: number;
   /** The filter's event pattern as JSON text: kept exactly as given, whatever its field names. */
   readonly filter?: string;
+  readonly afterDelivery?: readonly MessageAction[];
 }
 
 /**
@@ -132,6 +134,7 @@ export class DynamoDbSubscriptionRepository extends StateTableAdapter implements
           accounts: s.accounts ? new Set(s.accounts) : undefined,
           rateLimitPerSecond: s.rateLimitPerSecond,
           filter: 'filter' in filter ? filter.filter : undefined,
+          afterDelivery: s.afterDelivery,
         };
       }),
     );

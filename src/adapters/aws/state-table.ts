@@ -96,6 +96,11 @@ export const TABLE_PARTITIONS = {
    * deliveries waiting for their next attempt, with the SQS receipt handle that hurries them (deliver; the API).
    */
   retrying: 'RETRYING#',
+  /**
+   * Per shard of accounts: message actions filed for the watcher task holding the shard (the API, deliver), with
+   * what running them came to (the watcher). A day each.
+   */
+  actionCommands: 'COMMANDS#',
   /** Shard leases: which watcher holds which shard of the mailboxes (watcher). */
   leases: 'LEASES',
   /** Management API tokens, by the SHA-256 of the token (written by the CLI, read by the API). */
@@ -138,15 +143,17 @@ const attempts = `${TABLE_PARTITIONS.attempts}*`;
 const rates = `${TABLE_PARTITIONS.rate}*`;
 const oauth2Tokens = `${TABLE_PARTITIONS.oauth2Tokens}*`;
 const retrying = `${TABLE_PARTITIONS.retrying}*`;
+const actionCommands = `${TABLE_PARTITIONS.actionCommands}*`;
 
 export const PARTITIONS_BY_COMPONENT = {
   /** Lists accounts and leases; keeps cursors, UID gaps and folder trees; reports account status. */
   watcher: {
     GetItem: [mailboxes, folderTrees, credentialKeys, oauth2Tokens],
-    Query: [accounts, leases, accountVersions],
+    Query: [accounts, leases, accountVersions, actionCommands],
     QueryIndex: [accountShards],
     PutItem: [mailboxes, folderTrees, accountStatus, statusTallies, oauth2Tokens, credentialKeys],
-    UpdateItem: [mailboxes, leases],
+    // Claiming an action command and storing its result.
+    UpdateItem: [mailboxes, leases, actionCommands],
     // A stopping task takes its tally back.
     DeleteItem: [statusTallies],
   },
@@ -156,22 +163,33 @@ export const PARTITIONS_BY_COMPONENT = {
     GetItem: [events, endpointHealth],
     Query: [subscriptions],
     // A retry scheduled is noted (PutItem); a retried delivery's note is removed once it is settled.
-    PutItem: [attempts, retrying],
-    UpdateItem: [events, endpointHealth, rates],
+    // A subscription's after-delivery actions are filed as a command, and its shard's version item counts it.
+    PutItem: [attempts, retrying, actionCommands],
+    UpdateItem: [events, endpointHealth, rates, accountVersions],
     DeleteItem: [retrying],
   },
   /** The management API: accounts and subscriptions, their health, attempts and dead letters (replay). */
   api: {
-    GetItem: [accounts, subscriptions, accountStatus, events, endpointHealth, credentialKeys, oauth2Tokens],
+    // A message action's result (actionCommands), waited for after filing it.
+    GetItem: [
+      accounts,
+      subscriptions,
+      accountStatus,
+      events,
+      endpointHealth,
+      credentialKeys,
+      oauth2Tokens,
+      actionCommands,
+    ],
     // The status of one page of accounts; which of the accounts a subscription names exist.
     BatchGetItem: [accountStatus, accounts],
     // The deliveries being retried (listed, and hurried through SQS); the account counts (the shards' versions
     // and the tasks' tallies).
     Query: [accounts, subscriptions, attempts, retrying, accountVersions, statusTallies],
     QueryIndex: [`${DEAD_LETTER_INDEX.partition}*`],
-    PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens],
+    PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens, actionCommands],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.
-    // An account write bumps its shard's version.
+    // An account write bumps its shard's version; a message action filed counts there.
     UpdateItem: [apiTokens, events, endpointHealth, accountVersions],
     // Removing accounts and subscriptions; enabling a subscription deletes its health item.
     DeleteItem: [accounts, subscriptions, endpointHealth],
@@ -231,6 +249,11 @@ export const TABLE_KEYS = {
     pk: TABLE_PARTITIONS.subscriptions,
     sk: subscriptionId,
   }),
+  /** Under the account's shard, zero-padded: the holder of the shard reads its commands. */
+  actionCommand: (shard: string, account: string, id: string): TableKey => ({
+    pk: `${TABLE_PARTITIONS.actionCommands}${shard}`,
+    sk: `${account}#${id}`,
+  }),
   /** The shard number zero-padded, so that a query lists the shards in order. */
   lease: (shard: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: shard }),
   heartbeat: (worker: string): TableKey => ({ pk: TABLE_PARTITIONS.leases, sk: `WORKER#${worker}` }),
@@ -270,6 +293,7 @@ export const STATE_TABLE_ITEMS: readonly { readonly item: string; readonly key: 
   { item: 'account', key: TABLE_KEYS.account('<id>') },
   { item: 'account shard version', key: TABLE_KEYS.accountVersion('<shard>') },
   { item: 'subscription', key: TABLE_KEYS.subscription('<id>') },
+  { item: 'message action command', key: TABLE_KEYS.actionCommand('<shard>', '<account>', '<id>') },
   { item: 'shard lease', key: TABLE_KEYS.lease('<shard>') },
   { item: 'watcher heartbeat', key: TABLE_KEYS.heartbeat('<worker>') },
   { item: 'shard count', key: TABLE_KEYS.shardCount() },

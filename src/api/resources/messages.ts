@@ -77,14 +77,15 @@ export const messageActionRoute = createRoute({
     'Runs on a connection of the account’s own (the watching ones stay read-only), within its `connectionLimit`. ' +
     'Nothing is done when the reference is stale (409: the folder’s UIDVALIDITY changed, so its UIDs name other ' +
     'messages) or the message is gone (404). The `message.flags_changed` and `message.deleted` events the action ' +
-    'causes carry `causedBy: { action, requestId }`. Local mode only so far: AWS mode answers 501.',
+    'causes carry `causedBy: { action, requestId }`. In AWS mode the watcher task holding the account runs it: the ' +
+    'request waits up to 20 s for it (503 after that: try again with the same requestId).',
   request: {
     params: MessageParams,
     body: { content: { 'application/json': { schema: MessageActionRequest } }, required: true },
   },
   responses: {
     200: json(MessageActionDone, 'done'),
-    ...problems(401, 403, 404, 409, 413, 415, 422, 501, 503),
+    ...problems(401, 403, 404, 409, 413, 415, 422, 503),
   },
 });
 
@@ -113,12 +114,6 @@ export function registerMessages(app: OpenAPIHono, backend: ManagementBackend): 
   app.openapi(messageActionRoute, async (c) => {
     const { id, messageRef } = c.req.valid('param');
     const { requestId = `act_${randomUUID()}`, ...action } = c.req.valid('json');
-    if (!backend.actOnMessage)
-      return problemResponse(c, 501, {
-        title: 'Not in AWS mode yet',
-        detail:
-          'message actions run in local mode only so far: in AWS mode the watcher task holding the account has to run them',
-      });
     if (!(await backend.directory.account(id))) return notFound(c, `account "${id}"`);
     const message = coordinatesOf(id, messageRef);
     if (action.type === 'move' && action.to === message.mailbox)
@@ -135,7 +130,7 @@ export function registerMessages(app: OpenAPIHono, backend: ManagementBackend): 
     if (!outcome)
       return problemResponse(c, 503, {
         title: 'Account not watched yet',
-        detail: `account "${id}" is not watched here (yet): try again in a few seconds`,
+        detail: `no watcher holds account "${id}" yet, or none answered in time: try again in a few seconds with the same requestId`,
       });
     switch (outcome.kind) {
       case 'done':

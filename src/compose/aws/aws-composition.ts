@@ -5,6 +5,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAccountRepository } from '../../adapters/aws/dynamodb-account-repository.js';
 import { DynamoDbAccountStatusReports } from '../../adapters/aws/dynamodb-account-status-reports.js';
+import { DynamoDbActionCommands } from '../../adapters/aws/dynamodb-action-commands.js';
 import { DynamoDbApiTokenStore } from '../../adapters/aws/dynamodb-api-token-store.js';
 import { DynamoDbAttemptLog } from '../../adapters/aws/dynamodb-attempt-log.js';
 import { DynamoDbConnectFlows } from '../../adapters/aws/dynamodb-connect-flows.js';
@@ -30,7 +31,9 @@ import { systemClock } from '../../adapters/system-clock.js';
 import type { AwsEnvironment } from '../../config/aws-environment.js';
 import { PIPELINE_METRICS } from '../../config/deployment.js';
 import { signBlobLink } from '../../domain/blob-links.js';
+import { errorMessage } from '../../domain/errors.js';
 import { eventScope } from '../../domain/events.js';
+import { runAfterDelivery } from '../../pipeline/after-delivery.js';
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
 import type { CredentialSealer, SecretResolver, SecretWriter } from '../../ports/services.js';
 import type { OAuth2TokenStore } from '../../ports/watcher.js';
@@ -111,6 +114,10 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   });
   // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
   const routing = new DynamoDbSubscriptionRepository(table, undefined, clock);
+  const accounts = new DynamoDbAccountRepository(table, { secrets, sealer }, logger, {
+    shardCount: env.IDLEHOOK_SHARD_COUNT,
+    clock,
+  });
   return {
     guard,
     tokenEndpoint: new HttpTokenEndpoint(guard),
@@ -135,10 +142,10 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     attempts: new DynamoDbAttemptLog(table),
     throttle: new DynamoDbEndpointThrottle(table, clock),
     logger,
-    accounts: new DynamoDbAccountRepository(table, { secrets, sealer }, logger, {
-      shardCount: env.IDLEHOOK_SHARD_COUNT,
-      clock,
-    }),
+    accounts,
+    actionCommands: new DynamoDbActionCommands(table, env.IDLEHOOK_SHARD_COUNT, () =>
+      accounts.commandsFiled(),
+    ),
     leases: new DynamoDbLeaseStore(table, clock),
     http: new NodeHttpSender(guard),
     subscriptions: new DynamoDbSubscriptionRepository(table, secrets, clock),
@@ -217,6 +224,19 @@ export function deliverFunction(
     http: aws.http,
     clock: aws.clock,
     logger: aws.logger,
+    // A subscription's after-delivery actions: filed for the watcher task holding the account, which runs them.
+    delivered: (record, subscription, routedAmong) =>
+      runAfterDelivery(record, subscription, routedAmong.values(), {
+        log: aws.state,
+        perform: (command) => aws.actionCommands.file(command),
+        clock: aws.clock,
+        logger: aws.logger,
+      }).catch((error: unknown) =>
+        aws.logger.error('after-delivery actions not filed', {
+          eventId: record.eventId,
+          error: errorMessage(error),
+        }),
+      ),
     policy: {
       retryScheduleSeconds: env.IDLEHOOK_RETRY_SCHEDULE_SECONDS,
       timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,

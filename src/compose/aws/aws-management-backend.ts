@@ -2,6 +2,7 @@ import { AwsDirectory } from '../../adapters/aws/aws-directory.js';
 import { redeemLoginCode } from '../../api/tokens.js';
 import type { AwsEnvironment } from '../../config/aws-environment.js';
 import { addTallies } from '../../domain/account-status.js';
+import { actThroughCommand } from '../../imap/action-commands.js';
 import { STATUS_REPORT_STALE_AFTER_MS, TALLY_STALE_AFTER_MS } from '../../imap/status-reporter.js';
 import { replayDeadLetters } from '../../pipeline/replay.js';
 import type { ManagementBackend } from '../../ports/management.js';
@@ -65,6 +66,9 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
     },
     // The watcher sees the shard's version move at its next check (IDLEHOOK_ACCOUNTS_REFRESH_SECONDS, 2 s).
     accountsChanged: () => undefined,
+    // Run by the watcher task holding the account: filed as a command, the result waited for.
+    actOnMessage: (message, action, requestId) =>
+      actThroughCommand(aws.actionCommands, aws.clock, message, action, requestId),
     deadLetterPage: (query) => aws.state.deadLetterPage(query),
     replay: async (filter) =>
       replayDeadLetters(filter, {

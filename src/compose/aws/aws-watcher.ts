@@ -11,6 +11,7 @@ import { DEFAULT_RECONNECT_POLICY } from '../../config/config.js';
 import { WATCHER_METRICS } from '../../config/deployment.js';
 import { ByteBudget, SOURCE_BYTES_IN_FLIGHT } from '../../domain/byte-budget.js';
 import { errorMessage } from '../../domain/errors.js';
+import { ActionCommandRunner } from '../../imap/action-commands.js';
 import { LoginPacer } from '../../imap/login-pacer.js';
 import { StatusBoard } from '../../imap/status-board.js';
 import { StatusReporter, type StatusReportTiming } from '../../imap/status-reporter.js';
@@ -121,6 +122,19 @@ export async function startAwsWatcher(
     logger: aws.logger,
   });
   await watcher.start(env.IDLEHOOK_ACCOUNTS_REFRESH_SECONDS * 1000);
+  const ownership = options.ownership ?? shards;
+  const commands = new ActionCommandRunner({
+    inbox: aws.actionCommands,
+    heldShards: () => shards?.shards ?? Array.from({ length: env.IDLEHOOK_SHARD_COUNT }, (_, shard) => shard),
+    shardCount: env.IDLEHOOK_SHARD_COUNT,
+    lease: (accountId) => ownership?.lease?.(accountId),
+    holds: (accountId) => watcher.holds(accountId),
+    act: (message, action, requestId) => watcher.actOnMessage(message, action, requestId),
+    taskId,
+    clock: aws.clock,
+    logger: aws.logger,
+  });
+  commands.start();
   const reporter = new StatusReporter(
     status,
     aws.accountStatusReports,
@@ -209,7 +223,7 @@ export async function startAwsWatcher(
     stop: async () => {
       clearInterval(beating);
       clearInterval(leasing);
-      await Promise.all([lastCycle, reporter.stop()]);
+      await Promise.all([lastCycle, reporter.stop(), commands.stop()]);
       await watcher.stop();
       // Sessions are closed: the others may take the shards now instead of after the lease duration.
       await shards

@@ -25,6 +25,7 @@ import {
   SOURCE_BYTES_IN_FLIGHT,
 } from '../../domain/byte-budget.js';
 import { errorMessage } from '../../domain/errors.js';
+import { runCommand } from '../../imap/action-commands.js';
 import { LoginPacer } from '../../imap/login-pacer.js';
 import { StatusBoard } from '../../imap/status-board.js';
 import { Watcher } from '../../imap/watcher.js';
@@ -239,11 +240,17 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     logger,
     policy: deliveryPolicyOf(config.delivery),
     metrics,
-    delivered: (record, subscription) =>
-      void runAfterDelivery(record, subscription, {
+    // Beside the delivery, never holding its queue: the actions may wait for the mail server.
+    delivered: (record, subscription, routedAmong) =>
+      void runAfterDelivery(record, subscription, routedAmong.values(), {
         log: state,
-        subscriptions: () => [...subscriptions.values()],
-        act: (message, action, requestId) => actOnMessage(message, action, requestId),
+        perform: (command) =>
+          runCommand(
+            command,
+            (message, action, requestId) => actOnMessage(message, action, requestId),
+            logger,
+          ),
+        clock,
         logger,
       }).catch((error: unknown) =>
         logger.error('after-delivery actions failed', {
