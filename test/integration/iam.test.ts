@@ -198,6 +198,8 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
       secretArn: secretArn('subscriptions', 'hook'),
       // Tight enough that records are held back and re-queued (deliver sends to its own queue).
       rateLimitPerSecond: 1,
+      // Filed by deliver as a command, run by the watcher task.
+      afterDelivery: [{ type: 'add-flags', flags: ['$Ticketed'] }],
     });
     refusing.respond = () => 400;
     down.respond = () => 500;
@@ -262,7 +264,10 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     const deadline = Date.now() + 60_000;
     while (
       Date.now() < deadline &&
-      (receiver.accepted.length < 3 || refusing.attempts.length < 3 || down.attempts.length < 3)
+      // (Flag changes come to the hook too: its afterDelivery adds a keyword.)
+      (receiver.accepted.filter((w) => w.body.type === 'message.received').length < 3 ||
+        refusing.attempts.length < 3 ||
+        down.attempts.length < 3)
     ) {
       await pollOnce(parseSqs, env.IDLEHOOK_INGEST_QUEUE_URL, parse);
       await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
@@ -300,6 +305,10 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     };
     await request('GET', '/v1/status');
     await request('GET', '/v1/accounts');
+    // A message action: filed by the API, run by the watcher task, its result read back.
+    const plain = receiver.accepted.find((w) => w.body.data.subject === 'plain')?.body.data;
+    const ref = encodeURIComponent(`${plain.uidValidity}:${plain.uid}:INBOX`);
+    await request('POST', `/v1/accounts/support/messages/${ref}/actions`, { type: 'mark-seen' });
     await request(
       'POST',
       '/v1/accounts?check=true',
@@ -363,12 +372,14 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     assert.ok((await request('POST', '/v1/subscriptions/down/retry-now')).retried > 0);
     await apiAdapters.http.close();
     // Delivered now, their notes are removed.
+    // (The flag changes the message actions made come to it too, by then delivered at their first attempt.)
+    const hurried = () => down.accepted.filter((w) => w.body.type === 'message.received').length;
     const settled = Date.now() + 30_000;
-    while (Date.now() < settled && down.accepted.length < 3) {
+    while (Date.now() < settled && hurried() < 3) {
       await pollOnce(deliverSqs, env.IDLEHOOK_DELIVERY_QUEUE_URL, deliver);
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.equal(down.accepted.length, 3, 'the hurried deliveries arrived');
+    assert.equal(hurried(), 3, 'the hurried deliveries arrived');
     await deliverAdapters.http.close();
     // A stopping task takes its status tally back.
     const stopping = watcher;
