@@ -10,7 +10,7 @@ import {
 import { createConnectLinkRoute } from './resources/connect-links.js';
 import { listDeadLettersRoute, replayRoute } from './resources/dead-letters.js';
 import { listPendingRoute } from './resources/deliveries.js';
-import { getMessageRoute, messageActionRoute } from './resources/messages.js';
+import { getMessageRoute, listActionsRoute, messageActionRoute } from './resources/messages.js';
 import { statusRoute } from './resources/status.js';
 import {
   createSubscriptionRoute,
@@ -33,6 +33,7 @@ export const ROUTES = [
   deleteAccountRoute,
   getMessageRoute,
   messageActionRoute,
+  listActionsRoute,
   listSubscriptionsRoute,
   createSubscriptionRoute,
   getSubscriptionRoute,

@@ -90,3 +90,13 @@ export interface StepsResult {
   /** The server could not be reached (or no connection was had) for the step after the last outcome. */
   readonly unreached?: string;
 }
+
+/** The command of one action asked through the management API: its id is the request's, so a retry is the same. */
+export function requestCommand(
+  message: MessageCoordinates,
+  action: MessageAction,
+  requestId: string,
+  filedAt: number,
+): ActionCommand {
+  return { id: `request_${requestId}`, message, steps: [{ action, requestId }], tries: 1, filedAt };
+}

@@ -1,11 +1,12 @@
 import { errorMessage } from '../domain/errors.js';
 import type { MessageCoordinates } from '../domain/events.js';
-import type {
-  ActionCommand,
-  ActionOutcome,
-  ActionStep,
-  MessageAction,
-  StepsResult,
+import {
+  type ActionCommand,
+  type ActionOutcome,
+  type ActionStep,
+  type MessageAction,
+  requestCommand,
+  type StepsResult,
 } from '../domain/message-actions.js';
 import { shardOf } from '../domain/shard-leases.js';
 import type { Clock, Logger } from '../ports/services.js';
@@ -214,8 +215,9 @@ export async function actThroughCommand(
   requestId: string,
   timing: { readonly waitMs?: number; readonly pollMs?: number } = {},
 ): Promise<ActionOutcome | undefined> {
-  const id = `request_${requestId}`;
-  await outbox.file({ id, message, steps: [{ action, requestId }], tries: 1, filedAt: clock.now() });
+  const command = requestCommand(message, action, requestId, clock.now());
+  await outbox.file(command);
+  const { id } = command;
   const deadline = clock.now() + (timing.waitMs ?? ANSWER_WAIT_MS);
   for (;;) {
     const result = await outbox.result(message.account, id);

@@ -6,6 +6,7 @@ import type { ActionOutcome, MessageAction } from '../domain/message-actions.js'
 import type { Page, PageQuery } from '../domain/pages.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type {
+  ActionLog,
   AttemptLog,
   DeadLetterFilter,
   DeadLetterPage,
@@ -104,6 +105,8 @@ export interface ManagementBackend {
   deadLetterPage(query: DeadLetterQuery): Promise<DeadLetterPage>;
   replay(filter: DeadLetterFilter): Promise<readonly ReplayResult[]>;
   readonly attempts: Pick<AttemptLog, 'listAttempts'>;
+  /** The message actions run per account (the API's, and subscriptions' after delivery), newest first. */
+  readonly actions: ActionLog;
   /** Deliveries being retried, listed and hurried; absent where the queue cannot (AWS mode). */
   readonly retries: RetryQueue;
   readonly subscriptionStatus: Pick<SubscriptionStatusStore, 'health' | 'enable'>;

@@ -1,4 +1,5 @@
 import type { EndpointHealth } from '../domain/endpoint-health.js';
+import type { ActionCommand, StepsResult } from '../domain/message-actions.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
 import type { Awaitable } from './services.js';
 
@@ -77,6 +78,18 @@ export interface AttemptLog {
   recordAttempt(attempt: DeliveryAttempt): Promise<void>;
   /** Newest first. */
   listAttempts(subscriptionId: string, limit: number): Promise<DeliveryAttempt[]>;
+}
+
+/** A message action command as it ran (the management API's, or a subscription's after delivery). */
+export interface ActionRecord {
+  readonly command: ActionCommand;
+  readonly result: StepsResult;
+  readonly finishedAt: number;
+}
+
+/** Per account, the message actions run, newest first: what an application reads when a message did not move. */
+export interface ActionLog {
+  listActions(account: string, limit: number): Promise<ActionRecord[]>;
 }
 
 export type Admission =

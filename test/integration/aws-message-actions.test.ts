@@ -149,6 +149,21 @@ describe('message actions in AWS mode (commands run by the watcher task holding 
     const later = await act(message, { type: 'mark-seen' });
     assert.equal(later.status, 404, later.text);
     assert.equal(later.json.title, 'Message gone');
+    // The account's action log: the commands themselves, newest first.
+    const log = (await call('GET', '/v1/accounts/support/actions')).json.data;
+    const ref = `${message.uidValidity}:${message.uid}:INBOX`;
+    assert.deepEqual(
+      log
+        .filter((r: { messageRef: string }) => r.messageRef === ref)
+        .map((r: any) => [r.actions[0].type, r.outcomes[0].kind]),
+      [
+        ['mark-seen', 'gone'],
+        ['move', 'done'],
+      ],
+    );
+    const moved = log.find((r: { id: string }) => r.id === 'request_move-1');
+    assert.deepEqual(moved.actions, [{ type: 'move', to: 'Tickets', requestId: 'move-1' }]);
+    assert.equal(moved.outcomes[0].movedTo.mailbox, 'Tickets');
   });
 
   it("runs a subscription's afterDelivery once its endpoint answered 2xx: flagged, then moved", async () => {

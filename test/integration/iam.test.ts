@@ -306,9 +306,12 @@ describe('IAM: every AWS call each component makes is allowed by its role, and e
     await request('GET', '/v1/status');
     await request('GET', '/v1/accounts');
     // A message action: filed by the API, run by the watcher task, its result read back.
-    const plain = receiver.accepted.find((w) => w.body.data.subject === 'plain')?.body.data;
+    const plain =
+      receiver.accepted.find((w) => w.body.data.subject === 'plain')?.body.data ??
+      assert.fail('no plain message');
     const ref = encodeURIComponent(`${plain.uidValidity}:${plain.uid}:INBOX`);
     await request('POST', `/v1/accounts/support/messages/${ref}/actions`, { type: 'mark-seen' });
+    assert.equal((await request('GET', '/v1/accounts/support/actions')).data[0].outcomes[0].kind, 'done');
     await request(
       'POST',
       '/v1/accounts?check=true',

@@ -126,6 +126,14 @@ describe('POST /v1/accounts/{id}/messages/{messageRef}/actions (local mode, Dove
     const later = await act(message, { type: 'mark-seen' });
     assert.equal(later.status, 404);
     assert.equal(later.json.title, 'Message gone');
+    // Both noted in the account's action log, newest first (the retry is the same command).
+    const log = await fetch(`${scenario.bridge.url}/v1/accounts/support/actions?limit=2`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const [latest, moveRun] = ((await log.json()) as { data: any[] }).data;
+    assert.deepEqual(latest.outcomes, [{ kind: 'gone', detail: later.json.detail }]);
+    assert.equal(moveRun.id, 'request_move-1');
+    assert.deepEqual(moveRun.outcomes, [{ kind: 'done', requestId: 'move-1', movedTo: first.json.movedTo }]);
   });
 
   it('deletes a message, that one only: another marked \\Deleted by someone else stays', async () => {
@@ -203,6 +211,7 @@ describe("a subscription's afterDelivery actions (local mode, Dovecot)", () => {
   const secret = newWebhookSecret();
   const tickets = new WebhookReceiver(secret);
   const crm = new WebhookReceiver(secret);
+  let readToken: string;
 
   before(async () => {
     scenario = await startScenario({
@@ -227,6 +236,9 @@ describe("a subscription's afterDelivery actions (local mode, Dovecot)", () => {
         },
       ],
     });
+    readToken = (
+      await scenario.bridge.cli('tokens', 'create', '--name', 'log', '--scope', 'read')
+    ).stdout.trim();
     await scenario.bridge.start();
     await waitForIdle(scenario.bridge);
   });
@@ -288,5 +300,28 @@ describe("a subscription's afterDelivery actions (local mode, Dovecot)", () => {
     crm.respond = () => 200;
     await until('the move', async () => (await inFolder('Processed', 'crm: ticket two')) !== undefined);
     assert.deepEqual((await inFolder('Processed', 'crm: ticket two'))?.sort(), ['$Ticketed', '\\Seen']);
+  });
+
+  it("notes what the actions came to in the account's action log (a read token may see it)", async () => {
+    const response = await fetch(`${scenario.bridge.url}/v1/accounts/support/actions`, {
+      headers: { authorization: `Bearer ${readToken}` },
+    });
+    assert.equal(response.status, 200);
+    const log = ((await response.json()) as { data: any[] }).data;
+    const received = await webhookOf(scenario, (w) => w.body.data.subject === 'ticket one', 'the event');
+    const run = log.find((r) => r.id === `after_${received.id}`);
+    assert.deepEqual(
+      run?.actions.map((a: { type: string; requestId: string }) => [a.type, a.requestId]),
+      [
+        ['add-flags', `after_${received.id}_0`],
+        ['move', `after_${received.id}_1`],
+      ],
+    );
+    assert.deepEqual(
+      run?.outcomes.map((o: { kind: string }) => o.kind),
+      ['done', 'done'],
+    );
+    assert.equal(run?.unreached, null);
+    assert.equal(run?.messageRef, `${received.body.data.uidValidity}:${received.body.data.uid}:INBOX`);
   });
 });

@@ -1,6 +1,8 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ActionCommand, ActionStep, StepsResult } from '../../domain/message-actions.js';
 import { shardOf } from '../../domain/shard-leases.js';
+import type { ActionLog, ActionRecord } from '../../ports/pipeline.js';
+import type { Clock } from '../../ports/services.js';
 import type { ActionCommandInbox, ActionCommandOutbox, LeaseFence } from '../../ports/watcher.js';
 import { COMMANDS_FILED, padded } from './dynamodb-account-changes.js';
 import { isFailedCondition, queryAll, type StateTable, StateTableAdapter } from './dynamodb-documents.js';
@@ -21,6 +23,17 @@ interface CommandItem {
   readonly tries: number;
   readonly filedAt: number;
   readonly result?: StepsResult;
+  readonly finishedAt?: number;
+}
+
+function commandOf(item: CommandItem): ActionCommand {
+  return {
+    id: item.id,
+    message: { account: item.account, mailbox: item.mailbox, uidValidity: item.uidValidity, uid: item.uid },
+    steps: item.steps,
+    tries: item.tries,
+    filedAt: item.filedAt,
+  };
 }
 
 /**
@@ -32,11 +45,12 @@ interface CommandItem {
  */
 export class DynamoDbActionCommands
   extends StateTableAdapter
-  implements ActionCommandOutbox, ActionCommandInbox
+  implements ActionCommandOutbox, ActionCommandInbox, ActionLog
 {
   constructor(
     table: StateTable,
     private readonly shardCount: number,
+    private readonly clock: Clock,
     /** The counts as the watcher's account listing last read them (AccountChanges.commandsFiled). */
     private readonly counts: () => ReadonlyMap<number, number> = () => new Map(),
   ) {
@@ -116,20 +130,29 @@ export class DynamoDbActionCommands
         ),
       )
     ).flat();
+    return items.map(commandOf).sort((a, b) => a.filedAt - b.filedAt);
+  }
+
+  /**
+   * The account's commands that ran, newest first: those kept (a day), read from its shard's partition by the
+   * account's key prefix and ordered here (the sort key orders them by id).
+   */
+  async listActions(account: string, limit: number): Promise<ActionRecord[]> {
+    const items = await queryAll<CommandItem>(this.documents, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :account)',
+      FilterExpression: 'attribute_exists(#result)',
+      ExpressionAttributeNames: { '#result': 'result' },
+      ExpressionAttributeValues: { ':pk': this.key(account, '').pk, ':account': `${account}#` },
+    });
     return items
-      .map((item) => ({
-        id: item.id,
-        message: {
-          account: item.account,
-          mailbox: item.mailbox,
-          uidValidity: item.uidValidity,
-          uid: item.uid,
-        },
-        steps: item.steps,
-        tries: item.tries,
-        filedAt: item.filedAt,
-      }))
-      .sort((a, b) => a.filedAt - b.filedAt);
+      .flatMap((item) =>
+        item.result
+          ? [{ command: commandOf(item), result: item.result, finishedAt: item.finishedAt ?? 0 }]
+          : [],
+      )
+      .sort((a, b) => b.finishedAt - a.finishedAt)
+      .slice(0, limit);
   }
 
   async claim(command: ActionCommand, taskId: string, fence: LeaseFence | undefined): Promise<boolean> {
@@ -160,10 +183,10 @@ export class DynamoDbActionCommands
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(command.message.account, command.id),
-          UpdateExpression: 'SET #result = :result',
+          UpdateExpression: 'SET #result = :result, finishedAt = :now',
           ConditionExpression: 'claimedBy = :task',
           ExpressionAttributeNames: { '#result': 'result' },
-          ExpressionAttributeValues: { ':result': result, ':task': taskId },
+          ExpressionAttributeValues: { ':result': result, ':task': taskId, ':now': this.clock.now() },
         }),
       );
     } catch (error) {

@@ -185,7 +185,8 @@ export const PARTITIONS_BY_COMPONENT = {
     BatchGetItem: [accountStatus, accounts],
     // The deliveries being retried (listed, and hurried through SQS); the account counts (the shards' versions
     // and the tasks' tallies).
-    Query: [accounts, subscriptions, attempts, retrying, accountVersions, statusTallies],
+    // ... and an account's action log (its commands).
+    Query: [accounts, subscriptions, attempts, retrying, accountVersions, statusTallies, actionCommands],
     QueryIndex: [`${DEAD_LETTER_INDEX.partition}*`],
     PutItem: [accounts, subscriptions, attempts, credentialKeys, oauth2Tokens, actionCommands],
     // A token's lastUsedAt (verify) only: with PutItem there, a compromised API function could mint tokens.

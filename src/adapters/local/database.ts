@@ -97,6 +97,17 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
 CREATE INDEX IF NOT EXISTS delivery_attempts_by_endpoint ON delivery_attempts (subscription_id, attempted_at);
 CREATE INDEX IF NOT EXISTS delivery_attempts_by_age ON delivery_attempts (attempted_at);
 
+CREATE TABLE IF NOT EXISTS message_actions (
+  account TEXT NOT NULL,
+  id TEXT NOT NULL,
+  finished_at INTEGER NOT NULL,
+  command TEXT NOT NULL,
+  result TEXT NOT NULL,
+  PRIMARY KEY (account, id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS message_actions_by_time ON message_actions (account, finished_at);
+CREATE INDEX IF NOT EXISTS message_actions_by_age ON message_actions (finished_at);
+
 CREATE TABLE IF NOT EXISTS api_tokens (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,

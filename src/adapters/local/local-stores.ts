@@ -2,6 +2,7 @@ import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
 import type { Clock } from '../../ports/services.js';
 import { openLocalDatabase, persistentKey } from './database.js';
 import { MemoryEndpointThrottle } from './memory-endpoint-throttle.js';
+import { SqliteActionLog } from './sqlite-action-log.js';
 import { SqliteAttemptLog } from './sqlite-attempt-log.js';
 import { SqliteBlobStore } from './sqlite-blob-store.js';
 import { SqliteApiTokens, SqliteManagedDocuments } from './sqlite-management-store.js';
@@ -14,6 +15,7 @@ import { WriteBatcher } from './write-batcher.js';
 export interface LocalStores {
   readonly state: SqliteStateStore;
   readonly attempts: SqliteAttemptLog;
+  readonly actions: SqliteActionLog;
   readonly throttle: MemoryEndpointThrottle;
   readonly oauth2Tokens: SqliteOAuth2TokenStore;
   readonly ingest: SqliteQueue<IngestRecord>;
@@ -31,6 +33,7 @@ export function openLocalStores(dataDir: string, clock: Clock): LocalStores {
   return {
     state: new SqliteStateStore(db, clock, writes),
     attempts: new SqliteAttemptLog(db, writes),
+    actions: new SqliteActionLog(db, writes),
     throttle: new MemoryEndpointThrottle(clock),
     oauth2Tokens: new SqliteOAuth2TokenStore(db),
     ingest: new SqliteQueue<IngestRecord>(db, 'ingest', clock, writes),

@@ -57,13 +57,16 @@ const MessageActionRequest = messageActionSchema({
     ),
 }).openapi('MessageAction', { example: { type: 'move', to: 'Tickets', requestId: 'ticket-4711' } });
 
+const MovedTo = z
+  .object({ mailbox: z.string(), uidValidity: z.string().nullable(), uid: z.number().int().nullable() })
+  .openapi('MovedMessage');
+
 const MessageActionDone = z
   .object({
     requestId: z.string(),
-    movedTo: z
-      .object({ mailbox: z.string(), uidValidity: z.string().nullable(), uid: z.number().int().nullable() })
-      .optional()
-      .describe('where a moved message is now (uidValidity and uid where the server says: COPYUID)'),
+    movedTo: MovedTo.optional().describe(
+      'where a moved message is now (uidValidity and uid where the server says: COPYUID)',
+    ),
   })
   .openapi('MessageActionDone');
 
@@ -89,6 +92,60 @@ export const messageActionRoute = createRoute({
   },
 });
 
+const ActionRecordSchema = z
+  .object({
+    id: z
+      .string()
+      .describe(
+        '`request_<requestId>` (through this API) or `after_<eventId>` (a subscription’s afterDelivery)',
+      ),
+    messageRef: z.string().describe('`<uidValidity>:<uid>:<mailbox>`, as the event named the message'),
+    actions: z.array(
+      z.object({
+        type: z.enum(['mark-seen', 'add-flags', 'remove-flags', 'move', 'delete']),
+        flags: z.array(z.string()).optional(),
+        to: z.string().optional(),
+        requestId: z.string().describe('what the events the action caused carry in `causedBy`'),
+      }),
+    ),
+    outcomes: z
+      .array(
+        z.object({
+          kind: z.enum(['done', 'stale', 'gone', 'refused']),
+          requestId: z.string().optional(),
+          movedTo: MovedTo.optional(),
+          detail: z.string().optional(),
+        }),
+      )
+      .describe('one per action run, in order: the actions after one not done were skipped'),
+    unreached: z
+      .string()
+      .nullable()
+      .describe('why the action after the last outcome could not run: the server could not be reached'),
+    filedAt: z.string().describe('ISO 8601'),
+    finishedAt: z.string().describe('ISO 8601'),
+  })
+  .openapi('ActionRecord');
+
+export const listActionsRoute = createRoute({
+  operationId: 'listActions',
+  method: 'get',
+  path: '/v1/accounts/{id}/actions',
+  ...needs('read'),
+  summary: 'The message actions run on an account, newest first: through this API and after delivery',
+  description:
+    'What each action came to, for a message that did not move or a flag that was not set. Kept as long as the ' +
+    'retention period (local mode) or a day (AWS mode, where the commands themselves are the log).',
+  request: {
+    params: z.object({ id: z.string().pipe(identifier).openapi({ example: 'support' }) }),
+    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+  },
+  responses: {
+    200: json(z.object({ data: z.array(ActionRecordSchema) }).openapi('ActionList'), 'actions'),
+    ...problems(401, 404, 422),
+  },
+});
+
 function coordinatesOf(account: string, messageRef: string): MessageCoordinates {
   const [, uidValidity = '', uid = '', mailbox = ''] = MESSAGE_REF.exec(messageRef) ?? [];
   return { account, mailbox, uidValidity, uid: Number(uid) };
@@ -109,6 +166,31 @@ export function registerMessages(app: OpenAPIHono, backend: ManagementBackend): 
           ? `no stored message ${messageRef} in account "${id}": never seen by idlehook, or older than the retention period`
           : `message ${messageRef} was stored by an earlier version of idlehook, without what reading it again needs`,
     });
+  });
+
+  app.openapi(listActionsRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    if (!(await backend.directory.account(id))) return notFound(c, `account "${id}"`);
+    const records = await backend.actions.listActions(id, c.req.valid('query').limit);
+    return c.json(
+      {
+        data: records.map(({ command, result, finishedAt }) => ({
+          id: command.id,
+          messageRef: `${command.message.uidValidity}:${command.message.uid}:${command.message.mailbox}`,
+          actions: command.steps.map(({ action, requestId }) => ({
+            type: action.type,
+            ...('flags' in action ? { flags: [...action.flags] } : {}),
+            ...('to' in action ? { to: action.to } : {}),
+            requestId,
+          })),
+          outcomes: result.outcomes.map((outcome) => ({ ...outcome })),
+          unreached: result.unreached ?? null,
+          filedAt: new Date(command.filedAt).toISOString(),
+          finishedAt: new Date(finishedAt).toISOString(),
+        })),
+      },
+      200,
+    );
   });
 
   app.openapi(messageActionRoute, async (c) => {

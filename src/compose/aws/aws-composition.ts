@@ -143,7 +143,7 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     throttle: new DynamoDbEndpointThrottle(table, clock),
     logger,
     accounts,
-    actionCommands: new DynamoDbActionCommands(table, env.IDLEHOOK_SHARD_COUNT, () =>
+    actionCommands: new DynamoDbActionCommands(table, env.IDLEHOOK_SHARD_COUNT, clock, () =>
       accounts.commandsFiled(),
     ),
     leases: new DynamoDbLeaseStore(table, clock),

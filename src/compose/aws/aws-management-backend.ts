@@ -81,6 +81,8 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
         timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
       }),
     attempts: aws.attempts,
+    // The commands themselves, kept a day: the action log of AWS mode.
+    actions: aws.actionCommands,
     subscriptionStatus: aws.state,
     clock: aws.clock,
     logger: aws.logger,

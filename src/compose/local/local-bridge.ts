@@ -25,6 +25,7 @@ import {
   SOURCE_BYTES_IN_FLIGHT,
 } from '../../domain/byte-budget.js';
 import { errorMessage } from '../../domain/errors.js';
+import { type ActionOutcome, requestCommand } from '../../domain/message-actions.js';
 import { runCommand } from '../../imap/action-commands.js';
 import { LoginPacer } from '../../imap/login-pacer.js';
 import { StatusBoard } from '../../imap/status-board.js';
@@ -94,6 +95,19 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
   let reconcileAccounts = async (): Promise<void> => {};
   // Set once the watcher exists: until then no account is held, and an action finds none.
   let actOnMessage: NonNullable<ManagementBackend['actOnMessage']> = async () => undefined;
+  /** An action through the API, noted in the account's action log once it ran (or could not reach the server). */
+  const actAndRecord: ManagementBackend['actOnMessage'] = async (message, action, requestId) => {
+    const command = requestCommand(message, action, requestId, clock.now());
+    let outcome: ActionOutcome | undefined;
+    try {
+      outcome = await actOnMessage(message, action, requestId);
+    } catch (error) {
+      await stores.actions.record(command, { outcomes: [], unreached: errorMessage(error) }, clock.now());
+      throw error;
+    }
+    if (outcome) await stores.actions.record(command, { outcomes: [outcome] }, clock.now());
+    return outcome;
+  };
   const guard = destinationGuardFor(config.delivery);
   const http = new NodeHttpSender(guard);
   const tokenEndpoint = new HttpTokenEndpoint(guard);
@@ -112,7 +126,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     guard,
     logger,
     accountsChanged: () => reconcileAccounts(),
-    actOnMessage: (message, action, requestId) => actOnMessage(message, action, requestId),
+    actOnMessage: (message, action, requestId) => actAndRecord(message, action, requestId),
     connect: { signer: connectSigner, baseUrl: () => connectBaseUrl() },
   });
   // Browsers come back to the public listener where there is one; otherwise to this machine's loopback.
@@ -244,12 +258,14 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     delivered: (record, subscription, routedAmong) =>
       void runAfterDelivery(record, subscription, routedAmong.values(), {
         log: state,
-        perform: (command) =>
-          runCommand(
+        perform: async (command) => {
+          const result = await runCommand(
             command,
             (message, action, requestId) => actOnMessage(message, action, requestId),
             logger,
-          ),
+          );
+          await stores.actions.record(command, result, clock.now());
+        },
         clock,
         logger,
       }).catch((error: unknown) =>
@@ -278,6 +294,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       blobs: await blobs.pruneOlderThan(cutoff),
       deliveries: await state.pruneDeliveredOlderThan(cutoff),
       attempts: await stores.attempts.pruneOlderThan(cutoff),
+      actions: await stores.actions.pruneOlderThan(cutoff),
     };
     if (removed.blobs + removed.deliveries + removed.attempts > 0)
       logger.info('pruned local data past retention', removed);

@@ -78,6 +78,7 @@ export function localManagementBackend(parts: {
         timeoutMs: config.delivery.timeoutSeconds * 1000,
       }),
     attempts: stores.attempts,
+    actions: stores.actions,
     retries: parts.retries,
     subscriptionStatus: stores.state,
     readMessage: async (coordinates) =>
