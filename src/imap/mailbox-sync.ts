@@ -96,7 +96,14 @@ export class MailboxSync {
   /** The EXISTS count when the last catch-up finished; undefined before the first. */
   private knownExists: number | undefined;
   private requested = false;
+  /** A sync was asked for by the server's news (EXISTS, flags, expunges) or our own, not only by the check. */
+  private signalled = false;
   private checkRequested = false;
+  /**
+   * The mailbox as the check's STATUS described it (UIDVALIDITY, UIDNEXT, MESSAGES, HIGHESTMODSEQ) before a sync
+   * that then completed: a later check finding the same has nothing to catch up on, and skips the FETCHes.
+   */
+  private settledAs: string | undefined;
   /** The account's folders are listed with the periodic check, by the designated session only. */
   private foldersDue = false;
   private running: Promise<void> | undefined;
@@ -125,6 +132,11 @@ export class MailboxSync {
 
   /** Called on open and on every EXISTS; runs coalesced, one sync at a time. */
   request(): void {
+    this.signalled = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
     this.requested = true;
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
@@ -159,7 +171,7 @@ export class MailboxSync {
     this.checkRequested = true;
     this.foldersDue = true;
     this.liveness.asked();
-    this.request();
+    this.schedule();
   }
 
   onFailure(listener: (error: unknown) => void): void {
@@ -223,15 +235,20 @@ export class MailboxSync {
         this.knownExists = undefined;
       }
       const firstSync = this.cursor === undefined;
+      const signalled = this.signalled;
+      this.signalled = false;
+      let seenAs: string | undefined;
       if (this.checkRequested) {
         this.checkRequested = false;
-        await this.checkMailbox();
+        seenAs = await this.checkMailbox();
         this.liveness.answered();
       }
       if ((firstSync || this.foldersDue) && this.deps.folders?.designated()) {
         this.foldersDue = false;
         await this.deps.folders.report(await listFolders(this.client));
       }
+      // A check of a mailbox that shows what the last completed sync saw, with no news since: IDLE told us all.
+      if (!signalled && !options.reselected && seenAs !== undefined && seenAs === this.settledAs) return;
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();
       const lastUidBefore = this.cursor.lastUid;
@@ -240,6 +257,8 @@ export class MailboxSync {
       const { announced, changesQueued } = await this.catchUp(this.cursor, told);
       if (!changesQueued) await this.catchUpChanges(told);
       if (!this.client.enabled.has('QRESYNC')) await this.compareUids(lastUidBefore, announced);
+      // What the check's STATUS saw is caught up on now (the sync ran after it).
+      if (seenAs !== undefined) this.settledAs = seenAs;
       this.status.state = 'idle';
     } finally {
       lock.release();
@@ -251,10 +270,16 @@ export class MailboxSync {
    * Dovecot sends nothing, and IDLE would wait forever. STATUS reads the mailbox as it is now; a different
    * UIDVALIDITY (RFC 9051 2.3.1.1) means the session must reconnect and re-baseline.
    */
-  private async checkMailbox(): Promise<void> {
+  private async checkMailbox(): Promise<string | undefined> {
     const selected = this.client.mailbox;
-    if (!selected) return;
-    const current = await this.client.status(this.mailbox, { uidValidity: true });
+    if (!selected) return undefined;
+    const condstore = this.client.enabled.has('CONDSTORE');
+    const current = await this.client.status(this.mailbox, {
+      uidValidity: true,
+      uidNext: true,
+      messages: true,
+      ...(condstore ? { highestModseq: true } : {}),
+    });
     // The cursor's UIDVALIDITY where SELECT gave none (it was then asked for by STATUS).
     const known = this.cursor?.uidValidity ?? uidValidityOf(selected);
     if (
@@ -263,6 +288,9 @@ export class MailboxSync {
     ) {
       throw new UidValidityChangedError(this.mailbox);
     }
+    // A server that leaves out UIDNEXT or MESSAGES describes too little to skip a sync on.
+    if (current.uidNext === undefined || current.messages === undefined) return undefined;
+    return [current.uidValidity, current.uidNext, current.messages, current.highestModseq].join('/');
   }
 
   private async startingCursor(): Promise<MailboxCursor> {
@@ -477,7 +505,10 @@ export class MailboxSync {
       if (record.body.kind === 'event' && record.body.event.type === 'message.deleted')
         this.deletedAnnounced.add(record.body.event.data.uid);
     // Expunges first seen in this look's own answer: look once more, reading HIGHESTMODSEQ first.
-    if (this.expungesSeen && !highestModseqBefore) this.requested = true;
+    if (this.expungesSeen && !highestModseqBefore) {
+      this.signalled = true;
+      this.requested = true;
+    }
     // Told once per sync: a later look in this sync finds the same change again when the cursor lags behind it.
     for (const [uid, modseq] of changes.announced) justAnnounced.set(uid, modseq);
     return changes.modseq ?? cursor.highestModseq;
