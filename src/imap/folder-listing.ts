@@ -10,6 +10,10 @@ export interface FolderReporter {
 
 /** One LIST with each folder's UIDVALIDITY (LIST-STATUS where offered, else STATUS per folder, by imapflow). */
 export async function listFolders(client: ImapFlow): Promise<FolderEntry[]> {
+  // imapflow follows a LIST in which no folder came back subscribed with an LSUB, to learn subscriptions this
+  // listing never uses: one round trip per account per check interval, for nothing. Its own latch (set where a
+  // server rejects LSUB) turns that off for the connection; a version without the latch only costs the LSUB.
+  (client as unknown as { skipLsub: boolean }).skipLsub = true;
   const listed = await client.list({ statusQuery: { uidValidity: true } });
   return listed
     .map((m) => {
