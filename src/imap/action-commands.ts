@@ -92,6 +92,8 @@ export const COMMAND_EXPIRY_MS = 10 * 60_000;
 
 /** How often the runner looks whether a command was filed (it reads counts the account listing already read). */
 const LOOK_EVERY_MS = 500;
+/** How often a shard whose commands wait for an account this task does not watch yet is read again. */
+const WAITING_LOOK_EVERY_MS = 5_000;
 
 export interface ActionCommandRunnerDependencies {
   readonly inbox: ActionCommandInbox;
@@ -119,6 +121,7 @@ export class ActionCommandRunner {
   private readonly seen = new Map<number, number>();
   /** Shards with a command left for an account this task had not started watching yet. */
   private waiting = new Set<number>();
+  private nextWaitingLookAt = 0;
   private readonly running = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private looking: Promise<void> = Promise.resolve();
@@ -143,6 +146,11 @@ export class ActionCommandRunner {
     this.stopped = true;
     clearInterval(this.timer);
     await this.looking;
+    await this.settled();
+  }
+
+  /** Resolves once the commands under way have run. */
+  async settled(): Promise<void> {
     await Promise.all(this.running.values());
   }
 
@@ -152,13 +160,17 @@ export class ActionCommandRunner {
     const counts = this.deps.inbox.filedCounts();
     const due = this.deps.heldShards().filter((shard) => {
       const count = counts.get(shard) ?? 0;
-      return count !== (this.seen.get(shard) ?? 0) || this.waiting.has(shard);
+      return (
+        count !== (this.seen.get(shard) ?? 0) ||
+        (this.waiting.has(shard) && this.deps.clock.now() >= this.nextWaitingLookAt)
+      );
     });
     if (due.length === 0) return;
     const pending = await this.deps.inbox.pending(due);
     // The counts as read before the commands: one filed since shows as a moved count at the next look.
     for (const shard of due) this.seen.set(shard, counts.get(shard) ?? 0);
-    const waiting = new Set<number>();
+    // Shards not read this time keep waiting; the ones read wait again only if a command still does.
+    const waiting = new Set([...this.waiting].filter((shard) => !due.includes(shard)));
     for (const command of pending) {
       const key = `${command.message.account}#${command.id}`;
       if (this.running.has(key)) continue;
@@ -181,6 +193,7 @@ export class ActionCommandRunner {
       this.running.set(key, run);
     }
     this.waiting = waiting;
+    this.nextWaitingLookAt = this.deps.clock.now() + WAITING_LOOK_EVERY_MS;
   }
 
   private async run(command: ActionCommand, expired: boolean): Promise<void> {
