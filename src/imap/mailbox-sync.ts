@@ -238,10 +238,12 @@ export class MailboxSync {
       const signalled = this.signalled;
       this.signalled = false;
       let seenAs: string | undefined;
-      if (this.checkRequested) {
+      // The first sync reads STATUS too: what it leaves settled lets the first check be a quiet one.
+      if (this.checkRequested || firstSync) {
+        const checking = this.checkRequested;
         this.checkRequested = false;
         seenAs = await this.checkMailbox();
-        this.liveness.answered();
+        if (checking) this.liveness.answered();
       }
       if ((firstSync || this.foldersDue) && this.deps.folders?.designated()) {
         this.foldersDue = false;
