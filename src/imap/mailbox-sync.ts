@@ -242,6 +242,9 @@ export class MailboxSync {
       if (this.checkRequested || firstSync) {
         const checking = this.checkRequested;
         this.checkRequested = false;
+        // NOOP first, the poll RFC 9051 6.1.2 names: a server that has not told us of a change yet (one without
+        // IDLE, or whose IDLE lags) reports it now, and each report signals.
+        if (checking) await this.client.noop();
         seenAs = await this.checkMailbox();
         if (checking) this.liveness.answered();
       }
@@ -249,8 +252,18 @@ export class MailboxSync {
         this.foldersDue = false;
         await this.deps.folders.report(await listFolders(this.client));
       }
-      // A check of a mailbox that shows what the last completed sync saw, with no news since: IDLE told us all.
-      if (!signalled && !options.reselected && seenAs !== undefined && seenAs === this.settledAs) return;
+      // A check with no news since the last completed sync, of a mailbox that shows what that sync saw (a
+      // notification lost on the way would show as a different UIDNEXT, MESSAGES or HIGHESTMODSEQ).
+      if (
+        !signalled &&
+        !this.signalled &&
+        !options.reselected &&
+        seenAs !== undefined &&
+        seenAs === this.settledAs
+      )
+        return;
+      // Whatever signalled so far is caught up on below.
+      this.signalled = false;
       this.status.state = 'syncing';
       this.cursor ??= await this.startingCursor();
       const lastUidBefore = this.cursor.lastUid;
