@@ -26,7 +26,7 @@ const PAUSE_MS = 5_000;
  * Runs the steps in order, each tried up to `tries` times while its server cannot be reached; stops at the first
  * that is not done (a move after a refused flag change would leave the message where nobody looks for it).
  */
-export async function runSteps(
+async function runSteps(
   message: MessageCoordinates,
   steps: readonly ActionStep[],
   tries: number,
