@@ -1,7 +1,7 @@
 // How many idle mailboxes one bridge process holds, and at what cost: the bridge (local mode, a separate process
 // started through the real CLI) watches N accounts of one INBOX each on one Dovecot, next to a one-mailbox run of
 // the same build as the baseline.
-// Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 60 --compress --plain]
+// Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 60 --check-seconds 60 --compress --plain]
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_LOGIN_LIMITS } from '../src/config/config.js';
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     /** The bridge's login pace (imap.loginsPerSecond, imap.maxConcurrentLogins); defaults are the config's. */
     'logins-per-second': { type: 'string' },
     'concurrent-logins': { type: 'string' },
+    /** imap.checkIntervalSeconds (default 60): shorter makes the idle window hold many checks per mailbox. */
+    'check-seconds': { type: 'string' },
   },
 });
 const mailboxes = Number(values.mailboxes);
@@ -73,6 +75,7 @@ async function run(
       imap: {
         ...(values['logins-per-second'] ? { loginsPerSecond: Number(values['logins-per-second']) } : {}),
         ...(values['concurrent-logins'] ? { maxConcurrentLogins: Number(values['concurrent-logins']) } : {}),
+        ...(values['check-seconds'] ? { checkIntervalSeconds: Number(values['check-seconds']) } : {}),
       },
       accounts: users.slice(0, count).map((user) => ({
         id: user.name,
@@ -153,7 +156,8 @@ try {
     `\nidlehook density, ${mailboxes} idle mailboxes (one account each) vs 1, one Dovecot, same run, ` +
       `${values.plain ? 'plain text' : 'TLS'}, COMPRESS=DEFLATE ${values.compress ? 'on' : 'off'}, ` +
       `login pace ${values['logins-per-second'] ?? DEFAULT_LOGIN_LIMITS.perSecond}/s, ` +
-      `${values['concurrent-logins'] ?? DEFAULT_LOGIN_LIMITS.maxConcurrent} at once`,
+      `${values['concurrent-logins'] ?? DEFAULT_LOGIN_LIMITS.maxConcurrent} at once, ` +
+      `a check every ${values['check-seconds'] ?? 60} s`,
   );
   console.log(
     `  start -> all in IDLE:        ${(dense.startToIdleMs / 1000).toFixed(1)} s  (1 mailbox: ${(baseline.startToIdleMs / 1000).toFixed(1)} s)`,
