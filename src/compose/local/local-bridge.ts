@@ -296,7 +296,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       attempts: await stores.attempts.pruneOlderThan(cutoff),
       actions: await stores.actions.pruneOlderThan(cutoff),
     };
-    if (removed.blobs + removed.deliveries + removed.attempts > 0)
+    if (removed.blobs + removed.deliveries + removed.attempts + removed.actions > 0)
       logger.info('pruned local data past retention', removed);
   };
   await prune();
