@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BridgeProcess } from '../support/bridge.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
-import { commandOf, ImapProxy } from '../support/imap-proxy.js';
+import { accountBehind, commandOf, ImapProxy } from '../support/imap-proxy.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 import { waitForIdle } from '../support/scenario.js';
@@ -37,17 +37,7 @@ describe('the periodic check of an idle mailbox', () => {
     bridge = await BridgeProcess.create(
       {
         imap: { checkIntervalSeconds: 1 },
-        accounts: [
-          {
-            id: 'support',
-            host: '127.0.0.1',
-            port,
-            security: 'none',
-            user: USER.name,
-            password: { env: 'TEST_IMAP_PASSWORD' },
-            mailboxes: ['INBOX'],
-          },
-        ],
+        accounts: [accountBehind(port, USER.name)],
         subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
       },
       { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { BridgeProcess } from '../support/bridge.js';
 import { type DovecotServer, startDovecot } from '../support/dovecot.js';
-import { commandOf, ImapProxy, type ProxyScript } from '../support/imap-proxy.js';
+import { accountBehind, commandOf, ImapProxy, type ProxyScript } from '../support/imap-proxy.js';
 import { connectAppender, simpleMessage } from '../support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../support/receiver.js';
 
@@ -41,17 +41,7 @@ async function behind(
       delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2], overloadFloorSeconds: 0.2 },
       reconnect: { minDelaySeconds: 0.2, maxDelaySeconds: 1 },
       imap: { checkIntervalSeconds: 1 },
-      accounts: [
-        {
-          id: 'support',
-          host: '127.0.0.1',
-          port,
-          security: 'none',
-          user: USER.name,
-          password: { env: 'TEST_IMAP_PASSWORD' },
-          mailboxes: options.mailboxes ?? ['INBOX'],
-        },
-      ],
+      accounts: [accountBehind(port, USER.name, options.mailboxes)],
       subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
     },
     { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },

@@ -168,3 +168,16 @@ export function commandOf(line: string): { readonly tag: string; readonly name: 
   const name = first.toUpperCase() === 'UID' ? `UID ${second.toUpperCase()}` : first.toUpperCase();
   return { tag, name };
 }
+
+/** The bridge's account behind a proxy: plain text on loopback, its password from TEST_IMAP_PASSWORD. */
+export function accountBehind(port: number, user: string, mailboxes: readonly string[] = ['INBOX']) {
+  return {
+    id: 'support',
+    host: '127.0.0.1',
+    port,
+    security: 'none',
+    user,
+    password: { env: 'TEST_IMAP_PASSWORD' },
+    mailboxes: [...mailboxes],
+  };
+}
