@@ -335,11 +335,13 @@ describe('IdlehookBridge infrastructure', () => {
     );
 
     const leadingKeys = leadingKeysOf;
-    assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), ['ATTEMPTS#*', 'RETRYING#*']);
+    // A subscription's afterDelivery actions are filed as a command for the watcher task holding the account.
+    assert.deepEqual(leadingKeys(deliver, 'dynamodb:PutItem'), ['ATTEMPTS#*', 'RETRYING#*', 'COMMANDS#*']);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:PutItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:GetItem'), []);
     assert.deepEqual(leadingKeys(parse, 'dynamodb:Query'), ['SUBSCRIPTIONS']);
-    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'LEASES']);
+    // The watcher claims action commands and stores their results.
+    assert.deepEqual(leadingKeys(watcher, 'dynamodb:UpdateItem'), ['MAILBOX#*', 'LEASES', 'COMMANDS#*']);
     // Indexes are queried only in their own partitions: the watcher its shards of accounts, the API dead letters.
     const indexQueries = statements.filter((s) => JSON.stringify(s.Resource).includes('/index/'));
     assert.deepEqual(
