@@ -93,7 +93,7 @@ export const subscriptionFields = {
     .max(10)
     .optional()
     .describe(
-      'actions on the message once this endpoint answered 2xx to its message.received (local mode only so far): flag actions of every subscription that asked, then one move or delete, once each of them has its 2xx',
+      'actions on the message once this endpoint answered 2xx to its message.received: flag actions of every subscription that asked, then one move or delete, once each of them has its 2xx',
     ),
 };
 

@@ -97,6 +97,8 @@ const WAITING_LOOK_EVERY_MS = 5_000;
 
 export interface ActionCommandRunnerDependencies {
   readonly inbox: ActionCommandInbox;
+  /** Per shard, a count that moves whenever a command is filed there (read with the shards' versions). */
+  readonly filedCounts: () => ReadonlyMap<number, number>;
   /** The shards this task holds now. */
   readonly heldShards: () => readonly number[];
   readonly shardCount: number;
@@ -157,7 +159,7 @@ export class ActionCommandRunner {
   /** One look: the held shards whose count moved, or that wait for an account. */
   async look(): Promise<void> {
     if (this.stopped) return;
-    const counts = this.deps.inbox.filedCounts();
+    const counts = this.deps.filedCounts();
     const due = this.deps.heldShards().filter((shard) => {
       const count = counts.get(shard) ?? 0;
       return (

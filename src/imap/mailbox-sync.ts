@@ -235,8 +235,6 @@ export class MailboxSync {
         this.knownExists = undefined;
       }
       const firstSync = this.cursor === undefined;
-      const signalled = this.signalled;
-      this.signalled = false;
       let seenAs: string | undefined;
       // The first sync reads STATUS too: what it leaves settled lets the first check be a quiet one.
       if (this.checkRequested || firstSync) {
@@ -254,14 +252,7 @@ export class MailboxSync {
       }
       // A check with no news since the last completed sync, of a mailbox that shows what that sync saw (a
       // notification lost on the way would show as a different UIDNEXT, MESSAGES or HIGHESTMODSEQ).
-      if (
-        !signalled &&
-        !this.signalled &&
-        !options.reselected &&
-        seenAs !== undefined &&
-        seenAs === this.settledAs
-      )
-        return;
+      if (!this.signalled && !options.reselected && seenAs !== undefined && seenAs === this.settledAs) return;
       // Whatever signalled so far is caught up on below.
       this.signalled = false;
       this.status.state = 'syncing';

@@ -165,8 +165,6 @@ export interface ActionCommandOutbox {
 
 /** The watcher's side of the action commands. */
 export interface ActionCommandInbox {
-  /** Per shard, a count that moves whenever a command is filed there (read with the shards' versions). */
-  filedCounts(): ReadonlyMap<number, number>;
   /** The commands of these shards that have not run, oldest first. */
   pending(shards: readonly number[]): Promise<readonly ActionCommand[]>;
   /**

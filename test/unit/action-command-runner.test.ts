@@ -22,9 +22,6 @@ class ListedCommands implements ActionCommandInbox {
     const shard = shardOf(command.message.account, SHARDS);
     this.counts.set(shard, (this.counts.get(shard) ?? 0) + 1);
   }
-  filedCounts() {
-    return new Map(this.counts);
-  }
   async pending(shards: readonly number[]) {
     this.pendingReads += 1;
     return this.commands.filter(
@@ -48,6 +45,7 @@ function setUp() {
   const acted: string[] = [];
   const runner = new ActionCommandRunner({
     inbox,
+    filedCounts: () => new Map(inbox.counts),
     heldShards: () => Array.from({ length: SHARDS }, (_, shard) => shard),
     shardCount: SHARDS,
     lease: () => ({ epoch: 7 }),

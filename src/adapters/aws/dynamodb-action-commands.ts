@@ -51,8 +51,6 @@ export class DynamoDbActionCommands
     table: StateTable,
     private readonly shardCount: number,
     private readonly clock: Clock,
-    /** The counts as the watcher's account listing last read them (AccountChanges.commandsFiled). */
-    private readonly counts: () => ReadonlyMap<number, number> = () => new Map(),
   ) {
     super(table);
   }
@@ -108,10 +106,6 @@ export class DynamoDbActionCommands
       }),
     );
     return (Item as Pick<CommandItem, 'result'> | undefined)?.result;
-  }
-
-  filedCounts(): ReadonlyMap<number, number> {
-    return this.counts();
   }
 
   async pending(shards: readonly number[]): Promise<readonly ActionCommand[]> {

@@ -101,10 +101,7 @@ const ActionRecordSchema = z
       ),
     messageRef: z.string().describe('`<uidValidity>:<uid>:<mailbox>`, as the event named the message'),
     actions: z.array(
-      z.object({
-        type: z.enum(['mark-seen', 'add-flags', 'remove-flags', 'move', 'delete']),
-        flags: z.array(z.string()).optional(),
-        to: z.string().optional(),
+      messageActionSchema({
         requestId: z.string().describe('what the events the action caused carry in `causedBy`'),
       }),
     ),
@@ -177,12 +174,9 @@ export function registerMessages(app: OpenAPIHono, backend: ManagementBackend): 
         data: records.map(({ command, result, finishedAt }) => ({
           id: command.id,
           messageRef: `${command.message.uidValidity}:${command.message.uid}:${command.message.mailbox}`,
-          actions: command.steps.map(({ action, requestId }) => ({
-            type: action.type,
-            ...('flags' in action ? { flags: [...action.flags] } : {}),
-            ...('to' in action ? { to: action.to } : {}),
-            requestId,
-          })),
+          actions: command.steps.map(({ action, requestId }) =>
+            'flags' in action ? { ...action, flags: [...action.flags], requestId } : { ...action, requestId },
+          ),
           outcomes: result.outcomes.map((outcome) => ({ ...outcome })),
           unreached: result.unreached ?? null,
           filedAt: new Date(command.filedAt).toISOString(),

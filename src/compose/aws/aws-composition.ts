@@ -114,10 +114,6 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
   });
   // Fan-out needs who wants which events, never the signing secrets: the parse function may not read them.
   const routing = new DynamoDbSubscriptionRepository(table, undefined, clock);
-  const accounts = new DynamoDbAccountRepository(table, { secrets, sealer }, logger, {
-    shardCount: env.IDLEHOOK_SHARD_COUNT,
-    clock,
-  });
   return {
     guard,
     tokenEndpoint: new HttpTokenEndpoint(guard),
@@ -142,10 +138,11 @@ export function composeAwsAdapters(env: AwsEnvironment, clients: Partial<AwsClie
     attempts: new DynamoDbAttemptLog(table),
     throttle: new DynamoDbEndpointThrottle(table, clock),
     logger,
-    accounts,
-    actionCommands: new DynamoDbActionCommands(table, env.IDLEHOOK_SHARD_COUNT, clock, () =>
-      accounts.commandsFiled(),
-    ),
+    accounts: new DynamoDbAccountRepository(table, { secrets, sealer }, logger, {
+      shardCount: env.IDLEHOOK_SHARD_COUNT,
+      clock,
+    }),
+    actionCommands: new DynamoDbActionCommands(table, env.IDLEHOOK_SHARD_COUNT, clock),
     leases: new DynamoDbLeaseStore(table, clock),
     http: new NodeHttpSender(guard),
     subscriptions: new DynamoDbSubscriptionRepository(table, secrets, clock),

@@ -125,6 +125,7 @@ export async function startAwsWatcher(
   const ownership = options.ownership ?? shards;
   const commands = new ActionCommandRunner({
     inbox: aws.actionCommands,
+    filedCounts: () => aws.accounts.commandsFiled(),
     heldShards: () => shards?.shards ?? Array.from({ length: env.IDLEHOOK_SHARD_COUNT }, (_, shard) => shard),
     shardCount: env.IDLEHOOK_SHARD_COUNT,
     lease: (accountId) => ownership?.lease?.(accountId),
