@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { getRequestListener } from '@hono/node-server';
 import { type LocalHttpServer, startLocalHttpServer } from '../../src/adapters/local/local-http-server.js';
+import { createHttpApp } from '../../src/app/http-app.js';
 
 /** A raw GET: the path goes out byte for byte and `Host` is whatever the test says (fetch would normalise both). */
 function get(url: string, path: string, host?: string): Promise<{ status: number; body: string }> {
@@ -20,13 +22,17 @@ function get(url: string, path: string, host?: string): Promise<{ status: number
   });
 }
 
-describe('the loopback HTTP server', () => {
+describe('the loopback HTTP server with the HTTP app', () => {
   let server: LocalHttpServer;
   before(async () => {
-    server = await startLocalHttpServer(0, {
-      status: () => ({ accounts: { support: { host: 'imap.example.com' } } }),
-      blobs: { read: async (key) => (key === 'raw/x.eml' ? Buffer.from('mail') : undefined) },
-    });
+    const app = createHttpApp(
+      {
+        status: () => ({ accounts: { support: { host: 'imap.example.com' } } }),
+        blobs: { read: async (key) => (key === 'raw/x.eml' ? Buffer.from('mail') : undefined) },
+      },
+      { debug() {}, info() {}, warn() {}, error() {} },
+    );
+    server = await startLocalHttpServer(0, getRequestListener(app.fetch));
   });
   after(async () => {
     await server?.close();

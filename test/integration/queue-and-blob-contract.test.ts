@@ -3,11 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { getRequestListener } from '@hono/node-server';
 import { S3BlobStore } from '../../src/adapters/aws/s3-blob-store.js';
 import { SqsQueue } from '../../src/adapters/aws/sqs-queue.js';
 import { startLocalHttpServer } from '../../src/adapters/local/local-http-server.js';
 import { openLocalStores } from '../../src/adapters/local/local-stores.js';
 import { systemClock } from '../../src/adapters/system-clock.js';
+import { createHttpApp } from '../../src/app/http-app.js';
 import { createBlobLinkHandler } from '../../src/compose/aws/blob-link-handler.js';
 import { signBlobLink } from '../../src/domain/blob-links.js';
 import type { IngestRecord } from '../../src/pipeline/records.js';
@@ -116,7 +118,12 @@ describe('local mode (SQLite)', () => {
   const stores = openLocalStores(mkdtempSync(join(tmpdir(), 'idlehook-contract-')), systemClock);
   let queues = 0;
   before(async () => {
-    server = await startLocalHttpServer(0, { status: () => ({}), blobs: stores.blobs });
+    server = await startLocalHttpServer(
+      0,
+      getRequestListener(
+        createHttpApp({ blobs: stores.blobs }, { debug() {}, info() {}, warn() {}, error() {} }).fetch,
+      ),
+    );
     stores.blobs.setBaseUrl(server.url);
   });
   after(async () => {

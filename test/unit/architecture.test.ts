@@ -6,7 +6,7 @@ import { cyclesOf, importGraph, upwardImports } from '../support/import-graph.js
 /**
  * The layers of src/, lowest first: a file imports only its own layer and those below. The domain knows nothing
  * else; ports are types over the domain; the engine (IMAP watcher, pipeline stages, mailbox ownership) works
- * through ports; adapters implement ports; the HTTP apps serve a backend port; composition roots (compose/local,
+ * through ports; adapters implement ports; the HTTP apps serve a backend port; the one HTTP app (app/) mounts them; composition roots (compose/local,
  * compose/aws) wire it all; the CLI sits on top.
  */
 const LAYERS = [
@@ -16,6 +16,7 @@ const LAYERS = [
   ['imap', 'pipeline', 'ownership'],
   ['adapters'],
   ['api', 'connect', 'dashboard'],
+  ['app'],
   ['compose'],
   ['cli'],
 ];

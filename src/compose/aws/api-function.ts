@@ -1,8 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { type Context, Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { parseSecretJson } from '../../adapters/aws/secret-json.js';
 import { createManagementApi } from '../../api/management-api.js';
+import { createHttpApp } from '../../app/http-app.js';
+import type { HttpAppRouters } from '../../app/routers.js';
 import type { AwsEnvironment } from '../../config/aws-environment.js';
 import { parseConnectDocument } from '../../config/load-config.js';
 import { ConnectSigner, connectLink } from '../../connect/connect-links.js';
@@ -40,16 +42,15 @@ function iamCaller(c: Context): string | undefined {
 const originOf = (requestUrl: string) => new URL(requestUrl).origin;
 
 /**
- * The app: the management API, the dashboard, and the connect flow where the stack configures one (read from its
- * secrets).
+ * The HTTP app's routers in AWS mode: the management API, the dashboard, and the connect flow where the stack
+ * configures one (read from its secrets). Blob links have a function of their own (blob-link-handler.ts).
  */
-async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ Bindings: LambdaBindings }>> {
+async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono> {
   const base = awsManagementBackend(aws, env);
-  // Bindings are the Lambda event and context (hono/aws-lambda), handed on to the apps below.
-  const app = new Hono<{ Bindings: LambdaBindings }>();
   const configArn = env.IDLEHOOK_CONNECT_CONFIG_ARN;
   const keyArn = env.IDLEHOOK_CONNECT_KEY_ARN;
   let backend: ManagementBackend = base;
+  let connect: HttpAppRouters['connect'];
   if (configArn && keyArn) {
     const [document, key] = await Promise.all([aws.secrets.resolve(configArn), aws.secrets.resolve(keyArn)]);
     const config = parseConnectDocument(parseSecretJson(document, configArn), `the secret ${configArn}`);
@@ -59,7 +60,7 @@ async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ 
       connectLink: (request: LinkRequest, requestUrl: string) =>
         connectLink(config, signer, originOf(requestUrl), request, aws.clock.now()),
     };
-    const connect = createConnectRoutes({
+    const routes = createConnectRoutes({
       config,
       signer,
       flows: aws.connectFlows,
@@ -67,7 +68,7 @@ async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ 
       backend,
       tokenEndpoint: aws.tokenEndpoint,
     });
-    app.all('/connect/*', (c) => connect.fetch(c.req.raw, c.env));
+    connect = async () => routes;
   }
   // The page is on the internet: its data needs a token even before the first one exists.
   const dashboard = createDashboard(backend, {
@@ -75,14 +76,14 @@ async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono<{ 
     messageDetails:
       env.IDLEHOOK_DASHBOARD_MESSAGE_DETAILS === 'true' ? messageDetailsReader(aws.blobs) : undefined,
   });
-  app.all('/dashboard', (c) => dashboard.fetch(c.req.raw, c.env));
-  app.all('/dashboard/*', (c) => dashboard.fetch(c.req.raw, c.env));
   const api = createManagementApi(
     backend,
     env.IDLEHOOK_IAM_ACCESS === 'true' ? { platformCaller: iamCaller } : {},
   );
-  app.all('*', (c) => api.fetch(c.req.raw, c.env));
-  return app;
+  return createHttpApp(
+    { api: async () => api, dashboard: async () => dashboard, ...(connect ? { connect } : {}) },
+    aws.logger,
+  );
 }
 
 /**

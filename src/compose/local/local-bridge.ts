@@ -1,6 +1,5 @@
-import type { RequestListener } from 'node:http';
-import type { getRequestListener } from '@hono/node-server';
 import { destinationGuardFor } from '../../adapters/http/destination-guard.js';
+import { lazyFetchListener } from '../../adapters/http/fetch-listener.js';
 import { LoopbackReceiverWake } from '../../adapters/http/loopback-receiver-wake.js';
 import { NodeHttpSender } from '../../adapters/http/node-http-sender.js';
 import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
@@ -15,6 +14,7 @@ import { QueueWorker } from '../../adapters/local/queue-worker.js';
 import { sqliteRetryQueue } from '../../adapters/local/retry-queue.js';
 import { PrometheusMetrics } from '../../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../../adapters/system-clock.js';
+import { buildOnce, type HttpAppRouters } from '../../app/routers.js';
 import type { Config } from '../../config/config.js';
 import { ConfigError } from '../../config/load-config.js';
 import { ConnectSigner } from '../../connect/connect-links.js';
@@ -53,28 +53,6 @@ const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 
 /** Parsing is CPU-bound on this thread; concurrency here only lets receives lease records in batches. */
 const PARSE_CONCURRENCY = 16;
-
-type FetchHandler = Parameters<typeof getRequestListener>[0];
-
-/**
- * A Hono app's listener, loaded with the first request: a bridge whose API, dashboard and connect flow nobody
- * opens keeps Hono and the OpenAPI schemas out of its memory (issue 11's idle figure).
- */
-function lazyApp(logger: Logger, build: () => Promise<{ readonly fetch: FetchHandler }>): RequestListener {
-  let loaded: Promise<RequestListener> | undefined;
-  return (request, response) => {
-    loaded ??= Promise.all([import('@hono/node-server'), build()]).then(([{ getRequestListener }, app]) =>
-      getRequestListener(app.fetch),
-    );
-    loaded.then(
-      (listener) => listener(request, response),
-      (error: unknown) => {
-        logger.error('loading an HTTP route failed', { path: request.url, error: errorMessage(error) });
-        response.writeHead(500).end();
-      },
-    );
-  };
-}
 
 /** Local mode: watcher, parse stage and deliver stage in one process, on SQLite and local files. */
 export async function startLocalBridge(config: Config, logger: Logger): Promise<LocalBridge> {
@@ -139,12 +117,12 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     ],
     deadLetters: () => state.deadLetterCount(),
   });
-  const apiListener = lazyApp(logger, async () =>
+  const api = buildOnce(async () =>
     (await import('../../api/management-api.js')).createManagementApi(backend),
   );
-  const connectListener =
+  const connect =
     connectConfig &&
-    lazyApp(logger, async () =>
+    buildOnce(async () =>
       (await import('../../connect/connect-routes.js')).createConnectRoutes({
         config: connectConfig,
         signer: connectSigner,
@@ -157,7 +135,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
         tokenEndpoint,
       }),
     );
-  const dashboardListener = lazyApp(logger, async () => {
+  const dashboard = buildOnce(async () => {
     const [{ createDashboard }, { messageDetailsReader }] = await Promise.all([
       import('../../dashboard/dashboard.js'),
       import('../../dashboard/message-details.js'),
@@ -168,34 +146,43 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
       messageDetails: config.dashboard.showMessageDetails ? messageDetailsReader(blobs) : undefined,
     });
   });
-  server = await startLocalHttpServer(config.http.port, {
-    blobs,
-    status: () => ({
-      accounts: status.snapshot(),
-      queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
-      // Deliveries waiting for their next attempt after failed ones, by subscription.
-      retrying: [...retryingBySubscription(retries.pending())].map(
-        ([subscriptionId, { count, nextAttemptAt }]) => ({
-          subscriptionId,
-          deliveries: count,
-          nextAttemptAt: new Date(nextAttemptAt).toISOString(),
-        }),
-      ),
+  /** The one HTTP app with these routers, loaded with the listener's first request. */
+  const appListener = (routers: HttpAppRouters) =>
+    lazyFetchListener(
+      async () => (await import('../../app/http-app.js')).createHttpApp(routers, logger),
+      (error) => logger.error('loading the HTTP app failed', { error: errorMessage(error) }),
+    );
+  server = await startLocalHttpServer(
+    config.http.port,
+    appListener({
+      blobs,
+      status: () => ({
+        accounts: status.snapshot(),
+        queues: { ingest: ingest.depth(), delivery: deliveries.depth() },
+        // Deliveries waiting for their next attempt after failed ones, by subscription.
+        retrying: [...retryingBySubscription(retries.pending())].map(
+          ([subscriptionId, { count, nextAttemptAt }]) => ({
+            subscriptionId,
+            deliveries: count,
+            nextAttemptAt: new Date(nextAttemptAt).toISOString(),
+          }),
+        ),
+      }),
+      api,
+      dashboard,
+      ...(connect ? { connect } : {}),
+      metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     }),
-    api: apiListener,
-    dashboard: dashboardListener,
-    ...(connectListener ? { connect: connectListener } : {}),
-    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
-  });
+  );
   // Links in events name the address receivers can reach: the public listener's, where there is one.
   blobs.setBaseUrl(config.http.public?.url ?? server.url);
   const publicServer =
     config.http.public &&
-    (await startPublicHttpServer(config.http.public, {
-      api: apiListener,
-      blobs,
-      ...(connectListener ? { connect: connectListener } : {}),
-    }).catch(async (error: unknown) => {
+    (await startPublicHttpServer(
+      config.http.public,
+      // Other machines reach the API, the connect flow and blob links; status, metrics and the dashboard stay here.
+      appListener({ api, blobs, ...(connect ? { connect } : {}) }),
+    ).catch(async (error: unknown) => {
       await server.close();
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
       throw new ConfigError('the config', [
