@@ -24,6 +24,7 @@ const { values } = parseArgs({
   },
 });
 const total = Number(values.messages);
+const IDLE_AFTER_MS = 30_000;
 const mailboxes = ['INBOX', 'Support', 'Sales', 'Billing', 'Orders', 'Returns', 'Press', 'Jobs'].slice(
   0,
   Number(values.mailboxes),
@@ -105,6 +106,9 @@ const machineBusyCores =
 const { user: receiverUser, system: receiverSystem } = process.cpuUsage(receiverCpuBefore);
 const receiverCpuMs = (receiverUser + receiverSystem) / 1000;
 const peak = bridge.peakRssMiB();
+// Idle again: what the process keeps once the burst is over (issue 31's bound is 100 MB).
+await new Promise((resolve) => setTimeout(resolve, IDLE_AFTER_MS));
+const idleAfter = await memoryOf(bridge);
 await bridge.kill('SIGTERM');
 
 // 3. The floor: the given libraries alone, on the same messages (both bursts), in a process of their own.
@@ -137,6 +141,9 @@ console.log(
 );
 console.log(`  webhooks per mailbox: ${[...perMailbox].map(([m, n]) => `${m} ${n}`).join(', ')}`);
 console.log(`  bridge peak RSS ${peak.toFixed(0)} MiB`);
+console.log(
+  `  bridge RSS ${IDLE_AFTER_MS / 1000} s after the catch-up  ${idleAfter.rssMiB.toFixed(0)} MiB (V8 heap ${idleAfter.heapUsedMiB.toFixed(0)} MiB used of ${idleAfter.heapTotalMiB.toFixed(0)}, external ${idleAfter.externalMiB.toFixed(0)} MiB)`,
+);
 const perMessage = (ms: number) => ms / floor.messages;
 const floorMs = perMessage(floor.fetchCpuMs + floor.parseCpuMs + floor.sendCpuMs);
 console.log(
@@ -155,6 +162,26 @@ console.log(
 console.log(
   `  ${cpus().length} cores busy, no work of idlehook's own     ${((cpus().length * 1000) / (floorMs + othersMs)).toFixed(0)} msg/s at most (cores x 1000 / (floor + Dovecot + receiver), per message)`,
 );
+
+/** The bridge's resident memory and V8's heap, from /proc and the default figures its /metrics exports. */
+async function memoryOf(process: typeof bridge): Promise<{
+  rssMiB: number;
+  heapUsedMiB: number;
+  heapTotalMiB: number;
+  externalMiB: number;
+}> {
+  // RSS before the request: answering it loads the HTTP app.
+  const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${process.pid}/status`, 'utf8'))?.[1]);
+  const text = await (await fetch(`${process.url}/metrics`)).text();
+  const mib = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  return {
+    rssMiB: rssKb / 1024,
+    heapUsedMiB: mib('nodejs_heap_size_used_bytes'),
+    heapTotalMiB: mib('nodejs_heap_size_total_bytes'),
+    externalMiB: mib('nodejs_external_memory_bytes'),
+  };
+}
 
 /** Jiffies the machine spent, in all and busy, from /proc/stat's first line (user to steal; guest time is inside user). */
 function machineCpu(): { total: number; busy: number } {

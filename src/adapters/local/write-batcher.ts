@@ -8,8 +8,14 @@ import type { LocalDatabase } from './database.js';
 export class WriteBatcher {
   private pending: { write: () => void; reject: (error: unknown) => void; settle: () => void }[] = [];
   private scheduled = false;
+  /** Made once, not per batch: better-sqlite3 builds new wrapper functions at each transaction() call. */
+  private readonly runBatch;
 
-  constructor(private readonly db: LocalDatabase) {}
+  constructor(db: LocalDatabase) {
+    this.runBatch = db.transaction((batch: readonly { write: () => void }[]) => {
+      for (const item of batch) item.write();
+    });
+  }
 
   /** Runs `write` inside the next batch transaction and resolves with its result once that has committed. */
   write<T>(write: () => T): Promise<T> {
@@ -34,9 +40,7 @@ export class WriteBatcher {
     const batch = this.pending;
     this.pending = [];
     try {
-      this.db.transaction(() => {
-        for (const item of batch) item.write();
-      })();
+      this.runBatch(batch);
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
