@@ -6,9 +6,16 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank] as number;
 }
 
-export function summary(values: readonly number[]): { p50: number; p95: number; p99: number; n: number } {
+export function summary(values: readonly number[]): {
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  n: number;
+} {
   return {
     p50: percentile(values, 50),
+    p90: percentile(values, 90),
     p95: percentile(values, 95),
     p99: percentile(values, 99),
     n: values.length,

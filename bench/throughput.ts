@@ -78,6 +78,9 @@ function rate(count: number, ms: number): string {
 // 1. Live burst: the bridge is running and in IDLE when the burst starts.
 await bridge.start();
 await waitForIdle(bridge);
+// The same build idle before any mail: the baseline for the idle figure after the bursts.
+await new Promise((resolve) => setTimeout(resolve, 5000));
+const idleBefore = await memoryOf(bridge);
 const liveCpuBefore = bridge.cpuSeconds();
 const liveStart = performance.now();
 const appendMs = await appendBurst('live');
@@ -141,8 +144,11 @@ console.log(
 );
 console.log(`  webhooks per mailbox: ${[...perMailbox].map(([m, n]) => `${m} ${n}`).join(', ')}`);
 console.log(`  bridge peak RSS ${peak.toFixed(0)} MiB`);
+const memory = (m: typeof idleAfter) =>
+  `${m.rssMiB.toFixed(0)} MiB (V8 heap ${m.heapUsedMiB.toFixed(0)} MiB used of ${m.heapTotalMiB.toFixed(0)}, external ${m.externalMiB.toFixed(0)} MiB)`;
+console.log(`  bridge RSS idle before the live burst       ${memory(idleBefore)}`);
 console.log(
-  `  bridge RSS ${IDLE_AFTER_MS / 1000} s after the catch-up  ${idleAfter.rssMiB.toFixed(0)} MiB (V8 heap ${idleAfter.heapUsedMiB.toFixed(0)} MiB used of ${idleAfter.heapTotalMiB.toFixed(0)}, external ${idleAfter.externalMiB.toFixed(0)} MiB)`,
+  `  bridge RSS ${IDLE_AFTER_MS / 1000} s after the catch-up           ${memory(idleAfter)}; ${(idleAfter.rssMiB / idleBefore.rssMiB).toFixed(2)}x the idle figure before`,
 );
 const perMessage = (ms: number) => ms / floor.messages;
 const floorMs = perMessage(floor.fetchCpuMs + floor.parseCpuMs + floor.sendCpuMs);
