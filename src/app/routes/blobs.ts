@@ -15,7 +15,9 @@ export function serveBlobs(
     const content = await blobs.read(key, url.searchParams.get('signature') ?? '');
     if (!content) return c.body(null, 404);
     const type = key.startsWith('raw/') ? 'message/rfc822' : 'application/octet-stream';
-    return c.body(new Uint8Array(content), 200, {
+    // A view of the stored bytes, not a copy (raw messages run to megabytes).
+    const bytes = new Uint8Array(content.buffer as ArrayBuffer, content.byteOffset, content.byteLength);
+    return c.body(bytes, 200, {
       'content-type': type,
       'content-length': String(content.length),
     });
