@@ -8,18 +8,6 @@ export interface FetchApp {
 /** A router built at its first request, so that what nobody opens is never loaded. */
 export type LazyRouter = () => Promise<FetchApp>;
 
-/** A lazy router that builds once, however many apps mount it (local mode's loopback and public listeners). */
-export function buildOnce(build: LazyRouter): LazyRouter {
-  let built: Promise<FetchApp> | undefined;
-  return () => {
-    built ??= build().catch((error: unknown) => {
-      built = undefined; // the next request tries again
-      throw error;
-    });
-    return built;
-  };
-}
-
 /** The resources one listener serves; the ones left out are 404s (the public listener has no status or dashboard). */
 export interface HttpAppRouters {
   /** The management API, under /v1/ (it authenticates every request itself). */

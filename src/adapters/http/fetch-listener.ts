@@ -1,4 +1,5 @@
 import type { RequestListener } from 'node:http';
+import { buildOnce } from '../../domain/build-once.js';
 
 /** Anything that answers a fetch Request: a Hono app. */
 interface FetchApp {
@@ -14,15 +15,15 @@ export function lazyFetchListener(
   load: () => Promise<FetchApp>,
   onLoadFailure: (error: unknown) => void,
 ): RequestListener {
-  let loaded: Promise<RequestListener> | undefined;
-  return (request, response) => {
-    loaded ??= Promise.all([import('@hono/node-server'), load()]).then(([{ getRequestListener }, app]) =>
+  const listener = buildOnce(() =>
+    Promise.all([import('@hono/node-server'), load()]).then(([{ getRequestListener }, app]) =>
       getRequestListener((req) => app.fetch(req)),
-    );
-    loaded.then(
-      (listener) => listener(request, response),
+    ),
+  );
+  return (request, response) => {
+    listener().then(
+      (answer) => answer(request, response),
       (error: unknown) => {
-        loaded = undefined;
         onLoadFailure(error);
         response.writeHead(500).end();
       },

@@ -11,6 +11,7 @@ import { ConnectSigner, connectLink } from '../../connect/connect-links.js';
 import { createConnectRoutes } from '../../connect/connect-routes.js';
 import { createDashboard } from '../../dashboard/dashboard.js';
 import { messageDetailsReader } from '../../dashboard/message-details.js';
+import { buildOnce } from '../../domain/build-once.js';
 import type { LinkRequest, ManagementBackend } from '../../ports/management.js';
 import type { AwsAdapters } from './aws-composition.js';
 import { awsManagementBackend } from './aws-management-backend.js';
@@ -92,16 +93,6 @@ async function createApp(aws: AwsAdapters, env: AwsEnvironment): Promise<Hono> {
  * the next request.
  */
 export function apiFunction(aws: AwsAdapters, env: AwsEnvironment): ApiHandler {
-  let ready: Promise<ApiHandler> | undefined;
-  const build = () =>
-    createApp(aws, env)
-      .then((app) => handle(app) as unknown as ApiHandler)
-      .catch((error: unknown) => {
-        ready = undefined;
-        throw error;
-      });
-  return async (event) => {
-    ready ??= build();
-    return (await ready)(event);
-  };
+  const ready = buildOnce(() => createApp(aws, env).then((app) => handle(app) as unknown as ApiHandler));
+  return async (event) => (await ready())(event);
 }

@@ -14,10 +14,11 @@ import { QueueWorker } from '../../adapters/local/queue-worker.js';
 import { sqliteRetryQueue } from '../../adapters/local/retry-queue.js';
 import { PrometheusMetrics } from '../../adapters/metrics/prometheus-metrics.js';
 import { systemClock } from '../../adapters/system-clock.js';
-import { buildOnce, type HttpAppRouters } from '../../app/routers.js';
+import type { HttpAppRouters } from '../../app/routers.js';
 import type { Config } from '../../config/config.js';
 import { ConfigError } from '../../config/load-config.js';
 import { ConnectSigner } from '../../connect/connect-links.js';
+import { buildOnce } from '../../domain/build-once.js';
 import {
   ByteBudget,
   PARSE_BYTES_IN_FLIGHT,
