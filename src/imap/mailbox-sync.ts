@@ -1,4 +1,4 @@
-import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import type { FetchMessageObject, ImapFlow, StatusObject } from 'imapflow';
 import type { AccountConfig } from '../config/config.js';
 import type { MailboxStatus } from '../domain/account-status.js';
 import type { ByteBudget } from '../domain/byte-budget.js';
@@ -24,7 +24,7 @@ import type { EventQueue, OutgoingMessage } from '../ports/pipeline.js';
 import type { BlobStore, Clock, Logger } from '../ports/services.js';
 import type { CursorStore, LeaseFence, MailboxOwnership } from '../ports/watcher.js';
 import { UidValidityChangedError } from './connection-failure.js';
-import { type FolderReporter, listFolders } from './folder-listing.js';
+import { type FolderListing, type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';
 import { changesSince, maxModseq, sharedFlags } from './mailbox-changes.js';
 import { UidComparison } from './uid-comparison.js';
@@ -240,15 +240,20 @@ export class MailboxSync {
       if (this.checkRequested || firstSync) {
         const checking = this.checkRequested;
         this.checkRequested = false;
-        // NOOP first, the poll RFC 9051 6.1.2 names: a server that has not told us of a change yet (one without
-        // IDLE, or whose IDLE lags) reports it now, and each report signals.
-        if (checking) await this.client.noop();
-        seenAs = await this.checkMailbox();
+        // A server without IDLE is polled with NOOP first (RFC 9051 6.1.2): its session learns of changes only when
+        // asked, and STATUS of the selected mailbox shows that session's view. With IDLE the poll is the IDLE that
+        // ends the check: Dovecot, Cyrus and Courier look for changes as IDLE starts, and each report signals.
+        if (checking && !this.client.capabilities.has('IDLE')) await this.client.noop();
+        const folders =
+          (firstSync || this.foldersDue) && this.deps.folders?.designated() ? this.deps.folders : undefined;
+        // The designated session's listing carries the selected mailbox's STATUS too: one command, not two.
+        const listing = folders ? await listFolders(this.client) : undefined;
+        seenAs = await this.checkMailbox(listing);
         if (checking) this.liveness.answered();
-      }
-      if ((firstSync || this.foldersDue) && this.deps.folders?.designated()) {
-        this.foldersDue = false;
-        await this.deps.folders.report(await listFolders(this.client));
+        if (folders && listing) {
+          this.foldersDue = false;
+          await folders.report(listing.folders);
+        }
       }
       // A check with no news since the last completed sync, of a mailbox that shows what that sync saw (a
       // notification lost on the way would show as a different UIDNEXT, MESSAGES or HIGHESTMODSEQ).
@@ -276,16 +281,23 @@ export class MailboxSync {
    * Dovecot sends nothing, and IDLE would wait forever. STATUS reads the mailbox as it is now; a different
    * UIDVALIDITY (RFC 9051 2.3.1.1) means the session must reconnect and re-baseline.
    */
-  private async checkMailbox(): Promise<string | undefined> {
+  private async checkMailbox(listing?: FolderListing): Promise<string | undefined> {
     const selected = this.client.mailbox;
     if (!selected) return undefined;
     const condstore = this.client.enabled.has('CONDSTORE');
-    const current = await this.client.status(this.mailbox, {
-      uidValidity: true,
-      uidNext: true,
-      messages: true,
-      ...(condstore ? { highestModseq: true } : {}),
-    });
+    const listed = listing?.statusByPath.get(selected.path);
+    const complete = (status: StatusObject | undefined) =>
+      status?.uidNext !== undefined &&
+      status.messages !== undefined &&
+      (!condstore || status.highestModseq !== undefined);
+    const current = complete(listed)
+      ? listed
+      : await this.client.status(this.mailbox, {
+          uidValidity: true,
+          uidNext: true,
+          messages: true,
+          ...(condstore ? { highestModseq: true } : {}),
+        });
     // The cursor's UIDVALIDITY where SELECT gave none (it was then asked for by STATUS).
     const known = this.cursor?.uidValidity ?? uidValidityOf(selected);
     if (

@@ -324,7 +324,11 @@ export class Watcher {
   }
 
   private listOnOwnConnection(account: AccountConfig): Promise<FolderEntry[]> {
-    return this.onOwnConnection(account, listFolders, new AbortController().signal);
+    return this.onOwnConnection(
+      account,
+      async (client) => (await listFolders(client)).folders,
+      new AbortController().signal,
+    );
   }
 
   /** `use` on a connection of the account's own, through its login gate, logged out after. */

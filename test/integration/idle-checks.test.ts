@@ -17,15 +17,19 @@ describe('the periodic check of an idle mailbox', () => {
   let proxy: ImapProxy;
   let bridge: BridgeProcess;
   const receiver = new WebhookReceiver(newWebhookSecret());
-  /** The bridge's commands, by name ("UID FETCH", "STATUS", ...), in order. */
-  const commands: string[] = [];
+  /** The bridge's commands by connection, each by name ("UID FETCH", "STATUS", "DONE", ...), in order. */
+  const commands = new Map<number, string[]>();
+  /** The LIST commands as sent, whole. */
+  const lists: string[] = [];
   let swallowExists = false;
 
   before(async () => {
     dovecot = await startDovecot([USER]);
     proxy = new ImapProxy(dovecot.plainPort, {
-      fromClient: (line) => {
-        commands.push(commandOf(line).name);
+      fromClient: (line, connection) => {
+        const name = commandOf(line).name || line.trim().toUpperCase();
+        if (name === 'LIST') lists.push(line);
+        commands.set(connection.id, [...(commands.get(connection.id) ?? []), name]);
         return undefined;
       },
       // While IDLE runs, the server's news about new mail is lost on the way.
@@ -34,10 +38,13 @@ describe('the periodic check of an idle mailbox', () => {
     });
     const port = await proxy.listen();
     const url = await receiver.listen();
+    const creator = await connectAppender(dovecot, USER.name, USER.password);
+    await creator.mailboxCreate('Archive');
+    await creator.logout();
     bridge = await BridgeProcess.create(
       {
         imap: { checkIntervalSeconds: 1 },
-        accounts: [accountBehind(port, USER.name)],
+        accounts: [accountBehind(port, USER.name, ['INBOX', 'Archive'])],
         subscriptions: [{ id: 'helpdesk', url, secret: { env: 'TEST_WEBHOOK_SECRET' } }],
       },
       { TEST_IMAP_PASSWORD: USER.password, TEST_WEBHOOK_SECRET: receiver.secret },
@@ -61,17 +68,34 @@ describe('the periodic check of an idle mailbox', () => {
     await dovecot?.stop();
   });
 
-  it('asks STATUS of a mailbox where nothing happened (and LIST for the folder tree), and fetches nothing', async () => {
+  it('checks a quiet mailbox with one command and fetches nothing: LIST-STATUS where it lists the folders, else STATUS', async () => {
     // One check to settle on what the sync after the first message left (it may still fetch once).
     await sleep(1_500);
-    commands.length = 0;
+    commands.clear();
+    lists.length = 0;
     await sleep(3_500);
-    const seen = [...commands];
-    assert.ok(seen.filter((name) => name === 'STATUS').length >= 2, `checks ran: ${seen.join(', ')}`);
-    assert.deepEqual(
-      seen.filter((name) => name.includes('FETCH') || name.includes('SEARCH') || name === 'LSUB'),
-      [],
-      `a quiet check fetches nothing, nor lists subscriptions: ${seen.join(', ')}`,
+    // Each connection's checks: what it sent between leaving IDLE (DONE) and re-entering it.
+    const checks = [...commands.values()].map((sent) =>
+      sent
+        .join(' ')
+        .split('IDLE')
+        .map((check) => check.trim())
+        .filter((check) => check.startsWith('DONE')),
+    );
+    const described = JSON.stringify(checks);
+    assert.equal(checks.length, 2, `one connection a mailbox: ${described}`);
+    for (const [index, expected] of ['DONE LIST', 'DONE STATUS'].entries()) {
+      const ofMailbox = checks.find((c) => c.includes(expected)) ?? [];
+      assert.ok(
+        ofMailbox.length >= 2,
+        `checks ran on the ${index === 0 ? 'listing' : 'other'} connection: ${described}`,
+      );
+      // No NOOP (the IDLE after the check is Dovecot's poll); a quiet check fetches nothing, lists no subscriptions.
+      assert.deepEqual(new Set(ofMailbox), new Set([expected]), `a quiet check is one command: ${described}`);
+    }
+    assert.ok(
+      lists.length > 0 && lists.every((line) => /RETURN \(.*STATUS \(.*UIDNEXT.*MESSAGES/i.test(line)),
+      `the listing carries each folder's STATUS: ${lists.join(' | ')}`,
     );
   });
 

@@ -95,7 +95,7 @@ export async function loginAndInspect(
       ...(warnings.length > 0 ? { warnings } : {}),
       details: { capabilities: [...capabilities.keys()] },
     });
-    const folders = await listFolders(client);
+    const { folders } = await listFolders(client);
     const paths = folders.map((f) => f.path);
     const watched = resolveMailboxes(account.mailboxes, folders);
     const exactNames = account.mailboxes.filter((m) => !isMailboxPattern(m));
