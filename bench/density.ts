@@ -57,6 +57,8 @@ interface RunFigures {
   /** RSS once idle again after the latency samples: what a bridge that has delivered mail holds. */
   readonly rssAfterMailKiB: number;
   readonly idleCpuPercent: number;
+  /** The part of idleCpuPercent on the main thread (the rest: V8's GC helpers, libuv's pool). */
+  readonly idleMainThreadPercent: number;
   readonly latency: ReturnType<typeof summary>;
   readonly restartToIdleMs?: number;
   readonly restartPeakLoginsPerSecond?: number;
@@ -97,8 +99,10 @@ async function run(
   const pid = bridge.pid;
   await new Promise((r) => setTimeout(r, 5_000)); // let start-up garbage be collected
   const cpuBefore = bridge.cpuSeconds();
+  const mainThreadBefore = bridge.mainThreadCpuSeconds();
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
   const idleCpuPercent = ((bridge.cpuSeconds() - cpuBefore) / idleSeconds) * 100;
+  const idleMainThreadPercent = ((bridge.mainThreadCpuSeconds() - mainThreadBefore) / idleSeconds) * 100;
   const rss = rssKiB(pid);
 
   const latencies: number[] = [];
@@ -139,6 +143,7 @@ async function run(
     rssKiB: rss,
     rssAfterMailKiB: rssAfterMail,
     idleCpuPercent,
+    idleMainThreadPercent,
     latency: summary(latencies),
     ...(restartToIdleMs === undefined ? {} : { restartToIdleMs, restartPeakLoginsPerSecond }),
   };
@@ -170,7 +175,8 @@ try {
   );
   if (mailboxes > 1) console.log(`  RSS per mailbox above 1:     ${perMailboxKiB.toFixed(0)} KiB`);
   console.log(
-    `  CPU while idle (${idleSeconds} s):      ${dense.idleCpuPercent.toFixed(2)} % of a core  (1 mailbox: ${baseline.idleCpuPercent.toFixed(2)} %)`,
+    `  CPU while idle (${idleSeconds} s):      ${dense.idleCpuPercent.toFixed(2)} % of a core, main thread ${dense.idleMainThreadPercent.toFixed(2)} %  ` +
+      `(1 mailbox: ${baseline.idleCpuPercent.toFixed(2)} %, main thread ${baseline.idleMainThreadPercent.toFixed(2)} %)`,
   );
   console.log(
     `  APPEND -> webhook, ${dense.latency.n} mailboxes: p50 ${ms(dense.latency.p50)}, p99 ${ms(dense.latency.p99)}  ` +

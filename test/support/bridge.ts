@@ -121,6 +121,13 @@ export class BridgeProcess {
     return cpuSecondsOf(fields);
   }
 
+  /** CPU time of the bridge's main thread alone (the event loop; V8's helper threads and libuv's pool excluded). */
+  mainThreadCpuSeconds(): number {
+    const fields = procStat(`${this.pid}/task/${this.pid}`);
+    if (!fields) throw new Error(`bridge process ${this.pid} is gone`);
+    return cpuSecondsOf(fields);
+  }
+
   get pid(): number {
     const pid = this.child?.pid;
     if (!pid) throw new Error('bridge is not running');
