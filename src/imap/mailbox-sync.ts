@@ -240,10 +240,10 @@ export class MailboxSync {
       if (this.checkRequested || firstSync) {
         const checking = this.checkRequested;
         this.checkRequested = false;
-        // A server without IDLE is polled with NOOP first (RFC 9051 6.1.2): its session learns of changes only when
-        // asked, and STATUS of the selected mailbox shows that session's view. With IDLE the poll is the IDLE that
-        // ends the check: Dovecot, Cyrus and Courier look for changes as IDLE starts, and each report signals.
-        if (checking && !this.client.capabilities.has('IDLE')) await this.client.noop();
+        // NOOP first, the poll RFC 9051 6.1.2 names: a server that has not told us of a change yet (one without
+        // IDLE, or whose IDLE lags) reports it now, and each report signals. STATUS alone would not do: of the
+        // selected mailbox, Dovecot answers with the session's own view, stale until the session looks.
+        if (checking) await this.client.noop();
         const folders =
           (firstSync || this.foldersDue) && this.deps.folders?.designated() ? this.deps.folders : undefined;
         // The designated session's listing carries the selected mailbox's STATUS too: one command, not two.
