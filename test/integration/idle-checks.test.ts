@@ -29,7 +29,9 @@ describe('the periodic check of an idle mailbox', () => {
       fromClient: (line, connection) => {
         const name = commandOf(line).name || line.trim().toUpperCase();
         if (name === 'LIST') lists.push(line);
-        commands.set(connection.id, [...(commands.get(connection.id) ?? []), name]);
+        const sent = commands.get(connection.id) ?? [];
+        sent.push(name);
+        commands.set(connection.id, sent);
         return undefined;
       },
       // While IDLE runs, the server's news about new mail is lost on the way.
