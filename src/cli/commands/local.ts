@@ -2,6 +2,7 @@ import { HttpTokenEndpoint } from '../../adapters/http/token-endpoint.js';
 import { openLocalStores } from '../../adapters/local/local-stores.js';
 import { createLogger } from '../../adapters/powertools-logger.js';
 import { systemClock } from '../../adapters/system-clock.js';
+import { limitHeapGrowth } from '../../compose/heap-growth.js';
 import { exitOnUnexpectedErrors } from '../../compose/unexpected-errors.js';
 import type { AccountConfig } from '../../config/config.js';
 import { ConfigError, loadConfig } from '../../config/load-config.js';
@@ -16,6 +17,7 @@ export const runCommand: Command = {
   async run({ values }) {
     const config = loadConfig(configFile(values));
     const logger = createLogger(config.logLevel);
+    limitHeapGrowth();
     // Loaded here, not at the top: the other commands (deliveries, replay, ...) share this module's importer
     // and need neither IMAP nor parsing.
     const { startLocalBridge } = await import('../../compose/local/local-bridge.js');
