@@ -15,7 +15,7 @@ export function heapGrowthChosenByOperator(execArgv: readonly string[]): boolean
  * times what survived the last full collection. A burst of mail makes garbage fast (parsed messages, queue rows,
  * HTTP requests outlive a young-generation collection when many are in flight), so a long-running bridge peaked
  * at 201-229 MiB for 21-25 MiB of live heap. Growing by half instead peaks at 145-148 MiB and settles lower after
- * the burst, for 5-15 % more CPU while the burst lasts (bench:throughput; docs/benchmarks.md). V8 reads this
+ * the burst, for about a tenth more CPU while the burst lasts (bench:throughput; docs/benchmarks.md). V8 reads this
  * setting at every full collection, so it applies from the next one on.
  */
 export function limitHeapGrowth(): void {
