@@ -14,7 +14,7 @@ export function heapGrowthChosenByOperator(execArgv: readonly string[]): boolean
  * V8 sizes its heap to the machine: on a host with gigabytes free it lets the old generation grow to up to four
  * times what survived the last full collection. A burst of mail makes garbage fast (parsed messages, queue rows,
  * HTTP requests outlive a young-generation collection when many are in flight), so a long-running bridge peaked
- * at 201-229 MiB for 21-25 MiB of live heap. Growing by half instead peaks at 145-148 MiB and settles lower after
+ * at 201-229 MiB for 21-25 MiB of live heap. Growing by half instead peaks at 144-151 MiB and settles lower after
  * the burst, for about a tenth more CPU while the burst lasts (bench:throughput; docs/benchmarks.md). V8 reads this
  * setting at every full collection, so it applies from the next one on.
  */
