@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** After a full collection, the old generation may grow by half its live size before the next one. */
-export const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 50;
 
 const FLAG = 'heap-growing-percent';
 

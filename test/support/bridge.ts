@@ -116,14 +116,17 @@ export class BridgeProcess {
 
   /** CPU time the bridge process has used so far (user + system), in seconds. */
   cpuSeconds(): number {
-    const fields = procStat(this.pid);
-    if (!fields) throw new Error(`bridge process ${this.pid} is gone`);
-    return cpuSecondsOf(fields);
+    return this.cpuSecondsOf(this.pid);
   }
 
   /** CPU time of the bridge's main thread alone (the event loop; V8's helper threads and libuv's pool excluded). */
   mainThreadCpuSeconds(): number {
-    const fields = procStat(`${this.pid}/task/${this.pid}`);
+    return this.cpuSecondsOf(`${this.pid}/task/${this.pid}`);
+  }
+
+  /** CPU seconds of `/proc/<entry>/stat`: the process, or one of its threads. */
+  private cpuSecondsOf(entry: number | string): number {
+    const fields = procStat(entry);
     if (!fields) throw new Error(`bridge process ${this.pid} is gone`);
     return cpuSecondsOf(fields);
   }

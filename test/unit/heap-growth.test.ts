@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { heapGrowthChosenByOperator } from '../../src/compose/heap-growth.js';
 
 const MODULE = resolve(import.meta.dirname, '../../src/compose/heap-growth.ts');
@@ -36,14 +36,17 @@ function peakHeapMiB(options: { limit: boolean; nodeFlags?: readonly string[] })
 }
 
 describe("the bridge's heap growth", () => {
+  let limited: number;
+  before(() => {
+    limited = peakHeapMiB({ limit: true });
+  });
+
   it('is limited at run time: garbage that outlives young collections peaks far lower than with V8 alone', () => {
     const unlimited = peakHeapMiB({ limit: false });
-    const limited = peakHeapMiB({ limit: true });
     assert.ok(limited < 0.8 * unlimited, `limited ${limited} MiB against ${unlimited} MiB with V8 alone`);
   });
 
   it("leaves an operator's own --heap-growing-percent in force", () => {
-    const limited = peakHeapMiB({ limit: true });
     const operatorsChoice = peakHeapMiB({ limit: true, nodeFlags: ['--heap-growing-percent=300'] });
     assert.ok(operatorsChoice > 1.2 * limited, `operator's ${operatorsChoice} MiB against ${limited} MiB`);
   });
