@@ -2,8 +2,9 @@
 // started through the real CLI) watches N accounts of one INBOX each on one Dovecot, next to a one-mailbox run of
 // the same build as the baseline.
 // Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 60 --check-seconds 60 --compress --plain]
+import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { DEFAULT_LOGIN_LIMITS } from '../src/config/config.js';
 import { BridgeProcess } from '../test/support/bridge.js';
 import { type DovecotServer, startDovecot } from '../test/support/dovecot.js';
@@ -59,6 +60,8 @@ interface RunFigures {
   readonly idleCpuPercent: number;
   /** The part of idleCpuPercent on the main thread (the rest: V8's GC helpers, libuv's pool). */
   readonly idleMainThreadPercent: number;
+  /** The same by kind of thread (by name: main, V8's helpers, libuv's pool, workers). */
+  readonly idleThreadPercent: ReadonlyMap<string, number>;
   readonly latency: ReturnType<typeof summary>;
   readonly restartToIdleMs?: number;
   readonly restartPeakLoginsPerSecond?: number;
@@ -99,10 +102,16 @@ async function run(
   const pid = bridge.pid;
   await new Promise((r) => setTimeout(r, 5_000)); // let start-up garbage be collected
   const cpuBefore = bridge.cpuSeconds();
-  const mainThreadBefore = bridge.mainThreadCpuSeconds();
+  const threadsBefore = bridge.threadCpuSeconds();
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
   const idleCpuPercent = ((bridge.cpuSeconds() - cpuBefore) / idleSeconds) * 100;
-  const idleMainThreadPercent = ((bridge.mainThreadCpuSeconds() - mainThreadBefore) / idleSeconds) * 100;
+  const idleThreadPercent = new Map(
+    [...bridge.threadCpuSeconds()].map(([name, seconds]) => [
+      name,
+      ((seconds - (threadsBefore.get(name) ?? 0)) / idleSeconds) * 100,
+    ]),
+  );
+  const idleMainThreadPercent = idleThreadPercent.get('main') ?? 0;
   const rss = rssKiB(pid);
 
   const latencies: number[] = [];
@@ -144,9 +153,34 @@ async function run(
     rssAfterMailKiB: rssAfterMail,
     idleCpuPercent,
     idleMainThreadPercent,
+    idleThreadPercent,
     latency: summary(latencies),
     ...(restartToIdleMs === undefined ? {} : { restartToIdleMs, restartPeakLoginsPerSecond }),
   };
+}
+
+/** The given library alone on the same mailboxes (bench/idle-floor.ts), in a process of its own. */
+async function idleFloor(
+  dovecot: DovecotServer,
+  count: number,
+): Promise<{ mailboxes: number; idleCpuPercent: number }> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/idle-floor.ts',
+      `--port=${dovecot.tlsPort}`,
+      `--ca=${dovecot.caFile}`,
+      `--mailboxes=${count}`,
+      `--check-seconds=${values['check-seconds'] ?? 60}`,
+      `--idle-seconds=${idleSeconds}`,
+      `--logins-per-second=${values['logins-per-second'] ?? DEFAULT_LOGIN_LIMITS.perSecond}`,
+      `--concurrent-logins=${values['concurrent-logins'] ?? DEFAULT_LOGIN_LIMITS.maxConcurrent}`,
+    ],
+    { maxBuffer: 1024 * 1024 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }
 
 const dovecot = await startDovecot(users, {
@@ -156,6 +190,7 @@ const dovecot = await startDovecot(users, {
 try {
   const baseline = await run(dovecot, 1, { restart: false });
   const dense = await run(dovecot, mailboxes, { restart: true });
+  const floor = await idleFloor(dovecot, mailboxes);
   const perMailboxKiB = (dense.rssKiB - baseline.rssKiB) / (mailboxes - 1);
   console.log(
     `\nidlehook density, ${mailboxes} idle mailboxes (one account each) vs 1, one Dovecot, same run, ` +
@@ -177,6 +212,16 @@ try {
   console.log(
     `  CPU while idle (${idleSeconds} s):      ${dense.idleCpuPercent.toFixed(2)} % of a core, main thread ${dense.idleMainThreadPercent.toFixed(2)} %  ` +
       `(1 mailbox: ${baseline.idleCpuPercent.toFixed(2)} %, main thread ${baseline.idleMainThreadPercent.toFixed(2)} %)`,
+  );
+  console.log(
+    `  floor: ${floor.mailboxes} bare imapflow clients in IDLE, a NOOP each a check interval: ${floor.idleCpuPercent.toFixed(2)} % of a core; ` +
+      `the bridge is ${(dense.idleCpuPercent / floor.idleCpuPercent).toFixed(2)}x the floor`,
+  );
+  const otherThreads = [...dense.idleThreadPercent].filter(
+    ([name, percent]) => name !== 'main' && percent >= 0.01,
+  );
+  console.log(
+    `    the other threads: ${otherThreads.map(([name, percent]) => `${name} ${percent.toFixed(2)} %`).join(', ') || 'none busy'}`,
   );
   console.log(
     `  APPEND -> webhook, ${dense.latency.n} mailboxes: p50 ${ms(dense.latency.p50)}, p99 ${ms(dense.latency.p99)}  ` +

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AccountSnapshot } from '../../src/domain/account-status.js';
@@ -116,19 +116,21 @@ export class BridgeProcess {
 
   /** CPU time the bridge process has used so far (user + system), in seconds. */
   cpuSeconds(): number {
-    return this.cpuSecondsOf(this.pid);
-  }
-
-  /** CPU time of the bridge's main thread alone (the event loop; V8's helper threads and libuv's pool excluded). */
-  mainThreadCpuSeconds(): number {
-    return this.cpuSecondsOf(`${this.pid}/task/${this.pid}`);
-  }
-
-  /** CPU seconds of `/proc/<entry>/stat`: the process, or one of its threads. */
-  private cpuSecondsOf(entry: number | string): number {
-    const fields = procStat(entry);
+    const fields = procStat(this.pid);
     if (!fields) throw new Error(`bridge process ${this.pid} is gone`);
     return cpuSecondsOf(fields);
+  }
+
+  /** CPU seconds so far of each kind of thread (by its name: V8's helpers, libuv's pool, workers), summed. */
+  threadCpuSeconds(): Map<string, number> {
+    const byName = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${this.pid}/task`)) {
+      const fields = procStat(`${this.pid}/task/${tid}`);
+      if (!fields) continue; // the thread ended meanwhile
+      const name = tid === String(this.pid) ? 'main' : threadName(`/proc/${this.pid}/task/${tid}/comm`);
+      byName.set(name, (byName.get(name) ?? 0) + cpuSecondsOf(fields));
+    }
+    return byName;
   }
 
   get pid(): number {
@@ -164,5 +166,14 @@ export class BridgeProcess {
   async dispose(): Promise<void> {
     await this.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A thread's name without the number that tells same-kind threads apart ("V8 DefaultWorke", "libuv-worker"). */
+function threadName(commPath: string): string {
+  try {
+    return readFileSync(commPath, 'utf8').trim();
+  } catch {
+    return 'gone';
   }
 }
