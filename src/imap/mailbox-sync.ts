@@ -26,6 +26,7 @@ import type { CursorStore, LeaseFence, MailboxOwnership } from '../ports/watcher
 import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderListing, type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';
+import { pollsWhenIdleStarts } from './server-quirks.js';
 import { changesSince, maxModseq, sharedFlags } from './mailbox-changes.js';
 import { UidComparison } from './uid-comparison.js';
 
@@ -242,8 +243,9 @@ export class MailboxSync {
         this.checkRequested = false;
         // NOOP first, the poll RFC 9051 6.1.2 names: a server that has not told us of a change yet (one without
         // IDLE, or whose IDLE lags) reports it now, and each report signals. STATUS alone would not do: of the
-        // selected mailbox, Dovecot answers with the session's own view, stale until the session looks.
-        if (checking) await this.client.noop();
+        // selected mailbox, Dovecot answers with the session's own view, stale until the session looks. Where
+        // the server polls as IDLE starts, the IDLE that ends this check is the poll, and what it finds signals.
+        if (checking && !this.idleEndsInPoll()) await this.client.noop();
         const folders =
           (firstSync || this.foldersDue) && this.deps.folders?.designated() ? this.deps.folders : undefined;
         // The designated session's listing carries the selected mailbox's STATUS too: one command, not two.
@@ -274,6 +276,11 @@ export class MailboxSync {
     } finally {
       lock.release();
     }
+  }
+
+  /** Whether this connection returns to IDLE after a check, on a server that looks for changes as IDLE starts. */
+  private idleEndsInPoll(): boolean {
+    return this.client.capabilities.has('IDLE') && pollsWhenIdleStarts(this.client.greeting);
   }
 
   /**

@@ -14,3 +14,13 @@ const COURIER_IDLE_RESTART_MS = 10_000;
 export function idleRestartMsFor(greeting: string | undefined): number | undefined {
   return greeting?.includes('Courier-IMAP') ? COURIER_IDLE_RESTART_MS : undefined;
 }
+
+/**
+ * Dovecot and Cyrus look for changes the moment IDLE starts (Dovecot's cmd_idle syncs the mailbox,
+ * `idle_sync_now`; Cyrus's calls `index_check`) and report each, so there the IDLE that ends a check is the
+ * check's poll, and a NOOP before its STATUS would poll twice. What Gmail, Microsoft 365 and Exchange do at IDLE's
+ * start cannot be tested here: every other server is polled with NOOP.
+ */
+export function pollsWhenIdleStarts(greeting: string | undefined): boolean {
+  return /\bDovecot\b|\bCyrus IMAP\b/.test(greeting ?? '');
+}

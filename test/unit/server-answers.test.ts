@@ -8,7 +8,7 @@ import {
   classifyImapError,
   isConnectionFault,
 } from '../../src/imap/connection-failure.js';
-import { idleRestartMsFor } from '../../src/imap/server-quirks.js';
+import { idleRestartMsFor, pollsWhenIdleStarts } from '../../src/imap/server-quirks.js';
 
 /** How the watcher reads what servers answer, including what the RFCs allow them to leave out. */
 
@@ -125,5 +125,18 @@ describe('server families', () => {
       undefined,
     ])
       assert.equal(idleRestartMsFor(greeting), undefined);
+  });
+
+  it('counts on IDLE to poll as it starts only on Dovecot and Cyrus, whose sources say it does', () => {
+    for (const greeting of ['Dovecot (Debian) ready.', 'imap.example.com Cyrus IMAP 3.6.1 server ready'])
+      assert.equal(pollsWhenIdleStarts(greeting), true, greeting);
+    for (const greeting of [
+      'Gimap ready for requests from 192.0.2.1 a1mb2345678',
+      'The Microsoft Exchange IMAP4 service is ready. [TQBOADIAUABSADAA]',
+      'Courier-IMAP ready. Copyright 1998-2019 Double Precision, Inc.  See COPYING for distribution information.',
+      'IMAP4rev1 server ready',
+      undefined,
+    ])
+      assert.equal(pollsWhenIdleStarts(greeting), false, greeting);
   });
 });
