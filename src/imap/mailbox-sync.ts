@@ -26,8 +26,8 @@ import type { CursorStore, LeaseFence, MailboxOwnership } from '../ports/watcher
 import { UidValidityChangedError } from './connection-failure.js';
 import { type FolderListing, type FolderReporter, listFolders } from './folder-listing.js';
 import { Liveness } from './liveness.js';
-import { pollsWhenIdleStarts } from './server-quirks.js';
 import { changesSince, maxModseq, sharedFlags } from './mailbox-changes.js';
+import { pollsWhenIdleStarts } from './server-quirks.js';
 import { UidComparison } from './uid-comparison.js';
 
 /** Bounds one FETCH of message sources, so catching up on a large backlog never holds too much mail. */
