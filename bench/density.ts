@@ -2,15 +2,14 @@
 // started through the real CLI) watches N accounts of one INBOX each on one Dovecot, next to a one-mailbox run of
 // the same build as the baseline.
 // Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 60 --check-seconds 60 --compress --plain]
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { DEFAULT_LOGIN_LIMITS } from '../src/config/config.js';
 import { BridgeProcess } from '../test/support/bridge.js';
 import { type DovecotServer, startDovecot } from '../test/support/dovecot.js';
 import { connectAppender, simpleMessage } from '../test/support/mail.js';
 import { newWebhookSecret, WebhookReceiver } from '../test/support/receiver.js';
-import { ms, summary } from './stats.js';
+import { figuresOfChild, ms, summary } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -164,23 +163,15 @@ async function idleFloor(
   dovecot: DovecotServer,
   count: number,
 ): Promise<{ mailboxes: number; idleCpuPercent: number }> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'bench/idle-floor.ts',
-      `--port=${dovecot.tlsPort}`,
-      `--ca=${dovecot.caFile}`,
-      `--mailboxes=${count}`,
-      `--check-seconds=${values['check-seconds'] ?? 60}`,
-      `--idle-seconds=${idleSeconds}`,
-      `--logins-per-second=${values['logins-per-second'] ?? DEFAULT_LOGIN_LIMITS.perSecond}`,
-      `--concurrent-logins=${values['concurrent-logins'] ?? DEFAULT_LOGIN_LIMITS.maxConcurrent}`,
-    ],
-    { maxBuffer: 1024 * 1024 },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+  return figuresOfChild('bench/idle-floor.ts', [
+    `--port=${dovecot.tlsPort}`,
+    `--ca=${dovecot.caFile}`,
+    `--mailboxes=${count}`,
+    `--check-seconds=${values['check-seconds'] ?? 60}`,
+    `--idle-seconds=${idleSeconds}`,
+    `--logins-per-second=${values['logins-per-second'] ?? DEFAULT_LOGIN_LIMITS.perSecond}`,
+    `--concurrent-logins=${values['concurrent-logins'] ?? DEFAULT_LOGIN_LIMITS.maxConcurrent}`,
+  ]);
 }
 
 const dovecot = await startDovecot(users, {

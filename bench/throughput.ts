@@ -5,15 +5,15 @@
 // libraries (imapflow, mailparser, node:http) need per message alone (bench/library-floor.ts), next to what Dovecot
 // and the receiver use, which bounds the rate any bridge built on them reaches on this machine.
 // Usage: npm run bench:throughput [-- --messages 5000 --mailboxes 4 --log-level info]
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import type { ImapFlow } from 'imapflow';
 import { connectAppender, simpleMessage } from '../test/support/mail.js';
 import { PASSWORD, startScenario, USER, waitForIdle } from '../test/support/scenario.js';
+import { figuresOfChild } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -213,22 +213,14 @@ async function libraryFloor(): Promise<{
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/library-floor.ts',
-        `--port=${dovecot.tlsPort}`,
-        `--ca=${dovecot.caFile}`,
-        `--user=${USER}`,
-        `--password=${PASSWORD}`,
-        `--mailboxes=${mailboxes.join(',')}`,
-        `--sink=http://127.0.0.1:${(sink.address() as AddressInfo).port}/`,
-      ],
-      { maxBuffer: 1024 * 1024 },
-    );
-    return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+    return await figuresOfChild('bench/library-floor.ts', [
+      `--port=${dovecot.tlsPort}`,
+      `--ca=${dovecot.caFile}`,
+      `--user=${USER}`,
+      `--password=${PASSWORD}`,
+      `--mailboxes=${mailboxes.join(',')}`,
+      `--sink=http://127.0.0.1:${(sink.address() as AddressInfo).port}/`,
+    ]);
   } finally {
     sink.close();
   }
