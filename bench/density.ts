@@ -1,6 +1,6 @@
 // How many idle mailboxes one bridge process holds, and at what cost: the bridge (local mode, a separate process
 // started through the real CLI) watches N accounts of one INBOX each on one Dovecot, next to a one-mailbox run of
-// the same build as the baseline.
+// the same build as the baseline, and its idle CPU next to the floor: N bare imapflow clients (bench/idle-floor.ts).
 // Usage: npm run bench:density [-- --mailboxes 1000 --samples 20 --idle-seconds 60 --check-seconds 60 --compress --plain]
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
