@@ -5,9 +5,10 @@
 // on idle mailboxes while keeping the check interval's promise. Run by bench/density.ts in a child process of its
 // own; prints one JSON line.
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { ImapFlow } from 'imapflow';
+import { imapClientOptions } from '../src/imap/client-options.js';
+import { accountConfig } from '../test/support/accounts.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,24 +27,17 @@ const checkMs = Number(values['check-seconds']) * 1000;
 const idleMs = Number(values['idle-seconds']) * 1000;
 const loginGapMs = 1000 / Number(values['logins-per-second']);
 const concurrentLogins = Number(values['concurrent-logins']);
-// One TLS context for every connection, as the watcher shares one per CA.
-const secureContext = createSecureContext({
-  ca: [...rootCertificates, readFileSync(String(values.ca), 'utf8')],
-});
+const ca = readFileSync(String(values.ca), 'utf8');
 
 async function connect(index: number): Promise<ImapFlow> {
-  const client = new ImapFlow({
+  // The watcher's own connection options (its shared TLS context per CA, no COMPRESS, no auto-IDLE delay).
+  const account = accountConfig({
     host: 'localhost',
     port: Number(values.port),
-    secure: true,
-    tls: { rejectUnauthorized: true, secureContext },
-    auth: { user: `user${index}`, pass: `pw-${index}` },
-    logger: false,
-    qresync: true,
-    autoIdleDelay: 0,
-    disableCompression: true,
-    maxIdleTime: 4 * 60 * 1000,
+    user: `user${index}`,
+    tls: { ca, servername: undefined },
   });
+  const client = new ImapFlow(imapClientOptions(account, { pass: `pw-${index}` }));
   await client.connect();
   await client.mailboxOpen('INBOX', { readOnly: true });
   return client;

@@ -169,7 +169,7 @@ export class BridgeProcess {
   }
 }
 
-/** A thread's name without the number that tells same-kind threads apart ("V8 DefaultWorke", "libuv-worker"). */
+/** A thread's name as /proc gives it (threads of one kind share it), or 'gone' once the thread has ended. */
 function threadName(commPath: string): string {
   try {
     return readFileSync(commPath, 'utf8').trim();
