@@ -152,6 +152,21 @@ export interface PulledQueue<Body> extends EventQueue<Body> {
   nextVisibleInMs(): number | undefined;
   /** Calls `listener` whenever messages may have become due; returns the unsubscribe. */
   onAvailable(listener: () => void): () => void;
+  /**
+   * Lets `consumer` take messages as they are sent, leased from the start, while none are waiting ahead of
+   * them: a message the consumer has room for skips the receive. Returns the detach.
+   */
+  handOffTo(consumer: HandOffConsumer<Body>): () => void;
+}
+
+/** A consumer in the sending process, offered each new message before it is stored (PulledQueue.handOffTo). */
+export interface HandOffConsumer<Body> {
+  /** Whether it has room for a message of this group now; when it has, the room is kept for that message. */
+  reserve(group: string | null): boolean;
+  /** The room kept is not needed after all (the message was a duplicate, or storing it failed). */
+  cancel(group: string | null): void;
+  /** Runs a message it reserved room for, once the message is stored (leased, received once). */
+  take(message: QueueMessage<Body>, group: string | null): void;
 }
 
 export interface WebhookRequest {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../domain/errors.js';
 import type { DeliveryOutcome } from '../../pipeline/handle-delivery.js';
-import type { PulledQueue, QueueMessage } from '../../ports/pipeline.js';
+import type { HandOffConsumer, PulledQueue, QueueMessage } from '../../ports/pipeline.js';
 import type { Logger } from '../../ports/services.js';
 
 export interface QueueWorkerOptions {
@@ -26,11 +26,15 @@ function failureDelayMs(receiveCount: number): number {
  */
 export class QueueWorker<Body> {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Records in flight or on their way (handed off, being stored), by group. */
   private readonly inFlightByGroup = new Map<string, number>();
+  /** Room kept for records handed off while they are being stored. */
+  private reserved = 0;
   private stopping = false;
   private pumpScheduled = false;
+  private pumping: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private unsubscribe: (() => void) | undefined;
+  private readonly detach: (() => void)[] = [];
 
   constructor(
     private readonly queue: PulledQueue<Body>,
@@ -39,14 +43,19 @@ export class QueueWorker<Body> {
   ) {}
 
   start(): void {
-    this.unsubscribe = this.queue.onAvailable(() => this.schedulePump());
+    this.detach.push(
+      this.queue.onAvailable(() => this.schedulePump()),
+      this.queue.handOffTo(this.handOff),
+    );
     this.schedulePump();
   }
 
   /** Stops taking new records and waits for the ones in flight. */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.unsubscribe?.();
+    for (const detach of this.detach.splice(0)) detach();
+    // A receive under way finishes first: the database may close once this returns.
+    await this.pumping;
     clearTimeout(this.timer);
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
@@ -57,7 +66,7 @@ export class QueueWorker<Body> {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      this.pump().catch((error: unknown) => {
+      this.pumping = this.pump().catch((error: unknown) => {
         this.options.logger.error('queue receive failed', {
           queue: this.options.name,
           error: errorMessage(error),
@@ -67,20 +76,62 @@ export class QueueWorker<Body> {
     });
   }
 
+  /** New records this worker has room for come straight from the sender, already leased. */
+  private readonly handOff: HandOffConsumer<Body> = {
+    reserve: (group) => {
+      if (this.stopping || this.inFlight.size + this.reserved >= this.options.concurrency) return false;
+      if (group !== null && this.running(group) >= this.groupLimit) return false;
+      this.reserved++;
+      this.countIn(group);
+      return true;
+    },
+    cancel: (group) => {
+      this.reserved--;
+      this.countOut(group);
+    },
+    take: (message, group) => {
+      this.reserved--;
+      // Stopped while it was being stored: it stays leased, and the next start hands it out again.
+      if (this.stopping) this.countOut(group);
+      else this.launch(message, group);
+    },
+  };
+
+  private get groupLimit(): number {
+    return this.options.perGroupLimit ?? Number.POSITIVE_INFINITY;
+  }
+
+  private running(group: string): number {
+    return this.inFlightByGroup.get(group) ?? 0;
+  }
+
+  private countIn(group: string | null): void {
+    if (group !== null) this.inFlightByGroup.set(group, this.running(group) + 1);
+  }
+
+  private countOut(group: string | null): void {
+    if (group === null) return;
+    const left = this.running(group) - 1;
+    if (left <= 0) this.inFlightByGroup.delete(group);
+    else this.inFlightByGroup.set(group, left);
+  }
+
   private async pump(): Promise<void> {
     clearTimeout(this.timer);
+    const inFlight = this.inFlight.size + this.reserved;
     // Refill only once half the slots are free: one receive then leases a batch instead of one record.
-    if (this.stopping || this.inFlight.size > this.options.concurrency / 2) return;
-    const free = this.options.concurrency - this.inFlight.size;
-    const limit = this.options.perGroupLimit ?? Number.POSITIVE_INFINITY;
-    const busy = [...this.inFlightByGroup].filter(([, n]) => n >= limit).map(([group]) => group);
+    if (this.stopping || inFlight > this.options.concurrency / 2) return;
+    const free = this.options.concurrency - inFlight;
+    const busy = [...this.inFlightByGroup].filter(([, n]) => n >= this.groupLimit).map(([group]) => group);
     const messages = await this.queue.receiveExcept(free, busy);
     for (const message of messages) {
       const group = message.group;
-      const running = group === null ? 0 : (this.inFlightByGroup.get(group) ?? 0);
       // A batch can hold more of one group than it has room for: the rest go back, not counted as received.
-      if (group !== null && running >= limit) await this.queue.release(message.id);
-      else this.launch(message, group);
+      if (group !== null && this.running(group) >= this.groupLimit) await this.queue.release(message.id);
+      else {
+        this.countIn(group);
+        this.launch(message, group);
+      }
     }
     if (messages.length < free) {
       // Nothing more visible now: wake when the next delayed record is due (or poll, as a safety net).
@@ -89,15 +140,11 @@ export class QueueWorker<Body> {
     }
   }
 
+  /** Runs a record whose group has already counted it. */
   private launch(message: QueueMessage<Body>, group: string | null): void {
-    if (group !== null) this.inFlightByGroup.set(group, (this.inFlightByGroup.get(group) ?? 0) + 1);
     const task = this.process(message).finally(() => {
       this.inFlight.delete(task);
-      if (group !== null) {
-        const left = (this.inFlightByGroup.get(group) ?? 1) - 1;
-        if (left === 0) this.inFlightByGroup.delete(group);
-        else this.inFlightByGroup.set(group, left);
-      }
+      this.countOut(group);
       this.schedulePump();
     });
     this.inFlight.add(task);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { OutgoingMessage, PulledQueue, QueueMessage } from '../../ports/pipeline.js';
+import type { HandOffConsumer, OutgoingMessage, PulledQueue, QueueMessage } from '../../ports/pipeline.js';
 import type { Clock } from '../../ports/services.js';
 import type { LocalDatabase } from './database.js';
 import type { WriteBatcher } from './write-batcher.js';
@@ -14,6 +14,7 @@ const LEASE_MS = 5 * 60 * 1000;
 export class SqliteQueue<Body> implements PulledQueue<Body> {
   private readonly signals = new EventEmitter();
   private readonly statements;
+  private consumer: HandOffConsumer<Body> | undefined;
 
   constructor(
     db: LocalDatabase,
@@ -28,6 +29,11 @@ export class SqliteQueue<Body> implements PulledQueue<Body> {
         `INSERT INTO queue_messages (queue, deduplication_key, body, visible_at, group_key) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (queue, deduplication_key) DO NOTHING`,
       ),
+      insertLeased: db.prepare(
+        `INSERT INTO queue_messages (queue, deduplication_key, body, visible_at, group_key, leased, receive_count)
+         VALUES (?, ?, ?, ?, ?, 1, 1) ON CONFLICT (queue, deduplication_key) DO NOTHING`,
+      ),
+      anyDue: db.prepare('SELECT 1 FROM queue_messages WHERE queue = ? AND visible_at <= ? LIMIT 1'),
       // One statement leases and returns the batch (RETURNING needs SQLite 3.35; better-sqlite3 bundles newer).
       lease: db.prepare(
         `UPDATE queue_messages SET visible_at = ?, leased = 1, receive_count = receive_count + 1
@@ -62,20 +68,52 @@ export class SqliteQueue<Body> implements PulledQueue<Body> {
 
   async send(messages: readonly OutgoingMessage<Body>[]): Promise<void> {
     const now = this.clock.now();
-    const rows = messages.map(
-      (m) =>
-        [
-          m.deduplicationKey,
-          JSON.stringify(m.body),
-          now + (m.delayMs ?? 0),
-          this.groupOf?.(m.body) ?? null,
-        ] as const,
-    );
-    await this.writes.write(() => {
-      for (const [key, body, visibleAt, group] of rows)
-        this.statements.insert.run(this.name, key, body, visibleAt, group);
-    });
-    this.signals.emit('available');
+    const rows = messages.map((m) => ({
+      key: m.deduplicationKey,
+      body: m.body,
+      json: JSON.stringify(m.body),
+      visibleAt: now + (m.delayMs ?? 0),
+      group: this.groupOf?.(m.body) ?? null,
+    }));
+    const consumer = this.consumer;
+    const handedOff: { seq: number; body: Body; group: string | null }[] = [];
+    let stored = 0;
+    try {
+      await this.writes.write(() => {
+        // Handing off skips a lease (a rewrite of the row) and a parse of its body. Only while nothing is due
+        // ahead: a message waiting in the table keeps its turn.
+        let handingOff = consumer !== undefined && this.statements.anyDue.get(this.name, now) === undefined;
+        for (const row of rows) {
+          if (handingOff && row.visibleAt <= now && consumer?.reserve(row.group)) {
+            const { changes, lastInsertRowid } = this.statements.insertLeased.run(
+              this.name,
+              row.key,
+              row.json,
+              now + LEASE_MS,
+              row.group,
+            );
+            if (changes > 0)
+              handedOff.push({ seq: Number(lastInsertRowid), body: row.body, group: row.group });
+            else consumer.cancel(row.group);
+            continue;
+          }
+          if (row.visibleAt <= now) handingOff = false;
+          stored += this.statements.insert.run(
+            this.name,
+            row.key,
+            row.json,
+            row.visibleAt,
+            row.group,
+          ).changes;
+        }
+      });
+    } catch (error) {
+      for (const { group } of handedOff) consumer?.cancel(group);
+      throw error;
+    }
+    for (const { seq, body, group } of handedOff)
+      consumer?.take({ id: String(seq), body, receiveCount: 1 }, group);
+    if (stored > 0) this.signals.emit('available');
   }
 
   async receive(maxMessages: number): Promise<QueueMessage<Body>[]> {
@@ -167,6 +205,13 @@ export class SqliteQueue<Body> implements PulledQueue<Body> {
     const now = this.clock.now();
     const { at } = this.statements.oldestDue.get(this.name, now) as { at: number | null };
     return at === null ? 0 : now - at;
+  }
+
+  handOffTo(consumer: HandOffConsumer<Body>): () => void {
+    this.consumer = consumer;
+    return () => {
+      if (this.consumer === consumer) this.consumer = undefined;
+    };
   }
 
   onAvailable(listener: () => void): () => void {
