@@ -172,6 +172,26 @@ describe('SqliteQueue hand-off', () => {
     stores.close();
   });
 
+  it('gives back the room it kept when storing fails, and hands nothing over', async () => {
+    const stores = newStores();
+    const calls: string[] = [];
+    stores.ingest.handOffTo({
+      reserve: (group) => {
+        calls.push(`reserve ${group}`);
+        return true;
+      },
+      cancel: (group) => void calls.push(`cancel ${group}`),
+      take: () => void calls.push('take'),
+    });
+    // A body that serializes to nothing is refused by the table's NOT NULL, after the room was kept.
+    await assert.rejects(
+      stores.ingest.send([{ deduplicationKey: 'k', body: undefined as unknown as IngestRecord }]),
+    );
+    assert.deepEqual(calls, ['reserve null', 'cancel null']);
+    assert.equal(stores.ingest.depth(), 0);
+    stores.close();
+  });
+
   it('hands a record out again at the next start when the process ended before acknowledging it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'idlehook-worker-'));
     const first = openLocalStores(dir, systemClock);

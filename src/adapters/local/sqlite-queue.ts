@@ -76,7 +76,8 @@ export class SqliteQueue<Body> implements PulledQueue<Body> {
       group: this.groupOf?.(m.body) ?? null,
     }));
     const consumer = this.consumer;
-    const handedOff: { seq: number; body: Body; group: string | null }[] = [];
+    /** Rows the consumer kept room for; `seq` once stored (a duplicate is not). */
+    const offered: { body: Body; group: string | null; seq?: number }[] = [];
     let stored = 0;
     try {
       await this.writes.write(() => {
@@ -85,6 +86,8 @@ export class SqliteQueue<Body> implements PulledQueue<Body> {
         let handingOff = consumer !== undefined && this.statements.anyDue.get(this.name, now) === undefined;
         for (const row of rows) {
           if (handingOff && row.visibleAt <= now && consumer?.reserve(row.group)) {
+            const offer: (typeof offered)[number] = { body: row.body, group: row.group };
+            offered.push(offer);
             const { changes, lastInsertRowid } = this.statements.insertLeased.run(
               this.name,
               row.key,
@@ -92,9 +95,7 @@ export class SqliteQueue<Body> implements PulledQueue<Body> {
               now + LEASE_MS,
               row.group,
             );
-            if (changes > 0)
-              handedOff.push({ seq: Number(lastInsertRowid), body: row.body, group: row.group });
-            else consumer.cancel(row.group);
+            if (changes > 0) offer.seq = Number(lastInsertRowid);
             continue;
           }
           if (row.visibleAt <= now) handingOff = false;
@@ -108,11 +109,13 @@ export class SqliteQueue<Body> implements PulledQueue<Body> {
         }
       });
     } catch (error) {
-      for (const { group } of handedOff) consumer?.cancel(group);
+      for (const { group } of offered) consumer?.cancel(group);
       throw error;
     }
-    for (const { seq, body, group } of handedOff)
-      consumer?.take({ id: String(seq), body, receiveCount: 1 }, group);
+    for (const { body, group, seq } of offered) {
+      if (seq === undefined) consumer?.cancel(group);
+      else consumer?.take({ id: String(seq), body, receiveCount: 1 }, group);
+    }
     if (stored > 0) this.signals.emit('available');
   }
 
