@@ -36,6 +36,8 @@ const needed = [
   ['gamin', hasFile('/usr/libexec/gam_server') || hasFile('/usr/lib/gamin/gam_server')],
   // unshare(1) runs each Courier instance in a mount namespace of its own.
   ['util-linux', has('unshare', ['--version'])],
+  // ip(8) makes the network namespace in which a test pulls a real cable (test/support/cut-cable.ts).
+  ['iproute2', has('ip', ['-V'])],
 ]
   .filter(([, present]) => !present)
   .map(([name]) => name);

@@ -53,6 +53,8 @@ export function imapClientOptions(account: AccountConfig, credentials: ImapCrede
     // bytes only while a message is fetched: bench:density measured 359 KiB per idle mailbox with it, 105 KiB
     // without, and 54 % more CPU while idle.
     disableCompression: true,
+    // TCP keepalive is imapflow's own (5 s, then the kernel's probes a second apart): an idle connection on a cut
+    // network fails in about 15 s. test/integration/network-cut.test.ts pulls a real cable to hold it to that.
     connectionTimeout: 30_000,
     greetingTimeout: 16_000,
   };

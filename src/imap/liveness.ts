@@ -3,10 +3,12 @@ import type { Clock } from '../ports/services.js';
 import { ServerSilentError } from './connection-failure.js';
 
 /**
- * A connection can die silently (a cut network drops packets without a reset): IDLE then waits forever, and
- * imapflow's own inactivity timeout takes 10 minutes. So a connection is asked something now and then, and one
- * that leaves the question unanswered too long is taken for dead. This module holds that rule for IDLE sessions
- * and pollers alike.
+ * A connection can die silently (a cut network drops packets without a reset). While it idles, TCP keepalive finds
+ * that out (imapflow turns it on: a probe after 5 s of quiet, then one a second; ten unanswered fail the socket).
+ * It does not while a command waits for its answer (the kernel retransmits the command instead, for up to 15
+ * minutes), nor when the server's kernel answers while its IMAP process hangs. So a connection is asked something
+ * now and then, and one that leaves the question unanswered too long is taken for dead. This module holds that
+ * rule for IDLE sessions and pollers alike.
  */
 
 /** A check unanswered for this long (or one check interval, if longer) means the connection is dead. */

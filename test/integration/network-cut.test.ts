@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { CutCable } from '../support/cut-cable.js';
 import { FlakyNetwork } from '../support/flaky-network.js';
 import { simpleMessage } from '../support/mail.js';
 import { type Scenario, startScenario, waitForIdle } from '../support/scenario.js';
@@ -12,7 +13,7 @@ describe('a network cut that leaves the IDLE connection silently dead', () => {
     scenario = await startScenario({
       via: async (dovecot) => {
         network = new FlakyNetwork(dovecot.tlsPort);
-        return network.listen();
+        return { host: '127.0.0.1', port: await network.listen() };
       },
     });
     await scenario.bridge.start();
@@ -37,6 +38,53 @@ describe('a network cut that leaves the IDLE connection silently dead', () => {
   });
 });
 
+describe('a pulled cable under an idle connection, with checks far apart', () => {
+  let scenario: Scenario;
+  let cable: CutCable;
+
+  before(async () => {
+    scenario = await startScenario({
+      // No check comes within the test: only TCP keepalive can find the dead connection.
+      config: { imap: { checkIntervalSeconds: 600 } },
+      via: async (dovecot) => {
+        cable = new CutCable(dovecot.tlsPort);
+        return { host: cable.farAddress, port: await cable.listen() };
+      },
+    });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+
+  after(async () => {
+    await scenario?.dispose();
+    await cable?.close();
+  });
+
+  it('finds the dead connection by its unanswered keepalive probes, reconnects and delivers what arrived meanwhile', async () => {
+    const { bridge, appender, receiver } = scenario;
+    cable.cut();
+    // The kernel drops every packet: the bridge hears nothing, not even a reset. Its keepalive probes (the
+    // first after 5 s of quiet, then one a second) go unanswered and the kernel fails the socket.
+    await waitForLog(bridge, /mailbox connection lost.*ETIMEDOUT/, 40_000);
+    cable.restore();
+    await appender.append('INBOX', simpleMessage('after the pulled cable'));
+    await receiver.waitUntil(
+      () => received(receiver).includes('after the pulled cable'),
+      60_000,
+      'the message after reconnecting',
+    );
+  });
+});
+
+async function waitForLog(bridge: Scenario['bridge'], pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(bridge.log())) {
+    if (Date.now() > deadline)
+      throw new Error(`no log line matching ${pattern} in ${timeoutMs} ms:\n${bridge.log()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 describe('a network cut under a polling connection (mailboxes past the connection limit)', () => {
   let scenario: Scenario;
   let network: FlakyNetwork;
@@ -47,7 +95,7 @@ describe('a network cut under a polling connection (mailboxes past the connectio
       account: { connectionLimit: 1 },
       via: async (dovecot) => {
         network = new FlakyNetwork(dovecot.tlsPort);
-        return network.listen();
+        return { host: '127.0.0.1', port: await network.listen() };
       },
     });
     await scenario.bridge.start();
@@ -88,7 +136,7 @@ describe('a connection that breaks during SELECT', () => {
       account: { host: '127.0.0.1', security: 'none' },
       via: async (dovecot) => {
         network = new FlakyNetwork(dovecot.plainPort);
-        return network.listen();
+        return { host: '127.0.0.1', port: await network.listen() };
       },
     });
   });

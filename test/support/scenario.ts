@@ -25,8 +25,8 @@ export async function startScenario(
     /** More subscriptions signed with the same secret (`secret`) as the scenario's receiver. */
     extraSubscriptions?: Record<string, unknown>[];
     secret?: string;
-    /** Routes the bridge's IMAP connections through a relay (e.g. FlakyNetwork) that listens on the port returned. */
-    via?: (dovecot: DovecotServer) => Promise<number>;
+    /** Routes the bridge's IMAP connections through a relay (FlakyNetwork, CutCable) listening where returned. */
+    via?: (dovecot: DovecotServer) => Promise<{ readonly host: string; readonly port: number }>;
     /** IMAP extensions the server should not offer (e.g. IDLE, QRESYNC). */
     withoutCapabilities?: string[];
   } = {},
@@ -44,7 +44,7 @@ export async function startScenario(
   for (const mailbox of options.mailboxes ?? []) {
     if (mailbox !== 'INBOX') await appender.mailboxCreate(mailbox);
   }
-  const relayPort = options.via ? await options.via(dovecot) : undefined;
+  const relay = options.via ? await options.via(dovecot) : undefined;
   const bridge = await BridgeProcess.create(
     {
       delivery: { retryScheduleSeconds: [0.2, 0.2, 0.2], overloadFloorSeconds: 0.2 },
@@ -54,8 +54,8 @@ export async function startScenario(
       accounts: [
         {
           id: 'support',
-          ...(relayPort
-            ? { host: '127.0.0.1', port: relayPort, tls: { ca: dovecot.caFile, servername: 'localhost' } }
+          ...(relay
+            ? { host: relay.host, port: relay.port, tls: { ca: dovecot.caFile, servername: 'localhost' } }
             : { host: 'localhost', port: dovecot.tlsPort, tls: { ca: dovecot.caFile } }),
           user: USER,
           password: { env: 'TEST_IMAP_PASSWORD' },
