@@ -1,5 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { composeAwsAdapters } from '../compose/aws/aws-composition.js';
+import { composeAwsAdapters, fileAfterDelivery } from '../compose/aws/aws-composition.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../config/aws-environment.js';
 import { STACK_OUTPUTS } from '../config/deployment.js';
 import { ConfigError } from '../config/load-config.js';
@@ -43,6 +43,7 @@ export async function openAwsTarget(stackName: string | undefined): Promise<Targ
     apiTokens: aws.apiTokens,
     http: aws.http,
     timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+    afterDelivery: fileAfterDelivery(aws),
     subscriptions: () => aws.subscriptions.list(),
     dashboardUrl,
     retries: aws.retrying,

@@ -8,6 +8,7 @@ import { systemClock } from '../adapters/system-clock.js';
 import type { AwsAdapters } from '../compose/aws/aws-composition.js';
 import { loadConfig } from '../config/load-config.js';
 import type { SubscriptionConfig } from '../domain/subscriptions.js';
+import type { DeliveredHook } from '../pipeline/handle-delivery.js';
 import type { ApiTokenStore } from '../ports/management.js';
 import type { AttemptLog, DeliveryLog, RetryQueue, SubscriptionStatusStore } from '../ports/pipeline.js';
 
@@ -21,6 +22,11 @@ export interface Target {
   readonly http: NodeHttpSender;
   readonly timeoutMs: number;
   subscriptions(): Promise<readonly SubscriptionConfig[]>;
+  /**
+   * Runs the subscriptions' after-delivery actions after a replay's 2xx. AWS mode files them for the watcher task;
+   * in local mode they need the running bridge's IMAP connection, which this process does not have (undefined).
+   */
+  readonly afterDelivery: DeliveredHook | undefined;
   /** Present in AWS mode only: where accounts and subscriptions are managed. */
   readonly aws?: AwsAdapters;
   /** Local mode only: deliveries being retried (SQS neither lists nor hurries messages in flight). */
@@ -43,6 +49,7 @@ export function openLocalTarget(configFile: string): Target {
     dashboardUrl: `http://127.0.0.1:${config.http.port}/dashboard`,
     http,
     timeoutMs: config.delivery.timeoutSeconds * 1000,
+    afterDelivery: undefined,
     // The config file's and those made through the management API.
     subscriptions: async () =>
       new LocalDirectory(

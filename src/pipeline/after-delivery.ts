@@ -26,7 +26,7 @@ export interface AfterDeliveryDependencies {
  * ask for what is already done or under way, which the watcher answers once.
  */
 export async function runAfterDelivery(
-  record: DeliveryRecord,
+  record: Pick<DeliveryRecord, 'eventId' | 'eventType' | 'body'>,
   subscription: SubscriptionConfig,
   subscriptions: Iterable<SubscriptionConfig>,
   deps: AfterDeliveryDependencies,

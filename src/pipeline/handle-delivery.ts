@@ -30,16 +30,19 @@ export interface DeliveryDependencies {
   readonly policy: DeliveryPolicy;
   readonly random?: () => number;
   readonly metrics?: Metrics;
-  /**
-   * Told of each 2xx once it is recorded, with the subscriptions it was routed among (a subscription's actions on the
-   * message run after it). Awaited: a Lambda function may be frozen once its handler returns.
-   */
-  readonly delivered?: (
-    record: DeliveryRecord,
-    subscription: SubscriptionConfig,
-    subscriptions: ReadonlyMap<string, SubscriptionConfig>,
-  ) => Promise<void> | void;
+  readonly delivered?: DeliveredHook;
 }
+
+/**
+ * Told of each 2xx once it is recorded (a delivery's or a replay's), with the subscriptions the event was routed
+ * among: a subscription's actions on the message run after it. Awaited: a Lambda function may be frozen once its
+ * handler returns.
+ */
+export type DeliveredHook = (
+  record: Pick<DeliveryRecord, 'eventId' | 'eventType' | 'body'>,
+  subscription: SubscriptionConfig,
+  subscriptions: ReadonlyMap<string, SubscriptionConfig>,
+) => Promise<void> | void;
 
 export interface DeliveryPolicy {
   readonly retryScheduleSeconds: readonly number[];

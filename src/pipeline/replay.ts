@@ -10,6 +10,7 @@ import type {
 } from '../ports/pipeline.js';
 import type { Clock } from '../ports/services.js';
 import { deadLetterMatches } from './dead-letter-pages.js';
+import type { DeliveredHook } from './handle-delivery.js';
 import { attemptOf, sendWebhook } from './send-webhook.js';
 
 export interface ReplayDependencies {
@@ -20,6 +21,8 @@ export interface ReplayDependencies {
   readonly http: HttpSender;
   readonly clock: Clock;
   readonly timeoutMs: number;
+  /** A replay's 2xx is a delivery's: the subscriptions' after-delivery actions run after it, as they would have. */
+  readonly delivered: DeliveredHook;
 }
 
 /**
@@ -65,6 +68,7 @@ export async function replayDeadLetters(
       await deps.log.markDelivered(letter.eventId, letter.subscriptionId, attempts);
       // A replay is an attempt like any other: its success ends the endpoint's failing period.
       if (health.failingSince !== undefined) await deps.subscriptionStatus.markHealthy(letter.subscriptionId);
+      await deps.delivered(letter, subscription, deps.subscriptions);
       results.push({ letter, delivered: true, detail });
     } else {
       await deps.log.deadLetter({

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { composeAwsAdapters } from '../../src/compose/aws/aws-composition.js';
+import { composeAwsAdapters, fileAfterDelivery } from '../../src/compose/aws/aws-composition.js';
 import { type AwsEnvironment, loadAwsEnvironment } from '../../src/config/aws-environment.js';
 import { replayDeadLetters } from '../../src/pipeline/replay.js';
 import type { SecretResolver } from '../../src/ports/services.js';
@@ -152,6 +152,7 @@ describe(`chaos, AWS shape on the emulators: ${CHAOS.messages} messages, the wat
               http: adapters.http,
               clock: adapters.clock,
               timeoutMs: 5000,
+              delivered: fileAfterDelivery(adapters),
             },
           );
         },

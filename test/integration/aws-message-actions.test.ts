@@ -214,6 +214,41 @@ describe('message actions in AWS mode (commands run by the watcher task holding 
     }
   });
 
+  it('runs the actions after a dead letter replayed through the API gets its 2xx', async () => {
+    const refusing = new WebhookReceiver(newWebhookSecret());
+    refusing.respond = () => 400;
+    try {
+      const created = await call('POST', '/v1/subscriptions', {
+        id: 'refusing',
+        url: await refusing.listen(),
+        secret: refusing.secret,
+        events: ['message.received'],
+        afterDelivery: [{ type: 'add-flags', flags: ['$Replayed'] }],
+      });
+      assert.equal(created.status, 201, created.text);
+      await stack.restartFunctions();
+      const message = await received('refused, then replayed');
+      await waitFor(
+        'the dead letter',
+        async () => (await call('GET', '/v1/dead-letters?subscription=refusing')).json.data.length > 0,
+      );
+      assert.ok(
+        !(await flagsOnServer('INBOX', message.uid))?.includes('$Replayed'),
+        'no actions before a 2xx',
+      );
+      refusing.respond = () => 200;
+      const replayed = await call('POST', '/v1/dead-letters/replay', { subscription: 'refusing' });
+      assert.equal(replayed.status, 200, replayed.text);
+      assert.equal(replayed.json.delivered, 1);
+      await waitFor('the keyword on the server', async () =>
+        Boolean((await flagsOnServer('INBOX', message.uid))?.includes('$Replayed')),
+      );
+    } finally {
+      assert.equal((await call('DELETE', '/v1/subscriptions/refusing')).status, 204);
+      await refusing.close();
+    }
+  });
+
   it('fences claims by the shard lease: a task under an older lease cannot take a command from the new holder', async () => {
     const commands = stack.adapters().actionCommands;
     const command = {

@@ -212,6 +212,7 @@ describe("a subscription's afterDelivery actions (local mode, Dovecot)", () => {
   const tickets = new WebhookReceiver(secret);
   const crm = new WebhookReceiver(secret);
   let readToken: string;
+  let fullToken: string;
 
   before(async () => {
     scenario = await startScenario({
@@ -239,6 +240,7 @@ describe("a subscription's afterDelivery actions (local mode, Dovecot)", () => {
     readToken = (
       await scenario.bridge.cli('tokens', 'create', '--name', 'log', '--scope', 'read')
     ).stdout.trim();
+    fullToken = (await scenario.bridge.cli('tokens', 'create', '--name', 'replay')).stdout.trim();
     await scenario.bridge.start();
     await waitForIdle(scenario.bridge);
   });
@@ -323,5 +325,48 @@ describe("a subscription's afterDelivery actions (local mode, Dovecot)", () => {
     );
     assert.equal(run?.unreached, null);
     assert.equal(run?.messageRef, `${received.body.data.uidValidity}:${received.body.data.uid}:INBOX`);
+  });
+  /** Has tickets fail every attempt at a new message until its delivery is dead-lettered. */
+  const deadLettered = async (subject: string) => {
+    tickets.respond = () => 500;
+    await scenario.appender.append('INBOX', simpleMessage(subject));
+    const received = await webhookOf(scenario, (w) => w.body.data.subject === subject, 'the event');
+    const letters = async () => {
+      const response = await fetch(`${scenario.bridge.url}/v1/dead-letters?subscription=tickets`, {
+        headers: { authorization: `Bearer ${readToken}` },
+      });
+      return ((await response.json()) as { data: { eventId: string }[] }).data;
+    };
+    await until('the dead letter', async () => (await letters()).some((l) => l.eventId === received.id));
+    tickets.respond = () => 200;
+    return received;
+  };
+
+  it('runs the actions after a dead letter replayed through the API gets its 2xx', async () => {
+    await deadLettered('ticket three');
+    assert.ok(await inFolder('INBOX', 'ticket three'), 'no actions while the endpoint fails');
+    const response = await fetch(`${scenario.bridge.url}/v1/dead-letters/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fullToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ subscription: 'tickets' }),
+    });
+    assert.equal(response.status, 200);
+    await until('the move', async () => (await inFolder('Processed', 'ticket three')) !== undefined);
+    assert.deepEqual(await inFolder('Processed', 'ticket three'), ['$Ticketed']);
+    assert.equal(await inFolder('INBOX', 'ticket three'), undefined);
+  });
+
+  it("says which actions it could not run when the CLI replays in local mode (they need the bridge's connection)", async () => {
+    const received = await deadLettered('ticket four');
+    const replayed = await scenario.bridge.cli('replay', '--subscription', 'tickets');
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.match(replayed.stdout, /1 delivered, 0 still failed/);
+    assert.match(
+      replayed.stdout,
+      new RegExp(
+        `after-delivery actions not run for ${received.id} -> tickets: .*POST /v1/dead-letters/replay`,
+      ),
+    );
+    assert.deepEqual(await inFolder('INBOX', 'ticket four'), [], 'left where it was, unflagged');
   });
 });

@@ -35,6 +35,7 @@ describe('replay', () => {
         return { status: 204, durationMs: 1 };
       },
     };
+    const told: string[] = [];
     const results = await replayDeadLetters(
       { since: 2_000, until: 9_000 },
       {
@@ -57,12 +58,16 @@ describe('replay', () => {
         http,
         clock,
         timeoutMs: 1000,
+        delivered: (letter, subscription) => {
+          told.push(`${letter.eventId} ${subscription.id}`);
+        },
       },
     );
     assert.deepEqual(
       results.map((r) => [r.letter.eventId, r.delivered]),
       [['inside', true]],
     );
+    assert.deepEqual(told, ['inside hook'], 'a 2xx is told on, as a delivery is (after-delivery actions)');
     assert.equal(sent[0]?.headers['webhook-id'], 'inside');
     assert.equal(sent[0]?.body, '{"id":"inside"}');
     assert.deepEqual(

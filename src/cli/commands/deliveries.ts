@@ -59,6 +59,8 @@ export const replayCommand: Command = {
   },
   async run({ values, target: openTarget, out }) {
     const target = await openTarget();
+    /** Delivered letters whose subscription asks for actions this process cannot run (local mode). */
+    const actionsNotRun: string[] = [];
     const results = await replayDeadLetters(
       {
         eventId: text(values, 'event'),
@@ -74,6 +76,12 @@ export const replayCommand: Command = {
         http: target.http,
         clock: systemClock,
         timeoutMs: target.timeoutMs,
+        delivered:
+          target.afterDelivery ??
+          ((letter, subscription) => {
+            if (subscription.afterDelivery && letter.eventType === 'message.received')
+              actionsNotRun.push(`${letter.eventId} -> ${subscription.id}`);
+          }),
       },
     );
     for (const r of results) {
@@ -83,6 +91,11 @@ export const replayCommand: Command = {
     }
     const failed = results.filter((r) => !r.delivered).length;
     out(`${results.length - failed} delivered, ${failed} still failed`);
+    if (actionsNotRun.length > 0)
+      out(
+        `after-delivery actions not run for ${actionsNotRun.join(', ')}: they need the running bridge's IMAP ` +
+          'connection; replay from its dashboard or API (POST /v1/dead-letters/replay) to have them run',
+      );
     return failed === 0 ? 0 : 1;
   },
 };

@@ -34,6 +34,7 @@ import { signBlobLink } from '../../domain/blob-links.js';
 import { errorMessage } from '../../domain/errors.js';
 import { eventScope } from '../../domain/events.js';
 import { runAfterDelivery } from '../../pipeline/after-delivery.js';
+import type { DeliveredHook } from '../../pipeline/handle-delivery.js';
 import type { DeliveryRecord, IngestRecord } from '../../pipeline/records.js';
 import type { CredentialSealer, SecretResolver, SecretWriter } from '../../ports/services.js';
 import type { OAuth2TokenStore } from '../../ports/watcher.js';
@@ -203,6 +204,25 @@ export function parseFunction(
   });
 }
 
+/**
+ * A subscription's actions after a 2xx (a delivery's or a replay's): filed for the watcher task holding the
+ * account, which runs them.
+ */
+export function fileAfterDelivery(aws: AwsAdapters): DeliveredHook {
+  return (record, subscription, routedAmong) =>
+    runAfterDelivery(record, subscription, routedAmong.values(), {
+      log: aws.state,
+      perform: (command) => aws.actionCommands.file(command),
+      clock: aws.clock,
+      logger: aws.logger,
+    }).catch((error: unknown) =>
+      aws.logger.error('after-delivery actions not filed', {
+        eventId: record.eventId,
+        error: errorMessage(error),
+      }),
+    );
+}
+
 /** The deliver Lambda's handler over the composed adapters (functions/deliver exports this). */
 export function deliverFunction(
   aws: AwsAdapters,
@@ -221,19 +241,7 @@ export function deliverFunction(
     http: aws.http,
     clock: aws.clock,
     logger: aws.logger,
-    // A subscription's after-delivery actions: filed for the watcher task holding the account, which runs them.
-    delivered: (record, subscription, routedAmong) =>
-      runAfterDelivery(record, subscription, routedAmong.values(), {
-        log: aws.state,
-        perform: (command) => aws.actionCommands.file(command),
-        clock: aws.clock,
-        logger: aws.logger,
-      }).catch((error: unknown) =>
-        aws.logger.error('after-delivery actions not filed', {
-          eventId: record.eventId,
-          error: errorMessage(error),
-        }),
-      ),
+    delivered: fileAfterDelivery(aws),
     policy: {
       retryScheduleSeconds: env.IDLEHOOK_RETRY_SCHEDULE_SECONDS,
       timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,

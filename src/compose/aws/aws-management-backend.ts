@@ -7,7 +7,7 @@ import { STATUS_REPORT_STALE_AFTER_MS, TALLY_STALE_AFTER_MS } from '../../imap/s
 import { replayDeadLetters } from '../../pipeline/replay.js';
 import type { ManagementBackend } from '../../ports/management.js';
 import type { ReportedAccountStatus } from '../../ports/watcher.js';
-import type { AwsAdapters } from './aws-composition.js';
+import { type AwsAdapters, fileAfterDelivery } from './aws-composition.js';
 
 /** The accounts and subscriptions as the API and the CLI change them. */
 export function awsDirectory(aws: AwsAdapters): AwsDirectory {
@@ -79,6 +79,7 @@ export function awsManagementBackend(aws: AwsAdapters, env: AwsEnvironment): Man
         http: aws.http,
         clock: aws.clock,
         timeoutMs: env.IDLEHOOK_DELIVERY_TIMEOUT_SECONDS * 1000,
+        delivered: fileAfterDelivery(aws),
       }),
     attempts: aws.attempts,
     // The commands themselves, kept a day: the action log of AWS mode.

@@ -34,6 +34,7 @@ import { Watcher } from '../../imap/watcher.js';
 import { ownsEverything } from '../../ownership/owns-everything.js';
 import { runAfterDelivery } from '../../pipeline/after-delivery.js';
 import {
+  type DeliveredHook,
   type DeliveryDependencies,
   deliveryPolicyOf,
   handleDeliveryRecord,
@@ -87,6 +88,27 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     if (outcome) await stores.actions.record(command, { outcomes: [outcome] }, clock.now());
     return outcome;
   };
+  /** A subscription's actions after a 2xx (a delivery's or a replay's), noted in the action log once they ran. */
+  const afterDelivery: DeliveredHook = (record, subscription, routedAmong) =>
+    // Beside the delivery, never holding its queue: the actions may wait for the mail server.
+    void runAfterDelivery(record, subscription, routedAmong.values(), {
+      log: state,
+      perform: async (command) => {
+        const result = await runCommand(
+          command,
+          (message, action, requestId) => actOnMessage(message, action, requestId),
+          logger,
+        );
+        await stores.actions.record(command, result, clock.now());
+      },
+      clock,
+      logger,
+    }).catch((error: unknown) =>
+      logger.error('after-delivery actions failed', {
+        eventId: record.eventId,
+        error: errorMessage(error),
+      }),
+    );
   const guard = destinationGuardFor(config.delivery);
   const http = new NodeHttpSender(guard);
   const tokenEndpoint = new HttpTokenEndpoint(guard);
@@ -106,6 +128,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     logger,
     accountsChanged: () => reconcileAccounts(),
     actOnMessage: (message, action, requestId) => actAndRecord(message, action, requestId),
+    afterDelivery,
     connect: { signer: connectSigner, baseUrl: () => connectBaseUrl() },
   });
   // Browsers come back to the public listener where there is one; otherwise to this machine's loopback.
@@ -242,26 +265,7 @@ export async function startLocalBridge(config: Config, logger: Logger): Promise<
     logger,
     policy: deliveryPolicyOf(config.delivery),
     metrics,
-    // Beside the delivery, never holding its queue: the actions may wait for the mail server.
-    delivered: (record, subscription, routedAmong) =>
-      void runAfterDelivery(record, subscription, routedAmong.values(), {
-        log: state,
-        perform: async (command) => {
-          const result = await runCommand(
-            command,
-            (message, action, requestId) => actOnMessage(message, action, requestId),
-            logger,
-          );
-          await stores.actions.record(command, result, clock.now());
-        },
-        clock,
-        logger,
-      }).catch((error: unknown) =>
-        logger.error('after-delivery actions failed', {
-          eventId: record.eventId,
-          error: errorMessage(error),
-        }),
-      ),
+    delivered: afterDelivery,
   };
   const deliverWorker = new QueueWorker(
     deliveries,

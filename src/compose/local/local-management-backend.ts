@@ -10,6 +10,7 @@ import type { Config } from '../../config/config.js';
 import { type ConnectSigner, connectLink } from '../../connect/connect-links.js';
 import { tallyAccounts } from '../../domain/account-status.js';
 import type { StatusBoard } from '../../imap/status-board.js';
+import type { DeliveredHook } from '../../pipeline/handle-delivery.js';
 import { replayDeadLetters } from '../../pipeline/replay.js';
 import type { LinkRequest, ManagementBackend } from '../../ports/management.js';
 import type { Logger } from '../../ports/services.js';
@@ -27,6 +28,8 @@ export function localManagementBackend(parts: {
   readonly accountsChanged: () => Promise<void>;
   /** The watcher's: it holds every account here. */
   readonly actOnMessage: NonNullable<ManagementBackend['actOnMessage']>;
+  /** The subscriptions' actions after a replayed dead letter's 2xx, run as the bridge runs them after a delivery. */
+  readonly afterDelivery: DeliveredHook;
   /** Signs connect links; the loopback server's URL once it listens. */
   readonly connect: { readonly signer: ConnectSigner; readonly baseUrl: () => string };
   readonly retries: LocalRetryQueue;
@@ -76,6 +79,7 @@ export function localManagementBackend(parts: {
         http,
         clock,
         timeoutMs: config.delivery.timeoutSeconds * 1000,
+        delivered: parts.afterDelivery,
       }),
     attempts: stores.attempts,
     actions: stores.actions,
