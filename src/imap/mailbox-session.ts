@@ -120,7 +120,12 @@ abstract class ReconnectingConnection {
           this.deps.logger.warn('mailbox connection lost', {
             ...fields,
             code: failure.code,
-            error: failure.message,
+            // On a connection that was up, ETIMEDOUT is the kernel giving up on a silent peer (keepalive probes or a
+            // retransmission unanswered), not a host that never answered: the advice to check the port would mislead.
+            error:
+              failure.code === 'ETIMEDOUT'
+                ? 'the connection went silent and the kernel gave up on it (the network to the server was cut, or a firewall or NAT dropped the connection)'
+                : failure.message,
           });
         }
         // Authentication and sync failures wait in the account's login gate (every session of the account
