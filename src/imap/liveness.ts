@@ -83,7 +83,9 @@ export function watchLiveness(
 ): () => void {
   const timer = setInterval(() => {
     const overdueMs = options.liveness()?.overdueMs() ?? 0;
-    if (overdueMs > options.timeoutMs) {
+    // At least, not more than: with the timeout equal to the interval, a check asked at one tick is exactly
+    // timeoutMs overdue at the next, and `>` left it another whole interval.
+    if (overdueMs > 0 && overdueMs >= options.timeoutMs) {
       options.onSilent(new ServerSilentError(overdueMs));
       client.close();
       return;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { Liveness, unansweredAfterMs } from '../../src/imap/liveness.js';
+import { describe, it, mock } from 'node:test';
+import type { ImapFlow } from 'imapflow';
+import { Liveness, unansweredAfterMs, watchLiveness } from '../../src/imap/liveness.js';
 
 function clocked() {
   let now = 1_000;
@@ -55,5 +56,35 @@ describe('Liveness', () => {
   it('gives a silent server at least 10 s, or one check interval if longer', () => {
     assert.equal(unansweredAfterMs(1_000), 10_000);
     assert.equal(unansweredAfterMs(60_000), 60_000);
+  });
+});
+
+describe('watchLiveness', () => {
+  it('closes a connection whose check went unanswered for one check interval, at the next tick', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const { liveness, advance } = clocked();
+    const closed = mock.fn();
+    const silent = mock.fn();
+    const everyMs = 60_000;
+    const stop = watchLiveness({ close: closed } as unknown as ImapFlow, {
+      everyMs,
+      timeoutMs: unansweredAfterMs(everyMs),
+      liveness: () => liveness,
+      onSilent: silent,
+      onTick: () => liveness.asked(),
+    });
+    try {
+      const tick = () => {
+        advance(everyMs);
+        t.mock.timers.tick(everyMs);
+      };
+      tick(); // the check is asked
+      assert.equal(closed.mock.callCount(), 0);
+      tick(); // a whole interval later, still unanswered
+      assert.equal(closed.mock.callCount(), 1, 'closed one interval after the unanswered check, not two');
+      assert.match(String(silent.mock.calls[0]?.arguments[0]), /did not answer for 60 s/);
+    } finally {
+      stop();
+    }
   });
 });
