@@ -60,6 +60,9 @@ export interface MailboxSessionDependencies extends MailboxSyncDependencies {
  * One IMAP connection's lifetime, repeated: imapflow does not reconnect by itself, so a closed client is replaced
  * by a new one after a back-off. Shared by IDLE sessions and pollers.
  */
+/** What the kernel reports when it gives up on an established connection whose peer went silent. */
+const SILENT_PEER_CODES: ReadonlySet<string> = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 abstract class ReconnectingConnection {
   private failures = 0;
   /** Set once the connection got as far as its mailbox: failing before that is the account's problem. */
@@ -120,12 +123,12 @@ abstract class ReconnectingConnection {
           this.deps.logger.warn('mailbox connection lost', {
             ...fields,
             code: failure.code,
-            // On a connection that was up, ETIMEDOUT is the kernel giving up on a silent peer (keepalive probes or a
-            // retransmission unanswered), not a host that never answered: the advice to check the port would mislead.
-            error:
-              failure.code === 'ETIMEDOUT'
-                ? 'the connection went silent and the kernel gave up on it (the network to the server was cut, or a firewall or NAT dropped the connection)'
-                : failure.message,
+            // On a connection that was up, these are the kernel giving up on a silent peer (keepalive probes or a
+            // retransmission unanswered; it reports the last unreachable answer it had, if any), not a host that
+            // never answered: the connect-time advice to check the host and port would mislead.
+            error: SILENT_PEER_CODES.has(failure.code)
+              ? 'the connection went silent and the kernel gave up on it (the network to the server was cut, or a firewall or NAT dropped the connection)'
+              : failure.message,
           });
         }
         // Authentication and sync failures wait in the account's login gate (every session of the account

@@ -67,7 +67,7 @@ describe('a pulled cable under an idle connection, with checks far apart', () =>
     // first after 5 s of quiet, then one a second) go unanswered and the kernel fails the socket.
     await waitForLog(
       bridge,
-      /mailbox connection lost.*ETIMEDOUT.*went silent and the kernel gave up on it/,
+      /mailbox connection lost.*"code":"ETIMEDOUT".*went silent and the kernel gave up on it/,
       40_000,
     );
     cable.restore();

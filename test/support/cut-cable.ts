@@ -40,6 +40,18 @@ export class CutCable {
     ip('link', 'set', this.hostSide, 'up');
     this.inNamespace('addr', 'add', `${this.farAddress}/30`, 'dev', this.farSide);
     this.inNamespace('link', 'set', this.farSide, 'up');
+    // A cut past the first hop: the neighbour stays known, so probes are sent and go unanswered (ETIMEDOUT), as
+    // when a cable is pulled further down the path. Without this, an expired ARP entry makes it EHOSTUNREACH.
+    const farMac = execFileSync('ip', [
+      'netns',
+      'exec',
+      this.namespace,
+      'cat',
+      `/sys/class/net/${this.farSide}/address`,
+    ])
+      .toString()
+      .trim();
+    ip('neigh', 'replace', this.farAddress, 'lladdr', farMac, 'dev', this.hostSide, 'nud', 'permanent');
 
     const hostRelay = createServer((client) => this.pipe(client, connect(this.targetPort, '127.0.0.1')));
     this.hostRelay = hostRelay;
