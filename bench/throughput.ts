@@ -112,9 +112,17 @@ const peak = bridge.peakRssMiB();
 // Idle again: what the process keeps once the burst is over (issue 31's bound is 100 MB).
 await new Promise((resolve) => setTimeout(resolve, IDLE_AFTER_MS));
 const idleAfter = await memoryOf(bridge);
+
+// 3. A live burst into that warm process: V8 compiled the hot code during the catch-up (a fresh process spends
+// a good part of its CPU on it, on threads of its own), so this is what a long-running bridge pays per message.
+const warmCpuBefore = bridge.cpuSeconds();
+await appendBurst('warm');
+const warmArrivals = arrivalCounter('warm');
+await receiver.waitUntil(() => warmArrivals() >= total, 600_000, 'warm burst');
+const warmCpuMs = (bridge.cpuSeconds() - warmCpuBefore) * 1000;
 await bridge.kill('SIGTERM');
 
-// 3. The floor: the given libraries alone, on the same messages (both bursts), in a process of their own.
+// 4. The floor: the given libraries alone, on the same messages (all three bursts), in a process of their own.
 const floor = await libraryFloor();
 
 const unique = new Set(receiver.accepted.map((w) => w.id)).size;
@@ -159,6 +167,10 @@ const othersMs = (dovecotCpuMs + receiverCpuMs) / total;
 console.log(
   `  one thread at the floor would reach              ${(1000 / floorMs).toFixed(0)} msg/s; the bridge's catch-up CPU per message is ${(catchUpCpuMs / total / floorMs).toFixed(2)}x the floor`,
 );
+const warmFloorMs = perMessage(floor.warm.fetchCpuMs + floor.warm.parseCpuMs + floor.warm.sendCpuMs);
+console.log(
+  `  warm: a third burst into the catch-up's process  ${(warmCpuMs / total).toFixed(2)} ms per message; the floor's second pass over the same messages ${warmFloorMs.toFixed(2)} ms (FETCH ${perMessage(floor.warm.fetchCpuMs).toFixed(2)} + parse ${perMessage(floor.warm.parseCpuMs).toFixed(2)} + POST ${perMessage(floor.warm.sendCpuMs).toFixed(2)}); ${(warmCpuMs / total / warmFloorMs).toFixed(2)}x the warm floor`,
+);
 console.log(
   `  the rest of the machine during the catch-up      Dovecot ${(dovecotCpuMs / total).toFixed(2)} ms + receiver (the benchmark process) ${(receiverCpuMs / total).toFixed(2)} ms per message`,
 );
@@ -201,12 +213,13 @@ function machineCpu(): { total: number; busy: number } {
   return { total, busy: total - idle };
 }
 
-async function libraryFloor(): Promise<{
-  messages: number;
+interface FloorCpu {
   fetchCpuMs: number;
   parseCpuMs: number;
   sendCpuMs: number;
-}> {
+}
+
+async function libraryFloor(): Promise<FloorCpu & { messages: number; warm: FloorCpu }> {
   const sink = createServer((request, response) => {
     request.resume();
     request.on('end', () => response.writeHead(204).end());
