@@ -79,12 +79,17 @@ export interface ConnectProviderConfig {
     | undefined;
 }
 
-/** Seconds: 1 s growing to 5 min after a lost connection; 5 min growing to an hour after a rejected login. */
+/**
+ * Seconds: 1 s growing to 5 min after a lost connection; 5 min growing to an hour after a rejected login. A server
+ * that was reachable is reported unreachable (account.error) once it has been so for 2 minutes: a restart or a
+ * network blip is only logged.
+ */
 export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = {
   minDelaySeconds: 1,
   maxDelaySeconds: 300,
   authFailureDelaySeconds: 300,
   maxAuthFailureDelaySeconds: 3600,
+  outageGraceSeconds: 120,
 };
 
 export interface LoginLimits {

@@ -161,6 +161,7 @@ export function configFileSchema(context: ConfigContext) {
           maxDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.maxDelaySeconds),
           authFailureDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.authFailureDelaySeconds),
           maxAuthFailureDelaySeconds: seconds.default(DEFAULT_RECONNECT_POLICY.maxAuthFailureDelaySeconds),
+          outageGraceSeconds: seconds.default(DEFAULT_RECONNECT_POLICY.outageGraceSeconds),
         })
         .strict()
         .default(DEFAULT_RECONNECT_POLICY),

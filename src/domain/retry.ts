@@ -3,6 +3,8 @@ export interface ReconnectPolicy {
   readonly maxDelaySeconds: number;
   readonly authFailureDelaySeconds: number;
   readonly maxAuthFailureDelaySeconds: number;
+  /** How long reconnects to a server that was reachable may fail on the network before that is an account error. */
+  readonly outageGraceSeconds: number;
 }
 
 /** What one HTTP attempt came back with. `status` is absent when no response arrived at all. */

@@ -69,6 +69,8 @@ abstract class ReconnectingConnection {
   protected opened = false;
   /** When the current connection got as far as its mailbox (ms). */
   private openedAt: number | undefined;
+  /** When an established connection was lost to the network, while no new one has got as far as its mailbox (ms). */
+  private lostAt: number | undefined;
 
   constructor(
     protected readonly account: AccountConfig,
@@ -96,8 +98,10 @@ abstract class ReconnectingConnection {
           continue;
         }
         const failure = classifyImapError(error, this.account);
-        const upFor = this.openedAt === undefined ? 0 : this.deps.clock.now() - this.openedAt;
+        const now = this.deps.clock.now();
+        const upFor = this.openedAt === undefined ? 0 : now - this.openedAt;
         this.openedAt = undefined;
+        if (this.opened && failure.kind === 'network') this.lostAt ??= now;
         if (upFor >= HEALTHY_CONNECTION_MS) this.failures = 0;
         this.failures += 1;
         if (await this.wentAway(failure)) {
@@ -110,8 +114,23 @@ abstract class ReconnectingConnection {
             lastError: failure.message,
           });
         // Failing to get a working mailbox, or a sync the server's answers break, is the account's problem
-        // (reported once as account.error); losing an established connection is routine and only logged.
-        if (!this.opened || failure.kind !== 'network') {
+        // (reported once as account.error); losing an established connection is routine and only logged, and so
+        // is failing to reconnect for a while after it (a server restarting, a network blip): subscribers act on
+        // account.error, and one per restart would teach them to ignore it.
+        const outageFor = this.lostAt === undefined ? undefined : now - this.lostAt;
+        const withinGrace =
+          failure.kind === 'network' &&
+          outageFor !== undefined &&
+          outageFor < this.deps.policy.outageGraceSeconds * 1000;
+        if (withinGrace && !this.opened) {
+          this.deps.logger.warn('reconnect failed; not an account error yet', {
+            ...fields,
+            code: failure.code,
+            error: failure.message,
+            unreachableForSeconds: Math.round((outageFor ?? 0) / 1000),
+            reportedAfterSeconds: this.deps.policy.outageGraceSeconds,
+          });
+        } else if (!this.opened || failure.kind !== 'network') {
           // The report itself can fail (the queue is unreachable): that must not end the session's loop.
           await this.deps.connector.failed(failure).catch((error: unknown) =>
             this.deps.logger.error('could not queue account.error', {
@@ -199,6 +218,7 @@ abstract class ReconnectingConnection {
   protected markConnected(): void {
     this.opened = true;
     this.openedAt = this.deps.clock.now();
+    this.lostAt = undefined;
     this.deps.connector.connected();
   }
 }

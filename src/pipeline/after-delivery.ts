@@ -19,6 +19,14 @@ export interface AfterDeliveryDependencies {
   readonly logger: Logger;
 }
 
+/** Whether a 2xx of this delivery may have actions to run: the subscription asks for some, on a new message. */
+export function asksForActions(
+  record: Pick<DeliveryRecord, 'eventType'>,
+  subscription: Pick<SubscriptionConfig, 'afterDelivery'>,
+): boolean {
+  return subscription.afterDelivery !== undefined && record.eventType === 'message.received';
+}
+
 /**
  * Once a subscription's delivery of a message.received got its 2xx: when every subscription that asked for actions
  * on that message has its 2xx too, has their actions run (combineAfterDelivery) as one command. Two deliveries
@@ -31,7 +39,7 @@ export async function runAfterDelivery(
   subscriptions: Iterable<SubscriptionConfig>,
   deps: AfterDeliveryDependencies,
 ): Promise<void> {
-  if (!subscription.afterDelivery || record.eventType !== 'message.received') return;
+  if (!asksForActions(record, subscription)) return;
   const event = JSON.parse(record.body) as EventOf<'message.received'>;
   const asking = routeEvent(event, [...subscriptions]).targets.filter((s) => s.afterDelivery);
   for (const other of asking)

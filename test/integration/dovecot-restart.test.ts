@@ -24,6 +24,8 @@ describe('the IMAP server restarts under a running bridge', () => {
 
     await dovecot.halt();
     await waitForMailboxState(bridge, (state) => state !== 'idle');
+    // Down long enough for reconnects to fail (1 s back-off, doubling), well within the 2-minute grace.
+    await new Promise((r) => setTimeout(r, 4000));
     await dovecot.start();
     // Mail lands at once, most likely before the bridge's back-off has run out.
     const appender = await connectAppender(dovecot, USER, PASSWORD);
@@ -46,10 +48,41 @@ describe('the IMAP server restarts under a running bridge', () => {
       'live-again',
     ]);
     assert.equal(new Set(receiver.accepted.map((w) => w.id)).size, receiver.accepted.length, 'no duplicates');
-    const errors = receiver.ofType('account.error');
-    assert.ok(errors.length <= 1, 'at most one account.error for one outage');
+    assert.deepEqual(receiver.ofType('account.error'), [], 'a restart of seconds is no account error');
+    assert.match(bridge.log(), /reconnect failed; not an account error yet/, 'reconnects failed meanwhile');
     const status = await bridge.status();
     assert.equal(status.accounts.support?.state, 'ok', 'the account recovered');
+  });
+});
+
+describe('the IMAP server stays down past reconnect.outageGraceSeconds', () => {
+  let scenario: Scenario;
+
+  before(async () => {
+    scenario = await startScenario({ config: { reconnect: { outageGraceSeconds: 3 } } });
+    await scenario.bridge.start();
+    await waitForIdle(scenario.bridge);
+  });
+  after(async () => {
+    await scenario?.dispose();
+  });
+
+  it('reports the server unreachable once, after the grace, and recovers when it is back', async () => {
+    const { dovecot, bridge, receiver } = scenario;
+    const haltedAt = Date.now();
+    await dovecot.halt();
+    await receiver.waitUntil(() => receiver.ofType('account.error').length > 0, 20_000, 'account.error');
+    const [error] = receiver.ofType('account.error');
+    assert.equal(error?.body.data.kind, 'network');
+    assert.equal(error?.body.data.code, 'ECONNREFUSED');
+    assert.ok(
+      Date.parse(String(error?.body.timestamp)) - haltedAt >= 3000,
+      'not reported before the grace had passed',
+    );
+    await dovecot.start();
+    await waitForIdle(bridge);
+    assert.equal(receiver.ofType('account.error').length, 1, 'one account.error for one outage');
+    assert.equal((await bridge.status()).accounts.support?.state, 'ok', 'the account recovered');
   });
 });
 

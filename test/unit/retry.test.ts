@@ -90,6 +90,7 @@ describe('reconnect back-off', () => {
     maxDelaySeconds: 300,
     authFailureDelaySeconds: 300,
     maxAuthFailureDelaySeconds: 3600,
+    outageGraceSeconds: 120,
   };
 
   it('grows exponentially for network failures, within [half, full] of the ceiling, capped', () => {

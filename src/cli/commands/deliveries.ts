@@ -1,5 +1,6 @@
 import { systemClock } from '../../adapters/system-clock.js';
 import { ConfigError } from '../../config/load-config.js';
+import { asksForActions } from '../../pipeline/after-delivery.js';
 import { replayDeadLetters } from '../../pipeline/replay.js';
 import { type Command, flag, text } from '../command.js';
 import type { Target } from '../targets.js';
@@ -79,7 +80,7 @@ export const replayCommand: Command = {
         delivered:
           target.afterDelivery ??
           ((letter, subscription) => {
-            if (subscription.afterDelivery && letter.eventType === 'message.received')
+            if (asksForActions(letter, subscription))
               actionsNotRun.push(`${letter.eventId} -> ${subscription.id}`);
           }),
       },
