@@ -3,7 +3,9 @@
 // several watched mailboxes, one APPEND connection each: Dovecot serializes APPENDs to one mailbox, so a
 // single mailbox would measure its lock, not the bridge. A second baseline is the floor: the CPU the given
 // libraries (imapflow, mailparser, node:http) need per message alone (bench/library-floor.ts), next to what Dovecot
-// and the receiver use, which bounds the rate any bridge built on them reaches on this machine.
+// and the receiver use, which bounds the rate any bridge built on them reaches on this machine. A third burst
+// into the catch-up's process, once idle, and the floor's second pass give the same comparison warm: V8 has
+// compiled the hot code by then.
 // Usage: npm run bench:throughput [-- --messages 5000 --mailboxes 4 --log-level info]
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';

@@ -139,9 +139,14 @@ export class AccountConnector {
     this.blockedUntil = Math.max(this.blockedUntil, this.deps.clock.now() + Math.max(delay, serverAskedMs));
   }
 
+  /** Counts a failed connection that is not (yet) the account's problem: a reconnect during a short outage. */
+  countFailure(error: ImapConnectionError): void {
+    this.deps.metrics?.login({ failure: error.code });
+  }
+
   /** Records a failed connection; reports each distinct failure once as an `account.error` event. */
   async failed(error: ImapConnectionError): Promise<void> {
-    this.deps.metrics?.login({ failure: error.code });
+    this.countFailure(error);
     const now = this.deps.clock.now();
     if (error.kind === 'sync') this.postponeAfterSyncFailure(error.retryAfterMs);
     // Refused after login (not by the login itself, which the gate already counted): wait as for a bad password.

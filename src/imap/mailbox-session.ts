@@ -123,6 +123,7 @@ abstract class ReconnectingConnection {
           outageFor !== undefined &&
           outageFor < this.deps.policy.outageGraceSeconds * 1000;
         if (withinGrace && !this.opened) {
+          this.deps.connector.countFailure(failure);
           this.deps.logger.warn('reconnect failed; not an account error yet', {
             ...fields,
             code: failure.code,

@@ -50,6 +50,12 @@ describe('the IMAP server restarts under a running bridge', () => {
     assert.equal(new Set(receiver.accepted.map((w) => w.id)).size, receiver.accepted.length, 'no duplicates');
     assert.deepEqual(receiver.ofType('account.error'), [], 'a restart of seconds is no account error');
     assert.match(bridge.log(), /reconnect failed; not an account error yet/, 'reconnects failed meanwhile');
+    const metrics = await (await fetch(`${bridge.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /^idlehook_logins_total\{outcome="failed",cause="ECONNREFUSED"\} [1-9]/m,
+      'the failed reconnects are still counted',
+    );
     const status = await bridge.status();
     assert.equal(status.accounts.support?.state, 'ok', 'the account recovered');
   });
