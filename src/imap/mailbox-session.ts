@@ -56,13 +56,13 @@ export interface MailboxSessionDependencies extends MailboxSyncDependencies {
   readonly mailboxGone?: (mailbox: string) => void;
 }
 
+/** What the kernel reports when it gives up on an established connection whose peer went silent. */
+const SILENT_PEER_CODES: ReadonlySet<string> = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /**
  * One IMAP connection's lifetime, repeated: imapflow does not reconnect by itself, so a closed client is replaced
  * by a new one after a back-off. Shared by IDLE sessions and pollers.
  */
-/** What the kernel reports when it gives up on an established connection whose peer went silent. */
-const SILENT_PEER_CODES: ReadonlySet<string> = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 abstract class ReconnectingConnection {
   private failures = 0;
   /** Set once the connection got as far as its mailbox: failing before that is the account's problem. */
@@ -101,7 +101,9 @@ abstract class ReconnectingConnection {
         const now = this.deps.clock.now();
         const upFor = this.openedAt === undefined ? 0 : now - this.openedAt;
         this.openedAt = undefined;
-        if (this.opened && failure.kind === 'network') this.lostAt ??= now;
+        const lost = this.opened && failure.kind === 'network';
+        // An established connection lost starts an outage (markConnected ended the one before).
+        if (lost) this.lostAt = now;
         if (upFor >= HEALTHY_CONNECTION_MS) this.failures = 0;
         this.failures += 1;
         if (await this.wentAway(failure)) {
@@ -117,29 +119,9 @@ abstract class ReconnectingConnection {
         // (reported once as account.error); losing an established connection is routine and only logged, and so
         // is failing to reconnect for a while after it (a server restarting, a network blip): subscribers act on
         // account.error, and one per restart would teach them to ignore it.
-        const outageFor = this.lostAt === undefined ? undefined : now - this.lostAt;
-        const withinGrace =
-          failure.kind === 'network' &&
-          outageFor !== undefined &&
-          outageFor < this.deps.policy.outageGraceSeconds * 1000;
-        if (withinGrace && !this.opened) {
-          this.deps.connector.countFailure(failure);
-          this.deps.logger.warn('reconnect failed; not an account error yet', {
-            ...fields,
-            code: failure.code,
-            error: failure.message,
-            unreachableForSeconds: Math.round((outageFor ?? 0) / 1000),
-            reportedAfterSeconds: this.deps.policy.outageGraceSeconds,
-          });
-        } else if (!this.opened || failure.kind !== 'network') {
-          // The report itself can fail (the queue is unreachable): that must not end the session's loop.
-          await this.deps.connector.failed(failure).catch((error: unknown) =>
-            this.deps.logger.error('could not queue account.error', {
-              ...fields,
-              error: errorMessage(error),
-            }),
-          );
-        } else {
+        const outageMs =
+          failure.kind === 'network' && this.lostAt !== undefined ? now - this.lostAt : undefined;
+        if (lost) {
           this.deps.logger.warn('mailbox connection lost', {
             ...fields,
             code: failure.code,
@@ -150,6 +132,23 @@ abstract class ReconnectingConnection {
               ? 'the connection went silent and the kernel gave up on it (the network to the server was cut, or a firewall or NAT dropped the connection)'
               : failure.message,
           });
+        } else if (outageMs !== undefined && outageMs < this.deps.policy.outageGraceSeconds * 1000) {
+          this.deps.connector.countFailure(failure);
+          this.deps.logger.warn('reconnect failed; not an account error yet', {
+            ...fields,
+            code: failure.code,
+            error: failure.message,
+            unreachableForSeconds: Math.round(outageMs / 1000),
+            reportedAfterSeconds: this.deps.policy.outageGraceSeconds,
+          });
+        } else {
+          // The report itself can fail (the queue is unreachable): that must not end the session's loop.
+          await this.deps.connector.failed(failure).catch((error: unknown) =>
+            this.deps.logger.error('could not queue account.error', {
+              ...fields,
+              error: errorMessage(error),
+            }),
+          );
         }
         // Authentication and sync failures wait in the account's login gate (every session of the account
         // waits); a network failure backs off here.

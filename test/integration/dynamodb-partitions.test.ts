@@ -21,7 +21,7 @@ describe('DynamoDB partition throughput on dynalite', () => {
     await dynamo.stop();
   });
 
-  /** `count` 1 KB puts at once, the partition of each from `keys`, on a client metered by `meter`. */
+  /** `count` puts of `filler` at once, the partition of each from `keys`, on a client metered by `meter`. */
   const burst = async (
     meter: PartitionMeter,
     count: number,
